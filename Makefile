@@ -1,0 +1,47 @@
+# Berth's build. `make` alone prints this help.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X berth.dev/berth/internal/version.Version=$(VERSION)
+# The local control plane's components: built once per machine, cached by version.
+COMPONENTS = $(shell build/components/build.sh)
+RUN_DIR ?= .berth
+TEST_FLAGS ?=
+
+.PHONY: help build components run test lint fmt verify bench fuzz clean
+
+help: ## Show this help
+	@echo "Berth — make targets:"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-11s %s\n", $$1, $$2 }'
+
+build: ## Build bin/berth
+	go build -ldflags "$(LDFLAGS)" -o bin/berth ./cmd/berth
+
+components: ## Build (once per machine) the Kubernetes components of the local cluster
+	@build/components/build.sh
+
+run: build ## Build, start a local cluster (unless KUBECONFIG=… is given) and the server
+	@scripts/run.sh
+
+test: ## Run every test with the race detector, real cluster and PostgreSQL included
+	BERTH_COMPONENTS_DIR="$(COMPONENTS)" go test -race -count=1 -timeout 40m $(TEST_FLAGS) ./...
+
+lint: ## Run go vet and gofmt checks
+	go vet ./...
+	@out=$$(gofmt -l cmd internal bench 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+fmt: ## Format the code
+	gofmt -w cmd internal bench
+
+verify: lint test ## Lint, then test
+
+bench: build ## Run the benchmarks in bench/ (see docs/benchmarks.md)
+	@scripts/bench.sh
+
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
+	@scripts/fuzz.sh $${FUZZTIME:-30s}
+
+clean: ## Remove build output (not the cached components)
+	rm -rf bin

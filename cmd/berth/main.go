@@ -1,0 +1,51 @@
+// Command berth is the one Berth binary: the platform server, the traffic
+// gateway, the local Kubernetes control plane and the command-line client.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"berth.dev/berth/internal/cli"
+	"berth.dev/berth/internal/cli/clustercmd"
+	"berth.dev/berth/internal/cli/servercmd"
+	"berth.dev/berth/internal/cli/versioncmd"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "berth:", err)
+		os.Exit(1)
+	}
+}
+
+// run builds the command tree and executes args. Everything the commands
+// touch of the outside world is passed in here.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	env := cli.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: getenv}
+	root := &cobra.Command{
+		Use:           "berth",
+		Short:         "Berth: a financial-grade application platform for Kubernetes",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(
+		clustercmd.New(env),
+		servercmd.New(env),
+		versioncmd.New(env),
+	)
+	return root.ExecuteContext(ctx)
+}

@@ -1,0 +1,22 @@
+// Package cli holds what every berth command shares: the process's streams
+// and environment, injected so commands are testable without a real terminal.
+package cli
+
+import (
+	"io"
+	"os"
+)
+
+// Env is the outside world a command sees. Commands never reach for os.Stdout
+// or os.Getenv directly.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+// OSEnv returns the Env of the running process.
+func OSEnv() Env {
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}

@@ -1,0 +1,110 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		env  map[string]string
+		want Config
+	}{
+		{
+			name: "nothing given yields the defaults",
+			want: Default(),
+		},
+		{
+			name: "a file overrides every default it names",
+			file: "testdata/full.good.yaml",
+			want: Config{
+				Listen: "0.0.0.0:9090", DataDir: "/var/lib/berth",
+				Database:   "postgres://berth@db.internal:5432/berth",
+				Kubeconfig: "/etc/berth/kubeconfig", LogLevel: "debug", LogFormat: "json",
+			},
+		},
+		{
+			name: "the environment overrides the file",
+			file: "testdata/full.good.yaml",
+			env:  map[string]string{"BERTH_LISTEN": "127.0.0.1:7000", "BERTH_LOG_FORMAT": "text"},
+			want: Config{
+				Listen: "127.0.0.1:7000", DataDir: "/var/lib/berth",
+				Database:   "postgres://berth@db.internal:5432/berth",
+				Kubeconfig: "/etc/berth/kubeconfig", LogLevel: "debug", LogFormat: "text",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Load(tt.file, func(k string) string { return tt.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+			if err := got.Validate(); err != nil {
+				t.Errorf("Validate: %v", err)
+			}
+		})
+	}
+}
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	cfg, err := Load("", func(k string) string { return map[string]string{"BERTH_LISTEN": "127.0.0.1:7000"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range Fields() {
+		if f.Flag == "listen" {
+			*f.Ptr(&cfg) = "127.0.0.1:7001"
+		}
+	}
+	if cfg.Listen != "127.0.0.1:7001" {
+		t.Errorf("listen = %q, want the flag's value", cfg.Listen)
+	}
+}
+
+func TestBadFilesNameEveryBadField(t *testing.T) {
+	tests := []struct {
+		file      string
+		wantParts []string
+	}{
+		{"unknown-field.bad.yaml", []string{`unknown field "listenn"`}},
+		{"bad-values.bad.yaml", []string{"listen:", "database:", "logLevel:", "logFormat:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			cfg, err := Load(filepath.Join("testdata", tt.file), func(string) string { return "" })
+			if err == nil {
+				err = cfg.Validate()
+			}
+			if err == nil {
+				t.Fatal("no error for a bad file")
+			}
+			for _, p := range tt.wantParts {
+				if !strings.Contains(err.Error(), p) {
+					t.Errorf("error %q does not mention %q", err, p)
+				}
+			}
+		})
+	}
+}
+
+func TestEveryFieldHasEnvAndFlag(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range Fields() {
+		if !strings.HasPrefix(f.Env, "BERTH_") || f.Flag == "" || f.Key == "" {
+			t.Errorf("field %+v lacks an env var, flag or key", f)
+		}
+		if seen[f.Key] {
+			t.Errorf("field %s listed twice", f.Key)
+		}
+		seen[f.Key] = true
+	}
+}
