@@ -1,0 +1,193 @@
+package authz
+
+import (
+	"slices"
+	"strings"
+)
+
+// Permission is "resource:verb", e.g. "application:create".
+type Permission string
+
+// Every permission the API checks. Objects of a project (environments,
+// applications, versions) live at project scope, tenants and projects at
+// their own scope, users, clusters and resource tiers at the platform.
+const (
+	TenantRead   Permission = "tenant:read"
+	TenantCreate Permission = "tenant:create"
+	TenantUpdate Permission = "tenant:update"
+	TenantDelete Permission = "tenant:delete"
+
+	ProjectRead   Permission = "project:read"
+	ProjectCreate Permission = "project:create"
+	ProjectUpdate Permission = "project:update"
+	ProjectDelete Permission = "project:delete"
+
+	EnvironmentRead   Permission = "environment:read"
+	EnvironmentCreate Permission = "environment:create"
+	EnvironmentUpdate Permission = "environment:update"
+	EnvironmentDelete Permission = "environment:delete"
+
+	ClusterRead   Permission = "cluster:read"
+	ClusterCreate Permission = "cluster:create"
+	ClusterDelete Permission = "cluster:delete"
+
+	ApplicationRead   Permission = "application:read"
+	ApplicationCreate Permission = "application:create"
+	ApplicationUpdate Permission = "application:update"
+	ApplicationDelete Permission = "application:delete"
+
+	VersionRead   Permission = "version:read"
+	VersionCreate Permission = "version:create"
+
+	TierRead   Permission = "tier:read"
+	TierCreate Permission = "tier:create"
+	TierUpdate Permission = "tier:update"
+	TierDelete Permission = "tier:delete"
+
+	QuotaRead Permission = "quota:read"
+	// TenantQuotaSet sets a tenant's quota: the platform's decision.
+	TenantQuotaSet Permission = "quota:set-tenant"
+	// ProjectQuotaSet divides a tenant's quota among its projects.
+	ProjectQuotaSet Permission = "quota:set-project"
+
+	MemberRead   Permission = "member:read"
+	MemberCreate Permission = "member:create"
+	MemberDelete Permission = "member:delete"
+
+	UserRead   Permission = "user:read"
+	UserCreate Permission = "user:create"
+	UserUpdate Permission = "user:update"
+	UserDelete Permission = "user:delete"
+
+	AuditRead   Permission = "audit:read"
+	AuditVerify Permission = "audit:verify"
+)
+
+// Permissions returns every permission, in a stable order.
+func Permissions() []Permission {
+	return []Permission{
+		TenantRead, TenantCreate, TenantUpdate, TenantDelete,
+		ProjectRead, ProjectCreate, ProjectUpdate, ProjectDelete,
+		EnvironmentRead, EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
+		ClusterRead, ClusterCreate, ClusterDelete,
+		ApplicationRead, ApplicationCreate, ApplicationUpdate, ApplicationDelete,
+		VersionRead, VersionCreate,
+		TierRead, TierCreate, TierUpdate, TierDelete,
+		QuotaRead, TenantQuotaSet, ProjectQuotaSet,
+		MemberRead, MemberCreate, MemberDelete,
+		UserRead, UserCreate, UserUpdate, UserDelete,
+		AuditRead, AuditVerify,
+	}
+}
+
+// Read reports whether p only reads.
+func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
+
+// readAll is what every role may read inside its scope.
+var readAll = []Permission{
+	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
+}
+
+var policy = map[Role][]Permission{
+	PlatformAdmin: Permissions(),
+	TenantAdmin: join(readAll, []Permission{
+		TenantUpdate, ClusterRead,
+		ProjectCreate, ProjectUpdate, ProjectDelete,
+		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
+		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
+		ProjectQuotaSet, MemberCreate, MemberDelete, AuditRead,
+	}),
+	ProjectAdmin: join(readAll, []Permission{
+		ClusterRead, ProjectUpdate,
+		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
+		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
+		MemberCreate, MemberDelete,
+	}),
+	Developer:      join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate}),
+	ReleaseManager: join(readAll, []Permission{VersionCreate}),
+	Operator:       join(readAll, []Permission{ApplicationUpdate}),
+	Auditor:        join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify}),
+	Viewer:         readAll,
+}
+
+func join(a, b []Permission) []Permission { return append(append([]Permission{}, a...), b...) }
+
+// Has reports whether role r carries permission p, regardless of scope.
+func Has(r Role, p Permission) bool {
+	for _, q := range policy[r] {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// global permissions are checked without scope: the objects are
+// platform-wide catalogues that members of any tenant need to see (the
+// resource tiers they choose from, the clusters their environments bind to).
+// Only the names and descriptions are shown; kubeconfigs never are.
+var global = map[Permission]bool{TierRead: true, ClusterRead: true}
+
+// Allowed reports whether a user holding bindings may use p on an object at
+// scope target. A binding allows p when its role carries p and its scope
+// contains target. Reading a tenant or project is also allowed to whoever is
+// bound somewhere inside it, so a project's developer sees the tenant the
+// project belongs to; audit verification, which reads every tenant's
+// records, is platform-wide.
+func Allowed(bindings []Binding, p Permission, target Scope) bool {
+	for _, b := range bindings {
+		if !Has(b.Role, p) {
+			continue
+		}
+		switch {
+		case global[p]:
+			return true
+		case p == AuditVerify:
+			if b.Scope.Level() == PlatformLevel {
+				return true
+			}
+		case b.Scope.Contains(target):
+			return true
+		case (p == TenantRead || p == ProjectRead) && target.Contains(b.Scope):
+			return true
+		}
+	}
+	return false
+}
+
+// CanGrant reports whether a user holding bindings may grant role r at
+// scope s: the role must exist at that scope, the user must be allowed to
+// manage members there, and only a platform-admin makes another.
+func CanGrant(bindings []Binding, r Role, s Scope) bool {
+	if Validate(r, s) != nil || !Allowed(bindings, MemberCreate, s) {
+		return false
+	}
+	if r == PlatformAdmin {
+		return Allowed(bindings, UserCreate, Platform)
+	}
+	return true
+}
+
+// IsPlatformAdmin reports whether bindings include platform-admin.
+func IsPlatformAdmin(bindings []Binding) bool {
+	for _, b := range bindings {
+		if b.Role == PlatformAdmin && b.Scope.Level() == PlatformLevel {
+			return true
+		}
+	}
+	return false
+}
+
+// Tenants returns the tenants bindings reach, and whether they reach all of
+// them (a platform-scope binding); the API uses it to filter lists. The
+// result is sorted and has no duplicates.
+func Tenants(bindings []Binding) (tenants []string, all bool) {
+	for _, b := range bindings {
+		if b.Scope.Level() == PlatformLevel {
+			return nil, true
+		}
+		tenants = append(tenants, b.Scope.Tenant)
+	}
+	slices.Sort(tenants)
+	return slices.Compact(tenants), false
+}
