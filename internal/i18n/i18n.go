@@ -1,0 +1,111 @@
+// Package i18n is the catalogue of user-facing messages in zh-CN and en,
+// keyed by the stable codes the API returns. The console translates by code;
+// the API picks a language from Accept-Language.
+package i18n
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Lang is a supported language tag.
+type Lang string
+
+// Supported languages. English is the fallback.
+const (
+	EN   Lang = "en"
+	ZhCN Lang = "zh-CN"
+)
+
+// Codes of the API's errors. They are stable: clients translate by them.
+const (
+	BadRequest       = "bad_request"
+	ValidationFailed = "validation_failed"
+	Unauthenticated  = "unauthenticated"
+	BadCredentials   = "invalid_credentials"
+	Forbidden        = "forbidden"
+	CSRFFailed       = "csrf_failed"
+	NotFound         = "not_found"
+	MethodNotAllowed = "method_not_allowed"
+	Conflict         = "conflict"
+	AlreadyExists    = "already_exists"
+	QuotaExceeded    = "quota_exceeded"
+	TooLarge         = "payload_too_large"
+	UnsupportedMedia = "unsupported_media_type"
+	TooManyRequests  = "too_many_requests"
+	Internal         = "internal"
+	Unavailable      = "unavailable"
+)
+
+var catalogue = map[string]map[Lang]string{
+	BadRequest:       {EN: "The request is malformed.", ZhCN: "请求格式有误。"},
+	ValidationFailed: {EN: "Some fields are invalid.", ZhCN: "部分字段不合法。"},
+	Unauthenticated:  {EN: "Sign in first.", ZhCN: "请先登录。"},
+	BadCredentials:   {EN: "Wrong username or password.", ZhCN: "用户名或密码错误。"},
+	Forbidden:        {EN: "You do not have permission to do this.", ZhCN: "您没有执行此操作的权限。"},
+	CSRFFailed:       {EN: "The request lacks a valid CSRF token.", ZhCN: "请求缺少有效的 CSRF 令牌。"},
+	NotFound:         {EN: "Not found.", ZhCN: "未找到。"},
+	MethodNotAllowed: {EN: "Method not allowed.", ZhCN: "不支持该请求方法。"},
+	Conflict:         {EN: "The object changed since you read it; reload and retry.", ZhCN: "对象已被他人修改，请刷新后重试。"},
+	AlreadyExists:    {EN: "An object with this name already exists.", ZhCN: "同名对象已存在。"},
+	QuotaExceeded:    {EN: "The change would exceed a quota.", ZhCN: "此变更将超出配额。"},
+	TooLarge:         {EN: "The request body is too large.", ZhCN: "请求体过大。"},
+	UnsupportedMedia: {EN: "Unsupported content type.", ZhCN: "不支持的内容类型。"},
+	TooManyRequests:  {EN: "Too many failed attempts; try again later.", ZhCN: "失败次数过多，请稍后再试。"},
+	Internal:         {EN: "Internal error; quote the request ID to your administrator.", ZhCN: "内部错误，请将请求 ID 提供给管理员。"},
+	Unavailable:      {EN: "The service is not available yet.", ZhCN: "服务暂不可用。"},
+}
+
+// Codes returns every code in the catalogue.
+func Codes() []string {
+	codes := make([]string, 0, len(catalogue))
+	for c := range catalogue {
+		codes = append(codes, c)
+	}
+	return codes
+}
+
+// Message returns the message for code in lang, falling back to English,
+// then to the code itself.
+func Message(code string, lang Lang) string {
+	m, ok := catalogue[code]
+	if !ok {
+		return code
+	}
+	if s, ok := m[lang]; ok {
+		return s
+	}
+	return m[EN]
+}
+
+// Pick chooses the supported language a request's Accept-Language header
+// prefers most (by q-value, then order); English when none matches.
+func Pick(acceptLanguage string) Lang {
+	best, bestQ := EN, 0.0
+	for part := range strings.SplitSeq(acceptLanguage, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				continue
+			}
+			q = f
+		}
+		lang, ok := match(strings.ToLower(strings.TrimSpace(tag)))
+		if ok && q > bestQ {
+			best, bestQ = lang, q
+		}
+	}
+	return best
+}
+
+func match(tag string) (Lang, bool) {
+	switch {
+	case tag == "zh" || strings.HasPrefix(tag, "zh-cn") || strings.HasPrefix(tag, "zh-hans") || tag == "zh-sg":
+		return ZhCN, true
+	case tag == "en" || strings.HasPrefix(tag, "en-"):
+		return EN, true
+	}
+	return "", false
+}
