@@ -1,0 +1,156 @@
+package manifest
+
+import (
+	"reflect"
+
+	"berth.dev/berth/internal/authz"
+	"berth.dev/berth/internal/resource"
+)
+
+// TenantSpec is a Tenant's desired state.
+type TenantSpec struct {
+	DisplayName string `json:"displayName,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// ProjectSpec is a Project's desired state (metadata.tenant required).
+type ProjectSpec struct {
+	DisplayName string `json:"displayName,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// EnvironmentSpec binds an environment of a project to a registered
+// cluster and a namespace in it.
+type EnvironmentSpec struct {
+	Cluster     string `json:"cluster"`
+	Namespace   string `json:"namespace"`
+	Description string `json:"description,omitempty"`
+}
+
+// ClusterSpec registers a Kubernetes cluster by its kubeconfig.
+type ClusterSpec struct {
+	Kubeconfig  string `json:"kubeconfig"`
+	Zone        string `json:"zone,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// ApplicationSpec is an application of a project.
+type ApplicationSpec struct {
+	DisplayName string `json:"displayName,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Tier is the name of the resource tier the application runs with.
+	Tier string `json:"tier"`
+}
+
+// ResourceTierSpec is a named capacity profile (F4).
+type ResourceTierSpec struct {
+	Description string        `json:"description,omitempty"`
+	Requests    resource.List `json:"requests"`
+	Limits      resource.List `json:"limits,omitempty"`
+	// Capacity states what one instance handles, e.g. "~300 TPS".
+	Capacity string `json:"capacity,omitempty"`
+}
+
+// QuotaSpec sets the quota of a tenant (metadata.tenant) or of a project
+// (metadata.tenant and metadata.project).
+type QuotaSpec struct {
+	Limits resource.List `json:"limits"`
+}
+
+// MemberSpec grants a user a role at the scope of metadata.tenant and
+// metadata.project (both empty: the platform).
+type MemberSpec struct {
+	User string     `json:"user"`
+	Role authz.Role `json:"role"`
+}
+
+var specTypes = map[Kind]reflect.Type{
+	KindTenant:       reflect.TypeFor[TenantSpec](),
+	KindProject:      reflect.TypeFor[ProjectSpec](),
+	KindEnvironment:  reflect.TypeFor[EnvironmentSpec](),
+	KindCluster:      reflect.TypeFor[ClusterSpec](),
+	KindApplication:  reflect.TypeFor[ApplicationSpec](),
+	KindResourceTier: reflect.TypeFor[ResourceTierSpec](),
+	KindQuota:        reflect.TypeFor[QuotaSpec](),
+	KindMember:       reflect.TypeFor[MemberSpec](),
+}
+
+// placement says which metadata fields a kind requires (true), forbids
+// (false) or leaves optional (absent).
+var placement = map[Kind]struct{ name, tenant, project *bool }{
+	KindTenant:       {name: yes, tenant: no, project: no},
+	KindProject:      {name: yes, tenant: yes, project: no},
+	KindEnvironment:  {name: yes, tenant: yes, project: yes},
+	KindCluster:      {name: yes, tenant: no, project: no},
+	KindApplication:  {name: yes, tenant: yes, project: yes},
+	KindResourceTier: {name: yes, tenant: no, project: no},
+	KindQuota:        {tenant: yes},
+	KindMember:       {},
+}
+
+var yes, no = ptr(true), ptr(false)
+
+func ptr(b bool) *bool { return &b }
+
+// Validate checks obj's metadata and spec, returning a
+// *resource.ValidationError with every bad field.
+func Validate(obj Object) error {
+	var errs resource.Errors
+	p := placement[obj.Kind]
+	place(&errs, "metadata.name", obj.Metadata.Name, p.name)
+	place(&errs, "metadata.tenant", obj.Metadata.Tenant, p.tenant)
+	place(&errs, "metadata.project", obj.Metadata.Project, p.project)
+	if obj.Metadata.Project != "" && obj.Metadata.Tenant == "" {
+		errs.Add("metadata.tenant", "must be set when metadata.project is")
+	}
+	switch s := obj.Spec.(type) {
+	case *TenantSpec:
+		errs.CheckLen("spec.displayName", s.DisplayName, 128)
+		errs.CheckLen("spec.description", s.Description, 1024)
+	case *ProjectSpec:
+		errs.CheckLen("spec.displayName", s.DisplayName, 128)
+		errs.CheckLen("spec.description", s.Description, 1024)
+	case *EnvironmentSpec:
+		errs.CheckName("spec.cluster", s.Cluster)
+		errs.CheckName("spec.namespace", s.Namespace)
+	case *ClusterSpec:
+		if s.Kubeconfig == "" {
+			errs.Add("spec.kubeconfig", "must not be empty")
+		}
+	case *ApplicationSpec:
+		errs.CheckLen("spec.displayName", s.DisplayName, 128)
+		if s.Tier != "" {
+			errs.CheckName("spec.tier", s.Tier)
+		}
+	case *ResourceTierSpec:
+		if len(s.Requests) == 0 {
+			errs.Add("spec.requests", "must name at least one resource")
+		}
+		s.Requests.Validate(&errs, "spec.requests")
+		s.Limits.Validate(&errs, "spec.limits")
+	case *QuotaSpec:
+		s.Limits.Validate(&errs, "spec.limits")
+	case *MemberSpec:
+		if s.User == "" {
+			errs.Add("spec.user", "must not be empty")
+		}
+		scope := authz.Scope{Tenant: obj.Metadata.Tenant, Project: obj.Metadata.Project}
+		if err := authz.Validate(s.Role, scope); err != nil {
+			errs.Add("spec.role", "%s", err.Error())
+		}
+	}
+	return errs.Err()
+}
+
+func place(errs *resource.Errors, path, v string, want *bool) {
+	switch {
+	case want == nil:
+		if v != "" {
+			errs.CheckName(path, v)
+		}
+	case *want:
+		errs.CheckName(path, v)
+	case v != "":
+		errs.Add(path, "must not be set for this kind")
+	}
+}
