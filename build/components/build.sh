@@ -11,7 +11,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 key=$(cat "$here"/kube/go.mod "$here"/kube/go.sum "$here"/etcd/go.mod "$here"/etcd/go.sum \
 	"$here"/etcd/main.go "$here"/kwok/go.mod "$here"/kwok/go.sum | sha256sum | cut -c1-16)
-kube_version=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3 }' "$here/kube/go.mod")
+kube_version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit } $1 == "require" && $2 == "k8s.io/kubernetes" { print $3; exit }' "$here/kube/go.mod")
+case $kube_version in
+v[0-9]*.[0-9]*.[0-9]*) ;;
+*) echo "build.sh: cannot read the k8s.io/kubernetes version from kube/go.mod (got '$kube_version')" >&2; exit 1 ;;
+esac
 cache=${BERTH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/berth}
 dir=$cache/components/$kube_version-$key
 

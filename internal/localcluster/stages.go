@@ -1,0 +1,48 @@
+package localcluster
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"text/template"
+)
+
+// SimulateLabel, set on a pod template, makes its simulated pods misbehave
+// the way real ones do. Its values are the Simulate* constants.
+const SimulateLabel = "berth.dev/simulate"
+
+// CrashAfterAnnotation sets, as a Go duration ("5s"), how long a
+// crash-after-ready pod stays ready before its container exits.
+const CrashAfterAnnotation = "berth.dev/simulate-crash-after"
+
+// Misbehaviours a pod template can choose with SimulateLabel.
+const (
+	// SimulateCrashLoop: the container exits 1 about a second after each
+	// start; the pod shows CrashLoopBackOff with a growing restartCount.
+	SimulateCrashLoop = "crash-loop"
+	// SimulateImagePullFailure: the pod stays Pending, its container waiting
+	// with ErrImagePull, then ImagePullBackOff, alternating.
+	SimulateImagePullFailure = "image-pull-failure"
+	// SimulateNeverReady: the container runs but never passes readiness.
+	SimulateNeverReady = "never-ready"
+	// SimulateCrashAfterReady: the pod becomes Ready, then its container
+	// exits after CrashAfterAnnotation (default 5s), restarts, and repeats.
+	SimulateCrashAfterReady = "crash-after-ready"
+)
+
+//go:embed stages.yaml.tmpl
+var stagesTemplate string
+
+// kwokStages returns the kwok configuration (pod Stage documents) that
+// drives simulated pods. Node stages are kwok's defaults.
+func kwokStages() ([]byte, error) {
+	t, err := template.New("stages").Delims("[%", "%]").Parse(stagesTemplate)
+	if err != nil {
+		return nil, fmt.Errorf("parse stages: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, nil); err != nil {
+		return nil, fmt.Errorf("render stages: %w", err)
+	}
+	return buf.Bytes(), nil
+}
