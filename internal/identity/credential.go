@@ -1,0 +1,178 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/resource"
+)
+
+// Login authenticates username and password and opens a console session.
+// It returns the session and its secret (for the cookie; only its hash is
+// stored) and records "user.login". Bad credentials are
+// resource.ErrUnauthenticated with nothing written: the caller audits the
+// failure after rolling back (platform.Platform.Do).
+func (s *Service) Login(ctx context.Context, st Store, a audit.Actor, username, password string) (Session, string, error) {
+	u, err := s.Authenticate(ctx, st, username, password)
+	if err != nil {
+		return Session{}, "", err
+	}
+	id, err := newID()
+	if err != nil {
+		return Session{}, "", err
+	}
+	secret, err := newSecret(SessionPrefix)
+	if err != nil {
+		return Session{}, "", err
+	}
+	now := s.now()
+	sess := Session{ID: id, User: u.Name, CreatedAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
+	if err := st.CreateSession(ctx, SessionRecord{Session: sess, SecretHash: HashSecret(secret)}); err != nil {
+		return Session{}, "", fmt.Errorf("create session for %s: %w", u.Name, err)
+	}
+	a.User = u.Name
+	return sess, secret, s.record(ctx, st, a, audit.Event{Action: "user.login", Target: "users/" + u.Name,
+		Summary: fmt.Sprintf("%s logged in, session %s until %s", u.Name, id, sess.ExpiresAt.Format(time.RFC3339))})
+}
+
+// AuthenticateSession returns the user and session of a session secret, or
+// resource.ErrUnauthenticated when it is unknown, expired or its user is
+// disabled or gone.
+func (s *Service) AuthenticateSession(ctx context.Context, st Store, secret string) (User, Session, error) {
+	if !strings.HasPrefix(secret, SessionPrefix) || len(secret) > 128 {
+		return User{}, Session{}, resource.ErrUnauthenticated
+	}
+	rec, err := st.GetSessionBySecretHash(ctx, HashSecret(secret))
+	if err != nil {
+		return User{}, Session{}, unauthenticated(err)
+	}
+	if !s.now().Before(rec.ExpiresAt) {
+		return User{}, Session{}, resource.ErrUnauthenticated
+	}
+	u, err := s.activeUser(ctx, st, rec.User)
+	return u, rec.Session, err
+}
+
+// Logout ends the session of secret and records "user.logout".
+func (s *Service) Logout(ctx context.Context, st Store, a audit.Actor, secret string) error {
+	rec, err := st.GetSessionBySecretHash(ctx, HashSecret(secret))
+	if err != nil {
+		return unauthenticated(err)
+	}
+	if err := st.DeleteSession(ctx, rec.User, rec.ID); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return s.record(ctx, st, a, audit.Event{Action: "user.logout", Target: "users/" + rec.User,
+		Summary: fmt.Sprintf("%s logged out, session %s", rec.User, rec.ID)})
+}
+
+// CreateToken issues an API token for user, valid for ttl (0: the default;
+// longer than the maximum is a field error at "ttl"). It returns the token
+// and its secret, which is not stored and cannot be shown again.
+func (s *Service) CreateToken(ctx context.Context, st Store, a audit.Actor, user, name string, ttl time.Duration) (Token, string, error) {
+	var errs resource.Errors
+	errs.CheckName("name", name)
+	if ttl == 0 {
+		ttl = s.opts.TokenTTL
+	}
+	if ttl < 0 || ttl > s.opts.MaxTokenTTL {
+		errs.Add("ttl", "must be between 0 and %s, got %s", s.opts.MaxTokenTTL, ttl)
+	}
+	if err := errs.Err(); err != nil {
+		return Token{}, "", err
+	}
+	if _, err := s.activeUser(ctx, st, user); err != nil {
+		return Token{}, "", fmt.Errorf("create token for %s: %w", user, err)
+	}
+	id, err := newID()
+	if err != nil {
+		return Token{}, "", err
+	}
+	secret, err := newSecret(TokenPrefix)
+	if err != nil {
+		return Token{}, "", err
+	}
+	now := s.now()
+	t := Token{ID: id, User: user, Name: name, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := st.CreateToken(ctx, TokenRecord{Token: t, SecretHash: HashSecret(secret)}); err != nil {
+		return Token{}, "", fmt.Errorf("create token for %s: %w", user, err)
+	}
+	return t, secret, s.record(ctx, st, a, audit.Event{Action: "token.create", Target: "users/" + user + "/tokens/" + id,
+		Summary: fmt.Sprintf("created token %s (%s) for %s, expires %s", id, name, user, t.ExpiresAt.Format(time.RFC3339))})
+}
+
+// RevokeToken revokes a token of user; revoking twice is a no-op.
+func (s *Service) RevokeToken(ctx context.Context, st Store, a audit.Actor, user, id string) error {
+	t, err := st.GetToken(ctx, user, id)
+	if err != nil {
+		return fmt.Errorf("revoke token %s of %s: %w", id, user, err)
+	}
+	if !t.RevokedAt.IsZero() {
+		return nil
+	}
+	if err := st.RevokeToken(ctx, user, id, s.now()); err != nil {
+		return fmt.Errorf("revoke token %s of %s: %w", id, user, err)
+	}
+	return s.record(ctx, st, a, audit.Event{Action: "token.revoke", Target: "users/" + user + "/tokens/" + id,
+		Summary: fmt.Sprintf("revoked token %s (%s) of %s", id, t.Name, user)})
+}
+
+// ListTokens returns a page of a user's tokens by ID (never their secrets).
+func (s *Service) ListTokens(ctx context.Context, st Store, user string, o resource.ListOptions) (resource.Page[Token], error) {
+	after, err := o.After()
+	if err != nil {
+		return resource.Page[Token]{}, err
+	}
+	limit := o.PageLimit()
+	recs, err := st.ListTokens(ctx, user, after, limit+1)
+	if err != nil {
+		return resource.Page[Token]{}, fmt.Errorf("list tokens of %s: %w", user, err)
+	}
+	ts := make([]Token, len(recs))
+	for i, r := range recs {
+		ts[i] = r.Token
+	}
+	return resource.NewPage(ts, limit, func(t Token) string { return t.ID }), nil
+}
+
+// AuthenticateToken returns the user and token of a token secret, or
+// resource.ErrUnauthenticated when it is unknown, expired, revoked or its
+// user is disabled or gone.
+func (s *Service) AuthenticateToken(ctx context.Context, st Store, secret string) (User, Token, error) {
+	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 128 {
+		return User{}, Token{}, resource.ErrUnauthenticated
+	}
+	rec, err := st.GetTokenBySecretHash(ctx, HashSecret(secret))
+	if err != nil {
+		return User{}, Token{}, unauthenticated(err)
+	}
+	if !rec.RevokedAt.IsZero() || !s.now().Before(rec.ExpiresAt) {
+		return User{}, Token{}, resource.ErrUnauthenticated
+	}
+	u, err := s.activeUser(ctx, st, rec.User)
+	return u, rec.Token, err
+}
+
+func (s *Service) activeUser(ctx context.Context, st Store, name string) (User, error) {
+	u, err := st.GetUser(ctx, name)
+	if err != nil {
+		return User{}, unauthenticated(err)
+	}
+	if u.Disabled {
+		return User{}, resource.ErrUnauthenticated
+	}
+	return u.User, nil
+}
+
+// unauthenticated turns "not found" into ErrUnauthenticated and passes
+// other errors on.
+func unauthenticated(err error) error {
+	if errors.Is(err, resource.ErrNotFound) {
+		return resource.ErrUnauthenticated
+	}
+	return err
+}

@@ -1,0 +1,110 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/tenancy"
+)
+
+// Options configure New.
+type Options struct {
+	Clock          clock.Clock    // default: the wall clock
+	Sealer         tenancy.Sealer // required: seals cluster kubeconfigs
+	Identity       identity.Options
+	Providers      []identity.Provider // default: local users only
+	AuditRetention time.Duration       // default: audit.DefaultRetention
+}
+
+// Platform is the set of domain services over one database.
+type Platform struct {
+	DB       Transactor
+	Clock    clock.Clock
+	Tenancy  *tenancy.Service
+	Apps     *apps.Service
+	Identity *identity.Service
+	Audit    *audit.Service
+}
+
+// New wires the services over db.
+func New(db Transactor, o Options) (*Platform, error) {
+	if o.Sealer == nil {
+		return nil, errors.New("platform: a sealer is required")
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	t := tenancy.NewService(o.Clock, o.Sealer)
+	return &Platform{
+		DB:       db,
+		Clock:    o.Clock,
+		Tenancy:  t,
+		Apps:     apps.NewService(o.Clock, t),
+		Identity: identity.NewService(o.Clock, o.Identity, o.Providers...),
+		Audit:    audit.NewService(o.Clock, o.AuditRetention),
+	}, nil
+}
+
+// Do runs fn in one read-write transaction. If fn fails, the transaction is
+// rolled back and a record of ev with Outcome failure (Denied for
+// resource.ErrUnauthenticated) and the error in its summary is appended in
+// a transaction of its own; Do returns fn's error. The records of the
+// changes fn made are written by the services inside the transaction.
+func (p *Platform) Do(ctx context.Context, a audit.Actor, ev audit.Event, fn func(Tx) error) error {
+	err := p.DB.InTx(ctx, fn)
+	if err == nil {
+		return nil
+	}
+	ev.Outcome = audit.Failure
+	if errors.Is(err, resource.ErrUnauthenticated) {
+		ev.Outcome = audit.Denied
+	}
+	ev.Summary = failureSummary(ev.Summary, err)
+	actx := context.WithoutCancel(ctx)
+	aerr := p.DB.InTx(actx, func(tx Tx) error {
+		_, err := audit.Append(actx, tx, p.Clock.Now(), a, ev)
+		return err
+	})
+	if aerr != nil {
+		return errors.Join(err, fmt.Errorf("audit the failure: %w", aerr))
+	}
+	return err
+}
+
+// failureSummary describes a failed change. Error messages of the domain
+// name resources and numbers, never secret values.
+func failureSummary(summary string, err error) string {
+	msg := err.Error()
+	if len(msg) > 1000 {
+		msg = msg[:1000] + "…"
+	}
+	if summary == "" {
+		return "failed: " + msg
+	}
+	return summary + ": failed: " + msg
+}
+
+// Bootstrap prepares an empty platform on first start: it creates the user
+// "admin" with adminPassword (or a generated one, returned to be printed
+// once) and grants it platform-admin. It does nothing when any user exists.
+func (p *Platform) Bootstrap(ctx context.Context, adminPassword string) (generated string, created bool, err error) {
+	err = p.DB.InTx(ctx, func(tx Tx) error {
+		generated, created, err = p.Identity.EnsureAdmin(ctx, tx, adminPassword)
+		if err != nil || !created {
+			return err
+		}
+		_, err = p.Tenancy.AddMember(ctx, tx, audit.System, tenancy.Member{User: identity.AdminUser, Role: tenancy.PlatformAdmin})
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("bootstrap: %w", err)
+	}
+	return generated, created, nil
+}
