@@ -1,0 +1,144 @@
+package gateway
+
+import (
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"berth.dev/berth/internal/traffic"
+)
+
+// Options are a Gateway's collaborators. Only Log is required.
+type Options struct {
+	Log *slog.Logger
+	// AccessLog receives one JSON record per request; nil turns it off.
+	AccessLog *slog.Logger
+	// Registerer receives the gateway's metrics; nil uses a private registry.
+	Registerer prometheus.Registerer
+	// Resolver follows Kubernetes Services; nil rejects service upstreams.
+	Resolver Resolver
+	// Transport talks to upstreams; nil uses NewTransport().
+	Transport http.RoundTripper
+	// JWKSClient fetches JWKS documents; nil uses a client with a 5s timeout.
+	JWKSClient *http.Client
+	// Now and Rand are the clock and the random source of weighted choice;
+	// nil uses time.Now and math/rand/v2.
+	Now  func() time.Time
+	Rand traffic.Rand
+}
+
+// Gateway is the proxy. It serves the table of the last configuration
+// loaded successfully; before the first, every request gets 503.
+type Gateway struct {
+	opts      Options
+	log       *slog.Logger
+	table     atomic.Pointer[table]
+	loadMu    sync.Mutex
+	endpoints endpoints
+	metrics   *metrics
+	proxy     *httputil.ReverseProxy
+	upstream  http.RoundTripper
+}
+
+type globalRand struct{}
+
+func (globalRand) IntN(n int) int { return rand.IntN(n) }
+
+// New returns a gateway with no configuration.
+func New(opts Options) *Gateway {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = globalRand{}
+	}
+	if opts.Transport == nil {
+		opts.Transport = NewTransport()
+	}
+	if opts.JWKSClient == nil {
+		opts.JWKSClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	if opts.Registerer == nil {
+		opts.Registerer = prometheus.NewRegistry()
+	}
+	g := &Gateway{opts: opts, log: opts.Log, upstream: opts.Transport}
+	g.metrics = newMetrics(opts.Registerer)
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite:      g.rewrite,
+		Transport:    retryTransport{g},
+		BufferPool:   newBufferPool(),
+		ErrorHandler: g.proxyError,
+		ErrorLog:     slog.NewLogLogger(opts.Log.Handler(), slog.LevelDebug),
+	}
+	return g
+}
+
+// NewTransport returns the upstream transport tuned for a gateway: many
+// idle connections per host kept for reuse, bounded dial and header waits,
+// HTTP/1.1 to upstreams (h2 is negotiated only over TLS, which in-cluster
+// upstreams rarely use).
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          4096,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		WriteBufferSize:       32 << 10,
+		ReadBufferSize:        32 << 10,
+	}
+}
+
+// Load validates cfg, builds it and swaps it in atomically. It reports
+// whether anything changed: an identical configuration is a no-op. On error
+// the running configuration stays; the error is a *ValidationError naming
+// the bad fields whenever the problem is in cfg. Requests in flight finish
+// on the table they started with.
+func (g *Gateway) Load(cfg Config) (bool, error) {
+	if err := cfg.Validate(); err != nil {
+		g.metrics.reloads.WithLabelValues("rejected").Inc()
+		return false, err
+	}
+	g.loadMu.Lock()
+	defer g.loadMu.Unlock()
+	prev := g.table.Load()
+	if prev != nil && prev.hash == hashConfig(cfg) {
+		g.metrics.reloads.WithLabelValues("unchanged").Inc()
+		return false, nil
+	}
+	t, err := g.build(cfg, prev)
+	if err != nil {
+		g.metrics.reloads.WithLabelValues("rejected").Inc()
+		return false, err
+	}
+	g.table.Store(t)
+	g.metrics.reloads.WithLabelValues("applied").Inc()
+	g.log.Info("gateway configuration applied", "routes", len(cfg.Routes), "apps", len(cfg.Apps))
+	return true, nil
+}
+
+// Ready reports whether a configuration has been loaded.
+func (g *Gateway) Ready() bool { return g.table.Load() != nil }
+
+// ErrNoConfig is reported to clients (503) before the first configuration.
+var ErrNoConfig = errors.New("no configuration loaded yet")
+
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufferPool) Put(v []byte) { b.p.Put(&v) }

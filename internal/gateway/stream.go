@@ -1,0 +1,282 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The configuration stream is Server-Sent Events (text/event-stream): one
+// "config" event per configuration, its id the SHA-256 of the JSON data,
+// the data one line of JSON; ": ping" comments every Heartbeat keep idle
+// proxies from closing the stream and let the subscriber notice a dead
+// server. SSE was chosen over long-polling because it is one request for
+// the stream's life, is plain HTTP through any proxy, and the framing is
+// trivial to parse with a bound (docs/gateway.md).
+
+// Publisher is the http.Handler the Berth server mounts for gateways to
+// watch. Every subscriber gets the current configuration at once, then each
+// new one. It is safe for concurrent use.
+type Publisher struct {
+	// Heartbeat is the interval of keep-alive comments. Default 15s.
+	Heartbeat time.Duration
+
+	mu      sync.Mutex
+	data    []byte
+	id      string
+	changed chan struct{} // closed and replaced on every Publish
+}
+
+// NewPublisher returns a publisher with no configuration yet: subscribers
+// wait for the first.
+func NewPublisher() *Publisher {
+	return &Publisher{Heartbeat: 15 * time.Second, changed: make(chan struct{})}
+}
+
+// Publish validates cfg and, if it differs from the current one, sends it
+// to every subscriber.
+func (p *Publisher) Publish(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("encode configuration: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	id := hex.EncodeToString(sum[:])
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if id == p.id {
+		return nil
+	}
+	p.data, p.id = data, id
+	close(p.changed)
+	p.changed = make(chan struct{})
+	return nil
+}
+
+func (p *Publisher) current() ([]byte, string, <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.data, p.id, p.changed
+}
+
+// ServeHTTP streams configurations until the client goes away.
+func (p *Publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
+	tick := time.NewTicker(p.Heartbeat)
+	defer tick.Stop()
+	sent := r.Header.Get("Last-Event-ID")
+	for {
+		data, id, changed := p.current()
+		if id != "" && id != sent {
+			if _, err := fmt.Fprintf(w, "event: config\nid: %s\ndata: %s\n\n", id, data); err != nil {
+				return
+			}
+			sent = id
+		}
+		if rc.Flush() != nil {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-changed:
+		case <-tick.C:
+			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Subscriber follows a Publisher's stream and applies each configuration.
+// While the server is away the gateway keeps its last good configuration;
+// the subscriber reconnects with exponential backoff and jitter.
+type Subscriber struct {
+	URL    string
+	Client *http.Client // no overall Timeout: the stream is long-lived
+	// Apply receives each configuration decoded and validated; an error is
+	// logged and the stream continues (the old configuration stays).
+	Apply func(Config) error
+	Log   *slog.Logger
+	// MinBackoff and MaxBackoff bound reconnect delays (defaults 200ms, 30s).
+	MinBackoff, MaxBackoff time.Duration
+	// Idle is how long without any byte (event or ping) before the stream is
+	// considered dead. Default 45s (three heartbeats).
+	Idle time.Duration
+}
+
+// Run follows the stream until ctx is done, then returns nil.
+func (s *Subscriber) Run(ctx context.Context) error {
+	minB, maxB := orDefault(s.MinBackoff, 200*time.Millisecond), orDefault(s.MaxBackoff, 30*time.Second)
+	backoff := minB
+	lastID := ""
+	for {
+		got, err := s.stream(ctx, &lastID)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if got {
+			backoff = minB
+		}
+		s.Log.Warn("configuration stream lost, keeping the last good configuration", "url", s.URL, "err", errString(err), "retry_in", backoff.String())
+		wait := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, maxB)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "stream ended"
+	}
+	return err.Error()
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// stream runs one connection; got reports whether any event arrived.
+func (s *Subscriber) stream(ctx context.Context, lastID *string) (got bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL, nil)
+	if err != nil {
+		return false, fmt.Errorf("config stream request: %w", err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if *lastID != "" {
+		req.Header.Set("Last-Event-ID", *lastID)
+	}
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("connect: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("config stream: status %d", resp.StatusCode)
+	}
+	s.Log.Info("configuration stream connected", "url", s.URL)
+	idle := time.AfterFunc(orDefault(s.Idle, 45*time.Second), cancel)
+	defer idle.Stop()
+	err = ReadEvents(resp.Body, func() { idle.Reset(orDefault(s.Idle, 45*time.Second)) }, func(ev Event) {
+		if ev.Name != "config" {
+			return
+		}
+		got = true
+		cfg, err := Decode([]byte(ev.Data))
+		if err == nil {
+			err = s.Apply(cfg)
+		}
+		if err != nil {
+			s.Log.Error("configuration from server rejected, keeping the last good one", "id", ev.ID, "err", err.Error())
+			return
+		}
+		*lastID = ev.ID
+	})
+	return got, err
+}
+
+// Event is one Server-Sent Event.
+type Event struct {
+	Name, ID, Data string
+}
+
+// MaxEventBytes bounds one event of the stream.
+const MaxEventBytes = MaxConfigBytes + 4096
+
+// ReadEvents parses a text/event-stream from r, calling onLine for every
+// line read (liveness) and onEvent for every complete event. It returns
+// at the end of r or at the first error; an event larger than MaxEventBytes
+// is an error.
+func ReadEvents(r io.Reader, onLine func(), onEvent func(Event)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var ev Event
+	var data strings.Builder
+	size := 0
+	for {
+		line, err := readLine(br, MaxEventBytes-size)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		onLine()
+		size += len(line)
+		if line == "" {
+			if data.Len() > 0 || ev.Name != "" {
+				ev.Data = strings.TrimSuffix(data.String(), "\n")
+				onEvent(ev)
+			}
+			ev, size = Event{}, 0
+			data.Reset()
+			continue
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "event":
+			ev.Name = value
+		case "id":
+			ev.ID = value
+		case "data":
+			data.WriteString(value)
+			data.WriteByte('\n')
+		}
+	}
+}
+
+var errEventTooLarge = errors.New("event too large")
+
+// readLine reads one line without its terminator (LF or CRLF), at most max
+// bytes.
+func readLine(br *bufio.Reader, max int) (string, error) {
+	var b []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(b)+len(chunk) > max {
+			return "", errEventTooLarge
+		}
+		b = append(b, chunk...)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if len(b) == 0 || !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		break
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	return strings.TrimSuffix(s, "\r"), nil
+}
