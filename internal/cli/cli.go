@@ -4,6 +4,7 @@ package cli
 
 import (
 	"io"
+	"log/slog"
 	"os"
 )
 
@@ -19,4 +20,9 @@ type Env struct {
 // OSEnv returns the Env of the running process.
 func OSEnv() Env {
 	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+// Logger returns the text logger commands use for progress on w.
+func Logger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }

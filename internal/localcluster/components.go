@@ -18,7 +18,7 @@ const ComponentsEnv = "BERTH_COMPONENTS_DIR"
 
 // FindComponents returns the directory holding the component binaries: the
 // one named by BERTH_COMPONENTS_DIR, or else the one build/components/build.sh
-// of the Berth source tree containing dir (or one of its parents) prints,
+// of the Berth source tree containing dir or this executable prints,
 // building the components first if this machine has not yet. Build progress
 // goes to progress.
 func FindComponents(ctx context.Context, getenv func(string) string, dir string, progress io.Writer) (string, error) {
@@ -26,6 +26,12 @@ func FindComponents(ctx context.Context, getenv func(string) string, dir string,
 		return d, nil
 	}
 	script, err := findBuildScript(dir)
+	if err != nil {
+		// A berth binary built in the source tree (bin/berth) finds it too.
+		if self, exeErr := os.Executable(); exeErr == nil {
+			script, err = findBuildScript(filepath.Dir(self))
+		}
+	}
 	if err != nil {
 		return "", err
 	}
