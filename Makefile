@@ -5,8 +5,6 @@ SHELL := /usr/bin/env bash
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X berth.dev/berth/internal/version.Version=$(VERSION)
-# The local control plane's components: built once per machine, cached by version.
-COMPONENTS = $(shell build/components/build.sh)
 RUN_DIR ?= .berth
 TEST_FLAGS ?=
 
@@ -26,7 +24,9 @@ run: build ## Build, start a local cluster (unless KUBECONFIG=… is given) and 
 	@scripts/run.sh
 
 test: ## Run every test with the race detector, real cluster and PostgreSQL included
-	BERTH_COMPONENTS_DIR="$(COMPONENTS)" go test -race -count=1 -timeout 40m $(TEST_FLAGS) ./...
+	@# The local control plane's components: built once per machine, cached by version.
+	components=$$(build/components/build.sh) && \
+		BERTH_COMPONENTS_DIR="$$components" go test -race -count=1 -timeout 40m $(TEST_FLAGS) ./...
 
 lint: ## Run go vet and gofmt checks
 	go vet ./...
