@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/resource"
 )
 
@@ -23,7 +24,8 @@ metadata: {name: pay, tenant: bank}
 apiVersion: berth.dev/v1
 kind: Application
 metadata: {name: red-auth, tenant: bank, project: pay}
-spec: {tier: small}
+spec:
+  version: {name: v1, image: "registry.local/red-auth:1.0", tier: small, orchestration: {replicas: 2}}
 ---
 # an empty document is skipped
 ---
@@ -31,7 +33,7 @@ apiVersion: berth.dev/v1
 kind: Quota
 metadata: {tenant: bank}
 spec:
-  limits: {cpu: "8", memory: 16Gi}
+  hard: {cpu: "8", memory: 16Gi}
 `
 
 func TestDecodeGood(t *testing.T) {
@@ -43,8 +45,8 @@ func TestDecodeGood(t *testing.T) {
 	want := []Object{
 		{APIVersion, KindTenant, Metadata{Name: "bank"}, &TenantSpec{DisplayName: "Retail bank"}},
 		{APIVersion, KindProject, Metadata{Name: "pay", Tenant: "bank"}, &ProjectSpec{}},
-		{APIVersion, KindApplication, Metadata{Name: "red-auth", Tenant: "bank", Project: "pay"}, &ApplicationSpec{Tier: "small"}},
-		{APIVersion, KindQuota, Metadata{Tenant: "bank"}, &QuotaSpec{Limits: resource.List{
+		{APIVersion, KindApplication, Metadata{Name: "red-auth", Tenant: "bank", Project: "pay"}, &ApplicationSpec{Version: &VersionSpec{Name: "v1", Image: "registry.local/red-auth:1.0", Tier: "small", Orchestration: apps.Orchestration{Replicas: 2}}}},
+		{APIVersion, KindQuota, Metadata{Tenant: "bank"}, &QuotaSpec{Hard: resource.List{
 			resource.CPU: resource.Units(8), resource.Memory: resource.Units(16 << 30)}}},
 	}
 	if diff := cmp.Diff(want, objs); diff != "" {
@@ -61,8 +63,8 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{
 			"an unknown spec field is named by its path",
-			"apiVersion: berth.dev/v1\nkind: Application\nmetadata: {name: red-auth, tenant: bank, project: pay}\nspec: {tier: small, replicass: 3}\n",
-			[]string{"document 1 (Application red-auth): spec.replicass: unknown field"},
+			"apiVersion: berth.dev/v1\nkind: Application\nmetadata: {name: red-auth, tenant: bank, project: pay}\nspec: {version: {name: v1, image: x, tier: small, orchestration: {replicass: 3}}}\n",
+			[]string{"document 1 (Application red-auth): spec.version.orchestration.replicass: unknown field"},
 		},
 		{
 			"an unknown top-level field is named",
@@ -76,8 +78,8 @@ func TestDecodeErrors(t *testing.T) {
 		},
 		{
 			"a negative quantity is refused",
-			"apiVersion: berth.dev/v1\nkind: Quota\nmetadata: {tenant: bank}\nspec: {limits: {cpu: -1}}\n",
-			[]string{`document 1 (Quota): spec.limits.cpu: quantity "-1": want a non-negative number such as 500m, 2 or 4Gi`},
+			"apiVersion: berth.dev/v1\nkind: Quota\nmetadata: {tenant: bank}\nspec: {hard: {cpu: -1}}\n",
+			[]string{`document 1 (Quota): spec.hard.cpu: quantity "-1": want a non-negative number such as 500m, 2 or 4Gi`},
 		},
 		{
 			"an unknown kind is refused",
@@ -162,6 +164,8 @@ func TestSplitKeepsIndexes(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte("apiVersion: berth.dev/v1\nkind: ResourceTier\nmetadata: {name: s}\nspec: {requests: {cpu: 500m}}\n"))
+	f.Add([]byte("apiVersion: berth.dev/v1\nkind: Application\nmetadata: {name: a, tenant: b, project: c}\n" +
+		"spec: {version: {name: v1, image: x, tier: s, orchestration: {replicas: -1, ports: [{name: http, containerPort: 8080}]}}}\n"))
 	f.Add([]byte("---\n---\n"))
 	f.Add([]byte("kind: [\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -3,6 +3,7 @@ package manifest
 import (
 	"reflect"
 
+	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/resource"
 )
@@ -27,34 +28,50 @@ type EnvironmentSpec struct {
 	Description string `json:"description,omitempty"`
 }
 
-// ClusterSpec registers a Kubernetes cluster by its kubeconfig.
+// ClusterSpec registers a Kubernetes cluster by its kubeconfig (the file's
+// content, kept sealed by the server and never shown again).
 type ClusterSpec struct {
-	Kubeconfig  string `json:"kubeconfig"`
-	Zone        string `json:"zone,omitempty"`
-	Description string `json:"description,omitempty"`
+	DisplayName string            `json:"displayName,omitempty"`
+	Zone        string            `json:"zone,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Kubeconfig  string            `json:"kubeconfig"`
 }
 
-// ApplicationSpec is an application of a project.
+// ApplicationSpec is an application of a project and, optionally, the
+// version it runs: applying it creates that version (versions are
+// immutable: an existing one is left alone) and makes it current.
 type ApplicationSpec struct {
-	DisplayName string `json:"displayName,omitempty"`
-	Description string `json:"description,omitempty"`
-	// Tier is the name of the resource tier the application runs with.
-	Tier string `json:"tier"`
+	DisplayName string       `json:"displayName,omitempty"`
+	Description string       `json:"description,omitempty"`
+	Version     *VersionSpec `json:"version,omitempty"`
+}
+
+// VersionSpec is an immutable application asset (F3).
+type VersionSpec struct {
+	Name          string             `json:"name"`
+	Image         string             `json:"image"`
+	Digest        string             `json:"digest,omitempty"`
+	Source        apps.Source        `json:"source,omitzero"`
+	Orchestration apps.Orchestration `json:"orchestration"`
+	// Tier names the resource tier (F4) the version runs with.
+	Tier     string `json:"tier"`
+	Pipeline string `json:"pipeline,omitempty"`
 }
 
 // ResourceTierSpec is a named capacity profile (F4).
 type ResourceTierSpec struct {
-	Description string        `json:"description,omitempty"`
-	Requests    resource.List `json:"requests"`
-	Limits      resource.List `json:"limits,omitempty"`
+	DisplayName string `json:"displayName,omitempty"`
+	Description string `json:"description,omitempty"`
 	// Capacity states what one instance handles, e.g. "~300 TPS".
-	Capacity string `json:"capacity,omitempty"`
+	Capacity string        `json:"capacity,omitempty"`
+	Requests resource.List `json:"requests"`
+	Limits   resource.List `json:"limits,omitempty"`
 }
 
 // QuotaSpec sets the quota of a tenant (metadata.tenant) or of a project
 // (metadata.tenant and metadata.project).
 type QuotaSpec struct {
-	Limits resource.List `json:"limits"`
+	Hard resource.List `json:"hard"`
 }
 
 // MemberSpec grants a user a role at the scope of metadata.tenant and
@@ -119,8 +136,12 @@ func Validate(obj Object) error {
 		}
 	case *ApplicationSpec:
 		errs.CheckLen("spec.displayName", s.DisplayName, 128)
-		if s.Tier != "" {
-			errs.CheckName("spec.tier", s.Tier)
+		if v := s.Version; v != nil {
+			errs.CheckName("spec.version.name", v.Name)
+			errs.CheckName("spec.version.tier", v.Tier)
+			if v.Image == "" {
+				errs.Add("spec.version.image", "must not be empty")
+			}
 		}
 	case *ResourceTierSpec:
 		if len(s.Requests) == 0 {
@@ -129,7 +150,7 @@ func Validate(obj Object) error {
 		s.Requests.Validate(&errs, "spec.requests")
 		s.Limits.Validate(&errs, "spec.limits")
 	case *QuotaSpec:
-		s.Limits.Validate(&errs, "spec.limits")
+		s.Hard.Validate(&errs, "spec.hard")
 	case *MemberSpec:
 		if s.User == "" {
 			errs.Add("spec.user", "must not be empty")

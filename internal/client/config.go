@@ -1,0 +1,112 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Context is one server the CLI talks to, with the token it uses and the
+// tenant and project commands default to.
+type Context struct {
+	Name    string `json:"name"`
+	Server  string `json:"server"`
+	User    string `json:"user,omitempty"`
+	Token   string `json:"token,omitempty"`
+	Tenant  string `json:"tenant,omitempty"`
+	Project string `json:"project,omitempty"`
+}
+
+// Config is the CLI's configuration file.
+type Config struct {
+	Current  string    `json:"current"`
+	Contexts []Context `json:"contexts"`
+}
+
+// ConfigPath returns $BERTH_CONFIG, or config.yaml under $XDG_CONFIG_HOME/berth
+// or ~/.config/berth.
+func ConfigPath(getenv func(string) string) (string, error) {
+	if p := getenv("BERTH_CONFIG"); p != "" {
+		return p, nil
+	}
+	if d := getenv("XDG_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "berth", "config.yaml"), nil
+	}
+	home := getenv("HOME")
+	if home == "" {
+		return "", errors.New("neither BERTH_CONFIG nor HOME is set")
+	}
+	return filepath.Join(home, ".config", "berth", "config.yaml"), nil
+}
+
+// LoadConfig reads the file at path strictly; a missing file is an empty
+// Config.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Save writes c to path readable by its owner only: it holds tokens.
+func (c Config) Save(path string) error {
+	data, err := yaml.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create config dir: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}
+
+// Get returns the context named name.
+func (c Config) Get(name string) (Context, bool) {
+	for _, x := range c.Contexts {
+		if x.Name == name {
+			return x, true
+		}
+	}
+	return Context{}, false
+}
+
+// Put adds or replaces the context of the same name.
+func (c *Config) Put(x Context) {
+	for i := range c.Contexts {
+		if c.Contexts[i].Name == x.Name {
+			c.Contexts[i] = x
+			return
+		}
+	}
+	c.Contexts = append(c.Contexts, x)
+}
+
+// CurrentContext returns the context in use.
+func (c Config) CurrentContext() (Context, error) {
+	if c.Current == "" {
+		return Context{}, errors.New("not logged in: run berth login --server URL --username NAME --password-stdin")
+	}
+	x, ok := c.Get(c.Current)
+	if !ok {
+		return Context{}, fmt.Errorf("current context %q is not in the config file", c.Current)
+	}
+	return x, nil
+}
