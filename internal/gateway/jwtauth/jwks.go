@@ -118,14 +118,15 @@ func ParseJWKS(data []byte) (map[string]*rsa.PublicKey, error) {
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, fmt.Errorf("jwks keys[%d]: %w", i, err)
 		}
-		if len(n) < 256 || len(e) == 0 || len(e) > 4 {
+		modulus := new(big.Int).SetBytes(n)
+		if modulus.BitLen() < 2048 || len(e) == 0 || len(e) > 4 {
 			return nil, fmt.Errorf("jwks keys[%d]: want a modulus of 2048 bits or more and a small exponent", i)
 		}
 		exp := new(big.Int).SetBytes(e)
 		if exp.Int64() < 3 || exp.Bit(0) == 0 {
 			return nil, fmt.Errorf("jwks keys[%d]: bad exponent", i)
 		}
-		keys[k.Kid] = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(exp.Int64())}
+		keys[k.Kid] = &rsa.PublicKey{N: modulus, E: int(exp.Int64())}
 	}
 	return keys, nil
 }
