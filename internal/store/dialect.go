@@ -1,0 +1,91 @@
+package store
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"berth.dev/berth/internal/resource"
+)
+
+// dialect is everything that differs between the databases. Queries are
+// written once with '?' placeholders and the SQL both accept (ON CONFLICT
+// DO NOTHING / DO UPDATE, substr, LIMIT).
+type dialect struct {
+	name string
+	// dollar numbers placeholders $1, $2… instead of '?'.
+	dollar bool
+	// forUpdate is appended to a SELECT to lock the rows it reads.
+	forUpdate string
+	// lockWrites runs first in every write transaction to serialize them;
+	// empty when the database does so itself.
+	lockWrites string
+	// unique and foreignKey classify a driver error.
+	unique, foreignKey func(error) bool
+}
+
+var sqliteDialect = &dialect{
+	name: "sqlite",
+	unique: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
+	foreignKey: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	},
+}
+
+var postgresDialect = &dialect{
+	name:       "postgres",
+	dollar:     true,
+	forUpdate:  " FOR UPDATE",
+	lockWrites: "SELECT head_seq FROM audit_chain WHERE id = 1 FOR UPDATE",
+	unique: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "23505"
+	},
+	foreignKey: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "23503"
+	},
+}
+
+// errForeignKey marks a foreign-key violation; callers say whether it means
+// a missing parent (ErrNotFound) or a remaining child (ErrInUse).
+var errForeignKey = errors.New("foreign key violation")
+
+// translate maps driver errors to domain sentinels, keeping the cause.
+func (d *dialect) translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case d.unique(err):
+		return errors.Join(resource.ErrAlreadyExists, err)
+	case d.foreignKey(err):
+		return errors.Join(errForeignKey, err)
+	}
+	return err
+}
+
+// rebind rewrites '?' placeholders for the dialect.
+func (d *dialect) rebind(q string) string {
+	if !d.dollar || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

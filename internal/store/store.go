@@ -1,0 +1,179 @@
+// Package store is Berth's persistence: one SQL implementation of every
+// domain Store interface over SQLite (embedded, modernc.org/sqlite, the
+// default) or PostgreSQL (github.com/jackc/pgx/v5), the differences kept in
+// a small dialect struct. It is the only package that imports database/sql
+// and the drivers.
+//
+// Each resource is a row with its key columns, a resourceVersion and the
+// domain object as JSON; constraints (primary keys, foreign keys, unique
+// bindings) guard integrity and are translated into the domain sentinels
+// of package resource. Numbered, embedded migrations run at Open.
+//
+// Write transactions are serialized: SQLite's BEGIN IMMEDIATE takes the
+// database's write lock, and on PostgreSQL InTx first locks the audit
+// chain's row, which every write appends to anyway. See
+// docs/adr/0003-store.md.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/tenancy"
+)
+
+// Compile-time guards: Tx implements every domain Store, Store the
+// transaction runner.
+var (
+	_ tenancy.Store       = (*Tx)(nil)
+	_ apps.Store          = (*Tx)(nil)
+	_ identity.Store      = (*Tx)(nil)
+	_ audit.Store         = (*Tx)(nil)
+	_ platform.Tx         = (*Tx)(nil)
+	_ platform.Transactor = (*Store)(nil)
+)
+
+// Store is a database holding Berth's state. It is safe for concurrent use.
+type Store struct {
+	db *sql.DB
+	d  *dialect
+}
+
+// Tx is the store bound to one transaction. It is not safe for concurrent
+// use and is valid only inside the function given to InTx or View.
+type Tx struct {
+	tx *sql.Tx
+	d  *dialect
+}
+
+// SQLiteFile is the database file Open uses under the data directory.
+const SQLiteFile = "berth.db"
+
+// Open opens PostgreSQL when databaseURL is set (postgres://…), else the
+// SQLite database dataDir/berth.db, and brings its schema up to date.
+func Open(ctx context.Context, dataDir, databaseURL string) (*Store, error) {
+	if databaseURL != "" {
+		return OpenPostgres(ctx, databaseURL)
+	}
+	return OpenSQLite(ctx, filepath.Join(dataDir, SQLiteFile))
+}
+
+// OpenSQLite opens (creating) the SQLite database file at path with WAL
+// journaling, a busy timeout, foreign keys on and immediate write
+// transactions, and migrates it.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	db.SetMaxOpenConns(8)
+	return open(ctx, db, sqliteDialect)
+}
+
+// OpenPostgres connects to the PostgreSQL database at databaseURL and
+// migrates it. The URL may set search_path to use a schema other than
+// public.
+func OpenPostgres(ctx context.Context, databaseURL string) (*Store, error) {
+	cfg, err := pgx.ParseConfig(databaseURL) // validated here so the URL never reaches an error message
+	if err != nil {
+		return nil, errors.New("open postgres: malformed database URL")
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(16)
+	return open(ctx, db, postgresDialect)
+}
+
+func open(ctx context.Context, db *sql.DB, d *dialect) (*Store, error) {
+	s := &Store{db: db, d: d}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", d.name, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks the database is reachable (for /readyz).
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// InTx runs fn in a read-write transaction, committing when it returns nil
+// and rolling back otherwise (and on panic, which it re-raises).
+func (s *Store) InTx(ctx context.Context, fn func(platform.Tx) error) error {
+	return s.run(ctx, false, fn)
+}
+
+// View runs fn in a read-only transaction: a consistent snapshot that does
+// not block writers.
+func (s *Store) View(ctx context.Context, fn func(platform.Tx) error) error {
+	return s.run(ctx, true, fn)
+}
+
+func (s *Store) run(ctx context.Context, readOnly bool, fn func(platform.Tx) error) (err error) {
+	opts := &sql.TxOptions{ReadOnly: readOnly}
+	if readOnly && s.d.name == "postgres" {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	stx, err := s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", s.d.translate(err))
+	}
+	tx := &Tx{tx: stx, d: s.d}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = stx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = stx.Rollback()
+		}
+	}()
+	if !readOnly && s.d.lockWrites != "" {
+		if _, err := stx.ExecContext(ctx, s.d.lockWrites); err != nil {
+			return fmt.Errorf("serialize write transaction: %w", s.d.translate(err))
+		}
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", s.d.translate(err))
+	}
+	return nil
+}
+
+// DB returns the underlying database for tests and repair tools that must
+// reach past the domain (the audit tamper tests edit rows directly).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Rebind rewrites a query written with '?' placeholders for the dialect.
+func (s *Store) Rebind(q string) string { return s.d.rebind(q) }

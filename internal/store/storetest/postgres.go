@@ -1,0 +1,106 @@
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"berth.dev/berth/internal/store"
+)
+
+// DefaultPostgresURL is the test server: this machine's PostgreSQL, trust
+// authentication, database "test". BERTH_TEST_POSTGRES overrides it.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// PostgresURL returns the URL of the test PostgreSQL server.
+func PostgresURL() string {
+	if u := os.Getenv("BERTH_TEST_POSTGRES"); u != "" {
+		return u
+	}
+	return DefaultPostgresURL
+}
+
+// Postgres returns a constructor of stores, each in a fresh schema of the
+// test server that is dropped when its test ends. When the server is
+// unreachable the test is skipped loudly, or fails when CI=true.
+func Postgres(t *testing.T) NewStore {
+	t.Helper()
+	base := PostgresURL()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err == nil {
+		err = conn.Ping(ctx)
+		conn.Close(ctx)
+	}
+	if err != nil {
+		msg := fmt.Sprintf("PostgreSQL at %s is unreachable (%v): the PostgreSQL conformance suite did NOT run", redact(base), err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg + "; CI=true requires it")
+		}
+		fmt.Fprintln(os.Stderr, "\n*** SKIPPING POSTGRESQL TESTS: "+msg+" ***")
+		t.Skip(msg)
+	}
+	return func(t *testing.T) *store.Store {
+		t.Helper()
+		b := make([]byte, 6)
+		_, _ = rand.Read(b)
+		schema := "berth_test_" + hex.EncodeToString(b)
+		admin := func(sql string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			conn, err := pgx.Connect(ctx, base)
+			if err != nil {
+				t.Fatalf("connect to PostgreSQL: %v", err)
+			}
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, sql); err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+		}
+		admin("CREATE SCHEMA " + schema)
+		t.Cleanup(func() { admin("DROP SCHEMA " + schema + " CASCADE") })
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs := u.Query()
+		qs.Set("search_path", schema)
+		u.RawQuery = qs.Encode()
+		st, err := store.OpenPostgres(t.Context(), u.String())
+		if err != nil {
+			t.Fatalf("open store in schema %s: %v", schema, err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+}
+
+// SQLite returns a constructor of stores, each a new file in a temporary
+// directory.
+func SQLite(t *testing.T) NewStore {
+	return func(t *testing.T) *store.Store {
+		t.Helper()
+		st, err := store.OpenSQLite(t.Context(), t.TempDir()+"/"+store.SQLiteFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(malformed URL)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,161 @@
+// Package storetest is the one conformance suite every store dialect must
+// pass: Run it with a constructor of empty stores. It drives the store
+// through the domain services, as the API does, and reaches into the
+// database directly only to tamper with the audit trail.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/seal"
+	"berth.dev/berth/internal/store"
+)
+
+// NewStore returns an empty, migrated store that the test's cleanup closes.
+type NewStore func(t *testing.T) *store.Store
+
+// Run runs the suite; each subtest gets a store of its own.
+func Run(t *testing.T, newStore NewStore) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, h *harness)
+	}{
+		{"tenants are created, read, updated, listed and deleted", testTenantLifecycle},
+		{"a duplicate name is ErrAlreadyExists and a missing one ErrNotFound", testSentinels},
+		{"a project needs its tenant and a tenant with projects cannot be deleted", testProjectParents},
+		{"lists page through every item exactly once", testPagination},
+		{"an environment binds a namespace of a registered cluster at most once", testEnvironmentBinding},
+		{"a cluster's kubeconfig is stored sealed and opens again", testClusterSealed},
+		{"role bindings are listed by scope and by user", testMembers},
+		{"a stale resourceVersion is ErrConflict, never a lost update", testStaleWrite},
+		{"of two concurrent writers with the same resourceVersion exactly one wins", testConcurrentWriters},
+		{"project quotas may not sum above the tenant's", testQuotaSums},
+		{"an activation over quota is refused with the numbers and changes nothing", testQuotaActivation},
+		{"usage is the sum of what current versions reserve", testUsage},
+		{"versions copy their tier and raw resources need the platform-admin flag", testVersions},
+		{"a tier in use cannot be deleted", testTierInUse},
+		{"a failing batch changes nothing and leaves one failure record", testBatchAllOrNothing},
+		{"every change appends a chained audit record in its transaction", testAuditPerChange},
+		{"audit records are listed newest first with filters and exported", testAuditListExport},
+		{"verify names the first record altered, deleted or reordered in the database", testAuditTamper},
+		{"pruning old records keeps the chain verifiable", testAuditPrune},
+		{"users log in, hold sessions and tokens that expire and are revoked", testIdentity},
+		{"bootstrap creates admin once with a generated password", testBootstrap},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, newStore(t))
+			h.newStore = newStore
+			tc.fn(t, h)
+		})
+	}
+}
+
+// harness is a platform over a fresh store with a fake clock.
+type harness struct {
+	st    *store.Store
+	p     *platform.Platform
+	clock *clock.Fake
+	admin audit.Actor
+
+	newStore NewStore
+}
+
+// freshStore returns another empty store, for subtests that need one each.
+func (h *harness) freshStore(t *testing.T) *store.Store { return h.newStore(t) }
+
+// T0 is when every test's clock starts.
+var T0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// cheapArgon2 keeps password hashing fast in tests.
+var cheapArgon2 = identity.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+func newHarness(t *testing.T, st *store.Store) *harness {
+	t.Helper()
+	sealer, err := seal.New(make([]byte, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := clock.NewFake(T0)
+	p, err := platform.New(st, platform.Options{Clock: c, Sealer: sealer, Identity: identity.Options{Argon2: cheapArgon2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{st: st, p: p, clock: c,
+		admin: audit.Actor{User: "alice", Roles: []string{"platform-admin"}, SourceIP: "10.0.0.1", RequestID: "req-1"}}
+}
+
+// tx runs fn in a write transaction and fails the test on error.
+func (h *harness) tx(t *testing.T, fn func(tx platform.Tx) error) {
+	t.Helper()
+	if err := h.st.InTx(t.Context(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// view runs fn in a read-only transaction and fails the test on error.
+func (h *harness) view(t *testing.T, fn func(tx platform.Tx) error) {
+	t.Helper()
+	if err := h.st.View(t.Context(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exec runs raw SQL written with '?' placeholders.
+func (h *harness) exec(t *testing.T, q string, args ...any) {
+	t.Helper()
+	if _, err := h.st.DB().ExecContext(context.WithoutCancel(t.Context()), h.st.Rebind(q), args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func wantErr(t *testing.T, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("got error %v, want %v", err, target)
+	}
+}
+
+func diff(t *testing.T, what string, got, want any, opts ...cmp.Option) {
+	t.Helper()
+	if d := cmp.Diff(want, got, opts...); d != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", what, d)
+	}
+}
+
+func must2[A, B any](t *testing.T) func(A, B, error) (A, B) {
+	return func(a A, b B, err error) (A, B) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func auditEventLogin(user string) audit.Event {
+	return audit.Event{Action: "user.login", Target: "users/" + user, Summary: "login as " + user}
+}
