@@ -29,6 +29,7 @@ const (
 	MethodNotAllowed = "method_not_allowed"
 	Conflict         = "conflict"
 	AlreadyExists    = "already_exists"
+	InUse            = "in_use"
 	QuotaExceeded    = "quota_exceeded"
 	TooLarge         = "payload_too_large"
 	UnsupportedMedia = "unsupported_media_type"
@@ -48,6 +49,7 @@ var catalogue = map[string]map[Lang]string{
 	MethodNotAllowed: {EN: "Method not allowed.", ZhCN: "不支持该请求方法。"},
 	Conflict:         {EN: "The object changed since you read it; reload and retry.", ZhCN: "对象已被他人修改，请刷新后重试。"},
 	AlreadyExists:    {EN: "An object with this name already exists.", ZhCN: "同名对象已存在。"},
+	InUse:            {EN: "The object is still in use by others; remove those first.", ZhCN: "该对象仍被其他对象引用，请先删除它们。"},
 	QuotaExceeded:    {EN: "The change would exceed a quota.", ZhCN: "此变更将超出配额。"},
 	TooLarge:         {EN: "The request body is too large.", ZhCN: "请求体过大。"},
 	UnsupportedMedia: {EN: "Unsupported content type.", ZhCN: "不支持的内容类型。"},

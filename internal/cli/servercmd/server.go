@@ -3,17 +3,28 @@
 package servercmd
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api"
+	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/seal"
 	"berth.dev/berth/internal/server"
+	"berth.dev/berth/internal/store"
+	"berth.dev/berth/internal/tenancy"
 	"berth.dev/berth/internal/version"
 )
 
@@ -48,10 +59,7 @@ func New(env cli.Env) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
 			}
-			srv := server.New(log, nil)
-			log.Info("berth server listening", "addr", ln.Addr().String(), "version", version.Get().Version)
-			fmt.Fprintf(env.Stdout, "Berth server on http://%s (health /healthz, metrics /metrics)\n", ln.Addr())
-			return srv.Serve(cmd.Context(), ln, 15*time.Second)
+			return Serve(cmd.Context(), cfg, env, log, ln)
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "YAML configuration file")
@@ -62,6 +70,68 @@ func New(env cli.Env) *cobra.Command {
 		cmd.Flags().StringVar(v, f.Flag, *f.Ptr(&defaults), f.Usage+" (env "+f.Env+")")
 	}
 	return cmd
+}
+
+// Serve runs the platform server on ln until ctx is done: it opens the
+// store (SQLite under cfg.DataDir, or PostgreSQL at cfg.Database) and
+// migrates it, creates the admin user on first start (password from
+// BERTH_ADMIN_PASSWORD, or a generated one printed once to env.Stdout),
+// registers cfg.Kubeconfig as cluster "local" and mounts the API.
+func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger, ln net.Listener) error {
+	defer ln.Close()
+	st, err := store.Open(ctx, cfg.DataDir, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, err := seal.LoadOrCreateKey(filepath.Join(cfg.DataDir, "seal.key"))
+	if err != nil {
+		return err
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		return err
+	}
+	p, err := platform.New(st, platform.Options{Sealer: sealer})
+	if err != nil {
+		return err
+	}
+	generated, created, err := p.Bootstrap(ctx, env.Getenv("BERTH_ADMIN_PASSWORD"))
+	if err != nil {
+		return err
+	}
+	if created && generated != "" {
+		fmt.Fprintf(env.Stdout, "Created user admin with password %s\n(shown only this once; change it after logging in)\n", generated)
+	}
+	if cfg.Kubeconfig != "" {
+		if err := registerLocal(ctx, p, cfg.Kubeconfig); err != nil {
+			return err
+		}
+	}
+	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
+	srv.Handle(api.Prefix+"/", api.New(api.Options{Log: log, Platform: p}))
+	log.Info("berth server listening", "addr", ln.Addr().String(), "version", version.Get().Version, "database", st.Dialect())
+	fmt.Fprintf(env.Stdout, "Berth server on http://%s (API /api/v1, health /healthz, metrics /metrics)\n", ln.Addr())
+	return srv.Serve(ctx, ln, 15*time.Second)
+}
+
+// LocalCluster is the name the start-up kubeconfig is registered under.
+const LocalCluster = "local"
+
+func registerLocal(ctx context.Context, p *platform.Platform, path string) error {
+	kc, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read kubeconfig: %w", err)
+	}
+	ev := audit.Event{Action: "cluster.register", Target: "clusters/" + LocalCluster}
+	return p.Do(ctx, audit.System, ev, func(tx platform.Tx) error {
+		_, err := p.Tenancy.GetCluster(ctx, tx, LocalCluster)
+		if !errors.Is(err, resource.ErrNotFound) {
+			return err
+		}
+		_, err = p.Tenancy.RegisterCluster(ctx, tx, audit.System, tenancy.Cluster{Name: LocalCluster, DisplayName: "Local cluster"}, kc)
+		return err
+	})
 }
 
 func newLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {

@@ -1,0 +1,271 @@
+// Package api is Berth's REST/JSON API under /api/v1: authentication
+// (console sessions with CSRF protection, API tokens for the CLI),
+// authorization on every endpoint through internal/authz, and the one
+// function that turns errors into status codes and public messages.
+//
+// Handlers are func(w, r) error and are registered through [API.route],
+// which also records them for the OpenAPI document served at
+// /api/v1/openapi.json.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/resource"
+)
+
+// Prefix is where the API is mounted.
+const Prefix = "/api/v1"
+
+// MaxBody bounds JSON request bodies; manifests may be larger (MaxManifest).
+const (
+	MaxBody     = 1 << 20
+	MaxManifest = 4 << 20
+)
+
+// Options configure an API.
+type Options struct {
+	Log      *slog.Logger
+	Platform *platform.Platform
+	Clock    clock.Clock // default: the platform's clock
+	// Limits of failed logins; zero values take the defaults of [NewLimiter].
+	Limiter *Limiter
+	// TrustProxy makes the API take the client address from
+	// X-Forwarded-For; set it only behind a proxy that sets that header.
+	TrustProxy bool
+}
+
+// API serves /api/v1.
+type API struct {
+	log     *slog.Logger
+	p       *platform.Platform
+	clock   clock.Clock
+	limiter *Limiter
+	trust   bool
+	mux     *http.ServeMux
+	routes  []Route
+}
+
+// HandlerFunc is an API handler: it writes a success response or returns
+// an error for [writeError].
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Route describes one endpoint for the mux and the OpenAPI document.
+type Route struct {
+	Method  string
+	Path    string // under Prefix, in ServeMux syntax: /tenants/{tenant}
+	Summary string
+	// Public routes need no authentication (login, the OpenAPI document).
+	Public bool
+	// Request and Response name the schemas of the body and the answer.
+	Request, Response string
+	// Query lists the query parameters.
+	Query []string
+}
+
+// New returns the API with every route registered.
+func New(o Options) *API {
+	a := &API{log: o.Log, p: o.Platform, clock: o.Clock, limiter: o.Limiter, trust: o.TrustProxy, mux: http.NewServeMux()}
+	if a.clock == nil {
+		a.clock = o.Platform.Clock
+	}
+	if a.limiter == nil {
+		a.limiter = NewLimiter(a.clock, LimiterOptions{})
+	}
+	a.registerAuth()
+	a.registerTenancy()
+	a.registerClusters()
+	a.registerApps()
+	a.registerIdentity()
+	a.registerAudit()
+	a.registerApply()
+	a.route(Route{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI document", Public: true, Response: "OpenAPI"}, a.openAPI)
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		a.writeError(w, r, errNotFound)
+	})
+	return a
+}
+
+// Routes returns the registered routes in registration order.
+func (a *API) Routes() []Route { return append([]Route(nil), a.routes...) }
+
+// ServeHTTP serves requests whose path starts with Prefix.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = strings.TrimPrefix(r.URL.Path, Prefix)
+	r2.URL.RawPath = ""
+	if r2.URL.Path == "" {
+		r2.URL.Path = "/"
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	ctx := context.WithValue(r2.Context(), requestIDKey{}, newRequestID())
+	a.mux.ServeHTTP(w, r2.WithContext(ctx))
+}
+
+// route registers h for rt through the one wrapper: request ID, body
+// limit, authentication, the error mapping.
+func (a *API) route(rt Route, h HandlerFunc) {
+	a.routes = append(a.routes, rt)
+	a.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", requestID(r))
+		limit := int64(MaxBody)
+		if rt.Request == "Manifest" {
+			limit = MaxManifest
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if !rt.Public {
+			p, err := a.authenticate(r)
+			if err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+		}
+		if err := h(w, r); err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+type requestIDKey struct{}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey{}).(string)
+	return id
+}
+
+// sourceIP is the client's address without the port.
+func (a *API) sourceIP(r *http.Request) string {
+	if a.trust {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			return strings.TrimSpace(first)
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// decode reads a JSON body into v strictly: unknown fields are field errors.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return errUnsupportedMedia
+		}
+	}
+	d := json.NewDecoder(r.Body)
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return badJSON(err)
+	}
+	if _, err := d.Token(); !errors.Is(err, io.EOF) {
+		return &httpError{status: http.StatusBadRequest, code: "bad_request", cause: errors.New("trailing data after the JSON body")}
+	}
+	return nil
+}
+
+func badJSON(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &resource.ValidationError{Fields: []resource.FieldError{{Path: te.Field, Reason: "must be a " + te.Type.String()}}}
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return &resource.ValidationError{Fields: []resource.FieldError{{Path: strings.Trim(f, `"`), Reason: "unknown field"}}}
+	}
+	var ve *resource.ValidationError
+	if errors.As(err, &ve) {
+		return err
+	}
+	return &httpError{status: http.StatusBadRequest, code: "bad_request", cause: fmt.Errorf("decode body: %w", err)}
+}
+
+// writeJSON writes v with status code.
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// List is the body of every list response.
+type List[T any] struct {
+	Items []T `json:"items"`
+	// Continue is the token for the next page; empty on the last.
+	Continue string `json:"continue,omitempty"`
+}
+
+func writePage[T any](w http.ResponseWriter, p resource.Page[T]) error {
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	return writeJSON(w, http.StatusOK, List[T]{Items: p.Items, Continue: p.Continue})
+}
+
+// listOptions reads ?limit= and ?continue=.
+func listOptions(r *http.Request) (resource.ListOptions, error) {
+	o := resource.ListOptions{Continue: r.URL.Query().Get("continue")}
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return o, &resource.ValidationError{Fields: []resource.FieldError{{Path: "limit", Reason: "must be a non-negative whole number"}}}
+		}
+		o.Limit = n
+	}
+	return o, nil
+}
+
+// rv reads ?resourceVersion= (0 when absent: no version check).
+func rv(r *http.Request) (int64, error) {
+	s := r.URL.Query().Get("resourceVersion")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, &resource.ValidationError{Fields: []resource.FieldError{{Path: "resourceVersion", Reason: "must be a non-negative whole number"}}}
+	}
+	return n, nil
+}
+
+// parseTime reads an RFC 3339 time or a date from query parameter name.
+func parseTime(r *http.Request, name string) (time.Time, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, &resource.ValidationError{Fields: []resource.FieldError{{Path: name, Reason: "must be an RFC 3339 time or a date (2006-01-02)"}}}
+}

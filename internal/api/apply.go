@@ -1,0 +1,348 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/authz"
+	"berth.dev/berth/internal/manifest"
+	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/tenancy"
+)
+
+// ApplyResult reports what an apply did to each document.
+type ApplyResult struct {
+	Objects []Applied `json:"objects"`
+}
+
+// Applied is one document's outcome: created, updated or unchanged.
+type Applied struct {
+	Document int           `json:"document"`
+	Kind     manifest.Kind `json:"kind"`
+	Name     string        `json:"name"`
+	Action   string        `json:"action"`
+}
+
+func (a *API) registerApply() {
+	a.route(Route{Method: "POST", Path: "/apply", Summary: "Apply a multi-document berth.dev/v1 YAML manifest, all or nothing",
+		Request: "Manifest", Response: "ApplyResult"}, a.apply)
+}
+
+type doc struct {
+	index int
+	obj   manifest.Object
+}
+
+// apply decodes every document, checks the caller's permission for each,
+// then creates or updates them in one transaction in dependency order
+// (clusters and tiers, tenants, projects, quotas, members, environments,
+// applications): all of them, or none.
+func (a *API) apply(w http.ResponseWriter, r *http.Request) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !slices.Contains([]string{"application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain"}, mt) {
+			return errUnsupportedMedia
+		}
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	objs, err := manifest.Decode(data)
+	if err != nil {
+		return err
+	}
+	docs := ordered(data, objs)
+	for _, d := range docs {
+		perm, scope := permissionOf(d.obj)
+		if err := a.authorize(r, perm, scope); err != nil {
+			return err
+		}
+		if m, ok := d.obj.Spec.(*manifest.MemberSpec); ok && !authz.CanGrant(principalOf(r).bindings, m.Role, scope) {
+			a.auditDenied(r, authz.UserCreate, scope)
+			return errForbidden
+		}
+	}
+	var res ApplyResult
+	err = a.do(r, "manifest.apply", "apply", authz.Platform, func(tx platform.Tx) error {
+		res.Objects = res.Objects[:0]
+		for _, d := range docs {
+			action, err := a.applyOne(r.Context(), tx, a.actor(r), d.obj)
+			if err != nil {
+				return docError(d, err)
+			}
+			res.Objects = append(res.Objects, Applied{Document: d.index, Kind: d.obj.Kind, Name: nameOf(d.obj), Action: action})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// ordered sorts objects into apply order, keeping each one's document
+// index (1-based, counting non-empty documents as Decode does).
+func ordered(data []byte, objs []manifest.Object) []doc {
+	var idx []int
+	for i, d := range manifest.Split(data) {
+		if strings.TrimSpace(stripComments(string(d))) != "" {
+			idx = append(idx, i+1)
+		}
+	}
+	docs := make([]doc, len(objs))
+	for i, o := range objs {
+		docs[i] = doc{index: i + 1, obj: o}
+		if i < len(idx) {
+			docs[i].index = idx[i]
+		}
+	}
+	rank := func(k manifest.Kind) int { return slices.Index(manifest.Kinds(), k) }
+	slices.SortStableFunc(docs, func(x, y doc) int { return rank(x.obj.Kind) - rank(y.obj.Kind) })
+	return docs
+}
+
+func stripComments(s string) string {
+	var b strings.Builder
+	for line := range strings.SplitSeq(s, "\n") {
+		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
+			b.WriteString(t)
+		}
+	}
+	return b.String()
+}
+
+func nameOf(o manifest.Object) string {
+	switch s := o.Spec.(type) {
+	case *manifest.MemberSpec:
+		return s.User + ":" + string(s.Role)
+	}
+	if o.Metadata.Name != "" {
+		return o.Metadata.Name
+	}
+	return o.Metadata.Tenant + "/" + o.Metadata.Project
+}
+
+// permissionOf is what applying o requires (creating or updating: the
+// create permission, which every role that updates also holds, except for
+// quotas and members, which have their own).
+func permissionOf(o manifest.Object) (authz.Permission, authz.Scope) {
+	md := o.Metadata
+	switch o.Kind {
+	case manifest.KindCluster:
+		return authz.ClusterCreate, authz.Platform
+	case manifest.KindResourceTier:
+		return authz.TierCreate, authz.Platform
+	case manifest.KindTenant:
+		return authz.TenantCreate, authz.TenantScope(md.Name)
+	case manifest.KindProject:
+		return authz.ProjectCreate, authz.ProjectScope(md.Tenant, md.Name)
+	case manifest.KindQuota:
+		if md.Project == "" {
+			return authz.TenantQuotaSet, authz.TenantScope(md.Tenant)
+		}
+		return authz.ProjectQuotaSet, authz.ProjectScope(md.Tenant, md.Project)
+	case manifest.KindMember:
+		return authz.MemberCreate, authz.Scope{Tenant: md.Tenant, Project: md.Project}
+	case manifest.KindEnvironment:
+		return authz.EnvironmentCreate, authz.ProjectScope(md.Tenant, md.Project)
+	case manifest.KindApplication:
+		if s, ok := o.Spec.(*manifest.ApplicationSpec); ok && s.Version != nil {
+			return authz.VersionCreate, authz.ProjectScope(md.Tenant, md.Project)
+		}
+		return authz.ApplicationCreate, authz.ProjectScope(md.Tenant, md.Project)
+	}
+	return authz.UserCreate, authz.Platform // unknown kinds do not decode; refuse anyway
+}
+
+// docError names the document in err: field errors become a
+// *manifest.Error with paths from the document root, other errors are
+// wrapped with the document's name.
+func docError(d doc, err error) error {
+	var ve *resource.ValidationError
+	if !errors.As(err, &ve) {
+		me := &manifest.Error{Index: d.index, Kind: d.obj.Kind, Name: d.obj.Metadata.Name}
+		return fmt.Errorf("%s: %w", me.Where(), err)
+	}
+	prefix := "spec."
+	var verr *versionError
+	if errors.As(err, &verr) {
+		prefix = "spec.version."
+	}
+	out := &manifest.Error{Index: d.index, Kind: d.obj.Kind, Name: d.obj.Metadata.Name}
+	for _, f := range ve.Fields {
+		p := f.Path
+		switch {
+		case p == "name" && prefix == "spec.":
+			p = "metadata.name"
+		case p == "tenant" || p == "project":
+			p = "metadata." + p
+		default:
+			p = prefix + p
+		}
+		out.Fields = append(out.Fields, resource.FieldError{Path: p, Reason: f.Reason})
+	}
+	return out
+}
+
+type versionError struct{ err error }
+
+func (e *versionError) Error() string { return "version: " + e.err.Error() }
+func (e *versionError) Unwrap() error { return e.err }
+
+// applyOne creates or updates one object and says which it did.
+func (a *API) applyOne(ctx context.Context, tx platform.Tx, act audit.Actor, o manifest.Object) (string, error) {
+	md := o.Metadata
+	switch s := o.Spec.(type) {
+	case *manifest.ClusterSpec:
+		c := tenancy.Cluster{Name: md.Name, DisplayName: s.DisplayName, Zone: s.Zone, Labels: s.Labels}
+		old, err := a.p.Tenancy.GetCluster(ctx, tx, md.Name)
+		if errors.Is(err, resource.ErrNotFound) {
+			_, err = a.p.Tenancy.RegisterCluster(ctx, tx, act, c, []byte(s.Kubeconfig))
+			return "created", err
+		}
+		if err != nil {
+			return "", err
+		}
+		c.ResourceVersion = old.ResourceVersion
+		_, err = a.p.Tenancy.UpdateCluster(ctx, tx, act, c, []byte(s.Kubeconfig))
+		return "updated", err
+	case *manifest.ResourceTierSpec:
+		t := apps.Tier{Name: md.Name, DisplayName: s.DisplayName, Description: s.Description, Capacity: s.Capacity,
+			Resources: apps.Resources{Requests: s.Requests, Limits: s.Limits}}
+		old, err := a.p.Apps.GetTier(ctx, tx, md.Name)
+		if errors.Is(err, resource.ErrNotFound) {
+			_, err = a.p.Apps.CreateTier(ctx, tx, act, t)
+			return "created", err
+		}
+		if err != nil {
+			return "", err
+		}
+		t.ResourceVersion = old.ResourceVersion
+		_, err = a.p.Apps.UpdateTier(ctx, tx, act, t)
+		return "updated", err
+	case *manifest.TenantSpec:
+		t := tenancy.Tenant{Name: md.Name, DisplayName: s.DisplayName, Description: s.Description}
+		old, err := a.p.Tenancy.GetTenant(ctx, tx, md.Name)
+		if errors.Is(err, resource.ErrNotFound) {
+			_, err = a.p.Tenancy.CreateTenant(ctx, tx, act, t)
+			return "created", err
+		}
+		if err != nil {
+			return "", err
+		}
+		if old.DisplayName == t.DisplayName && old.Description == t.Description {
+			return "unchanged", nil
+		}
+		t.ResourceVersion = old.ResourceVersion
+		_, err = a.p.Tenancy.UpdateTenant(ctx, tx, act, t)
+		return "updated", err
+	case *manifest.ProjectSpec:
+		p := tenancy.Project{Tenant: md.Tenant, Name: md.Name, DisplayName: s.DisplayName, Description: s.Description}
+		old, err := a.p.Tenancy.GetProject(ctx, tx, md.Tenant, md.Name)
+		if errors.Is(err, resource.ErrNotFound) {
+			_, err = a.p.Tenancy.CreateProject(ctx, tx, act, p)
+			return "created", err
+		}
+		if err != nil {
+			return "", err
+		}
+		if old.DisplayName == p.DisplayName && old.Description == p.Description {
+			return "unchanged", nil
+		}
+		p.ResourceVersion = old.ResourceVersion
+		_, err = a.p.Tenancy.UpdateProject(ctx, tx, act, p)
+		return "updated", err
+	case *manifest.QuotaSpec:
+		sc := tenancy.Scope{Tenant: md.Tenant, Project: md.Project}
+		q := tenancy.Quota{Scope: sc, Hard: s.Hard}
+		action := "created"
+		old, err := a.p.Tenancy.GetQuota(ctx, tx, sc)
+		switch {
+		case err == nil:
+			q.ResourceVersion, action = old.ResourceVersion, "updated"
+		case !errors.Is(err, resource.ErrNotFound):
+			return "", err
+		}
+		_, err = a.p.Tenancy.SetQuota(ctx, tx, act, q)
+		return action, err
+	case *manifest.MemberSpec:
+		m := tenancy.Member{Scope: tenancy.Scope{Tenant: md.Tenant, Project: md.Project}, User: s.User, Role: tenancy.Role(s.Role)}
+		_, err := a.p.Tenancy.AddMember(ctx, tx, act, m)
+		if errors.Is(err, resource.ErrAlreadyExists) {
+			return "unchanged", nil
+		}
+		return "created", err
+	case *manifest.EnvironmentSpec:
+		e := tenancy.Environment{Tenant: md.Tenant, Project: md.Project, Name: md.Name, Cluster: s.Cluster, Namespace: s.Namespace, Description: s.Description}
+		old, err := a.p.Tenancy.GetEnvironment(ctx, tx, md.Tenant, md.Project, md.Name)
+		if errors.Is(err, resource.ErrNotFound) {
+			_, err = a.p.Tenancy.CreateEnvironment(ctx, tx, act, e)
+			return "created", err
+		}
+		if err != nil {
+			return "", err
+		}
+		if old.Cluster == e.Cluster && old.Namespace == e.Namespace && old.Description == e.Description {
+			return "unchanged", nil
+		}
+		e.ResourceVersion = old.ResourceVersion
+		_, err = a.p.Tenancy.UpdateEnvironment(ctx, tx, act, e)
+		return "updated", err
+	case *manifest.ApplicationSpec:
+		return a.applyApplication(ctx, tx, act, md, s)
+	}
+	return "", fmt.Errorf("apply %s: unsupported kind", o.Kind)
+}
+
+func (a *API) applyApplication(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.ApplicationSpec) (string, error) {
+	app := apps.Application{Tenant: md.Tenant, Project: md.Project, Name: md.Name, DisplayName: s.DisplayName, Description: s.Description}
+	action := "unchanged"
+	old, err := a.p.Apps.GetApplication(ctx, tx, md.Tenant, md.Project, md.Name)
+	switch {
+	case errors.Is(err, resource.ErrNotFound):
+		if old, err = a.p.Apps.CreateApplication(ctx, tx, act, app); err != nil {
+			return "", err
+		}
+		action = "created"
+	case err != nil:
+		return "", err
+	case old.DisplayName != app.DisplayName || old.Description != app.Description:
+		app.ResourceVersion = old.ResourceVersion
+		if old, err = a.p.Apps.UpdateApplication(ctx, tx, act, app); err != nil {
+			return "", err
+		}
+		action = "updated"
+	}
+	vs := s.Version
+	if vs == nil || old.CurrentVersion == vs.Name {
+		return action, nil
+	}
+	if action == "unchanged" {
+		action = "updated"
+	}
+	_, err = a.p.Apps.GetVersion(ctx, tx, md.Tenant, md.Project, md.Name, vs.Name)
+	if errors.Is(err, resource.ErrNotFound) {
+		v := apps.Version{Tenant: md.Tenant, Project: md.Project, Application: md.Name, Name: vs.Name, Image: vs.Image,
+			Digest: vs.Digest, Source: vs.Source, Orchestration: vs.Orchestration, Tier: vs.Tier, Pipeline: vs.Pipeline}
+		_, err = a.p.Apps.CreateVersion(ctx, tx, act, v, apps.VersionOptions{Activate: true})
+		if err != nil {
+			return "", &versionError{err}
+		}
+		return action, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	_, err = a.p.Apps.SetCurrentVersion(ctx, tx, act, md.Tenant, md.Project, md.Name, vs.Name, 0)
+	return action, err
+}

@@ -1,0 +1,371 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/authz"
+	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/tenancy"
+)
+
+// ClusterRequest registers a cluster.
+type ClusterRequest struct {
+	tenancy.Cluster
+	// Kubeconfig is the kubeconfig file's content; it is stored sealed and
+	// never returned.
+	Kubeconfig string `json:"kubeconfig"`
+}
+
+func (a *API) registerClusters() {
+	a.route(Route{Method: "GET", Path: "/clusters", Summary: "List registered clusters", Query: pageQuery, Response: "List[Cluster]"}, a.listClusters)
+	a.route(Route{Method: "POST", Path: "/clusters", Summary: "Register a cluster with its kubeconfig", Request: "ClusterRequest", Response: "Cluster"}, a.registerCluster)
+	a.route(Route{Method: "GET", Path: "/clusters/{cluster}", Summary: "Get a cluster (never its kubeconfig)", Response: "Cluster"}, a.getCluster)
+	a.route(Route{Method: "DELETE", Path: "/clusters/{cluster}", Summary: "Deregister a cluster no environment uses", Query: rvQuery, Response: "none"}, a.deleteCluster)
+}
+
+func (a *API) listClusters(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.ClusterRead, authz.Platform); err != nil {
+		return err
+	}
+	o, err := listOptions(r)
+	if err != nil {
+		return err
+	}
+	var page resource.Page[tenancy.Cluster]
+	err = a.view(r, func(tx platform.Tx) error {
+		page, err = a.p.Tenancy.ListClusters(r.Context(), tx, o)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writePage(w, page)
+}
+
+func (a *API) registerCluster(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.ClusterCreate, authz.Platform); err != nil {
+		return err
+	}
+	var req ClusterRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	var c tenancy.Cluster
+	err := a.do(r, "cluster.register", "clusters/"+req.Name, authz.Platform, func(tx platform.Tx) error {
+		var err error
+		c, err = a.p.Tenancy.RegisterCluster(r.Context(), tx, a.actor(r), req.Cluster, []byte(req.Kubeconfig))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, c)
+}
+
+func (a *API) getCluster(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.ClusterRead, authz.Platform); err != nil {
+		return err
+	}
+	var c tenancy.Cluster
+	err := a.view(r, func(tx platform.Tx) error {
+		var err error
+		c, err = a.p.Tenancy.GetCluster(r.Context(), tx, r.PathValue("cluster"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+func (a *API) deleteCluster(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.ClusterDelete, authz.Platform); err != nil {
+		return err
+	}
+	v, err := rv(r)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("cluster")
+	err = a.do(r, "cluster.deregister", "clusters/"+name, authz.Platform, func(tx platform.Tx) error {
+		return a.p.Tenancy.DeregisterCluster(r.Context(), tx, a.actor(r), name, v)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) registerApps() {
+	base := "/tenants/{tenant}/projects/{project}/applications"
+	a.route(Route{Method: "GET", Path: base, Summary: "List the applications of a project", Query: pageQuery, Response: "List[Application]"}, a.listApplications)
+	a.route(Route{Method: "POST", Path: base, Summary: "Create an application", Request: "Application", Response: "Application"}, a.createApplication)
+	a.route(Route{Method: "GET", Path: base + "/{app}", Summary: "Get an application", Response: "Application"}, a.getApplication)
+	a.route(Route{Method: "PUT", Path: base + "/{app}", Summary: "Update an application (resourceVersion required)", Request: "Application", Response: "Application"}, a.updateApplication)
+	a.route(Route{Method: "DELETE", Path: base + "/{app}", Summary: "Delete an application and release its quota", Query: rvQuery, Response: "none"}, a.deleteApplication)
+	a.route(Route{Method: "GET", Path: base + "/{app}/versions", Summary: "List an application's versions", Query: pageQuery, Response: "List[Version]"}, a.listVersions)
+	a.route(Route{Method: "POST", Path: base + "/{app}/versions", Summary: "Create an immutable version; ?activate=true makes it current",
+		Query: []string{"activate"}, Request: "Version", Response: "Version"}, a.createVersion)
+	a.route(Route{Method: "GET", Path: base + "/{app}/versions/{version}", Summary: "Get a version", Response: "Version"}, a.getVersion)
+
+	a.route(Route{Method: "GET", Path: "/tiers", Summary: "List resource tiers", Query: pageQuery, Response: "List[Tier]"}, a.listTiers)
+	a.route(Route{Method: "POST", Path: "/tiers", Summary: "Create a resource tier", Request: "Tier", Response: "Tier"}, a.createTier)
+	a.route(Route{Method: "GET", Path: "/tiers/{tier}", Summary: "Get a resource tier", Response: "Tier"}, a.getTier)
+	a.route(Route{Method: "PUT", Path: "/tiers/{tier}", Summary: "Update a resource tier (resourceVersion required)", Request: "Tier", Response: "Tier"}, a.updateTier)
+	a.route(Route{Method: "DELETE", Path: "/tiers/{tier}", Summary: "Delete a resource tier", Query: rvQuery, Response: "none"}, a.deleteTier)
+}
+
+func (a *API) listApplications(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.ApplicationRead, s); err != nil {
+		return err
+	}
+	o, err := listOptions(r)
+	if err != nil {
+		return err
+	}
+	var page resource.Page[apps.Application]
+	err = a.view(r, func(tx platform.Tx) error {
+		page, err = a.p.Apps.ListApplications(r.Context(), tx, s.Tenant, s.Project, o)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writePage(w, page)
+}
+
+func (a *API) createApplication(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.ApplicationCreate, s); err != nil {
+		return err
+	}
+	var app apps.Application
+	if err := decode(r, &app); err != nil {
+		return err
+	}
+	app.Tenant, app.Project = s.Tenant, s.Project
+	err := a.do(r, "application.create", r.URL.Path+"/"+app.Name, s, func(tx platform.Tx) error {
+		var err error
+		app, err = a.p.Apps.CreateApplication(r.Context(), tx, a.actor(r), app)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, app)
+}
+
+func (a *API) getApplication(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.ApplicationRead, s); err != nil {
+		return err
+	}
+	var app apps.Application
+	err := a.view(r, func(tx platform.Tx) error {
+		var err error
+		app, err = a.p.Apps.GetApplication(r.Context(), tx, s.Tenant, s.Project, r.PathValue("app"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, app)
+}
+
+func (a *API) updateApplication(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.ApplicationUpdate, s); err != nil {
+		return err
+	}
+	var app apps.Application
+	if err := decode(r, &app); err != nil {
+		return err
+	}
+	app.Tenant, app.Project, app.Name = s.Tenant, s.Project, r.PathValue("app")
+	err := a.do(r, "application.update", r.URL.Path, s, func(tx platform.Tx) error {
+		var err error
+		app, err = a.p.Apps.UpdateApplication(r.Context(), tx, a.actor(r), app)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, app)
+}
+
+func (a *API) deleteApplication(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.ApplicationDelete, s); err != nil {
+		return err
+	}
+	v, err := rv(r)
+	if err != nil {
+		return err
+	}
+	err = a.do(r, "application.delete", r.URL.Path, s, func(tx platform.Tx) error {
+		return a.p.Apps.DeleteApplication(r.Context(), tx, a.actor(r), s.Tenant, s.Project, r.PathValue("app"), v)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) listVersions(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.VersionRead, s); err != nil {
+		return err
+	}
+	o, err := listOptions(r)
+	if err != nil {
+		return err
+	}
+	var page resource.Page[apps.Version]
+	err = a.view(r, func(tx platform.Tx) error {
+		page, err = a.p.Apps.ListVersions(r.Context(), tx, s.Tenant, s.Project, r.PathValue("app"), o)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writePage(w, page)
+}
+
+func (a *API) createVersion(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.VersionCreate, s); err != nil {
+		return err
+	}
+	var v apps.Version
+	if err := decode(r, &v); err != nil {
+		return err
+	}
+	v.Tenant, v.Project, v.Application = s.Tenant, s.Project, r.PathValue("app")
+	activate, _ := strconv.ParseBool(r.URL.Query().Get("activate"))
+	opt := apps.VersionOptions{Activate: activate, AllowRawResources: authz.IsPlatformAdmin(principalOf(r).bindings)}
+	err := a.do(r, "version.create", r.URL.Path+"/"+v.Name, s, func(tx platform.Tx) error {
+		var err error
+		v, err = a.p.Apps.CreateVersion(r.Context(), tx, a.actor(r), v, opt)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, v)
+}
+
+func (a *API) getVersion(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.VersionRead, s); err != nil {
+		return err
+	}
+	var v apps.Version
+	err := a.view(r, func(tx platform.Tx) error {
+		var err error
+		v, err = a.p.Apps.GetVersion(r.Context(), tx, s.Tenant, s.Project, r.PathValue("app"), r.PathValue("version"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (a *API) listTiers(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.TierRead, authz.Platform); err != nil {
+		return err
+	}
+	o, err := listOptions(r)
+	if err != nil {
+		return err
+	}
+	var page resource.Page[apps.Tier]
+	err = a.view(r, func(tx platform.Tx) error {
+		page, err = a.p.Apps.ListTiers(r.Context(), tx, o)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writePage(w, page)
+}
+
+func (a *API) createTier(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.TierCreate, authz.Platform); err != nil {
+		return err
+	}
+	var t apps.Tier
+	if err := decode(r, &t); err != nil {
+		return err
+	}
+	err := a.do(r, "tier.create", "tiers/"+t.Name, authz.Platform, func(tx platform.Tx) error {
+		var err error
+		t, err = a.p.Apps.CreateTier(r.Context(), tx, a.actor(r), t)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, t)
+}
+
+func (a *API) getTier(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.TierRead, authz.Platform); err != nil {
+		return err
+	}
+	var t apps.Tier
+	err := a.view(r, func(tx platform.Tx) error {
+		var err error
+		t, err = a.p.Apps.GetTier(r.Context(), tx, r.PathValue("tier"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, t)
+}
+
+func (a *API) updateTier(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.TierUpdate, authz.Platform); err != nil {
+		return err
+	}
+	var t apps.Tier
+	if err := decode(r, &t); err != nil {
+		return err
+	}
+	t.Name = r.PathValue("tier")
+	err := a.do(r, "tier.update", "tiers/"+t.Name, authz.Platform, func(tx platform.Tx) error {
+		var err error
+		t, err = a.p.Apps.UpdateTier(r.Context(), tx, a.actor(r), t)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, t)
+}
+
+func (a *API) deleteTier(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.TierDelete, authz.Platform); err != nil {
+		return err
+	}
+	v, err := rv(r)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("tier")
+	err = a.do(r, "tier.delete", "tiers/"+name, authz.Platform, func(tx platform.Tx) error {
+		return a.p.Apps.DeleteTier(r.Context(), tx, a.actor(r), name, v)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

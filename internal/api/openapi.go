@@ -1,0 +1,224 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/tenancy"
+)
+
+// schemaTypes are the named schemas routes refer to.
+var schemaTypes = map[string]reflect.Type{
+	"Tenant":         reflect.TypeFor[tenancy.Tenant](),
+	"Project":        reflect.TypeFor[tenancy.Project](),
+	"Environment":    reflect.TypeFor[tenancy.Environment](),
+	"Cluster":        reflect.TypeFor[tenancy.Cluster](),
+	"ClusterRequest": reflect.TypeFor[ClusterRequest](),
+	"Quota":          reflect.TypeFor[tenancy.Quota](),
+	"Usage":          reflect.TypeFor[tenancy.Usage](),
+	"Member":         reflect.TypeFor[tenancy.Member](),
+	"Application":    reflect.TypeFor[apps.Application](),
+	"Version":        reflect.TypeFor[apps.Version](),
+	"Tier":           reflect.TypeFor[apps.Tier](),
+	"User":           reflect.TypeFor[identity.User](),
+	"UserRequest":    reflect.TypeFor[UserRequest](),
+	"Token":          reflect.TypeFor[identity.Token](),
+	"TokenRequest":   reflect.TypeFor[TokenRequest](),
+	"TokenCreated":   reflect.TypeFor[TokenCreated](),
+	"LoginRequest":   reflect.TypeFor[LoginRequest](),
+	"LoginResponse":  reflect.TypeFor[LoginResponse](),
+	"WhoAmI":         reflect.TypeFor[WhoAmI](),
+	"AuditRecord":    reflect.TypeFor[audit.Record](),
+	"VerifyReport":   reflect.TypeFor[VerifyReport](),
+	"ApplyResult":    reflect.TypeFor[ApplyResult](),
+	"Error":          reflect.TypeFor[ErrorBody](),
+}
+
+var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
+
+// OpenAPI returns the OpenAPI 3 document of the registered routes.
+func (a *API) OpenAPI() map[string]any {
+	paths := map[string]map[string]any{}
+	for _, rt := range a.routes {
+		p := Prefix + rt.Path
+		if paths[p] == nil {
+			paths[p] = map[string]any{}
+		}
+		paths[p][strings.ToLower(rt.Method)] = operation(rt)
+	}
+	schemas := map[string]any{}
+	for name, t := range schemaTypes {
+		schemas[name] = schemaOf(t)
+	}
+	return map[string]any{
+		"openapi": "3.0.3",
+		"info": map[string]any{
+			"title":       "Berth API",
+			"version":     "v1",
+			"description": "Berth's REST/JSON API. Authenticate with a bearer API token (POST /api/v1/login with a token request) or a console session cookie plus the X-CSRF-Token header on changes. Errors are {code, message, fields, requestId}; lists are {items, continue} and take limit and continue.",
+		},
+		"paths": paths,
+		"components": map[string]any{
+			"schemas": schemas,
+			"securitySchemes": map[string]any{
+				"bearer":  map[string]any{"type": "http", "scheme": "bearer"},
+				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": SessionCookie},
+			},
+		},
+		"security": []any{map[string]any{"bearer": []any{}}, map[string]any{"session": []any{}}},
+	}
+}
+
+func operation(rt Route) map[string]any {
+	op := map[string]any{"summary": rt.Summary, "operationId": operationID(rt)}
+	var params []any
+	for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
+		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+	}
+	for _, q := range rt.Query {
+		params = append(params, map[string]any{"name": q, "in": "query", "schema": map[string]any{"type": "string"}})
+	}
+	if params != nil {
+		op["parameters"] = params
+	}
+	if rt.Public {
+		op["security"] = []any{}
+	}
+	switch rt.Request {
+	case "":
+	case "Manifest":
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			"application/yaml": map[string]any{"schema": map[string]any{"type": "string", "description": "multi-document berth.dev/v1 YAML"}}}}
+	default:
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			"application/json": map[string]any{"schema": ref(rt.Request)}}}
+	}
+	ok := map[string]any{"description": "success"}
+	switch {
+	case rt.Response == "none":
+	case rt.Response == "AuditExport":
+		ok["content"] = map[string]any{
+			"application/x-ndjson": map[string]any{"schema": map[string]any{"type": "string"}},
+			"text/csv":             map[string]any{"schema": map[string]any{"type": "string"}},
+		}
+	case rt.Response == "OpenAPI":
+		ok["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
+	case strings.HasPrefix(rt.Response, "List["):
+		item := strings.TrimSuffix(strings.TrimPrefix(rt.Response, "List["), "]")
+		ok["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{
+			"type": "object", "required": []string{"items"},
+			"properties": map[string]any{"items": map[string]any{"type": "array", "items": ref(item)}, "continue": map[string]any{"type": "string"}},
+		}}}
+	default:
+		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.Response)}}
+	}
+	code := "200"
+	switch {
+	case rt.Response == "none":
+		code = "204"
+	case rt.Method == "POST" && rt.Request != "" && rt.Request != "Manifest" && rt.Request != "LoginRequest":
+		code = "201"
+	}
+	errResp := map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": ref("Error")}}}
+	op["responses"] = map[string]any{code: ok, "default": errResp}
+	return op
+}
+
+func operationID(rt Route) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(rt.Method))
+	for _, part := range strings.Split(rt.Path, "/") {
+		part = strings.Trim(part, "{}")
+		if part == "" {
+			continue
+		}
+		b.WriteString(strings.ToUpper(part[:1]) + strings.ReplaceAll(part[1:], ".", ""))
+	}
+	return b.String()
+}
+
+func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+
+var (
+	timeType     = reflect.TypeFor[time.Time]()
+	quantityType = reflect.TypeFor[resource.Quantity]()
+)
+
+// schemaOf describes t as an OpenAPI schema, inline.
+func schemaOf(t reflect.Type) map[string]any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == timeType:
+		return map[string]any{"type": "string", "format": "date-time"}
+	case t == quantityType:
+		return map[string]any{"type": "string", "description": "quantity: 500m, 2, 4Gi"}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.Slice, reflect.Array:
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem())}
+	case reflect.Struct:
+		props := map[string]any{}
+		addFields(t, props)
+		return map[string]any{"type": "object", "properties": props}
+	}
+	return map[string]any{}
+}
+
+func addFields(t reflect.Type, props map[string]any) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			addFields(f.Type, props)
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		props[name] = schemaOf(f.Type)
+	}
+}
+
+func (a *API) openAPI(w http.ResponseWriter, _ *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(a.OpenAPI())
+}
+
+// routeKeys returns "METHOD /api/v1/path" of every route, sorted.
+func (a *API) routeKeys() []string {
+	var keys []string
+	for _, rt := range a.routes {
+		keys = append(keys, rt.Method+" "+Prefix+rt.Path)
+	}
+	slices.Sort(keys)
+	return keys
+}
