@@ -83,7 +83,9 @@ func (a *API) authenticate(r *http.Request) (*principal, error) {
 	return p, nil
 }
 
-func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions }
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
 
 func csrfOK(r *http.Request) bool {
 	c, err := r.Cookie(CSRFCookie)

@@ -122,7 +122,6 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-
 func (a *API) listTokens(w http.ResponseWriter, r *http.Request) error {
 	o, err := listOptions(r)
 	if err != nil {
