@@ -14,6 +14,7 @@ import (
 
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/cli/clustercmd"
+	"berth.dev/berth/internal/cli/gatewaycmd"
 	"berth.dev/berth/internal/cli/servercmd"
 	"berth.dev/berth/internal/cli/versioncmd"
 )
@@ -44,6 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.SetErr(stderr)
 	root.AddCommand(
 		clustercmd.New(env),
+		gatewaycmd.New(env),
 		servercmd.New(env),
 		versioncmd.New(env),
 	)

@@ -1,0 +1,93 @@
+package kube_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"berth.dev/berth/internal/kube"
+	"berth.dev/berth/internal/localcluster/clustertest"
+)
+
+// TestEndpointWatcherFollowsEndpointSlices writes EndpointSlices to a real
+// API server and checks the addresses the gateway would route to. Pods in
+// the local cluster are simulated, so the slices are written directly: the
+// watcher only reads them.
+func TestEndpointWatcherFollowsEndpointSlices(t *testing.T) {
+	t.Parallel()
+	c := clustertest.Start(t)
+	ns := c.Namespace(t)
+	ctx := t.Context()
+
+	w := kube.NewEndpointWatcher(c.Client, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	startCtx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	if err := w.Start(startCtx); err != nil {
+		t.Fatal(err)
+	}
+
+	api := c.Client.DiscoveryV1().EndpointSlices(ns)
+	a := endpointSlice(ns, "red-auth-a", "red-auth",
+		endpoint("10.1.0.1", ptr(true), nil), endpoint("10.1.0.2", ptr(false), nil),
+		endpoint("10.1.0.3", nil, nil), endpoint("10.1.0.4", ptr(true), ptr(true)))
+	other := endpointSlice(ns, "other-a", "other", endpoint("10.9.0.1", ptr(true), nil))
+	for _, s := range []*discoveryv1.EndpointSlice{a, other} {
+		if _, err := api.Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"10.1.0.1:8080", "10.1.0.3:8080"}
+	waitFor(t, w, ns, "red-auth", "http", want)
+	waitFor(t, w, ns, "red-auth", "8080", want)
+	waitFor(t, w, ns, "red-auth", "grpc", nil)
+
+	b := endpointSlice(ns, "red-auth-b", "red-auth", endpoint("10.1.1.1", ptr(true), nil))
+	if _, err := api.Create(ctx, b, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w, ns, "red-auth", "http", []string{"10.1.0.1:8080", "10.1.0.3:8080", "10.1.1.1:8080"})
+
+	if err := api.Delete(ctx, "red-auth-a", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w, ns, "red-auth", "http", []string{"10.1.1.1:8080"})
+	waitFor(t, w, ns, "other", "http", []string{"10.9.0.1:8080"})
+}
+
+func waitFor(t *testing.T, w *kube.EndpointWatcher, ns, svc, port string, want []string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := w.Endpoints(ns, svc, port)
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Endpoints(%s, %s, %s) = %v, want %v", ns, svc, port, got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func endpoint(ip string, ready, terminating *bool) discoveryv1.Endpoint {
+	return discoveryv1.Endpoint{Addresses: []string{ip},
+		Conditions: discoveryv1.EndpointConditions{Ready: ready, Terminating: terminating}}
+}
+
+func endpointSlice(ns, name, svc string, eps ...discoveryv1.Endpoint) *discoveryv1.EndpointSlice {
+	return &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
+			Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   eps,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(8080))}},
+	}
+}
