@@ -114,7 +114,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
-	ctx := context.WithValue(r2.Context(), requestIDKey{}, newRequestID())
+	id := newRequestID()
+	w.Header().Set("X-Request-Id", id)
+	ctx := context.WithValue(r2.Context(), requestIDKey{}, id)
 	a.mux.ServeHTTP(w, r2.WithContext(ctx))
 }
 
@@ -123,7 +125,6 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (a *API) route(rt Route, h HandlerFunc) {
 	a.routes = append(a.routes, rt)
 	a.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Request-Id", requestID(r))
 		limit := int64(MaxBody)
 		if rt.Request == "Manifest" {
 			limit = MaxManifest

@@ -1,0 +1,297 @@
+package api
+
+import (
+	"encoding/json"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/store/storetest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func TestLoginOpensASessionWithCSRFProtection(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	r := h.must(http.StatusOK, "", "POST", "/login", LoginRequest{Username: "admin", Password: adminPassword})
+	var lr LoginResponse
+	r.decode(t, &lr)
+	var session, csrf *http.Cookie
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		switch c.Name {
+		case SessionCookie:
+			session = c
+		case CSRFCookie:
+			csrf = c
+		}
+	}
+	if session == nil || csrf == nil {
+		t.Fatalf("login set cookies %v, want %s and %s", r.header["Set-Cookie"], SessionCookie, CSRFCookie)
+	}
+	if !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Secure {
+		t.Errorf("session cookie HttpOnly=%v SameSite=%v Secure=%v, want HttpOnly, Strict, not Secure over plain HTTP",
+			session.HttpOnly, session.SameSite, session.Secure)
+	}
+	if csrf.Value != lr.CSRFToken || lr.Token != "" {
+		t.Errorf("csrf cookie %q, body token %q and API token %q: want the cookie echoed in the body and no API token", csrf.Value, lr.CSRFToken, lr.Token)
+	}
+	cookies := SessionCookie + "=" + session.Value + "; " + CSRFCookie + "=" + csrf.Value
+	tests := []struct {
+		name    string
+		method  string
+		headers []string
+		want    int
+	}{
+		{"a cookie read needs no CSRF token", "GET", nil, http.StatusOK},
+		{"a cookie change without the CSRF header is refused", "POST", nil, http.StatusForbidden},
+		{"a cookie change with a wrong CSRF header is refused", "POST", []string{CSRFHeader, "forged"}, http.StatusForbidden},
+		{"a cookie change with the CSRF header succeeds", "POST", []string{CSRFHeader, csrf.Value}, http.StatusCreated},
+	}
+	for _, tt := range tests {
+		var body any
+		if tt.method == "POST" {
+			body = map[string]string{"name": "t-" + strings.ToLower(strings.ReplaceAll(tt.name[:10], " ", "-"))}
+		}
+		got := h.call("", tt.method, "/tenants", body, append([]string{"Cookie", cookies}, tt.headers...)...)
+		if got.status != tt.want {
+			t.Errorf("%s: status %d, want %d: %s", tt.name, got.status, tt.want, got.body)
+		}
+	}
+	if r := h.call("", "POST", "/logout", nil, "Cookie", cookies, CSRFHeader, csrf.Value); r.status != http.StatusNoContent {
+		t.Fatalf("logout: status %d: %s", r.status, r.body)
+	}
+	if r := h.call("", "GET", "/tenants", nil, "Cookie", cookies); r.status != http.StatusUnauthorized {
+		t.Errorf("the session after logout: status %d, want 401", r.status)
+	}
+}
+
+func TestLoginFailuresAreRateLimitedAndAudited(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	bad := LoginRequest{Username: "admin", Password: "wrong-password!"}
+	for range 3 {
+		r := h.must(http.StatusUnauthorized, "", "POST", "/login", bad)
+		if e := r.errorBody(t); e.Code != "invalid_credentials" {
+			t.Fatalf("code %q, want invalid_credentials", e.Code)
+		}
+	}
+	r := h.must(http.StatusTooManyRequests, "", "POST", "/login", LoginRequest{Username: "admin", Password: adminPassword})
+	if r.header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	h.clock.Advance(time.Minute)
+	tok := h.token("admin", adminPassword)
+
+	var page List[audit.Record]
+	h.must(http.StatusOK, tok, "GET", "/audit?action=user.login", nil).decode(t, &page)
+	var outcomes []audit.Outcome
+	for _, rec := range page.Items {
+		outcomes = append(outcomes, rec.Outcome)
+	}
+	want := []audit.Outcome{audit.Success, audit.Denied, audit.Denied, audit.Denied, audit.Denied}
+	if diff := cmp.Diff(want, outcomes); diff != "" {
+		t.Errorf("login audit outcomes, newest first (-want +got):\n%s", diff)
+	}
+}
+
+func TestErrorsCarryCodeFieldsAndRequestID(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	tok := h.token("admin", adminPassword)
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		body       any
+		lang       string
+		wantStatus int
+		want       ErrorBody
+	}{
+		{"a bad name is a field error", "POST", "/tenants", map[string]string{"name": "Bad_Name"}, "", 422,
+			ErrorBody{Code: "validation_failed", Message: "Some fields are invalid.", Fields: []resource.FieldError{{Path: "name",
+				Reason: `must be a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit), got "Bad_Name"`}}}},
+		{"an unknown field is a field error", "POST", "/tenants", map[string]string{"name": "a", "nmae": "b"}, "", 422,
+			ErrorBody{Code: "validation_failed", Message: "Some fields are invalid.", Fields: []resource.FieldError{{Path: "nmae", Reason: "unknown field"}}}},
+		{"a missing object is not found, in Chinese when asked", "GET", "/tenants/ghost", nil, "zh-CN,zh;q=0.9", 404,
+			ErrorBody{Code: "not_found", Message: "未找到。"}},
+		{"an unknown path is not found", "GET", "/nowhere", nil, "", 404, ErrorBody{Code: "not_found", Message: "Not found."}},
+		{"a body over the limit is refused", "POST", "/tenants", map[string]string{"name": "a", "description": strings.Repeat("x", MaxBody)}, "", 413,
+			ErrorBody{Code: "payload_too_large", Message: "The request body is too large."}},
+		{"a stale update is a conflict", "PUT", "/tenants/bank", map[string]any{"resourceVersion": 7}, "", 409,
+			ErrorBody{Code: "conflict", Message: "The object changed since you read it; reload and retry."}},
+	}
+	h.must(http.StatusCreated, tok, "POST", "/tenants", map[string]string{"name": "bank"})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.call(tok, tt.method, tt.path, tt.body, "Accept-Language", tt.lang)
+			if r.status != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.wantStatus, r.body)
+			}
+			got := r.errorBody(t)
+			if got.RequestID == "" || got.RequestID != r.header.Get("X-Request-Id") {
+				t.Errorf("request ID %q in body, %q in header: want the same, not empty", got.RequestID, r.header.Get("X-Request-Id"))
+			}
+			got.RequestID = ""
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("error body (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestListsPaginate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	tok := h.token("admin", adminPassword)
+	var want []string
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		h.must(http.StatusCreated, tok, "POST", "/tenants", map[string]string{"name": n})
+		want = append(want, n)
+	}
+	var got []string
+	next := ""
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("pagination does not end")
+		}
+		var page List[struct{ Name string }]
+		h.must(http.StatusOK, tok, "GET", "/tenants?limit=2&continue="+next, nil).decode(t, &page)
+		if len(page.Items) > 2 {
+			t.Fatalf("page of %d items, want at most 2", len(page.Items))
+		}
+		for _, it := range page.Items {
+			got = append(got, it.Name)
+		}
+		if page.Continue == "" {
+			break
+		}
+		next = page.Continue
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tenants over all pages (-want +got):\n%s", diff)
+	}
+}
+
+const quotaManifest = `apiVersion: berth.dev/v1
+kind: ResourceTier
+metadata: {name: small}
+spec: {requests: {cpu: 500m, memory: 512Mi}, capacity: "~100 TPS"}
+---
+apiVersion: berth.dev/v1
+kind: Tenant
+metadata: {name: bank}
+---
+apiVersion: berth.dev/v1
+kind: Quota
+metadata: {tenant: bank}
+spec: {hard: {cpu: "1"}}
+---
+apiVersion: berth.dev/v1
+kind: Project
+metadata: {name: pay, tenant: bank}
+`
+
+func TestQuotaRefusalsNameTheNumbers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	tok := h.token("admin", adminPassword)
+	h.must(http.StatusOK, tok, "POST", "/apply", quotaManifest)
+	h.must(http.StatusCreated, tok, "POST", "/tenants/bank/projects/pay/applications", map[string]string{"name": "red-auth"})
+	version := map[string]any{"name": "v1", "image": "registry.local/red-auth:1", "tier": "small", "orchestration": map[string]any{"replicas": 3}}
+	r := h.must(http.StatusUnprocessableEntity, tok, "POST", "/tenants/bank/projects/pay/applications/red-auth/versions?activate=true", version)
+	e := r.errorBody(t)
+	if e.Code != "quota_exceeded" || !strings.Contains(e.Message, "1500m") || !strings.Contains(e.Message, "limit 1") {
+		t.Errorf("error %+v: want quota_exceeded naming 1500m requested and limit 1", e)
+	}
+	var u struct{ Used, Hard resource.List }
+	h.must(http.StatusOK, tok, "GET", "/tenants/bank/quota", nil).decode(t, &u)
+	if u.Used[resource.CPU] != 0 || u.Hard[resource.CPU] != resource.Units(1) {
+		t.Errorf("usage %+v after the refusal, want nothing used of 1 CPU", u)
+	}
+}
+
+func TestApplyIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	tok := h.token("admin", adminPassword)
+	bad := quotaManifest + `---
+apiVersion: berth.dev/v1
+kind: Application
+metadata: {name: red-auth, tenant: bank, project: pay}
+spec:
+  version: {name: v1, image: "registry.local/red-auth:1", tier: large, orchestration: {replicas: 1}}
+`
+	r := h.must(http.StatusUnprocessableEntity, tok, "POST", "/apply", bad)
+	want := []resource.FieldError{{Path: "document 5 (Application red-auth): spec.version.tier", Reason: `unknown tier "large"`}}
+	if diff := cmp.Diff(want, r.errorBody(t).Fields); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+	h.must(http.StatusNotFound, tok, "GET", "/tenants/bank", nil)
+	h.must(http.StatusNotFound, tok, "GET", "/tiers/small", nil)
+
+	good := strings.Replace(bad, "tier: large", "tier: small", 1)
+	var res ApplyResult
+	h.must(http.StatusOK, tok, "POST", "/apply", good).decode(t, &res)
+	var actions []string
+	for _, o := range res.Objects {
+		actions = append(actions, string(o.Kind)+" "+o.Name+" "+o.Action)
+	}
+	wantActions := []string{"ResourceTier small created", "Tenant bank created", "Project pay created", "Quota bank/ created", "Application red-auth created"}
+	if diff := cmp.Diff(wantActions, actions); diff != "" {
+		t.Errorf("apply (-want +got):\n%s", diff)
+	}
+	h.must(http.StatusOK, tok, "POST", "/apply", good).decode(t, &res)
+	if a := res.Objects[len(res.Objects)-1].Action; a != "unchanged" {
+		t.Errorf("re-applying the application: %s, want unchanged", a)
+	}
+	r = h.must(http.StatusUnprocessableEntity, tok, "POST", "/apply", "apiVersion: berth.dev/v1\nkind: Tenant\nmetadata: {name: x}\nspec: {replicass: 1}\n")
+	want = []resource.FieldError{{Path: "document 1 (Tenant x): spec.replicass", Reason: "unknown field"}}
+	if diff := cmp.Diff(want, r.errorBody(t).Fields); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+}
+
+func TestOpenAPIDocumentIsGoldenAndComplete(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	got := h.must(http.StatusOK, "", "GET", "/openapi.json", nil).body
+	golden := filepath.Join("testdata", "openapi.json")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/api -run OpenAPI -update)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("openapi.json differs from %s; review and run with -update (-want +got):\n%s", golden, diff)
+	}
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(got, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var documented []string
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			documented = append(documented, strings.ToUpper(m)+" "+p)
+		}
+	}
+	slices.Sort(documented)
+	if diff := cmp.Diff(h.api.routeKeys(), documented); diff != "" {
+		t.Errorf("registered routes vs documented operations (-registered +documented):\n%s", diff)
+	}
+}

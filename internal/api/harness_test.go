@@ -1,0 +1,140 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/seal"
+	"berth.dev/berth/internal/store/storetest"
+)
+
+const adminPassword = "admin-password-for-tests"
+
+// cheapArgon2 keeps password hashing fast in tests; production uses
+// identity.DefaultArgon2.
+var cheapArgon2 = identity.Argon2Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+// harness is a real API server on a loopback listener over a real store.
+type harness struct {
+	t     *testing.T
+	url   string
+	p     *platform.Platform
+	api   *API
+	clock *clock.Fake // drives the login limiter only
+}
+
+func newHarness(t *testing.T, newStore storetest.NewStore) *harness {
+	t.Helper()
+	st := newStore(t)
+	key := bytes.Repeat([]byte{7}, seal.KeySize)
+	sealer, err := seal.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := platform.New(st, platform.Options{Sealer: sealer, Identity: identity.Options{Argon2: cheapArgon2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.Bootstrap(t.Context(), adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	fake := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	a := New(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Platform: p,
+		Limiter: NewLimiter(fake, LimiterOptions{PerUser: 3, PerIP: 10, Window: time.Minute})})
+	mux := http.NewServeMux()
+	mux.Handle(Prefix+"/", a)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &harness{t: t, url: srv.URL, p: p, api: a, clock: fake}
+}
+
+// response is what a request got back.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+func (r response) errorBody(t *testing.T) ErrorBody {
+	t.Helper()
+	var e ErrorBody
+	r.decode(t, &e)
+	return e
+}
+
+// call sends a request with a bearer token (if any) and a JSON body (if
+// not nil; a string is sent as is).
+func (h *harness) call(token, method, path string, body any, headers ...string) response {
+	h.t.Helper()
+	var rd io.Reader
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd, ctype = strings.NewReader(b), "application/yaml"
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(h.t.Context(), method, h.url+Prefix+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// must sends a request and fails the test unless it gets want.
+func (h *harness) must(want int, token, method, path string, body any) response {
+	h.t.Helper()
+	r := h.call(token, method, path, body)
+	if r.status != want {
+		h.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.status, want, r.body)
+	}
+	return r
+}
+
+// token logs in as user and returns an API token.
+func (h *harness) token(user, password string) string {
+	h.t.Helper()
+	var lr LoginResponse
+	h.must(http.StatusOK, "", "POST", "/login", LoginRequest{Username: user, Password: password, Token: &TokenRequest{Name: "test"}}).decode(h.t, &lr)
+	return lr.Token
+}
