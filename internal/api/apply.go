@@ -181,6 +181,9 @@ func docError(d doc, err error) error {
 	out := &manifest.Error{Index: d.index, Kind: d.obj.Kind, Name: d.obj.Metadata.Name}
 	for _, f := range ve.Fields {
 		p := f.Path
+		if d.obj.Kind == manifest.KindResourceTier {
+			p = strings.TrimPrefix(p, "resources.")
+		}
 		switch {
 		case p == "name" && prefix == "spec.":
 			p = "metadata.name"
