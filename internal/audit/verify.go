@@ -25,7 +25,7 @@ func (r Report) OK() bool { return r.Broken == nil }
 // Break names the first bad record.
 type Break struct {
 	Seq     int64  // the sequence number of the record
-	Problem string // "altered", "deleted" or "reordered"
+	Problem string // "altered", "deleted", "reordered" or "inserted"
 	Detail  string
 }
 
@@ -64,12 +64,8 @@ func (s *Service) Verify(ctx context.Context, st Reader) (Report, error) {
 		after = recs[len(recs)-1].Seq
 	}
 	rep.HeadHash = prev
-	if rep.Broken == nil && (want-1 != chain.HeadSeq || prev != chain.HeadHash) {
-		rep.Broken = &Break{Seq: want, Problem: "deleted",
-			Detail: fmt.Sprintf("the chain ends at record %d but its head is record %d", want-1, chain.HeadSeq)}
-		if want-1 == chain.HeadSeq {
-			rep.Broken = &Break{Seq: want - 1, Problem: "altered", Detail: "the last record's hash differs from the chain head"}
-		}
+	if rep.Broken == nil {
+		rep.Broken = checkHead(chain, want-1, prev)
 	}
 	return rep, nil
 }
@@ -85,6 +81,21 @@ func check(r Record, want int64, prev string) *Break {
 			Detail: "it does not follow the record before it (its previous hash differs): a record before it was deleted or records were moved"}
 	case HashOf(prev, r) != r.Hash:
 		return &Break{Seq: r.Seq, Problem: "altered", Detail: "its contents do not match its hash"}
+	}
+	return nil
+}
+
+// checkHead compares the last record verified with the chain's head.
+func checkHead(chain Chain, last int64, hash string) *Break {
+	switch {
+	case last < chain.HeadSeq:
+		return &Break{Seq: last + 1, Problem: "deleted",
+			Detail: fmt.Sprintf("the chain ends at record %d but its head is record %d", last, chain.HeadSeq)}
+	case last > chain.HeadSeq:
+		return &Break{Seq: chain.HeadSeq + 1, Problem: "inserted",
+			Detail: fmt.Sprintf("records after the head %d were added outside Berth", chain.HeadSeq)}
+	case hash != chain.HeadHash:
+		return &Break{Seq: last, Problem: "altered", Detail: "the last record's hash differs from the chain head"}
 	}
 	return nil
 }

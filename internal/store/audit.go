@@ -15,9 +15,19 @@ import (
 
 const chainCols = "base_seq, base_hash, head_seq, head_hash"
 
-// LockAuditChain implements audit.Writer.
+// LockAuditChain implements audit.Writer. The transaction holds the lock
+// until it ends, so the state read first is kept and moved by InsertAudit
+// and PruneAudit instead of being read again.
 func (tx *Tx) LockAuditChain(ctx context.Context) (audit.Chain, error) {
-	return tx.chain(ctx, tx.d.forUpdate)
+	if tx.chainState != nil {
+		return *tx.chainState, nil
+	}
+	c, err := tx.chain(ctx, tx.d.forUpdate)
+	if err != nil {
+		return c, err
+	}
+	tx.chainState = &c
+	return c, nil
 }
 
 // AuditChain implements audit.Reader.
@@ -43,14 +53,32 @@ func (tx *Tx) InsertAudit(ctx context.Context, r audit.Record) error {
 	if r.Roles == nil {
 		roles = []byte("[]")
 	}
-	if _, err := tx.exec(ctx, "INSERT INTO audit_records ("+auditCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		r.Seq, r.Time.UnixMicro(), r.Actor, string(roles), r.Tenant, r.Project, r.Action, r.Target, string(r.Outcome),
-		r.SourceIP, r.RequestID, r.Summary, r.PrevHash, r.Hash); err != nil {
+	args := []any{r.Seq, r.Time.UnixMicro(), r.Actor, string(roles), r.Tenant, r.Project, r.Action, r.Target,
+		string(r.Outcome), r.SourceIP, r.RequestID, r.Summary, r.PrevHash, r.Hash, r.Seq, r.Hash}
+	if tx.d.insertAudit == "" {
+		if _, err := tx.exec(ctx, insertAuditValues, args[:14]...); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, updateAuditHead, args[14:]...); err != nil {
+			return err
+		}
+	} else if _, err := tx.exec(ctx, tx.d.insertAudit, args...); err != nil {
 		return err
 	}
-	_, err = tx.exec(ctx, "UPDATE audit_chain SET head_seq = ?, head_hash = ? WHERE id = 1", r.Seq, r.Hash)
-	return err
+	if tx.chainState != nil {
+		tx.chainState.HeadSeq, tx.chainState.HeadHash = r.Seq, r.Hash
+	}
+	return nil
 }
+
+// Storing a record and moving the chain's head: one round trip on
+// PostgreSQL (a data-modifying CTE), two statements on SQLite (in-process,
+// no round trips to save).
+const (
+	insertAuditValues   = "INSERT INTO audit_records (" + auditCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	updateAuditHead     = "UPDATE audit_chain SET head_seq = ?, head_hash = ? WHERE id = 1"
+	insertAuditPostgres = "WITH ins AS (" + insertAuditValues + ") " + updateAuditHead
+)
 
 // ListAudit implements audit.Reader.
 func (tx *Tx) ListAudit(ctx context.Context, q audit.Query) ([]audit.Record, error) {
@@ -155,6 +183,9 @@ func (tx *Tx) PruneAudit(ctx context.Context, through int64, hash string) (int64
 	}
 	if m, err := res.RowsAffected(); err != nil || m != 1 {
 		return 0, errors.New("prune beyond the chain's head")
+	}
+	if tx.chainState != nil {
+		tx.chainState.BaseSeq, tx.chainState.BaseHash = through, hash
 	}
 	return n, nil
 }

@@ -24,6 +24,9 @@ type dialect struct {
 	// lockWrites runs first in every write transaction to serialize them;
 	// empty when the database does so itself.
 	lockWrites string
+	// insertAudit stores an audit record and moves the chain's head in
+	// one statement; empty: two statements.
+	insertAudit string
 	// unique and foreignKey classify a driver error.
 	unique, foreignKey func(error) bool
 }
@@ -41,10 +44,11 @@ var sqliteDialect = &dialect{
 }
 
 var postgresDialect = &dialect{
-	name:       "postgres",
-	dollar:     true,
-	forUpdate:  " FOR UPDATE",
-	lockWrites: "SELECT head_seq FROM audit_chain WHERE id = 1 FOR UPDATE",
+	name:        "postgres",
+	dollar:      true,
+	forUpdate:   " FOR UPDATE",
+	lockWrites:  "SELECT head_seq FROM audit_chain WHERE id = 1 FOR UPDATE",
+	insertAudit: rebindDollar(insertAuditPostgres),
 	unique: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"
@@ -74,7 +78,15 @@ func (d *dialect) translate(err error) error {
 
 // rebind rewrites '?' placeholders for the dialect.
 func (d *dialect) rebind(q string) string {
-	if !d.dollar || !strings.Contains(q, "?") {
+	if !d.dollar {
+		return q
+	}
+	return rebindDollar(q)
+}
+
+// rebindDollar numbers '?' placeholders $1, $2….
+func rebindDollar(q string) string {
+	if !strings.Contains(q, "?") {
 		return q
 	}
 	var b strings.Builder

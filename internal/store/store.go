@@ -57,6 +57,8 @@ type Store struct {
 type Tx struct {
 	tx *sql.Tx
 	d  *dialect
+	// chainState is the audit chain once LockAuditChain has read it.
+	chainState *audit.Chain
 }
 
 // SQLiteFile is the database file Open uses under the data directory.

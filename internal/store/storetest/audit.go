@@ -145,6 +145,8 @@ func testAuditTamper(t *testing.T, h *harness) {
 			audit.Break{Seq: 3, Problem: "deleted", Detail: "record 3 is missing; the next one is 4"}},
 		{"a deleted last record", []string{"DELETE FROM audit_records WHERE seq = 6"},
 			audit.Break{Seq: 6, Problem: "deleted", Detail: "the chain ends at record 5 but its head is record 6"}},
+		{"a record forged after the head", []string{"INSERT INTO audit_records SELECT seq + 1, time, actor, roles, tenant, project, action, target, outcome, source_ip, request_id, summary, hash, hash FROM audit_records WHERE seq = 6"},
+			audit.Break{Seq: 7, Problem: "altered", Detail: "its contents do not match its hash"}},
 		{"two records swapped", []string{
 			"UPDATE audit_records SET seq = -1 WHERE seq = 3",
 			"UPDATE audit_records SET seq = 3 WHERE seq = 4",
