@@ -13,9 +13,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"berth.dev/berth/internal/cli"
+	"berth.dev/berth/internal/cli/applycmd"
+	"berth.dev/berth/internal/cli/auditcmd"
 	"berth.dev/berth/internal/cli/clustercmd"
+	"berth.dev/berth/internal/cli/contextcmd"
+	"berth.dev/berth/internal/cli/deletecmd"
+	"berth.dev/berth/internal/cli/describecmd"
 	"berth.dev/berth/internal/cli/gatewaycmd"
+	"berth.dev/berth/internal/cli/getcmd"
+	"berth.dev/berth/internal/cli/logincmd"
 	"berth.dev/berth/internal/cli/servercmd"
+	"berth.dev/berth/internal/cli/tokencmd"
 	"berth.dev/berth/internal/cli/versioncmd"
 )
 
@@ -48,6 +56,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		gatewaycmd.New(env),
 		servercmd.New(env),
 		versioncmd.New(env),
+		logincmd.New(env),
+		contextcmd.New(env),
+		getcmd.New(env),
+		describecmd.New(env),
+		deletecmd.New(env),
+		applycmd.New(env),
+		auditcmd.New(env),
+		tokencmd.New(env),
 	)
 	return root.ExecuteContext(ctx)
 }

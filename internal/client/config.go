@@ -110,3 +110,39 @@ func (c Config) CurrentContext() (Context, error) {
 	}
 	return x, nil
 }
+
+// Session is what a command needs to call the server: the client of the
+// current context, the context itself, and where the config lives.
+type Session struct {
+	Client  *Client
+	Context Context
+	Config  Config
+	Path    string
+}
+
+// Open loads the config named by getenv (see ConfigPath) and returns a
+// client of its current context. BERTH_SERVER and BERTH_TOKEN override the
+// context's server and token.
+func Open(getenv func(string) string) (*Session, error) {
+	path, err := ConfigPath(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	ctx, err := cfg.CurrentContext()
+	if err != nil && getenv("BERTH_SERVER") == "" {
+		return nil, err
+	}
+	if v := getenv("BERTH_SERVER"); v != "" {
+		ctx.Server = v
+	}
+	if v := getenv("BERTH_TOKEN"); v != "" {
+		ctx.Token = v
+	}
+	c := New(ctx.Server, ctx.Token)
+	c.Language = getenv("BERTH_LANG")
+	return &Session{Client: c, Context: ctx, Config: cfg, Path: path}, nil
+}
