@@ -135,6 +135,13 @@ func (c *Cluster) boot(ctx context.Context) error {
 		return err
 	}
 	etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
+	// A resumed cluster keeps its API server address when it can, so the
+	// kubeconfigs handed out before (and clients holding them) keep working.
+	if prev, err := ReadState(c.opts.Dir); err == nil {
+		if port, ok := reusablePort(prev.Server); ok {
+			apiPort = port
+		}
+	}
 	c.state.Server = "https://127.0.0.1:" + strconv.Itoa(apiPort)
 	if err := writeKubeconfig(c.state.Kubeconfig, c.state.Server, p); err != nil {
 		return err

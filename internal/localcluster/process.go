@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -127,4 +128,23 @@ func alive(pid int) bool {
 		return stat[i+2] != 'Z'
 	}
 	return true
+}
+
+// reusablePort returns the port of a previous https://127.0.0.1:PORT
+// server address if that port is free now.
+func reusablePort(server string) (int, bool) {
+	portStr, ok := strings.CutPrefix(server, "https://127.0.0.1:")
+	if !ok {
+		return 0, false
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port <= 0 {
+		return 0, false
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:"+portStr)
+	if err != nil {
+		return 0, false
+	}
+	l.Close()
+	return port, true
 }

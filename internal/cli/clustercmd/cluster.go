@@ -133,8 +133,6 @@ func spawn(ctx context.Context, o *options) (localcluster.State, error) {
 		return localcluster.State{}, err
 	}
 	defer logf.Close()
-	// Remove the old state so a stale "ready" is never mistaken for this start.
-	_ = os.Remove(filepath.Join(o.dir, "state.json"))
 	child := exec.Command(self, "cluster", "serve", "--dir", o.dir, "--nodes", strconv.Itoa(o.nodes),
 		"--zones", strings.Join(o.zones, ","), "--components", o.components)
 	child.Stdout, child.Stderr = logf, logf

@@ -161,8 +161,13 @@ func TestUpStatusDownResumeAndNoOrphans(t *testing.T) {
 	})
 
 	t.Run("up on the same dir resumes with the data and shape it had", func(t *testing.T) {
+		before, _ := localcluster.ReadState(dir)
 		mustBerth(t, "cluster", "up", "--dir", dir)
-		k := client(t, dir) // the API server has a new port
+		after, _ := localcluster.ReadState(dir)
+		if after.Server != before.Server {
+			t.Errorf("resumed API server at %s, want the same address %s so kubeconfigs stay valid", after.Server, before.Server)
+		}
+		k := client(t, dir)
 		got, err := k.CoreV1().ConfigMaps("default").Get(ctx, "survives-restart", metav1.GetOptions{})
 		if err != nil || got.Data["k"] != "v" {
 			t.Fatalf("configmap after resume: %v %v", got, err)
