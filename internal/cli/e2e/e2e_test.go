@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"berth.dev/berth/internal/cli"
+	"berth.dev/berth/internal/cli/applycmd"
+	"berth.dev/berth/internal/cli/auditcmd"
+	"berth.dev/berth/internal/cli/contextcmd"
+	"berth.dev/berth/internal/cli/deletecmd"
+	"berth.dev/berth/internal/cli/describecmd"
+	"berth.dev/berth/internal/cli/getcmd"
+	"berth.dev/berth/internal/cli/logincmd"
+	"berth.dev/berth/internal/cli/servercmd"
+	"berth.dev/berth/internal/cli/tokencmd"
+	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/store"
+)
+
+const adminPassword = "first-admin-password"
+
+// berth runs the CLI's command tree as cmd/berth does.
+type berth struct {
+	t      *testing.T
+	getenv func(string) string
+}
+
+func (b berth) run(stdin string, args ...string) (string, error) {
+	b.t.Helper()
+	var out bytes.Buffer
+	env := cli.Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &out, Getenv: b.getenv}
+	root := &cobra.Command{Use: "berth", SilenceUsage: true, SilenceErrors: true}
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.AddCommand(logincmd.New(env), contextcmd.New(env), getcmd.New(env), describecmd.New(env),
+		deletecmd.New(env), applycmd.New(env), auditcmd.New(env), tokencmd.New(env))
+	err := root.ExecuteContext(b.t.Context())
+	return out.String(), err
+}
+
+// must runs args and fails the test on error or when the output lacks any
+// of wants.
+func (b berth) must(stdin string, args []string, wants ...string) string {
+	b.t.Helper()
+	out, err := b.run(stdin, args...)
+	if err != nil {
+		b.t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			b.t.Fatalf("berth %s: output lacks %q:\n%s", strings.Join(args, " "), w, out)
+		}
+	}
+	return out
+}
+
+const manifest = `apiVersion: berth.dev/v1
+kind: ResourceTier
+metadata: {name: small}
+spec: {requests: {cpu: 500m, memory: 512Mi}, capacity: "~300 TPS"}
+---
+apiVersion: berth.dev/v1
+kind: Tenant
+metadata: {name: bank}
+spec: {displayName: Retail bank}
+---
+apiVersion: berth.dev/v1
+kind: Project
+metadata: {name: pay, tenant: bank}
+---
+apiVersion: berth.dev/v1
+kind: Environment
+metadata: {name: dev, tenant: bank, project: pay}
+spec: {cluster: local, namespace: bank-pay-dev}
+---
+apiVersion: berth.dev/v1
+kind: Application
+metadata: {name: red-auth, tenant: bank, project: pay}
+spec:
+  version:
+    name: v1
+    image: registry.local/red-auth:1.0
+    tier: small
+    orchestration: {replicas: 2, ports: [{name: http, containerPort: 8080}]}
+`
+
+func TestNewUserFlow(t *testing.T) {
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"BERTH_ADMIN_PASSWORD": adminPassword, "BERTH_CONFIG": filepath.Join(dir, "config.yaml")}
+	getenv := func(k string) string { return vars[k] }
+	url := startServer(t, dir, kubeconfig, getenv)
+	b := berth{t: t, getenv: getenv}
+
+	b.must(adminPassword+"\n", []string{"login", "--server", url, "--username", "admin", "--password-stdin", "--context", "local"}, "Logged in")
+	b.must("", []string{"context", "list"}, "*         local")
+
+	manifestFile := filepath.Join(dir, "bank.yaml")
+	if err := os.WriteFile(manifestFile, []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.must("", []string{"apply", "-f", manifestFile}, "Tenant/bank", "Environment/dev", "Application/red-auth   created")
+	b.must("", []string{"get", "tenants"}, "bank   Retail bank")
+	b.must("", []string{"get", "projects", "-t", "bank"}, "pay")
+	b.must("", []string{"context", "set", "-t", "bank", "-p", "pay"})
+	b.must("", []string{"get", "environments"}, "dev", "local", "bank-pay-dev")
+	b.must("", []string{"get", "apps"}, "red-auth", "v1")
+	b.must("", []string{"get", "versions", "--app", "red-auth", "-o", "json"}, `"image": "registry.local/red-auth:1.0"`)
+	b.must("", []string{"describe", "app", "red-auth"}, "currentVersion: v1")
+	b.must("", []string{"get", "quota", "-t", "bank", "-p", ""}, "containers")
+
+	// A second version from standard input, and a bad document refused whole.
+	b.must(strings.Replace(manifest, "name: v1", "name: v2", 1), []string{"apply", "-f", "-"}, "Application/red-auth   updated")
+	out, err := b.run(strings.Replace(manifest, "replicas: 2", "replicass: 2", 1), "apply", "-f", "-")
+	if err == nil || !strings.Contains(err.Error(), "document 5 (Application red-auth): spec.version.orchestration.replicass: unknown field") {
+		t.Fatalf("apply with a typo: %v\n%s", err, out)
+	}
+
+	b.must("", []string{"audit", "list"}, "tenant.create", "environment.create", "version.create")
+	jsonl := b.must("", []string{"audit", "list", "-o", "jsonl", "--action", "user.login"}, `"action":"user.login"`)
+	if strings.Count(jsonl, "\n") != 1 {
+		t.Errorf("one login, want one user.login record:\n%s", jsonl)
+	}
+	b.must("", []string{"audit", "list", "-o", "csv", "--tenant", "bank"}, "seq,time,actor", "created tenant bank")
+	b.must("", []string{"audit", "verify"}, "OK:")
+
+	b.must("", []string{"token", "create", "ci", "--ttl", "24h"}, "berth_t_")
+	tokens := b.must("", []string{"token", "list", "-o", "json"}, `"name": "ci"`)
+	id := between(tokens, `"id": "`, `"`)
+	b.must("", []string{"token", "revoke", id}, "revoked")
+	b.must("", []string{"delete", "environment", "dev"}, "deleted")
+
+	// Someone edits a record in the database: verify names it and fails.
+	tamper(t, filepath.Join(dir, "data", store.SQLiteFile), "UPDATE audit_records SET summary = 'nothing happened' WHERE seq = 5")
+	out, err = b.run("", "audit", "verify")
+	if err == nil || !strings.Contains(out, "BROKEN: record 5 altered") {
+		t.Fatalf("verify after tampering: err %v, output:\n%s", err, out)
+	}
+}
+
+func between(s, start, end string) string {
+	_, after, _ := strings.Cut(s, start)
+	v, _, _ := strings.Cut(after, end)
+	return v
+}
+
+func tamper(t *testing.T, path, stmt string) {
+	t.Helper()
+	st, err := store.OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.DB().ExecContext(t.Context(), stmt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startServer runs `berth server` in-process on a loopback port and waits
+// until it is ready.
+func startServer(t *testing.T, dir, kubeconfig string, getenv func(string) string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir, cfg.Kubeconfig, cfg.Listen = filepath.Join(dir, "data"), kubeconfig, ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var serveErr error
+	env := cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: getenv}
+	go func() {
+		defer close(done)
+		serveErr = servercmd.Serve(ctx, cfg, env, slog.New(slog.NewTextHandler(io.Discard, nil)), ln)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if serveErr != nil {
+			t.Errorf("server: %v", serveErr)
+		}
+	})
+	url := "http://" + ln.Addr().String()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, err := http.NewRequestWithContext(t.Context(), "GET", url+"/readyz", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready after 30s: %v", err)
+		}
+		select {
+		case <-done:
+			t.Fatalf("server exited: %v", serveErr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
