@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -142,7 +143,16 @@ func TestNewUserFlow(t *testing.T) {
 
 	b.must("", []string{"token", "create", "ci", "--ttl", "24h"}, "berth_t_")
 	tokens := b.must("", []string{"token", "list", "-o", "json"}, `"name": "ci"`)
-	id := between(tokens, `"id": "`, `"`)
+	var list []struct{ ID, Name string }
+	if err := json.Unmarshal([]byte(tokens), &list); err != nil {
+		t.Fatal(err)
+	}
+	id := ""
+	for _, tok := range list {
+		if tok.Name == "ci" {
+			id = tok.ID
+		}
+	}
 	b.must("", []string{"token", "revoke", id}, "revoked")
 	b.must("", []string{"delete", "environment", "dev"}, "deleted")
 
@@ -152,12 +162,6 @@ func TestNewUserFlow(t *testing.T) {
 	if err == nil || !strings.Contains(out, "BROKEN: record 5 altered") {
 		t.Fatalf("verify after tampering: err %v, output:\n%s", err, out)
 	}
-}
-
-func between(s, start, end string) string {
-	_, after, _ := strings.Cut(s, start)
-	v, _, _ := strings.Cut(after, end)
-	return v
 }
 
 func tamper(t *testing.T, path, stmt string) {
