@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -31,15 +32,24 @@ type Config struct {
 	LogLevel string `json:"logLevel"`
 	// LogFormat is json or text.
 	LogFormat string `json:"logFormat"`
+	// SessionTTL is how long a console login lasts (a Go duration).
+	SessionTTL string `json:"sessionTTL"`
+	// TokenTTL is the default lifetime of an API token (a Go duration).
+	TokenTTL string `json:"tokenTTL"`
+	// AuditRetention is how long audit records are kept; at least 180 days.
+	AuditRetention string `json:"auditRetention"`
 }
 
 // Default returns the configuration used when nothing else is given.
 func Default() Config {
 	return Config{
-		Listen:    "127.0.0.1:8080",
-		DataDir:   ".berth/data",
-		LogLevel:  "info",
-		LogFormat: "text",
+		Listen:         "127.0.0.1:8080",
+		DataDir:        ".berth/data",
+		LogLevel:       "info",
+		LogFormat:      "text",
+		SessionTTL:     "12h",
+		TokenTTL:       "2160h",
+		AuditRetention: "4320h",
 	}
 }
 
@@ -61,6 +71,9 @@ func Fields() []Field {
 		{"kubeconfig", "BERTH_KUBECONFIG", "kubeconfig", "kubeconfig of a cluster to register at start", func(c *Config) *string { return &c.Kubeconfig }},
 		{"logLevel", "BERTH_LOG_LEVEL", "log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
 		{"logFormat", "BERTH_LOG_FORMAT", "log-format", "json or text", func(c *Config) *string { return &c.LogFormat }},
+		{"sessionTTL", "BERTH_SESSION_TTL", "session-ttl", "lifetime of a console login", func(c *Config) *string { return &c.SessionTTL }},
+		{"tokenTTL", "BERTH_TOKEN_TTL", "token-ttl", "default lifetime of an API token", func(c *Config) *string { return &c.TokenTTL }},
+		{"auditRetention", "BERTH_AUDIT_RETENTION", "audit-retention", "how long audit records are kept (at least 4320h, 180 days)", func(c *Config) *string { return &c.AuditRetention }},
 	}
 }
 
@@ -127,7 +140,24 @@ func (c Config) Validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("logFormat", fmt.Sprintf("want json or text, got %q", c.LogFormat))
 	}
+	for _, d := range []struct {
+		path, value string
+		min         time.Duration
+	}{{"sessionTTL", c.SessionTTL, time.Minute}, {"tokenTTL", c.TokenTTL, time.Minute}, {"auditRetention", c.AuditRetention, 180 * 24 * time.Hour}} {
+		if v, err := time.ParseDuration(d.value); err != nil || v < d.min {
+			bad(d.path, fmt.Sprintf("want a duration of at least %s, got %q", d.min, d.value))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// Durations returns the parsed SessionTTL, TokenTTL and AuditRetention of
+// a validated Config.
+func (c Config) Durations() (session, token, retention time.Duration) {
+	session, _ = time.ParseDuration(c.SessionTTL)
+	token, _ = time.ParseDuration(c.TokenTTL)
+	retention, _ = time.ParseDuration(c.AuditRetention)
+	return session, token, retention
 }
 
 // SlogLevel parses LogLevel.

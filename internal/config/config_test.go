@@ -22,21 +22,21 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 		{
 			name: "a file overrides every default it names",
 			file: "testdata/full.good.yaml",
-			want: Config{
+			want: withDefaults(Config{
 				Listen: "0.0.0.0:9090", DataDir: "/var/lib/berth",
 				Database:   "postgres://berth@db.internal:5432/berth",
 				Kubeconfig: "/etc/berth/kubeconfig", LogLevel: "debug", LogFormat: "json",
-			},
+			}),
 		},
 		{
 			name: "the environment overrides the file",
 			file: "testdata/full.good.yaml",
 			env:  map[string]string{"BERTH_LISTEN": "127.0.0.1:7000", "BERTH_LOG_FORMAT": "text"},
-			want: Config{
+			want: withDefaults(Config{
 				Listen: "127.0.0.1:7000", DataDir: "/var/lib/berth",
 				Database:   "postgres://berth@db.internal:5432/berth",
 				Kubeconfig: "/etc/berth/kubeconfig", LogLevel: "debug", LogFormat: "text",
-			},
+			}),
 		},
 	}
 	for _, tt := range tests {
@@ -53,6 +53,13 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withDefaults fills the settings full.good.yaml does not name.
+func withDefaults(c Config) Config {
+	d := Default()
+	c.SessionTTL, c.TokenTTL, c.AuditRetention = d.SessionTTL, d.TokenTTL, d.AuditRetention
+	return c
 }
 
 func TestFlagsOverrideEnvironment(t *testing.T) {
@@ -77,6 +84,7 @@ func TestBadFilesNameEveryBadField(t *testing.T) {
 	}{
 		{"unknown-field.bad.yaml", []string{`unknown field "listenn"`}},
 		{"bad-values.bad.yaml", []string{"listen:", "database:", "logLevel:", "logFormat:"}},
+		{"short-durations.bad.yaml", []string{"sessionTTL:", "auditRetention: want a duration of at least 4320h0m0s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/seal"
@@ -92,7 +93,9 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	p, err := platform.New(st, platform.Options{Sealer: sealer})
+	sessionTTL, tokenTTL, retention := cfg.Durations()
+	p, err := platform.New(st, platform.Options{Sealer: sealer, AuditRetention: retention,
+		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}})
 	if err != nil {
 		return err
 	}
@@ -108,11 +111,47 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 			return err
 		}
 	}
+	pruneDone := make(chan struct{})
+	pruneCtx, stopPrune := context.WithCancel(ctx)
+	go func() {
+		defer close(pruneDone)
+		pruneAudit(pruneCtx, p, log)
+	}()
+	defer func() {
+		stopPrune()
+		<-pruneDone
+	}()
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
 	srv.Handle(api.Prefix+"/", api.New(api.Options{Log: log, Platform: p}))
 	log.Info("berth server listening", "addr", ln.Addr().String(), "version", version.Get().Version, "database", st.Dialect())
 	fmt.Fprintf(env.Stdout, "Berth server on http://%s (API /api/v1, health /healthz, metrics /metrics)\n", ln.Addr())
 	return srv.Serve(ctx, ln, 15*time.Second)
+}
+
+// pruneAudit drops audit records past their retention at start and then
+// every hour, until ctx is done.
+func pruneAudit(ctx context.Context, p *platform.Platform, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		var n int64
+		err := p.DB.InTx(ctx, func(tx platform.Tx) error {
+			var err error
+			n, err = p.Audit.Prune(ctx, tx, audit.System)
+			return err
+		})
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("prune audit records", "err", err)
+		case n > 0:
+			log.Info("audit records pruned", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // LocalCluster is the name the start-up kubeconfig is registered under.
