@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"sync"
@@ -25,7 +24,8 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Resolver follows Kubernetes Services; nil rejects service upstreams.
 	Resolver Resolver
-	// Transport talks to upstreams; nil uses NewTransport().
+	// Transport talks to upstreams; nil uses NewTransport(), the gateway's
+	// own HTTP/1.1 client.
 	Transport http.RoundTripper
 	// JWKSClient fetches JWKS documents; nil uses a client with a 5s timeout.
 	JWKSClient *http.Client
@@ -79,25 +79,6 @@ func New(opts Options) *Gateway {
 		ErrorLog:     slog.NewLogLogger(opts.Log.Handler(), slog.LevelDebug),
 	}
 	return g
-}
-
-// NewTransport returns the upstream transport tuned for a gateway: many
-// idle connections per host kept for reuse, bounded dial and header waits,
-// HTTP/1.1 to upstreams (h2 is negotiated only over TLS, which in-cluster
-// upstreams rarely use).
-func NewTransport() *http.Transport {
-	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          4096,
-		MaxIdleConnsPerHost:   512,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
-		WriteBufferSize:       32 << 10,
-		ReadBufferSize:        32 << 10,
-	}
 }
 
 // Load validates cfg, builds it and swaps it in atomically. It reports

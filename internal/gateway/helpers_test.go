@@ -56,7 +56,7 @@ type backend struct {
 	handler http.HandlerFunc
 }
 
-func newBackend(t *testing.T, name string) *backend {
+func newBackend(t testing.TB, name string) *backend {
 	t.Helper()
 	b := &backend{name: name}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -125,7 +125,7 @@ type harnessOpt func(*gateway.Options)
 func withClock(c *clock) harnessOpt { return func(o *gateway.Options) { o.Now = c.Now } }
 func withRand(r int) harnessOpt     { return func(o *gateway.Options) { o.Rand = fixedRand(r) } }
 
-func startGateway(t *testing.T, cfg *gateway.Config, opts ...harnessOpt) *harness {
+func startGateway(t testing.TB, cfg *gateway.Config, opts ...harnessOpt) *harness {
 	t.Helper()
 	h := &harness{reg: prometheus.NewRegistry(), access: &syncBuffer{}, stopped: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -166,10 +166,12 @@ func (t retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			x.sel.Report(ep, !unhealthyStatus(resp.StatusCode))
 			return resp, nil
 		}
-		if req.Context().Err() == nil {
-			x.sel.Report(ep, false)
+		var clientErr *clientBodyError
+		if req.Context().Err() != nil || errors.As(err, &clientErr) {
+			return nil, err
 		}
-		if len(tried) >= attempts || req.Context().Err() != nil {
+		x.sel.Report(ep, false)
+		if len(tried) >= attempts {
 			return nil, err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -31,7 +32,7 @@ var _ gateway.Resolver = (*kube.EndpointWatcher)(nil)
 type flags struct {
 	config, server, listen, admin, accessLog, logLevel string
 	tlsCert, tlsKey, kubeconfig                        string
-	kubernetes                                         bool
+	kubernetes, pprof                                  bool
 	filePoll                                           time.Duration
 	maxHeaderBytes                                     int
 }
@@ -62,6 +63,7 @@ func New(env cli.Env) *cobra.Command {
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS key file")
 	fl.BoolVar(&f.kubernetes, "kubernetes", false, "resolve service upstreams from EndpointSlices (automatic in a pod)")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for service upstreams outside a cluster (implies --kubernetes)")
+	fl.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof/ on the admin listener")
 	fl.DurationVar(&f.filePoll, "config-poll", 2*time.Second, "how often --config is checked for changes")
 	fl.IntVar(&f.maxHeaderBytes, "max-header-bytes", 32<<10, "largest request head accepted (431 beyond)")
 	return cmd
@@ -122,7 +124,7 @@ func run(ctx context.Context, env cli.Env, f flags) error {
 		})
 	})
 	if f.admin != "" {
-		g.Go(func() error { return serveAdmin(ctx, f.admin, gw, reg, log) })
+		g.Go(func() error { return serveAdmin(ctx, f.admin, f.pprof, gw, reg, log) })
 	}
 	return g.Wait()
 }
@@ -169,8 +171,12 @@ func watchFile(ctx context.Context, gw *gateway.Gateway, path string, poll time.
 	}
 }
 
-func serveAdmin(ctx context.Context, addr string, gw *gateway.Gateway, reg *prometheus.Registry, log *slog.Logger) error {
+func serveAdmin(ctx context.Context, addr string, profiling bool, gw *gateway.Gateway, reg *prometheus.Registry, log *slog.Logger) error {
 	mux := http.NewServeMux()
+	if profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# bench/gateway/run.sh: Berth gateway against nginx (Debian package), in one
+# go on this machine, in front of the same backend, with the same route
+# (/api on bank.example) and the same header-based gray split
+# (X-Org-Branch: 0101 -> gray, anything else -> stable), driven by wrk.
+#
+#   1. maximum throughput: wrk -t$THREADS -c$CONNS for $DURATION s, half the
+#      requests carrying the gray branch;
+#   2. at a fixed rate of half nginx's maximum (wrk paced by its delay() hook:
+#      every connection waits $PACE_MS ms between requests): p99 latency,
+#      p99 added over the backend alone at the same rate, and proxy CPU time
+#      per request (utime+stime from /proc of the proxy's processes).
+#
+# Installs nginx and wrk with apt-get if missing. nginx runs with its own
+# configuration on a free loopback port, as a child process of this script
+# (daemon off), and is stopped at the end. Prints a Markdown table and writes
+# it to bench/results/gateway-<time>.md.
+#
+# Environment: DURATION (s, default 10), THREADS (wrk threads, default 2),
+# CONNS (connections for the maximum, default 64), PACE_MS (default 5).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${DURATION:-10}
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-64}
+PACE_MS=${PACE_MS:-5}
+
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >/dev/null
+fi
+
+work=$(mktemp -d /tmp/berth-bench-gateway.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "building berth and the backend..." >&2
+go build -o "$work/berth" ./cmd/berth
+go build -o "$work/backend" ./bench/gateway/backend
+read -r P_STABLE P_GRAY P_BERTH P_NGINX <<<"$("$work/backend" -free-ports 4 | tr '\n' ' ')"
+
+"$work/backend" -stable "127.0.0.1:$P_STABLE" -gray "127.0.0.1:$P_GRAY" &
+pids+=($!)
+BACKEND_PID=$!
+
+cat >"$work/gateway.yaml" <<EOF
+routes:
+  - name: api
+    host: bank.example
+    pathPrefix: /api
+    app: accounts
+apps:
+  - name: accounts
+    stable: {addresses: ["127.0.0.1:$P_STABLE"]}
+    gray: {addresses: ["127.0.0.1:$P_GRAY"]}
+    traffic:
+      match:
+        - headers: [{header: X-Org-Branch, values: ["0101"]}]
+EOF
+"$work/berth" gateway --config "$work/gateway.yaml" --listen "127.0.0.1:$P_BERTH" \
+	--admin-listen "" --access-log off --log-level warn >"$work/berth.log" 2>&1 &
+pids+=($!)
+BERTH_PID=$!
+
+mkdir -p "$work/nginx/tmp"
+chmod 777 "$work/nginx/tmp"
+cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/tmp/body;
+    proxy_temp_path $work/nginx/tmp/proxy;
+    fastcgi_temp_path $work/nginx/tmp/fastcgi;
+    uwsgi_temp_path $work/nginx/tmp/uwsgi;
+    scgi_temp_path $work/nginx/tmp/scgi;
+    upstream stable { server 127.0.0.1:$P_STABLE; keepalive 512; }
+    upstream gray   { server 127.0.0.1:$P_GRAY;   keepalive 512; }
+    map \$http_x_org_branch \$pool { default stable; "0101" gray; }
+    server {
+        listen 127.0.0.1:$P_NGINX;
+        server_name bank.example;
+        location /api {
+            proxy_pass http://\$pool;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+        }
+    }
+}
+EOF
+nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+pids+=($!)
+NGINX_PID=$!
+
+wait_up() { # url
+	for _ in $(seq 100); do
+		curl -fsS -o /dev/null -H 'Host: bank.example' "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "not up: $1" >&2
+	return 1
+}
+check_split() { # base url
+	local g s
+	g=$(curl -fsS -H 'Host: bank.example' -H 'X-Org-Branch: 0101' "$1/api/accounts")
+	s=$(curl -fsS -H 'Host: bank.example' -H 'X-Org-Branch: 0202' "$1/api/accounts")
+	if [ "$g" != "hello from gray" ] || [ "$s" != "hello from stable" ]; then
+		echo "gray split wrong at $1: '$g' / '$s'" >&2
+		return 1
+	fi
+}
+wait_up "http://127.0.0.1:$P_STABLE/api/accounts"
+wait_up "http://127.0.0.1:$P_BERTH/api/accounts"
+wait_up "http://127.0.0.1:$P_NGINX/api/accounts"
+check_split "http://127.0.0.1:$P_BERTH"
+check_split "http://127.0.0.1:$P_NGINX"
+
+cat >"$work/split.lua" <<'EOF'
+local reqs, i = {}, 0
+function init(args)
+  reqs[1] = wrk.format("GET", "/api/accounts", {["Host"] = "bank.example", ["X-Org-Branch"] = "0101"})
+  reqs[2] = wrk.format("GET", "/api/accounts", {["Host"] = "bank.example", ["X-Org-Branch"] = "0202"})
+end
+function request() i = i + 1; return reqs[(i % 2) + 1] end
+EOF
+{ cat "$work/split.lua"; echo "function delay() return $PACE_MS end"; } >"$work/paced.lua"
+
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { # pid: utime+stime of it and its children
+	local total=0 p
+	for p in "$1" $(pgrep -P "$1" || true); do
+		[ -r "/proc/$p/stat" ] || continue
+		total=$((total + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat")))
+	done
+	echo "$total"
+}
+# wrk_run name pid url script conns -> sets RPS P99 (ms) REQS CPU_US (per request)
+wrk_run() {
+	local name=$1 pid=$2 url=$3 script=$4 conns=$5 before after out
+	wrk -t"$THREADS" -c"$conns" -d2s -s "$script" "$url" >/dev/null # warm up
+	before=$(cpu_ticks "$pid")
+	out=$(wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --latency -s "$script" "$url")
+	after=$(cpu_ticks "$pid")
+	echo "$out" >"$work/wrk-$name.txt"
+	RPS=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
+	REQS=$(awk '/requests in/ {print $1}' <<<"$out")
+	P99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.3f", v}' <<<"$out")
+	CPU_US=$(awk -v t="$((after - before))" -v hz="$CLK_TCK" -v n="$REQS" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+	local errs
+	errs=$(awk '/Non-2xx|Socket errors/' <<<"$out")
+	[ -z "$errs" ] || echo "$name: $errs" >&2
+}
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "maximum throughput ($DURATION s each, $CONNS connections)..." >&2
+wrk_run direct-max "$BACKEND_PID" "http://127.0.0.1:$P_STABLE/api/accounts" "$work/split.lua" "$CONNS"
+D_MAX=$RPS
+wrk_run nginx-max "$NGINX_PID" "http://127.0.0.1:$P_NGINX/api/accounts" "$work/split.lua" "$CONNS"
+N_MAX=$RPS N_MAX_P99=$P99 N_MAX_CPU=$CPU_US
+wrk_run berth-max "$BERTH_PID" "http://127.0.0.1:$P_BERTH/api/accounts" "$work/split.lua" "$CONNS"
+B_MAX=$RPS B_MAX_P99=$P99 B_MAX_CPU=$CPU_US
+
+RATE=$((N_MAX / 2))
+PACED_CONNS=$((RATE * PACE_MS / 1000))
+[ "$PACED_CONNS" -ge "$THREADS" ] || PACED_CONNS=$THREADS
+echo "fixed rate ~$RATE req/s ($PACED_CONNS connections, ${PACE_MS} ms between requests)..." >&2
+wrk_run direct-half "$BACKEND_PID" "http://127.0.0.1:$P_STABLE/api/accounts" "$work/paced.lua" "$PACED_CONNS"
+D_RPS=$RPS D_P99=$P99
+wrk_run nginx-half "$NGINX_PID" "http://127.0.0.1:$P_NGINX/api/accounts" "$work/paced.lua" "$PACED_CONNS"
+N_RPS=$RPS N_P99=$P99 N_CPU=$CPU_US
+wrk_run berth-half "$BERTH_PID" "http://127.0.0.1:$P_BERTH/api/accounts" "$work/paced.lua" "$PACED_CONNS"
+B_RPS=$RPS B_P99=$P99 B_CPU=$CPU_US
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+sub_ms() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a - b}'; }
+mkdir -p bench/results
+result="bench/results/gateway-$(date -u +%Y%m%dT%H%M%SZ).md"
+{
+	echo "Berth gateway vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ);"
+	echo "wrk -t$THREADS, ${DURATION}s per run; load average before $load_before, after $load_after."
+	echo
+	echo "| measure | backend alone | nginx | Berth gateway | Berth / nginx |"
+	echo "|---|---|---|---|---|"
+	echo "| max throughput, req/s ($CONNS conns) | $D_MAX | $N_MAX | $B_MAX | $(ratio "$B_MAX" "$N_MAX") |"
+	echo "| p99 at max, ms | | $N_MAX_P99 | $B_MAX_P99 | |"
+	echo "| proxy CPU per request at max, µs | | $N_MAX_CPU | $B_MAX_CPU | $(ratio "$B_MAX_CPU" "$N_MAX_CPU") |"
+	echo "| fixed rate (half nginx max), achieved req/s | $D_RPS | $N_RPS | $B_RPS | |"
+	echo "| proxy CPU per request at fixed rate, µs | | $N_CPU | $B_CPU | $(ratio "$B_CPU" "$N_CPU") |"
+	echo "| p99 at fixed rate, ms | $D_P99 | $N_P99 | $B_P99 | |"
+	echo "| p99 added over backend at fixed rate, ms | | $(sub_ms "$N_P99" "$D_P99") | $(sub_ms "$B_P99" "$D_P99") | |"
+} | tee "$result"
+echo >&2
+echo "written to $result" >&2

@@ -1,0 +1,40 @@
+package gateway_test
+
+import (
+	"io"
+	"net/http"
+	"testing"
+
+	"berth.dev/berth/internal/gateway"
+	"berth.dev/berth/internal/traffic"
+)
+
+// BenchmarkProxy measures one request through the gateway with a header
+// gray split, client and backend on loopback (go test -bench Proxy
+// -cpuprofile to see where the gateway spends its time).
+func BenchmarkProxy(b *testing.B) {
+	stable, gray := newBackend(b, "stable"), newBackend(b, "gray")
+	cfg := simple(stable.addr(), gray.addr(), func(c *gateway.Config) {
+		c.Apps[0].Traffic = traffic.Rules{Match: []traffic.Clause{{Headers: []traffic.Condition{{Header: "X-Org-Branch", Values: []string{"0101"}}}}}}
+	})
+	h := startGateway(b, &cfg)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	defer client.CloseIdleConnections()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			i++
+			req, _ := http.NewRequest(http.MethodGet, h.url+"/api", nil)
+			if i%2 == 0 {
+				req.Header.Set("X-Org-Branch", "0101")
+			}
+			res, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	})
+}
