@@ -53,8 +53,9 @@ echo "  kwok built ($((SECONDS - start))s)" >&2
 (cd "$here/kube" && go build -ldflags="$ldflags" -o "$tmp/" \
 	k8s.io/kubernetes/cmd/kube-apiserver \
 	k8s.io/kubernetes/cmd/kube-controller-manager \
-	k8s.io/kubernetes/cmd/kube-scheduler)
-echo "  kube-apiserver, kube-controller-manager, kube-scheduler built ($((SECONDS - start))s)" >&2
+	k8s.io/kubernetes/cmd/kube-scheduler \
+	k8s.io/kubernetes/cmd/kubectl)
+echo "  kube-apiserver, kube-controller-manager, kube-scheduler, kubectl built ($((SECONDS - start))s)" >&2
 
 echo "$((SECONDS - start))" > "$tmp/.build-seconds"
 touch "$tmp/.complete"
