@@ -9,6 +9,7 @@ cd "$(dirname "$0")/../.."
 N=${N:-1000000}
 BATCH=${BATCH:-1000}
 SINGLE=${SINGLE:-5000}
+export PGOPTIONS="--client-min-messages=warning"
 PG=${BERTH_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}
 go build -o bin/bench-audit ./bench/audit
 echo "| database | records | bulk append | single-record append | verify |"

@@ -71,6 +71,11 @@ func testIdentity(t *testing.T, h *harness) {
 		_, _, err = ids.AuthenticateToken(ctx, tx, tokSecret)
 		return err
 	})
+	h.tx(t, func(tx platform.Tx) error {
+		n, err := ids.PruneSessions(ctx, tx)
+		diff(t, "expired sessions pruned", n, int64(1))
+		return err
+	})
 	h.tx(t, func(tx platform.Tx) error { return ids.RevokeToken(ctx, tx, h.admin, "bob", tok.ID) })
 	h.view(t, func(tx platform.Tx) error {
 		_, _, err := ids.AuthenticateToken(ctx, tx, tokSecret)

@@ -30,7 +30,7 @@ func PostgresURL() string {
 // Postgres returns a constructor of stores, each in a fresh schema of the
 // test server that is dropped when its test ends. When the server is
 // unreachable the test is skipped loudly, or fails when CI=true.
-func Postgres(t *testing.T) NewStore {
+func Postgres(t testing.TB) NewStore {
 	t.Helper()
 	base := PostgresURL()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -48,7 +48,7 @@ func Postgres(t *testing.T) NewStore {
 		fmt.Fprintln(os.Stderr, "\n*** SKIPPING POSTGRESQL TESTS: "+msg+" ***")
 		t.Skip(msg)
 	}
-	return func(t *testing.T) *store.Store {
+	return func(t testing.TB) *store.Store {
 		t.Helper()
 		b := make([]byte, 6)
 		_, _ = rand.Read(b)
@@ -85,8 +85,8 @@ func Postgres(t *testing.T) NewStore {
 
 // SQLite returns a constructor of stores, each a new file in a temporary
 // directory.
-func SQLite(t *testing.T) NewStore {
-	return func(t *testing.T) *store.Store {
+func SQLite(testing.TB) NewStore {
+	return func(t testing.TB) *store.Store {
 		t.Helper()
 		st, err := store.OpenSQLite(t.Context(), t.TempDir()+"/"+store.SQLiteFile)
 		if err != nil {

@@ -22,7 +22,7 @@ import (
 )
 
 // NewStore returns an empty, migrated store that the test's cleanup closes.
-type NewStore func(t *testing.T) *store.Store
+type NewStore func(tb testing.TB) *store.Store
 
 // Run runs the suite; each subtest gets a store of its own.
 func Run(t *testing.T, newStore NewStore) {
