@@ -148,7 +148,11 @@ func (w Workload) labels() map[string]string {
 }
 
 func (w Workload) objectMeta(name string, labels map[string]string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Namespace: w.Namespace, Labels: copyMap(labels)}
+	return metaOf(name, w.Namespace, labels)
+}
+
+func metaOf(name, namespace string, labels map[string]string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: copyMap(labels)}
 }
 
 func (w Workload) container(env []corev1.EnvVar, configName string, hasConfig bool) (corev1.Container, error) {

@@ -1,0 +1,333 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/util/workqueue"
+
+	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/kube"
+	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/tenancy"
+)
+
+// DB runs functions against the deployment store in transactions.
+type DB interface {
+	InTx(ctx context.Context, fn func(deploy.Store) error) error
+	View(ctx context.Context, fn func(deploy.Store) error) error
+}
+
+// Deployments reconciles deployments: for each, it renders the version,
+// applies it to the environment's cluster, prunes what is no longer
+// rendered, and records the result. It wakes on changes to the desired
+// state (Enqueue), on foreign edits of the objects it applied (drift), and
+// on a periodic resync that re-applies everything.
+type Deployments struct {
+	db       DB
+	svc      *deploy.Service
+	clusters *kube.Registry
+	log      *slog.Logger
+	resync   time.Duration
+	queue    workqueue.TypedRateLimitingInterface[deploy.Key]
+
+	mu    sync.Mutex
+	where map[placement]*placed // what runs where, for drift events
+}
+
+type placement struct {
+	cluster string
+	app     kube.AppKey
+}
+
+type placed struct {
+	key       deploy.Key
+	appliedAt time.Time // of Berth's last apply; edits after it are drift
+	drift     []string  // managers whose edits await repair
+}
+
+// NewDeployments returns a controller; resync is how often every deployment
+// is re-applied regardless of events (0: every 5 minutes).
+func NewDeployments(db DB, svc *deploy.Service, clusters *kube.Registry, log *slog.Logger, resync time.Duration) *Deployments {
+	if resync == 0 {
+		resync = 5 * time.Minute
+	}
+	return &Deployments{
+		db: db, svc: svc, clusters: clusters, log: log, resync: resync,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[deploy.Key](500*time.Millisecond, 30*time.Second),
+			workqueue.TypedRateLimitingQueueConfig[deploy.Key]{Name: "deployments"}),
+		where: map[placement]*placed{},
+	}
+}
+
+// Enqueue asks for k to be reconciled.
+func (c *Deployments) Enqueue(k deploy.Key) { c.queue.Add(k) }
+
+// ClusterChanged is the kube.Registry callback: an application's objects
+// changed in cluster. A Deployment edited by someone else is drift and is
+// reconciled; an empty key (the cluster came back) reconciles everything
+// placed there.
+func (c *Deployments) ClusterChanged(cluster string, app kube.AppKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p, pl := range c.where {
+		if p.cluster != cluster || (app != kube.AppKey{} && p.app != app) {
+			continue
+		}
+		if app == (kube.AppKey{}) {
+			c.queue.Add(pl.key)
+			continue
+		}
+		conn, err := c.clusters.Get(cluster)
+		if err != nil {
+			continue
+		}
+		d := conn.Watcher.Deployment(app)
+		if d == nil {
+			// Deleted behind Berth's back: put it back.
+			pl.drift = append(pl.drift, "(deleted)")
+			c.queue.Add(pl.key)
+			continue
+		}
+		if editors := kube.ForeignEdits(d, pl.appliedAt); len(editors) > 0 {
+			pl.drift = editors
+			c.queue.Add(pl.key)
+		}
+	}
+}
+
+// Run reconciles with workers goroutines until ctx ends.
+func (c *Deployments) Run(ctx context.Context, workers int) {
+	defer c.queue.ShutDown()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c.next(ctx) {
+			}
+		}()
+	}
+	c.enqueueAll(ctx)
+	tick := time.NewTicker(c.resync)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			c.queue.ShutDown()
+			wg.Wait()
+			return
+		case <-tick.C:
+			c.enqueueAll(ctx)
+		}
+	}
+}
+
+func (c *Deployments) enqueueAll(ctx context.Context) {
+	err := c.db.View(ctx, func(st deploy.Store) error {
+		ds, err := st.PendingDeployments(ctx)
+		if err != nil {
+			return err
+		}
+		all, err := st.ListDeployments(ctx, deploy.Filter{}, "", 0)
+		if err != nil {
+			return err
+		}
+		for _, d := range append(ds, all...) {
+			c.queue.Add(d.Key())
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		c.log.Error("list deployments", "err", err)
+	}
+}
+
+func (c *Deployments) next(ctx context.Context) bool {
+	k, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(k)
+	retry, err := c.Reconcile(ctx, k)
+	switch {
+	case err != nil:
+		c.log.Warn("reconcile deployment", "deployment", k.Path(), "err", err)
+		c.queue.AddRateLimited(k)
+	case retry > 0:
+		c.queue.Forget(k)
+		c.queue.AddAfter(k, retry)
+	default:
+		c.queue.Forget(k)
+	}
+	return true
+}
+
+// Reconcile makes the cluster match deployment k once. It returns a delay
+// after which to look again (waiting on something outside, such as an
+// unreachable cluster), or an error to retry with backoff.
+func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duration, error) {
+	var (
+		d   deploy.Deployment
+		env tenancy.Environment
+		v   apps.Version
+	)
+	err := c.db.View(ctx, func(st deploy.Store) error {
+		var err error
+		if d, err = st.GetDeployment(ctx, k); err != nil {
+			return err
+		}
+		if env, err = st.GetEnvironment(ctx, k.Tenant, k.Project, k.Environment); err != nil {
+			return err
+		}
+		v, err = st.GetVersion(ctx, k.Tenant, k.Project, k.Application, d.Version)
+		return err
+	})
+	if errors.Is(err, resource.ErrNotFound) {
+		c.forget(k)
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load: %w", err)
+	}
+	conn, err := c.clusters.Ready(env.Cluster)
+	if err != nil {
+		// Not our fault and not retried hot: record it once, look again soon.
+		if d.Applied.Error != err.Error() {
+			if rerr := c.record(ctx, k, d.Generation, d.Applied.Inventory, err); rerr != nil {
+				return 0, rerr
+			}
+		}
+		return 5 * time.Second, nil
+	}
+	pl := c.place(env.Cluster, kube.AppKey{Namespace: env.Namespace, App: k.Application}, k)
+
+	var prev kube.Inventory
+	if len(d.Applied.Inventory) > 0 {
+		if err := json.Unmarshal(d.Applied.Inventory, &prev); err != nil {
+			return 0, fmt.Errorf("inventory of %s: %w", k.Path(), err)
+		}
+	}
+	if d.Deleting {
+		if err := conn.Applier.Delete(ctx, prev); err != nil {
+			return 0, err
+		}
+		c.forget(k)
+		return 0, c.db.InTx(ctx, func(st deploy.Store) error { return c.svc.Remove(ctx, st, k) })
+	}
+	if err := c.ensureNamespace(ctx, conn, env); err != nil {
+		return 0, err
+	}
+	w := kube.Workload{Tenant: k.Tenant, Project: k.Project, Environment: k.Environment, Namespace: env.Namespace,
+		App: k.Application, Version: v, Replicas: d.Replicas}
+	if d.Stopped {
+		w.Replicas = new(int32)
+	}
+	if d.RestartedAt != nil {
+		w.RestartedAt = d.RestartedAt.UTC().Format(time.RFC3339)
+	}
+	objs, err := kube.Render(w)
+	if err != nil {
+		return 0, c.record(ctx, k, d.Generation, d.Applied.Inventory, fmt.Errorf("render: %w", err))
+	}
+	drift := c.takeDrift(pl)
+	inv, applyErr := conn.Applier.Apply(ctx, objs, prev)
+	if applyErr == nil {
+		c.applied(pl)
+	}
+	if applyErr == nil && len(drift) > 0 {
+		err := c.db.InTx(ctx, func(st deploy.Store) error { return c.svc.RecordDriftRepaired(ctx, st, k, drift) })
+		if err != nil {
+			return 0, err
+		}
+	}
+	invJSON := d.Applied.Inventory
+	if applyErr == nil {
+		if invJSON, err = json.Marshal(inv); err != nil {
+			return 0, err
+		}
+	}
+	unchanged := applyErr == nil && d.Applied.Generation == d.Generation && d.Applied.Error == "" &&
+		string(invJSON) == string(d.Applied.Inventory)
+	if unchanged {
+		return 0, nil
+	}
+	if err := c.record(ctx, k, d.Generation, invJSON, applyErr); err != nil {
+		return 0, err
+	}
+	return 0, applyErr
+}
+
+func (c *Deployments) record(ctx context.Context, k deploy.Key, gen int64, inv []byte, applyErr error) error {
+	return c.db.InTx(ctx, func(st deploy.Store) error { return c.svc.RecordApplied(ctx, st, k, gen, inv, applyErr) })
+}
+
+func (c *Deployments) place(cluster string, app kube.AppKey, k deploy.Key) *placed {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := placement{cluster, app}
+	pl := c.where[p]
+	if pl == nil || pl.key != k {
+		pl = &placed{key: k}
+		c.where[p] = pl
+	}
+	return pl
+}
+
+func (c *Deployments) takeDrift(pl *placed) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := pl.drift
+	pl.drift = nil
+	return d
+}
+
+func (c *Deployments) applied(pl *placed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pl.appliedAt = time.Now()
+}
+
+func (c *Deployments) forget(k deploy.Key) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p, x := range c.where {
+		if x.key == k {
+			delete(c.where, p)
+		}
+	}
+}
+
+// ensureNamespace applies the environment's namespace with its quota
+// mirror. Namespaces are shared by a project's applications and never
+// pruned by them.
+func (c *Deployments) ensureNamespace(ctx context.Context, conn *kube.Conn, env tenancy.Environment) error {
+	var quota resource.List
+	err := c.db.View(ctx, func(st deploy.Store) error {
+		q, err := st.GetQuota(ctx, tenancy.Scope{Tenant: env.Tenant, Project: env.Project})
+		if errors.Is(err, resource.ErrNotFound) {
+			return nil
+		}
+		quota = q.Hard
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("quota of %s/%s: %w", env.Tenant, env.Project, err)
+	}
+	objs, err := kube.RenderNamespace(kube.Namespace{Name: env.Namespace, Tenant: env.Tenant, Project: env.Project,
+		Environment: env.Name, Quota: quota})
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Applier.Apply(ctx, objs, nil); err != nil {
+		return fmt.Errorf("namespace %s: %w", env.Namespace, err)
+	}
+	return nil
+}
