@@ -21,8 +21,8 @@ func TestRoleMatrix(t *testing.T) {
 		name string
 		new  func(*testing.T) storetest.NewStore
 	}{
-		{"sqlite", storetest.SQLite},
-		{"postgres", storetest.Postgres},
+		{"sqlite", func(t *testing.T) storetest.NewStore { return storetest.SQLite(t) }},
+		{"postgres", func(t *testing.T) storetest.NewStore { return storetest.Postgres(t) }},
 	}
 	for _, db := range stores {
 		t.Run(db.name, func(t *testing.T) {

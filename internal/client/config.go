@@ -53,10 +53,18 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return c, fmt.Errorf("read config: %w", err)
 	}
-	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+	c, err = ParseConfig(data)
+	if err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// ParseConfig decodes a config file strictly: unknown fields are errors.
+func ParseConfig(data []byte) (Config, error) {
+	var c Config
+	err := yaml.UnmarshalStrict(data, &c)
+	return c, err
 }
 
 // Save writes c to path readable by its owner only: it holds tokens.
