@@ -108,3 +108,27 @@ func (p *Platform) Bootstrap(ctx context.Context, adminPassword string) (generat
 	}
 	return generated, created, nil
 }
+
+// Maintenance is what Maintain removed.
+type Maintenance struct {
+	AuditPruned     int64
+	SessionsExpired int64
+}
+
+// Maintain prunes audit records older than the retention period (keeping
+// the chain verifiable, with an "audit.prune" record) and expired
+// sessions. Run it periodically, e.g. hourly.
+func (p *Platform) Maintain(ctx context.Context) (Maintenance, error) {
+	var m Maintenance
+	err := p.DB.InTx(ctx, func(tx Tx) (err error) {
+		if m.AuditPruned, err = p.Audit.Prune(ctx, tx, audit.System); err != nil {
+			return err
+		}
+		m.SessionsExpired, err = p.Identity.PruneSessions(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return Maintenance{}, fmt.Errorf("maintain: %w", err)
+	}
+	return m, nil
+}

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"berth.dev/berth/internal/apps"
@@ -133,6 +135,44 @@ func testUsage(t *testing.T, h *harness) {
 	h.view(t, func(tx platform.Tx) error {
 		u := must[tenancy.Usage](t)(h.p.Tenancy.Usage(t.Context(), tx, tenancy.Scope{Tenant: "acme"}))
 		diff(t, "usage after delete", u.Used[resource.CPU], q("2"))
+		return nil
+	})
+}
+
+func testConcurrentActivations(t *testing.T, h *harness) {
+	h.tenant(t, "acme")
+	h.project(t, "acme", "payments")
+	h.tier(t, medium)
+	if err := h.setQuota(t, tenancy.Scope{Tenant: "acme"}, resource.List{resource.CPU: q("4")}, 0); err != nil {
+		t.Fatal(err)
+	}
+	const n = 4 // each asks for 3 CPUs of 4: only one fits
+	for i := range n {
+		h.app(t, "acme", "payments", fmt.Sprintf("svc-%d", i))
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = h.activate(t, version("acme", "payments", fmt.Sprintf("svc-%d", i), "v1", 3))
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, resource.ErrQuotaExceeded):
+			t.Errorf("activation failed with %v, want nil or a quota error", err)
+		}
+	}
+	diff(t, "activations that fit", ok, 1)
+	h.view(t, func(tx platform.Tx) error {
+		u := must[tenancy.Usage](t)(h.p.Tenancy.Usage(t.Context(), tx, tenancy.Scope{Tenant: "acme"}))
+		diff(t, "cpu used", u.Used[resource.CPU], q("3"))
 		return nil
 	})
 }
