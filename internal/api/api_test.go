@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -293,5 +294,51 @@ func TestOpenAPIDocumentIsGoldenAndComplete(t *testing.T) {
 	slices.Sort(documented)
 	if diff := cmp.Diff(h.api.routeKeys(), documented); diff != "" {
 		t.Errorf("registered routes vs documented operations (-registered +documented):\n%s", diff)
+	}
+}
+
+func TestUsersChangeTheirOwnPasswordOnly(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	admin := h.token("admin", adminPassword)
+	for _, u := range []string{"ann", "bob"} {
+		h.must(http.StatusCreated, admin, "POST", "/users", map[string]string{"name": u, "password": "first-password-" + u})
+	}
+	ann := h.token("ann", "first-password-ann")
+	h.must(http.StatusForbidden, ann, "PUT", "/users/bob/password", map[string]string{"password": "taken-over-password"})
+	h.must(http.StatusNoContent, ann, "PUT", "/users/ann/password", map[string]string{"password": "second-password-ann"})
+	h.must(http.StatusUnauthorized, "", "POST", "/login", LoginRequest{Username: "ann", Password: "first-password-ann", Token: &TokenRequest{Name: "x"}})
+	h.token("ann", "second-password-ann")
+	h.token("bob", "first-password-bob")
+}
+
+func TestRefusedChangesAreAuditedAsDenied(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	admin := h.token("admin", adminPassword)
+	h.must(http.StatusCreated, admin, "POST", "/tenants", map[string]string{"name": "bank"})
+	h.must(http.StatusCreated, admin, "POST", "/users", map[string]string{"name": "vic", "password": "viewer-password"})
+	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/members", map[string]string{"user": "vic", "role": "viewer"})
+	vic := h.token("vic", "viewer-password")
+	h.must(http.StatusForbidden, vic, "POST", "/tenants/bank/projects", map[string]string{"name": "sneaky"})
+	var page List[audit.Record]
+	h.must(http.StatusOK, admin, "GET", "/audit?actor=vic&action=project.create", nil).decode(t, &page)
+	if len(page.Items) != 1 || page.Items[0].Outcome != audit.Denied || page.Items[0].Tenant != "bank" {
+		t.Fatalf("audit of the refused change: %+v, want one denied record in tenant bank", page.Items)
+	}
+	if diff := cmp.Diff([]string{"viewer@tenant/bank"}, page.Items[0].Roles); diff != "" {
+		t.Errorf("roles in the record (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoginFailuresFromOneAddressAreLimitedAcrossUsers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t)) // 10 failures per address per minute
+	for i := range 10 {
+		h.must(http.StatusUnauthorized, "", "POST", "/login", LoginRequest{Username: fmt.Sprintf("guess%d", i), Password: "nope-nope-nope"})
+	}
+	r := h.must(http.StatusTooManyRequests, "", "POST", "/login", LoginRequest{Username: "admin", Password: adminPassword})
+	if got := r.errorBody(t).Code; got != "too_many_requests" {
+		t.Errorf("code %q, want too_many_requests", got)
 	}
 }

@@ -23,6 +23,8 @@ func (a *API) registerClusters() {
 	a.route(Route{Method: "GET", Path: "/clusters", Summary: "List registered clusters", Query: pageQuery, Response: "List[Cluster]"}, a.listClusters)
 	a.route(Route{Method: "POST", Path: "/clusters", Summary: "Register a cluster with its kubeconfig", Request: "ClusterRequest", Response: "Cluster"}, a.registerCluster)
 	a.route(Route{Method: "GET", Path: "/clusters/{cluster}", Summary: "Get a cluster (never its kubeconfig)", Response: "Cluster"}, a.getCluster)
+	a.route(Route{Method: "PUT", Path: "/clusters/{cluster}", Summary: "Update a cluster; a non-empty kubeconfig replaces the stored one (resourceVersion required)",
+		Request: "ClusterRequest", Response: "Cluster"}, a.updateCluster)
 	a.route(Route{Method: "DELETE", Path: "/clusters/{cluster}", Summary: "Deregister a cluster no environment uses", Query: rvQuery, Response: "none"}, a.deleteCluster)
 }
 
@@ -73,6 +75,27 @@ func (a *API) getCluster(w http.ResponseWriter, r *http.Request) error {
 	err := a.view(r, func(tx platform.Tx) error {
 		var err error
 		c, err = a.p.Tenancy.GetCluster(r.Context(), tx, r.PathValue("cluster"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+func (a *API) updateCluster(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.ClusterUpdate, authz.Platform); err != nil {
+		return err
+	}
+	var req ClusterRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	req.Name = r.PathValue("cluster")
+	var c tenancy.Cluster
+	err := a.do(r, "cluster.update", "clusters/"+req.Name, authz.Platform, func(tx platform.Tx) error {
+		var err error
+		c, err = a.p.Tenancy.UpdateCluster(r.Context(), tx, a.actor(r), req.Cluster, []byte(req.Kubeconfig))
 		return err
 	})
 	if err != nil {

@@ -18,6 +18,11 @@ type UserRequest struct {
 	Password string `json:"password,omitempty"`
 }
 
+// PasswordRequest sets a password.
+type PasswordRequest struct {
+	Password string `json:"password"`
+}
+
 // TokenCreated is a new API token with its secret, shown only once.
 type TokenCreated struct {
 	identity.Token
@@ -28,6 +33,10 @@ func (a *API) registerIdentity() {
 	a.route(Route{Method: "GET", Path: "/users", Summary: "List users", Query: pageQuery, Response: "List[User]"}, a.listUsers)
 	a.route(Route{Method: "POST", Path: "/users", Summary: "Create a local user", Request: "UserRequest", Response: "User"}, a.createUser)
 	a.route(Route{Method: "GET", Path: "/users/{user}", Summary: "Get a user", Response: "User"}, a.getUser)
+	a.route(Route{Method: "PUT", Path: "/users/{user}", Summary: "Update a user's display name, email or disabled flag (resourceVersion required)",
+		Request: "User", Response: "User"}, a.updateUser)
+	a.route(Route{Method: "PUT", Path: "/users/{user}/password", Summary: "Set a user's password: one's own, or anyone's for a platform admin",
+		Request: "PasswordRequest", Response: "none"}, a.setPassword)
 	a.route(Route{Method: "DELETE", Path: "/users/{user}", Summary: "Delete a user, its tokens, sessions and role bindings", Query: rvQuery, Response: "none"}, a.deleteUser)
 
 	a.route(Route{Method: "GET", Path: "/tokens", Summary: "List the caller's API tokens", Query: pageQuery, Response: "List[Token]"}, a.listTokens)
@@ -91,6 +100,47 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, u)
+}
+
+func (a *API) updateUser(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.UserUpdate, authz.Platform); err != nil {
+		return err
+	}
+	var u identity.User
+	if err := decode(r, &u); err != nil {
+		return err
+	}
+	u.Name = r.PathValue("user")
+	err := a.do(r, "user.update", "users/"+u.Name, authz.Platform, func(tx platform.Tx) error {
+		var err error
+		u, err = a.p.Identity.UpdateUser(r.Context(), tx, a.actor(r), u)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, u)
+}
+
+func (a *API) setPassword(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("user")
+	if principalOf(r).user.Name != name {
+		if err := a.authorize(r, authz.UserUpdate, authz.Platform); err != nil {
+			return err
+		}
+	}
+	var req PasswordRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	err := a.do(r, "user.set-password", "users/"+name, authz.Platform, func(tx platform.Tx) error {
+		return a.p.Identity.SetPassword(r.Context(), tx, a.actor(r), name, req.Password)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) error {

@@ -243,6 +243,9 @@ var matrixCases = map[string]func(tenant, name string) matrixCase{
 	"GET /clusters/{cluster}": func(string, string) matrixCase {
 		return matrixCase{"/clusters/c1", nil, allow(authz.ClusterRead, authz.Platform)}
 	},
+	"PUT /clusters/{cluster}": func(string, string) matrixCase {
+		return matrixCase{"/clusters/c1", map[string]any{"resourceVersion": 1, "zone": "beijing"}, allow(authz.ClusterUpdate, authz.Platform)}
+	},
 	"DELETE /clusters/{cluster}": func(string, string) matrixCase {
 		return matrixCase{"/clusters/gone", nil, allow(authz.ClusterDelete, authz.Platform)}
 	},
@@ -297,6 +300,12 @@ var matrixCases = map[string]func(tenant, name string) matrixCase{
 	},
 	"GET /users/{user}": func(string, string) matrixCase {
 		return matrixCase{"/users/admin", nil, allow(authz.UserRead, authz.Platform)}
+	},
+	"PUT /users/{user}": func(string, string) matrixCase {
+		return matrixCase{"/users/admin", map[string]any{"resourceVersion": 1, "displayName": "Administrator"}, allow(authz.UserUpdate, authz.Platform)}
+	},
+	"PUT /users/{user}/password": func(string, string) matrixCase {
+		return matrixCase{"/users/gone/password", map[string]string{"password": "another-long-password"}, allow(authz.UserUpdate, authz.Platform)}
 	},
 	"DELETE /users/{user}": func(string, string) matrixCase {
 		return matrixCase{"/users/gone", nil, allow(authz.UserDelete, authz.Platform)}

@@ -29,6 +29,7 @@ const (
 
 	ClusterRead   Permission = "cluster:read"
 	ClusterCreate Permission = "cluster:create"
+	ClusterUpdate Permission = "cluster:update"
 	ClusterDelete Permission = "cluster:delete"
 
 	ApplicationRead   Permission = "application:read"
@@ -69,7 +70,7 @@ func Permissions() []Permission {
 		TenantRead, TenantCreate, TenantUpdate, TenantDelete,
 		ProjectRead, ProjectCreate, ProjectUpdate, ProjectDelete,
 		EnvironmentRead, EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
-		ClusterRead, ClusterCreate, ClusterDelete,
+		ClusterRead, ClusterCreate, ClusterUpdate, ClusterDelete,
 		ApplicationRead, ApplicationCreate, ApplicationUpdate, ApplicationDelete,
 		VersionRead, VersionCreate,
 		TierRead, TierCreate, TierUpdate, TierDelete,
