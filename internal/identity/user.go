@@ -10,7 +10,7 @@ import (
 
 func validateUser(u User) error {
 	var errs resource.Errors
-	errs.CheckName("name", u.Name)
+	errs.CheckUserName("name", u.Name)
 	errs.CheckLen("displayName", u.DisplayName, 200)
 	if !strings253(u.Email) {
 		errs.Add("email", "must be at most 253 characters on one line")

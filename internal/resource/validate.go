@@ -38,3 +38,19 @@ func (e *Errors) CheckLen(path, s string, max int) {
 		e.Add(path, "must be at most %d characters, got %d", max, len(s))
 	}
 }
+
+var userName = regexp.MustCompile(`^[a-z0-9]([-._a-z0-9]*[a-z0-9])?$`)
+
+// CheckUserName records an error at path unless name is a user name:
+// lowercase letters, digits, '-', '.' and '_', starting and ending
+// alphanumeric, at most 64 characters ("zhang.san", "ops_bot").
+func (e *Errors) CheckUserName(path, name string) {
+	switch {
+	case name == "":
+		e.Add(path, "must not be empty")
+	case len(name) > 64:
+		e.Add(path, "must be at most 64 characters, got %d", len(name))
+	case !userName.MatchString(name):
+		e.Add(path, "must be lowercase letters, digits, '-', '.' or '_', starting and ending with a letter or digit, got %q", name)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -52,27 +53,43 @@ func loadMigrations(dialect string) ([]migration, error) {
 }
 
 // migrate applies the migrations the database lacks, each in its own
-// transaction. On PostgreSQL an advisory lock keeps two starting servers
-// from migrating at once; SQLite's immediate transactions do the same.
-func (s *Store) migrate(ctx context.Context) error {
+// transaction, on one connection. On PostgreSQL a session advisory lock
+// keeps two starting servers from migrating at once; on SQLite the
+// immediate transactions do.
+func (s *Store) migrate(ctx context.Context) (err error) {
 	ms, err := loadMigrations(s.d.name)
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if s.d.name == "postgres" {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(4242001)"); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer func() {
+			if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(4242001)"); uerr != nil && err == nil {
+				err = fmt.Errorf("migrate: unlock: %w", uerr)
+			}
+		}()
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version BIGINT PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		if err := s.apply(ctx, m); err != nil {
+		if err := s.apply(ctx, conn, m); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
 	return nil
 }
 
-func (s *Store) apply(ctx context.Context, m migration) (err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) (err error) {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -81,11 +98,6 @@ func (s *Store) apply(ctx context.Context, m migration) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if s.d.name == "postgres" {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(4242001)"); err != nil {
-			return err
-		}
-	}
 	var n int
 	if err := tx.QueryRowContext(ctx, s.d.rebind("SELECT count(*) FROM schema_migrations WHERE version = ?"), m.version).Scan(&n); err != nil {
 		return err

@@ -19,9 +19,7 @@ func validateMember(m Member) error {
 			errs.Add("scope.tenant", "must be set when scope.project is")
 		}
 	}
-	if !resource.IsName(m.User) {
-		errs.CheckName("user", m.User)
-	}
+	errs.CheckUserName("user", m.User)
 	switch {
 	case !m.Role.Valid():
 		errs.Add("role", "unknown role %q; want one of platform-admin, tenant-admin, project-admin, developer, release-manager, operator, auditor, viewer", m.Role)

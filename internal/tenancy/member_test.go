@@ -17,6 +17,8 @@ func TestValidateMember(t *testing.T) {
 		{"project-admin at project scope", Member{Scope: Scope{Tenant: "acme", Project: "web"}, User: "alice", Role: ProjectAdmin}, true},
 		{"auditor at platform scope", Member{User: "audrey", Role: Auditor}, true},
 		{"developer at tenant scope", Member{Scope: Scope{Tenant: "acme"}, User: "dev", Role: Developer}, true},
+		{"a dotted user name", Member{Scope: Scope{Tenant: "acme"}, User: "zhang.san", Role: Viewer}, true},
+		{"an upper-case user name", Member{Scope: Scope{Tenant: "acme"}, User: "Zhang", Role: Viewer}, false},
 		{"an unknown role", Member{User: "alice", Role: "root"}, false},
 		{"a project without a tenant", Member{Scope: Scope{Project: "web"}, User: "alice", Role: Viewer}, false},
 	}
