@@ -24,6 +24,7 @@ import (
 	"berth.dev/berth/internal/cli/logincmd"
 	"berth.dev/berth/internal/cli/servercmd"
 	"berth.dev/berth/internal/cli/tokencmd"
+	"berth.dev/berth/internal/cli/usercmd"
 	"berth.dev/berth/internal/cli/versioncmd"
 )
 
@@ -64,6 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		applycmd.New(env),
 		auditcmd.New(env),
 		tokencmd.New(env),
+		usercmd.New(env),
 	)
 	return root.ExecuteContext(ctx)
 }

@@ -26,6 +26,7 @@ import (
 	"berth.dev/berth/internal/cli/logincmd"
 	"berth.dev/berth/internal/cli/servercmd"
 	"berth.dev/berth/internal/cli/tokencmd"
+	"berth.dev/berth/internal/cli/usercmd"
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/store"
 )
@@ -47,7 +48,7 @@ func (b berth) run(stdin string, args ...string) (string, error) {
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.AddCommand(logincmd.New(env), contextcmd.New(env), getcmd.New(env), describecmd.New(env),
-		deletecmd.New(env), applycmd.New(env), auditcmd.New(env), tokencmd.New(env))
+		deletecmd.New(env), applycmd.New(env), auditcmd.New(env), tokencmd.New(env), usercmd.New(env))
 	err := root.ExecuteContext(b.t.Context())
 	return out.String(), err
 }
@@ -155,6 +156,23 @@ func TestNewUserFlow(t *testing.T) {
 	}
 	b.must("", []string{"token", "revoke", id}, "revoked")
 	b.must("", []string{"delete", "environment", "dev"}, "deleted")
+
+	// The admin brings in a developer of tenant bank, who sees bank only.
+	b.must("dev-password-123\n", []string{"user", "create", "dev", "--password-stdin"}, "User dev created")
+	b.must("apiVersion: berth.dev/v1\nkind: Member\nmetadata: {tenant: bank}\nspec: {user: dev, role: developer}\n"+
+		"---\napiVersion: berth.dev/v1\nkind: Tenant\nmetadata: {name: shop}\n", []string{"apply", "-f", "-"}, "Member/dev:developer   created")
+	b.must("dev-password-123\n", []string{"login", "--server", url, "--username", "dev", "--password-stdin", "--context", "dev"}, "Logged in")
+	b.must("new-dev-password-456\n", []string{"user", "passwd", "--password-stdin"}, "Password of dev changed")
+	if out := b.must("", []string{"get", "tenants"}, "bank"); strings.Contains(out, "shop") {
+		t.Errorf("a developer of bank sees tenant shop:\n%s", out)
+	}
+	if out, err := b.run("", "get", "projects", "-t", "shop"); err == nil || !strings.Contains(err.Error(), "You do not have permission") {
+		t.Errorf("a developer of bank lists shop's projects: %v\n%s", err, out)
+	}
+	if out, err := b.run("", "audit", "verify"); err == nil {
+		t.Errorf("a developer verifies the audit chain:\n%s", out)
+	}
+	b.must("", []string{"context", "use", "local"}, "Switched")
 
 	// Someone edits a record in the database: verify names it and fails.
 	tamper(t, filepath.Join(dir, "data", store.SQLiteFile), "UPDATE audit_records SET summary = 'nothing happened' WHERE seq = 5")
