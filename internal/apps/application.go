@@ -106,17 +106,19 @@ func (s *Service) activate(ctx context.Context, st Store, a audit.Actor, app App
 
 // Reservation returns what a version holds against quota when it runs:
 // its requests times its maximum replica count, one container per replica
-// and one config item per config ref.
+// and one config item per config ref. Products saturate at
+// resource.MaxQuantity; tenancy.Service.Reserve refuses such sizes.
 func Reservation(v Version) resource.List {
 	n := int64(v.Orchestration.Replicas)
 	if as := v.Orchestration.Autoscaling; as != nil && int64(as.MaxReplicas) > n {
 		n = int64(as.MaxReplicas)
 	}
-	out := resource.List{resource.Containers: resource.Units(n), resource.ConfigItems: resource.Units(int64(len(v.Orchestration.ConfigRefs)))}
+	out := resource.List{resource.Containers: resource.Units(1).Times(n),
+		resource.ConfigItems: resource.Units(int64(len(v.Orchestration.ConfigRefs)))}
 	if v.Resources != nil {
 		for _, name := range []resource.Name{resource.CPU, resource.Memory, resource.Storage} {
 			if q, ok := v.Resources.Requests[name]; ok {
-				out[name] = q * resource.Quantity(n)
+				out[name] = q.Times(n)
 			}
 		}
 	}

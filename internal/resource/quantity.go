@@ -40,6 +40,23 @@ func (n Name) Known() bool {
 // in text and JSON: "500m", "2", "4Gi", "10G".
 type Quantity int64
 
+// MaxQuantity bounds every amount a user states (quotas, tier and raw
+// requests): 2^60 thousandths, about 1 EiB of bytes or 10^15 cores.
+// Products saturate at it (Times), so arithmetic on valid amounts cannot
+// overflow into a negative that slips under a quota.
+const MaxQuantity Quantity = 1 << 60
+
+// Times returns q*n, saturating at MaxQuantity (and at 0 for n <= 0).
+func (q Quantity) Times(n int64) Quantity {
+	if q <= 0 || n <= 0 {
+		return 0
+	}
+	if q >= MaxQuantity || n >= int64(MaxQuantity/q) {
+		return MaxQuantity
+	}
+	return q * Quantity(n)
+}
+
 // Milli returns q in thousandths of the unit.
 func (q Quantity) Milli() int64 { return int64(q) }
 
@@ -173,11 +190,12 @@ func (a List) Sub(b List) List {
 	return out
 }
 
-// Scale returns a with every amount multiplied by n.
+// Scale returns a with every amount multiplied by n, saturating at
+// MaxQuantity (see Times).
 func (a List) Scale(n int64) List {
 	out := List{}
 	for k, v := range a {
-		out[k] = v * Quantity(n)
+		out[k] = v.Times(n)
 	}
 	return out
 }
@@ -208,8 +226,11 @@ func (a List) Validate(errs *Errors, path string) {
 			errs.Add(path+"."+string(n), "unknown resource; want one of cpu, memory, containers, storage, configItems")
 			continue
 		}
-		if a[n] < 0 {
+		switch {
+		case a[n] < 0:
 			errs.Add(path+"."+string(n), "must not be negative, got %s", a[n])
+		case a[n] > MaxQuantity:
+			errs.Add(path+"."+string(n), "must be at most %s, got %s", MaxQuantity, a[n])
 		}
 	}
 }

@@ -102,3 +102,24 @@ func FuzzParseQuantity(f *testing.F) {
 		}
 	})
 }
+
+func TestTimesSaturates(t *testing.T) {
+	tests := []struct {
+		name string
+		q    Quantity
+		n    int64
+		want Quantity
+	}{
+		{"a small product is exact", 1500, 4, 6000},
+		{"an overflowing product saturates", MaxQuantity / 2, 1 << 31, MaxQuantity},
+		{"the largest amount times the largest replica count saturates", Quantity(1<<62 - 1), 1<<31 - 1, MaxQuantity},
+		{"zero replicas reserve nothing", 1000, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.q.Times(tc.n); got != tc.want {
+				t.Fatalf("%d.Times(%d) = %d, want %d", tc.q, tc.n, got, tc.want)
+			}
+		})
+	}
+}

@@ -158,6 +158,11 @@ func (s *Service) Usage(ctx context.Context, st Store, sc Scope) (Usage, error) 
 	return u, nil
 }
 
+// MaxReservation bounds what one application may reserve of any resource
+// (2^56 thousandths: 72 PB of memory, 72 trillion cores), whatever the
+// quotas, so the sums of reservations cannot overflow.
+const MaxReservation resource.Quantity = 1 << 56
+
 // Reserve records what an application holds, replacing what it held, after
 // checking that the increase fits its project's and its tenant's quota
 // (else *resource.QuotaExceededError with the numbers). Decreases always
@@ -165,6 +170,12 @@ func (s *Service) Usage(ctx context.Context, st Store, sc Scope) (Usage, error) 
 func (s *Service) Reserve(ctx context.Context, st Store, r Reservation) error {
 	if err := st.LockTenant(ctx, r.Tenant); err != nil {
 		return fmt.Errorf("reserve for %s/%s/%s: tenant %s: %w", r.Tenant, r.Project, r.Application, r.Tenant, err)
+	}
+	for _, n := range r.Resources.Names() {
+		if r.Resources[n] > MaxReservation {
+			return &resource.QuotaExceededError{Scope: "application " + r.Tenant + "/" + r.Project + "/" + r.Application,
+				Resource: n, Requested: r.Resources[n], Limit: MaxReservation, Reason: "one application may reserve at most this much"}
+		}
 	}
 	old, err := st.GetReservation(ctx, r.Tenant, r.Project, r.Application)
 	if err != nil && !errors.Is(err, resource.ErrNotFound) {

@@ -176,3 +176,17 @@ func testConcurrentActivations(t *testing.T, h *harness) {
 		return nil
 	})
 }
+
+func testHugeReservation(t *testing.T, h *harness) {
+	h.tenant(t, "acme")
+	h.project(t, "acme", "payments")
+	h.app(t, "acme", "payments", "red-auth")
+	v := version("acme", "payments", "red-auth", "v1", 1<<31-1) // no quota at all
+	v.Tier, v.Resources = "", &apps.Resources{Requests: resource.List{resource.Memory: q("1Pi")}}
+	err := h.st.InTx(t.Context(), func(tx platform.Tx) error {
+		_, err := h.p.Apps.CreateVersion(t.Context(), tx, h.admin, v, apps.VersionOptions{Activate: true, AllowRawResources: true})
+		return err
+	})
+	qe := quotaErr(t, err)
+	diff(t, "refusal", []any{qe.Resource, qe.Requested, qe.Limit}, []any{resource.Memory, resource.MaxQuantity, tenancy.MaxReservation})
+}

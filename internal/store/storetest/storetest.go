@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"an activation over quota is refused with the numbers and changes nothing", testQuotaActivation},
 		{"usage is the sum of what current versions reserve", testUsage},
 		{"concurrent activations cannot together exceed a quota", testConcurrentActivations},
+		{"a reservation too large to add up is refused even without a quota", testHugeReservation},
 		{"versions copy their tier and raw resources need the platform-admin flag", testVersions},
 		{"a tier in use cannot be deleted", testTierInUse},
 		{"a failing batch changes nothing and leaves one failure record", testBatchAllOrNothing},
