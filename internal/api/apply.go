@@ -47,6 +47,9 @@ type doc struct {
 // (clusters and tiers, tenants, projects, quotas, members, environments,
 // applications): all of them, or none.
 func (a *API) apply(w http.ResponseWriter, r *http.Request) error {
+	// Each document is authorized below, once decoded; errors in the
+	// caller's own manifest are reported before that.
+	decide(r)
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || !slices.Contains([]string{"application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain"}, mt) {

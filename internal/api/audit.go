@@ -51,7 +51,7 @@ func (a *API) auditFilter(r *http.Request) (audit.Filter, error) {
 	}
 	bindings := principalOf(r).bindings
 	if authz.Allowed(bindings, authz.AuditRead, authz.Platform) {
-		return f, nil
+		return f, a.authorize(r, authz.AuditRead, authz.Platform)
 	}
 	if f.Tenant == "" {
 		// Without a platform-wide view, a tenant must be named.

@@ -116,6 +116,7 @@ func (a *API) actor(r *http.Request) audit.Actor {
 // authorize returns nil when the caller may use perm at scope. A refused
 // change is audited as denied.
 func (a *API) authorize(r *http.Request, perm authz.Permission, scope authz.Scope) error {
+	decide(r)
 	p := principalOf(r)
 	if p != nil && authz.Allowed(p.bindings, perm, scope) {
 		return nil
@@ -275,6 +276,7 @@ func randomToken() string {
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
+	decide(r) // one's own session
 	p := principalOf(r)
 	if p.cookie {
 		err := a.do(r, "user.logout", "users/"+p.user.Name, authz.Platform, func(tx platform.Tx) error {
@@ -293,6 +295,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) whoami(w http.ResponseWriter, r *http.Request) error {
+	decide(r) // one's own account
 	p := principalOf(r)
 	roles := p.bindings
 	if roles == nil {

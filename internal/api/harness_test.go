@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -49,7 +50,8 @@ func newHarness(t *testing.T, newStore storetest.NewStore) *harness {
 		t.Fatal(err)
 	}
 	fake := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	a := New(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Platform: p,
+	log := &failOnUndecided{Handler: slog.NewTextHandler(io.Discard, nil), t: t}
+	a := New(Options{Log: slog.New(log), Platform: p,
 		Limiter: NewLimiter(fake, LimiterOptions{PerUser: 3, PerIP: 10, Window: time.Minute})})
 	mux := http.NewServeMux()
 	mux.Handle(Prefix+"/", a)
@@ -137,4 +139,25 @@ func (h *harness) token(user, password string) string {
 	var lr LoginResponse
 	h.must(http.StatusOK, "", "POST", "/login", LoginRequest{Username: user, Password: password, Token: &TokenRequest{Name: "test"}}).decode(h.t, &lr)
 	return lr.Token
+}
+
+// failOnUndecided fails the test when a handler reports that it reached no
+// authorization decision.
+type failOnUndecided struct {
+	slog.Handler
+	t *testing.T
+}
+
+func (h *failOnUndecided) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == undecided {
+		var route string
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "route" {
+				route = a.Value.String()
+			}
+			return true
+		})
+		h.t.Errorf("%s: %s", undecided, route)
+	}
+	return h.Handler.Handle(ctx, r)
 }

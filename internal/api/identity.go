@@ -85,6 +85,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("user")
+	decide(r) // one's own account, else:
 	if p := principalOf(r); p.user.Name != name {
 		if err := a.authorize(r, authz.UserRead, authz.Platform); err != nil {
 			return err
@@ -124,6 +125,7 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) setPassword(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("user")
+	decide(r) // one's own password, else:
 	if principalOf(r).user.Name != name {
 		if err := a.authorize(r, authz.UserUpdate, authz.Platform); err != nil {
 			return err
@@ -173,6 +175,7 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) listTokens(w http.ResponseWriter, r *http.Request) error {
+	decide(r) // the caller's own tokens
 	o, err := listOptions(r)
 	if err != nil {
 		return err
@@ -189,6 +192,7 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
+	decide(r) // the caller's own tokens
 	var req TokenRequest
 	if err := decode(r, &req); err != nil {
 		return err
@@ -215,6 +219,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	decide(r) // the caller's own tokens
 	user, id := principalOf(r).user.Name, r.PathValue("id")
 	err := a.do(r, "token.revoke", "users/"+user+"/tokens/"+id, authz.Platform, func(tx platform.Tx) error {
 		return a.p.Identity.RevokeToken(r.Context(), tx, a.actor(r), user, id)

@@ -59,6 +59,7 @@ func (a *API) listTenants(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	decide(r) // the list is filtered by the caller's bindings
 	p := principalOf(r)
 	names, all := authz.Tenants(p.bindings)
 	if all && authz.Allowed(p.bindings, authz.TenantRead, authz.TenantScope("*")) {
@@ -93,14 +94,15 @@ func (a *API) listTenants(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) createTenant(w http.ResponseWriter, r *http.Request) error {
+	// Only the platform creates tenants, whatever the name: decide first.
+	if err := a.authorize(r, authz.TenantCreate, authz.TenantScope("*")); err != nil {
+		return err
+	}
 	var t tenancy.Tenant
 	if err := decode(r, &t); err != nil {
 		return err
 	}
 	s := authz.TenantScope(t.Name)
-	if err := a.authorize(r, authz.TenantCreate, s); err != nil {
-		return err
-	}
 	err := a.do(r, "tenant.create", "tenants/"+t.Name, s, func(tx platform.Tx) error {
 		var err error
 		t, err = a.p.Tenancy.CreateTenant(r.Context(), tx, a.actor(r), t)
@@ -177,6 +179,7 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := principalOf(r)
 	if authz.Allowed(p.bindings, authz.ProjectRead, authz.ProjectScope(s.Tenant, "*")) {
+		decide(r)
 		var page resource.Page[tenancy.Project]
 		err := a.view(r, func(tx platform.Tx) error {
 			page, err = a.p.Tenancy.ListProjects(r.Context(), tx, s.Tenant, o)
@@ -197,6 +200,7 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if len(names) == 0 {
 		return a.authorize(r, authz.ProjectRead, authz.ProjectScope(s.Tenant, "*"))
 	}
+	decide(r) // the list is filtered by the caller's project bindings
 	var items []tenancy.Project
 	err = a.view(r, func(tx platform.Tx) error {
 		for _, n := range names {
@@ -218,15 +222,18 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) createProject(w http.ResponseWriter, r *http.Request) error {
+	// Whoever may create one project of the tenant may create any: decide
+	// before reading the body.
+	tenant := r.PathValue("tenant")
+	if err := a.authorize(r, authz.ProjectCreate, authz.ProjectScope(tenant, "*")); err != nil {
+		return err
+	}
 	var pr tenancy.Project
 	if err := decode(r, &pr); err != nil {
 		return err
 	}
-	pr.Tenant = r.PathValue("tenant")
+	pr.Tenant = tenant
 	s := authz.ProjectScope(pr.Tenant, pr.Name)
-	if err := a.authorize(r, authz.ProjectCreate, s); err != nil {
-		return err
-	}
 	err := a.do(r, "project.create", "tenants/"+pr.Tenant+"/projects/"+pr.Name, s, func(tx platform.Tx) error {
 		var err error
 		pr, err = a.p.Tenancy.CreateProject(r.Context(), tx, a.actor(r), pr)
