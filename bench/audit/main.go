@@ -108,7 +108,7 @@ func open(ctx context.Context, db, url, dir string) (*store.Store, func(), error
 		if err != nil {
 			return nil, nil, err
 		}
-		return st, func() { st.Close() }, nil
+		return st, func() { _ = st.Close() }, nil
 	case "sqlite":
 		tmp := ""
 		if dir == "" {
@@ -123,7 +123,7 @@ func open(ctx context.Context, db, url, dir string) (*store.Store, func(), error
 			return nil, nil, err
 		}
 		return st, func() {
-			st.Close()
+			_ = st.Close()
 			if tmp != "" {
 				os.RemoveAll(tmp)
 			}

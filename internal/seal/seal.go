@@ -104,7 +104,7 @@ func createKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("create seal key: %w", err)
 	}
 	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("write seal key: %w", err)
 	}
 	if err := f.Close(); err != nil {

@@ -61,3 +61,16 @@ func TestLoadOrCreateKey(t *testing.T) {
 		t.Fatalf("reloaded key differs or has the wrong size: %v", err)
 	}
 }
+
+// FuzzParseKey: a configured key either parses to exactly KeySize bytes or
+// is refused.
+func FuzzParseKey(f *testing.F) {
+	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	f.Add(" not a key ")
+	f.Fuzz(func(t *testing.T, s string) {
+		key, err := ParseKey(s)
+		if err == nil && len(key) != KeySize {
+			t.Fatalf("ParseKey(%q) returned %d bytes", s, len(key))
+		}
+	})
+}

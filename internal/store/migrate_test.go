@@ -25,7 +25,7 @@ func TestReopeningKeepsDataAndMigratesOnce(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
+	_ = st.Close()
 	st, err = store.OpenSQLite(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)

@@ -109,11 +109,11 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*Store, error) {
 func open(ctx context.Context, db *sql.DB, d *dialect) (*Store, error) {
 	s := &Store{db: db, d: d}
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", d.name, err)
 	}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, err
 	}
 	return s, nil

@@ -38,7 +38,7 @@ func Postgres(t testing.TB) NewStore {
 	conn, err := pgx.Connect(ctx, base)
 	if err == nil {
 		err = conn.Ping(ctx)
-		conn.Close(ctx)
+		_ = conn.Close(ctx)
 	}
 	if err != nil {
 		msg := fmt.Sprintf("PostgreSQL at %s is unreachable (%v): the PostgreSQL conformance suite did NOT run", redact(base), err)
@@ -78,7 +78,7 @@ func Postgres(t testing.TB) NewStore {
 		if err != nil {
 			t.Fatalf("open store in schema %s: %v", schema, err)
 		}
-		t.Cleanup(func() { st.Close() })
+		t.Cleanup(func() { _ = st.Close() })
 		return st
 	}
 }
@@ -92,7 +92,7 @@ func SQLite(testing.TB) NewStore {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { st.Close() })
+		t.Cleanup(func() { _ = st.Close() })
 		return st
 	}
 }
