@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"a tier in use cannot be deleted", testTierInUse},
 		{"a failing batch changes nothing and leaves one failure record", testBatchAllOrNothing},
 		{"every change appends a chained audit record in its transaction", testAuditPerChange},
+		{"every mutating service method writes exactly one audit record", testEveryChangeAudited},
 		{"audit records are listed newest first with filters and exported", testAuditListExport},
 		{"verify names the first record altered, deleted or reordered in the database", testAuditTamper},
 		{"pruning old records keeps the chain verifiable", testAuditPrune},
