@@ -33,6 +33,8 @@ type Store interface {
 	CreateSession(ctx context.Context, s SessionRecord) error
 	GetSessionBySecretHash(ctx context.Context, hash string) (SessionRecord, error)
 	DeleteSession(ctx context.Context, user, id string) error
+	// DeleteUserSessions removes every session of user.
+	DeleteUserSessions(ctx context.Context, user string) (int64, error)
 	// DeleteExpiredSessions removes sessions that expired before t.
 	DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, error)
 }

@@ -82,7 +82,8 @@ func (s *Service) UpdateUser(ctx context.Context, st Store, a audit.Actor, u Use
 	return u, s.record(ctx, st, a, audit.Event{Action: "user.update", Target: "users/" + u.Name, Summary: summary})
 }
 
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password and ends the user's console
+// sessions (API tokens stay valid until revoked).
 func (s *Service) SetPassword(ctx context.Context, st Store, a audit.Actor, name, password string) error {
 	var errs resource.Errors
 	checkPassword(&errs, password)
@@ -101,8 +102,12 @@ func (s *Service) SetPassword(ctx context.Context, st Store, a audit.Actor, name
 	if err := st.UpdateUser(ctx, u, prev); err != nil {
 		return fmt.Errorf("set password of %s: %w", name, err)
 	}
+	n, err := st.DeleteUserSessions(ctx, name)
+	if err != nil {
+		return fmt.Errorf("end sessions of %s: %w", name, err)
+	}
 	return s.record(ctx, st, a, audit.Event{Action: "user.set-password", Target: "users/" + name,
-		Summary: "changed the password of " + name})
+		Summary: fmt.Sprintf("changed the password of %s and ended its %d console sessions", name, n)})
 }
 
 // DeleteUser deletes a user with its tokens and sessions. rv 0 skips the

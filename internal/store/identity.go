@@ -92,6 +92,16 @@ func (tx *Tx) DeleteSession(ctx context.Context, user, id string) error {
 	return tx.del(ctx, sessionsT, []any{user, id}, 0)
 }
 
+// DeleteUserSessions implements identity.Store.
+func (tx *Tx) DeleteUserSessions(ctx context.Context, user string) (int64, error) {
+	res, err := tx.exec(ctx, "DELETE FROM sessions WHERE usr = ?", user)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return n, tx.d.translate(err)
+}
+
 // DeleteExpiredSessions implements identity.Store.
 func (tx *Tx) DeleteExpiredSessions(ctx context.Context, t time.Time) (int64, error) {
 	res, err := tx.exec(ctx, "DELETE FROM sessions WHERE expires_at <= ?", t.UnixMicro())

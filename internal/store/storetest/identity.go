@@ -84,6 +84,17 @@ func testIdentity(t *testing.T, h *harness) {
 		diff(t, "revoked at", page.Items[0].RevokedAt, T0.Add(13*time.Hour))
 		return nil
 	})
+	// a new password ends the console sessions
+	h.tx(t, func(tx platform.Tx) (err error) {
+		_, secret, err = ids.Login(ctx, tx, h.admin, "bob", "correct horse battery")
+		return err
+	})
+	h.tx(t, func(tx platform.Tx) error { return ids.SetPassword(ctx, tx, h.admin, "bob", "a brand new passphrase") })
+	h.view(t, func(tx platform.Tx) error {
+		_, _, err := ids.AuthenticateSession(ctx, tx, secret)
+		wantErr(t, err, resource.ErrUnauthenticated)
+		return nil
+	})
 	// a disabled user's fresh token stops working
 	h.tx(t, func(tx platform.Tx) (err error) {
 		_, tokSecret, err = ids.CreateToken(ctx, tx, h.admin, "bob", "ci", 0)
