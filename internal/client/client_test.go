@@ -101,3 +101,25 @@ func FuzzParseConfig(f *testing.F) {
 		_, _ = c.CurrentContext()
 	})
 }
+
+func TestLanguageFollowsTheLocale(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"BERTH_LANG wins", map[string]string{"BERTH_LANG": "en", "LANG": "zh_CN.UTF-8"}, "en"},
+		{"a Chinese locale asks for zh-CN", map[string]string{"LANG": "zh_CN.UTF-8"}, "zh-CN"},
+		{"LC_ALL overrides LANG", map[string]string{"LC_ALL": "en_US.UTF-8", "LANG": "zh_CN.UTF-8"}, "en-US"},
+		{"the C locale says nothing", map[string]string{"LANG": "C"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Language(func(k string) string { return tt.env[k] }); got != tt.want {
+				t.Errorf("Language = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

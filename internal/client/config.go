@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -151,6 +152,24 @@ func Open(getenv func(string) string) (*Session, error) {
 		ctx.Token = v
 	}
 	c := New(ctx.Server, ctx.Token)
-	c.Language = getenv("BERTH_LANG")
+	c.Language = Language(getenv)
 	return &Session{Client: c, Context: ctx, Config: cfg, Path: path}, nil
+}
+
+// Language is the Accept-Language the CLI sends: BERTH_LANG, else the
+// locale of LC_ALL, LC_MESSAGES or LANG ("zh_CN.UTF-8" becomes "zh-CN").
+func Language(getenv func(string) string) string {
+	if v := getenv("BERTH_LANG"); v != "" {
+		return v
+	}
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		v := getenv(k)
+		if v == "" || v == "C" || v == "POSIX" {
+			continue
+		}
+		v, _, _ = strings.Cut(v, ".")
+		v, _, _ = strings.Cut(v, "@")
+		return strings.ReplaceAll(v, "_", "-")
+	}
+	return ""
 }

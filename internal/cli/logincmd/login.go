@@ -54,7 +54,7 @@ func New(env cli.Env) *cobra.Command {
 			req := loginRequest{Username: username, Password: password}
 			req.Token.Name = tokenName(host)
 			c := client.New(server, "")
-			c.Language = env.Getenv("BERTH_LANG")
+			c.Language = client.Language(env.Getenv)
 			var resp loginResponse
 			if err := c.Do(cmd.Context(), "POST", "/login", req, &resp); err != nil {
 				return err
