@@ -18,6 +18,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -131,21 +132,39 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // InTx runs fn in a read-write transaction, committing when it returns nil
 // and rolling back otherwise (and on panic, which it re-raises).
 func (s *Store) InTx(ctx context.Context, fn func(platform.Tx) error) error {
-	return s.run(ctx, false, fn)
+	return s.run(ctx, s.db.BeginTx, false, fn)
 }
 
 // View runs fn in a read-only transaction: a consistent snapshot that does
-// not block writers.
+// not block writers. Writes inside it fail on both dialects (SQLite's
+// connection is put in query_only mode for the duration).
 func (s *Store) View(ctx context.Context, fn func(platform.Tx) error) error {
-	return s.run(ctx, true, fn)
+	if s.d.name != "sqlite" {
+		return s.run(ctx, s.db.BeginTx, true, fn)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA query_only = ON"); err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA query_only = OFF"); err != nil {
+			// never hand a read-only connection back to the pool
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return s.run(ctx, conn.BeginTx, true, fn)
 }
 
-func (s *Store) run(ctx context.Context, readOnly bool, fn func(platform.Tx) error) (err error) {
+func (s *Store) run(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), readOnly bool, fn func(platform.Tx) error) (err error) {
 	opts := &sql.TxOptions{ReadOnly: readOnly}
 	if readOnly && s.d.name == "postgres" {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
-	stx, err := s.db.BeginTx(ctx, opts)
+	stx, err := begin(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", s.d.translate(err))
 	}

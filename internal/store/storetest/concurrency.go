@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -65,4 +66,25 @@ func testConcurrentWriters(t *testing.T, h *harness) {
 		diff(t, "resourceVersion", must[tenancy.Tenant](t)(h.p.Tenancy.GetTenant(ctx, tx, "acme")).ResourceVersion, int64(2))
 		return nil
 	})
+}
+
+func testViewIsReadOnly(t *testing.T, h *harness) {
+	ctx := t.Context()
+	err := h.st.View(ctx, func(tx platform.Tx) error {
+		_, err := h.p.Tenancy.CreateTenant(ctx, tx, h.admin, tenancy.Tenant{Name: "acme"})
+		return err
+	})
+	if err == nil {
+		t.Fatal("a write inside View succeeded")
+	}
+	t.Logf("write inside View: %v", err)
+	h.view(t, func(tx platform.Tx) error {
+		_, err := h.p.Tenancy.GetTenant(ctx, tx, "acme")
+		wantErr(t, err, resource.ErrNotFound)
+		return nil
+	})
+	for i := range 10 { // the connections View used write again afterwards
+		h.view(t, func(platform.Tx) error { return nil })
+		h.tenant(t, fmt.Sprintf("t%d", i))
+	}
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"role bindings are listed by scope and by user", testMembers},
 		{"a stale resourceVersion is ErrConflict, never a lost update", testStaleWrite},
 		{"of two concurrent writers with the same resourceVersion exactly one wins", testConcurrentWriters},
+		{"a write inside a read-only transaction fails", testViewIsReadOnly},
 		{"project quotas may not sum above the tenant's", testQuotaSums},
 		{"an activation over quota is refused with the numbers and changes nothing", testQuotaActivation},
 		{"usage is the sum of what current versions reserve", testUsage},
