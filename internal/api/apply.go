@@ -210,77 +210,15 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, act audit.Actor, o m
 	md := o.Metadata
 	switch s := o.Spec.(type) {
 	case *manifest.ClusterSpec:
-		c := tenancy.Cluster{Name: md.Name, DisplayName: s.DisplayName, Zone: s.Zone, Labels: s.Labels}
-		old, err := a.p.Tenancy.GetCluster(ctx, tx, md.Name)
-		if errors.Is(err, resource.ErrNotFound) {
-			_, err = a.p.Tenancy.RegisterCluster(ctx, tx, act, c, []byte(s.Kubeconfig))
-			return "created", err
-		}
-		if err != nil {
-			return "", err
-		}
-		c.ResourceVersion = old.ResourceVersion
-		_, err = a.p.Tenancy.UpdateCluster(ctx, tx, act, c, []byte(s.Kubeconfig))
-		return "updated", err
+		return a.applyCluster(ctx, tx, act, md, s)
 	case *manifest.ResourceTierSpec:
-		t := apps.Tier{Name: md.Name, DisplayName: s.DisplayName, Description: s.Description, Capacity: s.Capacity,
-			Resources: apps.Resources{Requests: s.Requests, Limits: s.Limits}}
-		old, err := a.p.Apps.GetTier(ctx, tx, md.Name)
-		if errors.Is(err, resource.ErrNotFound) {
-			_, err = a.p.Apps.CreateTier(ctx, tx, act, t)
-			return "created", err
-		}
-		if err != nil {
-			return "", err
-		}
-		t.ResourceVersion = old.ResourceVersion
-		_, err = a.p.Apps.UpdateTier(ctx, tx, act, t)
-		return "updated", err
+		return a.applyTier(ctx, tx, act, md, s)
 	case *manifest.TenantSpec:
-		t := tenancy.Tenant{Name: md.Name, DisplayName: s.DisplayName, Description: s.Description}
-		old, err := a.p.Tenancy.GetTenant(ctx, tx, md.Name)
-		if errors.Is(err, resource.ErrNotFound) {
-			_, err = a.p.Tenancy.CreateTenant(ctx, tx, act, t)
-			return "created", err
-		}
-		if err != nil {
-			return "", err
-		}
-		if old.DisplayName == t.DisplayName && old.Description == t.Description {
-			return "unchanged", nil
-		}
-		t.ResourceVersion = old.ResourceVersion
-		_, err = a.p.Tenancy.UpdateTenant(ctx, tx, act, t)
-		return "updated", err
+		return a.applyTenant(ctx, tx, act, md, s)
 	case *manifest.ProjectSpec:
-		p := tenancy.Project{Tenant: md.Tenant, Name: md.Name, DisplayName: s.DisplayName, Description: s.Description}
-		old, err := a.p.Tenancy.GetProject(ctx, tx, md.Tenant, md.Name)
-		if errors.Is(err, resource.ErrNotFound) {
-			_, err = a.p.Tenancy.CreateProject(ctx, tx, act, p)
-			return "created", err
-		}
-		if err != nil {
-			return "", err
-		}
-		if old.DisplayName == p.DisplayName && old.Description == p.Description {
-			return "unchanged", nil
-		}
-		p.ResourceVersion = old.ResourceVersion
-		_, err = a.p.Tenancy.UpdateProject(ctx, tx, act, p)
-		return "updated", err
+		return a.applyProject(ctx, tx, act, md, s)
 	case *manifest.QuotaSpec:
-		sc := tenancy.Scope{Tenant: md.Tenant, Project: md.Project}
-		q := tenancy.Quota{Scope: sc, Hard: s.Hard}
-		action := "created"
-		old, err := a.p.Tenancy.GetQuota(ctx, tx, sc)
-		switch {
-		case err == nil:
-			q.ResourceVersion, action = old.ResourceVersion, "updated"
-		case !errors.Is(err, resource.ErrNotFound):
-			return "", err
-		}
-		_, err = a.p.Tenancy.SetQuota(ctx, tx, act, q)
-		return action, err
+		return a.applyQuota(ctx, tx, act, md, s)
 	case *manifest.MemberSpec:
 		m := tenancy.Member{Scope: tenancy.Scope{Tenant: md.Tenant, Project: md.Project}, User: s.User, Role: tenancy.Role(s.Role)}
 		_, err := a.p.Tenancy.AddMember(ctx, tx, act, m)
@@ -289,25 +227,108 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, act audit.Actor, o m
 		}
 		return "created", err
 	case *manifest.EnvironmentSpec:
-		e := tenancy.Environment{Tenant: md.Tenant, Project: md.Project, Name: md.Name, Cluster: s.Cluster, Namespace: s.Namespace, Description: s.Description}
-		old, err := a.p.Tenancy.GetEnvironment(ctx, tx, md.Tenant, md.Project, md.Name)
-		if errors.Is(err, resource.ErrNotFound) {
-			_, err = a.p.Tenancy.CreateEnvironment(ctx, tx, act, e)
-			return "created", err
-		}
-		if err != nil {
-			return "", err
-		}
-		if old.Cluster == e.Cluster && old.Namespace == e.Namespace && old.Description == e.Description {
-			return "unchanged", nil
-		}
-		e.ResourceVersion = old.ResourceVersion
-		_, err = a.p.Tenancy.UpdateEnvironment(ctx, tx, act, e)
-		return "updated", err
+		return a.applyEnvironment(ctx, tx, act, md, s)
 	case *manifest.ApplicationSpec:
 		return a.applyApplication(ctx, tx, act, md, s)
 	}
 	return "", fmt.Errorf("apply %s: unsupported kind", o.Kind)
+}
+
+func (a *API) applyCluster(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.ClusterSpec) (string, error) {
+	c := tenancy.Cluster{Name: md.Name, DisplayName: s.DisplayName, Zone: s.Zone, Labels: s.Labels}
+	old, err := a.p.Tenancy.GetCluster(ctx, tx, md.Name)
+	if errors.Is(err, resource.ErrNotFound) {
+		_, err = a.p.Tenancy.RegisterCluster(ctx, tx, act, c, []byte(s.Kubeconfig))
+		return "created", err
+	}
+	if err != nil {
+		return "", err
+	}
+	c.ResourceVersion = old.ResourceVersion
+	_, err = a.p.Tenancy.UpdateCluster(ctx, tx, act, c, []byte(s.Kubeconfig))
+	return "updated", err
+}
+
+func (a *API) applyTier(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.ResourceTierSpec) (string, error) {
+	t := apps.Tier{Name: md.Name, DisplayName: s.DisplayName, Description: s.Description, Capacity: s.Capacity,
+		Resources: apps.Resources{Requests: s.Requests, Limits: s.Limits}}
+	old, err := a.p.Apps.GetTier(ctx, tx, md.Name)
+	if errors.Is(err, resource.ErrNotFound) {
+		_, err = a.p.Apps.CreateTier(ctx, tx, act, t)
+		return "created", err
+	}
+	if err != nil {
+		return "", err
+	}
+	t.ResourceVersion = old.ResourceVersion
+	_, err = a.p.Apps.UpdateTier(ctx, tx, act, t)
+	return "updated", err
+}
+
+func (a *API) applyTenant(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.TenantSpec) (string, error) {
+	t := tenancy.Tenant{Name: md.Name, DisplayName: s.DisplayName, Description: s.Description}
+	old, err := a.p.Tenancy.GetTenant(ctx, tx, md.Name)
+	switch {
+	case errors.Is(err, resource.ErrNotFound):
+		_, err = a.p.Tenancy.CreateTenant(ctx, tx, act, t)
+		return "created", err
+	case err != nil:
+		return "", err
+	case old.DisplayName == t.DisplayName && old.Description == t.Description:
+		return "unchanged", nil
+	}
+	t.ResourceVersion = old.ResourceVersion
+	_, err = a.p.Tenancy.UpdateTenant(ctx, tx, act, t)
+	return "updated", err
+}
+
+func (a *API) applyProject(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.ProjectSpec) (string, error) {
+	p := tenancy.Project{Tenant: md.Tenant, Name: md.Name, DisplayName: s.DisplayName, Description: s.Description}
+	old, err := a.p.Tenancy.GetProject(ctx, tx, md.Tenant, md.Name)
+	switch {
+	case errors.Is(err, resource.ErrNotFound):
+		_, err = a.p.Tenancy.CreateProject(ctx, tx, act, p)
+		return "created", err
+	case err != nil:
+		return "", err
+	case old.DisplayName == p.DisplayName && old.Description == p.Description:
+		return "unchanged", nil
+	}
+	p.ResourceVersion = old.ResourceVersion
+	_, err = a.p.Tenancy.UpdateProject(ctx, tx, act, p)
+	return "updated", err
+}
+
+func (a *API) applyQuota(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.QuotaSpec) (string, error) {
+	sc := tenancy.Scope{Tenant: md.Tenant, Project: md.Project}
+	q := tenancy.Quota{Scope: sc, Hard: s.Hard}
+	action := "created"
+	old, err := a.p.Tenancy.GetQuota(ctx, tx, sc)
+	switch {
+	case err == nil:
+		q.ResourceVersion, action = old.ResourceVersion, "updated"
+	case !errors.Is(err, resource.ErrNotFound):
+		return "", err
+	}
+	_, err = a.p.Tenancy.SetQuota(ctx, tx, act, q)
+	return action, err
+}
+
+func (a *API) applyEnvironment(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.EnvironmentSpec) (string, error) {
+	e := tenancy.Environment{Tenant: md.Tenant, Project: md.Project, Name: md.Name, Cluster: s.Cluster, Namespace: s.Namespace, Description: s.Description}
+	old, err := a.p.Tenancy.GetEnvironment(ctx, tx, md.Tenant, md.Project, md.Name)
+	switch {
+	case errors.Is(err, resource.ErrNotFound):
+		_, err = a.p.Tenancy.CreateEnvironment(ctx, tx, act, e)
+		return "created", err
+	case err != nil:
+		return "", err
+	case old.Cluster == e.Cluster && old.Namespace == e.Namespace && old.Description == e.Description:
+		return "unchanged", nil
+	}
+	e.ResourceVersion = old.ResourceVersion
+	_, err = a.p.Tenancy.UpdateEnvironment(ctx, tx, act, e)
+	return "updated", err
 }
 
 func (a *API) applyApplication(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.ApplicationSpec) (string, error) {

@@ -220,31 +220,14 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	var sessionSecret string
 	ctx := r.Context()
 	err := a.p.Do(ctx, act, ev, func(tx platform.Tx) error {
+		var err error
 		if req.Token == nil {
-			sess, secret, err := a.p.Identity.Login(ctx, tx, act, req.Username, req.Password)
-			if err != nil {
-				return err
-			}
-			sessionSecret, resp.ExpiresAt = secret, sess.ExpiresAt
-			resp.User, err = a.p.Identity.GetUser(ctx, tx, sess.User)
-			if err != nil {
-				return err
-			}
+			resp, sessionSecret, err = a.openSession(ctx, tx, act, req)
 		} else {
-			u, err := a.p.Identity.Authenticate(ctx, tx, req.Username, req.Password)
-			if err != nil {
-				return err
-			}
-			act.User = u.Name
-			if _, err := audit.Append(ctx, tx, a.clock.Now(), act, audit.Event{Action: "user.login", Target: "users/" + u.Name,
-				Summary: fmt.Sprintf("%s logged in for an API token %q", u.Name, req.Token.Name)}); err != nil {
-				return err
-			}
-			tok, secret, err := a.p.Identity.CreateToken(ctx, tx, act, u.Name, req.Token.Name, ttl)
-			if err != nil {
-				return err
-			}
-			resp.User, resp.Token, resp.TokenID, resp.ExpiresAt = u, secret, tok.ID, tok.ExpiresAt
+			resp, err = a.issueToken(ctx, tx, act, req, ttl)
+		}
+		if err != nil {
+			return err
 		}
 		ms, err := a.p.Tenancy.MembershipsOf(ctx, tx, resp.User.Name)
 		resp.Roles = bindingsOf(ms)
@@ -260,13 +243,47 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	a.limiter.Succeed(req.Username)
 	if sessionSecret != "" {
 		resp.CSRFToken = randomToken()
-		secure := r.TLS != nil || (a.trust && r.Header.Get("X-Forwarded-Proto") == "https")
-		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sessionSecret, Path: "/", Expires: resp.ExpiresAt,
-			HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
-		http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: resp.CSRFToken, Path: "/", Expires: resp.ExpiresAt,
-			Secure: secure, SameSite: http.SameSiteStrictMode})
+		a.setSessionCookies(w, r, sessionSecret, resp.CSRFToken, resp.ExpiresAt)
 	}
 	return writeJSON(w, http.StatusOK, resp)
+}
+
+// openSession logs in for the console: a session whose secret goes into
+// the cookie. Identity records the login.
+func (a *API) openSession(ctx context.Context, tx platform.Tx, act audit.Actor, req LoginRequest) (LoginResponse, string, error) {
+	sess, secret, err := a.p.Identity.Login(ctx, tx, act, req.Username, req.Password)
+	if err != nil {
+		return LoginResponse{}, "", err
+	}
+	u, err := a.p.Identity.GetUser(ctx, tx, sess.User)
+	return LoginResponse{User: u, ExpiresAt: sess.ExpiresAt}, secret, err
+}
+
+// issueToken logs in for the CLI: it records the login and issues an API
+// token, whose secret is in the response.
+func (a *API) issueToken(ctx context.Context, tx platform.Tx, act audit.Actor, req LoginRequest, ttl time.Duration) (LoginResponse, error) {
+	u, err := a.p.Identity.Authenticate(ctx, tx, req.Username, req.Password)
+	if err != nil {
+		return LoginResponse{}, err
+	}
+	act.User = u.Name
+	_, err = audit.Append(ctx, tx, a.clock.Now(), act, audit.Event{Action: "user.login", Target: "users/" + u.Name,
+		Summary: fmt.Sprintf("%s logged in for an API token %q", u.Name, req.Token.Name)})
+	if err != nil {
+		return LoginResponse{}, err
+	}
+	tok, secret, err := a.p.Identity.CreateToken(ctx, tx, act, u.Name, req.Token.Name, ttl)
+	return LoginResponse{User: u, Token: secret, TokenID: tok.ID, ExpiresAt: tok.ExpiresAt}, err
+}
+
+// setSessionCookies sets the HttpOnly session cookie and the CSRF cookie
+// the console echoes in X-CSRF-Token; both Secure when served over TLS.
+func (a *API) setSessionCookies(w http.ResponseWriter, r *http.Request, secret, csrf string, expires time.Time) {
+	secure := r.TLS != nil || (a.trust && r.Header.Get("X-Forwarded-Proto") == "https")
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: csrf, Path: "/", Expires: expires,
+		Secure: secure, SameSite: http.SameSiteStrictMode})
 }
 
 func randomToken() string {
