@@ -16,14 +16,20 @@
 # (daemon off), and is stopped at the end. Prints a Markdown table and writes
 # it to bench/results/gateway-<time>.md.
 #
-# Environment: DURATION (s, default 10), THREADS (wrk threads, default 2),
-# CONNS (connections for the maximum, default 64), PACE_MS (default 5).
+# Each figure is the median of ROUNDS runs, the targets taking turns (backend,
+# nginx, Berth, backend, ...) so that load from other processes on the
+# machine falls on all of them alike.
+#
+# Environment: DURATION (s per run, default 10), ROUNDS (default 3), THREADS
+# (wrk threads, default 2), CONNS (connections for the maximum, default 64),
+# PACE_MS (default 5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
 PACE_MS=${PACE_MS:-5}
+ROUNDS=${ROUNDS:-3}
 
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
 	sudo=""
@@ -153,7 +159,8 @@ wrk_run() {
 	before=$(cpu_ticks "$pid")
 	out=$(wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --latency -s "$script" "$url")
 	after=$(cpu_ticks "$pid")
-	echo "$out" >"$work/wrk-$name.txt"
+	mkdir -p "$work/wrk"
+	echo "$out" >"$work/wrk/$name.txt"
 	RPS=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
 	REQS=$(awk '/requests in/ {print $1}' <<<"$out")
 	P99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.3f", v}' <<<"$out")
@@ -163,25 +170,39 @@ wrk_run() {
 	[ -z "$errs" ] || echo "$name: $errs" >&2
 }
 
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+# measure target phase: runs wrk_run $ROUNDS times, appending to arrays, alternating targets is done by the caller
+declare -A RES
+record() { # key
+	RES[$1-rps]+=" $RPS"
+	RES[$1-p99]+=" $P99"
+	RES[$1-cpu]+=" $CPU_US"
+}
+med() { echo "${RES[$1]}" | median; }
+
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "maximum throughput ($DURATION s each, $CONNS connections)..." >&2
-wrk_run direct-max "$BACKEND_PID" "http://127.0.0.1:$P_STABLE/api/accounts" "$work/split.lua" "$CONNS"
-D_MAX=$RPS
-wrk_run nginx-max "$NGINX_PID" "http://127.0.0.1:$P_NGINX/api/accounts" "$work/split.lua" "$CONNS"
-N_MAX=$RPS N_MAX_P99=$P99 N_MAX_CPU=$CPU_US
-wrk_run berth-max "$BERTH_PID" "http://127.0.0.1:$P_BERTH/api/accounts" "$work/split.lua" "$CONNS"
-B_MAX=$RPS B_MAX_P99=$P99 B_MAX_CPU=$CPU_US
+echo "maximum throughput ($ROUNDS rounds of $DURATION s per target, $CONNS connections)..." >&2
+for r in $(seq "$ROUNDS"); do
+	wrk_run "direct-max-$r" "$BACKEND_PID" "http://127.0.0.1:$P_STABLE/api/accounts" "$work/split.lua" "$CONNS" && record direct-max
+	wrk_run "nginx-max-$r" "$NGINX_PID" "http://127.0.0.1:$P_NGINX/api/accounts" "$work/split.lua" "$CONNS" && record nginx-max
+	wrk_run "berth-max-$r" "$BERTH_PID" "http://127.0.0.1:$P_BERTH/api/accounts" "$work/split.lua" "$CONNS" && record berth-max
+done
+D_MAX=$(med direct-max-rps)
+N_MAX=$(med nginx-max-rps) N_MAX_P99=$(med nginx-max-p99) N_MAX_CPU=$(med nginx-max-cpu)
+B_MAX=$(med berth-max-rps) B_MAX_P99=$(med berth-max-p99) B_MAX_CPU=$(med berth-max-cpu)
 
 RATE=$((N_MAX / 2))
 PACED_CONNS=$((RATE * PACE_MS / 1000))
 [ "$PACED_CONNS" -ge "$THREADS" ] || PACED_CONNS=$THREADS
 echo "fixed rate ~$RATE req/s ($PACED_CONNS connections, ${PACE_MS} ms between requests)..." >&2
-wrk_run direct-half "$BACKEND_PID" "http://127.0.0.1:$P_STABLE/api/accounts" "$work/paced.lua" "$PACED_CONNS"
-D_RPS=$RPS D_P99=$P99
-wrk_run nginx-half "$NGINX_PID" "http://127.0.0.1:$P_NGINX/api/accounts" "$work/paced.lua" "$PACED_CONNS"
-N_RPS=$RPS N_P99=$P99 N_CPU=$CPU_US
-wrk_run berth-half "$BERTH_PID" "http://127.0.0.1:$P_BERTH/api/accounts" "$work/paced.lua" "$PACED_CONNS"
-B_RPS=$RPS B_P99=$P99 B_CPU=$CPU_US
+for r in $(seq "$ROUNDS"); do
+	wrk_run "direct-half-$r" "$BACKEND_PID" "http://127.0.0.1:$P_STABLE/api/accounts" "$work/paced.lua" "$PACED_CONNS" && record direct-half
+	wrk_run "nginx-half-$r" "$NGINX_PID" "http://127.0.0.1:$P_NGINX/api/accounts" "$work/paced.lua" "$PACED_CONNS" && record nginx-half
+	wrk_run "berth-half-$r" "$BERTH_PID" "http://127.0.0.1:$P_BERTH/api/accounts" "$work/paced.lua" "$PACED_CONNS" && record berth-half
+done
+D_RPS=$(med direct-half-rps) D_P99=$(med direct-half-p99)
+N_RPS=$(med nginx-half-rps) N_P99=$(med nginx-half-p99) N_CPU=$(med nginx-half-cpu)
+B_RPS=$(med berth-half-rps) B_P99=$(med berth-half-p99) B_CPU=$(med berth-half-cpu)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
@@ -190,7 +211,7 @@ mkdir -p bench/results
 result="bench/results/gateway-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
 	echo "Berth gateway vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ);"
-	echo "wrk -t$THREADS, ${DURATION}s per run; load average before $load_before, after $load_after."
+	echo "wrk -t$THREADS, medians of $ROUNDS alternating runs of ${DURATION}s; load average before $load_before, after $load_after."
 	echo
 	echo "| measure | backend alone | nginx | Berth gateway | Berth / nginx |"
 	echo "|---|---|---|---|---|"

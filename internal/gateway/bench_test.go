@@ -2,7 +2,9 @@ package gateway_test
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"berth.dev/berth/internal/gateway"
@@ -37,4 +39,27 @@ func BenchmarkProxy(b *testing.B) {
 			res.Body.Close()
 		}
 	})
+}
+
+// BenchmarkServeHTTP measures the gateway's handler alone (no client-side
+// server), with a real backend behind it; -benchmem shows its allocations.
+func BenchmarkServeHTTP(b *testing.B) {
+	stable, gray := newBackend(b, "stable"), newBackend(b, "gray")
+	cfg := simple(stable.addr(), gray.addr(), func(c *gateway.Config) {
+		c.Apps[0].Traffic = traffic.Rules{Match: []traffic.Clause{{Headers: []traffic.Condition{{Header: "X-Org-Branch", Values: []string{"0101"}}}}}}
+	})
+	gw := gateway.New(gateway.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if _, err := gw.Load(cfg); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, "http://bank.example/api", nil)
+		req.Header.Set("X-Org-Branch", "0101")
+		w := httptest.NewRecorder()
+		gw.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
 }

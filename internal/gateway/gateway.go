@@ -46,6 +46,7 @@ type Gateway struct {
 	metrics   *metrics
 	proxy     *httputil.ReverseProxy
 	upstream  http.RoundTripper
+	unrouted  *versionMetrics // requests matching no route
 }
 
 type globalRand struct{}
@@ -71,6 +72,7 @@ func New(opts Options) *Gateway {
 	}
 	g := &Gateway{opts: opts, log: opts.Log, upstream: opts.Transport}
 	g.metrics = newMetrics(opts.Registerer)
+	g.unrouted = g.metrics.version("", "none")
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:      g.rewrite,
 		Transport:    retryTransport{g},
@@ -115,11 +117,20 @@ func (g *Gateway) Ready() bool { return g.table.Load() != nil }
 // ErrNoConfig is reported to clients (503) before the first configuration.
 var ErrNoConfig = errors.New("no configuration loaded yet")
 
+// bufferPool lends the 32 KiB buffers ReverseProxy copies bodies with.
+// Buffers are kept as array pointers so that Put does not allocate.
 type bufferPool struct{ p sync.Pool }
 
+const copyBufferSize = 32 << 10
+
 func newBufferPool() *bufferPool {
-	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+	return &bufferPool{p: sync.Pool{New: func() any { return new([copyBufferSize]byte) }}}
 }
 
-func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
-func (b *bufferPool) Put(v []byte) { b.p.Put(&v) }
+func (b *bufferPool) Get() []byte { return b.p.Get().(*[copyBufferSize]byte)[:] }
+
+func (b *bufferPool) Put(v []byte) {
+	if len(v) == copyBufferSize {
+		b.p.Put((*[copyBufferSize]byte)(v))
+	}
+}

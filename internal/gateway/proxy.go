@@ -23,7 +23,6 @@ type exchange struct {
 	side     traffic.Side
 	sel      Selector
 	upstream string
-	status   int // set by the error handler
 }
 
 type exchangeKey struct{}
@@ -223,7 +222,7 @@ func (g *Gateway) refuse(w http.ResponseWriter, code int, reason string) {
 
 func (g *Gateway) finish(w *recorder, r *http.Request, x *exchange, start time.Time) {
 	took := g.opts.Now().Sub(start)
-	vm := g.metrics.unrouted()
+	vm := g.unrouted
 	if rt := x.route; rt != nil {
 		vm = rt.rejected
 		if x.sel != nil {
@@ -248,8 +247,6 @@ func (g *Gateway) finish(w *recorder, r *http.Request, x *exchange, start time.T
 		slog.String("version", version), slog.String("upstream", x.upstream),
 		slog.String("remote", r.RemoteAddr), slog.String("trace_id", traceID(r.Header.Get("Traceparent"))))
 }
-
-func (m *metrics) unrouted() *versionMetrics { return m.version("", "none") }
 
 func hostOnly(hostport string) string {
 	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
