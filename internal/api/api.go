@@ -98,7 +98,28 @@ func New(o Options) *API {
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, errNotFound)
 	})
+	a.methodNotAllowed()
 	return a
+}
+
+// methodNotAllowed answers other methods on every route's path with the
+// API's error body and an Allow header, instead of the mux's plain text.
+func (a *API) methodNotAllowed() {
+	allow := map[string][]string{}
+	var paths []string
+	for _, rt := range a.routes {
+		if allow[rt.Path] == nil {
+			paths = append(paths, rt.Path)
+		}
+		allow[rt.Path] = append(allow[rt.Path], rt.Method)
+	}
+	for _, p := range paths {
+		methods := strings.Join(allow[p], ", ")
+		a.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", methods)
+			a.writeError(w, r, errMethod)
+		})
+	}
 }
 
 // Routes returns the registered routes in registration order.

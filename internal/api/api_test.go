@@ -126,6 +126,8 @@ func TestErrorsCarryCodeFieldsAndRequestID(t *testing.T) {
 		{"a missing object is not found, in Chinese when asked", "GET", "/tenants/ghost", nil, "zh-CN,zh;q=0.9", 404,
 			ErrorBody{Code: "not_found", Message: "未找到。"}},
 		{"an unknown path is not found", "GET", "/nowhere", nil, "", 404, ErrorBody{Code: "not_found", Message: "Not found."}},
+		{"another method on a known path is not allowed", "PATCH", "/tenants/bank", nil, "", 405,
+			ErrorBody{Code: "method_not_allowed", Message: "Method not allowed."}},
 		{"a body over the limit is refused", "POST", "/tenants", map[string]string{"name": "a", "description": strings.Repeat("x", MaxBody)}, "", 413,
 			ErrorBody{Code: "payload_too_large", Message: "The request body is too large."}},
 		{"a stale update is a conflict", "PUT", "/tenants/bank", map[string]any{"resourceVersion": 7}, "", 409,

@@ -36,6 +36,7 @@ var (
 	errForbidden        = &httpError{status: http.StatusForbidden, code: i18n.Forbidden}
 	errCSRF             = &httpError{status: http.StatusForbidden, code: i18n.CSRFFailed}
 	errUnsupportedMedia = &httpError{status: http.StatusUnsupportedMediaType, code: i18n.UnsupportedMedia}
+	errMethod           = &httpError{status: http.StatusMethodNotAllowed, code: i18n.MethodNotAllowed}
 )
 
 // ErrorBody is the body of every error response.

@@ -53,6 +53,11 @@ func runMatrix(t *testing.T, h *harness) {
 	admin := h.token("admin", adminPassword)
 	seedMatrix(t, h, admin)
 	subjects := matrixSubjects()
+	for _, role := range authz.Roles() {
+		if !slices.ContainsFunc(subjects, func(s subject) bool { return s.binding.Role == role }) {
+			t.Errorf("role %s is not in the role matrix", role)
+		}
+	}
 	for i := range subjects {
 		s := &subjects[i]
 		h.must(http.StatusCreated, admin, "POST", "/users", map[string]string{"name": s.name, "password": "password-of-" + s.name})
