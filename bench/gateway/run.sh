@@ -144,27 +144,31 @@ EOF
 { cat "$work/split.lua"; echo "function delay() return $PACE_MS end"; } >"$work/paced.lua"
 
 CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { # pid: utime+stime of it and its children
-	local total=0 p
+cpu_ticks() { # pid: "utime stime" of it and its children, in clock ticks
+	local u=0 s=0 p a b
 	for p in "$1" $(pgrep -P "$1" || true); do
 		[ -r "/proc/$p/stat" ] || continue
-		total=$((total + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat")))
+		read -r a b < <(awk '{sub(/^.*\) /, ""); print $12, $13}' "/proc/$p/stat")
+		u=$((u + a)) s=$((s + b))
 	done
-	echo "$total"
+	echo "$u $s"
 }
-# wrk_run name pid url script conns -> sets RPS P99 (ms) REQS CPU_US (per request)
+# wrk_run name pid url script conns -> sets RPS P99 (ms) REQS CPU_US USER_US SYS_US (per request)
 wrk_run() {
-	local name=$1 pid=$2 url=$3 script=$4 conns=$5 before after out
+	local name=$1 pid=$2 url=$3 script=$4 conns=$5 u1 s1 u2 s2 out
 	wrk -t"$THREADS" -c"$conns" -d2s -s "$script" "$url" >/dev/null # warm up
-	before=$(cpu_ticks "$pid")
+	read -r u1 s1 <<<"$(cpu_ticks "$pid")"
 	out=$(wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --latency -s "$script" "$url")
-	after=$(cpu_ticks "$pid")
+	read -r u2 s2 <<<"$(cpu_ticks "$pid")"
 	mkdir -p "$work/wrk"
 	echo "$out" >"$work/wrk/$name.txt"
 	RPS=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
 	REQS=$(awk '/requests in/ {print $1}' <<<"$out")
 	P99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.3f", v}' <<<"$out")
-	CPU_US=$(awk -v t="$((after - before))" -v hz="$CLK_TCK" -v n="$REQS" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+	per_req() { awk -v t="$1" -v hz="$CLK_TCK" -v n="$REQS" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}'; }
+	CPU_US=$(per_req $((u2 - u1 + s2 - s1)))
+	USER_US=$(per_req $((u2 - u1)))
+	SYS_US=$(per_req $((s2 - s1)))
 	local errs
 	errs=$(awk '/Non-2xx|Socket errors/' <<<"$out")
 	[ -z "$errs" ] || echo "$name: $errs" >&2
@@ -177,6 +181,8 @@ record() { # key
 	RES[$1-rps]+=" $RPS"
 	RES[$1-p99]+=" $P99"
 	RES[$1-cpu]+=" $CPU_US"
+	RES[$1-user]+=" $USER_US"
+	RES[$1-sys]+=" $SYS_US"
 }
 med() { echo "${RES[$1]}" | median; }
 
@@ -189,7 +195,9 @@ for r in $(seq "$ROUNDS"); do
 done
 D_MAX=$(med direct-max-rps)
 N_MAX=$(med nginx-max-rps) N_MAX_P99=$(med nginx-max-p99) N_MAX_CPU=$(med nginx-max-cpu)
+N_MAX_USER=$(med nginx-max-user) N_MAX_SYS=$(med nginx-max-sys)
 B_MAX=$(med berth-max-rps) B_MAX_P99=$(med berth-max-p99) B_MAX_CPU=$(med berth-max-cpu)
+B_MAX_USER=$(med berth-max-user) B_MAX_SYS=$(med berth-max-sys)
 
 RATE=$((N_MAX / 2))
 PACED_CONNS=$((RATE * PACE_MS / 1000))
@@ -218,6 +226,7 @@ result="bench/results/gateway-$(date -u +%Y%m%dT%H%M%SZ).md"
 	echo "| max throughput, req/s ($CONNS conns) | $D_MAX | $N_MAX | $B_MAX | $(ratio "$B_MAX" "$N_MAX") |"
 	echo "| p99 at max, ms | | $N_MAX_P99 | $B_MAX_P99 | |"
 	echo "| proxy CPU per request at max, µs | | $N_MAX_CPU | $B_MAX_CPU | $(ratio "$B_MAX_CPU" "$N_MAX_CPU") |"
+	echo "| … of which user / system, µs | | $N_MAX_USER / $N_MAX_SYS | $B_MAX_USER / $B_MAX_SYS | |"
 	echo "| fixed rate (half nginx max), achieved req/s | $D_RPS | $N_RPS | $B_RPS | |"
 	echo "| proxy CPU per request at fixed rate, µs | | $N_CPU | $B_CPU | $(ratio "$B_CPU" "$N_CPU") |"
 	echo "| p99 at fixed rate, ms | $D_P99 | $N_P99 | $B_P99 | |"
