@@ -344,3 +344,36 @@ func TestLoginFailuresFromOneAddressAreLimitedAcrossUsers(t *testing.T) {
 		t.Errorf("code %q, want too_many_requests", got)
 	}
 }
+
+func TestApplyChecksEveryDocumentsPermissions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	admin := h.token("admin", adminPassword)
+	h.must(http.StatusOK, admin, "POST", "/apply", quotaManifest)
+	h.must(http.StatusOK, admin, "POST", "/apply", "apiVersion: berth.dev/v1\nkind: Quota\nmetadata: {tenant: bank}\nspec: {hard: {cpu: \"8\"}}\n")
+	for _, u := range []struct{ name, role string }{{"rm", "release-manager"}, {"dev", "developer"}} {
+		h.must(http.StatusCreated, admin, "POST", "/users", map[string]string{"name": u.name, "password": "password-of-" + u.name})
+		h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects/pay/members", map[string]string{"user": u.name, "role": u.role})
+	}
+	app := "apiVersion: berth.dev/v1\nkind: Application\nmetadata: {name: red-auth, tenant: bank, project: pay}\n" +
+		"spec: {version: {name: v1, image: \"registry.local/red-auth:1\", tier: small, orchestration: {replicas: 1}}}\n"
+	tests := []struct {
+		name, user, manifest string
+		want                 int
+	}{
+		{"a release manager cannot create an application", "rm", app, http.StatusForbidden},
+		{"a developer cannot set the tenant's quota", "dev", app + "---\napiVersion: berth.dev/v1\nkind: Quota\nmetadata: {tenant: bank}\nspec: {hard: {cpu: \"99\"}}\n", http.StatusForbidden},
+		{"a developer creates an application with its version", "dev", app, http.StatusOK},
+	}
+	for _, tt := range tests {
+		tok := h.token(tt.user, "password-of-"+tt.user)
+		if r := h.call(tok, "POST", "/apply", tt.manifest); r.status != tt.want {
+			t.Errorf("%s: status %d, want %d: %s", tt.name, r.status, tt.want, r.body)
+		}
+	}
+	var u struct{ Hard resource.List }
+	h.must(http.StatusOK, admin, "GET", "/tenants/bank/quota", nil).decode(t, &u)
+	if u.Hard[resource.CPU] != resource.Units(8) {
+		t.Errorf("tenant quota %v after a refused apply, want 8 CPUs", u.Hard)
+	}
+}

@@ -66,9 +66,11 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request) error {
 	}
 	docs := ordered(data, objs)
 	for _, d := range docs {
-		perm, scope := permissionOf(d.obj)
-		if err := a.authorize(r, perm, scope); err != nil {
-			return err
+		perms, scope := permissionsOf(d.obj)
+		for _, perm := range perms {
+			if err := a.authorize(r, perm, scope); err != nil {
+				return fmt.Errorf("document %d: %w", d.index, err)
+			}
 		}
 		if m, ok := d.obj.Spec.(*manifest.MemberSpec); ok && !authz.CanGrant(principalOf(r).bindings, m.Role, scope) {
 			a.auditDenied(r, authz.UserCreate, scope)
@@ -135,36 +137,41 @@ func nameOf(o manifest.Object) string {
 	return o.Metadata.Tenant + "/" + o.Metadata.Project
 }
 
-// permissionOf is what applying o requires (creating or updating: the
-// create permission, which every role that updates also holds, except for
-// quotas and members, which have their own).
-func permissionOf(o manifest.Object) (authz.Permission, authz.Scope) {
+// permissionsOf is what applying o requires: the create permission of
+// its kind (every role that may update a kind may also create it), both
+// application and version creation for an application with a version, and
+// the quota and member permissions of their own.
+func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 	md := o.Metadata
+	one := func(p authz.Permission, s authz.Scope) ([]authz.Permission, authz.Scope) {
+		return []authz.Permission{p}, s
+	}
 	switch o.Kind {
 	case manifest.KindCluster:
-		return authz.ClusterCreate, authz.Platform
+		return one(authz.ClusterCreate, authz.Platform)
 	case manifest.KindResourceTier:
-		return authz.TierCreate, authz.Platform
+		return one(authz.TierCreate, authz.Platform)
 	case manifest.KindTenant:
-		return authz.TenantCreate, authz.TenantScope(md.Name)
+		return one(authz.TenantCreate, authz.TenantScope(md.Name))
 	case manifest.KindProject:
-		return authz.ProjectCreate, authz.ProjectScope(md.Tenant, md.Name)
+		return one(authz.ProjectCreate, authz.ProjectScope(md.Tenant, md.Name))
 	case manifest.KindQuota:
 		if md.Project == "" {
-			return authz.TenantQuotaSet, authz.TenantScope(md.Tenant)
+			return one(authz.TenantQuotaSet, authz.TenantScope(md.Tenant))
 		}
-		return authz.ProjectQuotaSet, authz.ProjectScope(md.Tenant, md.Project)
+		return one(authz.ProjectQuotaSet, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindMember:
-		return authz.MemberCreate, authz.Scope{Tenant: md.Tenant, Project: md.Project}
+		return one(authz.MemberCreate, authz.Scope{Tenant: md.Tenant, Project: md.Project})
 	case manifest.KindEnvironment:
-		return authz.EnvironmentCreate, authz.ProjectScope(md.Tenant, md.Project)
+		return one(authz.EnvironmentCreate, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindApplication:
+		perms := []authz.Permission{authz.ApplicationCreate}
 		if s, ok := o.Spec.(*manifest.ApplicationSpec); ok && s.Version != nil {
-			return authz.VersionCreate, authz.ProjectScope(md.Tenant, md.Project)
+			perms = append(perms, authz.VersionCreate)
 		}
-		return authz.ApplicationCreate, authz.ProjectScope(md.Tenant, md.Project)
+		return perms, authz.ProjectScope(md.Tenant, md.Project)
 	}
-	return authz.UserCreate, authz.Platform // unknown kinds do not decode; refuse anyway
+	return one(authz.UserCreate, authz.Platform) // unknown kinds do not decode; refuse anyway
 }
 
 // docError names the document in err: field errors become a
