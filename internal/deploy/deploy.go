@@ -91,6 +91,9 @@ type Store interface {
 	// PendingDeployments lists every deployment whose Generation is ahead of
 	// its Applied.Generation or that is Deleting: the controller's work.
 	PendingDeployments(ctx context.Context) ([]Deployment, error)
+	// AfterCommit runs f once the transaction has committed, never if it
+	// rolls back.
+	AfterCommit(f func())
 }
 
 // Filter narrows a deployment list.

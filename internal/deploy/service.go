@@ -21,7 +21,7 @@ type Service struct {
 	clock   clock.Clock
 	tenancy *tenancy.Service
 	// notify, if set, is told of every key whose desired state changed,
-	// after the change is written (the controller wakes on it).
+	// once the change has committed (the controller wakes on it).
 	notify func(Key)
 }
 
@@ -183,7 +183,8 @@ func (s *Service) changed(ctx context.Context, st Store, a audit.Actor, d Deploy
 		return err
 	}
 	if s.notify != nil {
-		s.notify(d.Key())
+		k := d.Key()
+		st.AfterCommit(func() { s.notify(k) })
 	}
 	return nil
 }

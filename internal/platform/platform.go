@@ -27,6 +27,7 @@ import (
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/tenancy"
 )
@@ -37,6 +38,7 @@ type Tx interface {
 	apps.Store
 	identity.Store
 	audit.Store
+	deploy.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

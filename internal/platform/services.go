@@ -9,6 +9,7 @@ import (
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
@@ -21,6 +22,10 @@ type Options struct {
 	Identity       identity.Options
 	Providers      []identity.Provider // default: local users only
 	AuditRetention time.Duration       // default: audit.DefaultRetention
+	// OnDeploymentChange hears of every deployment whose desired state a
+	// transaction changed, once it commits (the controller's wake-up); nil
+	// for none. It must not block.
+	OnDeploymentChange func(deploy.Key)
 }
 
 // Platform is the set of domain services over one database.
@@ -31,6 +36,7 @@ type Platform struct {
 	Apps     *apps.Service
 	Identity *identity.Service
 	Audit    *audit.Service
+	Deploy   *deploy.Service
 }
 
 // New wires the services over db.
@@ -49,6 +55,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Apps:     apps.NewService(o.Clock, t),
 		Identity: identity.NewService(o.Clock, o.Identity, o.Providers...),
 		Audit:    audit.NewService(o.Clock, o.AuditRetention),
+		Deploy:   deploy.NewService(o.Clock, t, o.OnDeploymentChange),
 	}, nil
 }
 

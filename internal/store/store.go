@@ -60,6 +60,8 @@ type Tx struct {
 	d  *dialect
 	// chainState is the audit chain once LockAuditChain has read it.
 	chainState *audit.Chain
+	// afterCommit runs, in order, once the transaction has committed.
+	afterCommit []func()
 }
 
 // SQLiteFile is the database file Open uses under the data directory.
@@ -189,8 +191,16 @@ func (s *Store) run(ctx context.Context, begin func(context.Context, *sql.TxOpti
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", s.d.translate(err))
 	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
 	return nil
 }
+
+// AfterCommit registers f to run once the transaction has committed; it
+// never runs if the transaction rolls back. Used to wake controllers only
+// for changes that are really written.
+func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f) }
 
 // DB returns the underlying database for tests and repair tools that must
 // reach past the domain (the audit tamper tests edit rows directly).

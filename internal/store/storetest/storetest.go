@@ -55,6 +55,12 @@ func Run(t *testing.T, newStore NewStore) {
 		{"pruning old records keeps the chain verifiable", testAuditPrune},
 		{"users log in, hold sessions and tokens that expire and are revoked", testIdentity},
 		{"bootstrap creates admin once with a generated password", testBootstrap},
+		{"a deployment is deployed, scaled, stopped, started, restarted and deleted, each audited", testDeploymentLifecycle},
+		{"a deploy of an unknown version, environment or application changes nothing", testDeploymentBadInput},
+		{"deployments in every environment count against the quota and stopping frees it", testDeploymentQuota},
+		{"deployments list in pages and by environment, and pending ones are found", testDeploymentListsAndPending},
+		{"a stale deployment write is ErrConflict", testDeploymentStaleWrite},
+		{"the controller hears of a deployment change only once it commits", testDeploymentNotifiesAfterCommit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
