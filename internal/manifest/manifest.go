@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -105,11 +107,14 @@ func Decode(data []byte) ([]Object, error) {
 	}
 	var objs []Object
 	var errs []error
+	line := 1 // the file line each document starts on
 	for i, doc := range Split(data) {
+		start := line
+		line += bytes.Count(doc, []byte("\n")) + 1 // and its separator
 		if isBlank(doc) {
 			continue
 		}
-		obj, err := decodeOne(i+1, doc)
+		obj, err := decodeOne(i+1, start, doc)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -134,13 +139,14 @@ type envelope struct {
 	Spec json.RawMessage `json:"spec"`
 }
 
-func decodeOne(index int, doc []byte) (Object, error) {
+func decodeOne(index, startLine int, doc []byte) (Object, error) {
 	fail := func(kind Kind, name, path, reason string) (Object, error) {
 		return Object{}, &Error{Index: index, Kind: kind, Name: name, Fields: []resource.FieldError{{Path: path, Reason: reason}}}
 	}
 	js, err := yaml.YAMLToJSON(doc)
 	if err != nil {
-		return fail("", "", "(document)", "not valid YAML: "+strings.TrimPrefix(err.Error(), "error converting YAML to JSON: "))
+		msg := strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")
+		return fail("", "", "(document)", "not valid YAML: "+fileLines(msg, startLine-1))
 	}
 	var raw any
 	d := json.NewDecoder(bytes.NewReader(js))
@@ -191,6 +197,20 @@ func decodeOne(index int, doc []byte) (Object, error) {
 		return Object{}, &Error{Index: index, Kind: obj.Kind, Name: name, Fields: fieldsOf(err)}
 	}
 	return obj, nil
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// fileLines turns the document-relative line numbers of a YAML error into
+// lines of the file.
+func fileLines(msg string, offset int) string {
+	return yamlLine.ReplaceAllStringFunc(msg, func(m string) string {
+		n, err := strconv.Atoi(strings.TrimPrefix(m, "line "))
+		if err != nil {
+			return m
+		}
+		return "line " + strconv.Itoa(n+offset)
+	})
 }
 
 func fieldsOf(err error) []resource.FieldError {

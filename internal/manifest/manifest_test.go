@@ -115,6 +115,11 @@ func TestDecodeErrors(t *testing.T) {
 			},
 		},
 		{
+			"a YAML error names the line of the file",
+			"apiVersion: berth.dev/v1\nkind: Tenant\nmetadata: {name: a}\n---\napiVersion: berth.dev/v1\nkind: [\n",
+			[]string{"document 2: (document): not valid YAML: yaml: line 6: did not find expected node content"},
+		},
+		{
 			"invalid YAML is refused",
 			"apiVersion: [\n",
 			[]string{"document 1: (document): not valid YAML: yaml: line 1: did not find expected node content"},
