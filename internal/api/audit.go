@@ -1,6 +1,7 @@
 package api
 
 import (
+	"io"
 	"net/http"
 
 	"berth.dev/berth/internal/audit"
@@ -106,11 +107,28 @@ func (a *API) exportAudit(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", `attachment; filename="berth-audit.`+string(format)+`"`)
-	// Once streaming began the status is sent; a later failure is logged
-	// and the body ends short.
-	return a.view(r, func(tx platform.Tx) error {
-		return a.p.Audit.Export(r.Context(), tx, f, format, w)
+	cw := &countingWriter{w: w}
+	err = a.view(r, func(tx platform.Tx) error {
+		return a.p.Audit.Export(r.Context(), tx, f, format, cw)
 	})
+	if err != nil && cw.n > 0 {
+		// The status is sent; the body ends short and the cause is logged.
+		a.log.Error("audit export cut short", "request_id", requestID(r), "bytes", cw.n, "err", err)
+		return nil
+	}
+	return err
+}
+
+// countingWriter counts what went through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (a *API) verifyAudit(w http.ResponseWriter, r *http.Request) error {
