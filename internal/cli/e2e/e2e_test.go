@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -198,6 +199,14 @@ func tamper(t *testing.T, path, stmt string) {
 // until it is ready.
 func startServer(t *testing.T, dir, kubeconfig string, getenv func(string) string) string {
 	t.Helper()
+	url, _ := startServerOut(t, dir, kubeconfig, getenv, io.Discard)
+	return url
+}
+
+// startServerOut is startServer with the server's standard output given;
+// the returned stop ends the server and waits for it.
+func startServerOut(t *testing.T, dir, kubeconfig string, getenv func(string) string, stdout io.Writer) (string, func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -207,18 +216,19 @@ func startServer(t *testing.T, dir, kubeconfig string, getenv func(string) strin
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var serveErr error
-	env := cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: getenv}
+	env := cli.Env{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: io.Discard, Getenv: getenv}
 	go func() {
 		defer close(done)
 		serveErr = servercmd.Serve(ctx, cfg, env, slog.New(slog.NewTextHandler(io.Discard, nil)), ln)
 	}()
-	t.Cleanup(func() {
+	stop := func() {
 		cancel()
 		<-done
 		if serveErr != nil {
 			t.Errorf("server: %v", serveErr)
 		}
-	})
+	}
+	t.Cleanup(stop)
 	url := "http://" + ln.Addr().String()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -230,7 +240,7 @@ func startServer(t *testing.T, dir, kubeconfig string, getenv func(string) strin
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return url
+				return url, stop
 			}
 		}
 		if time.Now().After(deadline) {
@@ -242,4 +252,58 @@ func startServer(t *testing.T, dir, kubeconfig string, getenv func(string) strin
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+func TestRestartKeepsTheAdminAndTheLocalCluster(t *testing.T) {
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"BERTH_CONFIG": filepath.Join(dir, "config.yaml")} // no BERTH_ADMIN_PASSWORD
+	getenv := func(k string) string { return vars[k] }
+	var first, second syncBuffer
+	_, stop := startServerOut(t, dir, kubeconfig, getenv, &first)
+	stop()
+	password := between(first.String(), "Created user admin with password ", "\n")
+	if password == "" {
+		t.Fatalf("first start printed no admin password:\n%s", first.String())
+	}
+	url, _ := startServerOut(t, dir, kubeconfig, getenv, &second)
+	if strings.Contains(second.String(), "password") {
+		t.Errorf("second start printed a password again:\n%s", second.String())
+	}
+	b := berth{t: t, getenv: getenv}
+	b.must(password+"\n", []string{"login", "--server", url, "--username", "admin", "--password-stdin"}, "Logged in")
+	if out := b.must("", []string{"get", "clusters", "-o", "json"}, `"name": "local"`); strings.Count(out, `"name": "local"`) != 1 {
+		t.Errorf("clusters after a restart:\n%s", out)
+	}
+}
+
+func between(s, start, end string) string {
+	_, after, ok := strings.Cut(s, start)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(after, end)
+	return v
+}
+
+// syncBuffer is a bytes.Buffer safe to write from the server's goroutine
+// while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
