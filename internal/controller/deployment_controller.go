@@ -14,15 +14,10 @@ import (
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/kube"
+	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
 )
-
-// DB runs functions against the deployment store in transactions.
-type DB interface {
-	InTx(ctx context.Context, fn func(deploy.Store) error) error
-	View(ctx context.Context, fn func(deploy.Store) error) error
-}
 
 // Deployments reconciles deployments: for each, it renders the version,
 // applies it to the environment's cluster, prunes what is no longer
@@ -30,7 +25,7 @@ type DB interface {
 // state (Enqueue), on foreign edits of the objects it applied (drift), and
 // on a periodic resync that re-applies everything.
 type Deployments struct {
-	db       DB
+	db       platform.Transactor
 	svc      *deploy.Service
 	clusters *kube.Registry
 	log      *slog.Logger
@@ -54,7 +49,7 @@ type placed struct {
 
 // NewDeployments returns a controller; resync is how often every deployment
 // is re-applied regardless of events (0: every 5 minutes).
-func NewDeployments(db DB, svc *deploy.Service, clusters *kube.Registry, log *slog.Logger, resync time.Duration) *Deployments {
+func NewDeployments(db platform.Transactor, svc *deploy.Service, clusters *kube.Registry, log *slog.Logger, resync time.Duration) *Deployments {
 	if resync == 0 {
 		resync = 5 * time.Minute
 	}
@@ -131,7 +126,7 @@ func (c *Deployments) Run(ctx context.Context, workers int) {
 }
 
 func (c *Deployments) enqueueAll(ctx context.Context) {
-	err := c.db.View(ctx, func(st deploy.Store) error {
+	err := c.db.View(ctx, func(st platform.Tx) error {
 		ds, err := st.PendingDeployments(ctx)
 		if err != nil {
 			return err
@@ -179,7 +174,7 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 		env tenancy.Environment
 		v   apps.Version
 	)
-	err := c.db.View(ctx, func(st deploy.Store) error {
+	err := c.db.View(ctx, func(st platform.Tx) error {
 		var err error
 		if d, err = st.GetDeployment(ctx, k); err != nil {
 			return err
@@ -220,7 +215,7 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 			return 0, err
 		}
 		c.forget(k)
-		return 0, c.db.InTx(ctx, func(st deploy.Store) error { return c.svc.Remove(ctx, st, k) })
+		return 0, c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.Remove(ctx, st, k) })
 	}
 	if err := c.ensureNamespace(ctx, conn, env); err != nil {
 		return 0, err
@@ -243,7 +238,7 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 		c.applied(pl)
 	}
 	if applyErr == nil && len(drift) > 0 {
-		err := c.db.InTx(ctx, func(st deploy.Store) error { return c.svc.RecordDriftRepaired(ctx, st, k, drift) })
+		err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordDriftRepaired(ctx, st, k, drift) })
 		if err != nil {
 			return 0, err
 		}
@@ -266,7 +261,7 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 }
 
 func (c *Deployments) record(ctx context.Context, k deploy.Key, gen int64, inv []byte, applyErr error) error {
-	return c.db.InTx(ctx, func(st deploy.Store) error { return c.svc.RecordApplied(ctx, st, k, gen, inv, applyErr) })
+	return c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordApplied(ctx, st, k, gen, inv, applyErr) })
 }
 
 func (c *Deployments) place(cluster string, app kube.AppKey, k deploy.Key) *placed {
@@ -310,7 +305,7 @@ func (c *Deployments) forget(k deploy.Key) {
 // pruned by them.
 func (c *Deployments) ensureNamespace(ctx context.Context, conn *kube.Conn, env tenancy.Environment) error {
 	var quota resource.List
-	err := c.db.View(ctx, func(st deploy.Store) error {
+	err := c.db.View(ctx, func(st platform.Tx) error {
 		q, err := st.GetQuota(ctx, tenancy.Scope{Tenant: env.Tenant, Project: env.Project})
 		if errors.Is(err, resource.ErrNotFound) {
 			return nil
