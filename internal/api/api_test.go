@@ -377,3 +377,27 @@ func TestApplyChecksEveryDocumentsPermissions(t *testing.T) {
 		t.Errorf("tenant quota %v after a refused apply, want 8 CPUs", u.Hard)
 	}
 }
+
+func TestAnOlderVersionCanBeRedeployed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	tok := h.token("admin", adminPassword)
+	h.must(http.StatusOK, tok, "POST", "/apply", quotaManifest)
+	base := "/tenants/bank/projects/pay/applications/red-auth"
+	h.must(http.StatusCreated, tok, "POST", "/tenants/bank/projects/pay/applications", map[string]string{"name": "red-auth"})
+	for _, v := range []string{"v1", "v2"} {
+		body := map[string]any{"name": v, "image": "registry.local/red-auth:" + v, "tier": "small", "orchestration": map[string]any{"replicas": 1}}
+		h.must(http.StatusCreated, tok, "POST", base+"/versions?activate=true", body)
+	}
+	var app struct{ CurrentVersion string }
+	h.must(http.StatusOK, tok, "PUT", base+"/current-version", CurrentVersion{Version: "v1"}).decode(t, &app)
+	if app.CurrentVersion != "v1" {
+		t.Errorf("current version %q after re-deploying v1", app.CurrentVersion)
+	}
+	h.must(http.StatusNotFound, tok, "PUT", base+"/current-version", CurrentVersion{Version: "v9"})
+	var u struct{ Used resource.List }
+	h.must(http.StatusOK, tok, "GET", "/tenants/bank/projects/pay/quota", nil).decode(t, &u)
+	if u.Used[resource.CPU] != resource.MilliUnits(500) {
+		t.Errorf("project uses %v CPU with one replica of tier small, want 500m", u.Used[resource.CPU])
+	}
+}

@@ -133,6 +133,8 @@ func (a *API) registerApps() {
 	a.route(Route{Method: "GET", Path: base + "/{app}/versions", Summary: "List an application's versions", Query: pageQuery, Response: "List[Version]"}, a.listVersions)
 	a.route(Route{Method: "POST", Path: base + "/{app}/versions", Summary: "Create an immutable version; ?activate=true makes it current",
 		Query: []string{"activate"}, Request: "Version", Response: "Version"}, a.createVersion)
+	a.route(Route{Method: "PUT", Path: base + "/{app}/current-version", Summary: "Make an existing version current (re-deploy it), reserving its quota",
+		Request: "CurrentVersion", Response: "Application"}, a.setCurrentVersion)
 	a.route(Route{Method: "GET", Path: base + "/{app}/versions/{version}", Summary: "Get a version", Response: "Version"}, a.getVersion)
 
 	a.route(Route{Method: "GET", Path: "/tiers", Summary: "List resource tiers", Query: pageQuery, Response: "List[Tier]"}, a.listTiers)
@@ -281,6 +283,35 @@ func (a *API) createVersion(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, v)
+}
+
+// CurrentVersion names the version an application should run.
+type CurrentVersion struct {
+	Version string `json:"version"`
+	// ResourceVersion is the application's, as read; 0 skips the check.
+	ResourceVersion int64 `json:"resourceVersion,omitempty"`
+}
+
+func (a *API) setCurrentVersion(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.VersionCreate, s); err != nil {
+		return err
+	}
+	var req CurrentVersion
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	name := r.PathValue("app")
+	var app apps.Application
+	err := a.do(r, "application.set-version", r.URL.Path, s, func(tx platform.Tx) error {
+		var err error
+		app, err = a.p.Apps.SetCurrentVersion(r.Context(), tx, a.actor(r), s.Tenant, s.Project, name, req.Version, req.ResourceVersion)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, app)
 }
 
 func (a *API) getVersion(w http.ResponseWriter, r *http.Request) error {

@@ -297,6 +297,10 @@ var matrixCases = map[string]func(tenant, name string) matrixCase{
 	"POST /tenants/{tenant}/projects/{project}/applications/{app}/versions": func(tn, n string) matrixCase {
 		return matrixCase{projPath(tn) + "/applications/app1/versions", version(n), allow(authz.VersionCreate, authz.ProjectScope(tn, proj))}
 	},
+	"PUT /tenants/{tenant}/projects/{project}/applications/{app}/current-version": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/applications/app1/current-version", map[string]string{"version": "v1"},
+			allow(authz.VersionCreate, authz.ProjectScope(tn, proj))}
+	},
 	"GET /tenants/{tenant}/projects/{project}/applications/{app}/versions/{version}": func(tn, _ string) matrixCase {
 		return matrixCase{projPath(tn) + "/applications/app1/versions/v1", nil, allow(authz.VersionRead, authz.ProjectScope(tn, proj))}
 	},
