@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -277,5 +278,37 @@ func TestRequestSizeAndTimeoutLimits(t *testing.T) {
 	got := h.get(t, "/slow", nil)
 	if got.code != http.StatusGatewayTimeout {
 		t.Errorf("slow upstream: %d, want 504", got.code)
+	}
+}
+
+func TestCircuitBreakerCountsAnUpstreamBodyBrokenMidStream(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, "b")
+	b.setHandler(func(w http.ResponseWriter, r *http.Request) {
+		c, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part of it")
+		_ = rw.Flush()
+		c.Close()
+	})
+	cfg := simple(b.addr(), "", func(c *gateway.Config) {
+		c.Routes[0].Policy.CircuitBreaker = &gateway.CircuitBreaker{MinimumRequests: 1, FailureRatio: 1, OpenFor: dur(time.Hour)}
+	})
+	h := startGateway(t, &cfg)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, h.url+"/", nil)
+	if res, err := h.client.Do(req); err == nil {
+		_, err = io.ReadAll(res.Body)
+		res.Body.Close()
+		if err == nil {
+			t.Fatal("a truncated upstream body reached the client as complete")
+		}
+	}
+	if got := h.get(t, "/", nil); got.code != http.StatusServiceUnavailable {
+		t.Errorf("after a broken upstream body: %d, want 503 circuit open", got.code)
+	}
+	if !strings.Contains(h.access.String(), `"route":"r"`) {
+		t.Errorf("the aborted request was not logged:\n%s", h.access.String())
 	}
 }

@@ -33,8 +33,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.opts.Now()
 	rec := &recorder{ResponseWriter: w}
 	x := &exchange{}
+	// Deferred: ReverseProxy aborts the handler with a panic
+	// (http.ErrAbortHandler) when an upstream body breaks mid-stream.
+	defer g.finish(rec, r, x, start)
 	g.serve(rec, r, x)
-	g.finish(rec, r, x, start)
 }
 
 func (g *Gateway) serve(w *recorder, r *http.Request, x *exchange) {
@@ -71,9 +73,10 @@ func (g *Gateway) serve(w *recorder, r *http.Request, x *exchange) {
 		ctx, cancel = context.WithTimeout(ctx, rt.timeout)
 		defer cancel()
 	}
-	began := g.opts.Now()
+	began, completed := g.opts.Now(), false
+	defer func() { done(!completed || w.code() >= 500, g.opts.Now().Sub(began)) }()
 	g.proxy.ServeHTTP(w, r.WithContext(ctx))
-	done(w.code() >= 500, g.opts.Now().Sub(began))
+	completed = true
 }
 
 // admit applies the policy checks that come before forwarding: JWT, rate

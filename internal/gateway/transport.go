@@ -31,8 +31,9 @@ type Transport struct {
 	// DialTimeout bounds connecting.
 	DialTimeout time.Duration
 
-	mu   sync.Mutex
-	idle map[string][]*upConn
+	mu        sync.Mutex
+	idle      map[string][]*upConn
+	lastPrune time.Time
 }
 
 // NewTransport returns the upstream transport with the gateway's defaults:
@@ -110,6 +111,9 @@ func (t *Transport) put(uc *upConn) {
 	if t.idle == nil {
 		t.idle = map[string][]*upConn{}
 	}
+	if uc.idleAt.Sub(t.lastPrune) > t.IdleTimeout/2 {
+		t.pruneLocked(uc.idleAt)
+	}
 	if len(t.idle[uc.addr]) < t.MaxIdlePerHost {
 		t.idle[uc.addr] = append(t.idle[uc.addr], uc)
 		t.mu.Unlock()
@@ -117,6 +121,29 @@ func (t *Transport) put(uc *upConn) {
 	}
 	t.mu.Unlock()
 	uc.nc.Close()
+}
+
+// pruneLocked closes connections idle for longer than IdleTimeout and
+// forgets addresses with none left, so that pods that went away (their
+// addresses never asked for again) do not keep file descriptors open.
+func (t *Transport) pruneLocked(now time.Time) {
+	t.lastPrune = now
+	for addr, list := range t.idle {
+		kept := list[:0]
+		for _, uc := range list {
+			if now.Sub(uc.idleAt) < t.IdleTimeout {
+				kept = append(kept, uc)
+				continue
+			}
+			uc.nc.Close()
+		}
+		clear(list[len(kept):])
+		if len(kept) == 0 {
+			delete(t.idle, addr)
+			continue
+		}
+		t.idle[addr] = kept
+	}
 }
 
 // CloseIdleConnections closes every idle connection.

@@ -130,3 +130,30 @@ func TestTransportKeepsConnectionsAlive(t *testing.T) {
 		t.Errorf("20 sequential requests used %d connections, want 1", n)
 	}
 }
+
+func TestTransportClosesConnectionsIdleTooLongToAddressesNoLongerUsed(t *testing.T) {
+	t.Parallel()
+	var closedA atomic.Int64
+	a := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "a") }))
+	a.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closedA.Add(1)
+		}
+	}
+	a.Start()
+	t.Cleanup(a.Close)
+	b := newBackend(t, "b")
+	tr := &gateway.Transport{MaxIdlePerHost: 8, IdleTimeout: time.Nanosecond, DialTimeout: 5 * time.Second}
+	defer tr.CloseIdleConnections()
+	for _, url := range []string{a.URL, "http://" + b.addr()} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/", nil)
+		res, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	// Returning b's connection to the pool pruned a's, idle beyond IdleTimeout.
+	eventually(t, "the connection to a to be closed", func() bool { return closedA.Load() == 1 })
+}
