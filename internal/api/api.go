@@ -48,6 +48,9 @@ type Options struct {
 	// TrustProxy makes the API take the client address from
 	// X-Forwarded-For; set it only behind a proxy that sets that header.
 	TrustProxy bool
+	// Live reads the clusters; nil serves deployments without live status
+	// and without refusing changes to unreachable clusters.
+	Live Live
 }
 
 // API serves /api/v1.
@@ -59,6 +62,7 @@ type API struct {
 	trust   bool
 	mux     *http.ServeMux
 	routes  []Route
+	live    Live
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns
@@ -80,7 +84,7 @@ type Route struct {
 
 // New returns the API with every route registered.
 func New(o Options) *API {
-	a := &API{log: o.Log, p: o.Platform, clock: o.Clock, limiter: o.Limiter, trust: o.TrustProxy, mux: http.NewServeMux()}
+	a := &API{log: o.Log, p: o.Platform, clock: o.Clock, limiter: o.Limiter, trust: o.TrustProxy, mux: http.NewServeMux(), live: o.Live}
 	if a.clock == nil {
 		a.clock = o.Platform.Clock
 	}
@@ -91,6 +95,7 @@ func New(o Options) *API {
 	a.registerTenancy()
 	a.registerClusters()
 	a.registerApps()
+	a.registerDeployments()
 	a.registerIdentity()
 	a.registerAudit()
 	a.registerApply()

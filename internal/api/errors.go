@@ -77,7 +77,11 @@ func classify(err error) (int, ErrorBody, time.Duration) {
 	var qe *resource.QuotaExceededError
 	var mbe *http.MaxBytesError
 	var me *manifest.Error
+	var ce *clusterError
 	switch {
+	case errors.As(err, &ce):
+		return http.StatusServiceUnavailable, ErrorBody{Code: i18n.ClusterUnreachable,
+			Fields: []resource.FieldError{{Path: "cluster", Reason: ce.Error()}}}, 5 * time.Second
 	case errors.As(err, &he):
 		return he.status, ErrorBody{Code: he.code}, he.retryAfter
 	case errors.As(err, &mbe):

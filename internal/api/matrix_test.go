@@ -126,6 +126,8 @@ func allowedStatus(rt Route) []int {
 		return []int{http.StatusOK}
 	case rt.Path == "/logout":
 		return []int{http.StatusNoContent}
+	case rt.Method == "POST" && strings.Contains(rt.Path, "/deployments/{app}/"):
+		return []int{http.StatusOK} // operations on a deployment
 	case rt.Method == "POST":
 		return []int{http.StatusCreated}
 	case rt.Method == "PUT" && rt.Response == "none":
@@ -165,6 +167,7 @@ func seedMatrix(t *testing.T, h *harness, admin string) {
 		h.must(http.StatusCreated, admin, "POST", pp+"/environments", map[string]string{"name": "dev", "cluster": "c1", "namespace": tn + "-dev"})
 		h.must(http.StatusCreated, admin, "POST", pp+"/applications", map[string]string{"name": "app1"})
 		h.must(http.StatusCreated, admin, "POST", pp+"/applications/app1/versions", version("v1"))
+		h.must(http.StatusOK, admin, "PUT", pp+"/environments/dev/deployments/app1", map[string]string{"version": "v1"})
 	}
 }
 
@@ -182,6 +185,32 @@ func anyone([]authz.Binding) bool { return true }
 // matrixCases builds the request of each route for a target tenant; name
 // is unique per call, for objects the call creates.
 var matrixCases = map[string]func(tenant, name string) matrixCase{
+	"GET /tenants/{tenant}/projects/{project}/environments/{environment}/deployments": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/environments/dev/deployments", nil, allow(authz.DeploymentRead, authz.ProjectScope(tn, proj))}
+	},
+	"GET /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1", nil, allow(authz.DeploymentRead, authz.ProjectScope(tn, proj))}
+	},
+	"PUT /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1", map[string]string{"version": "v1"},
+			allow(authz.DeploymentDeploy, authz.ProjectScope(tn, proj))}
+	},
+	"DELETE /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/environments/dev/deployments/gone", nil, allow(authz.DeploymentDelete, authz.ProjectScope(tn, proj))}
+	},
+	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/scale": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1/scale", map[string]int{"replicas": 2},
+			allow(authz.DeploymentOperate, authz.ProjectScope(tn, proj))}
+	},
+	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/stop": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1/stop", nil, allow(authz.DeploymentOperate, authz.ProjectScope(tn, proj))}
+	},
+	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/start": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1/start", nil, allow(authz.DeploymentOperate, authz.ProjectScope(tn, proj))}
+	},
+	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/restart": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1/restart", nil, allow(authz.DeploymentOperate, authz.ProjectScope(tn, proj))}
+	},
 	"POST /logout": func(string, string) matrixCase { return matrixCase{"/logout", nil, anyone} },
 	"GET /whoami":  func(string, string) matrixCase { return matrixCase{"/whoami", nil, anyone} },
 

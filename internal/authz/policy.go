@@ -40,6 +40,13 @@ const (
 	VersionRead   Permission = "version:read"
 	VersionCreate Permission = "version:create"
 
+	DeploymentRead Permission = "deployment:read"
+	// DeploymentDeploy runs a version in an environment.
+	DeploymentDeploy Permission = "deployment:deploy"
+	// DeploymentOperate scales, stops, starts and restarts.
+	DeploymentOperate Permission = "deployment:operate"
+	DeploymentDelete  Permission = "deployment:delete"
+
 	TierRead   Permission = "tier:read"
 	TierCreate Permission = "tier:create"
 	TierUpdate Permission = "tier:update"
@@ -73,6 +80,7 @@ func Permissions() []Permission {
 		ClusterRead, ClusterCreate, ClusterUpdate, ClusterDelete,
 		ApplicationRead, ApplicationCreate, ApplicationUpdate, ApplicationDelete,
 		VersionRead, VersionCreate,
+		DeploymentRead, DeploymentDeploy, DeploymentOperate, DeploymentDelete,
 		TierRead, TierCreate, TierUpdate, TierDelete,
 		QuotaRead, TenantQuotaSet, ProjectQuotaSet,
 		MemberRead, MemberCreate, MemberDelete,
@@ -87,6 +95,7 @@ func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
 // readAll is what every role may read inside its scope.
 var readAll = []Permission{
 	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
+	DeploymentRead,
 }
 
 var policy = map[Role][]Permission{
@@ -96,17 +105,19 @@ var policy = map[Role][]Permission{
 		ProjectCreate, ProjectUpdate, ProjectDelete,
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
+		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
 		ProjectQuotaSet, MemberCreate, MemberDelete, AuditRead,
 	}),
 	ProjectAdmin: join(readAll, []Permission{
 		ClusterRead, ProjectUpdate,
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
+		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
 		MemberCreate, MemberDelete,
 	}),
-	Developer:      join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate}),
-	ReleaseManager: join(readAll, []Permission{VersionCreate}),
-	Operator:       join(readAll, []Permission{ApplicationUpdate}),
+	Developer:      join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy}),
+	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy}),
+	Operator:       join(readAll, []Permission{ApplicationUpdate, DeploymentOperate}),
 	Auditor:        join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify}),
 	Viewer:         readAll,
 }

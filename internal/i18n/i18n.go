@@ -36,6 +36,9 @@ const (
 	TooManyRequests  = "too_many_requests"
 	Internal         = "internal"
 	Unavailable      = "unavailable"
+	// ClusterUnreachable: the environment's cluster does not answer, so
+	// the change was refused rather than queued.
+	ClusterUnreachable = "cluster_unreachable"
 )
 
 var catalogue = map[string]map[Lang]string{
@@ -56,6 +59,8 @@ var catalogue = map[string]map[Lang]string{
 	TooManyRequests:  {EN: "Too many failed attempts; try again later.", ZhCN: "失败次数过多，请稍后再试。"},
 	Internal:         {EN: "Internal error; quote the request ID to your administrator.", ZhCN: "内部错误，请将请求 ID 提供给管理员。"},
 	Unavailable:      {EN: "The service is not available yet.", ZhCN: "服务暂不可用。"},
+	ClusterUnreachable: {EN: "The environment's cluster cannot be reached; nothing was changed.",
+		ZhCN: "环境所在集群无法连接，未做任何变更。"},
 }
 
 // Codes returns every code in the catalogue.

@@ -77,13 +77,21 @@ type Registry struct {
 
 	mu    sync.Mutex
 	conns map[string]*Conn
+	subs  map[chan Change]struct{}
+}
+
+// Change says that an application's live state in a cluster changed; an
+// empty App means every application of the cluster (reachability changed).
+type Change struct {
+	Cluster string
+	App     AppKey
 }
 
 // NewRegistry returns an empty Registry. onChange (may be nil, must not
 // block) hears of every application whose live state changed, and of every
 // application of a cluster whose reachability changed (with an empty key).
 func NewRegistry(log *slog.Logger, onChange func(cluster string, key AppKey)) *Registry {
-	return &Registry{log: log, onChange: onChange, conns: map[string]*Conn{}}
+	return &Registry{log: log, onChange: onChange, conns: map[string]*Conn{}, subs: map[chan Change]struct{}{}}
 }
 
 // RESTConfigFromKubeconfig parses a kubeconfig's current context.
@@ -141,6 +149,42 @@ func (r *Registry) notify(cluster string, k AppKey) {
 	if r.onChange != nil {
 		r.onChange(cluster, k)
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for ch := range r.subs {
+		select {
+		case ch <- Change{Cluster: cluster, App: k}:
+		default: // a slow subscriber misses changes; it resyncs from Status
+		}
+	}
+}
+
+// Subscribe returns a channel of changes until ctx ends. A subscriber that
+// falls behind by more than the buffer misses changes, so it should also
+// re-read statuses now and then.
+func (r *Registry) Subscribe(ctx context.Context) <-chan Change {
+	ch := make(chan Change, 256)
+	r.mu.Lock()
+	r.subs[ch] = struct{}{}
+	r.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		r.mu.Lock()
+		delete(r.subs, ch)
+		r.mu.Unlock()
+		close(ch)
+	}()
+	return ch
+}
+
+// Status is the live status of key in cluster; Unknown when the cluster is
+// not registered or not reachable.
+func (r *Registry) Status(cluster string, key AppKey) Status {
+	c, err := r.Get(cluster)
+	if err != nil {
+		return Status{Phase: PhaseUnknown, Reason: "ClusterNotConnected", Message: err.Error(), Pods: []PodStatus{}}
+	}
+	return c.Status(key)
 }
 
 // run syncs the watches, then probes the API server until ctx ends.
