@@ -3,6 +3,7 @@
 package servercmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +21,10 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/controller"
+	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/seal"
@@ -94,8 +99,10 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 		return err
 	}
 	sessionTTL, tokenTTL, retention := cfg.Durations()
+	var deployments *controller.Deployments // set below, before anything can change a deployment
 	p, err := platform.New(st, platform.Options{Sealer: sealer, AuditRetention: retention,
-		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}})
+		Identity:           identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL},
+		OnDeploymentChange: func(k deploy.Key) { deployments.Enqueue(k) }})
 	if err != nil {
 		return err
 	}
@@ -121,11 +128,35 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 		stopPrune()
 		<-pruneDone
 	}()
+	registry := kube.NewRegistry(log, func(cluster string, k kube.AppKey) { deployments.ClusterChanged(cluster, k) })
+	deployments = controller.NewDeployments(st, p.Deploy, registry, log, 5*time.Minute)
+	stopControllers := runControllers(ctx, p, registry, deployments, log)
+	defer stopControllers()
+
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
-	srv.Handle(api.Prefix+"/", api.New(api.Options{Log: log, Platform: p}))
+	srv.Handle(api.Prefix+"/", api.New(api.Options{Log: log, Platform: p, Live: registry}))
 	log.Info("berth server listening", "addr", ln.Addr().String(), "version", version.Get().Version, "database", st.Dialect())
 	fmt.Fprintf(env.Stdout, "Berth server on http://%s (API /api/v1, health /healthz, metrics /metrics)\n", ln.Addr())
 	return srv.Serve(ctx, ln, 15*time.Second)
+}
+
+// runControllers connects the registered clusters and runs the deployment
+// controller until the returned function is called, which waits for them.
+func runControllers(ctx context.Context, p *platform.Platform, registry *kube.Registry, deployments *controller.Deployments, log *slog.Logger) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	clusters := controller.NewClusters(p, registry, log)
+	if err := clusters.Reconcile(ctx); err != nil {
+		log.Error("connect clusters", "err", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); clusters.Run(ctx, 10*time.Second) }()
+	go func() { defer wg.Done(); deployments.Run(ctx, 4) }()
+	return func() {
+		cancel()
+		wg.Wait()
+		registry.Close()
+	}
 }
 
 // pruneAudit drops audit records past their retention at start and then
@@ -164,11 +195,20 @@ func registerLocal(ctx context.Context, p *platform.Platform, path string) error
 	}
 	ev := audit.Event{Action: "cluster.register", Target: "clusters/" + LocalCluster}
 	return p.Do(ctx, audit.System, ev, func(tx platform.Tx) error {
-		_, err := p.Tenancy.GetCluster(ctx, tx, LocalCluster)
-		if !errors.Is(err, resource.ErrNotFound) {
+		c, err := p.Tenancy.GetCluster(ctx, tx, LocalCluster)
+		if errors.Is(err, resource.ErrNotFound) {
+			_, err = p.Tenancy.RegisterCluster(ctx, tx, audit.System, tenancy.Cluster{Name: LocalCluster, DisplayName: "Local cluster"}, kc)
 			return err
 		}
-		_, err = p.Tenancy.RegisterCluster(ctx, tx, audit.System, tenancy.Cluster{Name: LocalCluster, DisplayName: "Local cluster"}, kc)
+		if err != nil {
+			return err
+		}
+		// A restarted local cluster may listen elsewhere: keep its kubeconfig current.
+		stored, err := p.Tenancy.Kubeconfig(ctx, tx, LocalCluster)
+		if err != nil || bytes.Equal(stored, kc) {
+			return err
+		}
+		_, err = p.Tenancy.UpdateCluster(ctx, tx, audit.System, c, kc)
 		return err
 	})
 }
