@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"berth.dev/berth/internal/cli"
+	"berth.dev/berth/internal/cli/appcmd"
 	"berth.dev/berth/internal/cli/applycmd"
 	"berth.dev/berth/internal/cli/auditcmd"
 	"berth.dev/berth/internal/cli/clustercmd"
@@ -53,6 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(
+		appcmd.New(env),
 		clustercmd.New(env),
 		gatewaycmd.New(env),
 		servercmd.New(env),

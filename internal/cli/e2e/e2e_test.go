@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"berth.dev/berth/internal/cli"
+	"berth.dev/berth/internal/cli/appcmd"
 	"berth.dev/berth/internal/cli/applycmd"
 	"berth.dev/berth/internal/cli/auditcmd"
 	"berth.dev/berth/internal/cli/contextcmd"
@@ -48,7 +49,7 @@ func (b berth) run(stdin string, args ...string) (string, error) {
 	root.SetArgs(args)
 	root.SetOut(&out)
 	root.SetErr(&out)
-	root.AddCommand(logincmd.New(env), contextcmd.New(env), getcmd.New(env), describecmd.New(env),
+	root.AddCommand(appcmd.New(env), logincmd.New(env), contextcmd.New(env), getcmd.New(env), describecmd.New(env),
 		deletecmd.New(env), applycmd.New(env), auditcmd.New(env), tokencmd.New(env), usercmd.New(env))
 	err := root.ExecuteContext(b.t.Context())
 	return out.String(), err

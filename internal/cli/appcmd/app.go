@@ -1,0 +1,343 @@
+// Package appcmd implements `berth app`: run application versions in an
+// environment and operate them by name (list, deploy, scale, stop, start,
+// restart, status, undeploy, watch) — never by pod.
+package appcmd
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"berth.dev/berth/internal/cli"
+	"berth.dev/berth/internal/cli/kind"
+	"berth.dev/berth/internal/client"
+)
+
+// Deployment is what the API answers for one application in an environment.
+type Deployment struct {
+	Application     string    `json:"application"`
+	Environment     string    `json:"environment"`
+	Version         string    `json:"version"`
+	Stopped         bool      `json:"stopped"`
+	Deleting        bool      `json:"deleting"`
+	CreatedAt       time.Time `json:"createdAt"`
+	InternalAddress string    `json:"internalAddress"`
+	ExternalAddress string    `json:"externalAddress"`
+	Status          struct {
+		Phase   string `json:"phase"`
+		Reason  string `json:"reason"`
+		Message string `json:"message"`
+		Desired int32  `json:"desired"`
+		Ready   int32  `json:"ready"`
+		Pods    []struct {
+			Name     string `json:"name"`
+			Version  string `json:"version"`
+			Node     string `json:"node"`
+			Zone     string `json:"zone"`
+			IP       string `json:"ip"`
+			Ready    bool   `json:"ready"`
+			Restarts int32  `json:"restarts"`
+			Reason   string `json:"reason"`
+		} `json:"pods"`
+	} `json:"status"`
+	Events []struct {
+		Type    string    `json:"type"`
+		Reason  string    `json:"reason"`
+		Object  string    `json:"object"`
+		Message string    `json:"message"`
+		Count   int32     `json:"count"`
+		Last    time.Time `json:"last"`
+	} `json:"events"`
+}
+
+type target struct {
+	place kind.Place
+	env   string
+}
+
+func (t *target) flags(cmd *cobra.Command) {
+	t.place.Flags(cmd.Flags())
+	cmd.Flags().StringVarP(&t.env, "env", "e", "", "environment (required)")
+}
+
+// base opens the session and returns the environment's deployments path.
+func (t *target) base(getenv func(string) string) (*client.Session, string, error) {
+	if t.env == "" {
+		return nil, "", errors.New("--env: the environment is required")
+	}
+	s, err := client.Open(getenv)
+	if err != nil {
+		return nil, "", err
+	}
+	t.place.Default(s.Context.Tenant, s.Context.Project)
+	if t.place.Tenant == "" || t.place.Project == "" {
+		return nil, "", errors.New("--tenant and --project: set them, or a context with `berth context set -t T -p P`")
+	}
+	return s, "/tenants/" + url.PathEscape(t.place.Tenant) + "/projects/" + url.PathEscape(t.place.Project) +
+		"/environments/" + url.PathEscape(t.env) + "/deployments", nil
+}
+
+// New returns the `app` command.
+func New(env cli.Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "app", Short: "Run and operate applications in an environment"}
+	cmd.AddCommand(listCmd(env), deployCmd(env), scaleCmd(env), statusCmd(env), watchCmd(env), undeployCmd(env))
+	for _, op := range []string{"stop", "start", "restart"} {
+		cmd.AddCommand(opCmd(env, op))
+	}
+	return cmd
+}
+
+func listCmd(env cli.Env) *cobra.Command {
+	var t target
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the applications of an environment: version, status, addresses, created time",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, base, err := t.base(env.Getenv)
+			if err != nil {
+				return err
+			}
+			var all []Deployment
+			next := ""
+			for {
+				var page struct {
+					Items    []Deployment `json:"items"`
+					Continue string       `json:"continue"`
+				}
+				if err := s.Client.Do(cmd.Context(), "GET", base+client.Query("limit", "500", "continue", next), nil, &page); err != nil {
+					return err
+				}
+				all = append(all, page.Items...)
+				if next = page.Continue; next == "" {
+					break
+				}
+			}
+			if output == "json" {
+				return json.NewEncoder(env.Stdout).Encode(all)
+			}
+			return printList(env.Stdout, all)
+		},
+	}
+	t.flags(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func printList(w io.Writer, ds []Deployment) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tSTATUS\tREADY\tEXTERNAL ADDRESS\tINTERNAL ADDRESS\tCREATED")
+	for _, d := range ds {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", d.Application, d.Version, phase(d), d.Status.Ready, d.Status.Desired,
+			dash(d.ExternalAddress), dash(d.InternalAddress), d.CreatedAt.Local().Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
+func phase(d Deployment) string {
+	p := d.Status.Phase
+	if d.Deleting {
+		p = "Deleting"
+	}
+	if d.Status.Reason != "" {
+		p += " (" + d.Status.Reason + ")"
+	}
+	return p
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func deployCmd(env cli.Env) *cobra.Command {
+	var t target
+	cmd := &cobra.Command{
+		Use:   "deploy APP VERSION",
+		Short: "Run VERSION of APP in the environment",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return change(cmd.Context(), env, &t, "PUT", args[0], "", map[string]string{"version": args[1]},
+				fmt.Sprintf("%s: deploying version %s to %s", args[0], args[1], t.env))
+		},
+	}
+	t.flags(cmd)
+	return cmd
+}
+
+func scaleCmd(env cli.Env) *cobra.Command {
+	var t target
+	cmd := &cobra.Command{
+		Use:   "scale APP REPLICAS",
+		Short: "Set the replica count of APP",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := strconv.ParseInt(args[1], 10, 32)
+			if err != nil {
+				return fmt.Errorf("REPLICAS: want a whole number, got %q", args[1])
+			}
+			return change(cmd.Context(), env, &t, "POST", args[0], "/scale", map[string]int64{"replicas": n},
+				fmt.Sprintf("%s: scaling to %d replicas in %s", args[0], n, t.env))
+		},
+	}
+	t.flags(cmd)
+	return cmd
+}
+
+var opDone = map[string]string{"stop": "stopping", "start": "starting", "restart": "restarting (rolling)"}
+
+func opCmd(env cli.Env, op string) *cobra.Command {
+	var t target
+	cmd := &cobra.Command{
+		Use:   op + " APP",
+		Short: strings.ToUpper(op[:1]) + op[1:] + " APP in the environment",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return change(cmd.Context(), env, &t, "POST", args[0], "/"+op, nil, fmt.Sprintf("%s: %s in %s", args[0], opDone[op], t.env))
+		},
+	}
+	t.flags(cmd)
+	return cmd
+}
+
+func undeployCmd(env cli.Env) *cobra.Command {
+	var t target
+	cmd := &cobra.Command{
+		Use:   "undeploy APP",
+		Short: "Remove APP and its objects from the environment",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return change(cmd.Context(), env, &t, "DELETE", args[0], "", nil, fmt.Sprintf("%s: removing from %s", args[0], t.env))
+		},
+	}
+	t.flags(cmd)
+	return cmd
+}
+
+func change(ctx context.Context, env cli.Env, t *target, method, app, suffix string, body any, done string) error {
+	s, base, err := t.base(env.Getenv)
+	if err != nil {
+		return err
+	}
+	var d Deployment
+	if err := s.Client.Do(ctx, method, base+"/"+url.PathEscape(app)+suffix, body, &d); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "%s (now %s, %d/%d ready; follow with `berth app status %s --env %s`)\n",
+		done, phase(d), d.Status.Ready, d.Status.Desired, app, t.env)
+	return nil
+}
+
+func statusCmd(env cli.Env) *cobra.Command {
+	var t target
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status APP",
+		Short: "Show APP's live status: replicas, pods with node, zone, IP and restarts, recent events",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, base, err := t.base(env.Getenv)
+			if err != nil {
+				return err
+			}
+			var d Deployment
+			if err := s.Client.Do(cmd.Context(), "GET", base+"/"+url.PathEscape(args[0]), nil, &d); err != nil {
+				return err
+			}
+			if output == "json" {
+				return json.NewEncoder(env.Stdout).Encode(d)
+			}
+			return printStatus(env.Stdout, d)
+		},
+	}
+	t.flags(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func printStatus(w io.Writer, d Deployment) error {
+	fmt.Fprintf(w, "%s in %s: version %s, %s, %d/%d ready\n", d.Application, d.Environment, d.Version, phase(d), d.Status.Ready, d.Status.Desired)
+	if d.Status.Message != "" {
+		fmt.Fprintf(w, "  %s\n", d.Status.Message)
+	}
+	fmt.Fprintf(w, "  internal address: %s\n  external address: %s\n\n", dash(d.InternalAddress), dash(d.ExternalAddress))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "POD\tVERSION\tREADY\tRESTARTS\tNODE\tZONE\tIP\tREASON")
+	for _, p := range d.Status.Pods {
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%d\t%s\t%s\t%s\t%s\n", p.Name, p.Version, p.Ready, p.Restarts, dash(p.Node), dash(p.Zone), dash(p.IP), dash(p.Reason))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(d.Events) > 0 {
+		fmt.Fprintln(w, "\nRecent events:")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, e := range d.Events {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t(x%d)\n", e.Last.Local().Format("15:04:05"), e.Type, e.Reason, e.Object+": "+e.Message, e.Count)
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+func watchCmd(env cli.Env) *cobra.Command {
+	var t target
+	cmd := &cobra.Command{
+		Use:   "watch",
+		Short: "Stream status changes of the environment's applications until interrupted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, base, err := t.base(env.Getenv)
+			if err != nil {
+				return err
+			}
+			pr, pw := io.Pipe()
+			errc := make(chan error, 1)
+			go func() {
+				err := s.Client.Stream(cmd.Context(), "GET", base+"?watch=true", pw)
+				pw.CloseWithError(err)
+				errc <- err
+			}()
+			if err := printEvents(env.Stdout, pr); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		},
+	}
+	t.flags(cmd)
+	return cmd
+}
+
+// printEvents prints one line per status event of a server-sent event stream.
+func printEvents(w io.Writer, r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var d Deployment
+		if err := json.Unmarshal([]byte(data), &d); err != nil {
+			return fmt.Errorf("decode event: %w", err)
+		}
+		fmt.Fprintf(w, "%s %-20s %-12s %-28s %d/%d\n", time.Now().Format("15:04:05"), d.Application, d.Version, phase(d), d.Status.Ready, d.Status.Desired)
+	}
+	return sc.Err()
+}
