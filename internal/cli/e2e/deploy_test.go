@@ -122,3 +122,42 @@ spec:
 		"deployment.stop", "deployment.start", "deployment.restart", "deployment.delete", "deployment.apply")
 	b.must("", []string{"audit", "verify"}, "OK")
 }
+
+func TestWatchStreamsStatusChangesAsTheyHappen(t *testing.T) {
+	c := clustertest.Start(t)
+	dir := t.TempDir()
+	vars := map[string]string{"BERTH_ADMIN_PASSWORD": adminPassword, "BERTH_CONFIG": filepath.Join(dir, "config.yaml")}
+	getenv := func(k string) string { return vars[k] }
+	url := startServer(t, dir, c.Kubeconfig(), getenv)
+	b := berth{t: t, getenv: getenv}
+	ns := fmt.Sprintf("bank-pay-watch-%d", time.Now().UnixNano()%100000)
+	t.Cleanup(func() { _ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	b.must(adminPassword+"\n", []string{"login", "--server", url, "--username", "admin", "--password-stdin"}, "Logged in")
+	file := filepath.Join(dir, "bank.yaml")
+	if err := os.WriteFile(file, []byte(strings.Replace(manifest, "namespace: bank-pay-dev", "namespace: "+ns, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.must("", []string{"apply", "-f", file})
+	b.must("", []string{"context", "set", "-t", "bank", "-p", "pay"})
+
+	ctx, cancel := context.WithCancel(t.Context())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- b.runTo(ctx, &out, "", "app", "watch", "--env", "dev") }()
+	b.must("", []string{"app", "deploy", "red-auth", "v1", "--env", "dev"})
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(out.String(), "Running") {
+		if time.Now().After(deadline) {
+			t.Fatalf("watch never streamed Running:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) < 2 || !strings.Contains(out.String(), "Progressing") {
+		t.Errorf("watch streamed %d lines, want the rollout's progress before Running:\n%s", len(lines), out.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("watch ended with %v", err)
+	}
+}

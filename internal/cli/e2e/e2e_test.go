@@ -44,15 +44,20 @@ type berth struct {
 func (b berth) run(stdin string, args ...string) (string, error) {
 	b.t.Helper()
 	var out bytes.Buffer
-	env := cli.Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &out, Getenv: b.getenv}
+	err := b.runTo(b.t.Context(), &out, stdin, args...)
+	return out.String(), err
+}
+
+// runTo runs args until ctx ends, writing output to out.
+func (b berth) runTo(ctx context.Context, out io.Writer, stdin string, args ...string) error {
+	env := cli.Env{Stdin: strings.NewReader(stdin), Stdout: out, Stderr: out, Getenv: b.getenv}
 	root := &cobra.Command{Use: "berth", SilenceUsage: true, SilenceErrors: true}
 	root.SetArgs(args)
-	root.SetOut(&out)
-	root.SetErr(&out)
+	root.SetOut(out)
+	root.SetErr(out)
 	root.AddCommand(appcmd.New(env), logincmd.New(env), contextcmd.New(env), getcmd.New(env), describecmd.New(env),
 		deletecmd.New(env), applycmd.New(env), auditcmd.New(env), tokencmd.New(env), usercmd.New(env))
-	err := root.ExecuteContext(b.t.Context())
-	return out.String(), err
+	return root.ExecuteContext(ctx)
 }
 
 // must runs args and fails the test on error or when the output lacks any
