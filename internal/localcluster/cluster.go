@@ -203,6 +203,10 @@ func (c *Cluster) boot(ctx context.Context) error {
 			"--kube-api-burst=400",
 			"--concurrent-deployment-syncs=20",
 			"--concurrent-replicaset-syncs=20",
+			// kwok renews node leases from one process; under a loaded
+			// machine it can lag, so allow more than the 40s default before
+			// a node (and every pod on it) is declared NotReady.
+			"--node-monitor-grace-period=2m",
 			"--profiling=false",
 		}, "https://127.0.0.1:" + strconv.Itoa(kcmPort) + "/healthz"},
 		{Scheduler, []string{

@@ -278,3 +278,33 @@ func TestCrashAfterReadyBecomesReadyThenCrashes(t *testing.T) {
 	}
 	wantNotReady(t, p)
 }
+
+func TestAPodMarkedNotReadyByTheNodeControllerBecomesReadyAgain(t *testing.T) {
+	t.Parallel()
+	c := clustertest.Start(t)
+	ns := c.Namespace(t)
+	create(t, c, ns, deployment("teller-desk", 1, nil, nil))
+	p := firstPod(t, c, ns, "teller-desk", 2*time.Minute, func(p *corev1.Pod) error {
+		if condition(p, corev1.PodReady).Status != corev1.ConditionTrue {
+			return fmt.Errorf("not ready yet")
+		}
+		return nil
+	})
+	// What the node lifecycle controller does to the pods of a node that
+	// missed its heartbeats.
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == corev1.PodReady {
+			p.Status.Conditions[i].Status = corev1.ConditionFalse
+			p.Status.Conditions[i].LastTransitionTime = metav1.Now()
+		}
+	}
+	if _, err := c.Client.CoreV1().Pods(ns).UpdateStatus(t.Context(), p, metav1.UpdateOptions{FieldManager: "node-controller"}); err != nil {
+		t.Fatal(err)
+	}
+	firstPod(t, c, ns, "teller-desk", time.Minute, func(p *corev1.Pod) error {
+		if condition(p, corev1.PodReady).Status != corev1.ConditionTrue {
+			return fmt.Errorf("still not ready")
+		}
+		return nil
+	})
+}

@@ -163,68 +163,60 @@ func dash(s string) string {
 	return s
 }
 
-func deployCmd(env cli.Env) *cobra.Command {
+// appCommand builds a command acting on one application: use and short
+// describe it, and act turns the arguments into the request to send and
+// what to say once it is accepted.
+func appCommand(env cli.Env, use, short string, nargs int,
+	act func(args []string, t *target) (method, suffix string, body any, done string, err error)) *cobra.Command {
 	var t target
 	cmd := &cobra.Command{
-		Use:   "deploy APP VERSION",
-		Short: "Run VERSION of APP in the environment",
-		Args:  cobra.ExactArgs(2),
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(nargs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return change(cmd.Context(), env, &t, "PUT", args[0], "", map[string]string{"version": args[1]},
-				fmt.Sprintf("%s: deploying version %s to %s", args[0], args[1], t.env))
+			method, suffix, body, done, err := act(args, &t)
+			if err != nil {
+				return err
+			}
+			return change(cmd.Context(), env, &t, method, args[0], suffix, body, done)
 		},
 	}
 	t.flags(cmd)
 	return cmd
 }
 
+func deployCmd(env cli.Env) *cobra.Command {
+	return appCommand(env, "deploy APP VERSION", "Run VERSION of APP in the environment", 2,
+		func(args []string, t *target) (string, string, any, string, error) {
+			return "PUT", "", map[string]string{"version": args[1]}, fmt.Sprintf("%s: deploying version %s to %s", args[0], args[1], t.env), nil
+		})
+}
+
 func scaleCmd(env cli.Env) *cobra.Command {
-	var t target
-	cmd := &cobra.Command{
-		Use:   "scale APP REPLICAS",
-		Short: "Set the replica count of APP",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
+	return appCommand(env, "scale APP REPLICAS", "Set the replica count of APP", 2,
+		func(args []string, t *target) (string, string, any, string, error) {
 			n, err := strconv.ParseInt(args[1], 10, 32)
 			if err != nil {
-				return fmt.Errorf("REPLICAS: want a whole number, got %q", args[1])
+				return "", "", nil, "", fmt.Errorf("REPLICAS: want a whole number, got %q", args[1])
 			}
-			return change(cmd.Context(), env, &t, "POST", args[0], "/scale", map[string]int64{"replicas": n},
-				fmt.Sprintf("%s: scaling to %d replicas in %s", args[0], n, t.env))
-		},
-	}
-	t.flags(cmd)
-	return cmd
+			return "POST", "/scale", map[string]int64{"replicas": n}, fmt.Sprintf("%s: scaling to %d replicas in %s", args[0], n, t.env), nil
+		})
 }
 
 var opDone = map[string]string{"stop": "stopping", "start": "starting", "restart": "restarting (rolling)"}
 
 func opCmd(env cli.Env, op string) *cobra.Command {
-	var t target
-	cmd := &cobra.Command{
-		Use:   op + " APP",
-		Short: strings.ToUpper(op[:1]) + op[1:] + " APP in the environment",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return change(cmd.Context(), env, &t, "POST", args[0], "/"+op, nil, fmt.Sprintf("%s: %s in %s", args[0], opDone[op], t.env))
-		},
-	}
-	t.flags(cmd)
-	return cmd
+	return appCommand(env, op+" APP", strings.ToUpper(op[:1])+op[1:]+" APP in the environment", 1,
+		func(args []string, t *target) (string, string, any, string, error) {
+			return "POST", "/" + op, nil, fmt.Sprintf("%s: %s in %s", args[0], opDone[op], t.env), nil
+		})
 }
 
 func undeployCmd(env cli.Env) *cobra.Command {
-	var t target
-	cmd := &cobra.Command{
-		Use:   "undeploy APP",
-		Short: "Remove APP and its objects from the environment",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return change(cmd.Context(), env, &t, "DELETE", args[0], "", nil, fmt.Sprintf("%s: removing from %s", args[0], t.env))
-		},
-	}
-	t.flags(cmd)
-	return cmd
+	return appCommand(env, "undeploy APP", "Remove APP and its objects from the environment", 1,
+		func(args []string, t *target) (string, string, any, string, error) {
+			return "DELETE", "", nil, fmt.Sprintf("%s: removing from %s", args[0], t.env), nil
+		})
 }
 
 func change(ctx context.Context, env cli.Env, t *target, method, app, suffix string, body any, done string) error {

@@ -36,34 +36,41 @@ func (b berth) eventually(limit time.Duration, args []string, wants ...string) s
 	}
 }
 
-// TestDeployAndOperateFromTheCLI is the tour a new user takes: the server
-// started on a real cluster, an application applied, then deployed, listed,
-// scaled, stopped, started and removed with `berth app`, each visible in the
-// cluster and in the audit trail.
-func TestDeployAndOperateFromTheCLI(t *testing.T) {
+// onCluster starts the server on the shared local cluster, logs in as admin
+// and applies the bank manifest (plus extra documents) with environment dev
+// bound to a fresh namespace; the context defaults to tenant bank, project pay.
+func onCluster(t *testing.T, prefix, extra string) (berth, *clustertest.Cluster, string) {
+	t.Helper()
 	c := clustertest.Start(t)
 	dir := t.TempDir()
 	vars := map[string]string{"BERTH_ADMIN_PASSWORD": adminPassword, "BERTH_CONFIG": filepath.Join(dir, "config.yaml")}
 	getenv := func(k string) string { return vars[k] }
 	url := startServer(t, dir, c.Kubeconfig(), getenv)
 	b := berth{t: t, getenv: getenv}
-	ns := fmt.Sprintf("bank-pay-e2e-%d", time.Now().UnixNano()%100000)
+	ns := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%100000)
 	t.Cleanup(func() { _ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-
 	b.must(adminPassword+"\n", []string{"login", "--server", url, "--username", "admin", "--password-stdin"}, "Logged in")
 	file := filepath.Join(dir, "bank.yaml")
-	m := strings.Replace(manifest, "namespace: bank-pay-dev", "namespace: "+ns, 1) + `---
+	if err := os.WriteFile(file, []byte(strings.Replace(manifest, "namespace: bank-pay-dev", "namespace: "+ns, 1)+extra), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.must("", []string{"apply", "-f", file})
+	b.must("", []string{"context", "set", "-t", "bank", "-p", "pay"})
+	return b, c, ns
+}
+
+// TestDeployAndOperateFromTheCLI is the tour a new user takes: the server
+// started on a real cluster, an application applied, then deployed, listed,
+// scaled, stopped, started and removed with `berth app`, each visible in the
+// cluster and in the audit trail.
+func TestDeployAndOperateFromTheCLI(t *testing.T) {
+	b, c, ns := onCluster(t, "bank-pay-e2e", `---
 apiVersion: berth.dev/v1
 kind: Application
 metadata: {name: blue-pay, tenant: bank, project: pay}
 spec:
   version: {name: v1, image: registry.local/blue-pay:1.0, tier: small, orchestration: {replicas: 1}}
-`
-	if err := os.WriteFile(file, []byte(m), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b.must("", []string{"apply", "-f", file})
-	b.must("", []string{"context", "set", "-t", "bank", "-p", "pay"})
+`)
 	app := []string{"--env", "dev"}
 
 	b.must("", append([]string{"app", "deploy", "red-auth", "v1"}, app...), "deploying version v1 to dev")
@@ -124,21 +131,7 @@ spec:
 }
 
 func TestWatchStreamsStatusChangesAsTheyHappen(t *testing.T) {
-	c := clustertest.Start(t)
-	dir := t.TempDir()
-	vars := map[string]string{"BERTH_ADMIN_PASSWORD": adminPassword, "BERTH_CONFIG": filepath.Join(dir, "config.yaml")}
-	getenv := func(k string) string { return vars[k] }
-	url := startServer(t, dir, c.Kubeconfig(), getenv)
-	b := berth{t: t, getenv: getenv}
-	ns := fmt.Sprintf("bank-pay-watch-%d", time.Now().UnixNano()%100000)
-	t.Cleanup(func() { _ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-	b.must(adminPassword+"\n", []string{"login", "--server", url, "--username", "admin", "--password-stdin"}, "Logged in")
-	file := filepath.Join(dir, "bank.yaml")
-	if err := os.WriteFile(file, []byte(strings.Replace(manifest, "namespace: bank-pay-dev", "namespace: "+ns, 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b.must("", []string{"apply", "-f", file})
-	b.must("", []string{"context", "set", "-t", "bank", "-p", "pay"})
+	b, _, _ := onCluster(t, "bank-pay-watch", "")
 
 	ctx, cancel := context.WithCancel(t.Context())
 	var out syncBuffer
