@@ -381,6 +381,10 @@ func (b *berth) statusLatency(ctx context.Context, client kubernetes.Interface, 
 		b.mu.Lock()
 		delete(b.watchers, app)
 		b.mu.Unlock()
+		// The probed pod stays crashed; its ReplicaSet replaces it.
+		if err := client.CoreV1().Pods("berth-bench").Delete(ctx, pod.Name, metav1.DeleteOptions{}); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
