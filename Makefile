@@ -23,7 +23,7 @@ components: ## Build (once per machine) the Kubernetes components of the local c
 run: build ## Build, start a local cluster (unless KUBECONFIG=… is given) and the server
 	@scripts/run.sh
 
-test: ## Run every test with the race detector, real cluster and PostgreSQL included
+test: lint ## Lint, then run every test with the race detector, real cluster and PostgreSQL included
 	@# The local control plane's components: built once per machine, cached by version.
 	components=$$(build/components/build.sh) && \
 		BERTH_COMPONENTS_DIR="$$components" go test -race -count=1 -timeout 40m $(TEST_FLAGS) ./...
@@ -35,7 +35,7 @@ lint: ## Run go vet and gofmt checks
 fmt: ## Format the code
 	gofmt -w cmd internal bench
 
-verify: lint test ## Lint, then test
+verify: test ## Same as test (kept for habit)
 
 bench: build ## Run the benchmarks in bench/ (see docs/benchmarks.md)
 	@scripts/bench.sh

@@ -5,12 +5,14 @@
 //     transaction each, then the controller) versus `kubectl apply
 //     --server-side` of the same rendered manifests followed by `kubectl wait
 //     --for=condition=Available`, until every Deployment is Available;
+//
 //   - the latency from a pod status change in the API server to Berth's
 //     application status (p50/p99);
+//
 //   - the resident memory of the Berth engine with N applications scaled to
 //     `-pods` pods in total.
 //
-//	go run ./bench/deploy -apps 500 -pods 5000
+//     go run ./bench/deploy -apps 500 -pods 5000
 package main
 
 import (

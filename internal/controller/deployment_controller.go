@@ -72,29 +72,32 @@ func (c *Deployments) Enqueue(k deploy.Key) { c.queue.Add(k) }
 func (c *Deployments) ClusterChanged(cluster string, app kube.AppKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for p, pl := range c.where {
-		if p.cluster != cluster || (app != kube.AppKey{} && p.app != app) {
-			continue
+	if app == (kube.AppKey{}) {
+		for p, pl := range c.where {
+			if p.cluster == cluster {
+				c.queue.Add(pl.key)
+			}
 		}
-		if app == (kube.AppKey{}) {
-			c.queue.Add(pl.key)
-			continue
-		}
-		conn, err := c.clusters.Get(cluster)
-		if err != nil {
-			continue
-		}
-		d := conn.Watcher.Deployment(app)
-		if d == nil {
-			// Deleted behind Berth's back: put it back.
-			pl.drift = append(pl.drift, "(deleted)")
-			c.queue.Add(pl.key)
-			continue
-		}
-		if editors := kube.ForeignEdits(d, pl.appliedAt); len(editors) > 0 {
-			pl.drift = editors
-			c.queue.Add(pl.key)
-		}
+		return
+	}
+	pl := c.where[placement{cluster, app}]
+	if pl == nil {
+		return
+	}
+	conn, err := c.clusters.Get(cluster)
+	if err != nil {
+		return
+	}
+	d := conn.Watcher.Deployment(app)
+	if d == nil {
+		// Deleted behind Berth's back: put it back.
+		pl.drift = append(pl.drift, "(deleted)")
+		c.queue.Add(pl.key)
+		return
+	}
+	if editors := kube.ForeignEdits(d, pl.appliedAt); len(editors) > 0 {
+		pl.drift = editors
+		c.queue.Add(pl.key)
 	}
 }
 

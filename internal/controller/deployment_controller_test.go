@@ -96,7 +96,10 @@ func (e *env) fixture(t *testing.T) {
 	ctx := t.Context()
 	err = e.p.Do(ctx, alice, audit.Event{Action: "fixture"}, func(tx platform.Tx) error {
 		steps := []func() error{
-			func() error { _, err := e.p.Tenancy.CreateTenant(ctx, tx, alice, tenancy.Tenant{Name: "bank"}); return err },
+			func() error {
+				_, err := e.p.Tenancy.CreateTenant(ctx, tx, alice, tenancy.Tenant{Name: "bank"})
+				return err
+			},
 			func() error {
 				_, err := e.p.Tenancy.CreateProject(ctx, tx, alice, tenancy.Project{Tenant: "bank", Name: "channels"})
 				return err
@@ -200,7 +203,10 @@ func TestDeployOperateAndDeleteThroughTheController(t *testing.T) {
 	e := newEnv(t, t.TempDir())
 	e.fixture(t)
 	k := e.key
-	e.do(t, func(ctx context.Context, tx platform.Tx) error { _, err := e.p.Deploy.Deploy(ctx, tx, alice, k, "v1"); return err })
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Deploy.Deploy(ctx, tx, alice, k, "v1")
+		return err
+	})
 	s := e.status(t, kube.PhaseRunning, func(s kube.Status) bool { return s.Ready == 2 })
 	if s.Version != "v1" {
 		t.Errorf("running version %s, want v1", s.Version)
@@ -214,11 +220,17 @@ func TestDeployOperateAndDeleteThroughTheController(t *testing.T) {
 	}
 
 	t.Run("scale", func(t *testing.T) {
-		e.do(t, func(ctx context.Context, tx platform.Tx) error { _, err := e.p.Deploy.Scale(ctx, tx, alice, k, 4); return err })
+		e.do(t, func(ctx context.Context, tx platform.Tx) error {
+			_, err := e.p.Deploy.Scale(ctx, tx, alice, k, 4)
+			return err
+		})
 		e.status(t, kube.PhaseRunning, func(s kube.Status) bool { return s.Ready == 4 })
 	})
 	t.Run("a new version rolls out", func(t *testing.T) {
-		e.do(t, func(ctx context.Context, tx platform.Tx) error { _, err := e.p.Deploy.Deploy(ctx, tx, alice, k, "v2"); return err })
+		e.do(t, func(ctx context.Context, tx platform.Tx) error {
+			_, err := e.p.Deploy.Deploy(ctx, tx, alice, k, "v2")
+			return err
+		})
 		e.status(t, kube.PhaseRunning, func(s kube.Status) bool { return s.Version == "v2" && s.Ready == 4 })
 	})
 	t.Run("an edit by someone else is put back and audited", func(t *testing.T) {
@@ -250,9 +262,15 @@ func TestDeployOperateAndDeleteThroughTheController(t *testing.T) {
 		}
 	})
 	t.Run("stop and start", func(t *testing.T) {
-		e.do(t, func(ctx context.Context, tx platform.Tx) error { _, err := e.p.Deploy.Stop(ctx, tx, alice, k); return err })
+		e.do(t, func(ctx context.Context, tx platform.Tx) error {
+			_, err := e.p.Deploy.Stop(ctx, tx, alice, k)
+			return err
+		})
 		e.status(t, kube.PhaseStopped, nil)
-		e.do(t, func(ctx context.Context, tx platform.Tx) error { _, err := e.p.Deploy.Start(ctx, tx, alice, k); return err })
+		e.do(t, func(ctx context.Context, tx platform.Tx) error {
+			_, err := e.p.Deploy.Start(ctx, tx, alice, k)
+			return err
+		})
 		e.status(t, kube.PhaseRunning, func(s kube.Status) bool { return s.Ready == 4 })
 	})
 	t.Run("restart replaces every pod", func(t *testing.T) {
@@ -260,7 +278,10 @@ func TestDeployOperateAndDeleteThroughTheController(t *testing.T) {
 		for _, p := range e.status(t, kube.PhaseRunning, nil).Pods {
 			before[p.Name] = true
 		}
-		e.do(t, func(ctx context.Context, tx platform.Tx) error { _, err := e.p.Deploy.Restart(ctx, tx, alice, k); return err })
+		e.do(t, func(ctx context.Context, tx platform.Tx) error {
+			_, err := e.p.Deploy.Restart(ctx, tx, alice, k)
+			return err
+		})
 		e.status(t, kube.PhaseRunning, func(s kube.Status) bool {
 			if s.Ready != 4 || len(s.Pods) != 4 {
 				return false
@@ -274,7 +295,10 @@ func TestDeployOperateAndDeleteThroughTheController(t *testing.T) {
 		})
 	})
 	t.Run("delete removes the objects, then the record", func(t *testing.T) {
-		e.do(t, func(ctx context.Context, tx platform.Tx) error { _, err := e.p.Deploy.Delete(ctx, tx, alice, k); return err })
+		e.do(t, func(ctx context.Context, tx platform.Tx) error {
+			_, err := e.p.Deploy.Delete(ctx, tx, alice, k)
+			return err
+		})
 		err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 			_, err := e.c.Client.AppsV1().Deployments(e.ns).Get(ctx, "red-auth", metav1.GetOptions{})
 			if !apierrors.IsNotFound(err) {
