@@ -50,8 +50,14 @@ func TestEnvironmentsOfOneProjectRunOnDifferentClusters(t *testing.T) {
 			Name: "prod", Cluster: "shanghai", Namespace: "channels-prod"})
 		return err
 	})
-	e.do(t, func(ctx context.Context, tx platform.Tx) error { _, err := e.p.Deploy.Deploy(ctx, tx, alice, e.key, "v1"); return err })
-	e.do(t, func(ctx context.Context, tx platform.Tx) error { _, err := e.p.Deploy.Deploy(ctx, tx, alice, prod, "v2"); return err })
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Deploy.Deploy(ctx, tx, alice, e.key, "v1")
+		return err
+	})
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Deploy.Deploy(ctx, tx, alice, prod, "v2")
+		return err
+	})
 
 	status := func(cluster, ns string) kube.Status {
 		return e.reg.Status(cluster, kube.AppKey{Namespace: ns, App: "red-auth"})
