@@ -101,30 +101,25 @@ type clusterError struct {
 func (e *clusterError) Error() string { return fmt.Sprintf("cluster %s: %v", e.cluster, e.err) }
 func (e *clusterError) Unwrap() error { return e.err }
 
-func (a *API) view1(ctx context.Context, env tenancy.Environment, d deploy.Deployment) DeploymentView {
-	v := DeploymentView{Deployment: d, Status: kube.Status{Phase: kube.PhaseUnknown, Reason: "NotConnected", Pods: []kube.PodStatus{}}}
+// view1 joins a deployment with its live status; addr is its internal
+// address (serviceAddress, read in the caller's transaction).
+func (a *API) view1(env tenancy.Environment, d deploy.Deployment, addr string) DeploymentView {
+	v := DeploymentView{Deployment: d, Status: kube.Status{Phase: kube.PhaseUnknown, Reason: "NotConnected", Pods: []kube.PodStatus{}},
+		InternalAddress: addr}
 	if a.live != nil {
 		v.Status = a.live.Status(env.Cluster, kube.AppKey{Namespace: env.Namespace, App: d.Application})
 	}
-	v.InternalAddress = internalAddress(ctx, a, env, d)
 	return v
 }
 
-// internalAddress is the in-cluster DNS name and first port of the
-// application's Service.
-func internalAddress(ctx context.Context, a *API, env tenancy.Environment, d deploy.Deployment) string {
-	var port int32
-	_ = a.p.DB.View(ctx, func(tx platform.Tx) error {
-		ver, err := tx.GetVersion(ctx, d.Tenant, d.Project, d.Application, d.Version)
-		if err == nil && len(ver.Orchestration.Ports) > 0 {
-			port = ver.Orchestration.Ports[0].ContainerPort
-		}
-		return nil
-	})
-	if port == 0 {
+// serviceAddress is the in-cluster DNS name and first port of the
+// application's Service, or "" when its version serves no port.
+func serviceAddress(ctx context.Context, tx platform.Tx, env tenancy.Environment, d deploy.Deployment) string {
+	ver, err := tx.GetVersion(ctx, d.Tenant, d.Project, d.Application, d.Version)
+	if err != nil || len(ver.Orchestration.Ports) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s.%s.svc.cluster.local:%d", d.Application, env.Namespace, port)
+	return fmt.Sprintf("%s.%s.svc.cluster.local:%d", d.Application, env.Namespace, ver.Orchestration.Ports[0].ContainerPort)
 }
 
 func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) error {
@@ -157,23 +152,30 @@ func (a *API) deploymentViews(r *http.Request, env tenancy.Environment, o resour
 	}
 	limit := o.PageLimit()
 	var ds []deploy.Deployment
+	var addrs []string
+	next := ""
 	err = a.view(r, func(tx platform.Tx) error {
 		f := deploy.Filter{Tenant: env.Tenant, Project: env.Project, Environment: env.Name}
 		ds, err = tx.ListDeployments(r.Context(), f, after, limit+1)
-		return err
+		if err != nil {
+			return err
+		}
+		if len(ds) > limit {
+			ds = ds[:limit]
+			last := ds[len(ds)-1]
+			next = resource.EncodeContinue(last.Application + "/" + last.Environment)
+		}
+		for _, d := range ds {
+			addrs = append(addrs, serviceAddress(r.Context(), tx, env, d))
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(ds) > limit {
-		ds = ds[:limit]
-		last := ds[len(ds)-1]
-		next = resource.EncodeContinue(last.Application + "/" + last.Environment)
-	}
 	views := make([]DeploymentView, 0, len(ds))
-	for _, d := range ds {
-		views = append(views, a.view1(r.Context(), env, d))
+	for i, d := range ds {
+		views = append(views, a.view1(env, d, addrs[i]))
 	}
 	return views, next, nil
 }
@@ -241,15 +243,19 @@ func (a *API) watchDeployments(w http.ResponseWriter, r *http.Request, env tenan
 				continue
 			}
 			var d deploy.Deployment
+			var addr string
 			err := a.view(r, func(tx platform.Tx) error {
 				var err error
-				d, err = tx.GetDeployment(ctx, deploy.Key{Tenant: env.Tenant, Project: env.Project, Application: c.App.App, Environment: env.Name})
-				return err
+				if d, err = tx.GetDeployment(ctx, deploy.Key{Tenant: env.Tenant, Project: env.Project, Application: c.App.App, Environment: env.Name}); err != nil {
+					return err
+				}
+				addr = serviceAddress(ctx, tx, env, d)
+				return nil
 			})
 			if errors.Is(err, resource.ErrNotFound) {
 				continue
 			}
-			if err != nil || send(a.view1(ctx, env, d)) != nil {
+			if err != nil || send(a.view1(env, d, addr)) != nil {
 				return nil
 			}
 		}
@@ -265,15 +271,19 @@ func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var d deploy.Deployment
+	var addr string
 	err = a.view(r, func(tx platform.Tx) error {
 		var err error
-		d, err = tx.GetDeployment(r.Context(), deploymentKey(r))
-		return err
+		if d, err = tx.GetDeployment(r.Context(), deploymentKey(r)); err != nil {
+			return err
+		}
+		addr = serviceAddress(r.Context(), tx, env, d)
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	v := a.view1(r.Context(), env, d)
+	v := a.view1(env, d, addr)
 	if a.live != nil {
 		if conn, err := a.live.Ready(env.Cluster); err == nil {
 			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
@@ -300,15 +310,19 @@ func (a *API) change(w http.ResponseWriter, r *http.Request, perm authz.Permissi
 	}
 	k := deploymentKey(r)
 	var d deploy.Deployment
+	var addr string
 	err = a.do(r, action, k.Path(), s, func(tx platform.Tx) error {
 		var err error
-		d, err = fn(r.Context(), tx, k)
-		return err
+		if d, err = fn(r.Context(), tx, k); err != nil {
+			return err
+		}
+		addr = serviceAddress(r.Context(), tx, env, d)
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, code, a.view1(r.Context(), env, d))
+	return writeJSON(w, code, a.view1(env, d, addr))
 }
 
 func (a *API) deploy(w http.ResponseWriter, r *http.Request) error {
