@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,10 @@ type Deployments struct {
 
 	mu    sync.Mutex
 	where map[placement]*placed // what runs where, for drift events
+	// ensured maps cluster/namespace to the quota its namespace objects were
+	// last applied with; cleared at each resync and when a cluster returns,
+	// so namespaces are not re-applied on every reconcile.
+	ensured map[string]string
 }
 
 type placement struct {
@@ -58,7 +63,8 @@ func NewDeployments(db platform.Transactor, svc *deploy.Service, clusters *kube.
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[deploy.Key](500*time.Millisecond, 30*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[deploy.Key]{Name: "deployments"}),
-		where: map[placement]*placed{},
+		where:   map[placement]*placed{},
+		ensured: map[string]string{},
 	}
 }
 
@@ -73,6 +79,11 @@ func (c *Deployments) ClusterChanged(cluster string, app kube.AppKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if app == (kube.AppKey{}) {
+		for key := range c.ensured {
+			if strings.HasPrefix(key, cluster+"/") {
+				delete(c.ensured, key)
+			}
+		}
 		for p, pl := range c.where {
 			if p.cluster == cluster {
 				c.queue.Add(pl.key)
@@ -129,6 +140,9 @@ func (c *Deployments) Run(ctx context.Context, workers int) {
 }
 
 func (c *Deployments) enqueueAll(ctx context.Context) {
+	c.mu.Lock()
+	clear(c.ensured)
+	c.mu.Unlock()
 	err := c.db.View(ctx, func(st platform.Tx) error {
 		ds, err := st.PendingDeployments(ctx)
 		if err != nil {
@@ -173,9 +187,10 @@ func (c *Deployments) next(ctx context.Context) bool {
 // unreachable cluster), or an error to retry with backoff.
 func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duration, error) {
 	var (
-		d   deploy.Deployment
-		env tenancy.Environment
-		v   apps.Version
+		d     deploy.Deployment
+		env   tenancy.Environment
+		v     apps.Version
+		quota resource.List
 	)
 	err := c.db.View(ctx, func(st platform.Tx) error {
 		var err error
@@ -185,8 +200,15 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 		if env, err = st.GetEnvironment(ctx, k.Tenant, k.Project, k.Environment); err != nil {
 			return err
 		}
-		v, err = st.GetVersion(ctx, k.Tenant, k.Project, k.Application, d.Version)
-		return err
+		if v, err = st.GetVersion(ctx, k.Tenant, k.Project, k.Application, d.Version); err != nil {
+			return err
+		}
+		q, err := st.GetQuota(ctx, tenancy.Scope{Tenant: k.Tenant, Project: k.Project})
+		if err != nil && !errors.Is(err, resource.ErrNotFound) {
+			return fmt.Errorf("quota of %s/%s: %w", k.Tenant, k.Project, err)
+		}
+		quota = q.Hard
+		return nil
 	})
 	if errors.Is(err, resource.ErrNotFound) {
 		c.forget(k)
@@ -220,7 +242,7 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 		c.forget(k)
 		return 0, c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.Remove(ctx, st, k) })
 	}
-	if err := c.ensureNamespace(ctx, conn, env); err != nil {
+	if err := c.ensureNamespace(ctx, conn, env, quota); err != nil {
 		return 0, err
 	}
 	w := kube.Workload{Tenant: k.Tenant, Project: k.Project, Environment: k.Environment, Namespace: env.Namespace,
@@ -239,6 +261,11 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 	inv, applyErr := conn.Applier.Apply(ctx, objs, prev)
 	if applyErr == nil {
 		c.applied(pl)
+	} else {
+		// Perhaps the namespace went away: the retry re-applies it.
+		c.mu.Lock()
+		delete(c.ensured, env.Cluster+"/"+env.Namespace)
+		c.mu.Unlock()
 	}
 	if applyErr == nil && len(drift) > 0 {
 		err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordDriftRepaired(ctx, st, k, drift) })
@@ -304,20 +331,19 @@ func (c *Deployments) forget(k deploy.Key) {
 }
 
 // ensureNamespace applies the environment's namespace with its quota
-// mirror. Namespaces are shared by a project's applications and never
-// pruned by them.
-func (c *Deployments) ensureNamespace(ctx context.Context, conn *kube.Conn, env tenancy.Environment) error {
-	var quota resource.List
-	err := c.db.View(ctx, func(st platform.Tx) error {
-		q, err := st.GetQuota(ctx, tenancy.Scope{Tenant: env.Tenant, Project: env.Project})
-		if errors.Is(err, resource.ErrNotFound) {
-			return nil
-		}
-		quota = q.Hard
-		return err
-	})
+// mirror, unless it was applied with the same quota since the last resync.
+// Namespaces are shared by a project's applications and never pruned by them.
+func (c *Deployments) ensureNamespace(ctx context.Context, conn *kube.Conn, env tenancy.Environment, quota resource.List) error {
+	sig, err := json.Marshal(quota)
 	if err != nil {
-		return fmt.Errorf("quota of %s/%s: %w", env.Tenant, env.Project, err)
+		return err
+	}
+	key := env.Cluster + "/" + env.Namespace
+	c.mu.Lock()
+	done := c.ensured[key] == string(sig)
+	c.mu.Unlock()
+	if done {
+		return nil
 	}
 	objs, err := kube.RenderNamespace(kube.Namespace{Name: env.Namespace, Tenant: env.Tenant, Project: env.Project,
 		Environment: env.Name, Quota: quota})
@@ -327,5 +353,8 @@ func (c *Deployments) ensureNamespace(ctx context.Context, conn *kube.Conn, env 
 	if _, err := conn.Applier.Apply(ctx, objs, nil); err != nil {
 		return fmt.Errorf("namespace %s: %w", env.Namespace, err)
 	}
+	c.mu.Lock()
+	c.ensured[key] = string(sig)
+	c.mu.Unlock()
 	return nil
 }
