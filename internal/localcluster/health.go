@@ -35,7 +35,7 @@ func waitHealthy(ctx context.Context, p *process, url string, cfg *rest.Config, 
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not healthy at %s: %v; last log lines:\n%s", p.name, url, last, tail(p.log, 15))
+			return fmt.Errorf("%s not healthy at %s: %v; last log lines:\n%s", p.name, url, last, LogTail(p.log, 15))
 		case <-p.done:
 		case <-tick.C:
 		}

@@ -73,11 +73,12 @@ func (p *process) stop(grace time.Duration) {
 
 // exitError describes an early exit with the tail of the component's log.
 func (p *process) exitError() error {
-	return fmt.Errorf("%s exited (%v); last log lines:\n%s", p.name, p.err, tail(p.log, 15))
+	return fmt.Errorf("%s exited (%v); last log lines:\n%s", p.name, p.err, LogTail(p.log, 15))
 }
 
-// tail returns the last n lines of the file at path.
-func tail(path string, n int) string {
+// LogTail returns the last n lines of the log file at path, or why it has
+// none, for error messages.
+func LogTail(path string, n int) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return "(no log: " + err.Error() + ")"

@@ -149,7 +149,7 @@ func spawn(ctx context.Context, o *options) (localcluster.State, error) {
 	for {
 		select {
 		case err := <-exited:
-			return localcluster.State{}, fmt.Errorf("cluster did not start (%v); see %s:\n%s", err, logPath, tail(logPath))
+			return localcluster.State{}, fmt.Errorf("cluster did not start (%v); see %s:\n%s", err, logPath, localcluster.LogTail(logPath, 20))
 		case <-timeout:
 			_ = syscall.Kill(-child.Process.Pid, syscall.SIGTERM)
 			return localcluster.State{}, fmt.Errorf("cluster not ready after 5 minutes; see %s", logPath)
@@ -165,18 +165,6 @@ func spawn(ctx context.Context, o *options) (localcluster.State, error) {
 			return st, nil
 		}
 	}
-}
-
-func tail(path string) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > 20 {
-		lines = lines[len(lines)-20:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func printUsage(w io.Writer, st localcluster.State) {
