@@ -7,14 +7,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"berth.dev/berth/bench/internal/proc"
 	"berth.dev/berth/internal/localcluster"
 )
 
@@ -139,22 +138,13 @@ func rolloutTime(ctx context.Context, c *localcluster.Cluster, replicas int32) (
 	return time.Since(began), err
 }
 
-// measureRSS reads VmRSS of each component from /proc.
+// measureRSS reads the resident memory of each component.
 func measureRSS(c *localcluster.Cluster) map[string]int64 {
 	out := map[string]int64{}
 	for _, comp := range c.State().Components {
-		f, err := os.Open("/proc/" + strconv.Itoa(comp.PID) + "/status")
-		if err != nil {
-			continue
+		if rss, err := proc.RSS(comp.PID); err == nil {
+			out[comp.Name] = rss
 		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-				out[comp.Name] = kb << 10
-			}
-		}
-		f.Close()
 	}
 	return out
 }
