@@ -1,0 +1,45 @@
+package traffic
+
+// Route is what a traffic provider (the Berth gateway, Istio, Gateway API)
+// is asked to realise for one application in one environment: requests for
+// Hosts and PathPrefix go to Stable or Gray as Rules decide.
+//
+// Stable and gray run as separate Deployments, each with its own Service
+// (Stable.Service, Gray.Service). Service is the application's Service that
+// selects the pods of both versions; providers that split by subset (Istio
+// DestinationRule subsets keyed by the version label) route to it, the
+// others route to the per-version Services.
+type Route struct {
+	// Name is the application's name; providers name their objects after it.
+	Name string `json:"name"`
+	// Namespace is the environment's namespace, where every Service lives.
+	Namespace string `json:"namespace"`
+	// Hosts are the host names the route answers; empty means any host for
+	// providers that allow it.
+	Hosts []string `json:"hosts,omitempty"`
+	// PathPrefix starts with "/"; "" means "/".
+	PathPrefix string `json:"pathPrefix,omitempty"`
+	// Service selects every version's pods (by the application label).
+	Service string `json:"service"`
+	// Port is the Service port the application serves on.
+	Port int32 `json:"port"`
+	// Stable is the version serving production traffic.
+	Stable Backend `json:"stable"`
+	// Gray is the version under release; nil when there is none, and then
+	// everything goes to Stable whatever Rules say.
+	Gray *Backend `json:"gray,omitempty"`
+	// Rules decide stable or gray per request.
+	Rules Rules `json:"rules"`
+	// Labels are put on every object a provider writes, so Berth can tell
+	// its own objects from a user's. The provider does not keep the map.
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Backend is one version of an application.
+type Backend struct {
+	// Version is the application version's name; the pods of that version
+	// carry it in the version label.
+	Version string `json:"version"`
+	// Service is the Service that selects only this version's pods.
+	Service string `json:"service"`
+}
