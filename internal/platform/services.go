@@ -10,6 +10,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
@@ -26,6 +27,12 @@ type Options struct {
 	// transaction changed, once it commits (the controller's wake-up); nil
 	// for none. It must not block.
 	OnDeploymentChange func(deploy.Key)
+	// OnGrayPlanChange hears of every gray plan a transaction changed, once
+	// it commits; nil for none. It must not block.
+	OnGrayPlanChange func(deploy.Key)
+	// OrgHeaders name the request headers carrying region, branch and
+	// teller (default gray.DefaultHeaders).
+	OrgHeaders gray.Headers
 }
 
 // Platform is the set of domain services over one database.
@@ -37,6 +44,7 @@ type Platform struct {
 	Identity *identity.Service
 	Audit    *audit.Service
 	Deploy   *deploy.Service
+	Gray     *gray.Service
 }
 
 // New wires the services over db.
@@ -48,6 +56,10 @@ func New(db Transactor, o Options) (*Platform, error) {
 		o.Clock = clock.Real{}
 	}
 	t := tenancy.NewService(o.Clock, o.Sealer)
+	if o.OrgHeaders == (gray.Headers{}) {
+		o.OrgHeaders = gray.DefaultHeaders
+	}
+	d := deploy.NewService(o.Clock, t, o.OnDeploymentChange)
 	return &Platform{
 		DB:       db,
 		Clock:    o.Clock,
@@ -55,7 +67,8 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Apps:     apps.NewService(o.Clock, t),
 		Identity: identity.NewService(o.Clock, o.Identity, o.Providers...),
 		Audit:    audit.NewService(o.Clock, o.AuditRetention),
-		Deploy:   deploy.NewService(o.Clock, t, o.OnDeploymentChange),
+		Deploy:   d,
+		Gray:     gray.NewService(o.Clock, d, o.OrgHeaders, o.OnGrayPlanChange),
 	}, nil
 }
 

@@ -23,6 +23,10 @@ type Route struct {
 	Service string `json:"service"`
 	// Port is the Service port the application serves on.
 	Port int32 `json:"port"`
+	// PortName names that port; versions may serve it on different
+	// numbers, so providers that route to per-version Services use the
+	// name when it is set.
+	PortName string `json:"portName,omitempty"`
 	// Stable is the version serving production traffic.
 	Stable Backend `json:"stable"`
 	// Gray is the version under release; nil when there is none, and then

@@ -61,6 +61,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"deployments list in pages and by environment, and pending ones are found", testDeploymentListsAndPending},
 		{"a stale deployment write is ErrConflict", testDeploymentStaleWrite},
 		{"the controller hears of a deployment change only once it commits", testDeploymentNotifiesAfterCommit},
+		{"a gray plan starts, widens, promotes, switches back, ends and expires, each audited", testGrayPlanLifecycle},
+		{"a bad gray plan is refused naming the field and changes nothing", testGrayPlanBadInput},
+		{"an org directory is imported and plans pick units by name", testOrgDirectory},
+		{"the controller hears of a gray plan change only once it commits", testGrayNotifiesAfterCommit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

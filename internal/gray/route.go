@@ -1,0 +1,74 @@
+package gray
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+
+	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/traffic"
+)
+
+// ServiceName is the name of the Service (and, for a second version, the
+// Deployment) Berth runs for one version of an application beside its main
+// objects: "<app>--<version>", shortened with a hash past 63 characters.
+func ServiceName(app, version string) string {
+	name := app + "--" + version
+	if len(name) <= 63 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(app + "/" + version))
+	h := hex.EncodeToString(sum[:])[:10]
+	keep := 63 - len(h) - 2
+	if len(app) > keep {
+		return app[:keep] + "--" + h
+	}
+	return name[:keep] + "-" + "-" + h
+}
+
+// Target is one deployment as traffic providers see it.
+type Target struct {
+	Deployment deploy.Deployment
+	// Version is the deployment's version (for its ports).
+	Version apps.Version
+	// Plan is the application's latest gray plan in the environment, or nil.
+	Plan *Plan
+	// Namespace is the environment's namespace.
+	Namespace string
+}
+
+// Follows reports whether the plan still describes t's deployment: its
+// current stable version is the one deployed. A plan overtaken by a plain
+// deploy of another version no longer routes.
+func (t Target) Follows() bool {
+	return t.Plan != nil && t.Plan.CurrentStable() == t.Deployment.Version
+}
+
+// Route is what providers realise for t, or false when t serves no port.
+// While a plan follows the deployment, stable and gray are the per-version
+// Services (ServiceName); otherwise stable is the application's Service.
+// The route answers the host "<app>.<namespace>" on every path.
+func Route(t Target, h Headers) (traffic.Route, bool) {
+	d := t.Deployment
+	if d.Deleting || len(t.Version.Orchestration.Ports) == 0 {
+		return traffic.Route{}, false
+	}
+	port := t.Version.Orchestration.Ports[0]
+	r := traffic.Route{
+		Name: d.Application, Namespace: t.Namespace,
+		Hosts:   []string{d.Application + "." + t.Namespace},
+		Service: d.Application, Port: port.ContainerPort, PortName: port.Name,
+		Stable: traffic.Backend{Version: d.Version, Service: d.Application},
+		Labels: map[string]string{"berth.dev/tenant": d.Tenant, "berth.dev/project": d.Project,
+			"berth.dev/environment": d.Environment, "berth.dev/app": d.Application},
+	}
+	if !t.Follows() {
+		return r, true
+	}
+	r.Stable.Service = ServiceName(d.Application, d.Version)
+	if other := t.Plan.Other(); other != "" {
+		r.Gray = &traffic.Backend{Version: other, Service: ServiceName(d.Application, other)}
+		r.Rules = t.Plan.Rules(h)
+	}
+	return r, true
+}

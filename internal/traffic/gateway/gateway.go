@@ -1,0 +1,67 @@
+// Package gateway is the Berth gateway's traffic provider: it turns the
+// traffic.Routes of an installation into one gateway.Config, which the
+// server streams to every `berth gateway` (internal/gateway's Publisher).
+// Upstreams are Kubernetes Services, resolved by the gateway from their
+// EndpointSlices.
+package gateway
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+
+	gw "berth.dev/berth/internal/gateway"
+	"berth.dev/berth/internal/traffic"
+)
+
+// Config builds the gateway configuration realising routes: one app per
+// route (named "<namespace>/<name>"), one gateway route per host and path
+// prefix. Routes are sorted, so the same routes give the same
+// configuration (and the publisher a no-op). It keeps none of routes.
+func Config(routes []traffic.Route) (gw.Config, error) {
+	routes = slices.Clone(routes)
+	slices.SortFunc(routes, func(a, b traffic.Route) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	cfg := gw.Config{Routes: []gw.Route{}, Apps: []gw.App{}}
+	for _, r := range routes {
+		app := App(r)
+		cfg.Apps = append(cfg.Apps, app)
+		prefix := r.PathPrefix
+		if prefix == "" {
+			prefix = "/"
+		}
+		hosts := r.Hosts
+		if len(hosts) == 0 {
+			hosts = []string{""}
+		}
+		for i, h := range hosts {
+			cfg.Routes = append(cfg.Routes, gw.Route{Name: app.Name + "#" + strconv.Itoa(i), Host: h, PathPrefix: prefix, App: app.Name})
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return gw.Config{}, fmt.Errorf("gateway configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// App is the gateway app of one route: stable and gray Service upstreams
+// and the route's rules. Without a gray backend the rules are dropped, so
+// everything goes to stable.
+func App(r traffic.Route) gw.App {
+	port := r.PortName
+	if port == "" {
+		port = strconv.Itoa(int(r.Port))
+	}
+	up := func(svc string) gw.Upstream {
+		return gw.Upstream{Service: &gw.ServiceRef{Namespace: r.Namespace, Name: svc, Port: port}}
+	}
+	app := gw.App{Name: r.Namespace + "/" + r.Name, Stable: up(r.Stable.Service)}
+	if r.Gray != nil {
+		g := up(r.Gray.Service)
+		app.Gray = &g
+		app.Traffic = r.Rules
+	}
+	return app
+}
