@@ -51,6 +51,9 @@ type Options struct {
 	// Live reads the clusters; nil serves deployments without live status
 	// and without refusing changes to unreachable clusters.
 	Live Live
+	// Gateway is the configuration stream of Berth gateways; nil serves an
+	// empty configuration.
+	Gateway GatewayStream
 }
 
 // API serves /api/v1.
@@ -63,6 +66,7 @@ type API struct {
 	mux     *http.ServeMux
 	routes  []Route
 	live    Live
+	gateway GatewayStream
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns
@@ -84,7 +88,7 @@ type Route struct {
 
 // New returns the API with every route registered.
 func New(o Options) *API {
-	a := &API{log: o.Log, p: o.Platform, clock: o.Clock, limiter: o.Limiter, trust: o.TrustProxy, mux: http.NewServeMux(), live: o.Live}
+	a := &API{log: o.Log, p: o.Platform, clock: o.Clock, limiter: o.Limiter, trust: o.TrustProxy, mux: http.NewServeMux(), live: o.Live, gateway: o.Gateway}
 	if a.clock == nil {
 		a.clock = o.Platform.Clock
 	}
@@ -96,6 +100,7 @@ func New(o Options) *API {
 	a.registerClusters()
 	a.registerApps()
 	a.registerDeployments()
+	a.registerGray()
 	a.registerIdentity()
 	a.registerAudit()
 	a.registerApply()

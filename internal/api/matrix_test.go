@@ -128,6 +128,10 @@ func allowedStatus(rt Route) []int {
 		return []int{http.StatusNoContent}
 	case rt.Method == "POST" && strings.Contains(rt.Path, "/deployments/{app}/"):
 		return []int{http.StatusOK} // operations on a deployment
+	case rt.Method == "POST" && strings.HasSuffix(rt.Path, "/grayplans"):
+		return []int{http.StatusCreated, http.StatusConflict} // one plan runs at a time
+	case rt.Method == "POST" && strings.Contains(rt.Path, "/grayplans/{app}/"):
+		return []int{http.StatusOK, http.StatusConflict} // the plan moves on: promoted, aborted, ...
 	case rt.Method == "POST":
 		return []int{http.StatusCreated}
 	case rt.Method == "PUT" && rt.Response == "none":
@@ -167,6 +171,7 @@ func seedMatrix(t *testing.T, h *harness, admin string) {
 		h.must(http.StatusCreated, admin, "POST", pp+"/environments", map[string]string{"name": "dev", "cluster": "c1", "namespace": tn + "-dev"})
 		h.must(http.StatusCreated, admin, "POST", pp+"/applications", map[string]string{"name": "app1"})
 		h.must(http.StatusCreated, admin, "POST", pp+"/applications/app1/versions", version("v1"))
+		h.must(http.StatusCreated, admin, "POST", pp+"/applications/app1/versions", version("v2"))
 		h.must(http.StatusOK, admin, "PUT", pp+"/environments/dev/deployments/app1", map[string]string{"version": "v1"})
 	}
 }
@@ -211,6 +216,33 @@ var matrixCases = map[string]func(tenant, name string) matrixCase{
 	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/restart": func(tn, _ string) matrixCase {
 		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1/restart", nil, allow(authz.DeploymentOperate, authz.ProjectScope(tn, proj))}
 	},
+	"GET /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/environments/dev/grayplans", nil, allow(authz.GrayRead, authz.ProjectScope(tn, proj))}
+	},
+	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/environments/dev/grayplans", map[string]any{"application": "app1", "grayVersion": "v2",
+			"steps": []map[string]any{{"tellers": []string{"T900"}}, {"branches": []string{"0101"}}}}, allow(authz.GrayManage, authz.ProjectScope(tn, proj))}
+	},
+	"GET /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans/{app}": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/environments/dev/grayplans/app1", nil, allow(authz.GrayRead, authz.ProjectScope(tn, proj))}
+	},
+	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans/{app}/step": grayOpCase("step", map[string]int{"to": 1}),
+	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans/{app}/set":  grayOpCase("set", map[string]int{"step": 0}),
+	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans/{app}/promote": grayOpCase("promote",
+		map[string]string{"keepOld": "1h"}),
+	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans/{app}/abort": grayOpCase("abort", map[string]string{"reason": "matrix"}),
+	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans/{app}/end":   grayOpCase("end", nil),
+	"GET /tenants/{tenant}/org": func(tn, _ string) matrixCase {
+		return matrixCase{"/tenants/" + tn + "/org", nil, allow(authz.OrgRead, authz.TenantScope(tn))}
+	},
+	"PUT /tenants/{tenant}/org": func(tn, _ string) matrixCase {
+		return matrixCase{"/tenants/" + tn + "/org", map[string]string{"csv": "level,code,name,parent\nregion,north,North,\n"},
+			allow(authz.OrgImport, authz.TenantScope(tn))}
+	},
+	"GET /gateway/config": func(string, string) matrixCase {
+		return matrixCase{"/gateway/config", nil, allow(authz.GatewayRead, authz.Platform)}
+	},
+
 	"POST /logout": func(string, string) matrixCase { return matrixCase{"/logout", nil, anyone} },
 	"GET /whoami":  func(string, string) matrixCase { return matrixCase{"/whoami", nil, anyone} },
 
@@ -387,6 +419,12 @@ var matrixCases = map[string]func(tenant, name string) matrixCase{
 		doc := fmt.Sprintf("apiVersion: berth.dev/v1\nkind: Application\nmetadata: {name: %s, tenant: %s, project: %s}\n", n, tn, proj)
 		return matrixCase{"/apply", doc, allow(authz.ApplicationCreate, authz.ProjectScope(tn, proj))}
 	},
+}
+
+func grayOpCase(op string, body any) func(string, string) matrixCase {
+	return func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/environments/dev/grayplans/app1/" + op, body, allow(authz.GrayManage, authz.ProjectScope(tn, proj))}
+	}
 }
 
 func projPath(tn string) string { return "/tenants/" + tn + "/projects/" + proj }

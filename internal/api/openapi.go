@@ -1,6 +1,7 @@
 package api
 
 import (
+	"berth.dev/berth/internal/gray"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -18,30 +19,39 @@ import (
 
 // schemaTypes are the named schemas routes refer to.
 var schemaTypes = map[string]reflect.Type{
-	"Tenant":          reflect.TypeFor[tenancy.Tenant](),
-	"Project":         reflect.TypeFor[tenancy.Project](),
-	"Environment":     reflect.TypeFor[tenancy.Environment](),
-	"Cluster":         reflect.TypeFor[tenancy.Cluster](),
-	"ClusterRequest":  reflect.TypeFor[ClusterRequest](),
-	"Quota":           reflect.TypeFor[tenancy.Quota](),
-	"Usage":           reflect.TypeFor[tenancy.Usage](),
-	"Member":          reflect.TypeFor[tenancy.Member](),
-	"Application":     reflect.TypeFor[apps.Application](),
-	"Version":         reflect.TypeFor[apps.Version](),
-	"Tier":            reflect.TypeFor[apps.Tier](),
-	"User":            reflect.TypeFor[identity.User](),
-	"UserRequest":     reflect.TypeFor[UserRequest](),
-	"Token":           reflect.TypeFor[identity.Token](),
-	"TokenRequest":    reflect.TypeFor[TokenRequest](),
-	"PasswordRequest": reflect.TypeFor[PasswordRequest](),
-	"TokenCreated":    reflect.TypeFor[TokenCreated](),
-	"LoginRequest":    reflect.TypeFor[LoginRequest](),
-	"LoginResponse":   reflect.TypeFor[LoginResponse](),
-	"WhoAmI":          reflect.TypeFor[WhoAmI](),
-	"AuditRecord":     reflect.TypeFor[audit.Record](),
-	"VerifyReport":    reflect.TypeFor[VerifyReport](),
-	"ApplyResult":     reflect.TypeFor[ApplyResult](),
-	"Error":           reflect.TypeFor[ErrorBody](),
+	"Tenant":             reflect.TypeFor[tenancy.Tenant](),
+	"Project":            reflect.TypeFor[tenancy.Project](),
+	"Environment":        reflect.TypeFor[tenancy.Environment](),
+	"Cluster":            reflect.TypeFor[tenancy.Cluster](),
+	"ClusterRequest":     reflect.TypeFor[ClusterRequest](),
+	"Quota":              reflect.TypeFor[tenancy.Quota](),
+	"Usage":              reflect.TypeFor[tenancy.Usage](),
+	"Member":             reflect.TypeFor[tenancy.Member](),
+	"Application":        reflect.TypeFor[apps.Application](),
+	"Version":            reflect.TypeFor[apps.Version](),
+	"Tier":               reflect.TypeFor[apps.Tier](),
+	"User":               reflect.TypeFor[identity.User](),
+	"UserRequest":        reflect.TypeFor[UserRequest](),
+	"Token":              reflect.TypeFor[identity.Token](),
+	"TokenRequest":       reflect.TypeFor[TokenRequest](),
+	"PasswordRequest":    reflect.TypeFor[PasswordRequest](),
+	"TokenCreated":       reflect.TypeFor[TokenCreated](),
+	"LoginRequest":       reflect.TypeFor[LoginRequest](),
+	"LoginResponse":      reflect.TypeFor[LoginResponse](),
+	"WhoAmI":             reflect.TypeFor[WhoAmI](),
+	"AuditRecord":        reflect.TypeFor[audit.Record](),
+	"VerifyReport":       reflect.TypeFor[VerifyReport](),
+	"ApplyResult":        reflect.TypeFor[ApplyResult](),
+	"Error":              reflect.TypeFor[ErrorBody](),
+	"GrayPlanView":       reflect.TypeFor[GrayPlanView](),
+	"GrayStartRequest":   reflect.TypeFor[GrayStartRequest](),
+	"GrayStepRequest":    reflect.TypeFor[GrayStepRequest](),
+	"GrayChange":         reflect.TypeFor[gray.Change](),
+	"GrayPromoteRequest": reflect.TypeFor[GrayPromoteRequest](),
+	"GrayAbortRequest":   reflect.TypeFor[GrayAbortRequest](),
+	"OrgUnit":            reflect.TypeFor[gray.OrgUnit](),
+	"OrgImportRequest":   reflect.TypeFor[OrgImportRequest](),
+	"GatewayConfig":      reflect.TypeFor[map[string]any](), // internal/gateway.Config, see docs/gateway.md
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)

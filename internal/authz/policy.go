@@ -69,6 +69,18 @@ const (
 
 	AuditRead   Permission = "audit:read"
 	AuditVerify Permission = "audit:verify"
+
+	// GrayRead reads gray plans; GrayManage starts, widens, promotes,
+	// aborts and ends them.
+	GrayRead   Permission = "grayplan:read"
+	GrayManage Permission = "grayplan:manage"
+	// OrgRead reads a tenant's org directory (regions, branches, tellers);
+	// OrgImport replaces it.
+	OrgRead   Permission = "org:read"
+	OrgImport Permission = "org:import"
+	// GatewayRead follows the Berth gateway configuration stream (every
+	// environment's routes): platform-wide only.
+	GatewayRead Permission = "gateway:read"
 )
 
 // Permissions returns every permission, in a stable order.
@@ -86,6 +98,7 @@ func Permissions() []Permission {
 		MemberRead, MemberCreate, MemberDelete,
 		UserRead, UserCreate, UserUpdate, UserDelete,
 		AuditRead, AuditVerify,
+		GrayRead, GrayManage, OrgRead, OrgImport, GatewayRead,
 	}
 }
 
@@ -95,7 +108,7 @@ func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
 // readAll is what every role may read inside its scope.
 var readAll = []Permission{
 	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
-	DeploymentRead,
+	DeploymentRead, GrayRead, OrgRead,
 }
 
 var policy = map[Role][]Permission{
@@ -107,16 +120,17 @@ var policy = map[Role][]Permission{
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
 		ProjectQuotaSet, MemberCreate, MemberDelete, AuditRead,
+		GrayManage, OrgImport,
 	}),
 	ProjectAdmin: join(readAll, []Permission{
 		ClusterRead, ProjectUpdate,
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
-		MemberCreate, MemberDelete,
+		MemberCreate, MemberDelete, GrayManage,
 	}),
 	Developer:      join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy}),
-	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy}),
+	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, GrayManage, OrgImport}),
 	Operator:       join(readAll, []Permission{ApplicationUpdate, DeploymentOperate}),
 	Auditor:        join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify}),
 	Viewer:         readAll,
@@ -160,7 +174,7 @@ func Allowed(bindings []Binding, p Permission, target Scope) bool {
 			}
 		case b.Scope.Contains(target):
 			return true
-		case (p == TenantRead || p == ProjectRead) && target.Contains(b.Scope):
+		case (p == TenantRead || p == ProjectRead || p == OrgRead) && target.Contains(b.Scope):
 			return true
 		}
 	}

@@ -67,6 +67,13 @@ func (p *Publisher) Publish(cfg Config) error {
 	return nil
 }
 
+// Current returns the JSON of the current configuration, nil before the
+// first Publish. The caller must not modify it.
+func (p *Publisher) Current() []byte {
+	data, _, _ := p.current()
+	return data
+}
+
 func (p *Publisher) current() ([]byte, string, <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

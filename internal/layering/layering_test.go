@@ -39,7 +39,7 @@ var rules = []rule{
 
 // domain packages stay free of transport, storage and cluster code.
 var domain = []string{"internal/tenancy", "internal/apps", "internal/audit", "internal/identity",
-	"internal/authz", "internal/traffic", "internal/deploy", "internal/release", "internal/netasset", "internal/pipeline"}
+	"internal/authz", "internal/traffic", "internal/deploy", "internal/gray", "internal/release", "internal/netasset", "internal/pipeline"}
 
 var domainForbidden = []string{"net/http", module + "internal/api", module + "internal/store",
 	module + "internal/server", module + "internal/cli", "database/sql", "k8s.io/client-go"}

@@ -26,6 +26,8 @@ type EnvironmentSpec struct {
 	Cluster     string `json:"cluster"`
 	Namespace   string `json:"namespace"`
 	Description string `json:"description,omitempty"`
+	// Traffic is the traffic provider: gateway (default), istio or gatewayapi.
+	Traffic string `json:"traffic,omitempty"`
 }
 
 // ClusterSpec registers a Kubernetes cluster by its kubeconfig (the file's

@@ -16,6 +16,11 @@ func validateEnvironment(e Environment) error {
 	errs.CheckName("cluster", e.Cluster)
 	errs.CheckName("namespace", e.Namespace)
 	errs.CheckLen("description", e.Description, 2000)
+	switch e.Traffic {
+	case "", TrafficGateway, TrafficIstio, TrafficGatewayAPI:
+	default:
+		errs.Add("traffic", "want gateway, istio or gatewayapi, got %q", e.Traffic)
+	}
 	return errs.Err()
 }
 

@@ -51,16 +51,27 @@ type Project struct {
 // a namespace of a registered cluster. A cluster namespace belongs to at
 // most one environment.
 type Environment struct {
-	Tenant          string    `json:"tenant"`
-	Project         string    `json:"project"`
-	Name            string    `json:"name"`
-	Cluster         string    `json:"cluster"`
-	Namespace       string    `json:"namespace"`
-	Description     string    `json:"description,omitempty"`
+	Tenant      string `json:"tenant"`
+	Project     string `json:"project"`
+	Name        string `json:"name"`
+	Cluster     string `json:"cluster"`
+	Namespace   string `json:"namespace"`
+	Description string `json:"description,omitempty"`
+	// Traffic names the provider that realises the environment's routes
+	// (gray plans): "gateway" (the Berth gateway, the default when empty),
+	// "istio" or "gatewayapi".
+	Traffic         string    `json:"traffic,omitempty"`
 	ResourceVersion int64     `json:"resourceVersion"`
 	CreatedAt       time.Time `json:"createdAt"`
 	UpdatedAt       time.Time `json:"updatedAt"`
 }
+
+// Traffic providers an environment may name.
+const (
+	TrafficGateway    = "gateway"
+	TrafficIstio      = "istio"
+	TrafficGatewayAPI = "gatewayapi"
+)
 
 // Cluster is a registered Kubernetes cluster. Its kubeconfig is kept
 // encrypted (AES-GCM) and never part of this type; read it with
