@@ -106,6 +106,10 @@ type Applied struct {
 	Inventory  json.RawMessage `json:"inventory,omitempty"`
 	Error      string          `json:"error,omitempty"`
 	At         time.Time       `json:"at,omitzero"`
+	// Serving lists the versions whose per-version Service had ready
+	// endpoints at the last apply. Routes use a per-version Service only
+	// once it serves, so no request is sent where no pod answers.
+	Serving []string `json:"serving,omitempty"`
 }
 
 // Key returns the plan's key: the deployment it acts on.

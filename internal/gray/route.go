@@ -3,6 +3,7 @@ package gray
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/deploy"
@@ -46,7 +47,8 @@ func (t Target) Follows() bool {
 
 // Route is what providers realise for t, or false when t serves no port.
 // While a plan follows the deployment, stable and gray are the per-version
-// Services (ServiceName); otherwise stable is the application's Service.
+// Services (ServiceName), each once it serves (Applied.Serving); otherwise
+// stable is the application's Service and there is no gray.
 // The route answers the host "<app>.<namespace>" on every path.
 func Route(t Target, h Headers) (traffic.Route, bool) {
 	d := t.Deployment
@@ -62,11 +64,12 @@ func Route(t Target, h Headers) (traffic.Route, bool) {
 		Labels: map[string]string{"berth.dev/tenant": d.Tenant, "berth.dev/project": d.Project,
 			"berth.dev/environment": d.Environment, "berth.dev/app": d.Application},
 	}
-	if !t.Follows() {
+	serving := t.Plan.Applied.Serving
+	if !t.Follows() || !slices.Contains(serving, d.Version) {
 		return r, true
 	}
 	r.Stable.Service = ServiceName(d.Application, d.Version)
-	if other := t.Plan.Other(); other != "" {
+	if other := t.Plan.Other(); other != "" && slices.Contains(serving, other) {
 		r.Gray = &traffic.Backend{Version: other, Service: ServiceName(d.Application, other)}
 		r.Rules = t.Plan.Rules(h)
 	}

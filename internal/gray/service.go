@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"berth.dev/berth/internal/apps"
@@ -346,28 +347,33 @@ func (s *Service) changed(ctx context.Context, st Store, a audit.Actor, p Plan, 
 }
 
 // RecordApplied records the controller's attempt at generation: on success
-// the inventory it applied, on failure why. New generations and failures
-// are audited.
-func (s *Service) RecordApplied(ctx context.Context, st Store, k deploy.Key, generation int64, inventory []byte, applyErr error) error {
+// the inventory it applied and the versions whose Services serve, on
+// failure why. New generations and failures are audited; a change of
+// serving versions is announced like a change of the plan (routes follow
+// it).
+func (s *Service) RecordApplied(ctx context.Context, st Store, k deploy.Key, generation int64, inventory []byte, serving []string, applyErr error) error {
 	p, err := st.GetPlan(ctx, k)
 	if err != nil {
 		return fmt.Errorf("record apply of %s: %w", Path(k), err)
 	}
 	prevApplied := p.Applied
-	p.Applied = Applied{Generation: prevApplied.Generation, Inventory: prevApplied.Inventory, At: s.now()}
+	p.Applied = Applied{Generation: prevApplied.Generation, Inventory: prevApplied.Inventory, Serving: prevApplied.Serving, At: s.now()}
 	ev := audit.Event{Tenant: k.Tenant, Project: k.Project, Target: Path(k), Action: "grayplan.apply"}
 	if applyErr != nil {
 		p.Applied.Error = applyErr.Error()
 		ev.Outcome = audit.Failure
 		ev.Summary = fmt.Sprintf("applying generation %d of the gray plan failed: %v", generation, applyErr)
 	} else {
-		p.Applied.Generation, p.Applied.Inventory = generation, inventory
+		p.Applied.Generation, p.Applied.Inventory, p.Applied.Serving = generation, inventory, serving
 		ev.Summary = fmt.Sprintf("applied generation %d of the gray plan (%s) to the cluster", generation, p.Phase)
 	}
 	prev := p.ResourceVersion
 	p.ResourceVersion++
 	if err := st.UpdatePlan(ctx, p, prev); err != nil {
 		return fmt.Errorf("record apply of %s: %w", Path(k), err)
+	}
+	if s.notify != nil && !slices.Equal(prevApplied.Serving, p.Applied.Serving) {
+		st.AfterCommit(func() { s.notify(k) })
 	}
 	if applyErr == nil && prevApplied.Generation == generation && prevApplied.Error == "" {
 		return nil

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,7 +32,7 @@ var _ gateway.Resolver = (*kube.EndpointWatcher)(nil)
 // flags are the command's settings.
 type flags struct {
 	config, server, listen, admin, accessLog, logLevel string
-	tlsCert, tlsKey, kubeconfig                        string
+	tlsCert, tlsKey, kubeconfig, tokenFile             string
 	kubernetes, pprof                                  bool
 	filePoll                                           time.Duration
 	maxHeaderBytes                                     int
@@ -63,6 +64,7 @@ func New(env cli.Env) *cobra.Command {
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS key file")
 	fl.BoolVar(&f.kubernetes, "kubernetes", false, "resolve service upstreams from EndpointSlices (automatic in a pod)")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for service upstreams outside a cluster (implies --kubernetes)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the API token --server requires (default: env BERTH_GATEWAY_TOKEN)")
 	fl.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof/ on the admin listener")
 	fl.DurationVar(&f.filePoll, "config-poll", 2*time.Second, "how often --config is checked for changes")
 	fl.IntVar(&f.maxHeaderBytes, "max-header-bytes", 32<<10, "largest request head accepted (431 beyond)")
@@ -106,7 +108,12 @@ func run(ctx context.Context, env cli.Env, f flags) error {
 		}
 		g.Go(func() error { watchFile(ctx, gw, f.config, f.filePoll, log); return nil })
 	} else {
-		sub := &gateway.Subscriber{URL: f.server, Client: &http.Client{}, Apply: func(c gateway.Config) error {
+		token, err := serverToken(env, f.tokenFile)
+		if err != nil {
+			return err
+		}
+		client := &http.Client{Transport: bearer{token: token, next: http.DefaultTransport}}
+		sub := &gateway.Subscriber{URL: f.server, Client: client, Apply: func(c gateway.Config) error {
 			_, err := gw.Load(c)
 			return err
 		}, Log: log}
@@ -127,6 +134,34 @@ func run(ctx context.Context, env cli.Env, f flags) error {
 		g.Go(func() error { return serveAdmin(ctx, f.admin, f.pprof, gw, reg, log) })
 	}
 	return g.Wait()
+}
+
+// serverToken reads the API token for the configuration stream: from file,
+// else from BERTH_GATEWAY_TOKEN; "" sends none.
+func serverToken(env cli.Env, file string) (string, error) {
+	if file == "" {
+		return env.Getenv("BERTH_GATEWAY_TOKEN"), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// bearer adds the API token to every request of the stream.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if b.token == "" {
+		return b.next.RoundTrip(r)
+	}
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
 }
 
 func loadFile(gw *gateway.Gateway, path string) error {

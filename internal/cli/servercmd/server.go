@@ -23,6 +23,8 @@ import (
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/controller"
 	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/gateway"
+	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/platform"
@@ -99,10 +101,27 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 		return err
 	}
 	sessionTTL, tokenTTL, retention := cfg.Durations()
-	var deployments *controller.Deployments // set below, before anything can change a deployment
+	orgHeaders, err := gray.ParseHeaders(env.Getenv("BERTH_ORG_HEADERS"))
+	if err != nil {
+		return err
+	}
+	// Set below, before anything can change a deployment or a plan.
+	var (
+		deployments *controller.Deployments
+		grayPlans   *controller.GrayPlans
+		gatewayCfg  *controller.GatewayConfig
+	)
 	p, err := platform.New(st, platform.Options{Sealer: sealer, AuditRetention: retention,
-		Identity:           identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL},
-		OnDeploymentChange: func(k deploy.Key) { deployments.Enqueue(k) }})
+		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders,
+		OnDeploymentChange: func(k deploy.Key) {
+			deployments.Enqueue(k)
+			grayPlans.Enqueue(k)
+			gatewayCfg.Changed()
+		},
+		OnGrayPlanChange: func(k deploy.Key) {
+			grayPlans.Enqueue(k)
+			gatewayCfg.Changed()
+		}})
 	if err != nil {
 		return err
 	}
@@ -130,11 +149,16 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	}()
 	registry := kube.NewRegistry(log, func(cluster string, k kube.AppKey) { deployments.ClusterChanged(cluster, k) })
 	deployments = controller.NewDeployments(st, p.Deploy, registry, log, 5*time.Minute)
+	grayPlans = controller.NewGrayPlans(st, p.Gray, registry, p.Clock, log, time.Minute)
+	publisher := gateway.NewPublisher()
+	gatewayCfg = controller.NewGatewayConfig(st, orgHeaders, publisher, log)
 	stopControllers := runControllers(ctx, p, registry, deployments, log)
 	defer stopControllers()
+	stopGray := runGray(ctx, grayPlans, gatewayCfg)
+	defer stopGray()
 
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
-	srv.Handle(api.Prefix+"/", api.New(api.Options{Log: log, Platform: p, Live: registry}))
+	srv.Handle(api.Prefix+"/", api.New(api.Options{Log: log, Platform: p, Live: registry, Gateway: publisher}))
 	log.Info("berth server listening", "addr", ln.Addr().String(), "version", version.Get().Version, "database", st.Dialect())
 	fmt.Fprintf(env.Stdout, "Berth server on http://%s (API /api/v1, health /healthz, metrics /metrics)\n", ln.Addr())
 	return srv.Serve(ctx, ln, 15*time.Second)
@@ -156,6 +180,20 @@ func runControllers(ctx context.Context, p *platform.Platform, registry *kube.Re
 		cancel()
 		wg.Wait()
 		registry.Close()
+	}
+}
+
+// runGray runs the gray plan controller and the gateway configuration
+// publisher until the returned function is called, which waits for them.
+func runGray(ctx context.Context, plans *controller.GrayPlans, cfg *controller.GatewayConfig) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); plans.Run(ctx, 2) }()
+	go func() { defer wg.Done(); cfg.Run(ctx, 30*time.Second) }()
+	return func() {
+		cancel()
+		wg.Wait()
 	}
 }
 

@@ -1,0 +1,335 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/workqueue"
+
+	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/gray"
+	"berth.dev/berth/internal/kube"
+	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/tenancy"
+)
+
+// GrayPlans reconciles gray plans: for each it runs the second version
+// beside the application's main Deployment (the gray one while running, the
+// old one while a promotion keeps it) and the per-version Services routes
+// send each version's traffic to, prunes them when the plan ends, records
+// which of those Services serve (routes switch to them only then), and ends
+// promoted plans whose keep-old time is over.
+//
+// Order matters for traffic never to find a missing pod: the stable
+// version's own Service is created and must serve — and that be recorded,
+// so routes move to it from the application's Service (which selects every
+// version) — before the gray Deployment is created; gray is routed only
+// once its Service serves. The second Deployment of the version that became
+// (or stayed) stable stays until the main Deployment has rolled to it.
+type GrayPlans struct {
+	db       platform.Transactor
+	svc      *gray.Service
+	clusters *kube.Registry
+	clock    clock.Clock
+	log      *slog.Logger
+	resync   time.Duration
+	queue    workqueue.TypedRateLimitingInterface[deploy.Key]
+}
+
+// NewGrayPlans returns the gray plan controller; resync is how often every
+// plan is looked at regardless of events (0: every minute).
+func NewGrayPlans(db platform.Transactor, svc *gray.Service, clusters *kube.Registry, c clock.Clock, log *slog.Logger, resync time.Duration) *GrayPlans {
+	if resync == 0 {
+		resync = time.Minute
+	}
+	return &GrayPlans{db: db, svc: svc, clusters: clusters, clock: c, log: log, resync: resync,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[deploy.Key](200*time.Millisecond, 30*time.Second),
+			workqueue.TypedRateLimitingQueueConfig[deploy.Key]{Name: "grayplans"})}
+}
+
+// Enqueue asks for k's plan to be reconciled (a plan or its deployment
+// changed).
+func (c *GrayPlans) Enqueue(k deploy.Key) { c.queue.Add(k) }
+
+// Run reconciles with workers goroutines until ctx ends.
+func (c *GrayPlans) Run(ctx context.Context, workers int) {
+	defer c.queue.ShutDown()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c.next(ctx) {
+			}
+		}()
+	}
+	tick := time.NewTicker(c.resync)
+	defer tick.Stop()
+	for {
+		c.enqueueAll(ctx)
+		select {
+		case <-ctx.Done():
+			c.queue.ShutDown()
+			wg.Wait()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *GrayPlans) enqueueAll(ctx context.Context) {
+	err := c.db.View(ctx, func(st platform.Tx) error {
+		plans, err := st.ListPlans(ctx, deploy.Filter{})
+		for _, p := range plans {
+			c.queue.Add(p.Key())
+		}
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		c.log.Error("list gray plans", "err", err)
+	}
+}
+
+func (c *GrayPlans) next(ctx context.Context) bool {
+	k, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(k)
+	retry, err := c.Reconcile(ctx, k)
+	switch {
+	case err != nil:
+		c.log.Warn("reconcile gray plan", "plan", gray.Path(k), "err", err)
+		c.queue.AddRateLimited(k)
+	case retry > 0:
+		c.queue.Forget(k)
+		c.queue.AddAfter(k, retry)
+	default:
+		c.queue.Forget(k)
+	}
+	return true
+}
+
+// grayState is what one reconcile reads in one transaction.
+type grayState struct {
+	plan     gray.Plan
+	dep      *deploy.Deployment // nil when the application is not deployed
+	env      tenancy.Environment
+	versions map[string]apps.Version
+}
+
+// Reconcile makes the cluster match k's plan once. It returns a delay after
+// which to look again while waiting on the cluster, or an error to retry.
+func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration, error) {
+	s, err := c.load(ctx, k)
+	if errors.Is(err, resource.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load: %w", err)
+	}
+	p := s.plan
+	if p.Phase == gray.Promoted && p.KeepOldUntil != nil && !c.clock.Now().Before(*p.KeepOldUntil) {
+		// The change is announced, which enqueues the plan again.
+		return 0, c.db.InTx(ctx, func(st platform.Tx) error {
+			_, err := c.svc.Expire(ctx, st, k, c.clock.Now())
+			return err
+		})
+	}
+	if err := trafficProvider(s.env); err != nil {
+		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, err)
+	}
+	conn, err := c.clusters.Ready(s.env.Cluster)
+	if err != nil {
+		if p.Applied.Error != err.Error() {
+			if rerr := c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, err); rerr != nil {
+				return 0, rerr
+			}
+		}
+		return 5 * time.Second, nil
+	}
+	objs, waiting, err := c.desired(s, conn)
+	if err != nil {
+		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, fmt.Errorf("render: %w", err))
+	}
+	var prev kube.Inventory
+	if len(p.Applied.Inventory) > 0 {
+		if err := json.Unmarshal(p.Applied.Inventory, &prev); err != nil {
+			return 0, fmt.Errorf("inventory of %s: %w", gray.Path(k), err)
+		}
+	}
+	inv, applyErr := conn.Applier.Apply(ctx, objs, prev)
+	if applyErr != nil {
+		return 0, errors.Join(applyErr, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, applyErr))
+	}
+	serving, err := c.serving(ctx, s, conn, objs)
+	if err != nil {
+		return 0, err
+	}
+	invJSON, err := json.Marshal(inv)
+	if err != nil {
+		return 0, err
+	}
+	a := p.Applied
+	if a.Generation != p.Generation || a.Error != "" || string(invJSON) != string(a.Inventory) || !slices.Equal(serving, a.Serving) {
+		if err := c.record(ctx, p, invJSON, serving, nil); err != nil {
+			return 0, err
+		}
+	}
+	if waiting || len(serving) < len(wantServing(s)) {
+		return time.Second, nil
+	}
+	return 0, nil
+}
+
+// trafficProvider refuses environments whose traffic provider this
+// controller cannot drive yet.
+func trafficProvider(env tenancy.Environment) error {
+	switch env.Traffic {
+	case "", tenancy.TrafficGateway:
+		// The Berth gateway: the server publishes routes from plans and
+		// deployments (GatewayConfig); nothing more to write here.
+		return nil
+	case tenancy.TrafficIstio, tenancy.TrafficGatewayAPI:
+		// TODO(lead): apply istio.Render / gatewayapi.Render of gray.Route(...)
+		// here once internal/traffic/istio and internal/traffic/gatewayapi are
+		// merged, adding their objects to the plan's inventory.
+		return fmt.Errorf("environment %s: traffic provider %s is not available in this build yet; use gateway", env.Name, env.Traffic)
+	}
+	return fmt.Errorf("environment %s: unknown traffic provider %q", env.Name, env.Traffic)
+}
+
+func (c *GrayPlans) load(ctx context.Context, k deploy.Key) (grayState, error) {
+	s := grayState{versions: map[string]apps.Version{}}
+	err := c.db.View(ctx, func(st platform.Tx) error {
+		var err error
+		if s.plan, err = st.GetPlan(ctx, k); err != nil {
+			return err
+		}
+		if s.env, err = st.GetEnvironment(ctx, k.Tenant, k.Project, k.Environment); err != nil {
+			return err
+		}
+		d, err := st.GetDeployment(ctx, k)
+		switch {
+		case errors.Is(err, resource.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		}
+		s.dep = &d
+		for _, v := range []string{s.plan.StableVersion, s.plan.GrayVersion, d.Version} {
+			ver, err := st.GetVersion(ctx, k.Tenant, k.Project, k.Application, v)
+			if err != nil {
+				return fmt.Errorf("version %s: %w", v, err)
+			}
+			s.versions[v] = ver
+		}
+		return nil
+	})
+	return s, err
+}
+
+// follows reports whether the plan still describes the deployment.
+func (s grayState) follows() bool {
+	return s.dep != nil && !s.dep.Deleting && s.plan.CurrentStable() == s.dep.Version
+}
+
+// wantServing lists the versions whose Services should serve: the stable
+// one and the second one.
+func wantServing(s grayState) []string {
+	if !s.follows() || len(s.versions[s.dep.Version].Orchestration.Ports) == 0 {
+		return nil
+	}
+	out := []string{s.dep.Version}
+	if o := s.plan.Other(); o != "" {
+		out = append(out, o)
+	}
+	return out
+}
+
+// desired renders the plan's objects; waiting reports that some are held
+// back until routes have moved (the second Deployment) or the main
+// Deployment has rolled.
+func (c *GrayPlans) desired(s grayState, conn *kube.Conn) (objs []*unstructured.Unstructured, waiting bool, err error) {
+	if !s.follows() {
+		return nil, false, nil
+	}
+	p, d := s.plan, *s.dep
+	for _, v := range wantServing(s) {
+		svc, err := kube.RenderVersionService(c.workload(s, v), gray.ServiceName(d.Application, v))
+		if err != nil {
+			return nil, false, err
+		}
+		objs = append(objs, svc)
+	}
+	var beside []string
+	if o := p.Other(); o != "" {
+		if slices.Contains(p.Applied.Serving, d.Version) || len(wantServing(s)) == 0 {
+			beside = append(beside, o)
+		} else {
+			waiting = true
+		}
+	}
+	main := conn.Watcher.Deployment(kube.AppKey{Namespace: s.env.Namespace, App: d.Application})
+	if p.Phase != gray.Running && !kube.RolledTo(main, d.Version) {
+		beside = append(beside, d.Version)
+		waiting = true
+	}
+	for _, v := range beside {
+		more, err := kube.RenderBeside(c.workload(s, v), gray.ServiceName(d.Application, v))
+		if err != nil {
+			return nil, false, err
+		}
+		objs = append(objs, more...)
+	}
+	return objs, waiting, nil
+}
+
+// workload is version v of the plan's application. The gray version runs
+// at the plan's gray replica count, the other at the deployment's.
+func (c *GrayPlans) workload(s grayState, v string) kube.Workload {
+	d := *s.dep
+	w := kube.Workload{Tenant: d.Tenant, Project: d.Project, Environment: d.Environment, Namespace: s.env.Namespace,
+		App: d.Application, Version: s.versions[v], Replicas: d.Replicas}
+	if v == s.plan.GrayVersion {
+		w.Replicas = s.plan.GrayReplicas
+	}
+	return w
+}
+
+// serving lists, in wantServing's order, the versions whose Service among
+// objs has a ready endpoint.
+func (c *GrayPlans) serving(ctx context.Context, s grayState, conn *kube.Conn, objs []*unstructured.Unstructured) ([]string, error) {
+	var out []string
+	for _, v := range wantServing(s) {
+		name := gray.ServiceName(s.dep.Application, v)
+		if !slices.ContainsFunc(objs, func(u *unstructured.Unstructured) bool { return u.GetKind() == "Service" && u.GetName() == name }) {
+			continue
+		}
+		ok, err := kube.ServiceServing(ctx, conn.Client, s.env.Namespace, name)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+func (c *GrayPlans) record(ctx context.Context, p gray.Plan, inv []byte, serving []string, applyErr error) error {
+	return c.db.InTx(ctx, func(st platform.Tx) error {
+		return c.svc.RecordApplied(ctx, st, p.Key(), p.Generation, inv, serving, applyErr)
+	})
+}

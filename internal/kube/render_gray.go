@@ -1,0 +1,133 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+)
+
+// LabelRole marks the objects a gray plan adds beside an application's main
+// ones: "version" (a per-version Service or Deployment).
+const LabelRole = "berth.dev/role"
+
+// RenderVersionService returns the Service named name that selects only the
+// pods of w.Version (by the version label), with the version's ports; nil
+// when the version serves none. Gray routing sends each version's traffic
+// to its own Service.
+func RenderVersionService(w Workload, name string) (*unstructured.Unstructured, error) {
+	if len(w.Version.Orchestration.Ports) == 0 {
+		return nil, nil
+	}
+	labels := w.labels()
+	labels[LabelRole] = "version"
+	labels[LabelVersion] = w.Version.Name
+	svc := w.service(labels, map[string]string{LabelApp: w.App, LabelVersion: w.Version.Name})
+	svc.Name = name
+	out, err := toUnstructured([]runtime.Object{svc})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// RenderBeside returns the objects that run w.Version as a second
+// Deployment named name beside the application's main one: the Deployment
+// (selecting the application's pods of that version only) and its
+// environment ConfigMap. The replica count is fixed (w.Replicas, else the
+// version's, else its autoscaling minimum): no autoscaler, no disruption
+// budget. Render keeps nothing of w.
+func RenderBeside(w Workload, name string) ([]*unstructured.Unstructured, error) {
+	o := w.Version.Orchestration
+	if w.Replicas == nil {
+		n := o.Replicas
+		if o.Autoscaling != nil {
+			n = o.Autoscaling.MinReplicas
+		}
+		w.Replicas = &n
+	}
+	w.Version.Orchestration.Autoscaling = nil
+	objs, err := Render(w)
+	if err != nil {
+		return nil, err
+	}
+	var out []*unstructured.Unstructured
+	for _, u := range objs {
+		switch u.GetKind() {
+		case "ConfigMap":
+			u.SetName(name + "-env")
+		case "Deployment":
+			if err := beside(u, w, name); err != nil {
+				return nil, err
+			}
+		default:
+			continue
+		}
+		l := u.GetLabels()
+		l[LabelRole] = "version"
+		l[LabelVersion] = w.Version.Name
+		u.SetLabels(l)
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+func beside(u *unstructured.Unstructured, w Workload, name string) error {
+	u.SetName(name)
+	sel := map[string]any{LabelApp: w.App, LabelVersion: w.Version.Name}
+	if err := unstructured.SetNestedMap(u.Object, sel, "spec", "selector", "matchLabels"); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	containers, _, err := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+	if err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	for _, c := range containers {
+		cm, _ := c.(map[string]any)
+		from, _ := cm["envFrom"].([]any)
+		for _, f := range from {
+			if ref, ok := f.(map[string]any)["configMapRef"].(map[string]any); ok {
+				ref["name"] = name + "-env"
+			}
+		}
+	}
+	return unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers")
+}
+
+// ServiceServing reports whether the Service namespace/name has at least
+// one ready endpoint in its EndpointSlices: whether traffic sent to it now
+// finds a pod.
+func ServiceServing(ctx context.Context, client kubernetes.Interface, namespace, name string) (bool, error) {
+	slices, err := client.DiscoveryV1().EndpointSlices(namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: discoveryv1.LabelServiceName + "=" + name})
+	if err != nil {
+		return false, fmt.Errorf("endpoints of %s/%s: %w", namespace, name, err)
+	}
+	for _, s := range slices.Items {
+		for _, e := range s.Endpoints {
+			if e.Conditions.Ready == nil || *e.Conditions.Ready {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// RolledTo reports whether Deployment d has finished rolling out pods of
+// version: every replica updated and available, none of another version.
+func RolledTo(d *appsv1.Deployment, version string) bool {
+	if d == nil || d.Spec.Template.Labels[LabelVersion] != version || d.Status.ObservedGeneration < d.Generation {
+		return false
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	return s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want
+}
