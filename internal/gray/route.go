@@ -64,12 +64,11 @@ func Route(t Target, h Headers) (traffic.Route, bool) {
 		Labels: map[string]string{"berth.dev/tenant": d.Tenant, "berth.dev/project": d.Project,
 			"berth.dev/environment": d.Environment, "berth.dev/app": d.Application},
 	}
-	serving := t.Plan.Applied.Serving
-	if !t.Follows() || !slices.Contains(serving, d.Version) {
+	if !t.Follows() || !slices.Contains(t.Plan.Applied.Serving, d.Version) {
 		return r, true
 	}
 	r.Stable.Service = ServiceName(d.Application, d.Version)
-	if other := t.Plan.Other(); other != "" && slices.Contains(serving, other) {
+	if other := t.Plan.Other(); other != "" && slices.Contains(t.Plan.Applied.Serving, other) {
 		r.Gray = &traffic.Backend{Version: other, Service: ServiceName(d.Application, other)}
 		r.Rules = t.Plan.Rules(h)
 	}

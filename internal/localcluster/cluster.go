@@ -41,6 +41,12 @@ type Options struct {
 	Zones []string
 	// Log receives progress messages; nil discards them.
 	Log *slog.Logger
+	// PodIP, when set, is the IP of every simulated pod instead of one from
+	// kwok's pod range. Traffic tests set it to an address of this machine
+	// that is not loopback (EndpointSlices refuse 127.0.0.0/8), so the pods'
+	// endpoints reach processes the test serves on that address, one port
+	// per version. Off (empty) by default.
+	PodIP string
 }
 
 func (o *Options) defaults() error {
@@ -151,7 +157,7 @@ func (c *Cluster) boot(ctx context.Context) error {
 		return err
 	}
 	kwokConfig := filepath.Join(c.opts.Dir, "kwok.yaml")
-	stages, err := kwokStages()
+	stages, err := kwokStages(c.opts.PodIP)
 	if err != nil {
 		return err
 	}

@@ -34,9 +34,11 @@ const (
 var stagesTemplate string
 
 // kwokStages returns the kwok configuration (pod Stage documents) that
-// drives simulated pods. Node stages are kwok's defaults.
-func kwokStages() ([]byte, error) {
-	t, err := template.New("stages").Delims("[%", "%]").Parse(stagesTemplate)
+// drives simulated pods. Node stages are kwok's defaults. podIP, when not
+// empty, is every pod's IP (Options.PodIP); else kwok allocates them.
+func kwokStages(podIP string) ([]byte, error) {
+	funcs := template.FuncMap{"fixedPodIP": func() string { return podIP }}
+	t, err := template.New("stages").Delims("[%", "%]").Funcs(funcs).Parse(stagesTemplate)
 	if err != nil {
 		return nil, fmt.Errorf("parse stages: %w", err)
 	}

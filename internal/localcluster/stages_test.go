@@ -9,7 +9,7 @@ import (
 )
 
 func TestStagesRenderToValidStageDocuments(t *testing.T) {
-	out, err := kwokStages()
+	out, err := kwokStages("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,5 +43,25 @@ func TestStagesRenderToValidStageDocuments(t *testing.T) {
 		if !names[want] {
 			t.Errorf("stage %s missing", want)
 		}
+	}
+}
+
+func TestStagesGiveEveryPodTheFixedIPWhenOneIsSet(t *testing.T) {
+	def, err := kwokStages("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed, err := kwokStages("192.0.2.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(def, []byte("PodIPWith")) || bytes.Contains(def, []byte("192.0.2.7")) {
+		t.Fatal("default stages should let kwok allocate pod IPs")
+	}
+	if bytes.Contains(fixed, []byte("PodIPWith")) {
+		t.Fatal("stages with a fixed pod IP still allocate from kwok's range")
+	}
+	if n := bytes.Count(fixed, []byte(`podIP: "192.0.2.7"`)); n == 0 {
+		t.Fatalf("no pod gets the fixed IP:\n%s", fixed)
 	}
 }

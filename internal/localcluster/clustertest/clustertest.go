@@ -33,6 +33,11 @@ type Cluster struct {
 	Client kubernetes.Interface
 }
 
+// PodIP, set before the first Start (in TestMain), gives every simulated pod
+// of the binary's cluster that IP (localcluster.Options.PodIP): for traffic
+// tests that serve the pods' ports themselves. Empty by default.
+var PodIP string
+
 var (
 	once     sync.Once
 	shared   *Cluster
@@ -75,6 +80,7 @@ func start() (*Cluster, error) {
 		ComponentsDir: components,
 		Nodes:         3,
 		Zones:         []string{"zone-a", "zone-b", "zone-c"},
+		PodIP:         PodIP,
 		Log:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {
