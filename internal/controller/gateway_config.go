@@ -121,4 +121,3 @@ func (g *GatewayConfig) Routes(ctx context.Context) ([]traffic.Route, error) {
 	})
 	return routes, err
 }
-
