@@ -22,7 +22,9 @@ import (
 	"berth.dev/berth/internal/cli/describecmd"
 	"berth.dev/berth/internal/cli/gatewaycmd"
 	"berth.dev/berth/internal/cli/getcmd"
+	"berth.dev/berth/internal/cli/graycmd"
 	"berth.dev/berth/internal/cli/logincmd"
+	"berth.dev/berth/internal/cli/orgcmd"
 	"berth.dev/berth/internal/cli/servercmd"
 	"berth.dev/berth/internal/cli/tokencmd"
 	"berth.dev/berth/internal/cli/usercmd"
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		appcmd.New(env),
 		clustercmd.New(env),
 		gatewaycmd.New(env),
+		graycmd.New(env),
+		orgcmd.New(env),
 		servercmd.New(env),
 		versioncmd.New(env),
 		logincmd.New(env),

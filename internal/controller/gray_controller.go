@@ -321,6 +321,12 @@ func (c *GrayPlans) serving(ctx context.Context, s grayState, conn *kube.Conn, o
 		if err != nil {
 			return nil, err
 		}
+		if ok && s.plan.Phase == gray.Promoted && v == s.plan.Other() {
+			// The old version kept for a switch back serves only once its
+			// own copy runs in full: the main Deployment is rolling away
+			// from it.
+			ok = kube.Available(conn.Watcher.Deployment(kube.AppKey{Namespace: s.env.Namespace, App: name}))
+		}
 		if ok {
 			out = append(out, v)
 		}

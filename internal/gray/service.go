@@ -88,7 +88,14 @@ func (s *Service) Start(ctx context.Context, st Store, a audit.Actor, spec Plan)
 	p.Generation, p.ResourceVersion, p.Applied = 1, 1, Applied{}
 	p.CreatedBy, p.CreatedAt, p.UpdatedAt = a.User, now, now
 	if exists {
+		// Keep the inventory (the controller prunes from it) and, of the
+		// serving versions, only the stable one: the old plan's other
+		// version is gone or going.
 		p.Generation, p.ResourceVersion, p.Applied = old.Generation+1, old.ResourceVersion+1, old.Applied
+		p.Applied.Serving = nil
+		if slices.Contains(old.Applied.Serving, d.Version) {
+			p.Applied.Serving = []string{d.Version}
+		}
 		err = st.UpdatePlan(ctx, p, old.ResourceVersion)
 	} else {
 		err = st.CreatePlan(ctx, p)
@@ -250,6 +257,10 @@ func (s *Service) Abort(ctx context.Context, st Store, a audit.Actor, k deploy.K
 		switch p.Phase {
 		case Running:
 		case Promoted:
+			if !slices.Contains(p.Applied.Serving, p.StableVersion) {
+				return "", fmt.Errorf("the kept copy of %s is not running in full yet, so switching back now could drop requests; "+
+					"retry once `berth gray status` shows it serving, or deploy %s: %w", p.StableVersion, p.StableVersion, resource.ErrConflict)
+			}
 			if _, err := s.deploy.Deploy(ctx, st, a, k, p.StableVersion); err != nil {
 				return "", err
 			}
@@ -346,7 +357,8 @@ func (s *Service) changed(ctx context.Context, st Store, a audit.Actor, p Plan, 
 	return nil
 }
 
-// RecordApplied records the controller's attempt at generation: on success
+// RecordApplied records the controller's attempt at generation (ignored
+// when the plan has moved past it): on success
 // the inventory it applied and the versions whose Services serve, on
 // failure why. New generations and failures are audited; a change of
 // serving versions is announced like a change of the plan (routes follow
@@ -355,6 +367,12 @@ func (s *Service) RecordApplied(ctx context.Context, st Store, k deploy.Key, gen
 	p, err := st.GetPlan(ctx, k)
 	if err != nil {
 		return fmt.Errorf("record apply of %s: %w", Path(k), err)
+	}
+	if p.Generation != generation {
+		// The plan changed since the controller read it: what it saw is
+		// stale (serving versions above all) and the newer generation is
+		// already queued.
+		return nil
 	}
 	prevApplied := p.Applied
 	p.Applied = Applied{Generation: prevApplied.Generation, Inventory: prevApplied.Inventory, Serving: prevApplied.Serving, At: s.now()}

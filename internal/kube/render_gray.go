@@ -131,3 +131,16 @@ func RolledTo(d *appsv1.Deployment, version string) bool {
 	s := d.Status
 	return s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want
 }
+
+// Available reports whether Deployment d runs every replica it wants,
+// updated and available.
+func Available(d *appsv1.Deployment) bool {
+	if d == nil || d.Status.ObservedGeneration < d.Generation {
+		return false
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	return d.Status.UpdatedReplicas >= want && d.Status.AvailableReplicas >= want
+}

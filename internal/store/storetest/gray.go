@@ -109,6 +109,11 @@ func testGrayPlanLifecycle(t *testing.T, h *harness) {
 	diff(t, "promoted", []any{p.Phase, *p.KeepOldUntil, p.CurrentStable(), p.Other(), h.deployedVersion(t)},
 		[]any{gray.Promoted, T0.Add(time.Hour), "v2", "v1", "v2"})
 
+	_, err = h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) { return g.Abort(ctx, tx, a, redProd, "too early") })
+	wantErr(t, err, resource.ErrConflict) // the kept copy of v1 does not serve yet
+	h.tx(t, func(tx platform.Tx) error {
+		return g.RecordApplied(ctx, tx, redProd, p.Generation, nil, []string{"v2", "v1"}, nil)
+	})
 	p, err = h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) { return g.Abort(ctx, tx, a, redProd, "errors at branch 0101") })
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +140,7 @@ func testGrayPlanLifecycle(t *testing.T, h *harness) {
 
 	diff(t, "audit", h.grayActions(t), []string{
 		"grayplan.start success", "grayplan.step success", "grayplan.set success", "grayplan.promote success",
-		"grayplan.abort success", "grayplan.start success", "grayplan.promote success", "grayplan.end success"})
+		"grayplan.apply success", "grayplan.abort success", "grayplan.start success", "grayplan.promote success", "grayplan.end success"})
 }
 
 func wantField(t *testing.T, err error, path string) {

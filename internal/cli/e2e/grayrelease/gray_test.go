@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,7 +88,9 @@ type stack struct {
 	token   string
 	gateway string // http://host:port
 	host    string // the application's route host
-	plan    string // the plan's API path
+	plan    string // the plans' API path
+	config  string // the CLI's configuration file
+	phase   atomic.Value // the last change made, for failure reports
 }
 
 // TestGrayReleaseRoutesCohortsThroughTheGateway walks a plan from pilot
@@ -103,57 +106,71 @@ func TestGrayReleaseRoutesCohortsThroughTheGateway(t *testing.T) {
 	serveVersion(t, hostIP, ports[0], "v1")
 	serveVersion(t, hostIP, ports[1], "v2")
 
-	s := &stack{t: t, host: "svc." + ns}
+	s := &stack{t: t, host: "svc." + ns, config: filepath.Join(dir, "cli.yaml")}
 	s.api = startProcess(t, dir, "server", nil, "--data-dir", filepath.Join(dir, "data"), "--kubeconfig", c.Kubeconfig(),
 		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))) + "/api/v1"
 	s.token = s.login()
 	s.apply(fmt.Sprintf(fixture, ns, ports[0]))
 	s.must("POST", "/tenants/bank/projects/pay/applications/svc/versions", map[string]any{"name": "v2", "image": "registry.local/svc:2",
 		"tier": "small", "orchestration": map[string]any{"replicas": 2, "ports": []map[string]any{{"name": "http", "containerPort": ports[1]}}}}, http.StatusCreated)
-	s.must("PUT", "/tenants/bank/projects/pay/environments/dev/deployments/svc", map[string]string{"version": "v1"}, http.StatusOK)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) { // until the server has connected the cluster
+		code, body := s.call("PUT", "/tenants/bank/projects/pay/environments/dev/deployments/svc", map[string]string{"version": "v1"}, s.token)
+		if code == http.StatusOK {
+			break
+		}
+		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("deploy v1: %d %s", code, body)
+		}
+	}
 	s.gateway = startProcess(t, dir, "gateway", []string{"BERTH_GATEWAY_TOKEN=" + s.token},
 		"--server", s.api+"/gateway/config", "--kubeconfig", c.Kubeconfig(), "--admin-listen", "", "--access-log", "off",
 		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1")))
 	s.eventually("stable v1 for everyone", map[string]string{}, "v1")
 
 	load := s.steadyLoad()
-	s.plan = "/tenants/bank/projects/pay/environments/dev/grayplans"
-	s.must("POST", s.plan, map[string]any{"application": "svc", "grayVersion": "v2", "steps": []map[string]any{
-		{"tellers": []string{"T900"}}, {"branches": []string{"0101"}}, {"regions": []string{"north"}}, {"weight": 30}}}, http.StatusCreated)
-	s.plan += "/svc"
+	s.cli(adminPassword+"\n", "login", "--server", strings.TrimSuffix(s.api, "/api/v1"), "--username", "admin", "--password-stdin")
+	s.cli("", "context", "set", "-t", "bank", "-p", "pay")
+	s.cli("", "org", "import", writeFile(t, dir, "org.csv", orgCSV))
+	s.cli("", "gray", "start", "svc", "v2", "-e", "dev", "--step", "tellers=Zhang Wei", "--step", "branches=Haidian",
+		"--step", "regions=north", "--step", "weight=30")
 	teller, branch, region, other := org("T900", "0202", "south"), org("T001", "0101", "south"), org("T002", "0303", "north"), org("T003", "0404", "south")
 	s.eventually("pilot teller on gray", teller, "v2")
 	s.expect(map[string]string{"teller": "v2", "branch": "v1", "region": "v1", "other": "v1"}, teller, branch, region, other)
 
-	s.must("POST", s.plan+"/step", nil, http.StatusOK)
+	s.cli("", "gray", "step", "svc", "-e", "dev")
 	s.eventually("branch 0101 on gray", branch, "v2")
 	s.expect(map[string]string{"teller": "v2", "branch": "v2", "region": "v1", "other": "v1"}, teller, branch, region, other)
 
-	s.must("POST", s.plan+"/step", nil, http.StatusOK)
+	s.cli("", "gray", "step", "svc", "-e", "dev")
 	s.eventually("region north on gray", region, "v2")
 	s.expect(map[string]string{"teller": "v2", "branch": "v2", "region": "v2", "other": "v1"}, teller, branch, region, other)
 
-	s.must("POST", s.plan+"/step", nil, http.StatusOK)
+	s.cli("", "gray", "step", "svc", "-e", "dev")
 	s.eventuallyWeighted(other, 0.30)
+	if out := s.cli("", "gray", "status", "svc", "-e", "dev"); !strings.Contains(out, "4/4") || !strings.Contains(out, "30% gray") {
+		t.Fatalf("gray status does not show step 4/4 at 30%%:\n%s", out)
+	}
 
-	s.must("POST", s.plan+"/promote", map[string]string{"keepOld": "1h"}, http.StatusOK)
+	s.cli("", "gray", "promote", "svc", "-e", "dev", "--keep-old", "1h")
 	s.eventually("everyone on v2 after promotion", other, "v2")
 	s.expect(map[string]string{"teller": "v2", "branch": "v2", "region": "v2", "other": "v2"}, teller, branch, region, other)
 
-	s.must("POST", s.plan+"/abort", map[string]string{"reason": "switch back drill"}, http.StatusOK)
+	s.eventuallyServing("/tenants/bank/projects/pay/environments/dev/grayplans/svc", "v1") // the kept copy of v1 runs
+	s.cli("", "gray", "abort", "svc", "-e", "dev", "--reason", "switch back drill")
 	s.eventually("everyone back on v1 after switching back", teller, "v1")
 	s.expect(map[string]string{"teller": "v1", "branch": "v1", "region": "v1", "other": "v1"}, teller, branch, region, other)
 
-	s.must("POST", strings.TrimSuffix(s.plan, "/svc"), map[string]any{"application": "svc", "grayVersion": "v2", "strategy": "blue-green", "side": "gray"}, http.StatusCreated)
+	s.cli("", "gray", "start", "svc", "v2", "-e", "dev", "--blue-green")
 	s.eventually("blue-green sends everyone to gray", other, "v2")
 	s.expect(map[string]string{"teller": "v2", "other": "v2"}, teller, other)
-	s.must("POST", s.plan+"/set", map[string]string{"side": "stable"}, http.StatusOK)
+	s.cli("", "gray", "set", "svc", "-e", "dev", "--side", "stable")
 	s.eventually("blue-green switched back to stable", other, "v1")
-	s.must("POST", s.plan+"/abort", nil, http.StatusOK)
+	s.cli("", "gray", "abort", "svc", "-e", "dev")
 
-	s.must("POST", strings.TrimSuffix(s.plan, "/svc"), map[string]any{"application": "svc", "grayVersion": "v2", "steps": []map[string]any{{"tellers": []string{"T900"}}}}, http.StatusCreated)
+	s.plan = "/tenants/bank/projects/pay/environments/dev/grayplans"
+	s.must("POST", s.plan, map[string]any{"application": "svc", "grayVersion": "v2", "steps": []map[string]any{{"tellers": []string{"T900"}}}}, http.StatusCreated)
 	s.eventually("pilot teller on gray again", teller, "v2")
-	s.must("POST", s.plan+"/abort", map[string]string{"reason": "abort drill"}, http.StatusOK)
+	s.must("POST", s.plan+"/svc/abort", map[string]string{"reason": "abort drill"}, http.StatusOK)
 	s.eventually("pilot teller back on stable after abort", teller, "v1")
 	s.expect(map[string]string{"teller": "v1", "other": "v1"}, teller, other)
 
@@ -192,6 +209,37 @@ spec:
     tier: small
     orchestration: {replicas: 2, ports: [{name: http, containerPort: %d}]}
 `
+
+const orgCSV = `level,code,name,parent
+region,north,North region,
+region,south,South region,
+branch,0101,Haidian,north
+branch,0202,Chaoyang,south
+teller,T900,Zhang Wei,0202
+`
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// cli runs the berth binary as a user would and returns its output.
+func (s *stack) cli(stdin string, args ...string) string {
+	s.t.Helper()
+	s.phase.Store(strings.Join(args, " "))
+	cmd := exec.CommandContext(s.t.Context(), binary, args...)
+	cmd.Env = append(os.Environ(), "BERTH_CONFIG="+s.config)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
 
 func org(teller, branch, region string) map[string]string {
 	return map[string]string{"X-Org-Teller": teller, "X-Org-Branch": branch, "X-Org-Region": region}
@@ -326,6 +374,9 @@ func (s *stack) call(method, path string, body any, token string) (int, []byte) 
 
 func (s *stack) must(method, path string, body any, want int) []byte {
 	s.t.Helper()
+	if method != "GET" {
+		s.phase.Store(method + " " + path)
+	}
 	code, data := s.call(method, path, body, s.token)
 	if code != want {
 		s.t.Fatalf("%s %s: status %d, want %d: %s", method, path, code, want, data)
@@ -389,6 +440,23 @@ func (s *stack) eventually(what string, headers map[string]string, want string) 
 	s.t.Fatalf("%s: requests with %v never reached %s (last %q, %v)", what, headers, want, got, err)
 }
 
+// eventuallyServing waits until the plan at path records version as
+// serving.
+func (s *stack) eventuallyServing(path, version string) {
+	s.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		var p struct {
+			Applied struct{ Serving []string } `json:"applied"`
+		}
+		if err := json.Unmarshal(s.must("GET", path, nil, http.StatusOK), &p); err == nil && slices.Contains(p.Applied.Serving, version) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("plan %s never had %s serving", path, version)
+}
+
 // expect checks, over 50 requests each, that every named cohort reaches the
 // version wanted of it. cohorts are given in the order of want's keys:
 // teller, branch, region, other (only those named).
@@ -404,7 +472,9 @@ func (s *stack) expect(want map[string]string, cohorts ...map[string]string) {
 		for range 50 {
 			got, err := s.version(http.DefaultClient, cohorts[i])
 			if err != nil || got != v {
-				s.t.Fatalf("cohort %s %v: got %q (%v), want %s", name, cohorts[i], got, err, v)
+				cfg := s.must("GET", "/gateway/config", nil, http.StatusOK)
+				plans := s.must("GET", "/tenants/bank/projects/pay/environments/dev/grayplans", nil, http.StatusOK)
+				s.t.Fatalf("cohort %s %v: got %q (%v), want %s\ngateway configuration: %s\nplans: %s", name, cohorts[i], got, err, v, cfg, plans)
 			}
 		}
 		i++
@@ -453,15 +523,16 @@ func (s *stack) steadyLoad() func() (sent, failed int64) {
 				n.Add(1)
 				if err != nil && ctx.Err() == nil {
 					bad.Add(1)
-					s.t.Logf("steady load: %v", err)
+					s.t.Logf("steady load after %v: %v", s.phase.Load(), err)
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
 		}()
 	}
+	stop := sync.OnceFunc(func() { cancel(); wg.Wait() })
+	s.t.Cleanup(stop)
 	return func() (int64, int64) {
-		cancel()
-		wg.Wait()
+		stop()
 		return n.Load(), bad.Load()
 	}
 }

@@ -1,0 +1,344 @@
+// Package graycmd implements `berth gray`: start a gray plan for an
+// application in an environment, widen it step by step (tellers, branches,
+// regions, weights), change it, promote it (keeping the old version for an
+// instant switch back, or not), abort it, end it, and show its status.
+package graycmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"berth.dev/berth/internal/cli"
+	"berth.dev/berth/internal/cli/kind"
+	"berth.dev/berth/internal/client"
+	"berth.dev/berth/internal/gray"
+	"berth.dev/berth/internal/traffic"
+)
+
+// View is what the API answers for a plan.
+type View struct {
+	gray.Plan
+	Rules traffic.Rules `json:"rules"`
+}
+
+type target struct {
+	place kind.Place
+	env   string
+}
+
+func (t *target) flags(cmd *cobra.Command) {
+	t.place.Flags(cmd.Flags())
+	cmd.Flags().StringVarP(&t.env, "env", "e", "", "environment (required)")
+}
+
+// base opens the session and returns the environment's grayplans path.
+func (t *target) base(getenv func(string) string) (*client.Session, string, error) {
+	if t.env == "" {
+		return nil, "", errors.New("--env: the environment is required")
+	}
+	s, err := client.Open(getenv)
+	if err != nil {
+		return nil, "", err
+	}
+	t.place.Default(s.Context.Tenant, s.Context.Project)
+	if t.place.Tenant == "" || t.place.Project == "" {
+		return nil, "", errors.New("--tenant and --project: set them, or a context with `berth context set -t T -p P`")
+	}
+	return s, "/tenants/" + url.PathEscape(t.place.Tenant) + "/projects/" + url.PathEscape(t.place.Project) +
+		"/environments/" + url.PathEscape(t.env) + "/grayplans", nil
+}
+
+// New returns the `gray` command.
+func New(env cli.Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "gray", Short: "Release a new version to chosen tellers, branches and regions first (gray plans)",
+		Long: "Gray plans run a new version beside the stable one and send it the requests of chosen tellers,\n" +
+			"branches and regions (by the organisation headers), widening step by step, with an optional\n" +
+			"percentage of everyone else; or switch everyone at once (blue-green). See docs/gray-release.md."}
+	cmd.AddCommand(startCmd(env), stepCmd(env), setCmd(env), promoteCmd(env), abortCmd(env), endCmd(env), statusCmd(env))
+	return cmd
+}
+
+// ParseStep reads one step: semicolon-separated key=value pairs, keys
+// tellers, branches, regions (comma-separated codes or names, which may
+// hold spaces) and weight (a percentage), e.g. "branches=0101,0102;weight=10".
+func ParseStep(s string) (gray.Step, error) {
+	var st gray.Step
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ';' })
+	if len(fields) == 0 {
+		return st, fmt.Errorf("--step %q: want tellers=, branches=, regions= or weight=", s)
+	}
+	for _, f := range fields {
+		k, v, ok := strings.Cut(strings.TrimSpace(f), "=")
+		if !ok || v == "" {
+			return st, fmt.Errorf("--step %q: %q is not key=value", s, f)
+		}
+		switch k {
+		case "tellers":
+			st.Tellers = append(st.Tellers, strings.Split(v, ",")...)
+		case "branches":
+			st.Branches = append(st.Branches, strings.Split(v, ",")...)
+		case "regions":
+			st.Regions = append(st.Regions, strings.Split(v, ",")...)
+		case "weight":
+			n, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
+			if err != nil {
+				return st, fmt.Errorf("--step %q: weight: want a percentage, got %q", s, v)
+			}
+			st.Weight = n
+		default:
+			return st, fmt.Errorf("--step %q: unknown key %q; want tellers, branches, regions or weight", s, k)
+		}
+	}
+	return st, nil
+}
+
+func parseSteps(specs []string) ([]gray.Step, error) {
+	var out []gray.Step
+	for _, s := range specs {
+		st, err := ParseStep(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func startCmd(env cli.Env) *cobra.Command {
+	var t target
+	var steps []string
+	var blueGreen bool
+	var replicas int32
+	cmd := &cobra.Command{
+		Use:   "start APP VERSION",
+		Short: "Run VERSION of APP beside the stable one for the first step's cohort",
+		Example: "  berth gray start pay v2 -e prod --step tellers=T900,T901 --step branches=0101 --step 'regions=north;weight=10'\n" +
+			"  berth gray start pay v2 -e prod --blue-green",
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := map[string]any{"application": args[0], "grayVersion": args[1]}
+			if blueGreen {
+				req["strategy"], req["side"] = gray.BlueGreen, "gray"
+			} else {
+				st, err := parseSteps(steps)
+				if err != nil {
+					return err
+				}
+				req["steps"] = st
+			}
+			if replicas > 0 {
+				req["grayReplicas"] = replicas
+			}
+			return send(cmd.Context(), env, &t, "POST", "", req, fmt.Sprintf("%s: gray plan started, %s beside the stable version", args[0], args[1]))
+		},
+	}
+	t.flags(cmd)
+	cmd.Flags().StringArrayVar(&steps, "step", nil, "a step: tellers=, branches=, regions= (codes or names) and weight=N; repeat in order")
+	cmd.Flags().BoolVar(&blueGreen, "blue-green", false, "switch everyone to the new version at once instead of by steps")
+	cmd.Flags().Int32Var(&replicas, "gray-replicas", 0, "replicas of the new version (default: the version's)")
+	return cmd
+}
+
+func stepCmd(env cli.Env) *cobra.Command {
+	var t target
+	var to int
+	cmd := &cobra.Command{
+		Use:   "step APP",
+		Short: "Widen APP's plan to its next step (or --to N, counted from 1)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := map[string]any{}
+			if to > 0 {
+				body["to"] = to - 1
+			}
+			return send(cmd.Context(), env, &t, "POST", "/"+url.PathEscape(args[0])+"/step", body, args[0]+": plan moved")
+		},
+	}
+	t.flags(cmd)
+	cmd.Flags().IntVar(&to, "to", 0, "the step to move to, counted from 1 (default: the next)")
+	return cmd
+}
+
+func setCmd(env cli.Env) *cobra.Command {
+	var t target
+	var steps []string
+	var at, replicas int
+	var side string
+	cmd := &cobra.Command{
+		Use:   "set APP",
+		Short: "Change APP's running plan: its steps (--step, all of them), current step (--at), blue-green side, gray replicas",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := map[string]any{}
+			if len(steps) > 0 {
+				st, err := parseSteps(steps)
+				if err != nil {
+					return err
+				}
+				body["steps"] = st
+			}
+			if at > 0 {
+				body["step"] = at - 1
+			}
+			if side != "" {
+				body["side"] = side
+			}
+			if replicas > 0 {
+				body["grayReplicas"] = replicas
+			}
+			if len(body) == 0 {
+				return errors.New("nothing to change: give --step, --at, --side or --gray-replicas")
+			}
+			return send(cmd.Context(), env, &t, "POST", "/"+url.PathEscape(args[0])+"/set", body, args[0]+": plan changed")
+		},
+	}
+	t.flags(cmd)
+	cmd.Flags().StringArrayVar(&steps, "step", nil, "the plan's steps, replacing all of them (as for start)")
+	cmd.Flags().IntVar(&at, "at", 0, "the current step, counted from 1")
+	cmd.Flags().StringVar(&side, "side", "", "blue-green: stable or gray")
+	cmd.Flags().IntVar(&replicas, "gray-replicas", 0, "replicas of the new version")
+	return cmd
+}
+
+func promoteCmd(env cli.Env) *cobra.Command {
+	var t target
+	var keep time.Duration
+	cmd := &cobra.Command{
+		Use:   "promote APP",
+		Short: "Make the new version stable; --keep-old keeps the old one running for an instant switch back (abort)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return send(cmd.Context(), env, &t, "POST", "/"+url.PathEscape(args[0])+"/promote",
+				map[string]string{"keepOld": keep.String()}, args[0]+": promoted")
+		},
+	}
+	t.flags(cmd)
+	cmd.Flags().DurationVar(&keep, "keep-old", 0, "how long to keep the old version (e.g. 2h); 0 removes it now")
+	return cmd
+}
+
+func abortCmd(env cli.Env) *cobra.Command {
+	var t target
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "abort APP",
+		Short: "Send everyone back to the old version and remove the new one (after promote: switch back)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return send(cmd.Context(), env, &t, "POST", "/"+url.PathEscape(args[0])+"/abort", map[string]string{"reason": reason}, args[0]+": aborted")
+		},
+	}
+	t.flags(cmd)
+	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
+	return cmd
+}
+
+func endCmd(env cli.Env) *cobra.Command {
+	var t target
+	cmd := &cobra.Command{
+		Use:   "end APP",
+		Short: "Stop keeping the old version of a promoted plan now",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return send(cmd.Context(), env, &t, "POST", "/"+url.PathEscape(args[0])+"/end", nil, args[0]+": ended")
+		},
+	}
+	t.flags(cmd)
+	return cmd
+}
+
+func statusCmd(env cli.Env) *cobra.Command {
+	var t target
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status [APP]",
+		Short: "Show the environment's gray plans, or APP's: phase, versions, step and the rules traffic follows",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, base, err := t.base(env.Getenv)
+			if err != nil {
+				return err
+			}
+			var views []View
+			if len(args) == 1 {
+				var v View
+				if err := s.Client.Do(cmd.Context(), "GET", base+"/"+url.PathEscape(args[0]), nil, &v); err != nil {
+					return err
+				}
+				views = append(views, v)
+			} else {
+				var page struct {
+					Items []View `json:"items"`
+				}
+				if err := s.Client.Do(cmd.Context(), "GET", base, nil, &page); err != nil {
+					return err
+				}
+				views = page.Items
+			}
+			if output == "json" {
+				return json.NewEncoder(env.Stdout).Encode(views)
+			}
+			return printViews(env.Stdout, views)
+		},
+	}
+	t.flags(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func printViews(w io.Writer, views []View) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "APP\tPHASE\tSTABLE\tGRAY\tSTEP\tROUTING\tAPPLIED")
+	for _, v := range views {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Application, phaseOf(v.Plan), v.StableVersion, v.GrayVersion,
+			stepOf(v.Plan), v.Rules.String(), appliedOf(v.Plan))
+	}
+	return tw.Flush()
+}
+
+func phaseOf(p gray.Plan) string {
+	if p.Phase == gray.Promoted && p.KeepOldUntil != nil {
+		return fmt.Sprintf("Promoted (old kept until %s)", p.KeepOldUntil.Local().Format("2006-01-02 15:04"))
+	}
+	return string(p.Phase)
+}
+
+func stepOf(p gray.Plan) string {
+	if p.Strategy == gray.BlueGreen {
+		return "blue-green: " + p.Side
+	}
+	return fmt.Sprintf("%d/%d", p.Step+1, len(p.Steps))
+}
+
+func appliedOf(p gray.Plan) string {
+	switch {
+	case p.Applied.Error != "":
+		return "error: " + p.Applied.Error
+	case p.Applied.Generation < p.Generation:
+		return "applying"
+	}
+	return "serving " + strings.Join(p.Applied.Serving, ",")
+}
+
+func send(ctx context.Context, env cli.Env, t *target, method, suffix string, body any, done string) error {
+	s, base, err := t.base(env.Getenv)
+	if err != nil {
+		return err
+	}
+	var v View
+	if err := s.Client.Do(ctx, method, base+suffix, body, &v); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "%s (%s, step %s; routing: %s)\n", done, phaseOf(v.Plan), stepOf(v.Plan), v.Rules.String())
+	return nil
+}
