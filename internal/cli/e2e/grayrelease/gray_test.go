@@ -86,10 +86,10 @@ type stack struct {
 	t       *testing.T
 	api     string // http://host:port/api/v1
 	token   string
-	gateway string // http://host:port
-	host    string // the application's route host
-	plan    string // the plans' API path
-	config  string // the CLI's configuration file
+	gateway string       // http://host:port
+	host    string       // the application's route host
+	plan    string       // the plans' API path
+	config  string       // the CLI's configuration file
 	phase   atomic.Value // the last change made, for failure reports
 }
 
