@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
+	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
@@ -164,6 +166,8 @@ func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 		return one(authz.MemberCreate, authz.Scope{Tenant: md.Tenant, Project: md.Project})
 	case manifest.KindEnvironment:
 		return one(authz.EnvironmentCreate, authz.ProjectScope(md.Tenant, md.Project))
+	case manifest.KindGrayPlan:
+		return one(authz.GrayManage, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindApplication:
 		perms := []authz.Permission{authz.ApplicationCreate}
 		if s, ok := o.Spec.(*manifest.ApplicationSpec); ok && s.Version != nil {
@@ -235,6 +239,8 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, act audit.Actor, o m
 		return "created", err
 	case *manifest.EnvironmentSpec:
 		return a.applyEnvironment(ctx, tx, act, md, s)
+	case *manifest.GrayPlanSpec:
+		return a.applyGrayPlan(ctx, tx, act, md, s)
 	case *manifest.ApplicationSpec:
 		return a.applyApplication(ctx, tx, act, md, s)
 	}
@@ -379,4 +385,43 @@ func (a *API) applyApplication(ctx context.Context, tx platform.Tx, act audit.Ac
 	}
 	_, err = a.p.Apps.SetCurrentVersion(ctx, tx, act, md.Tenant, md.Project, md.Name, vs.Name, 0)
 	return action, err
+}
+
+// applyGrayPlan starts the plan when none is active, or brings the active
+// one to the manifest's steps, current step, side and gray replicas. A plan
+// running another gray version, or already promoted, is a conflict: finish
+// it with `berth gray` first.
+func (a *API) applyGrayPlan(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.GrayPlanSpec) (string, error) {
+	spec := gray.Plan{Tenant: md.Tenant, Project: md.Project, Environment: s.Environment, Application: md.Name, GrayVersion: s.GrayVersion,
+		Strategy: s.Strategy, GrayReplicas: s.GrayReplicas, Steps: s.Steps, Step: s.Step, Side: s.Side}
+	old, err := tx.GetPlan(ctx, spec.Key())
+	switch {
+	case errors.Is(err, resource.ErrNotFound) || (err == nil && !old.Phase.Active()):
+		_, err = a.p.Gray.Start(ctx, tx, act, spec)
+		return "created", err
+	case err != nil:
+		return "", err
+	case old.Phase != gray.Running || old.GrayVersion != s.GrayVersion || (s.Strategy != "" && old.Strategy != s.Strategy):
+		return "", fmt.Errorf("gray plan of %s in %s is %s with %s %s; finish it with berth gray first: %w",
+			md.Name, s.Environment, old.Phase, old.Strategy, old.GrayVersion, resource.ErrConflict)
+	}
+	want := gray.Change{Steps: &spec.Steps, Step: &spec.Step}
+	if s.Side != "" {
+		want.Side = &spec.Side
+	}
+	if s.GrayReplicas != nil {
+		want.GrayReplicas = s.GrayReplicas
+	}
+	if equalPlan(old, spec) {
+		return "unchanged", nil
+	}
+	_, err = a.p.Gray.Set(ctx, tx, act, spec.Key(), want)
+	return "updated", err
+}
+
+func equalPlan(old, spec gray.Plan) bool {
+	a, _ := json.Marshal([]any{old.Steps, old.Step})
+	b, _ := json.Marshal([]any{spec.Steps, spec.Step})
+	return string(a) == string(b) && (spec.Side == "" || spec.Side == old.Side) &&
+		(spec.GrayReplicas == nil || (old.GrayReplicas != nil && *old.GrayReplicas == *spec.GrayReplicas))
 }

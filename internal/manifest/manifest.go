@@ -43,11 +43,13 @@ const (
 	KindMember       Kind = "Member"
 	KindEnvironment  Kind = "Environment"
 	KindApplication  Kind = "Application"
+	// KindGrayPlan is a gray plan; its name is the application's.
+	KindGrayPlan Kind = "GrayPlan"
 )
 
 // Kinds returns every kind in apply order: what others refer to first.
 func Kinds() []Kind {
-	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindEnvironment, KindApplication}
+	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindEnvironment, KindApplication, KindGrayPlan}
 }
 
 // Metadata names an object and places it. Tenant is required for kinds

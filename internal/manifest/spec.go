@@ -5,6 +5,7 @@ import (
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/authz"
+	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/resource"
 )
 
@@ -83,6 +84,20 @@ type MemberSpec struct {
 	Role authz.Role `json:"role"`
 }
 
+// GrayPlanSpec is the gray plan of the application named by
+// metadata.name in an environment: applying it starts the plan (when none
+// runs) or brings the running one to these steps, current step, side and
+// gray replicas. Promote, abort and end are actions: `berth gray`.
+type GrayPlanSpec struct {
+	Environment  string        `json:"environment"`
+	GrayVersion  string        `json:"grayVersion"`
+	Strategy     gray.Strategy `json:"strategy,omitempty"`
+	GrayReplicas *int32        `json:"grayReplicas,omitempty"`
+	Steps        []gray.Step   `json:"steps,omitempty"`
+	Step         int           `json:"step,omitempty"`
+	Side         string        `json:"side,omitempty"`
+}
+
 var specTypes = map[Kind]reflect.Type{
 	KindTenant:       reflect.TypeFor[TenantSpec](),
 	KindProject:      reflect.TypeFor[ProjectSpec](),
@@ -92,6 +107,7 @@ var specTypes = map[Kind]reflect.Type{
 	KindResourceTier: reflect.TypeFor[ResourceTierSpec](),
 	KindQuota:        reflect.TypeFor[QuotaSpec](),
 	KindMember:       reflect.TypeFor[MemberSpec](),
+	KindGrayPlan:     reflect.TypeFor[GrayPlanSpec](),
 }
 
 // placement says which metadata fields a kind requires (true), forbids
@@ -105,6 +121,7 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 	KindResourceTier: {name: yes, tenant: no, project: no},
 	KindQuota:        {tenant: yes},
 	KindMember:       {},
+	KindGrayPlan:     {name: yes, tenant: yes, project: yes},
 }
 
 var yes, no = ptr(true), ptr(false)
@@ -153,6 +170,9 @@ func Validate(obj Object) error {
 		s.Limits.Validate(&errs, "spec.limits")
 	case *QuotaSpec:
 		s.Hard.Validate(&errs, "spec.hard")
+	case *GrayPlanSpec:
+		errs.CheckName("spec.environment", s.Environment)
+		errs.CheckName("spec.grayVersion", s.GrayVersion)
 	case *MemberSpec:
 		if s.User == "" {
 			errs.Add("spec.user", "must not be empty")
