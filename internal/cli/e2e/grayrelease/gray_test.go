@@ -83,7 +83,7 @@ const adminPassword = "gray-e2e-admin-password"
 
 // stack is the running server, gateway and backends of one test.
 type stack struct {
-	t       *testing.T
+	t       testing.TB
 	api     string // http://host:port/api/v1
 	token   string
 	gateway string       // http://host:port
@@ -99,34 +99,7 @@ type stack struct {
 // checks after each change who reaches which version — while a steady load
 // through the gateway counts every failed request (there must be none).
 func TestGrayReleaseRoutesCohortsThroughTheGateway(t *testing.T) {
-	c := clustertest.Start(t)
-	dir := t.TempDir()
-	ns := fmt.Sprintf("gray-e2e-%d", time.Now().UnixNano()%100000)
-	ports := [2]int{freePort(t, hostIP), freePort(t, hostIP)}
-	serveVersion(t, hostIP, ports[0], "v1")
-	serveVersion(t, hostIP, ports[1], "v2")
-
-	s := &stack{t: t, host: "svc." + ns, config: filepath.Join(dir, "cli.yaml")}
-	s.api = startProcess(t, dir, "server", nil, "--data-dir", filepath.Join(dir, "data"), "--kubeconfig", c.Kubeconfig(),
-		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))) + "/api/v1"
-	s.token = s.login()
-	s.apply(fmt.Sprintf(fixture, ns, ports[0]))
-	s.must("POST", "/tenants/bank/projects/pay/applications/svc/versions", map[string]any{"name": "v2", "image": "registry.local/svc:2",
-		"tier": "small", "orchestration": map[string]any{"replicas": 2, "ports": []map[string]any{{"name": "http", "containerPort": ports[1]}}}}, http.StatusCreated)
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) { // until the server has connected the cluster
-		code, body := s.call("PUT", "/tenants/bank/projects/pay/environments/dev/deployments/svc", map[string]string{"version": "v1"}, s.token)
-		if code == http.StatusOK {
-			break
-		}
-		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
-			t.Fatalf("deploy v1: %d %s", code, body)
-		}
-	}
-	s.gateway = startProcess(t, dir, "gateway", []string{"BERTH_GATEWAY_TOKEN=" + s.token},
-		"--server", s.api+"/gateway/config", "--kubeconfig", c.Kubeconfig(), "--admin-listen", "", "--access-log", "off",
-		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1")))
-	s.eventually("stable v1 for everyone", map[string]string{}, "v1")
-
+	s, dir := newStack(t)
 	load := s.steadyLoad()
 	s.cli(adminPassword+"\n", "login", "--server", strings.TrimSuffix(s.api, "/api/v1"), "--username", "admin", "--password-stdin")
 	s.cli("", "context", "set", "-t", "bank", "-p", "pay")
@@ -181,6 +154,39 @@ func TestGrayReleaseRoutesCohortsThroughTheGateway(t *testing.T) {
 	t.Logf("steady load: %d requests, none failed", sent)
 }
 
+// newStack starts the backends, the server on the test binary's cluster
+// with svc v1 deployed (v2 registered), and a gateway routing svc to v1.
+func newStack(t testing.TB) (*stack, string) {
+	c := clustertest.Start(t)
+	dir := t.TempDir()
+	ns := fmt.Sprintf("gray-e2e-%d", time.Now().UnixNano()%100000)
+	ports := [2]int{freePort(t, hostIP), freePort(t, hostIP)}
+	serveVersion(t, hostIP, ports[0], "v1")
+	serveVersion(t, hostIP, ports[1], "v2")
+
+	s := &stack{t: t, host: "svc." + ns, config: filepath.Join(dir, "cli.yaml")}
+	s.api = startProcess(t, dir, "server", nil, "--data-dir", filepath.Join(dir, "data"), "--kubeconfig", c.Kubeconfig(),
+		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))) + "/api/v1"
+	s.token = s.login()
+	s.apply(fmt.Sprintf(fixture, ns, ports[0]))
+	s.must("POST", "/tenants/bank/projects/pay/applications/svc/versions", map[string]any{"name": "v2", "image": "registry.local/svc:2",
+		"tier": "small", "orchestration": map[string]any{"replicas": 2, "ports": []map[string]any{{"name": "http", "containerPort": ports[1]}}}}, http.StatusCreated)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) { // until the server has connected the cluster
+		code, body := s.call("PUT", "/tenants/bank/projects/pay/environments/dev/deployments/svc", map[string]string{"version": "v1"}, s.token)
+		if code == http.StatusOK {
+			break
+		}
+		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("deploy v1: %d %s", code, body)
+		}
+	}
+	s.gateway = startProcess(t, dir, "gateway", []string{"BERTH_GATEWAY_TOKEN=" + s.token},
+		"--server", s.api+"/gateway/config", "--kubeconfig", c.Kubeconfig(), "--admin-listen", "", "--access-log", "off",
+		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1")))
+	s.eventually("stable v1 for everyone", map[string]string{}, "v1")
+	return s, dir
+}
+
 const fixture = `apiVersion: berth.dev/v1
 kind: ResourceTier
 metadata: {name: small}
@@ -218,7 +224,7 @@ branch,0202,Chaoyang,south
 teller,T900,Zhang Wei,0202
 `
 
-func writeFile(t *testing.T, dir, name, content string) string {
+func writeFile(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -245,7 +251,7 @@ func org(teller, branch, region string) map[string]string {
 	return map[string]string{"X-Org-Teller": teller, "X-Org-Branch": branch, "X-Org-Region": region}
 }
 
-func freePort(t *testing.T, ip string) int {
+func freePort(t testing.TB, ip string) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
@@ -256,7 +262,7 @@ func freePort(t *testing.T, ip string) int {
 }
 
 // serveVersion answers every request with the version's name.
-func serveVersion(t *testing.T, ip string, port int, version string) {
+func serveVersion(t testing.TB, ip string, port int, version string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port)))
 	if err != nil {
@@ -270,7 +276,7 @@ func serveVersion(t *testing.T, ip string, port int, version string) {
 
 // startProcess runs `berth <verb> args...` and returns the http:// address
 // it prints ("... on host:port") once it is listening.
-func startProcess(t *testing.T, dir, verb string, env []string, args ...string) string {
+func startProcess(t testing.TB, dir, verb string, env []string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, binary, append([]string{verb}, args...)...)
