@@ -2,6 +2,8 @@ package manifest
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -190,4 +192,23 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestExamplesDecode keeps the files the README tour applies valid.
+func TestExamplesDecode(t *testing.T) {
+	for _, name := range []string{"bank.yaml", "gray.yaml"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := Decode(data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, o := range objs {
+			if err := Validate(o); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	}
 }

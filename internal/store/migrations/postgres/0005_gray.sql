@@ -8,11 +8,11 @@ CREATE TABLE gray_plans (
 	rv          BIGINT NOT NULL,
 	body        TEXT COLLATE "C" NOT NULL,
 	PRIMARY KEY (tenant, project, environment, application),
-	FOREIGN KEY (tenant, project, application) REFERENCES applications (tenant, project, name),
-	FOREIGN KEY (tenant, project, environment) REFERENCES environments (tenant, project, name)
+	FOREIGN KEY (tenant, project, application) REFERENCES applications (tenant, project, name) ON DELETE CASCADE,
+	FOREIGN KEY (tenant, project, environment) REFERENCES environments (tenant, project, name) ON DELETE CASCADE
 );
 CREATE TABLE org_units (
-	tenant TEXT COLLATE "C" NOT NULL REFERENCES tenants (name),
+	tenant TEXT COLLATE "C" NOT NULL REFERENCES tenants (name) ON DELETE CASCADE,
 	level  TEXT COLLATE "C" NOT NULL,
 	code   TEXT COLLATE "C" NOT NULL,
 	body   TEXT COLLATE "C" NOT NULL,

@@ -8,11 +8,11 @@ CREATE TABLE gray_plans (
 	rv          INTEGER NOT NULL,
 	body        TEXT NOT NULL,
 	PRIMARY KEY (tenant, project, environment, application),
-	FOREIGN KEY (tenant, project, application) REFERENCES applications (tenant, project, name),
-	FOREIGN KEY (tenant, project, environment) REFERENCES environments (tenant, project, name)
+	FOREIGN KEY (tenant, project, application) REFERENCES applications (tenant, project, name) ON DELETE CASCADE,
+	FOREIGN KEY (tenant, project, environment) REFERENCES environments (tenant, project, name) ON DELETE CASCADE
 );
 CREATE TABLE org_units (
-	tenant TEXT NOT NULL REFERENCES tenants (name),
+	tenant TEXT NOT NULL REFERENCES tenants (name) ON DELETE CASCADE,
 	level  TEXT NOT NULL,
 	code   TEXT NOT NULL,
 	body   TEXT NOT NULL,
