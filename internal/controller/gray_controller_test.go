@@ -1,0 +1,108 @@
+package controller_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/controller"
+	"berth.dev/berth/internal/gray"
+	"berth.dev/berth/internal/kube"
+	"berth.dev/berth/internal/platform"
+)
+
+// TestGrayPlanRunsTheSecondVersionBesideAndRemovesIt starts a plan on the
+// real cluster and checks the world: the stable per-version Service first,
+// then (once it serves) the gray Deployment selecting only gray pods and its
+// Service; the plan records both as serving; an abort removes the gray
+// objects and keeps the stable Service routes use.
+func TestGrayPlanRunsTheSecondVersionBesideAndRemovesIt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, t.TempDir())
+	e.fixture(t)
+	ctx := t.Context()
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Deploy.Deploy(ctx, tx, alice, e.key, "v1")
+		return err
+	})
+	e.status(t, kube.PhaseRunning, nil)
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Gray.Start(ctx, tx, alice, gray.Plan{Tenant: e.key.Tenant, Project: e.key.Project, Application: e.key.Application,
+			Environment: e.key.Environment, GrayVersion: "v2", Steps: []gray.Step{{Tellers: []string{"T900"}}}})
+		return err
+	})
+	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
+	plan := func() gray.Plan {
+		var p gray.Plan
+		if err := e.p.DB.View(ctx, func(tx platform.Tx) error {
+			var err error
+			p, err = tx.GetPlan(ctx, e.key)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	reconcileUntil := func(what string, done func(gray.Plan) bool) {
+		t.Helper()
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+			if _, err := ctrl.Reconcile(ctx, e.key); err != nil {
+				t.Logf("reconcile: %v", err)
+			}
+			return done(plan()), nil
+		})
+		if err != nil {
+			t.Fatalf("%s: never; plan applied %+v", what, plan().Applied)
+		}
+	}
+	reconcileUntil("both versions serve", func(p gray.Plan) bool { return slices.Equal(p.Applied.Serving, []string{"v1", "v2"}) })
+
+	d, err := e.c.Client.AppsV1().Deployments(e.ns).Get(ctx, "red-auth--v2", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := d.Spec.Selector.MatchLabels
+	if sel[kube.LabelApp] != "red-auth" || sel[kube.LabelVersion] != "v2" || d.Spec.Template.Labels[kube.LabelVersion] != "v2" {
+		t.Fatalf("gray Deployment selects %v with pod labels %v", sel, d.Spec.Template.Labels)
+	}
+	for _, name := range []string{"red-auth--v1", "red-auth--v2"} {
+		svc, err := e.c.Client.CoreV1().Services(e.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := svc.Spec.Selector[kube.LabelVersion]; name != "red-auth--"+v {
+			t.Fatalf("Service %s selects version %q", name, v)
+		}
+	}
+	main, err := e.c.Client.AppsV1().Deployments(e.ns).Get(ctx, "red-auth", metav1.GetOptions{})
+	if err != nil || main.Spec.Template.Labels[kube.LabelVersion] != "v1" || *main.Spec.Replicas != 2 {
+		t.Fatalf("the main Deployment should keep running v1 at full scale: %v", err)
+	}
+
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Gray.Abort(ctx, tx, alice, e.key, "test")
+		return err
+	})
+	reconcileUntil("the gray objects are removed", func(p gray.Plan) bool {
+		return p.Applied.Generation == p.Generation && slices.Equal(p.Applied.Serving, []string{"v1"})
+	})
+	for _, get := range []func() error{
+		func() error { _, err := e.c.Client.AppsV1().Deployments(e.ns).Get(ctx, "red-auth--v2", metav1.GetOptions{}); return err },
+		func() error { _, err := e.c.Client.CoreV1().Services(e.ns).Get(ctx, "red-auth--v2", metav1.GetOptions{}); return err },
+	} {
+		if err := get(); !apierrors.IsNotFound(err) {
+			t.Fatalf("gray object still there after abort: %v", err)
+		}
+	}
+	if _, err := e.c.Client.CoreV1().Services(e.ns).Get(ctx, "red-auth--v1", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the stable per-version Service routes use was removed: %v", err)
+	}
+}
