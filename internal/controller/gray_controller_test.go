@@ -95,8 +95,14 @@ func TestGrayPlanRunsTheSecondVersionBesideAndRemovesIt(t *testing.T) {
 		return p.Applied.Generation == p.Generation && slices.Equal(p.Applied.Serving, []string{"v1"})
 	})
 	for _, get := range []func() error{
-		func() error { _, err := e.c.Client.AppsV1().Deployments(e.ns).Get(ctx, "red-auth--v2", metav1.GetOptions{}); return err },
-		func() error { _, err := e.c.Client.CoreV1().Services(e.ns).Get(ctx, "red-auth--v2", metav1.GetOptions{}); return err },
+		func() error {
+			_, err := e.c.Client.AppsV1().Deployments(e.ns).Get(ctx, "red-auth--v2", metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := e.c.Client.CoreV1().Services(e.ns).Get(ctx, "red-auth--v2", metav1.GetOptions{})
+			return err
+		},
 	} {
 		if err := get(); !apierrors.IsNotFound(err) {
 			t.Fatalf("gray object still there after abort: %v", err)
