@@ -40,29 +40,7 @@ func TestGrayPlanRunsTheSecondVersionBesideAndRemovesIt(t *testing.T) {
 		return err
 	})
 	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
-	plan := func() gray.Plan {
-		var p gray.Plan
-		if err := e.p.DB.View(ctx, func(tx platform.Tx) error {
-			var err error
-			p, err = tx.GetPlan(ctx, e.key)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	reconcileUntil := func(what string, done func(gray.Plan) bool) {
-		t.Helper()
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
-			if _, err := ctrl.Reconcile(ctx, e.key); err != nil {
-				t.Logf("reconcile: %v", err)
-			}
-			return done(plan()), nil
-		})
-		if err != nil {
-			t.Fatalf("%s: never; plan applied %+v", what, plan().Applied)
-		}
-	}
+	reconcileUntil := func(what string, done func(gray.Plan) bool) { e.reconcileUntil(t, ctrl, what, done) }
 	reconcileUntil("both versions serve", func(p gray.Plan) bool { return slices.Equal(p.Applied.Serving, []string{"v1", "v2"}) })
 
 	d, err := e.c.Client.AppsV1().Deployments(e.ns).Get(ctx, "red-auth--v2", metav1.GetOptions{})
@@ -110,5 +88,97 @@ func TestGrayPlanRunsTheSecondVersionBesideAndRemovesIt(t *testing.T) {
 	}
 	if _, err := e.c.Client.CoreV1().Services(e.ns).Get(ctx, "red-auth--v1", metav1.GetOptions{}); err != nil {
 		t.Fatalf("the stable per-version Service routes use was removed: %v", err)
+	}
+}
+
+func (e *env) plan(t *testing.T) gray.Plan {
+	t.Helper()
+	var p gray.Plan
+	if err := e.p.DB.View(t.Context(), func(tx platform.Tx) error {
+		var err error
+		p, err = tx.GetPlan(t.Context(), e.key)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// reconcileUntil reconciles the plan until done holds of it.
+func (e *env) reconcileUntil(t *testing.T, ctrl *controller.GrayPlans, what string, done func(gray.Plan) bool) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if _, err := ctrl.Reconcile(ctx, e.key); err != nil {
+			t.Logf("reconcile: %v", err)
+		}
+		return done(e.plan(t)), nil
+	})
+	if err != nil {
+		t.Fatalf("%s: never; plan %s applied %+v", what, e.plan(t).Phase, e.plan(t).Applied)
+	}
+}
+
+func (e *env) exists(t *testing.T, kind, name string) bool {
+	t.Helper()
+	var err error
+	switch kind {
+	case "Deployment":
+		_, err = e.c.Client.AppsV1().Deployments(e.ns).Get(t.Context(), name, metav1.GetOptions{})
+	default:
+		_, err = e.c.Client.CoreV1().Services(e.ns).Get(t.Context(), name, metav1.GetOptions{})
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+// TestPromotionKeepsTheOldVersionUntilItsTimeThenRemovesIt promotes with a
+// keep-old time: the old version keeps a full copy beside the main
+// Deployment (now rolled to the new one) and serves; when the controller's
+// clock passes the time the plan ends on its own and the old copy goes.
+func TestPromotionKeepsTheOldVersionUntilItsTimeThenRemovesIt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, t.TempDir())
+	e.fixture(t)
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Deploy.Deploy(ctx, tx, alice, e.key, "v1")
+		return err
+	})
+	e.status(t, kube.PhaseRunning, nil)
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Gray.Start(ctx, tx, alice, gray.Plan{Tenant: e.key.Tenant, Project: e.key.Project, Application: e.key.Application,
+			Environment: e.key.Environment, GrayVersion: "v2", Strategy: gray.BlueGreen, Side: "gray"})
+		return err
+	})
+	fake := clock.NewFake(time.Now())
+	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, fake, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
+	e.reconcileUntil(t, ctrl, "both versions serve", func(p gray.Plan) bool { return slices.Equal(p.Applied.Serving, []string{"v1", "v2"}) })
+
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Gray.Promote(ctx, tx, alice, e.key, time.Hour)
+		return err
+	})
+	e.reconcileUntil(t, ctrl, "the old copy serves", func(p gray.Plan) bool {
+		return slices.Contains(p.Applied.Serving, "v1") && p.Applied.Generation == p.Generation
+	})
+	if !e.exists(t, "Deployment", "red-auth--v1") || !e.exists(t, "Service", "red-auth--v1") {
+		t.Fatal("promoted with keep-old, but the old version's copy or Service is missing")
+	}
+	e.status(t, kube.PhaseRunning, func(s kube.Status) bool { return s.Pods != nil }) // the main Deployment rolls to v2
+
+	fake.Advance(61 * time.Minute)
+	e.reconcileUntil(t, ctrl, "the plan ends when keep-old is over", func(p gray.Plan) bool { return p.Phase == gray.Ended })
+	e.reconcileUntil(t, ctrl, "the old copy is removed", func(gray.Plan) bool {
+		return !e.exists(t, "Deployment", "red-auth--v1") && !e.exists(t, "Service", "red-auth--v1")
+	})
+	e.reconcileUntil(t, ctrl, "the gray copy goes once the main Deployment runs v2", func(gray.Plan) bool {
+		return !e.exists(t, "Deployment", "red-auth--v2")
+	})
+	if !e.exists(t, "Service", "red-auth--v2") {
+		t.Fatal("the new stable version's Service, which routes use, was removed")
+	}
+	if got := e.actions(t, "grayplan.end"); len(got) != 1 {
+		t.Fatalf("want one grayplan.end record (by the system), got %v", got)
 	}
 }
