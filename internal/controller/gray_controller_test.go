@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +181,40 @@ func TestPromotionKeepsTheOldVersionUntilItsTimeThenRemovesIt(t *testing.T) {
 	}
 	if got := e.actions(t, "grayplan.end"); len(got) != 1 {
 		t.Fatalf("want one grayplan.end record (by the system), got %v", got)
+	}
+}
+
+// TestGrayPlanInAnIstioEnvironmentIsRefusedClearly: until the Istio and
+// Gateway API providers are wired in, a plan there records why nothing was
+// applied instead of routing wrongly, and writes nothing to the cluster.
+func TestGrayPlanInAnIstioEnvironmentIsRefusedClearly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, t.TempDir())
+	e.fixture(t)
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		env, err := tx.GetEnvironment(ctx, e.key.Tenant, e.key.Project, e.key.Environment)
+		if err != nil {
+			return err
+		}
+		env.Traffic = "istio"
+		if _, err := e.p.Tenancy.UpdateEnvironment(ctx, tx, alice, env); err != nil {
+			return err
+		}
+		if _, err := e.p.Deploy.Deploy(ctx, tx, alice, e.key, "v1"); err != nil {
+			return err
+		}
+		_, err = e.p.Gray.Start(ctx, tx, alice, gray.Plan{Tenant: e.key.Tenant, Project: e.key.Project, Application: e.key.Application,
+			Environment: e.key.Environment, GrayVersion: "v2", Steps: []gray.Step{{Tellers: []string{"T900"}}}})
+		return err
+	})
+	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
+	if _, err := ctrl.Reconcile(t.Context(), e.key); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.plan(t).Applied.Error; !strings.Contains(got, "traffic provider istio is not available") {
+		t.Fatalf("applied error %q, want the provider named", got)
+	}
+	if e.exists(t, "Service", "red-auth--v1") || e.exists(t, "Deployment", "red-auth--v2") {
+		t.Fatal("objects were written for a provider that cannot route them")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/seal"
+	"berth.dev/berth/internal/tenancy"
 )
 
 // grayOp runs one gray service call in a transaction.
@@ -193,8 +194,14 @@ func testGrayPlanBadInput(t *testing.T, h *harness) {
 		wantErr(t, err, resource.ErrNotFound)
 		return nil
 	})
-	blue := deploy.Key{Tenant: "acme", Project: "payments", Application: "blue-pay", Environment: "prod"}
 	_, err := h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) {
+		_, err := h.p.Tenancy.CreateEnvironment(ctx, tx, a, tenancy.Environment{Tenant: "acme", Project: "payments", Name: "edge",
+			Cluster: "bj-1", Namespace: "payments-edge", Traffic: "nginx"})
+		return gray.Plan{}, err
+	})
+	wantField(t, err, "traffic") // the environment's traffic provider: gateway, istio or gatewayapi
+	blue := deploy.Key{Tenant: "acme", Project: "payments", Application: "blue-pay", Environment: "prod"}
+	_, err = h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) {
 		return g.Start(ctx, tx, a, gray.Plan{Tenant: blue.Tenant, Project: blue.Project, Application: blue.Application,
 			Environment: blue.Environment, GrayVersion: "v1", Strategy: gray.BlueGreen})
 	})
