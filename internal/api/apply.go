@@ -402,8 +402,8 @@ func (a *API) applyGrayPlan(ctx context.Context, tx platform.Tx, act audit.Actor
 	case err != nil:
 		return "", err
 	case old.Phase != gray.Running || old.GrayVersion != s.GrayVersion || (s.Strategy != "" && old.Strategy != s.Strategy):
-		return "", fmt.Errorf("gray plan of %s in %s is %s with %s %s; finish it with berth gray first: %w",
-			md.Name, s.Environment, old.Phase, old.Strategy, old.GrayVersion, resource.ErrConflict)
+		return "", &resource.StateError{Path: "phase", Reason: fmt.Sprintf("the gray plan of %s in %s is %s with %s %s; finish it with berth gray first",
+			md.Name, s.Environment, old.Phase, old.Strategy, old.GrayVersion)}
 	}
 	want := gray.Change{Steps: &spec.Steps, Step: &spec.Step}
 	if s.Side != "" {

@@ -78,6 +78,7 @@ func classify(err error) (int, ErrorBody, time.Duration) {
 	var mbe *http.MaxBytesError
 	var me *manifest.Error
 	var ce *clusterError
+	var se *resource.StateError
 	switch {
 	case errors.As(err, &ce):
 		return http.StatusServiceUnavailable, ErrorBody{Code: i18n.ClusterUnreachable,
@@ -101,6 +102,8 @@ func classify(err error) (int, ErrorBody, time.Duration) {
 		return http.StatusNotFound, ErrorBody{Code: i18n.NotFound}, 0
 	case errors.Is(err, resource.ErrAlreadyExists):
 		return http.StatusConflict, ErrorBody{Code: i18n.AlreadyExists}, 0
+	case errors.As(err, &se):
+		return http.StatusConflict, ErrorBody{Code: i18n.InvalidState, Fields: []resource.FieldError{{Path: se.Path, Reason: se.Reason}}}, 0
 	case errors.Is(err, resource.ErrConflict):
 		return http.StatusConflict, ErrorBody{Code: i18n.Conflict}, 0
 	case errors.Is(err, resource.ErrInUse):

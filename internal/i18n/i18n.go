@@ -39,6 +39,9 @@ const (
 	// ClusterUnreachable: the environment's cluster does not answer, so
 	// the change was refused rather than queued.
 	ClusterUnreachable = "cluster_unreachable"
+	// InvalidState: the object's current state does not allow the request;
+	// the fields say why and what to do.
+	InvalidState = "invalid_state"
 )
 
 var catalogue = map[string]map[Lang]string{
@@ -61,6 +64,7 @@ var catalogue = map[string]map[Lang]string{
 	Unavailable:      {EN: "The service is not available yet.", ZhCN: "服务暂不可用。"},
 	ClusterUnreachable: {EN: "The environment's cluster cannot be reached; nothing was changed.",
 		ZhCN: "环境所在集群无法连接，未做任何变更。"},
+	InvalidState: {EN: "The object's current state does not allow this; see the fields.", ZhCN: "对象当前状态不允许此操作，详见字段说明。"},
 }
 
 // Codes returns every code in the catalogue.

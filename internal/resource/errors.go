@@ -26,6 +26,20 @@ var (
 	ErrUnauthenticated = errors.New("invalid credentials")
 )
 
+// StateError: the request is well formed but the object's current state
+// does not allow it (a finished gray plan cannot be widened). It matches
+// ErrConflict (409); unlike a stale write, Reason says what to do, and the
+// API shows it. Path names the state field ("phase").
+type StateError struct {
+	Path   string
+	Reason string
+}
+
+func (e *StateError) Error() string { return e.Path + ": " + e.Reason }
+
+// Is makes errors.Is(err, ErrConflict) hold.
+func (e *StateError) Is(target error) bool { return target == ErrConflict }
+
 // FieldError is one invalid field, named by its path in the object
 // (JSON names, e.g. "spec.ports[0].containerPort").
 type FieldError struct {
