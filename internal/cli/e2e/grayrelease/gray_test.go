@@ -129,7 +129,17 @@ func TestGrayReleaseRoutesCohortsThroughTheGateway(t *testing.T) {
 	s.expect(map[string]string{"teller": "v2", "branch": "v2", "region": "v2", "other": "v2"}, teller, branch, region, other)
 
 	s.eventuallyServing("/tenants/bank/projects/pay/environments/dev/grayplans/svc", "v1") // the kept copy of v1 runs
-	s.cli("", "gray", "abort", "svc", "-e", "dev", "--reason", "switch back drill")
+	// The switch back is refused, saying so, whenever the kept copy does not
+	// run in full at that moment; a release manager retries, and so do we.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		out, err := s.try("gray", "abort", "svc", "-e", "dev", "--reason", "switch back drill")
+		if err == nil {
+			break
+		}
+		if !strings.Contains(out, "applied.serving") || time.Now().After(deadline) {
+			t.Fatalf("switch back: %v\n%s", err, out)
+		}
+	}
 	s.eventually("everyone back on v1 after switching back", teller, "v1")
 	s.expect(map[string]string{"teller": "v1", "branch": "v1", "region": "v1", "other": "v1"}, teller, branch, region, other)
 
@@ -236,15 +246,23 @@ func writeFile(t testing.TB, dir, name, content string) string {
 // cli runs the berth binary as a user would and returns its output.
 func (s *stack) cli(stdin string, args ...string) string {
 	s.t.Helper()
+	out, err := s.tryIn(stdin, args...)
+	if err != nil {
+		s.t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// try runs the berth binary and returns its output and error.
+func (s *stack) try(args ...string) (string, error) { return s.tryIn("", args...) }
+
+func (s *stack) tryIn(stdin string, args ...string) (string, error) {
 	s.phase.Store(strings.Join(args, " "))
 	cmd := exec.CommandContext(s.t.Context(), binary, args...)
 	cmd.Env = append(os.Environ(), "BERTH_CONFIG="+s.config)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		s.t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return string(out), err
 }
 
 func org(teller, branch, region string) map[string]string {
