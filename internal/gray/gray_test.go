@@ -173,3 +173,28 @@ func TestServiceNameStaysAValidLabel(t *testing.T) {
 		t.Error("two versions of a long application share a name")
 	}
 }
+
+// FuzzParseCSV: any input either fails with a validation error or yields a
+// directory that validates, one unit per data line at most.
+func FuzzParseCSV(f *testing.F) {
+	f.Add("level,code,name,parent\nregion,north,North,\nbranch,0101,Haidian,north\nteller,T900,Zhang Wei,0101\n")
+	f.Add("level,code,name,parent\nteller,T1,A,missing\n")
+	f.Add("level,code,name,parent\n\"region\",\"n\"\"x\",N,\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, in string) {
+		units, err := ParseCSV(strings.NewReader(in))
+		if err != nil {
+			var ve *resource.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("error is not a validation error: %v", err)
+			}
+			return
+		}
+		if err := ValidateOrg(units, func(i int) string { return "" }); err != nil {
+			t.Fatalf("accepted directory does not validate: %v", err)
+		}
+		if len(units) > strings.Count(in, "\n")+1 {
+			t.Fatalf("%d units from %d lines", len(units), strings.Count(in, "\n")+1)
+		}
+	})
+}
