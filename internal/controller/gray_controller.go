@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/workqueue"
 
@@ -169,6 +170,9 @@ func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration,
 			return 0, fmt.Errorf("inventory of %s: %w", gray.Path(k), err)
 		}
 	}
+	if err := notOthers(ctx, conn, objs, prev); err != nil {
+		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, err)
+	}
 	inv, applyErr := conn.Applier.Apply(ctx, objs, prev)
 	if applyErr != nil {
 		return 0, errors.Join(applyErr, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, applyErr))
@@ -190,7 +194,34 @@ func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration,
 	if waiting || len(serving) < len(wantServing(s)) {
 		return time.Second, nil
 	}
+	if p.Phase == gray.Promoted && p.KeepOldUntil != nil {
+		return max(p.KeepOldUntil.Sub(c.clock.Now()), time.Second), nil // end it on time
+	}
 	return 0, nil
+}
+
+// notOthers refuses to apply over an object Berth did not create (one
+// without Berth's managed-by label that is not in the plan's inventory):
+// a user's Service that happens to bear the name of a per-version one is
+// never taken over.
+func notOthers(ctx context.Context, conn *kube.Conn, objs []*unstructured.Unstructured, prev kube.Inventory) error {
+	for _, o := range objs {
+		ref := kube.RefOf(o)
+		if slices.Contains(prev, ref) {
+			continue
+		}
+		live, err := conn.Applier.Get(ctx, ref)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", ref, err)
+		}
+		if live.GetLabels()[kube.LabelManagedBy] != kube.ManagedBy {
+			return fmt.Errorf("%s exists and is not Berth's; Berth will not take it over (rename or remove it)", ref)
+		}
+	}
+	return nil
 }
 
 // trafficProvider refuses environments whose traffic provider this

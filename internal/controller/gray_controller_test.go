@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -216,5 +217,43 @@ func TestGrayPlanInAnIstioEnvironmentIsRefusedClearly(t *testing.T) {
 	}
 	if e.exists(t, "Service", "red-auth--v1") || e.exists(t, "Deployment", "red-auth--v2") {
 		t.Fatal("objects were written for a provider that cannot route them")
+	}
+}
+
+// TestGrayPlanNeverTakesOverAUsersObject: a Service of the user's that
+// bears a per-version Service's name is left as it is and the plan says why
+// nothing was applied.
+func TestGrayPlanNeverTakesOverAUsersObject(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, t.TempDir())
+	e.fixture(t)
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Deploy.Deploy(ctx, tx, alice, e.key, "v1")
+		return err
+	})
+	e.status(t, kube.PhaseRunning, nil)
+	mine := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "red-auth--v1", Namespace: e.ns, Labels: map[string]string{"team": "ops"}},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "legacy"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+	if _, err := e.c.Client.CoreV1().Services(e.ns).Create(t.Context(), mine, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Gray.Start(ctx, tx, alice, gray.Plan{Tenant: e.key.Tenant, Project: e.key.Project, Application: e.key.Application,
+			Environment: e.key.Environment, GrayVersion: "v2", Steps: []gray.Step{{Tellers: []string{"T900"}}}})
+		return err
+	})
+	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
+	if _, err := ctrl.Reconcile(t.Context(), e.key); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.plan(t).Applied.Error; !strings.Contains(got, "red-auth--v1 exists and is not Berth's") {
+		t.Fatalf("applied error %q, want the user's Service named", got)
+	}
+	svc, err := e.c.Client.CoreV1().Services(e.ns).Get(t.Context(), "red-auth--v1", metav1.GetOptions{})
+	if err != nil || svc.Spec.Selector["app"] != "legacy" || svc.Labels[kube.LabelManagedBy] != "" {
+		t.Fatalf("the user's Service was changed: %v %+v", err, svc)
+	}
+	if e.exists(t, "Deployment", "red-auth--v2") {
+		t.Fatal("the gray Deployment was created although its plan could not route")
 	}
 }
