@@ -157,6 +157,24 @@ func TestGrayReleaseRoutesCohortsThroughTheGateway(t *testing.T) {
 	s.eventually("pilot teller back on stable after abort", teller, "v1")
 	s.expect(map[string]string{"teller": "v1", "other": "v1"}, teller, other)
 
+	// Every change is in the audit trail, in order, with who made it.
+	var trail struct {
+		Items []struct{ Action, Actor, Outcome string }
+	}
+	if err := json.Unmarshal(s.must("GET", "/audit?tenant=bank&action=grayplan.&limit=100", nil, http.StatusOK), &trail); err != nil {
+		t.Fatal(err)
+	}
+	var changes []string
+	for i := len(trail.Items) - 1; i >= 0; i-- {
+		if r := trail.Items[i]; r.Actor == "admin" && r.Outcome == "success" {
+			changes = append(changes, strings.TrimPrefix(r.Action, "grayplan."))
+		}
+	}
+	want := []string{"start", "step", "step", "step", "promote", "abort", "start", "set", "abort", "start", "abort"}
+	if !slices.Equal(changes, want) {
+		t.Fatalf("audited plan changes %v, want %v", changes, want)
+	}
+
 	sent, failed := load()
 	if failed != 0 || sent < 100 {
 		t.Fatalf("steady load: %d of %d requests failed during the changes (want none, and at least 100 sent)", failed, sent)
