@@ -78,6 +78,7 @@ func classify(err error) (int, ErrorBody, time.Duration) {
 	var mbe *http.MaxBytesError
 	var me *manifest.Error
 	var ce *clusterError
+	var re *resource.RefusedError
 	switch {
 	case errors.As(err, &ce):
 		return http.StatusServiceUnavailable, ErrorBody{Code: i18n.ClusterUnreachable,
@@ -93,6 +94,11 @@ func classify(err error) (int, ErrorBody, time.Duration) {
 		// what is used and what the limit is.
 		return http.StatusUnprocessableEntity, ErrorBody{Code: i18n.QuotaExceeded, Message: qe.Error(),
 			Fields: []resource.FieldError{{Path: "quota." + string(qe.Resource), Reason: qe.Error()}}}, 0
+	case errors.As(err, &re):
+		if re.Forbidden {
+			return http.StatusForbidden, ErrorBody{Code: i18n.RefusedForYou, Message: re.Message}, 0
+		}
+		return http.StatusConflict, ErrorBody{Code: i18n.Refused, Message: re.Message}, 0
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, ErrorBody{Code: i18n.ValidationFailed, Fields: ve.Fields}, 0
 	case errors.Is(err, resource.ErrUnauthenticated):

@@ -26,6 +26,9 @@ type EnvironmentSpec struct {
 	Cluster     string `json:"cluster"`
 	Namespace   string `json:"namespace"`
 	Description string `json:"description,omitempty"`
+	// RequiredApprovals is how many people other than its creator must
+	// approve a release order for this environment (e.g. 1 for prod).
+	RequiredApprovals int `json:"requiredApprovals,omitempty"`
 }
 
 // ClusterSpec registers a Kubernetes cluster by its kubeconfig (the file's

@@ -29,6 +29,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -39,6 +40,7 @@ type Tx interface {
 	identity.Store
 	audit.Store
 	deploy.Store
+	release.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

@@ -11,6 +11,7 @@ import (
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
 )
@@ -26,6 +27,10 @@ type Options struct {
 	// transaction changed, once it commits (the controller's wake-up); nil
 	// for none. It must not block.
 	OnDeploymentChange func(deploy.Key)
+	// OnReleaseChange hears of every release order a transaction changed,
+	// once it commits (the release controller's wake-up); nil for none. It
+	// must not block.
+	OnReleaseChange func(release.Key)
 }
 
 // Platform is the set of domain services over one database.
@@ -37,6 +42,7 @@ type Platform struct {
 	Identity *identity.Service
 	Audit    *audit.Service
 	Deploy   *deploy.Service
+	Release  *release.Service
 }
 
 // New wires the services over db.
@@ -48,6 +54,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		o.Clock = clock.Real{}
 	}
 	t := tenancy.NewService(o.Clock, o.Sealer)
+	d := deploy.NewService(o.Clock, t, o.OnDeploymentChange)
 	return &Platform{
 		DB:       db,
 		Clock:    o.Clock,
@@ -55,7 +62,8 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Apps:     apps.NewService(o.Clock, t),
 		Identity: identity.NewService(o.Clock, o.Identity, o.Providers...),
 		Audit:    audit.NewService(o.Clock, o.AuditRetention),
-		Deploy:   deploy.NewService(o.Clock, t, o.OnDeploymentChange),
+		Deploy:   d,
+		Release:  release.NewService(o.Clock, d, o.OnReleaseChange),
 	}, nil
 }
 

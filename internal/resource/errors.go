@@ -99,3 +99,25 @@ func (e *QuotaExceededError) Error() string {
 
 // Is makes errors.Is(err, ErrQuotaExceeded) true.
 func (e *QuotaExceededError) Is(target error) bool { return target == ErrQuotaExceeded }
+
+// RefusedError is a well-formed request that a rule refuses: an order that
+// is not approved cannot start, its creator cannot approve it. Message is
+// shown to users as is, so it names the resource and the rule; the API
+// answers 403 when Forbidden (the rule concerns who asks), else 409 (the
+// rule concerns the resource's current state).
+type RefusedError struct {
+	Message   string
+	Forbidden bool
+}
+
+func (e *RefusedError) Error() string { return e.Message }
+
+// Refused returns a *RefusedError about the resource's state.
+func Refused(format string, args ...any) error {
+	return &RefusedError{Message: fmt.Sprintf(format, args...)}
+}
+
+// Forbidden returns a *RefusedError about who asks.
+func Forbidden(format string, args ...any) error {
+	return &RefusedError{Message: fmt.Sprintf(format, args...), Forbidden: true}
+}

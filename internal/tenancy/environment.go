@@ -16,6 +16,9 @@ func validateEnvironment(e Environment) error {
 	errs.CheckName("cluster", e.Cluster)
 	errs.CheckName("namespace", e.Namespace)
 	errs.CheckLen("description", e.Description, 2000)
+	if e.RequiredApprovals < 0 || e.RequiredApprovals > MaxRequiredApprovals {
+		errs.Add("requiredApprovals", "want 0 to %d approvers, got %d", MaxRequiredApprovals, e.RequiredApprovals)
+	}
 	return errs.Err()
 }
 
@@ -76,7 +79,8 @@ func (s *Service) UpdateEnvironment(ctx context.Context, st Store, a audit.Actor
 	}
 	return e, s.record(ctx, st, a, audit.Event{Tenant: e.Tenant, Project: e.Project, Action: "environment.update",
 		Target:  envPath(e.Tenant, e.Project, e.Name),
-		Summary: fmt.Sprintf("updated environment %s: cluster %s namespace %s", e.Name, e.Cluster, e.Namespace)})
+		Summary: fmt.Sprintf("updated environment %s: cluster %s namespace %s, %d release approvals required",
+			e.Name, e.Cluster, e.Namespace, e.RequiredApprovals)})
 }
 
 // DeleteEnvironment deletes an environment. rv 0 skips the version check.

@@ -51,16 +51,23 @@ type Project struct {
 // a namespace of a registered cluster. A cluster namespace belongs to at
 // most one environment.
 type Environment struct {
-	Tenant          string    `json:"tenant"`
-	Project         string    `json:"project"`
-	Name            string    `json:"name"`
-	Cluster         string    `json:"cluster"`
-	Namespace       string    `json:"namespace"`
-	Description     string    `json:"description,omitempty"`
-	ResourceVersion int64     `json:"resourceVersion"`
-	CreatedAt       time.Time `json:"createdAt"`
-	UpdatedAt       time.Time `json:"updatedAt"`
+	Tenant      string `json:"tenant"`
+	Project     string `json:"project"`
+	Name        string `json:"name"`
+	Cluster     string `json:"cluster"`
+	Namespace   string `json:"namespace"`
+	Description string `json:"description,omitempty"`
+	// RequiredApprovals is how many distinct people, none of them its
+	// creator (four eyes), must approve a release order before it may
+	// start in this environment; 0 needs none.
+	RequiredApprovals int       `json:"requiredApprovals,omitempty"`
+	ResourceVersion   int64     `json:"resourceVersion"`
+	CreatedAt         time.Time `json:"createdAt"`
+	UpdatedAt         time.Time `json:"updatedAt"`
 }
+
+// MaxRequiredApprovals bounds an environment's approval rule.
+const MaxRequiredApprovals = 5
 
 // Cluster is a registered Kubernetes cluster. Its kubeconfig is kept
 // encrypted (AES-GCM) and never part of this type; read it with
