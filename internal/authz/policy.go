@@ -67,6 +67,14 @@ const (
 	UserUpdate Permission = "user:update"
 	UserDelete Permission = "user:delete"
 
+	// ReleaseRead reads release orders; ReleaseCreate drafts and submits
+	// them; ReleaseApprove approves them (never one's own: four eyes);
+	// ReleaseOperate starts, aborts and rolls them back.
+	ReleaseRead    Permission = "release:read"
+	ReleaseCreate  Permission = "release:create"
+	ReleaseApprove Permission = "release:approve"
+	ReleaseOperate Permission = "release:operate"
+
 	AuditRead   Permission = "audit:read"
 	AuditVerify Permission = "audit:verify"
 )
@@ -81,6 +89,7 @@ func Permissions() []Permission {
 		ApplicationRead, ApplicationCreate, ApplicationUpdate, ApplicationDelete,
 		VersionRead, VersionCreate,
 		DeploymentRead, DeploymentDeploy, DeploymentOperate, DeploymentDelete,
+		ReleaseRead, ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		TierRead, TierCreate, TierUpdate, TierDelete,
 		QuotaRead, TenantQuotaSet, ProjectQuotaSet,
 		MemberRead, MemberCreate, MemberDelete,
@@ -95,7 +104,7 @@ func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
 // readAll is what every role may read inside its scope.
 var readAll = []Permission{
 	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
-	DeploymentRead,
+	DeploymentRead, ReleaseRead,
 }
 
 var policy = map[Role][]Permission{
@@ -106,6 +115,7 @@ var policy = map[Role][]Permission{
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
+		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		ProjectQuotaSet, MemberCreate, MemberDelete, AuditRead,
 	}),
 	ProjectAdmin: join(readAll, []Permission{
@@ -113,10 +123,12 @@ var policy = map[Role][]Permission{
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
+		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		MemberCreate, MemberDelete,
 	}),
-	Developer:      join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy}),
-	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy}),
+	Developer: join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy,
+		ReleaseCreate}),
+	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, ReleaseCreate, ReleaseApprove, ReleaseOperate}),
 	Operator:       join(readAll, []Permission{ApplicationUpdate, DeploymentOperate}),
 	Auditor:        join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify}),
 	Viewer:         readAll,
