@@ -61,6 +61,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"deployments list in pages and by environment, and pending ones are found", testDeploymentListsAndPending},
 		{"a stale deployment write is ErrConflict", testDeploymentStaleWrite},
 		{"the controller hears of a deployment change only once it commits", testDeploymentNotifiesAfterCommit},
+		{"of several orders started at once only one holds an application", testConcurrentStartsHoldAnApplicationOnce},
+		{"release orders list newest first in pages and keep their locks until they end", testOrdersListNewestFirst},
+		{"notifications are kept only when their transaction commits", testOutboxFollowsTheTransaction},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
