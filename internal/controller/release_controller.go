@@ -212,7 +212,12 @@ func (c *Releases) index(o release.Order, env tenancy.Environment) {
 func (c *Releases) Observe(env tenancy.Environment, app string) release.Observation {
 	conn, err := c.clusters.Get(env.Cluster)
 	if err != nil {
-		return release.Observation{Summary: err.Error()}
+		// Not registered with this process yet: the cluster controller
+		// connects registered clusters shortly after start.
+		return release.Observation{Connecting: true, Summary: err.Error()}
+	}
+	if conn.Connecting() {
+		return release.Observation{Connecting: true, Summary: "connecting to cluster " + env.Cluster}
 	}
 	st := conn.Status(kube.AppKey{Namespace: env.Namespace, App: app})
 	return observation(st)
