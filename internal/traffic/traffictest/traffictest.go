@@ -8,6 +8,10 @@ package traffictest
 
 import (
 	"net/textproto"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 
 	"berth.dev/berth/internal/traffic"
 )
@@ -164,4 +168,102 @@ func Cases() []Case {
 		{"a path under the prefix is routed by the rules", prefixed, Request{Path: "/api/pay", Headers: H("X-Org-Teller", "T900")}},
 		{"the prefix itself is under the prefix", prefixed, Request{Path: "/api", Headers: H("X-Org-Teller", "T900")}},
 	}
+}
+
+// Representative returns the routes whose rendered objects providers pin
+// in golden files, by file name.
+func Representative() map[string]traffic.Route {
+	noGray := Route(traffic.Rules{Match: Pilot(), Weight: 50})
+	noGray.Gray = nil
+	sets := Route(traffic.Rules{Match: []traffic.Clause{
+		Clause(Cond("X-Org-Region", "north", "south"), Cond("X-Org-Branch", "0101", "0102", "0103")),
+		Clause(Cond("X-Org-Teller", "T-9.0", "T(7)")),
+	}, Weight: 25})
+	sets.PathPrefix = "/api"
+	return map[string]traffic.Route{
+		"pilot-weighted":  Route(traffic.Rules{Match: Pilot(), Weight: 10}),
+		"weight-only":     Route(traffic.Rules{Weight: 30}),
+		"blue-green-gray": Route(traffic.Rules{BlueGreen: "gray", Match: Pilot()}),
+		"no-gray":         noGray,
+		"sets-and-path":   sets,
+	}
+}
+
+// MarshalObjects writes objs as one YAML stream, documents separated by
+// "---", keys sorted: the form of the golden files.
+func MarshalObjects(objs []*unstructured.Unstructured) ([]byte, error) {
+	var out []byte
+	for i, o := range objs {
+		b, err := yaml.Marshal(o.Object)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			out = append(out, "---\n"...)
+		}
+		out = append(out, b...)
+	}
+	return out, nil
+}
+
+// UnmarshalObjects reads a stream written by MarshalObjects.
+func UnmarshalObjects(b []byte) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			return nil, err
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out, nil
+}
+
+// Random is the random source RandomCase draws from; *math/rand/v2.Rand
+// satisfies it.
+type Random interface {
+	IntN(n int) int
+}
+
+var (
+	randomHeaders = []string{"X-Org-Region", "X-Org-Branch", "x-org-branch", "X-Org-Teller"}
+	randomValues  = []string{"a", "b", "c", "a.b", "a|b", "(a)"}
+)
+
+// RandomCase draws a valid route and a request from small alphabets, so
+// that values and headers collide often. Requests never repeat a header
+// and values never contain ',' (see docs/traffic-rules.md on repeated
+// headers); clauses stay small enough for every provider's limits.
+func RandomCase(rnd Random) Case {
+	pick := func(list []string) string { return list[rnd.IntN(len(list))] }
+	var rules traffic.Rules
+	for range rnd.IntN(4) {
+		var c traffic.Clause
+		for range 1 + rnd.IntN(3) {
+			var vs []string
+			for range 1 + rnd.IntN(3) {
+				vs = append(vs, pick(randomValues))
+			}
+			c.Headers = append(c.Headers, Cond(pick(randomHeaders), vs...))
+		}
+		rules.Match = append(rules.Match, c)
+	}
+	rules.Weight = []int{0, 0, 0, 10, 50, 99, 100}[rnd.IntN(7)]
+	if rnd.IntN(10) == 0 {
+		rules.BlueGreen = pick([]string{"stable", "gray"})
+	}
+	r := Route(rules)
+	if rnd.IntN(10) == 0 {
+		r.Gray = nil
+	}
+	h := H()
+	for _, name := range []string{"X-Org-Region", "X-Org-Branch", "X-Org-Teller"} {
+		if rnd.IntN(4) > 0 {
+			h[name] = []string{pick(append(randomValues, "x"))}
+		}
+	}
+	return Case{Name: "random", Route: r, Request: req(h)}
 }
