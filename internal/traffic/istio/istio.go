@@ -96,7 +96,7 @@ func virtualService(r traffic.Route, p translate.Plan) *clientnet.VirtualService
 	if !p.Fixed && len(p.Clauses) > 0 {
 		matches := make([]*apinet.HTTPMatchRequest, 0, len(p.Clauses))
 		for _, c := range p.Clauses {
-			matches = append(matches, clauseMatch(c, path))
+			matches = append(matches, clauseMatches(c, path)...)
 		}
 		spec.Http = append(spec.Http, &apinet.HTTPRoute{
 			Name: routeGray, Match: matches, Route: []*apinet.HTTPRouteDestination{destination(r, SubsetGray, 0)},
@@ -144,14 +144,55 @@ func pathMatch(prefix string) *apinet.StringMatch {
 	return &apinet.StringMatch{MatchType: &apinet.StringMatch_Regex{Regex: "^" + regexp.QuoteMeta(prefix) + "(/.*)?$"}}
 }
 
-// clauseMatch is one match block: Istio ANDs the conditions of a block
-// and ORs the blocks of a route.
-func clauseMatch(c translate.Clause, path *apinet.StringMatch) *apinet.HTTPMatchRequest {
-	m := &apinet.HTTPMatchRequest{Name: fmt.Sprintf("match-%d", c.Index), Uri: path, Headers: map[string]*apinet.StringMatch{}}
+// MaxRegexBytes bounds the regular expression of one header match. Envoy,
+// as Istio configures it, refuses a regex whose RE2 program exceeds 32768
+// instructions, about one per byte plus a few per alternative; a set whose
+// alternation would be longer is split over several match blocks.
+const MaxRegexBytes = 2048
+
+// clauseMatches returns the match blocks of one clause: Istio ANDs the
+// conditions of a block and ORs the blocks of a route. A clause is one
+// block unless a value set is split into chunks (see MaxRegexBytes); it is
+// then one block per combination of chunks, which is the same condition:
+// (A in S1 ∪ S2) and B = (A in S1 and B) or (A in S2 and B).
+func clauseMatches(c translate.Clause, path *apinet.StringMatch) []*apinet.HTTPMatchRequest {
+	blocks := []map[string]*apinet.StringMatch{{}}
 	for _, cond := range c.Conds {
-		m.Headers[strings.ToLower(cond.Header)] = valueMatch(cond.Values)
+		name := strings.ToLower(cond.Header)
+		var next []map[string]*apinet.StringMatch
+		for _, chunk := range chunks(cond.Values) {
+			for _, b := range blocks {
+				h := maps.Clone(b)
+				h[name] = valueMatch(chunk)
+				next = append(next, h)
+			}
+		}
+		blocks = next
 	}
-	return m
+	out := make([]*apinet.HTTPMatchRequest, len(blocks))
+	for i, h := range blocks {
+		out[i] = &apinet.HTTPMatchRequest{Name: fmt.Sprintf("match-%d", c.Index), Uri: path, Headers: h}
+	}
+	return out
+}
+
+// chunks splits values into runs whose alternation stays within
+// MaxRegexBytes; a value longer than that is a run of its own (an exact
+// match).
+func chunks(values []string) [][]string {
+	var out [][]string
+	var cur []string
+	size := 0
+	for _, v := range values {
+		n := len(regexp.QuoteMeta(v)) + 1
+		if len(cur) > 0 && size+n > MaxRegexBytes-len("^()$") {
+			out = append(out, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, v)
+		size += n
+	}
+	return append(out, cur)
 }
 
 // valueMatch is an exact match for one value and, for a set, an anchored

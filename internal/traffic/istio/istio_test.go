@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"testing"
@@ -80,6 +81,60 @@ func TestRenderLeavesPathsOutsideThePrefixUnrouted(t *testing.T) {
 			if routed != want {
 				t.Errorf("path %s with %v: routed = %v, want %v", path, h, routed, want)
 			}
+		}
+	}
+}
+
+// TestRenderSplitsLongSetsIntoSeveralBlocks: a set too long for one
+// regex Envoy accepts becomes several match blocks, still exact.
+func TestRenderSplitsLongSetsIntoSeveralBlocks(t *testing.T) {
+	t.Parallel()
+	var branches []string
+	for i := range 2000 {
+		branches = append(branches, fmt.Sprintf("B%04d", i))
+	}
+	r := traffictest.Route(traffic.Rules{Match: []traffic.Clause{traffictest.Clause(
+		traffictest.Cond("X-Org-Branch", branches...), traffictest.Cond("X-Org-Region", "north", "south"))}})
+	vs, dr := decode(t, mustRender(t, r))
+	blocks := vs.Spec.Http[0].Match
+	if len(blocks) < 2 {
+		t.Fatalf("%d match blocks, want the set split", len(blocks))
+	}
+	for _, b := range blocks {
+		for name, m := range b.Headers {
+			re := m.GetRegex()
+			if len(re) > istio.MaxRegexBytes {
+				t.Errorf("%s: regex of %d bytes", name, len(re))
+			}
+			parsed, err := syntax.Parse(re, syntax.Perl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prog, err := syntax.Compile(parsed.Simplify())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(prog.Inst) > 32768/4 {
+				t.Errorf("%s: RE2 program of %d instructions, too close to Envoy's 32768", name, len(prog.Inst))
+			}
+		}
+	}
+	for _, tc := range []struct {
+		h    traffictest.Headers
+		want int
+	}{
+		{traffictest.H("X-Org-Branch", "B0000", "X-Org-Region", "north"), 100},
+		{traffictest.H("X-Org-Branch", "B1234", "X-Org-Region", "south"), 100},
+		{traffictest.H("X-Org-Branch", "B1999", "X-Org-Region", "north"), 100},
+		{traffictest.H("X-Org-Branch", "B2000", "X-Org-Region", "north"), 0},
+		{traffictest.H("X-Org-Branch", "B1999", "X-Org-Region", "east"), 0},
+		{traffictest.H("X-Org-Branch", "B1999"), 0},
+	} {
+		req := traffictest.Request{Path: "/", Headers: tc.h}
+		want, _ := traffictest.Case{Route: r, Request: req}.GrayShare()
+		got, _, err := evaluate(vs, dr, r, req)
+		if err != nil || got != tc.want || want != tc.want {
+			t.Errorf("%v: Istio %d%% (%v), Decide %d%%, want %d%%", tc.h, got, err, want, tc.want)
 		}
 	}
 }
@@ -252,7 +307,8 @@ func stringMatch(m *apinet.StringMatch, v string, present bool) bool {
 	}
 	switch {
 	case m.GetRegex() != "":
-		return regexp.MustCompile(`^(?:` + m.GetRegex() + `)$`).MatchString(v)
+		re, err := regexp.Compile(`^(?:` + m.GetRegex() + `)$`)
+		return err == nil && re.MatchString(v)
 	case m.GetPrefix() != "":
 		return strings.HasPrefix(v, m.GetPrefix())
 	}
