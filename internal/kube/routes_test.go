@@ -2,6 +2,7 @@ package kube_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -79,9 +80,57 @@ func TestEveryGoldenRouteIsAcceptedByTheAPIServer(t *testing.T) {
 				if got := live.GetLabels()[kube.LabelManagedBy]; got != kube.ManagedBy {
 					t.Errorf("%s: managed-by %q", kube.RefOf(o), got)
 				}
+				// A CRD prunes fields it does not know without an error:
+				// every field written must read back (defaults may be added).
+				if path := missing(o.Object["spec"], live.Object["spec"], "spec"); path != "" {
+					t.Errorf("%s: the API server did not keep %s", kube.RefOf(o), path)
+				}
 			}
 		})
 	}
+}
+
+// missing returns the path of the first field of want that got lacks or
+// holds with another value, "" when got contains all of want.
+func missing(want, got any, path string) string {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return path
+		}
+		for k, v := range w {
+			if p := missing(v, g[k], path+"."+k); p != "" {
+				return p
+			}
+		}
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return path
+		}
+		for i := range w {
+			if p := missing(w[i], g[i], fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	default:
+		if fmt.Sprint(number(want)) != fmt.Sprint(number(got)) {
+			return fmt.Sprintf("%s (%v, read back %v)", path, want, got)
+		}
+	}
+	return ""
+}
+
+// number makes YAML's float64 and the API server's int64 comparable.
+func number(v any) any {
+	switch n := v.(type) {
+	case int64:
+		return float64(n)
+	case int:
+		return float64(n)
+	}
+	return v
 }
 
 func readGolden(t *testing.T, path, ns string) []*unstructured.Unstructured {
