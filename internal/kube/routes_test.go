@@ -178,6 +178,54 @@ func TestTheCRDsValidateRouteObjects(t *testing.T) {
 	}
 }
 
+// TestTheLargestRoutesFit applies the largest routes the providers
+// render: an HTTPRoute at the CRD's limit of matches, and a VirtualService
+// whose value set is split over several match blocks.
+func TestTheLargestRoutesFit(t *testing.T) {
+	t.Parallel()
+	c, dyn := routeCluster(t)
+	a := applier(t, c)
+	ns := c.Namespace(t)
+	branches := func(n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("B%04d", i))
+		}
+		return out
+	}
+	route := func(values []string) traffic.Route {
+		r := traffictest.Route(traffic.Rules{Weight: 5, Match: []traffic.Clause{traffictest.Clause(traffictest.Cond("X-Org-Branch", values...))}})
+		r.Namespace = ns
+		return r
+	}
+	gw, err := gatewayapi.Render(route(branches(gatewayapi.MaxMatches - 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := istio.Render(route(branches(5000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ApplyOwned(t.Context(), append(gw, is...), nil); err != nil {
+		t.Fatalf("the API server refused the largest routes: %v", err)
+	}
+	if n := count(t, get(t, dyn, virtualServices, ns), "spec", "http", "0", "match"); n < 2 {
+		t.Errorf("%d match blocks for 5,000 branches, want the set split", n)
+	}
+	if _, err := gatewayapi.Render(route(branches(gatewayapi.MaxMatches))); err == nil {
+		t.Error("one more branch than an HTTPRoute holds was rendered")
+	}
+	// The limit is the CRD's: one match more and the API server refuses.
+	rules := list(t, gw[0], "spec", "rules")
+	second := rules[1].(map[string]any)
+	matches := second["matches"].([]any)
+	second["matches"] = append(matches, matches[0])
+	_, err = a.ApplyOwned(t.Context(), gw, nil)
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "total number of matches") {
+		t.Errorf("an HTTPRoute of %d matches: err = %v, want invalid", gatewayapi.MaxMatches+1, err)
+	}
+}
+
 // TestApplyOwnedRefusesAUsersVirtualService: Berth's route for red-auth
 // collides with a VirtualService of the same name that a user wrote.
 func TestApplyOwnedRefusesAUsersVirtualService(t *testing.T) {
