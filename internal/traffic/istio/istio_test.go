@@ -47,6 +47,29 @@ func TestRenderAgreesWithDecideOnRandomRules(t *testing.T) {
 	}
 }
 
+// FuzzRender checks the rendered objects against Decide for arbitrary
+// rule sets and requests.
+func FuzzRender(f *testing.F) {
+	f.Add([]byte(`{"match":[{"headers":[{"header":"X-Org-Branch","values":["0101","0102"]},{"header":"x-org-branch","values":["0102"]}]}],"weight":20}`),
+		"X-Org-Branch", "0102", "X-Org-Region", "north")
+	f.Add([]byte(`{"match":[{"headers":[{"header":"X-Org-Teller","values":["a|b","(a)"]}]}]}`), "x-org-teller", "a|b", "", "")
+	f.Add([]byte(`{"blueGreen":"gray"}`), "X-Org-Teller", "T1", "X-Org-Teller", "T2")
+	f.Fuzz(func(t *testing.T, rulesJSON []byte, h1, v1, h2, v2 string) {
+		c, ok := traffictest.FuzzCase(rulesJSON, h1, v1, h2, v2)
+		if !ok {
+			return
+		}
+		if _, err := istio.Render(c.Route); err != nil {
+			var ve *resource.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Render: %v", err)
+			}
+			return // beyond the provider's limits, refused by name
+		}
+		checkCase(t, c)
+	})
+}
+
 func checkCase(t *testing.T, c traffictest.Case) {
 	t.Helper()
 	want, err := c.GrayShare()

@@ -7,6 +7,7 @@
 package traffictest
 
 import (
+	"encoding/json"
 	"net/textproto"
 	"strings"
 
@@ -266,4 +267,40 @@ func RandomCase(rnd Random) Case {
 		}
 	}
 	return Case{Name: "random", Route: r, Request: req(h)}
+}
+
+// FuzzCase turns fuzz input into a case: rules decoded from JSON (invalid
+// ones are skipped), a request carrying up to two headers (a header named
+// twice is skipped: see docs/traffic-rules.md on repeated headers). It
+// reports false when the input makes no valid case.
+func FuzzCase(rulesJSON []byte, h1, v1, h2, v2 string) (Case, bool) {
+	var rules traffic.Rules
+	if json.Unmarshal(rulesJSON, &rules) != nil || len(rules.Validate()) > 0 {
+		return Case{}, false
+	}
+	h := H()
+	for _, kv := range [][2]string{{h1, v1}, {h2, v2}} {
+		if kv[0] == "" || kv[1] == "" || !validName(kv[0]) {
+			continue
+		}
+		if len(h.Values(kv[0])) > 0 {
+			return Case{}, false
+		}
+		h = H(append(pairs(h), kv[0], kv[1])...)
+	}
+	return Case{Name: "fuzz", Route: Route(rules), Request: req(h)}, true
+}
+
+func validName(s string) bool {
+	return len(traffic.Rules{Match: []traffic.Clause{Clause(Cond(s, "x"))}}.Validate()) == 0
+}
+
+func pairs(h Headers) []string {
+	var kv []string
+	for k, vs := range h {
+		for _, v := range vs {
+			kv = append(kv, k, v)
+		}
+	}
+	return kv
 }
