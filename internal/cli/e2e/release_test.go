@@ -115,3 +115,17 @@ spec:
 		"release.item-rollback", "release.rolled-back", "release.rollback")
 	b.must("", []string{"audit", "verify"}, "OK")
 }
+
+// TestTheREADMEReleaseStepsWork runs the README tour's release steps with the
+// example files as shipped.
+func TestTheREADMEReleaseStepsWork(t *testing.T) {
+	b, _, _ := onCluster(t, "bank-pay-readme", "")
+	b.must("", []string{"app", "deploy", "red-auth", "v1", "--env", "dev"})
+	b.must("", []string{"apply", "-f", "../../../examples/bank-v2.yaml"}, "Application/blue-ledger")
+	id := orderID.FindString(b.must("", []string{"release", "create", "-f", "../../../examples/release-order.yaml"}, "created: Approved"))
+	b.must("", []string{"release", "start", id}, "Running")
+	out := b.must("", []string{"release", "status", id, "--wait"}, "Succeeded", "done 2 / deploying 0 / failed 0")
+	if !strings.Contains(out, "(none)") {
+		t.Errorf("blue-ledger was not deployed before; status should say so:\n%s", out)
+	}
+}
