@@ -243,6 +243,9 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, act audit.Actor, o m
 		return a.applyGrayPlan(ctx, tx, act, md, s)
 	case *manifest.ApplicationSpec:
 		return a.applyApplication(ctx, tx, act, md, s)
+	case *manifest.ReleaseOrderSpec:
+		return "", &resource.ValidationError{Fields: []resource.FieldError{{Path: "kind",
+			Reason: "a ReleaseOrder is not applied: create it with `berth release create -f FILE`, once per release"}}}
 	}
 	return "", fmt.Errorf("apply %s: unsupported kind", o.Kind)
 }
@@ -328,7 +331,8 @@ func (a *API) applyQuota(ctx context.Context, tx platform.Tx, act audit.Actor, m
 }
 
 func (a *API) applyEnvironment(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.EnvironmentSpec) (string, error) {
-	e := tenancy.Environment{Tenant: md.Tenant, Project: md.Project, Name: md.Name, Cluster: s.Cluster, Namespace: s.Namespace, Description: s.Description, Traffic: s.Traffic}
+	e := tenancy.Environment{Tenant: md.Tenant, Project: md.Project, Name: md.Name, Cluster: s.Cluster, Namespace: s.Namespace, Description: s.Description,
+		RequiredApprovals: s.RequiredApprovals, Traffic: s.Traffic}
 	old, err := a.p.Tenancy.GetEnvironment(ctx, tx, md.Tenant, md.Project, md.Name)
 	switch {
 	case errors.Is(err, resource.ErrNotFound):
@@ -336,7 +340,8 @@ func (a *API) applyEnvironment(ctx context.Context, tx platform.Tx, act audit.Ac
 		return "created", err
 	case err != nil:
 		return "", err
-	case old.Cluster == e.Cluster && old.Namespace == e.Namespace && old.Description == e.Description && old.Traffic == e.Traffic:
+	case old.Cluster == e.Cluster && old.Namespace == e.Namespace && old.Description == e.Description &&
+		old.RequiredApprovals == e.RequiredApprovals && old.Traffic == e.Traffic:
 		return "unchanged", nil
 	}
 	e.ResourceVersion = old.ResourceVersion
@@ -402,8 +407,8 @@ func (a *API) applyGrayPlan(ctx context.Context, tx platform.Tx, act audit.Actor
 	case err != nil:
 		return "", err
 	case old.Phase != gray.Running || old.GrayVersion != s.GrayVersion || (s.Strategy != "" && old.Strategy != s.Strategy):
-		return "", &resource.StateError{Path: "phase", Reason: fmt.Sprintf("the gray plan of %s in %s is %s with %s %s; finish it with berth gray first",
-			md.Name, s.Environment, old.Phase, old.Strategy, old.GrayVersion)}
+		return "", resource.Refused("the gray plan of %s in %s is %s with %s %s; finish it with berth gray first",
+			md.Name, s.Environment, old.Phase, old.Strategy, old.GrayVersion)
 	}
 	want := gray.Change{Steps: &spec.Steps, Step: &spec.Step}
 	if s.Side != "" {

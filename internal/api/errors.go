@@ -78,7 +78,7 @@ func classify(err error) (int, ErrorBody, time.Duration) {
 	var mbe *http.MaxBytesError
 	var me *manifest.Error
 	var ce *clusterError
-	var se *resource.StateError
+	var re *resource.RefusedError
 	switch {
 	case errors.As(err, &ce):
 		return http.StatusServiceUnavailable, ErrorBody{Code: i18n.ClusterUnreachable,
@@ -94,6 +94,11 @@ func classify(err error) (int, ErrorBody, time.Duration) {
 		// what is used and what the limit is.
 		return http.StatusUnprocessableEntity, ErrorBody{Code: i18n.QuotaExceeded, Message: qe.Error(),
 			Fields: []resource.FieldError{{Path: "quota." + string(qe.Resource), Reason: qe.Error()}}}, 0
+	case errors.As(err, &re):
+		if re.Forbidden {
+			return http.StatusForbidden, ErrorBody{Code: i18n.RefusedForYou, Message: re.Message}, 0
+		}
+		return http.StatusConflict, ErrorBody{Code: i18n.Refused, Message: re.Message}, 0
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, ErrorBody{Code: i18n.ValidationFailed, Fields: ve.Fields}, 0
 	case errors.Is(err, resource.ErrUnauthenticated):
@@ -102,8 +107,6 @@ func classify(err error) (int, ErrorBody, time.Duration) {
 		return http.StatusNotFound, ErrorBody{Code: i18n.NotFound}, 0
 	case errors.Is(err, resource.ErrAlreadyExists):
 		return http.StatusConflict, ErrorBody{Code: i18n.AlreadyExists}, 0
-	case errors.As(err, &se):
-		return http.StatusConflict, ErrorBody{Code: i18n.InvalidState, Fields: []resource.FieldError{{Path: se.Path, Reason: se.Reason}}}, 0
 	case errors.Is(err, resource.ErrConflict):
 		return http.StatusConflict, ErrorBody{Code: i18n.Conflict}, 0
 	case errors.Is(err, resource.ErrInUse):

@@ -115,14 +115,6 @@ func (a *API) registerGray() {
 	a.route(Route{Method: "GET", Path: "/gateway/config", Summary: "The Berth gateway configuration: JSON, or with Accept: text/event-stream a stream of every new one", Response: "GatewayConfig"}, a.gatewayConfig)
 }
 
-// decodeOptional decodes a JSON body if there is one.
-func decodeOptional(r *http.Request, v any) error {
-	if r.ContentLength == 0 {
-		return nil
-	}
-	return decode(r, v)
-}
-
 func parseKeepOld(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil

@@ -67,6 +67,14 @@ const (
 	UserUpdate Permission = "user:update"
 	UserDelete Permission = "user:delete"
 
+	// ReleaseRead reads release orders; ReleaseCreate drafts and submits
+	// them; ReleaseApprove approves them (never one's own: four eyes);
+	// ReleaseOperate starts, aborts and rolls them back.
+	ReleaseRead    Permission = "release:read"
+	ReleaseCreate  Permission = "release:create"
+	ReleaseApprove Permission = "release:approve"
+	ReleaseOperate Permission = "release:operate"
+
 	AuditRead   Permission = "audit:read"
 	AuditVerify Permission = "audit:verify"
 
@@ -93,6 +101,7 @@ func Permissions() []Permission {
 		ApplicationRead, ApplicationCreate, ApplicationUpdate, ApplicationDelete,
 		VersionRead, VersionCreate,
 		DeploymentRead, DeploymentDeploy, DeploymentOperate, DeploymentDelete,
+		ReleaseRead, ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		TierRead, TierCreate, TierUpdate, TierDelete,
 		QuotaRead, TenantQuotaSet, ProjectQuotaSet,
 		MemberRead, MemberCreate, MemberDelete,
@@ -108,7 +117,7 @@ func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
 // readAll is what every role may read inside its scope.
 var readAll = []Permission{
 	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
-	DeploymentRead, GrayRead, OrgRead,
+	DeploymentRead, ReleaseRead, GrayRead, OrgRead,
 }
 
 var policy = map[Role][]Permission{
@@ -119,6 +128,7 @@ var policy = map[Role][]Permission{
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
+		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		ProjectQuotaSet, MemberCreate, MemberDelete, AuditRead,
 		GrayManage, OrgImport,
 	}),
@@ -127,13 +137,16 @@ var policy = map[Role][]Permission{
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
+		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		MemberCreate, MemberDelete, GrayManage,
 	}),
-	Developer:      join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy}),
-	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, GrayManage, OrgImport}),
-	Operator:       join(readAll, []Permission{ApplicationUpdate, DeploymentOperate}),
-	Auditor:        join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify}),
-	Viewer:         readAll,
+	Developer: join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy,
+		ReleaseCreate}),
+	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, ReleaseCreate, ReleaseApprove, ReleaseOperate,
+		GrayManage, OrgImport}),
+	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate}),
+	Auditor:  join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify}),
+	Viewer:   readAll,
 }
 
 func join(a, b []Permission) []Permission { return append(append([]Permission{}, a...), b...) }

@@ -86,6 +86,26 @@ func (s *Service) Deploy(ctx context.Context, st Store, a audit.Actor, k Key, ve
 		func(d *Deployment) error { d.Version = version; return nil })
 }
 
+// Restore puts k back to a version with the replica override and stopped
+// state it had, in one change: a release order's rollback. It creates the
+// deployment if it is gone, so a rollback never depends on what others
+// did in between.
+func (s *Service) Restore(ctx context.Context, st Store, a audit.Actor, k Key, version string, replicas *int32, stopped bool, why string) (Deployment, error) {
+	d, err := s.Deploy(ctx, st, a, k, version)
+	if err != nil {
+		return Deployment{}, err
+	}
+	if equalReplicas(d.Replicas, replicas) && d.Stopped == stopped {
+		return d, nil
+	}
+	return s.update(ctx, st, a, d, "deployment.restore", fmt.Sprintf("restored %s in %s: %s", k.Application, k.Environment, why),
+		func(d *Deployment) error { d.Replicas, d.Stopped = replicas, stopped; return nil })
+}
+
+func equalReplicas(a, b *int32) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
 // Scale sets the replica count of a deployment that does not autoscale.
 func (s *Service) Scale(ctx context.Context, st Store, a audit.Actor, k Key, replicas int32) (Deployment, error) {
 	if replicas < 1 || replicas > MaxReplicas {

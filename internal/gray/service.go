@@ -68,7 +68,7 @@ func (s *Service) Start(ctx context.Context, st Store, a audit.Actor, spec Plan)
 		return Plan{}, fmt.Errorf("%s: deployment of %s in %s: %w", what, k.Application, k.Environment, err)
 	}
 	if d.Deleting {
-		return Plan{}, fmt.Errorf("%s: %w", what, &resource.StateError{Path: "deployment", Reason: "the deployment is being deleted"})
+		return Plan{}, resource.Refused("%s: the deployment is being deleted", what)
 	}
 	if err := s.checkVersions(ctx, st, k, d.Version, spec.GrayVersion); err != nil {
 		return Plan{}, err
@@ -79,8 +79,7 @@ func (s *Service) Start(ctx context.Context, st Store, a audit.Actor, spec Plan)
 		return Plan{}, fmt.Errorf("%s: %w", what, err)
 	}
 	if exists && old.Phase.Active() {
-		return Plan{}, fmt.Errorf("%s: %w", what, &resource.StateError{Path: "phase",
-			Reason: fmt.Sprintf("the plan for version %s is %s; promote, abort or end it first", old.GrayVersion, old.Phase)})
+		return Plan{}, resource.Refused("%s: the plan for version %s is %s; promote, abort or end it first", what, old.GrayVersion, old.Phase)
 	}
 	now := s.now()
 	p := spec
@@ -168,7 +167,7 @@ func checkKey(k deploy.Key) error {
 func (s *Service) Step(ctx context.Context, st Store, a audit.Actor, k deploy.Key, to *int) (Plan, error) {
 	return s.modify(ctx, st, a, k, "grayplan.step", func(p *Plan) (string, error) {
 		if p.Phase != Running || p.Strategy != Canary {
-			return "", &resource.StateError{Path: "phase", Reason: fmt.Sprintf("only a running canary plan has steps; this one is %s %s", p.Phase, p.Strategy)}
+			return "", resource.Refused("only a running canary plan has steps; this one is %s %s", p.Phase, p.Strategy)
 		}
 		next := p.Step + 1
 		if to != nil {
@@ -196,7 +195,7 @@ type Change struct {
 func (s *Service) Set(ctx context.Context, st Store, a audit.Actor, k deploy.Key, c Change) (Plan, error) {
 	return s.modify(ctx, st, a, k, "grayplan.set", func(p *Plan) (string, error) {
 		if p.Phase != Running {
-			return "", &resource.StateError{Path: "phase", Reason: fmt.Sprintf("only a running plan can be changed; this one is %s", p.Phase)}
+			return "", resource.Refused("only a running plan can be changed; this one is %s", p.Phase)
 		}
 		if c.Steps != nil {
 			steps, err := s.resolve(ctx, st, k.Tenant, *c.Steps)
@@ -231,7 +230,7 @@ func (s *Service) Promote(ctx context.Context, st Store, a audit.Actor, k deploy
 	}
 	return s.modify(ctx, st, a, k, "grayplan.promote", func(p *Plan) (string, error) {
 		if p.Phase != Running {
-			return "", &resource.StateError{Path: "phase", Reason: fmt.Sprintf("only a running plan can be promoted; this one is %s", p.Phase)}
+			return "", resource.Refused("only a running plan can be promoted; this one is %s", p.Phase)
 		}
 		if _, err := s.deploy.Deploy(ctx, st, a, k, p.GrayVersion); err != nil {
 			return "", err
@@ -258,14 +257,14 @@ func (s *Service) Abort(ctx context.Context, st Store, a audit.Actor, k deploy.K
 		case Running:
 		case Promoted:
 			if !slices.Contains(p.Applied.Serving, p.StableVersion) {
-				return "", &resource.StateError{Path: "applied.serving", Reason: fmt.Sprintf("the kept copy of %s is not running in full yet, "+
-					"so switching back now could drop requests; retry once `berth gray status` shows it serving, or deploy %s", p.StableVersion, p.StableVersion)}
+				return "", resource.Refused("the kept copy of %s is not running in full yet, "+
+					"so switching back now could drop requests; retry once `berth gray status` shows it serving, or deploy %s", p.StableVersion, p.StableVersion)
 			}
 			if _, err := s.deploy.Deploy(ctx, st, a, k, p.StableVersion); err != nil {
 				return "", err
 			}
 		default:
-			return "", &resource.StateError{Path: "phase", Reason: fmt.Sprintf("the plan is %s; deploy the version you want instead", p.Phase)}
+			return "", resource.Refused("the plan is %s; deploy the version you want instead", p.Phase)
 		}
 		from := p.Phase
 		p.Phase, p.KeepOldUntil, p.Reason = Aborted, nil, reason
@@ -287,7 +286,7 @@ func reasonOr(r string) string {
 func (s *Service) End(ctx context.Context, st Store, a audit.Actor, k deploy.Key) (Plan, error) {
 	return s.modify(ctx, st, a, k, "grayplan.end", func(p *Plan) (string, error) {
 		if p.Phase != Promoted {
-			return "", &resource.StateError{Path: "phase", Reason: fmt.Sprintf("only a promoted plan ends; this one is %s (promote or abort it)", p.Phase)}
+			return "", resource.Refused("only a promoted plan ends; this one is %s (promote or abort it)", p.Phase)
 		}
 		p.Phase, p.KeepOldUntil = Ended, nil
 		return fmt.Sprintf("ended: %s removed", p.StableVersion), nil
@@ -330,6 +329,10 @@ func (s *Service) modify(ctx context.Context, st Store, a audit.Actor, k deploy.
 		return Plan{}, fmt.Errorf("%s: %w", what, err)
 	}
 	summary, err := change(&p)
+	var re *resource.RefusedError
+	if errors.As(err, &re) { // shown to users as is: name the plan
+		return Plan{}, resource.Refused("gray plan of %s in %s: %s", k.Application, k.Environment, re.Message)
+	}
 	if err != nil {
 		return Plan{}, fmt.Errorf("%s: %w", what, err)
 	}

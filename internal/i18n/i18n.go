@@ -39,9 +39,12 @@ const (
 	// ClusterUnreachable: the environment's cluster does not answer, so
 	// the change was refused rather than queued.
 	ClusterUnreachable = "cluster_unreachable"
-	// InvalidState: the object's current state does not allow the request;
-	// the fields say why and what to do.
-	InvalidState = "invalid_state"
+	// Refused: a rule refuses the request in the resource's current state
+	// (an unapproved release order cannot start); the details say which.
+	Refused = "refused"
+	// RefusedForYou: a rule refuses the request because of who asks (the
+	// creator of a release order cannot approve it: four eyes).
+	RefusedForYou = "refused_for_you"
 )
 
 var catalogue = map[string]map[Lang]string{
@@ -64,7 +67,8 @@ var catalogue = map[string]map[Lang]string{
 	Unavailable:      {EN: "The service is not available yet.", ZhCN: "服务暂不可用。"},
 	ClusterUnreachable: {EN: "The environment's cluster cannot be reached; nothing was changed.",
 		ZhCN: "环境所在集群无法连接，未做任何变更。"},
-	InvalidState: {EN: "The object's current state does not allow this; see the fields.", ZhCN: "对象当前状态不允许此操作，详见字段说明。"},
+	Refused:       {EN: "A rule does not allow this now; the details say which.", ZhCN: "当前状态下规则不允许此操作，详见说明。"},
+	RefusedForYou: {EN: "A rule does not allow you to do this; the details say which.", ZhCN: "规则不允许您执行此操作，详见说明。"},
 }
 
 // Codes returns every code in the catalogue.

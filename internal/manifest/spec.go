@@ -1,7 +1,9 @@
 package manifest
 
 import (
+	"fmt"
 	"reflect"
+	"time"
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/authz"
@@ -29,6 +31,9 @@ type EnvironmentSpec struct {
 	Description string `json:"description,omitempty"`
 	// Traffic is the traffic provider: gateway (default), istio or gatewayapi.
 	Traffic string `json:"traffic,omitempty"`
+	// RequiredApprovals is how many people other than its creator must
+	// approve a release order for this environment (e.g. 1 for prod).
+	RequiredApprovals int `json:"requiredApprovals,omitempty"`
 }
 
 // ClusterSpec registers a Kubernetes cluster by its kubeconfig (the file's
@@ -98,7 +103,31 @@ type GrayPlanSpec struct {
 	Side         string        `json:"side,omitempty"`
 }
 
+// ReleaseOrderSpec is a release order (metadata.tenant and
+// metadata.project; metadata.name is not used, the server assigns the ID).
+// Give the items with their dependencies, or as stages run one after the
+// other, each stage's items in parallel.
+type ReleaseOrderSpec struct {
+	Environment string `json:"environment"`
+	Title       string `json:"title"`
+	Ticket      string `json:"ticket,omitempty"`
+	Parallelism int    `json:"parallelism,omitempty"`
+	// Deadline is each item's time to become ready, e.g. "5m".
+	Deadline string          `json:"deadline,omitempty"`
+	Items    []ReleaseItem   `json:"items,omitempty"`
+	Stages   [][]ReleaseItem `json:"stages,omitempty"`
+}
+
+// ReleaseItem is one application of a release order.
+type ReleaseItem struct {
+	Application string   `json:"application"`
+	Version     string   `json:"version"`
+	DependsOn   []string `json:"dependsOn,omitempty"`
+	Deadline    string   `json:"deadline,omitempty"`
+}
+
 var specTypes = map[Kind]reflect.Type{
+	KindReleaseOrder: reflect.TypeFor[ReleaseOrderSpec](),
 	KindTenant:       reflect.TypeFor[TenantSpec](),
 	KindProject:      reflect.TypeFor[ProjectSpec](),
 	KindEnvironment:  reflect.TypeFor[EnvironmentSpec](),
@@ -122,6 +151,7 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 	KindQuota:        {tenant: yes},
 	KindMember:       {},
 	KindGrayPlan:     {name: yes, tenant: yes, project: yes},
+	KindReleaseOrder: {tenant: yes, project: yes},
 }
 
 var yes, no = ptr(true), ptr(false)
@@ -173,6 +203,8 @@ func Validate(obj Object) error {
 	case *GrayPlanSpec:
 		errs.CheckName("spec.environment", s.Environment)
 		errs.CheckName("spec.grayVersion", s.GrayVersion)
+	case *ReleaseOrderSpec:
+		validateReleaseOrder(&errs, s)
 	case *MemberSpec:
 		if s.User == "" {
 			errs.Add("spec.user", "must not be empty")
@@ -195,5 +227,39 @@ func place(errs *resource.Errors, path, v string, want *bool) {
 		errs.CheckName(path, v)
 	case v != "":
 		errs.Add(path, "must not be set for this kind")
+	}
+}
+
+func validateReleaseOrder(errs *resource.Errors, s *ReleaseOrderSpec) {
+	errs.CheckName("spec.environment", s.Environment)
+	if s.Title == "" {
+		errs.Add("spec.title", "must not be empty")
+	}
+	if (len(s.Items) == 0) == (len(s.Stages) == 0) {
+		errs.Add("spec.items", "give items or stages, exactly one of them")
+	}
+	checkDeadline(errs, "spec.deadline", s.Deadline)
+	for i, it := range s.Items {
+		checkItem(errs, fmt.Sprintf("spec.items[%d]", i), it)
+	}
+	for i, stage := range s.Stages {
+		for j, it := range stage {
+			checkItem(errs, fmt.Sprintf("spec.stages[%d][%d]", i, j), it)
+		}
+	}
+}
+
+func checkItem(errs *resource.Errors, path string, it ReleaseItem) {
+	errs.CheckName(path+".application", it.Application)
+	errs.CheckName(path+".version", it.Version)
+	checkDeadline(errs, path+".deadline", it.Deadline)
+}
+
+func checkDeadline(errs *resource.Errors, path, d string) {
+	if d == "" {
+		return
+	}
+	if _, err := time.ParseDuration(d); err != nil {
+		errs.Add(path, "want a duration such as 90s or 5m, got %q", d)
 	}
 }

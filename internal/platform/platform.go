@@ -30,6 +30,7 @@ import (
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -41,6 +42,7 @@ type Tx interface {
 	audit.Store
 	deploy.Store
 	gray.Store
+	release.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

@@ -12,6 +12,7 @@ import (
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
 )
@@ -33,6 +34,10 @@ type Options struct {
 	// OrgHeaders name the request headers carrying region, branch and
 	// teller (default gray.DefaultHeaders).
 	OrgHeaders gray.Headers
+	// OnReleaseChange hears of every release order a transaction changed,
+	// once it commits (the release controller's wake-up); nil for none. It
+	// must not block.
+	OnReleaseChange func(release.Key)
 }
 
 // Platform is the set of domain services over one database.
@@ -45,6 +50,7 @@ type Platform struct {
 	Audit    *audit.Service
 	Deploy   *deploy.Service
 	Gray     *gray.Service
+	Release  *release.Service
 }
 
 // New wires the services over db.
@@ -69,6 +75,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Audit:    audit.NewService(o.Clock, o.AuditRetention),
 		Deploy:   d,
 		Gray:     gray.NewService(o.Clock, d, o.OrgHeaders, o.OnGrayPlanChange),
+		Release:  release.NewService(o.Clock, d, o.OnReleaseChange),
 	}, nil
 }
 

@@ -26,20 +26,6 @@ var (
 	ErrUnauthenticated = errors.New("invalid credentials")
 )
 
-// StateError: the request is well formed but the object's current state
-// does not allow it (a finished gray plan cannot be widened). It matches
-// ErrConflict (409); unlike a stale write, Reason says what to do, and the
-// API shows it. Path names the state field ("phase").
-type StateError struct {
-	Path   string
-	Reason string
-}
-
-func (e *StateError) Error() string { return e.Path + ": " + e.Reason }
-
-// Is makes errors.Is(err, ErrConflict) hold.
-func (e *StateError) Is(target error) bool { return target == ErrConflict }
-
 // FieldError is one invalid field, named by its path in the object
 // (JSON names, e.g. "spec.ports[0].containerPort").
 type FieldError struct {
@@ -113,3 +99,25 @@ func (e *QuotaExceededError) Error() string {
 
 // Is makes errors.Is(err, ErrQuotaExceeded) true.
 func (e *QuotaExceededError) Is(target error) bool { return target == ErrQuotaExceeded }
+
+// RefusedError is a well-formed request that a rule refuses: an order that
+// is not approved cannot start, its creator cannot approve it. Message is
+// shown to users as is, so it names the resource and the rule; the API
+// answers 403 when Forbidden (the rule concerns who asks), else 409 (the
+// rule concerns the resource's current state).
+type RefusedError struct {
+	Message   string
+	Forbidden bool
+}
+
+func (e *RefusedError) Error() string { return e.Message }
+
+// Refused returns a *RefusedError about the resource's state.
+func Refused(format string, args ...any) error {
+	return &RefusedError{Message: fmt.Sprintf(format, args...)}
+}
+
+// Forbidden returns a *RefusedError about who asks.
+func Forbidden(format string, args ...any) error {
+	return &RefusedError{Message: fmt.Sprintf(format, args...), Forbidden: true}
+}

@@ -21,6 +21,9 @@ func validateEnvironment(e Environment) error {
 	default:
 		errs.Add("traffic", "want gateway, istio or gatewayapi, got %q", e.Traffic)
 	}
+	if e.RequiredApprovals < 0 || e.RequiredApprovals > MaxRequiredApprovals {
+		errs.Add("requiredApprovals", "want 0 to %d approvers, got %d", MaxRequiredApprovals, e.RequiredApprovals)
+	}
 	return errs.Err()
 }
 
@@ -80,8 +83,9 @@ func (s *Service) UpdateEnvironment(ctx context.Context, st Store, a audit.Actor
 		return Environment{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return e, s.record(ctx, st, a, audit.Event{Tenant: e.Tenant, Project: e.Project, Action: "environment.update",
-		Target:  envPath(e.Tenant, e.Project, e.Name),
-		Summary: fmt.Sprintf("updated environment %s: cluster %s namespace %s", e.Name, e.Cluster, e.Namespace)})
+		Target: envPath(e.Tenant, e.Project, e.Name),
+		Summary: fmt.Sprintf("updated environment %s: cluster %s namespace %s, %d release approvals required",
+			e.Name, e.Cluster, e.Namespace, e.RequiredApprovals)})
 }
 
 // DeleteEnvironment deletes an environment. rv 0 skips the version check.

@@ -60,11 +60,18 @@ type Environment struct {
 	// Traffic names the provider that realises the environment's routes
 	// (gray plans): "gateway" (the Berth gateway, the default when empty),
 	// "istio" or "gatewayapi".
-	Traffic         string    `json:"traffic,omitempty"`
-	ResourceVersion int64     `json:"resourceVersion"`
-	CreatedAt       time.Time `json:"createdAt"`
-	UpdatedAt       time.Time `json:"updatedAt"`
+	Traffic string `json:"traffic,omitempty"`
+	// RequiredApprovals is how many distinct people, none of them its
+	// creator (four eyes), must approve a release order before it may
+	// start in this environment; 0 needs none.
+	RequiredApprovals int       `json:"requiredApprovals,omitempty"`
+	ResourceVersion   int64     `json:"resourceVersion"`
+	CreatedAt         time.Time `json:"createdAt"`
+	UpdatedAt         time.Time `json:"updatedAt"`
 }
+
+// MaxRequiredApprovals bounds an environment's approval rule.
+const MaxRequiredApprovals = 5
 
 // Traffic providers an environment may name.
 const (

@@ -27,7 +27,9 @@ import (
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/kube"
+	"berth.dev/berth/internal/notify/webhook"
 	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/seal"
 	"berth.dev/berth/internal/server"
@@ -100,14 +102,20 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	if err != nil {
 		return err
 	}
+	targets, err := webhook.ParseTargets(cfg.NotifyWebhooks)
+	if err != nil {
+		return fmt.Errorf("config notifyWebhooks: %w", err)
+	}
 	sessionTTL, tokenTTL, retention := cfg.Durations()
 	orgHeaders, err := gray.ParseHeaders(env.Getenv("BERTH_ORG_HEADERS"))
 	if err != nil {
 		return err
 	}
-	// Set below, before anything can change a deployment or a plan.
+	// The controllers are set below, before anything can change a
+	// deployment, an order or a gray plan.
 	var (
 		deployments *controller.Deployments
+		releases    *controller.Releases
 		grayPlans   *controller.GrayPlans
 		gatewayCfg  *controller.GatewayConfig
 	)
@@ -118,6 +126,7 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 			grayPlans.Enqueue(k)
 			gatewayCfg.Changed()
 		},
+		OnReleaseChange: func(k release.Key) { releases.Enqueue(k) },
 		OnGrayPlanChange: func(k deploy.Key) {
 			grayPlans.Enqueue(k)
 			gatewayCfg.Changed()
@@ -149,10 +158,13 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	}()
 	registry := kube.NewRegistry(log, func(cluster string, k kube.AppKey) { deployments.ClusterChanged(cluster, k) })
 	deployments = controller.NewDeployments(st, p.Deploy, registry, log, 5*time.Minute)
+	releases = controller.NewReleases(st, p.Release, registry, log, 0)
+	deployments.OnApplied = releases.DeploymentApplied
 	grayPlans = controller.NewGrayPlans(st, p.Gray, registry, p.Clock, log, time.Minute)
 	publisher := gateway.NewPublisher()
 	gatewayCfg = controller.NewGatewayConfig(st, orgHeaders, publisher, log)
-	stopControllers := runControllers(ctx, p, registry, deployments, log)
+	sender := webhook.NewSender(st, targets, log, 0)
+	stopControllers := runControllers(ctx, p, registry, deployments, releases, sender, log)
 	defer stopControllers()
 	stopGray := runGray(ctx, grayPlans, gatewayCfg)
 	defer stopGray()
@@ -165,17 +177,21 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 }
 
 // runControllers connects the registered clusters and runs the deployment
-// controller until the returned function is called, which waits for them.
-func runControllers(ctx context.Context, p *platform.Platform, registry *kube.Registry, deployments *controller.Deployments, log *slog.Logger) func() {
+// and release controllers and the notification sender until the returned
+// function is called, which waits for them.
+func runControllers(ctx context.Context, p *platform.Platform, registry *kube.Registry, deployments *controller.Deployments,
+	releases *controller.Releases, sender *webhook.Sender, log *slog.Logger) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	clusters := controller.NewClusters(p, registry, log)
 	if err := clusters.Reconcile(ctx); err != nil {
 		log.Error("connect clusters", "err", err)
 	}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(4)
 	go func() { defer wg.Done(); clusters.Run(ctx, 10*time.Second) }()
-	go func() { defer wg.Done(); deployments.Run(ctx, 4) }()
+	go func() { defer wg.Done(); deployments.Run(ctx, 16) }() // I/O bound: API calls and short transactions
+	go func() { defer wg.Done(); releases.Run(ctx, 2) }()
+	go func() { defer wg.Done(); sender.Run(ctx) }()
 	return func() {
 		cancel()
 		wg.Wait()

@@ -81,7 +81,7 @@ func testGrayPlanLifecycle(t *testing.T, h *harness) {
 	}
 	diff(t, "started", []any{p.Phase, p.StableVersion, p.Step, p.Strategy}, []any{gray.Running, "v1", 0, gray.Canary})
 	_, err = h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) { return g.Start(ctx, tx, a, pilot) })
-	wantErr(t, err, resource.ErrConflict)
+	wantRefused(t, err, "")
 
 	p, err = h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) { return g.Step(ctx, tx, a, redProd, nil) })
 	if err != nil {
@@ -111,7 +111,7 @@ func testGrayPlanLifecycle(t *testing.T, h *harness) {
 		[]any{gray.Promoted, T0.Add(time.Hour), "v2", "v1", "v2"})
 
 	_, err = h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) { return g.Abort(ctx, tx, a, redProd, "too early") })
-	wantErr(t, err, resource.ErrConflict) // the kept copy of v1 does not serve yet
+	wantRefused(t, err, "the kept copy of v1 is not running in full yet")
 	h.tx(t, func(tx platform.Tx) error {
 		return g.RecordApplied(ctx, tx, redProd, p.Generation, nil, []string{"v2", "v1"}, nil)
 	})
@@ -121,7 +121,7 @@ func testGrayPlanLifecycle(t *testing.T, h *harness) {
 	}
 	diff(t, "switched back", []any{p.Phase, p.CurrentStable(), p.Other(), h.deployedVersion(t)}, []any{gray.Aborted, "v1", "", "v1"})
 	_, err = h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) { return g.End(ctx, tx, a, redProd) })
-	wantErr(t, err, resource.ErrConflict)
+	wantRefused(t, err, "")
 
 	// A finished plan is replaced by the next one.
 	if _, err := h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) { return g.Start(ctx, tx, a, pilot) }); err != nil {
@@ -142,6 +142,16 @@ func testGrayPlanLifecycle(t *testing.T, h *harness) {
 	diff(t, "audit", h.grayActions(t), []string{
 		"grayplan.start success", "grayplan.step success", "grayplan.set success", "grayplan.promote success",
 		"grayplan.apply success", "grayplan.abort success", "grayplan.start success", "grayplan.promote success", "grayplan.end success"})
+}
+
+// wantRefused checks err is a refusal shown to users, naming the plan and
+// saying why (holding want).
+func wantRefused(t *testing.T, err error, want string) {
+	t.Helper()
+	var re *resource.RefusedError
+	if !errors.As(err, &re) || !strings.Contains(re.Message, want) || !strings.Contains(re.Message, "red-auth") {
+		t.Fatalf("got %v, want a refusal naming red-auth and saying %q", err, want)
+	}
 }
 
 func wantField(t *testing.T, err error, path string) {

@@ -65,6 +65,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"a bad gray plan is refused naming the field and changes nothing", testGrayPlanBadInput},
 		{"an org directory is imported and plans pick units by name", testOrgDirectory},
 		{"the controller hears of a gray plan change only once it commits", testGrayNotifiesAfterCommit},
+		{"of several orders started at once only one holds an application", testConcurrentStartsHoldAnApplicationOnce},
+		{"release orders list newest first in pages and keep their locks until they end", testOrdersListNewestFirst},
+		{"notifications are kept only when their transaction commits", testOutboxFollowsTheTransaction},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -136,7 +136,7 @@ func TestGrayReleaseRoutesCohortsThroughTheGateway(t *testing.T) {
 		if err == nil {
 			break
 		}
-		if !strings.Contains(out, "applied.serving") || time.Now().After(deadline) {
+		if !strings.Contains(out, "not running in full yet") || time.Now().After(deadline) {
 			t.Fatalf("switch back: %v\n%s", err, out)
 		}
 	}
