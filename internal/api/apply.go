@@ -332,7 +332,7 @@ func (a *API) applyQuota(ctx context.Context, tx platform.Tx, act audit.Actor, m
 
 func (a *API) applyEnvironment(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.EnvironmentSpec) (string, error) {
 	e := tenancy.Environment{Tenant: md.Tenant, Project: md.Project, Name: md.Name, Cluster: s.Cluster, Namespace: s.Namespace, Description: s.Description,
-		RequiredApprovals: s.RequiredApprovals, Traffic: s.Traffic}
+		RequiredApprovals: s.RequiredApprovals, Traffic: s.Traffic, Gateway: s.Gateway}
 	old, err := a.p.Tenancy.GetEnvironment(ctx, tx, md.Tenant, md.Project, md.Name)
 	switch {
 	case errors.Is(err, resource.ErrNotFound):
@@ -341,7 +341,7 @@ func (a *API) applyEnvironment(ctx context.Context, tx platform.Tx, act audit.Ac
 	case err != nil:
 		return "", err
 	case old.Cluster == e.Cluster && old.Namespace == e.Namespace && old.Description == e.Description &&
-		old.RequiredApprovals == e.RequiredApprovals && old.Traffic == e.Traffic:
+		old.RequiredApprovals == e.RequiredApprovals && old.Traffic == e.Traffic && old.Gateway == e.Gateway:
 		return "unchanged", nil
 	}
 	e.ResourceVersion = old.ResourceVersion

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,9 @@ import (
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
+	"berth.dev/berth/internal/traffic"
+	"berth.dev/berth/internal/traffic/gatewayapi"
+	"berth.dev/berth/internal/traffic/istio"
 )
 
 // GrayPlans reconciles gray plans: for each it runs the second version
@@ -148,9 +152,6 @@ func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration,
 			return err
 		})
 	}
-	if err := trafficProvider(s.env); err != nil {
-		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, err)
-	}
 	conn, err := c.clusters.Ready(s.env.Cluster)
 	if err != nil {
 		if p.Applied.Error != err.Error() {
@@ -164,6 +165,10 @@ func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration,
 	if err != nil {
 		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, fmt.Errorf("render: %w", err))
 	}
+	routes, err := c.routeObjects(s)
+	if err != nil {
+		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, err)
+	}
 	var prev kube.Inventory
 	if len(p.Applied.Inventory) > 0 {
 		if err := json.Unmarshal(p.Applied.Inventory, &prev); err != nil {
@@ -173,7 +178,7 @@ func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration,
 	if err := notOthers(ctx, conn, objs, prev); err != nil {
 		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, err)
 	}
-	inv, applyErr := conn.Applier.Apply(ctx, objs, prev)
+	inv, applyErr := apply(ctx, conn, objs, routes, prev)
 	if applyErr != nil {
 		return 0, errors.Join(applyErr, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, applyErr))
 	}
@@ -224,21 +229,67 @@ func notOthers(ctx context.Context, conn *kube.Conn, objs []*unstructured.Unstru
 	return nil
 }
 
-// trafficProvider refuses environments whose traffic provider this
-// controller cannot drive yet.
-func trafficProvider(env tenancy.Environment) error {
-	switch env.Traffic {
-	case "", tenancy.TrafficGateway:
-		// The Berth gateway: the server publishes routes from plans and
-		// deployments (GatewayConfig); nothing more to write here.
-		return nil
-	case tenancy.TrafficIstio, tenancy.TrafficGatewayAPI:
-		// TODO(lead): apply istio.Render / gatewayapi.Render of gray.Route(...)
-		// here once internal/traffic/istio and internal/traffic/gatewayapi are
-		// merged, adding their objects to the plan's inventory.
-		return fmt.Errorf("environment %s: traffic provider %s is not available in this build yet; use gateway", env.Name, env.Traffic)
+// routeObjects renders the plan's route for the environment's traffic
+// provider: nothing for the Berth gateway (the server publishes its routes,
+// GatewayConfig), a DestinationRule and VirtualService for Istio, an
+// HTTPRoute for Gateway API. Routes follow what serves (gray.Route), so a
+// mesh never sends traffic where no pod answers.
+func (c *GrayPlans) routeObjects(s grayState) ([]*unstructured.Unstructured, error) {
+	if !s.follows() {
+		return nil, nil
 	}
-	return fmt.Errorf("environment %s: unknown traffic provider %q", env.Name, env.Traffic)
+	var render func(traffic.Route) ([]*unstructured.Unstructured, error)
+	switch s.env.Traffic {
+	case "", tenancy.TrafficGateway:
+		return nil, nil
+	case tenancy.TrafficIstio:
+		render = istio.Render
+	case tenancy.TrafficGatewayAPI:
+		render = gatewayapi.Render
+	default:
+		return nil, fmt.Errorf("environment %s: unknown traffic provider %q", s.env.Name, s.env.Traffic)
+	}
+	plan := s.plan
+	r, ok := gray.Route(gray.Target{Deployment: *s.dep, Version: s.versions[s.dep.Version], Plan: &plan,
+		Namespace: s.env.Namespace, Gateway: s.env.Gateway}, c.svc.Headers())
+	if !ok {
+		return nil, nil
+	}
+	objs, err := render(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s route of %s: %w", s.env.Traffic, r.Name, err)
+	}
+	return objs, nil
+}
+
+// isRoute tells the mesh route objects (applied only where Berth owns them)
+// from the workload objects in an inventory.
+func isRoute(ref kube.ObjectRef) bool {
+	return ref.Group == "networking.istio.io" || ref.Group == "gateway.networking.k8s.io"
+}
+
+// apply applies the workload objects and the route objects, each against
+// its part of the previous inventory, and returns the whole new inventory.
+func apply(ctx context.Context, conn *kube.Conn, objs, routes []*unstructured.Unstructured, prev kube.Inventory) (kube.Inventory, error) {
+	var prevObjs, prevRoutes kube.Inventory
+	for _, r := range prev {
+		if isRoute(r) {
+			prevRoutes = append(prevRoutes, r)
+		} else {
+			prevObjs = append(prevObjs, r)
+		}
+	}
+	inv, err := conn.Applier.Apply(ctx, objs, prevObjs)
+	if err != nil {
+		return nil, err
+	}
+	rinv, err := conn.Applier.ApplyOwned(ctx, routes, prevRoutes)
+	if err != nil {
+		return nil, err
+	}
+	all := append(inv, rinv...)
+	slices.SortFunc(all, func(a, b kube.ObjectRef) int { return strings.Compare(a.String(), b.String()) })
+	return all, nil
 }
 
 func (c *GrayPlans) load(ctx context.Context, k deploy.Key) (grayState, error) {

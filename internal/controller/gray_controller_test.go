@@ -12,12 +12,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/controller"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/kube"
+	"berth.dev/berth/internal/localcluster/clustertest"
 	"berth.dev/berth/internal/platform"
 )
 
@@ -185,12 +188,14 @@ func TestPromotionKeepsTheOldVersionUntilItsTimeThenRemovesIt(t *testing.T) {
 	}
 }
 
-// TestGrayPlanInAnIstioEnvironmentIsRefusedClearly: until the Istio and
-// Gateway API providers are wired in, a plan there records why nothing was
-// applied instead of routing wrongly, and writes nothing to the cluster.
-func TestGrayPlanInAnIstioEnvironmentIsRefusedClearly(t *testing.T) {
+// TestGrayPlanInAnIstioEnvironmentWritesMeshRoutes: with traffic: istio
+// the plan's route becomes a DestinationRule (a subset per version) and a
+// VirtualService sending the pilot teller to gray, accepted by the API
+// server with the real Istio CRDs; an abort takes gray out of them.
+func TestGrayPlanInAnIstioEnvironmentWritesMeshRoutes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, t.TempDir())
+	e.c.InstallCRDs(t, clustertest.ModuleFile(t, "istio.io/api", "kubernetes/customresourcedefinitions.gen.yaml"))
 	e.fixture(t)
 	e.do(t, func(ctx context.Context, tx platform.Tx) error {
 		env, err := tx.GetEnvironment(ctx, e.key.Tenant, e.key.Project, e.key.Environment)
@@ -201,22 +206,49 @@ func TestGrayPlanInAnIstioEnvironmentIsRefusedClearly(t *testing.T) {
 		if _, err := e.p.Tenancy.UpdateEnvironment(ctx, tx, alice, env); err != nil {
 			return err
 		}
-		if _, err := e.p.Deploy.Deploy(ctx, tx, alice, e.key, "v1"); err != nil {
-			return err
-		}
-		_, err = e.p.Gray.Start(ctx, tx, alice, gray.Plan{Tenant: e.key.Tenant, Project: e.key.Project, Application: e.key.Application,
+		_, err = e.p.Deploy.Deploy(ctx, tx, alice, e.key, "v1")
+		return err
+	})
+	e.status(t, kube.PhaseRunning, nil)
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Gray.Start(ctx, tx, alice, gray.Plan{Tenant: e.key.Tenant, Project: e.key.Project, Application: e.key.Application,
 			Environment: e.key.Environment, GrayVersion: "v2", Steps: []gray.Step{{Tellers: []string{"T900"}}}})
 		return err
 	})
 	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
-	if _, err := ctrl.Reconcile(t.Context(), e.key); err != nil {
+	e.reconcileUntil(t, ctrl, "both versions serve", func(p gray.Plan) bool { return slices.Equal(p.Applied.Serving, []string{"v1", "v2"}) })
+	e.reconcileUntil(t, ctrl, "the routes follow", func(p gray.Plan) bool { return p.Applied.Generation == p.Generation && p.Applied.Error == "" })
+	dyn, err := dynamic.NewForConfig(e.c.RESTConfig())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := e.plan(t).Applied.Error; !strings.Contains(got, "traffic provider istio is not available") {
-		t.Fatalf("applied error %q, want the provider named", got)
+	vsRes := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
+	drRes := schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "destinationrules"}
+	vs, err := dyn.Resource(vsRes).Namespace(e.ns).Get(t.Context(), "red-auth", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if e.exists(t, "Service", "red-auth--v1") || e.exists(t, "Deployment", "red-auth--v2") {
-		t.Fatal("objects were written for a provider that cannot route them")
+	body, _ := vs.MarshalJSON()
+	if !strings.Contains(string(body), "x-org-teller") && !strings.Contains(string(body), "X-Org-Teller") {
+		t.Fatalf("VirtualService does not match the teller header: %s", body)
+	}
+	if !strings.Contains(string(body), "T900") || !strings.Contains(string(body), `"gray"`) {
+		t.Fatalf("VirtualService does not send T900 to the gray subset: %s", body)
+	}
+	if _, err := dyn.Resource(drRes).Namespace(e.ns).Get(t.Context(), "red-auth", metav1.GetOptions{}); err != nil {
+		t.Fatalf("DestinationRule: %v", err)
+	}
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Gray.Abort(ctx, tx, alice, e.key, "test")
+		return err
+	})
+	e.reconcileUntil(t, ctrl, "the abort is applied", func(p gray.Plan) bool { return p.Applied.Generation == p.Generation })
+	vs, err = dyn.Resource(vsRes).Namespace(e.ns).Get(t.Context(), "red-auth", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := vs.MarshalJSON(); strings.Contains(string(body), "T900") {
+		t.Fatalf("after abort the VirtualService still routes T900: %s", body)
 	}
 }
 

@@ -36,6 +36,8 @@ type Target struct {
 	Plan *Plan
 	// Namespace is the environment's namespace.
 	Namespace string
+	// Gateway is the environment's ingress gateway for mesh providers.
+	Gateway string
 }
 
 // Follows reports whether the plan still describes t's deployment: its
@@ -58,7 +60,7 @@ func Route(t Target, h Headers) (traffic.Route, bool) {
 	port := t.Version.Orchestration.Ports[0]
 	r := traffic.Route{
 		Name: d.Application, Namespace: t.Namespace,
-		Hosts:   []string{d.Application + "." + t.Namespace},
+		Hosts: []string{d.Application + "." + t.Namespace}, Gateway: t.Gateway,
 		Service: d.Application, Port: port.ContainerPort, PortName: port.Name,
 		Stable: traffic.Backend{Version: d.Version, Service: d.Application},
 		Labels: map[string]string{"berth.dev/tenant": d.Tenant, "berth.dev/project": d.Project,

@@ -31,6 +31,8 @@ type EnvironmentSpec struct {
 	Description string `json:"description,omitempty"`
 	// Traffic is the traffic provider: gateway (default), istio or gatewayapi.
 	Traffic string `json:"traffic,omitempty"`
+	// Gateway is the ingress gateway mesh routes attach to (gatewayapi: required).
+	Gateway string `json:"gateway,omitempty"`
 	// RequiredApprovals is how many people other than its creator must
 	// approve a release order for this environment (e.g. 1 for prod).
 	RequiredApprovals int `json:"requiredApprovals,omitempty"`

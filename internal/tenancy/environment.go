@@ -21,6 +21,10 @@ func validateEnvironment(e Environment) error {
 	default:
 		errs.Add("traffic", "want gateway, istio or gatewayapi, got %q", e.Traffic)
 	}
+	if e.Traffic == TrafficGatewayAPI && e.Gateway == "" {
+		errs.Add("gateway", "the gatewayapi traffic provider needs the Gateway its routes attach to (name or namespace/name)")
+	}
+	errs.CheckLen("gateway", e.Gateway, 253)
 	if e.RequiredApprovals < 0 || e.RequiredApprovals > MaxRequiredApprovals {
 		errs.Add("requiredApprovals", "want 0 to %d approvers, got %d", MaxRequiredApprovals, e.RequiredApprovals)
 	}

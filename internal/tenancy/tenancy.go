@@ -61,6 +61,9 @@ type Environment struct {
 	// (gray plans): "gateway" (the Berth gateway, the default when empty),
 	// "istio" or "gatewayapi".
 	Traffic string `json:"traffic,omitempty"`
+	// Gateway is the ingress gateway mesh routes attach to, "name" or
+	// "namespace/name"; the gatewayapi provider requires it.
+	Gateway string `json:"gateway,omitempty"`
 	// RequiredApprovals is how many distinct people, none of them its
 	// creator (four eyes), must approve a release order before it may
 	// start in this environment; 0 needs none.
