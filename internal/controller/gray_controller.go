@@ -32,7 +32,8 @@ import (
 // beside the application's main Deployment (the gray one while running, the
 // old one while a promotion keeps it) and the per-version Services routes
 // send each version's traffic to, prunes them when the plan ends, records
-// which of those Services serve (routes switch to them only then), and ends
+// which of those Services serve (routes switch to them only then), writes
+// the mesh route objects of Istio and Gateway API environments, and ends
 // promoted plans whose keep-old time is over.
 //
 // Order matters for traffic never to find a missing pod: the stable
