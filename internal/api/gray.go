@@ -195,6 +195,9 @@ func (a *API) startGrayPlan(w http.ResponseWriter, r *http.Request) error {
 		GrayVersion: req.GrayVersion, Strategy: req.Strategy, GrayReplicas: req.GrayReplicas, Steps: req.Steps, Step: req.Step, Side: req.Side}
 	var p gray.Plan
 	err = a.do(r, "grayplan.start", gray.Path(spec.Key()), s, func(tx platform.Tx) error {
+		if err := notHeld(r, tx, spec.Application); err != nil {
+			return err
+		}
 		var err error
 		p, err = a.p.Gray.Start(r.Context(), tx, a.actor(r), spec)
 		return err
@@ -205,7 +208,8 @@ func (a *API) startGrayPlan(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, a.grayView(p))
 }
 
-// grayOp is the handler of one change to an existing plan.
+// grayOp is the handler of one change to an existing plan. Neither a plan
+// nor its changes may touch an application a running release order holds.
 func (a *API) grayOp(action string, fn func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error)) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		s := scopeOf(r)
@@ -222,6 +226,9 @@ func (a *API) grayOp(action string, fn func(ctx context.Context, tx platform.Tx,
 		k := grayKey(r)
 		var p gray.Plan
 		err = a.do(r, action, gray.Path(k), s, func(tx platform.Tx) error {
+			if err := notHeld(r, tx, k.Application); err != nil {
+				return err
+			}
 			var err error
 			p, err = fn(r.Context(), tx, r, k)
 			return err

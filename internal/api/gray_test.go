@@ -62,3 +62,19 @@ func TestGrayPlanManifestStartsThenWidensAndRefusesAnotherVersion(t *testing.T) 
 		t.Fatalf("a bad weight: %d %s", r.status, r.body)
 	}
 }
+
+// TestGrayPlanWaitsForARunningReleaseOrder: while a release order holds an
+// application, no gray plan starts on it; the refusal names the order.
+func TestGrayPlanWaitsForARunningReleaseOrder(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	admin := h.token("admin", adminPassword)
+	orders := seedMatrix(t, h, admin)
+	pp := "/tenants/own/projects/p1"
+	h.must(http.StatusOK, admin, "POST", pp+"/releases/"+orders["own"]+"/start", nil)
+	r := h.call(admin, "POST", pp+"/environments/dev/grayplans", map[string]any{"application": "app1", "grayVersion": "v2",
+		"steps": []map[string]any{{"tellers": []string{"T900"}}}})
+	if r.status != http.StatusConflict || !strings.Contains(string(r.body), "being released by order "+orders["own"]) {
+		t.Fatalf("gray start while an order runs: %d %s", r.status, r.body)
+	}
+}
