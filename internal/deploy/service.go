@@ -23,6 +23,10 @@ type Service struct {
 	// notify, if set, is told of every key whose desired state changed,
 	// once the change has committed (the controller wakes on it).
 	notify func(Key)
+	// ExtraDemand, if set, is what else a deployment holds against quota
+	// beside its own pods: the second version a gray plan runs. It is set
+	// once, before use (platform.New).
+	ExtraDemand func(ctx context.Context, st Store, k Key) (resource.List, error)
 }
 
 // NewService returns a Service reading time from c and reserving quota
@@ -238,8 +242,25 @@ func (s *Service) reserveWith(ctx context.Context, st Store, k Key, d *Deploymen
 			return err
 		}
 		total = total.Add(need)
+		if s.ExtraDemand != nil && !x.Deleting {
+			extra, err := s.ExtraDemand(ctx, st, x.Key())
+			if err != nil {
+				return err
+			}
+			total = total.Add(extra)
+		}
 	}
 	return s.tenancy.Reserve(ctx, st, tenancy.Reservation{Tenant: k.Tenant, Project: k.Project, Application: k.Application, Resources: total})
+}
+
+// Reserve makes the application's reservation match what its deployments
+// (and their ExtraDemand) hold now, e.g. after a gray plan changed.
+func (s *Service) Reserve(ctx context.Context, st Store, k Key) error {
+	d, err := st.GetDeployment(ctx, k)
+	if err != nil {
+		return fmt.Errorf("reserve for %s: %w", k.Path(), err)
+	}
+	return s.reserve(ctx, st, d)
 }
 
 // Demand is what a deployment holds against quota: its version's

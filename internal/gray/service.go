@@ -102,6 +102,9 @@ func (s *Service) Start(ctx context.Context, st Store, a audit.Actor, spec Plan)
 	if err != nil {
 		return Plan{}, fmt.Errorf("%s: %w", what, err)
 	}
+	if err := s.deploy.Reserve(ctx, st, k); err != nil {
+		return Plan{}, fmt.Errorf("%s: %w", what, err)
+	}
 	return p, s.changed(ctx, st, a, p, "grayplan.start", fmt.Sprintf("started gray plan of %s in %s: %s beside %s, %s",
 		k.Application, k.Environment, p.GrayVersion, p.StableVersion, p.Rules(s.headers)))
 }
@@ -310,6 +313,45 @@ func (s *Service) Expire(ctx context.Context, st Store, k deploy.Key, now time.T
 	return err == nil, err
 }
 
+// Demand is what k's plan holds against quota beside the deployment's own
+// pods: the gray version at its replica count while running, the old
+// version at the deployment's while a promotion keeps it. It implements
+// deploy.Service.ExtraDemand; st must be a gray.Store to hold plans.
+func (s *Service) Demand(ctx context.Context, st deploy.Store, k deploy.Key) (resource.List, error) {
+	gs, ok := st.(Store)
+	if !ok {
+		return resource.List{}, nil
+	}
+	p, err := gs.GetPlan(ctx, k)
+	if errors.Is(err, resource.ErrNotFound) {
+		return resource.List{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("gray plan of %s: %w", k.Application, err)
+	}
+	other := p.Other()
+	if other == "" {
+		return resource.List{}, nil
+	}
+	v, err := gs.GetVersion(ctx, k.Tenant, k.Project, k.Application, other)
+	if err != nil {
+		return nil, fmt.Errorf("version %s of %s: %w", other, k.Application, err)
+	}
+	if as := v.Orchestration.Autoscaling; as != nil { // the second Deployment runs at a fixed count
+		v.Orchestration.Replicas = as.MinReplicas
+	}
+	v.Orchestration.Autoscaling = nil
+	switch {
+	case other == p.GrayVersion && p.GrayReplicas != nil:
+		v.Orchestration.Replicas = *p.GrayReplicas
+	case other != p.GrayVersion:
+		if d, err := gs.GetDeployment(ctx, k); err == nil && d.Replicas != nil {
+			v.Orchestration.Replicas = *d.Replicas
+		}
+	}
+	return apps.Reservation(v), nil
+}
+
 // Get returns k's plan.
 func (s *Service) Get(ctx context.Context, st Store, k deploy.Key) (Plan, error) {
 	p, err := st.GetPlan(ctx, k)
@@ -341,6 +383,9 @@ func (s *Service) modify(ctx context.Context, st Store, a audit.Actor, k deploy.
 	p.ResourceVersion++
 	p.UpdatedAt = s.now()
 	if err := st.UpdatePlan(ctx, p, prev); err != nil {
+		return Plan{}, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := s.deploy.Reserve(ctx, st, k); err != nil {
 		return Plan{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return p, s.changed(ctx, st, a, p, action, fmt.Sprintf("gray plan of %s in %s %s; routing: %s",

@@ -66,6 +66,8 @@ func New(db Transactor, o Options) (*Platform, error) {
 		o.OrgHeaders = gray.DefaultHeaders
 	}
 	d := deploy.NewService(o.Clock, t, o.OnDeploymentChange)
+	g := gray.NewService(o.Clock, d, o.OrgHeaders, o.OnGrayPlanChange)
+	d.ExtraDemand = g.Demand
 	return &Platform{
 		DB:       db,
 		Clock:    o.Clock,
@@ -74,7 +76,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Identity: identity.NewService(o.Clock, o.Identity, o.Providers...),
 		Audit:    audit.NewService(o.Clock, o.AuditRetention),
 		Deploy:   d,
-		Gray:     gray.NewService(o.Clock, d, o.OrgHeaders, o.OnGrayPlanChange),
+		Gray:     g,
 		Release:  release.NewService(o.Clock, d, o.OnReleaseChange),
 	}, nil
 }

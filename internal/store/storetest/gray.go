@@ -287,3 +287,49 @@ func testGrayNotifiesAfterCommit(t *testing.T, h *harness) {
 	})
 	diff(t, "heard after commit", heard, []deploy.Key{redProd})
 }
+
+// testGrayPlanQuota: the second version a plan runs counts against the
+// project's quota — a plan that does not fit is refused and writes nothing,
+// one that fits reserves it, and the reservation follows the plan's phase.
+func testGrayPlanQuota(t *testing.T, h *harness) {
+	ctx, a, g := t.Context(), h.admin, h.p.Gray
+	h.deployFixture(t) // red-auth v1 runs 2 replicas, v2 3
+	if _, err := h.deploy(t, redProd, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	pay := tenancy.Scope{Tenant: "acme", Project: "payments"}
+	if err := h.setQuota(t, pay, resource.List{resource.Containers: resource.Units(4)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) { return g.Start(ctx, tx, a, pilot) })
+	wantErr(t, err, resource.ErrQuotaExceeded) // 2 + 3 > 4
+	h.view(t, func(tx platform.Tx) error {
+		_, err := tx.GetPlan(ctx, redProd)
+		wantErr(t, err, resource.ErrNotFound)
+		return nil
+	})
+	two := int32(2)
+	small := pilot
+	small.GrayReplicas = &two
+	if _, err := h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) { return g.Start(ctx, tx, a, small) }); err != nil {
+		t.Fatal(err) // 2 + 2 fits
+	}
+	containers := func() resource.Quantity {
+		var u tenancy.Usage
+		h.view(t, func(tx platform.Tx) error {
+			var err error
+			u, err = h.p.Tenancy.Usage(ctx, tx, pay)
+			return err
+		})
+		return u.Used[resource.Containers]
+	}
+	if got := containers(); got != resource.Units(4) {
+		t.Fatalf("running plan: %s containers reserved, want 4", got)
+	}
+	if _, err := h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) { return g.Abort(ctx, tx, a, redProd, "") }); err != nil {
+		t.Fatal(err)
+	}
+	if got := containers(); got != resource.Units(2) {
+		t.Fatalf("aborted plan: %s containers reserved, want 2", got)
+	}
+}

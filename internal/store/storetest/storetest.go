@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"a gray plan starts, widens, promotes, switches back, ends and expires, each audited", testGrayPlanLifecycle},
 		{"a bad gray plan is refused naming the field and changes nothing", testGrayPlanBadInput},
 		{"an org directory is imported and plans pick units by name", testOrgDirectory},
+		{"a gray plan's second version counts against the quota", testGrayPlanQuota},
 		{"the controller hears of a gray plan change only once it commits", testGrayNotifiesAfterCommit},
 		{"of several orders started at once only one holds an application", testConcurrentStartsHoldAnApplicationOnce},
 		{"release orders list newest first in pages and keep their locks until they end", testOrdersListNewestFirst},
