@@ -29,6 +29,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/tenancy"
 )
@@ -41,6 +42,7 @@ type Tx interface {
 	audit.Store
 	deploy.Store
 	release.Store
+	netasset.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

@@ -11,6 +11,7 @@ import (
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
@@ -31,6 +32,9 @@ type Options struct {
 	// once it commits (the release controller's wake-up); nil for none. It
 	// must not block.
 	OnReleaseChange func(release.Key)
+	// OnNetworkChange hears of every deployment whose node ports a
+	// transaction changed, once it commits; nil for none. It must not block.
+	OnNetworkChange func(deploy.Key)
 }
 
 // Platform is the set of domain services over one database.
@@ -43,6 +47,7 @@ type Platform struct {
 	Audit    *audit.Service
 	Deploy   *deploy.Service
 	Release  *release.Service
+	Network  *netasset.Service
 }
 
 // New wires the services over db.
@@ -64,6 +69,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Audit:    audit.NewService(o.Clock, o.AuditRetention),
 		Deploy:   d,
 		Release:  release.NewService(o.Clock, d, o.OnReleaseChange),
+		Network:  netasset.NewService(o.Clock, o.OnNetworkChange),
 	}, nil
 }
 

@@ -61,6 +61,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"deployments list in pages and by environment, and pending ones are found", testDeploymentListsAndPending},
 		{"a stale deployment write is ErrConflict", testDeploymentStaleWrite},
 		{"the controller hears of a deployment change only once it commits", testDeploymentNotifiesAfterCommit},
+		{"port grants nest, refuse overlaps and shrinking below use, and show compact ranges", testPortGrants},
+		{"an exposed port takes the next free or a requested port of its project and returns when released", testPortExpose},
+		{"parallel exposures never share a port and stop exactly when the pool is empty", testConcurrentExposes},
+		{"isolation records validate, audit and go with their tenant", testIsolationRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
