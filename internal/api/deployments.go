@@ -103,11 +103,12 @@ func (e *clusterError) Unwrap() error { return e.err }
 
 // view1 joins a deployment with its live status; addr is its internal
 // address (serviceAddress, read in the caller's transaction).
-func (a *API) view1(env tenancy.Environment, d deploy.Deployment, addr string) DeploymentView {
+func (a *API) view1(env tenancy.Environment, d deploy.Deployment, addr addresses) DeploymentView {
 	v := DeploymentView{Deployment: d, Status: kube.Status{Phase: kube.PhaseUnknown, Reason: "NotConnected", Pods: []kube.PodStatus{}},
-		InternalAddress: addr}
+		InternalAddress: addr.internal}
 	if a.live != nil {
 		v.Status = a.live.Status(env.Cluster, kube.AppKey{Namespace: env.Namespace, App: d.Application})
+		v.ExternalAddress = a.externalAddress(env, v.Status, addr.nodePort)
 	}
 	return v
 }
@@ -152,7 +153,7 @@ func (a *API) deploymentViews(r *http.Request, env tenancy.Environment, o resour
 	}
 	limit := o.PageLimit()
 	var ds []deploy.Deployment
-	var addrs []string
+	var addrs []addresses
 	next := ""
 	err = a.view(r, func(tx platform.Tx) error {
 		f := deploy.Filter{Tenant: env.Tenant, Project: env.Project, Environment: env.Name}
@@ -166,7 +167,7 @@ func (a *API) deploymentViews(r *http.Request, env tenancy.Environment, o resour
 			next = resource.EncodeContinue(last.Application + "/" + last.Environment)
 		}
 		for _, d := range ds {
-			addrs = append(addrs, serviceAddress(r.Context(), tx, env, d))
+			addrs = append(addrs, serviceAddresses(r.Context(), tx, env, d))
 		}
 		return nil
 	})
@@ -243,13 +244,13 @@ func (a *API) watchDeployments(w http.ResponseWriter, r *http.Request, env tenan
 				continue
 			}
 			var d deploy.Deployment
-			var addr string
+			var addr addresses
 			err := a.view(r, func(tx platform.Tx) error {
 				var err error
 				if d, err = tx.GetDeployment(ctx, deploy.Key{Tenant: env.Tenant, Project: env.Project, Application: c.App.App, Environment: env.Name}); err != nil {
 					return err
 				}
-				addr = serviceAddress(ctx, tx, env, d)
+				addr = serviceAddresses(ctx, tx, env, d)
 				return nil
 			})
 			if errors.Is(err, resource.ErrNotFound) {
@@ -271,13 +272,13 @@ func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var d deploy.Deployment
-	var addr string
+	var addr addresses
 	err = a.view(r, func(tx platform.Tx) error {
 		var err error
 		if d, err = tx.GetDeployment(r.Context(), deploymentKey(r)); err != nil {
 			return err
 		}
-		addr = serviceAddress(r.Context(), tx, env, d)
+		addr = serviceAddresses(r.Context(), tx, env, d)
 		return nil
 	})
 	if err != nil {
@@ -310,13 +311,13 @@ func (a *API) change(w http.ResponseWriter, r *http.Request, perm authz.Permissi
 	}
 	k := deploymentKey(r)
 	var d deploy.Deployment
-	var addr string
+	var addr addresses
 	err = a.do(r, action, k.Path(), s, func(tx platform.Tx) error {
 		var err error
 		if d, err = fn(r.Context(), tx, k); err != nil {
 			return err
 		}
-		addr = serviceAddress(r.Context(), tx, env, d)
+		addr = serviceAddresses(r.Context(), tx, env, d)
 		return nil
 	})
 	if err != nil {

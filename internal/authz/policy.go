@@ -69,6 +69,18 @@ const (
 
 	AuditRead   Permission = "audit:read"
 	AuditVerify Permission = "audit:verify"
+
+	// NetworkRead reads port pools, grants, allocations and isolation.
+	NetworkRead Permission = "network:read"
+	// PortPoolSet sets clusters' port pools and grants ports to tenants:
+	// the platform's decision.
+	PortPoolSet Permission = "network:set-pool"
+	// ProjectPortsSet divides a tenant's ports among its projects.
+	ProjectPortsSet Permission = "network:set-project-ports"
+	// NetworkExpose gives an application a node port or takes it back.
+	NetworkExpose Permission = "network:expose"
+	// IsolationSet switches isolation and its allow rules.
+	IsolationSet Permission = "network:isolate"
 )
 
 // Permissions returns every permission, in a stable order.
@@ -86,6 +98,7 @@ func Permissions() []Permission {
 		MemberRead, MemberCreate, MemberDelete,
 		UserRead, UserCreate, UserUpdate, UserDelete,
 		AuditRead, AuditVerify,
+		NetworkRead, PortPoolSet, ProjectPortsSet, NetworkExpose, IsolationSet,
 	}
 }
 
@@ -95,7 +108,7 @@ func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
 // readAll is what every role may read inside its scope.
 var readAll = []Permission{
 	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
-	DeploymentRead,
+	DeploymentRead, NetworkRead,
 }
 
 var policy = map[Role][]Permission{
@@ -107,17 +120,18 @@ var policy = map[Role][]Permission{
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
 		ProjectQuotaSet, MemberCreate, MemberDelete, AuditRead,
+		ProjectPortsSet, NetworkExpose, IsolationSet,
 	}),
 	ProjectAdmin: join(readAll, []Permission{
 		ClusterRead, ProjectUpdate,
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
-		MemberCreate, MemberDelete,
+		MemberCreate, MemberDelete, NetworkExpose, IsolationSet,
 	}),
 	Developer:      join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy}),
 	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy}),
-	Operator:       join(readAll, []Permission{ApplicationUpdate, DeploymentOperate}),
+	Operator:       join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose}),
 	Auditor:        join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify}),
 	Viewer:         readAll,
 }

@@ -53,7 +53,10 @@ func (h *harness) expose(t *testing.T, e netasset.Exposure) (netasset.Allocation
 func (h *harness) portView(t *testing.T, cluster, tenant, project string) netasset.PortView {
 	t.Helper()
 	var v netasset.PortView
-	h.view(t, func(tx platform.Tx) (err error) { v, err = h.p.Network.View(t.Context(), tx, cluster, tenant, project); return err })
+	h.view(t, func(tx platform.Tx) (err error) {
+		v, err = h.p.Network.View(t.Context(), tx, cluster, tenant, project)
+		return err
+	})
 	return v
 }
 
