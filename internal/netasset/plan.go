@@ -19,7 +19,9 @@ type NamespacePolicy struct {
 	Namespace string
 	Tenant    string
 	Project   string
-	Level     Level
+	// Environment is the environment the namespace belongs to.
+	Environment string
+	Level       Level
 	// Apps are the project's applications, each isolated on its own at
 	// LevelApplication.
 	Apps    []string
@@ -115,7 +117,7 @@ func (s *Service) planTenant(ctx context.Context, st Store, cluster, tenant stri
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, NamespacePolicy{Cluster: cluster, Namespace: e.Namespace, Tenant: tenant, Project: p.Name,
+			out = append(out, NamespacePolicy{Cluster: cluster, Namespace: e.Namespace, Tenant: tenant, Project: p.Name, Environment: e.Name,
 				Level: level, Apps: apps, Allows: allows, Exposed: exposed})
 		}
 	}
