@@ -16,7 +16,7 @@ import (
 // Isolation reconciles network isolation: for every registered cluster it
 // renders the NetworkPolicies of every environment namespace there
 // (netasset.Service.Plan, kube.RenderIsolation), applies them with the
-// namespaces they live in, and prunes the isolation policies no longer
+// environments' namespaces, and prunes the isolation policies no longer
 // rendered. It wakes on Trigger (an isolation or exposure change) and on a
 // periodic resync.
 type Isolation struct {
@@ -122,16 +122,14 @@ func (c *Isolation) Reconcile(ctx context.Context, cluster string) (kube.Invento
 	return inv, nil
 }
 
-// renderPlan renders the policies of plan and the namespaces of those that
-// have any (labelled as the deployment controller labels them).
+// renderPlan renders the policies of plan and every namespace it names,
+// labelled as the deployment controller labels them: the owner labels are
+// what other namespaces' policies select sources by.
 func renderPlan(plan []netasset.NamespacePolicy) (namespaces, policies []*unstructured.Unstructured, err error) {
 	for _, np := range plan {
 		objs, err := kube.RenderIsolation(np)
 		if err != nil {
 			return nil, nil, fmt.Errorf("namespace %s: %w", np.Namespace, err)
-		}
-		if len(objs) == 0 {
-			continue
 		}
 		ns, err := kube.RenderNamespace(kube.Namespace{Name: np.Namespace, Tenant: np.Tenant, Project: np.Project, Environment: np.Environment})
 		if err != nil {

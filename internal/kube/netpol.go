@@ -76,7 +76,9 @@ func fromNamespaces(tenant, project string) networkingv1.NetworkPolicyIngressRul
 	return networkingv1.NetworkPolicyIngressRule{From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: selector(l)}}}
 }
 
-func selector(l map[string]string) *metav1.LabelSelector { return &metav1.LabelSelector{MatchLabels: l} }
+func selector(l map[string]string) *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchLabels: l}
+}
 
 // allowPolicy lets al.From reach al.To's pods in np's namespace; its name
 // is derived from the rule so it stays stable while the rule does.
