@@ -128,6 +128,7 @@ func validateOrchestration(errs *resource.Errors, path string, o Orchestration) 
 		errs.Add(path+".zoneSpread", "must be required, preferred or empty, got %q", o.ZoneSpread)
 	}
 	errs.CheckNonNegative(path+".gracefulShutdownSeconds", int64(o.GracefulShutdownSeconds))
+	validateBandwidth(errs, path+".bandwidth", o.Bandwidth)
 }
 
 func validateProbe(errs *resource.Errors, path string, p Probe) {

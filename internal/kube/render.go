@@ -74,6 +74,7 @@ func Render(w Workload) ([]*unstructured.Unstructured, error) {
 	if w.RestartedAt != "" {
 		annotations[AnnotationRestartedAt] = w.RestartedAt
 	}
+	bandwidthAnnotations(o.Bandwidth, annotations)
 	container, err := w.container(env, configName, len(envData) > 0)
 	if err != nil {
 		return nil, err

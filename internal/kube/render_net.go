@@ -3,7 +3,29 @@ package kube
 import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"berth.dev/berth/internal/apps"
 )
+
+// The pod annotations Kubernetes's bandwidth plugin enforces.
+const (
+	AnnotationIngressBandwidth = "kubernetes.io/ingress-bandwidth"
+	AnnotationEgressBandwidth  = "kubernetes.io/egress-bandwidth"
+)
+
+// bandwidthAnnotations writes the version's per-instance bandwidth into
+// the pod template's annotations.
+func bandwidthAnnotations(b *apps.Bandwidth, annotations map[string]string) {
+	if b == nil {
+		return
+	}
+	if b.Ingress > 0 {
+		annotations[AnnotationIngressBandwidth] = b.Ingress.String()
+	}
+	if b.Egress > 0 {
+		annotations[AnnotationEgressBandwidth] = b.Egress.String()
+	}
+}
 
 // NodePortSuffix names the Service that exposes an application's allocated
 // node ports: "<app>-nodeport".

@@ -100,9 +100,11 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	}
 	sessionTTL, tokenTTL, retention := cfg.Durations()
 	var deployments *controller.Deployments // set below, before anything can change a deployment
+	var isolation *controller.Isolation
 	p, err := platform.New(st, platform.Options{Sealer: sealer, AuditRetention: retention,
 		Identity:           identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL},
-		OnDeploymentChange: func(k deploy.Key) { deployments.Enqueue(k) }})
+		OnDeploymentChange: func(k deploy.Key) { deployments.Enqueue(k) },
+		OnNetworkChange:    func(k deploy.Key) { deployments.Enqueue(k); isolation.Trigger() }})
 	if err != nil {
 		return err
 	}
@@ -132,6 +134,8 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	deployments = controller.NewDeployments(st, p.Deploy, registry, log, 5*time.Minute)
 	stopControllers := runControllers(ctx, p, registry, deployments, log)
 	defer stopControllers()
+	isolation = controller.NewIsolation(st, p.Network, registry, log, 5*time.Minute)
+	defer runIsolation(ctx, p, isolation)()
 
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
 	srv.Handle(api.Prefix+"/", api.New(api.Options{Log: log, Platform: p, Live: registry}))

@@ -13,6 +13,7 @@ import (
 	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/tenancy"
 )
 
 func ports(s string) netasset.PortSet {
@@ -272,4 +273,46 @@ func fieldPaths(ve *resource.ValidationError) []string {
 		out = append(out, f.Path)
 	}
 	return out
+}
+
+// testBandwidthQuota declares per-instance bandwidth on versions and
+// proves deploys and scales are refused when instances x bandwidth
+// (autoscaling maximum counted) would exceed the project's quota.
+func testBandwidthQuota(t *testing.T, h *harness) {
+	ctx := t.Context()
+	h.deployFixture(t)
+	pay := tenancy.Scope{Tenant: "acme", Project: "payments"}
+	if err := h.setQuota(t, pay, resource.List{resource.IngressBandwidth: q("100M"), resource.EgressBandwidth: q("50M")}, 0); err != nil {
+		t.Fatal(err)
+	}
+	wide := version("acme", "payments", "red-auth", "v3", 2)
+	wide.Orchestration.Bandwidth = &apps.Bandwidth{Ingress: q("10M"), Egress: q("5M")}
+	wide.Orchestration.Autoscaling = &apps.Autoscaling{MinReplicas: 2, MaxReplicas: 12, TargetCPUPercent: 70}
+	narrow := wide
+	narrow.Name, narrow.Orchestration.Autoscaling = "v4", &apps.Autoscaling{MinReplicas: 2, MaxReplicas: 8, TargetCPUPercent: 70}
+	bad := version("acme", "payments", "red-auth", "v5", 1)
+	bad.Orchestration.Bandwidth = &apps.Bandwidth{Ingress: q("10")}
+	for _, v := range []apps.Version{wide, narrow} {
+		h.tx(t, func(tx platform.Tx) error {
+			_, err := h.p.Apps.CreateVersion(ctx, tx, h.admin, v, apps.VersionOptions{})
+			return err
+		})
+	}
+	err := h.st.InTx(ctx, func(tx platform.Tx) error {
+		_, err := h.p.Apps.CreateVersion(ctx, tx, h.admin, bad, apps.VersionOptions{})
+		return err
+	})
+	wantFieldErr(t, err, "orchestration.bandwidth.ingress", "between 1k and 1P")
+
+	_, err = h.deploy(t, redProd, "v3")
+	diff(t, "refusal", quotaErr(t, err).Error(), fmt.Sprintf("quota exceeded in project acme/payments: ingressBandwidth requested %s, used 0, limit %s", q("120M"), q("100M")))
+	must[deploy.Deployment](t)(h.deploy(t, redProd, "v4"))
+	test := deploy.Key{Tenant: "acme", Project: "payments", Application: "red-auth", Environment: "test"}
+	_, err = h.deploy(t, test, "v4")
+	diff(t, "second environment", quotaErr(t, err).Error(), fmt.Sprintf("quota exceeded in project acme/payments: ingressBandwidth requested %s, used %[1]s, limit %s", q("80M"), q("100M")))
+	h.view(t, func(tx platform.Tx) error {
+		u := must[tenancy.Usage](t)(h.p.Tenancy.Usage(ctx, tx, pay))
+		diff(t, "used", []resource.Quantity{u.Used[resource.IngressBandwidth], u.Used[resource.EgressBandwidth]}, []resource.Quantity{q("80M"), q("40M")})
+		return nil
+	})
 }

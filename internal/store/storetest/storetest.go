@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"an exposed port takes the next free or a requested port of its project and returns when released", testPortExpose},
 		{"parallel exposures never share a port and stop exactly when the pool is empty", testConcurrentExposes},
 		{"isolation records validate, audit and go with their tenant", testIsolationRecords},
+		{"bandwidth per instance counts against quota with autoscaling maximums", testBandwidthQuota},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,3 +36,7 @@ CREATE TABLE net_isolation (
 	body    TEXT NOT NULL,
 	PRIMARY KEY (tenant, project)
 );
+
+-- Bandwidth reservations (bits per second x instances), beside cpu, memory…
+ALTER TABLE reservations ADD COLUMN ingress_bandwidth INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reservations ADD COLUMN egress_bandwidth INTEGER NOT NULL DEFAULT 0;
