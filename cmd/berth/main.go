@@ -23,6 +23,7 @@ import (
 	"berth.dev/berth/internal/cli/gatewaycmd"
 	"berth.dev/berth/internal/cli/getcmd"
 	"berth.dev/berth/internal/cli/logincmd"
+	"berth.dev/berth/internal/cli/netcmd"
 	"berth.dev/berth/internal/cli/servercmd"
 	"berth.dev/berth/internal/cli/tokencmd"
 	"berth.dev/berth/internal/cli/usercmd"
@@ -68,6 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		auditcmd.New(env),
 		tokencmd.New(env),
 		usercmd.New(env),
+		netcmd.New(env),
 	)
 	return root.ExecuteContext(ctx)
 }

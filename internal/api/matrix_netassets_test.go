@@ -50,6 +50,18 @@ var netassetMatrixCases = map[string]func(tenant, name string) matrixCase{
 		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1/ports/gone", nil,
 			allow(authz.NetworkExpose, authz.ProjectScope(tn, proj))}
 	},
+	"GET /tenants/{tenant}/network/bandwidth": func(tn, _ string) matrixCase {
+		return matrixCase{"/tenants/" + tn + "/network/bandwidth", nil, allow(authz.QuotaRead, authz.TenantScope(tn))}
+	},
+	"PUT /tenants/{tenant}/network/bandwidth": func(tn, _ string) matrixCase {
+		return matrixCase{"/tenants/" + tn + "/network/bandwidth", map[string]any{"ingress": "10G", "egress": "10G"}, allow(authz.TenantQuotaSet, authz.TenantScope(tn))}
+	},
+	"GET /tenants/{tenant}/projects/{project}/network/bandwidth": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/network/bandwidth", nil, allow(authz.QuotaRead, authz.ProjectScope(tn, proj))}
+	},
+	"PUT /tenants/{tenant}/projects/{project}/network/bandwidth": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/network/bandwidth", map[string]any{"ingress": "1G"}, allow(authz.ProjectQuotaSet, authz.ProjectScope(tn, proj))}
+	},
 	"GET /network/isolation": func(string, string) matrixCase { return matrixCase{"/network/isolation", nil, anyone} },
 	"GET /tenants/{tenant}/network/isolation": func(tn, _ string) matrixCase {
 		return matrixCase{"/tenants/" + tn + "/network/isolation", nil, allow(authz.NetworkRead, authz.TenantScope(tn))}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/kube"
@@ -39,6 +40,10 @@ func (a *API) registerNetwork() {
 	a.route(Route{Method: "PUT", Path: dep, Summary: "Expose an application port on a node port of its project's (the next free one unless nodePort is given)", Request: "ExposeRequest", Response: "Allocation"}, a.expose)
 	a.route(Route{Method: "DELETE", Path: dep, Summary: "Stop exposing an application port; its node port returns to the pool", Response: "none"}, a.unexpose)
 
+	for _, base := range []string{"/tenants/{tenant}", "/tenants/{tenant}/projects/{project}"} {
+		a.route(Route{Method: "GET", Path: base + "/network/bandwidth", Summary: "Bandwidth limits, use (instances x per-instance bandwidth) and, for a tenant, what its projects are allotted", Response: "BandwidthView"}, a.getBandwidth)
+		a.route(Route{Method: "PUT", Path: base + "/network/bandwidth", Summary: "Set the ingress and egress bandwidth limits of a quota (0: unlimited), keeping its other limits", Request: "Bandwidth", Response: "BandwidthView"}, a.putBandwidth)
+	}
 	a.route(Route{Method: "GET", Path: "/network/isolation", Summary: "The isolation of every tenant and project the caller may see: the one view it is switched from", Response: "List[Isolation]"}, a.listIsolation)
 	for _, base := range []string{"/tenants/{tenant}", "/tenants/{tenant}/projects/{project}"} {
 		a.route(Route{Method: "GET", Path: base + "/network/isolation", Summary: "The isolation level and allow rules of a tenant or project", Response: "Isolation"}, a.getIsolation)
@@ -141,6 +146,46 @@ func (a *API) unexpose(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+func (a *API) getBandwidth(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.QuotaRead, s); err != nil {
+		return err
+	}
+	var v netasset.BandwidthView
+	err := a.view(r, func(tx platform.Tx) (err error) {
+		v, err = a.p.Network.Bandwidth(r.Context(), tx, tscope(s))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (a *API) putBandwidth(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	perm := authz.TenantQuotaSet
+	if s.Project != "" {
+		perm = authz.ProjectQuotaSet
+	}
+	if err := a.authorize(r, perm, s); err != nil {
+		return err
+	}
+	var b apps.Bandwidth
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	var v netasset.BandwidthView
+	err := a.do(r, "quota.set", r.URL.Path, s, func(tx platform.Tx) (err error) {
+		v, err = a.p.Network.SetBandwidth(r.Context(), tx, a.actor(r), tscope(s), b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
 }
 
 func (a *API) listIsolation(w http.ResponseWriter, r *http.Request) error {

@@ -49,6 +49,8 @@ var schemaTypes = map[string]reflect.Type{
 	"ExposeRequest":   reflect.TypeFor[ExposeRequest](),
 	"Allocation":      reflect.TypeFor[netasset.Allocation](),
 	"Isolation":       reflect.TypeFor[netasset.Isolation](),
+	"Bandwidth":       reflect.TypeFor[apps.Bandwidth](),
+	"BandwidthView":   reflect.TypeFor[netasset.BandwidthView](),
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)

@@ -204,7 +204,7 @@ func (s *Service) View(ctx context.Context, st Store, cluster, tenant, project s
 	if err != nil {
 		return PortView{}, fmt.Errorf("%s: %w", what, err)
 	}
-	v := PortView{Cluster: cluster, Tenant: tenant, Project: project, Ports: g.Ports}
+	v := PortView{Cluster: cluster, Tenant: tenant, Project: project, Ports: g.Ports, ResourceVersion: g.ResourceVersion}
 	if v.Grants, err = childGrants(ctx, st, g); err != nil {
 		return PortView{}, fmt.Errorf("%s: %w", what, err)
 	}

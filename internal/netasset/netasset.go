@@ -68,6 +68,9 @@ type PortView struct {
 	Free     PortSet      `json:"free"`
 	Grants   []Grant      `json:"grants,omitempty"`
 	Holders  []Allocation `json:"allocations,omitempty"`
+	// ResourceVersion is the version of the scope's own grant (0: none
+	// stored), for the next change.
+	ResourceVersion int64 `json:"resourceVersion"`
 }
 
 // Store is what netasset needs from persistence, bound to one transaction:

@@ -8,6 +8,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/tenancy"
 )
 
 // Service applies netasset's rules. Like the other domain services, every
@@ -18,7 +19,8 @@ import (
 // (see internal/store); the database's unique key on (cluster, port) is
 // the last guard that one port is never handed out twice.
 type Service struct {
-	clock clock.Clock
+	clock   clock.Clock
+	tenancy *tenancy.Service
 	// notify, if set, hears of every environment deployment whose rendered
 	// objects an allocation changed, once it commits.
 	notify func(deploy.Key)
@@ -26,9 +28,10 @@ type Service struct {
 	onIsolation func()
 }
 
-// NewService returns a Service reading time from c. notify may be nil.
-func NewService(c clock.Clock, notify func(deploy.Key)) *Service {
-	return &Service{clock: c, notify: notify}
+// NewService returns a Service reading time from c and keeping bandwidth
+// quotas through t. notify may be nil.
+func NewService(c clock.Clock, t *tenancy.Service, notify func(deploy.Key)) *Service {
+	return &Service{clock: c, tenancy: t, notify: notify}
 }
 
 // OnIsolationChange sets f to be called after every committed isolation

@@ -69,7 +69,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Audit:    audit.NewService(o.Clock, o.AuditRetention),
 		Deploy:   d,
 		Release:  release.NewService(o.Clock, d, o.OnReleaseChange),
-		Network:  netasset.NewService(o.Clock, o.OnNetworkChange),
+		Network:  netasset.NewService(o.Clock, t, o.OnNetworkChange),
 	}, nil
 }
 
