@@ -164,6 +164,9 @@ func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 		return one(authz.MemberCreate, authz.Scope{Tenant: md.Tenant, Project: md.Project})
 	case manifest.KindEnvironment:
 		return one(authz.EnvironmentCreate, authz.ProjectScope(md.Tenant, md.Project))
+	case manifest.KindPortPool, manifest.KindPortGrant, manifest.KindNetworkIsolation:
+		perm, scope, _ := netPermissionsOf(o)
+		return one(perm, scope)
 	case manifest.KindApplication:
 		perms := []authz.Permission{authz.ApplicationCreate}
 		if s, ok := o.Spec.(*manifest.ApplicationSpec); ok && s.Version != nil {
@@ -237,6 +240,9 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, act audit.Actor, o m
 		return a.applyEnvironment(ctx, tx, act, md, s)
 	case *manifest.ApplicationSpec:
 		return a.applyApplication(ctx, tx, act, md, s)
+	}
+	if action, ok, err := a.applyNet(ctx, tx, act, o); ok {
+		return action, err
 	}
 	return "", fmt.Errorf("apply %s: unsupported kind", o.Kind)
 }

@@ -49,3 +49,58 @@ func wantReason(t *testing.T, r response, status int, reason string) {
 		t.Fatalf("status %d %s, want %d with %q", r.status, r.body, status, reason)
 	}
 }
+
+// TestApplyNetworkManifests applies the network-asset kinds, reapplies
+// them unchanged, and refuses a bad range naming the document and field.
+func TestApplyNetworkManifests(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	admin := h.token("admin", adminPassword)
+	seedMatrix(t, h, admin)
+	doc := `apiVersion: berth.dev/v1
+kind: PortPool
+metadata: {name: c1}
+spec: {ports: "30000-32767"}
+---
+apiVersion: berth.dev/v1
+kind: PortGrant
+metadata: {tenant: own, project: p1}
+spec: {cluster: c1, ports: "31000-31020, 31040"}
+---
+apiVersion: berth.dev/v1
+kind: NetworkIsolation
+metadata: {tenant: own}
+spec:
+  level: project
+  allow: [{from: {tenant: other, project: p1}, to: {project: p1, application: app1}}]
+`
+	var res ApplyResult
+	h.must(http.StatusOK, admin, "POST", "/apply", doc).decode(t, &res)
+	actions := ""
+	for _, o := range res.Objects {
+		actions += string(o.Kind) + ":" + o.Action + " "
+	}
+	if actions != "PortPool:created PortGrant:updated NetworkIsolation:created " {
+		t.Fatalf("first apply: %s", actions)
+	}
+	h.must(http.StatusOK, admin, "POST", "/apply", doc).decode(t, &res)
+	if res.Objects[0].Action != "unchanged" || res.Objects[1].Action != "unchanged" {
+		t.Fatalf("second apply: %+v", res.Objects)
+	}
+	var views List[netasset.PortView]
+	h.must(http.StatusOK, admin, "GET", projPath(own)+"/network/ports", nil).decode(t, &views)
+	if views.Items[0].Ports.String() != "31000-31020, 31040" {
+		t.Fatalf("project ports = %s", views.Items[0].Ports)
+	}
+	var iso netasset.Isolation
+	h.must(http.StatusOK, admin, "GET", "/tenants/own/network/isolation", nil).decode(t, &iso)
+	if iso.Level != netasset.LevelProject || len(iso.Allow) != 1 || iso.Allow[0].To.Tenant != "own" {
+		t.Fatalf("isolation = %+v", iso)
+	}
+	bad := strings.Replace(doc, "31000-31020, 31040", "31000-31020, 99999", 1)
+	r := h.call(admin, "POST", "/apply", bad)
+	wantReason(t, r, http.StatusUnprocessableEntity, "outside 1-65535")
+	if !strings.Contains(string(r.body), "document 2 (PortGrant): spec.ports") {
+		t.Fatalf("error does not name the document and field: %s", r.body)
+	}
+}

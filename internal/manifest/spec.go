@@ -93,6 +93,10 @@ var specTypes = map[Kind]reflect.Type{
 	KindResourceTier: reflect.TypeFor[ResourceTierSpec](),
 	KindQuota:        reflect.TypeFor[QuotaSpec](),
 	KindMember:       reflect.TypeFor[MemberSpec](),
+
+	KindPortPool:         reflect.TypeFor[PortPoolSpec](),
+	KindPortGrant:        reflect.TypeFor[PortGrantSpec](),
+	KindNetworkIsolation: reflect.TypeFor[NetworkIsolationSpec](),
 }
 
 // placement says which metadata fields a kind requires (true), forbids
@@ -106,6 +110,10 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 	KindResourceTier: {name: yes, tenant: no, project: no},
 	KindQuota:        {tenant: yes},
 	KindMember:       {},
+
+	KindPortPool:         {name: yes, tenant: no, project: no},
+	KindPortGrant:        {name: no, tenant: yes},
+	KindNetworkIsolation: {name: no, tenant: yes},
 }
 
 var yes, no = ptr(true), ptr(false)
@@ -154,6 +162,8 @@ func Validate(obj Object) error {
 		s.Limits.Validate(&errs, "spec.limits")
 	case *QuotaSpec:
 		s.Hard.Validate(&errs, "spec.hard")
+	case *PortPoolSpec, *PortGrantSpec, *NetworkIsolationSpec:
+		validateNetwork(&errs, s)
 	case *MemberSpec:
 		if s.User == "" {
 			errs.Add("spec.user", "must not be empty")
