@@ -168,20 +168,6 @@ func (s *Service) Unexpose(ctx context.Context, st Store, a audit.Actor, k deplo
 		Summary: fmt.Sprintf("stopped exposing %s; node ports %s of cluster %s returned to the pool", k.Path(), Of(ports...), held[0].Cluster)})
 }
 
-// NodePorts returns the node ports of a deployment by the name of the
-// application port they expose (the controller renders them).
-func (s *Service) NodePorts(ctx context.Context, st Store, k deploy.Key) (map[string]int32, error) {
-	held, err := st.ListAllocations(ctx, AllocationFilter{Tenant: k.Tenant, Project: k.Project, Application: k.Application, Environment: k.Environment})
-	if err != nil {
-		return nil, fmt.Errorf("node ports of %s: %w", k.Path(), err)
-	}
-	out := make(map[string]int32, len(held))
-	for _, x := range held {
-		out[x.PortName] = int32(x.Port)
-	}
-	return out, nil
-}
-
 func (s *Service) changed(st Store, k deploy.Key) {
 	if s.notify != nil {
 		st.AfterCommit(func() { s.notify(k) })
