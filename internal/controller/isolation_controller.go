@@ -2,8 +2,11 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -18,7 +21,8 @@ import (
 // (netasset.Service.Plan, kube.RenderIsolation), applies them with the
 // environments' namespaces, and prunes the isolation policies no longer
 // rendered. It wakes on Trigger (an isolation or exposure change) and on a
-// periodic resync.
+// periodic resync. Between resyncs it sends only the objects whose
+// rendering changed; a resync applies everything, repairing edits.
 type Isolation struct {
 	db       platform.Transactor
 	svc      *netasset.Service
@@ -26,6 +30,11 @@ type Isolation struct {
 	log      *slog.Logger
 	resync   time.Duration
 	wake     chan struct{}
+
+	mu sync.Mutex
+	// applied is, by cluster, the digest of each object as last applied,
+	// so a reconcile sends only what changed; Resync clears it.
+	applied map[string]map[kube.ObjectRef]string
 }
 
 // NewIsolation returns the controller; resync 0 means every 5 minutes.
@@ -33,7 +42,8 @@ func NewIsolation(db platform.Transactor, svc *netasset.Service, clusters *kube.
 	if resync == 0 {
 		resync = 5 * time.Minute
 	}
-	return &Isolation{db: db, svc: svc, clusters: clusters, log: log, resync: resync, wake: make(chan struct{}, 1)}
+	return &Isolation{db: db, svc: svc, clusters: clusters, log: log, resync: resync, wake: make(chan struct{}, 1),
+		applied: map[string]map[kube.ObjectRef]string{}}
 }
 
 // Trigger asks for a reconcile of every cluster soon; it never blocks.
@@ -57,6 +67,7 @@ func (c *Isolation) Run(ctx context.Context) {
 			return
 		case <-c.wake:
 		case <-tick.C:
+			c.Resync()
 		}
 	}
 }
@@ -108,18 +119,107 @@ func (c *Isolation) Reconcile(ctx context.Context, cluster string) (kube.Invento
 	if err != nil {
 		return nil, fmt.Errorf("render isolation of %s: %w", cluster, err)
 	}
-	if _, err := conn.Applier.Apply(ctx, namespaces, nil); err != nil {
+	inv, err := c.apply(ctx, conn, cluster, namespaces, policies)
+	if err != nil {
+		c.forget(cluster) // the next reconcile applies everything again
+	}
+	return inv, err
+}
+
+// apply applies what changed since this controller last applied it
+// (everything after Resync), then deletes the isolation policies in the
+// cluster that are no longer rendered. It returns the rendered policies.
+func (c *Isolation) apply(ctx context.Context, conn *kube.Conn, cluster string, namespaces, policies []*unstructured.Unstructured) (kube.Inventory, error) {
+	changedNS, err := c.changed(cluster, namespaces)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Applier.Apply(ctx, changedNS, nil); err != nil {
 		return nil, fmt.Errorf("isolation namespaces of %s: %w", cluster, err)
 	}
-	prev, err := conn.Applier.IsolationPolicies(ctx)
+	changed, err := c.changed(cluster, policies)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Applier.Apply(ctx, changed, nil); err != nil {
+		return nil, fmt.Errorf("isolation policies of %s: %w", cluster, err)
+	}
+	live, err := conn.Applier.IsolationPolicies(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
 	}
-	inv, err := conn.Applier.Apply(ctx, policies, prev)
-	if err != nil {
-		return nil, fmt.Errorf("isolation policies of %s: %w", cluster, err)
+	inv := make(kube.Inventory, len(policies))
+	want := map[kube.ObjectRef]bool{}
+	for i, p := range policies {
+		inv[i] = kube.RefOf(p)
+		want[inv[i]] = true
 	}
+	var stale kube.Inventory
+	for _, r := range live {
+		if !want[r] {
+			stale = append(stale, r)
+		}
+	}
+	if err := conn.Applier.Delete(ctx, stale); err != nil {
+		return nil, fmt.Errorf("prune isolation policies of %s: %w", cluster, err)
+	}
+	c.remember(cluster, namespaces, policies)
 	return inv, nil
+}
+
+// changed returns the objects whose rendering differs from what was last
+// applied to cluster.
+func (c *Isolation) changed(cluster string, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		sum, err := digest(o)
+		if err != nil {
+			return nil, err
+		}
+		if c.applied[cluster][kube.RefOf(o)] != sum {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func (c *Isolation) remember(cluster string, groups ...[]*unstructured.Unstructured) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := map[kube.ObjectRef]string{}
+	for _, objs := range groups {
+		for _, o := range objs {
+			if sum, err := digest(o); err == nil {
+				m[kube.RefOf(o)] = sum
+			}
+		}
+	}
+	c.applied[cluster] = m
+}
+
+func (c *Isolation) forget(cluster string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.applied, cluster)
+}
+
+// Resync makes the next reconcile apply everything again, repairing what
+// was edited or deleted behind Berth's back.
+func (c *Isolation) Resync() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.applied)
+}
+
+func digest(o *unstructured.Unstructured) (string, error) {
+	b, err := o.MarshalJSON()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // renderPlan renders the policies of plan and every namespace it names,

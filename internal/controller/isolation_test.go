@@ -74,6 +74,14 @@ func TestIsolationMatchesExpectedReachability(t *testing.T) {
 	if _, err := ctrl.Reconcile(ctx, "local"); err != nil {
 		t.Fatal(err)
 	}
+	// A policy deleted behind Berth's back comes back at the resync.
+	if err := e.c.Client.NetworkingV1().NetworkPolicies(isoNamespace("ta", "p1")).Delete(ctx, "berth-isolation", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ctrl.Resync()
+	if _, err := ctrl.Reconcile(ctx, "local"); err != nil {
+		t.Fatal(err)
+	}
 	checked := e.checkReachability(t, pods, isolationScenario)
 	if checked.denied == 0 || checked.allowed == 0 {
 		t.Fatalf("a matrix with %d allowed and %d denied pairs proves nothing", checked.allowed, checked.denied)

@@ -61,7 +61,8 @@ func validateGrant(g Grant) error {
 // Ports takes a tenant's or project's grant back. It refuses, at field
 // "ports" with the ports named: ports outside the parent grant, ports
 // already granted to a sibling, and dropping ports still granted below or
-// allocated. g.ResourceVersion is the version read (0 to create).
+// allocated. g.ResourceVersion is the version read; a stale one is
+// resource.ErrConflict, 0 writes without the check.
 func (s *Service) SetGrant(ctx context.Context, st Store, a audit.Actor, g Grant) (Grant, error) {
 	if err := validateGrant(g); err != nil {
 		return Grant{}, err
