@@ -20,7 +20,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,22 +34,18 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"berth.dev/berth/bench/internal/engine"
 	"berth.dev/berth/bench/internal/proc"
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
-	"berth.dev/berth/internal/clock"
-	"berth.dev/berth/internal/controller"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/localcluster"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
-	"berth.dev/berth/internal/seal"
-	"berth.dev/berth/internal/store"
-	"berth.dev/berth/internal/tenancy"
 )
 
-var admin = audit.Actor{User: "bench", Roles: []string{"platform-admin"}}
+var admin = engine.Admin
 
 func main() {
 	napps := flag.Int("apps", 500, "applications to deploy")
@@ -193,92 +188,40 @@ func tailOf(out []byte) string {
 	return s
 }
 
-// berth is the Berth engine in this process: store, platform, registry and
-// controllers, as `berth server` wires them.
+// berth is the Berth engine in this process, with the statuses of chosen
+// applications forwarded for the latency figure.
 type berth struct {
-	p      *platform.Platform
-	reg    *kube.Registry
-	ctrl   *controller.Deployments
-	st     *store.Store
-	cancel context.CancelFunc
+	*engine.Engine
+	p *platform.Platform
 
 	mu       sync.Mutex
 	watchers map[string]chan kube.Status // app → statuses, for the latency figure
 }
 
 func newBerth(ctx context.Context, dir string, lc *localcluster.Cluster) (*berth, error) {
-	st, err := store.Open(ctx, filepath.Join(dir, "data"), "")
-	if err != nil {
-		return nil, err
-	}
-	sealer, err := seal.New(make([]byte, seal.KeySize))
-	if err != nil {
-		return nil, err
-	}
-	b := &berth{st: st, watchers: map[string]chan kube.Status{}}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	b.p, err = platform.New(st, platform.Options{Clock: clock.Real{}, Sealer: sealer, OnDeploymentChange: func(k deploy.Key) { b.ctrl.Enqueue(k) }})
-	if err != nil {
-		return nil, err
-	}
-	b.reg = kube.NewRegistry(log, func(cluster string, k kube.AppKey) {
-		b.ctrl.ClusterChanged(cluster, k)
+	b := &berth{watchers: map[string]chan kube.Status{}}
+	e, err := engine.Start(ctx, dir, lc, "bench", "berth-bench", func(cluster string, k kube.AppKey) {
 		b.mu.Lock()
 		ch := b.watchers[k.App]
 		b.mu.Unlock()
-		if ch != nil {
-			conn, err := b.reg.Get(cluster)
-			if err == nil {
-				select {
-				case ch <- conn.Status(k):
-				default:
-				}
+		if ch == nil {
+			return
+		}
+		if conn, err := b.Reg.Get(cluster); err == nil {
+			select {
+			case ch <- conn.Status(k):
+			default:
 			}
 		}
 	})
-	b.ctrl = controller.NewDeployments(st, b.p.Deploy, b.reg, log, time.Hour)
-	runCtx, cancel := context.WithCancel(ctx)
-	b.cancel = cancel
-	go b.ctrl.Run(runCtx, 8)
-	kubeconfig, err := os.ReadFile(lc.Kubeconfig())
 	if err != nil {
 		return nil, err
 	}
-	err = b.p.Do(ctx, admin, audit.Event{Action: "bench.setup"}, func(tx platform.Tx) error {
-		if _, err := b.p.Tenancy.CreateTenant(ctx, tx, admin, tenancy.Tenant{Name: "bank"}); err != nil {
-			return err
-		}
-		if _, err := b.p.Tenancy.CreateProject(ctx, tx, admin, tenancy.Project{Tenant: "bank", Name: "channels"}); err != nil {
-			return err
-		}
-		if _, err := b.p.Tenancy.RegisterCluster(ctx, tx, admin, tenancy.Cluster{Name: "local"}, kubeconfig); err != nil {
-			return err
-		}
-		if _, err := b.p.Tenancy.CreateEnvironment(ctx, tx, admin, tenancy.Environment{Tenant: "bank", Project: "channels", Name: "bench",
-			Cluster: "local", Namespace: "berth-bench"}); err != nil {
-			return err
-		}
-		_, err := b.p.Apps.CreateTier(ctx, tx, admin, apps.Tier{Name: "small", Resources: apps.Resources{
-			Requests: resource.List{resource.CPU: resource.MilliUnits(10), resource.Memory: resource.Units(16 << 20)}}})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := controller.NewClusters(b.p, b.reg, log).Reconcile(ctx); err != nil {
-		return nil, err
-	}
-	return b, wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		_, err := b.reg.Ready("local")
-		return err == nil, nil
-	})
+	b.Engine, b.p = e, e.P
+	return b, nil
 }
 
-func (b *berth) close() {
-	b.cancel()
-	b.reg.Close()
-	b.st.Close()
-}
+func (b *berth) close() { b.Close() }
 
 func (b *berth) deployAll(ctx context.Context, napps int, replicas int32) (time.Duration, time.Duration, error) {
 	for i := range napps {
@@ -326,7 +269,7 @@ func (b *berth) deployAll(ctx context.Context, napps int, replicas int32) (time.
 
 func (b *berth) waitAll(ctx context.Context, napps int, ok func(kube.Status) bool) error {
 	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 20*time.Minute, true, func(context.Context) (bool, error) {
-		conn, err := b.reg.Get("local")
+		conn, err := b.Reg.Get("local")
 		if err != nil {
 			return false, nil
 		}

@@ -24,6 +24,7 @@ import (
 	"berth.dev/berth/internal/cli/getcmd"
 	"berth.dev/berth/internal/cli/logincmd"
 	"berth.dev/berth/internal/cli/netcmd"
+	"berth.dev/berth/internal/cli/releasecmd"
 	"berth.dev/berth/internal/cli/servercmd"
 	"berth.dev/berth/internal/cli/tokencmd"
 	"berth.dev/berth/internal/cli/usercmd"
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.SetErr(stderr)
 	root.AddCommand(
 		appcmd.New(env),
+		releasecmd.New(env),
 		clustercmd.New(env),
 		gatewaycmd.New(env),
 		servercmd.New(env),

@@ -9,6 +9,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -96,6 +97,7 @@ func New(o Options) *API {
 	a.registerClusters()
 	a.registerApps()
 	a.registerDeployments()
+	a.registerReleases()
 	a.registerIdentity()
 	a.registerAudit()
 	a.registerNetwork()
@@ -239,6 +241,19 @@ func decode(r *http.Request, v any) error {
 		return &httpError{status: http.StatusBadRequest, code: "bad_request", cause: errors.New("trailing data after the JSON body")}
 	}
 	return nil
+}
+
+// decodeOptional is decode for bodies that may be left out entirely.
+func decodeOptional(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return badJSON(err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return decode(r, v)
 }
 
 func badJSON(err error) error {

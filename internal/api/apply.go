@@ -240,6 +240,9 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, act audit.Actor, o m
 		return a.applyEnvironment(ctx, tx, act, md, s)
 	case *manifest.ApplicationSpec:
 		return a.applyApplication(ctx, tx, act, md, s)
+	case *manifest.ReleaseOrderSpec:
+		return "", &resource.ValidationError{Fields: []resource.FieldError{{Path: "kind",
+			Reason: "a ReleaseOrder is not applied: create it with `berth release create -f FILE`, once per release"}}}
 	}
 	if action, ok, err := a.applyNet(ctx, tx, act, o); ok {
 		return action, err

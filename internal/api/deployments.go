@@ -332,6 +332,9 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.change(w, r, authz.DeploymentDeploy, "deployment.deploy", http.StatusOK, func(ctx context.Context, tx platform.Tx, k deploy.Key) (deploy.Deployment, error) {
+		if err := notHeld(r, tx, k.Application); err != nil {
+			return deploy.Deployment{}, err
+		}
 		return a.p.Deploy.Deploy(ctx, tx, a.actor(r), k, req.Version)
 	})
 }
@@ -348,6 +351,9 @@ func (a *API) scale(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) undeploy(w http.ResponseWriter, r *http.Request) error {
 	return a.change(w, r, authz.DeploymentDelete, "deployment.delete", http.StatusAccepted, func(ctx context.Context, tx platform.Tx, k deploy.Key) (deploy.Deployment, error) {
+		if err := notHeld(r, tx, k.Application); err != nil {
+			return deploy.Deployment{}, err
+		}
 		return a.p.Deploy.Delete(ctx, tx, a.actor(r), k)
 	})
 }
@@ -355,6 +361,9 @@ func (a *API) undeploy(w http.ResponseWriter, r *http.Request) error {
 func (a *API) operation(op string) HandlerFunc {
 	fns := map[string]func(context.Context, platform.Tx, deploy.Key, *http.Request) (deploy.Deployment, error){
 		"stop": func(ctx context.Context, tx platform.Tx, k deploy.Key, r *http.Request) (deploy.Deployment, error) {
+			if err := notHeld(r, tx, k.Application); err != nil {
+				return deploy.Deployment{}, err
+			}
 			return a.p.Deploy.Stop(ctx, tx, a.actor(r), k)
 		},
 		"start": func(ctx context.Context, tx platform.Tx, k deploy.Key, r *http.Request) (deploy.Deployment, error) {

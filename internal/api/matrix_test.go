@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -51,7 +52,7 @@ const own, other, proj = "own", "other", "p1"
 
 func runMatrix(t *testing.T, h *harness) {
 	admin := h.token("admin", adminPassword)
-	seedMatrix(t, h, admin)
+	seeded := seedMatrix(t, h, admin)
 	subjects := matrixSubjects()
 	for _, role := range authz.Roles() {
 		if !slices.ContainsFunc(subjects, func(s subject) bool { return s.binding.Role == role }) {
@@ -88,6 +89,7 @@ func runMatrix(t *testing.T, h *harness) {
 			for _, s := range subjects {
 				seq++
 				c := build(tenant, fmt.Sprintf("m%d", seq))
+				c.path = strings.ReplaceAll(c.path, "SEEDED", seeded[tenant])
 				bindings := []authz.Binding{s.binding}
 				want := c.allowed(bindings)
 				crossTenant := tenant == other && s.binding.Scope.Level() != authz.PlatformLevel && strings.Contains(rt.Path, "{tenant}")
@@ -131,6 +133,8 @@ func allowedStatus(rt Route) []int {
 		return []int{http.StatusNoContent}
 	case rt.Method == "POST" && strings.Contains(rt.Path, "/deployments/{app}/"):
 		return []int{http.StatusOK} // operations on a deployment
+	case rt.Method == "POST" && strings.Contains(rt.Path, "/releases/{id}/"):
+		return []int{http.StatusOK, http.StatusConflict} // the order may have moved on
 	case rt.Method == "POST":
 		return []int{http.StatusCreated}
 	case rt.Method == "PUT" && rt.Response == "none":
@@ -160,7 +164,8 @@ func matrixSubjects() []subject {
 }
 
 // seedMatrix creates, as admin, the same objects in both tenants.
-func seedMatrix(t *testing.T, h *harness, admin string) {
+func seedMatrix(t *testing.T, h *harness, admin string) (orders map[string]string) {
+	orders = map[string]string{}
 	h.must(http.StatusCreated, admin, "POST", "/tiers", map[string]any{"name": "small", "resources": map[string]any{"requests": map[string]string{"cpu": "100m", "memory": "128Mi"}}})
 	h.must(http.StatusCreated, admin, "POST", "/clusters", map[string]string{"name": "c1", "kubeconfig": "apiVersion: v1\nkind: Config\n"})
 	for _, tn := range []string{own, other} {
@@ -172,6 +177,22 @@ func seedMatrix(t *testing.T, h *harness, admin string) {
 		h.must(http.StatusCreated, admin, "POST", pp+"/applications/app1/versions", version("v1"))
 		h.must(http.StatusOK, admin, "PUT", pp+"/environments/dev/deployments/app1", map[string]string{"version": "v1"})
 		seedNetwork(t, h, admin, tn)
+		r := h.must(http.StatusCreated, admin, "POST", pp+"/releases", map[string]any{"environment": "dev", "title": "seed",
+			"items": []map[string]string{{"application": "app1", "version": "v1"}}})
+		var o OrderView
+		if err := json.Unmarshal(r.body, &o); err != nil {
+			t.Fatal(err)
+		}
+		orders[tn] = o.ID
+	}
+	return orders
+}
+
+// releaseCase is an action on the seeded order (SEEDED in the path): allowed callers may meet
+// it in a state that refuses the action (409), as earlier subjects moved it.
+func releaseCase(action string, perm authz.Permission, body any) func(tn, _ string) matrixCase {
+	return func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/releases/SEEDED/" + action, body, allow(perm, authz.ProjectScope(tn, proj))}
 	}
 }
 
@@ -190,6 +211,21 @@ func anyone([]authz.Binding) bool { return true }
 // matrixCases builds the request of each route for a target tenant; name
 // is unique per call, for objects the call creates.
 var matrixCases = map[string]func(tenant, name string) matrixCase{
+	"GET /tenants/{tenant}/projects/{project}/releases": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/releases", nil, allow(authz.ReleaseRead, authz.ProjectScope(tn, proj))}
+	},
+	"GET /tenants/{tenant}/projects/{project}/releases/{id}": func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/releases/SEEDED", nil, allow(authz.ReleaseRead, authz.ProjectScope(tn, proj))}
+	},
+	"POST /tenants/{tenant}/projects/{project}/releases": func(tn, name string) matrixCase {
+		return matrixCase{projPath(tn) + "/releases", map[string]any{"environment": "dev", "title": name, "draft": true,
+			"items": []map[string]string{{"application": "app1", "version": "v1"}}}, allow(authz.ReleaseCreate, authz.ProjectScope(tn, proj))}
+	},
+	"POST /tenants/{tenant}/projects/{project}/releases/{id}/submit":   releaseCase("submit", authz.ReleaseCreate, nil),
+	"POST /tenants/{tenant}/projects/{project}/releases/{id}/approve":  releaseCase("approve", authz.ReleaseApprove, map[string]string{"comment": "ok"}),
+	"POST /tenants/{tenant}/projects/{project}/releases/{id}/start":    releaseCase("start", authz.ReleaseOperate, nil),
+	"POST /tenants/{tenant}/projects/{project}/releases/{id}/abort":    releaseCase("abort", authz.ReleaseOperate, map[string]string{"reason": "matrix"}),
+	"POST /tenants/{tenant}/projects/{project}/releases/{id}/rollback": releaseCase("rollback", authz.ReleaseOperate, nil),
 	"GET /tenants/{tenant}/projects/{project}/environments/{environment}/deployments": func(tn, _ string) matrixCase {
 		return matrixCase{projPath(tn) + "/environments/dev/deployments", nil, allow(authz.DeploymentRead, authz.ProjectScope(tn, proj))}
 	},

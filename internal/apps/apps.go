@@ -82,6 +82,11 @@ type Orchestration struct {
 	GracefulShutdownSeconds int32 `json:"gracefulShutdownSeconds,omitempty"`
 	// PreStop runs before the container is stopped (e.g. deregister).
 	PreStop []string `json:"preStop,omitempty"`
+	// PodLabels are extra labels on every replica (e.g. for a mesh, or
+	// berth.dev/simulate on the local cluster). Keys Berth sets itself
+	// (app.kubernetes.io/*, berth.dev/tenant|project|environment|app) are
+	// refused.
+	PodLabels map[string]string `json:"podLabels,omitempty"`
 	// Bandwidth is what one instance may use, in bits per second; it is
 	// set as the pod's kubernetes.io/ingress-bandwidth and egress-bandwidth
 	// annotations and counts, times the instances, against the

@@ -128,6 +128,7 @@ func validateOrchestration(errs *resource.Errors, path string, o Orchestration) 
 		errs.Add(path+".zoneSpread", "must be required, preferred or empty, got %q", o.ZoneSpread)
 	}
 	errs.CheckNonNegative(path+".gracefulShutdownSeconds", int64(o.GracefulShutdownSeconds))
+	validatePodLabels(errs, path+".podLabels", o.PodLabels)
 	validateBandwidth(errs, path+".bandwidth", o.Bandwidth)
 }
 
@@ -219,3 +220,31 @@ func (s *Service) ListVersions(ctx context.Context, st Store, tenant, project, a
 		return st.ListVersions(ctx, tenant, project, app, after, limit)
 	})
 }
+
+// reservedLabels are the label keys (and prefixes) Berth sets on replicas.
+var reservedLabels = []string{"app.kubernetes.io/", "berth.dev/tenant", "berth.dev/project", "berth.dev/environment", "berth.dev/app"}
+
+func validatePodLabels(errs *resource.Errors, path string, labels map[string]string) {
+	if len(labels) > 32 {
+		errs.Add(path, "at most 32 labels, got %d", len(labels))
+	}
+	for k, v := range labels {
+		kp := path + "." + k
+		for _, r := range reservedLabels {
+			if strings.HasPrefix(k, r) {
+				errs.Add(kp, "Berth sets %s itself", k)
+			}
+		}
+		if !labelKey.MatchString(k) || len(k) > 253 {
+			errs.Add(kp, "not a valid label key")
+		}
+		if !labelValue.MatchString(v) {
+			errs.Add(kp, "not a valid label value: up to 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric")
+		}
+	}
+}
+
+var (
+	labelKey   = regexp.MustCompile(`^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
+	labelValue = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$`)
+)

@@ -67,6 +67,14 @@ const (
 	UserUpdate Permission = "user:update"
 	UserDelete Permission = "user:delete"
 
+	// ReleaseRead reads release orders; ReleaseCreate drafts and submits
+	// them; ReleaseApprove approves them (never one's own: four eyes);
+	// ReleaseOperate starts, aborts and rolls them back.
+	ReleaseRead    Permission = "release:read"
+	ReleaseCreate  Permission = "release:create"
+	ReleaseApprove Permission = "release:approve"
+	ReleaseOperate Permission = "release:operate"
+
 	AuditRead   Permission = "audit:read"
 	AuditVerify Permission = "audit:verify"
 
@@ -93,6 +101,7 @@ func Permissions() []Permission {
 		ApplicationRead, ApplicationCreate, ApplicationUpdate, ApplicationDelete,
 		VersionRead, VersionCreate,
 		DeploymentRead, DeploymentDeploy, DeploymentOperate, DeploymentDelete,
+		ReleaseRead, ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		TierRead, TierCreate, TierUpdate, TierDelete,
 		QuotaRead, TenantQuotaSet, ProjectQuotaSet,
 		MemberRead, MemberCreate, MemberDelete,
@@ -108,7 +117,7 @@ func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
 // readAll is what every role may read inside its scope.
 var readAll = []Permission{
 	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
-	DeploymentRead, NetworkRead,
+	DeploymentRead, ReleaseRead, NetworkRead,
 }
 
 var policy = map[Role][]Permission{
@@ -119,6 +128,7 @@ var policy = map[Role][]Permission{
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
+		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		ProjectQuotaSet, MemberCreate, MemberDelete, AuditRead,
 		ProjectPortsSet, NetworkExpose, IsolationSet,
 	}),
@@ -127,10 +137,12 @@ var policy = map[Role][]Permission{
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
+		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		MemberCreate, MemberDelete, NetworkExpose, IsolationSet,
 	}),
-	Developer:      join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy}),
-	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy}),
+	Developer: join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy,
+		ReleaseCreate}),
+	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, ReleaseCreate, ReleaseApprove, ReleaseOperate}),
 	Operator:       join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose}),
 	Auditor:        join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify}),
 	Viewer:         readAll,

@@ -38,6 +38,9 @@ type Config struct {
 	TokenTTL string `json:"tokenTTL"`
 	// AuditRetention is how long audit records are kept; at least 180 days.
 	AuditRetention string `json:"auditRetention"`
+	// NotifyWebhooks are the group-chat webhooks release notifications go
+	// to: "wecom=URL,dingtalk=URL,json=URL" (empty: none).
+	NotifyWebhooks string `json:"notifyWebhooks"`
 }
 
 // Default returns the configuration used when nothing else is given.
@@ -74,6 +77,7 @@ func Fields() []Field {
 		{"sessionTTL", "BERTH_SESSION_TTL", "session-ttl", "lifetime of a console login", func(c *Config) *string { return &c.SessionTTL }},
 		{"tokenTTL", "BERTH_TOKEN_TTL", "token-ttl", "default lifetime of an API token", func(c *Config) *string { return &c.TokenTTL }},
 		{"auditRetention", "BERTH_AUDIT_RETENTION", "audit-retention", "how long audit records are kept (at least 4320h, 180 days)", func(c *Config) *string { return &c.AuditRetention }},
+		{"notifyWebhooks", "BERTH_NOTIFY_WEBHOOKS", "notify-webhooks", "release notifications: FORMAT=URL,... with FORMAT wecom, dingtalk or json", func(c *Config) *string { return &c.NotifyWebhooks }},
 	}
 }
 

@@ -39,6 +39,11 @@ type Deployments struct {
 	// last applied with; cleared at each resync and when a cluster returns,
 	// so namespaces are not re-applied on every reconcile.
 	ensured map[string]string
+
+	// OnApplied, if set before Run, hears of every deployment whose apply
+	// (or removal) was recorded; release orders wait on it. It must not
+	// block.
+	OnApplied func(deploy.Key)
 }
 
 type placement struct {
@@ -243,7 +248,11 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 			return 0, err
 		}
 		c.forget(k)
-		return 0, c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.Remove(ctx, st, k) })
+		err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.Remove(ctx, st, k) })
+		if err == nil && c.OnApplied != nil {
+			c.OnApplied(k)
+		}
+		return 0, err
 	}
 	if err := c.ensureNamespace(ctx, conn, env, quota); err != nil {
 		return 0, err
@@ -294,7 +303,11 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 }
 
 func (c *Deployments) record(ctx context.Context, k deploy.Key, gen int64, inv []byte, applyErr error) error {
-	return c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordApplied(ctx, st, k, gen, inv, applyErr) })
+	err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordApplied(ctx, st, k, gen, inv, applyErr) })
+	if err == nil && c.OnApplied != nil {
+		c.OnApplied(k)
+	}
+	return err
 }
 
 func (c *Deployments) place(cluster string, app kube.AppKey, k deploy.Key) *placed {

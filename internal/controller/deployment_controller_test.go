@@ -24,6 +24,7 @@ import (
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/localcluster/clustertest"
 	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/seal"
 	"berth.dev/berth/internal/store"
@@ -40,6 +41,7 @@ type env struct {
 	p     *platform.Platform
 	reg   *kube.Registry
 	ctrl  *controller.Deployments
+	rel   *controller.Releases
 	c     *clustertest.Cluster
 	ns    string
 	key   deploy.Key
@@ -63,16 +65,20 @@ func newEnv(t *testing.T, dataDir string) *env {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.p, err = platform.New(st, platform.Options{Clock: clock.Real{}, Sealer: sealer,
 		OnDeploymentChange: func(k deploy.Key) { e.ctrl.Enqueue(k) },
+		OnReleaseChange:    func(k release.Key) { e.rel.Enqueue(k) },
 		OnNetworkChange:    func(k deploy.Key) { e.ctrl.Enqueue(k) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.reg = kube.NewRegistry(log, func(cluster string, k kube.AppKey) { e.ctrl.ClusterChanged(cluster, k) })
 	e.ctrl = controller.NewDeployments(st, e.p.Deploy, e.reg, log, time.Hour)
+	e.rel = controller.NewReleases(st, e.p.Release, e.reg, log, 0)
+	e.ctrl.OnApplied = e.rel.DeploymentApplied
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stop = func() { cancel(); e.reg.Close(); st.Close() }
 	t.Cleanup(func() { e.stop() })
 	go e.ctrl.Run(ctx, 4)
+	go e.rel.Run(ctx, 2)
 	clusters := controller.NewClusters(e.p, e.reg, log)
 	go clusters.Run(ctx, 200*time.Millisecond)
 	return e

@@ -82,7 +82,7 @@ func TestNodePortsMatchAllocations(t *testing.T) {
 	want = e.allocations(t)
 	e.waitNodePorts(t, want)
 	for _, app := range names {
-		d := e.deploymentOf(t, key(app))
+		d := e.deploymentOf(t, app)
 		if d.Applied.Error != "" {
 			t.Errorf("%s: apply failed: %s", app, d.Applied.Error)
 		}
@@ -140,14 +140,4 @@ func (e *env) waitNodePorts(t *testing.T, want map[string]int32) {
 	if err != nil {
 		t.Fatalf("NodePort services %v never matched the allocations %v", got, want)
 	}
-}
-
-func (e *env) deploymentOf(t *testing.T, k deploy.Key) deploy.Deployment {
-	t.Helper()
-	var d deploy.Deployment
-	err := e.p.DB.View(t.Context(), func(tx platform.Tx) (err error) { d, err = tx.GetDeployment(t.Context(), k); return err })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }

@@ -61,6 +61,15 @@ func (c *Conn) Ready() error {
 	return nil
 }
 
+// Connecting reports whether Berth has not yet finished its first look at
+// the cluster (informers not synced) without having seen it fail: the
+// cluster's state is not known yet, which is not the cluster's fault.
+func (c *Conn) Connecting() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.synced && c.failures < unhealthyAfter
+}
+
 // Status is the live status of an application on this cluster; Unknown,
 // with the reason, while the cluster is unreachable.
 func (c *Conn) Status(key AppKey) Status {

@@ -68,7 +68,10 @@ func Render(w Workload) ([]*unstructured.Unstructured, error) {
 		})
 	}
 
-	podLabels := copyMap(labels)
+	podLabels := copyMap(o.PodLabels)
+	for k, v := range labels {
+		podLabels[k] = v
+	}
 	podLabels[LabelVersion] = w.Version.Name
 	annotations := map[string]string{AnnotationConfigHash: hash(envData)}
 	if w.RestartedAt != "" {

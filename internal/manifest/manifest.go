@@ -1,7 +1,7 @@
 // Package manifest decodes Berth's YAML manifests (apiVersion berth.dev/v1)
 // so platform state can live in Git: Tenant, Project, Environment, Cluster,
 // Application, ResourceTier, Quota, Member, PortPool, PortGrant and
-// NetworkIsolation.
+// NetworkIsolation, and ReleaseOrder for `berth release create -f`.
 //
 // Decoding is strict. An unknown field, a value of the wrong kind, a
 // negative number or a bad name is an error naming the document (1-based
@@ -44,12 +44,15 @@ const (
 	KindMember       Kind = "Member"
 	KindEnvironment  Kind = "Environment"
 	KindApplication  Kind = "Application"
+	// KindReleaseOrder is not applied: `berth release create -f` creates
+	// one new order per file, as releases are events, not desired state.
+	KindReleaseOrder Kind = "ReleaseOrder"
 )
 
 // Kinds returns every kind in apply order: what others refer to first.
 func Kinds() []Kind {
 	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindEnvironment, KindApplication,
-		KindPortPool, KindPortGrant, KindNetworkIsolation}
+		KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation}
 }
 
 // Metadata names an object and places it. Tenant is required for kinds

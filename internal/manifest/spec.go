@@ -1,7 +1,9 @@
 package manifest
 
 import (
+	"fmt"
 	"reflect"
+	"time"
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/authz"
@@ -84,7 +86,31 @@ type MemberSpec struct {
 	Role authz.Role `json:"role"`
 }
 
+// ReleaseOrderSpec is a release order (metadata.tenant and
+// metadata.project; metadata.name is not used, the server assigns the ID).
+// Give the items with their dependencies, or as stages run one after the
+// other, each stage's items in parallel.
+type ReleaseOrderSpec struct {
+	Environment string `json:"environment"`
+	Title       string `json:"title"`
+	Ticket      string `json:"ticket,omitempty"`
+	Parallelism int    `json:"parallelism,omitempty"`
+	// Deadline is each item's time to become ready, e.g. "5m".
+	Deadline string          `json:"deadline,omitempty"`
+	Items    []ReleaseItem   `json:"items,omitempty"`
+	Stages   [][]ReleaseItem `json:"stages,omitempty"`
+}
+
+// ReleaseItem is one application of a release order.
+type ReleaseItem struct {
+	Application string   `json:"application"`
+	Version     string   `json:"version"`
+	DependsOn   []string `json:"dependsOn,omitempty"`
+	Deadline    string   `json:"deadline,omitempty"`
+}
+
 var specTypes = map[Kind]reflect.Type{
+	KindReleaseOrder: reflect.TypeFor[ReleaseOrderSpec](),
 	KindTenant:       reflect.TypeFor[TenantSpec](),
 	KindProject:      reflect.TypeFor[ProjectSpec](),
 	KindEnvironment:  reflect.TypeFor[EnvironmentSpec](),
@@ -110,6 +136,7 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 	KindResourceTier: {name: yes, tenant: no, project: no},
 	KindQuota:        {tenant: yes},
 	KindMember:       {},
+	KindReleaseOrder: {tenant: yes, project: yes},
 
 	KindPortPool:         {name: yes, tenant: no, project: no},
 	KindPortGrant:        {name: no, tenant: yes},
@@ -162,6 +189,8 @@ func Validate(obj Object) error {
 		s.Limits.Validate(&errs, "spec.limits")
 	case *QuotaSpec:
 		s.Hard.Validate(&errs, "spec.hard")
+	case *ReleaseOrderSpec:
+		validateReleaseOrder(&errs, s)
 	case *PortPoolSpec, *PortGrantSpec, *NetworkIsolationSpec:
 		validateNetwork(&errs, s)
 	case *MemberSpec:
@@ -186,5 +215,39 @@ func place(errs *resource.Errors, path, v string, want *bool) {
 		errs.CheckName(path, v)
 	case v != "":
 		errs.Add(path, "must not be set for this kind")
+	}
+}
+
+func validateReleaseOrder(errs *resource.Errors, s *ReleaseOrderSpec) {
+	errs.CheckName("spec.environment", s.Environment)
+	if s.Title == "" {
+		errs.Add("spec.title", "must not be empty")
+	}
+	if (len(s.Items) == 0) == (len(s.Stages) == 0) {
+		errs.Add("spec.items", "give items or stages, exactly one of them")
+	}
+	checkDeadline(errs, "spec.deadline", s.Deadline)
+	for i, it := range s.Items {
+		checkItem(errs, fmt.Sprintf("spec.items[%d]", i), it)
+	}
+	for i, stage := range s.Stages {
+		for j, it := range stage {
+			checkItem(errs, fmt.Sprintf("spec.stages[%d][%d]", i, j), it)
+		}
+	}
+}
+
+func checkItem(errs *resource.Errors, path string, it ReleaseItem) {
+	errs.CheckName(path+".application", it.Application)
+	errs.CheckName(path+".version", it.Version)
+	checkDeadline(errs, path+".deadline", it.Deadline)
+}
+
+func checkDeadline(errs *resource.Errors, path, d string) {
+	if d == "" {
+		return
+	}
+	if _, err := time.ParseDuration(d); err != nil {
+		errs.Add(path, "want a duration such as 90s or 5m, got %q", d)
 	}
 }

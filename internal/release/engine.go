@@ -18,6 +18,10 @@ type Observation struct {
 	// Reachable is false while the environment's cluster does not answer;
 	// the rest is then unknown.
 	Reachable bool
+	// Connecting is set while Berth itself has not finished connecting to
+	// the cluster (just after a restart): nothing is known, and that is no
+	// fault of the cluster, so no deadline runs.
+	Connecting bool
 	// Version is the version the live Deployment's pod template runs; ""
 	// when there is no Deployment.
 	Version string
@@ -192,6 +196,10 @@ func (e *engine) check(ctx context.Context, it *Item) (*Failure, error) {
 		return e.deadline(ctx, it, orDash(d.Applied.Error))
 	}
 	ob := e.obs.Observe(e.env, it.Application)
+	if ob.Connecting {
+		e.soon(200 * time.Millisecond)
+		return nil, nil
+	}
 	if !ob.Reachable {
 		return e.unreachable(ctx, it, ob.Summary)
 	}

@@ -227,6 +227,12 @@ func (o *Order) Item(app string) *Item {
 	return nil
 }
 
+// PageKey is what a list of orders continues after: "created/id".
+func PageKey(o Order) string { return CreatedKey(o) + "/" + o.ID }
+
+// CreatedKey is o's creation time in a fixed-width form that sorts as text.
+func CreatedKey(o Order) string { return o.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
 // Filter narrows an order list.
 type Filter struct {
 	Tenant      string

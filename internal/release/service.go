@@ -69,10 +69,7 @@ func (s *Service) Create(ctx context.Context, st Store, a audit.Actor, o Order, 
 	if o.Deadline.Duration == 0 {
 		o.Deadline.Duration = DefaultDeadline
 	}
-	for i := range o.Items {
-		o.Items[i] = Item{Application: o.Items[i].Application, Version: o.Items[i].Version,
-			DependsOn: o.Items[i].DependsOn, Deadline: o.Items[i].Deadline, State: ItemPending}
-	}
+	o.Items = fresh(o.Items)
 	if !draft {
 		if err := s.submit(ctx, st, &o); err != nil {
 			return Order{}, err
@@ -131,6 +128,16 @@ func (s *Service) checkRefs(ctx context.Context, st Store, o Order) error {
 		}
 	}
 	return errs.Err()
+}
+
+// fresh returns items as a new order holds them: what was asked, nothing
+// of what happened.
+func fresh(items []Item) []Item {
+	out := make([]Item, len(items))
+	for i, it := range items {
+		out[i] = Item{Application: it.Application, Version: it.Version, DependsOn: it.DependsOn, Deadline: it.Deadline, State: ItemPending}
+	}
+	return out
 }
 
 // fieldErr turns a not-found into a validation error on path, and wraps
@@ -329,6 +336,7 @@ func (s *Service) Rollback(ctx context.Context, st Store, a audit.Actor, k Key, 
 		return Order{}, err
 	}
 	now := s.now()
+	back.Items = fresh(back.Items)
 	back.ID, back.RollbackOf, back.State = newID(now), o.ID, Approved
 	back.CreatedBy, back.CreatedAt, back.UpdatedAt, back.ResourceVersion = a.User, now, now, 1
 	if err := st.CreateOrder(ctx, back); err != nil {

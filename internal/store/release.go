@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"berth.dev/berth/internal/notify"
 	"berth.dev/berth/internal/release"
@@ -16,7 +15,7 @@ import (
 var ordersT = table{name: "release_orders", keys: []string{"tenant", "project", "id"}, extra: []string{"environment", "state", "created"}}
 
 func orderExtra(o release.Order) []any {
-	return []any{o.Environment, string(o.State), o.CreatedAt.UTC().Format(time.RFC3339Nano)}
+	return []any{o.Environment, string(o.State), release.CreatedKey(o)}
 }
 
 // CreateOrder implements release.Store.
@@ -35,7 +34,7 @@ func (tx *Tx) UpdateOrder(ctx context.Context, o release.Order, prevRV int64) er
 }
 
 // ListOrders implements release.Store: newest first. The page token is
-// "created/id" of the last order.
+// release.PageKey of the last order.
 func (tx *Tx) ListOrders(ctx context.Context, f release.Filter, after string, limit int) ([]release.Order, error) {
 	conds := []string{"tenant = ?", "project = ?"}
 	args := []any{f.Tenant, f.Project}
@@ -54,11 +53,6 @@ func (tx *Tx) ListOrders(ctx context.Context, f release.Filter, after string, li
 		args = append(args, limit)
 	}
 	return scanBodies[release.Order](ctx, tx, ordersT, q, args...)
-}
-
-// OrderPageKey is the page token ListOrders continues after.
-func OrderPageKey(o release.Order) string {
-	return o.CreatedAt.UTC().Format(time.RFC3339Nano) + "/" + o.ID
 }
 
 // ActiveOrders implements release.Store.

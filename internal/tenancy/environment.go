@@ -78,7 +78,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, st Store, a audit.Actor
 		return Environment{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return e, s.record(ctx, st, a, audit.Event{Tenant: e.Tenant, Project: e.Project, Action: "environment.update",
-		Target:  envPath(e.Tenant, e.Project, e.Name),
+		Target: envPath(e.Tenant, e.Project, e.Name),
 		Summary: fmt.Sprintf("updated environment %s: cluster %s namespace %s, %d release approvals required",
 			e.Name, e.Cluster, e.Namespace, e.RequiredApprovals)})
 }

@@ -17,8 +17,15 @@ type Route struct {
 	// Hosts are the host names the route answers; empty means any host for
 	// providers that allow it.
 	Hosts []string `json:"hosts,omitempty"`
-	// PathPrefix starts with "/"; "" means "/".
+	// PathPrefix starts with "/"; "" means "/". It matches whole path
+	// segments: "/api" matches "/api" and "/api/x" but not "/apix".
 	PathPrefix string `json:"pathPrefix,omitempty"`
+	// Gateway is the ingress gateway the route attaches to, "name" or
+	// "namespace/name" (the namespace defaults to Namespace). The Gateway
+	// API provider requires it (the HTTPRoute's parent); the Istio provider
+	// binds the VirtualService to that Istio Gateway as well as to the mesh
+	// when it is set, and to the mesh alone when it is empty.
+	Gateway string `json:"gateway,omitempty"`
 	// Service selects every version's pods (by the application label).
 	Service string `json:"service"`
 	// Port is the Service port the application serves on.

@@ -28,7 +28,8 @@ func TestNetworkAssetsFromTheCLI(t *testing.T) {
 		t.Fatalf("a grant outside the tenant's ports: %v %s", err, out)
 	}
 
-	b.must("", append([]string{"app", "deploy", "red-auth", "v1"}, app...))
+	// The server may still be connecting to the cluster: deploys are refused until it answers.
+	b.eventually(time.Minute, append([]string{"app", "deploy", "red-auth", "v1"}, app...), "deploying version v1 to dev")
 	b.must("", append([]string{"net", "expose", "red-auth", "--port", "http"}, app...), "exposed on node port 30061 of cluster local")
 	_, err = b.run("", append([]string{"net", "expose", "red-auth", "--port", "http", "--node-port", "30063"}, app...)...)
 	if err == nil || !strings.Contains(err.Error(), "port 30063 is not among the ports of project bank/pay on local (30061-30062, 30064)") {

@@ -25,7 +25,9 @@ import (
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/kube"
+	"berth.dev/berth/internal/notify/webhook"
 	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/seal"
 	"berth.dev/berth/internal/server"
@@ -98,12 +100,20 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	if err != nil {
 		return err
 	}
+	targets, err := webhook.ParseTargets(cfg.NotifyWebhooks)
+	if err != nil {
+		return fmt.Errorf("config notifyWebhooks: %w", err)
+	}
 	sessionTTL, tokenTTL, retention := cfg.Durations()
-	var deployments *controller.Deployments // set below, before anything can change a deployment
+	// The controllers are set below, before anything can change a
+	// deployment or an order.
+	var deployments *controller.Deployments
+	var releases *controller.Releases
 	var isolation *controller.Isolation
 	p, err := platform.New(st, platform.Options{Sealer: sealer, AuditRetention: retention,
 		Identity:           identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL},
 		OnDeploymentChange: func(k deploy.Key) { deployments.Enqueue(k) },
+		OnReleaseChange:    func(k release.Key) { releases.Enqueue(k) },
 		OnNetworkChange:    func(k deploy.Key) { deployments.Enqueue(k); isolation.Trigger() }})
 	if err != nil {
 		return err
@@ -132,7 +142,10 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	}()
 	registry := kube.NewRegistry(log, func(cluster string, k kube.AppKey) { deployments.ClusterChanged(cluster, k) })
 	deployments = controller.NewDeployments(st, p.Deploy, registry, log, 5*time.Minute)
-	stopControllers := runControllers(ctx, p, registry, deployments, log)
+	releases = controller.NewReleases(st, p.Release, registry, log, 0)
+	deployments.OnApplied = releases.DeploymentApplied
+	sender := webhook.NewSender(st, targets, log, 0)
+	stopControllers := runControllers(ctx, p, registry, deployments, releases, sender, log)
 	defer stopControllers()
 	isolation = controller.NewIsolation(st, p.Network, registry, log, 5*time.Minute)
 	defer runIsolation(ctx, p, isolation)()
@@ -145,17 +158,21 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 }
 
 // runControllers connects the registered clusters and runs the deployment
-// controller until the returned function is called, which waits for them.
-func runControllers(ctx context.Context, p *platform.Platform, registry *kube.Registry, deployments *controller.Deployments, log *slog.Logger) func() {
+// and release controllers and the notification sender until the returned
+// function is called, which waits for them.
+func runControllers(ctx context.Context, p *platform.Platform, registry *kube.Registry, deployments *controller.Deployments,
+	releases *controller.Releases, sender *webhook.Sender, log *slog.Logger) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	clusters := controller.NewClusters(p, registry, log)
 	if err := clusters.Reconcile(ctx); err != nil {
 		log.Error("connect clusters", "err", err)
 	}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(4)
 	go func() { defer wg.Done(); clusters.Run(ctx, 10*time.Second) }()
 	go func() { defer wg.Done(); deployments.Run(ctx, 4) }()
+	go func() { defer wg.Done(); releases.Run(ctx, 2) }()
+	go func() { defer wg.Done(); sender.Run(ctx) }()
 	return func() {
 		cancel()
 		wg.Wait()

@@ -1,0 +1,90 @@
+package kube
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+)
+
+var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// InstallCRDs applies every CustomResourceDefinition in the YAML files
+// (other documents are skipped) with server-side apply as field manager
+// "berth", and waits until each is established or ctx ends. Installing the
+// same CRDs again is a no-op. It returns the CRDs' names.
+func InstallCRDs(ctx context.Context, cfg *rest.Config, files ...string) ([]string, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, f := range files {
+		crds, err := readCRDs(f)
+		if err != nil {
+			return nil, fmt.Errorf("read CRDs: %w", err)
+		}
+		for _, crd := range crds {
+			_, err := dyn.Resource(crdResource).Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: ManagedBy, Force: true})
+			if err != nil {
+				return nil, fmt.Errorf("install CRD %s from %s: %w", crd.GetName(), f, err)
+			}
+			names = append(names, crd.GetName())
+		}
+	}
+	for _, name := range names {
+		if err := waitEstablished(ctx, dyn, name); err != nil {
+			return nil, fmt.Errorf("CRD %s not established: %w", name, err)
+		}
+	}
+	return names, nil
+}
+
+func readCRDs(path string) ([]*unstructured.Unstructured, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+	var out []*unstructured.Unstructured
+	for {
+		var m map[string]any
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			return out, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		u := &unstructured.Unstructured{Object: m}
+		if m != nil && u.GetKind() == "CustomResourceDefinition" {
+			out = append(out, u)
+		}
+	}
+}
+
+func waitEstablished(ctx context.Context, dyn dynamic.Interface, name string) error {
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		crd, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			if m["type"] == "Established" && m["status"] == "True" {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+}
