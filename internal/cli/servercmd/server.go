@@ -112,7 +112,7 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	var isolation *controller.Isolation
 	p, err := platform.New(st, platform.Options{Sealer: sealer, AuditRetention: retention,
 		Identity:           identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL},
-		OnDeploymentChange: func(k deploy.Key) { deployments.Enqueue(k) },
+		OnDeploymentChange: func(k deploy.Key) { deployments.Enqueue(k); isolation.Trigger() },
 		OnReleaseChange:    func(k release.Key) { releases.Enqueue(k) },
 		OnNetworkChange:    func(k deploy.Key) { deployments.Enqueue(k); isolation.Trigger() }})
 	if err != nil {
@@ -144,10 +144,10 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	deployments = controller.NewDeployments(st, p.Deploy, registry, log, 5*time.Minute)
 	releases = controller.NewReleases(st, p.Release, registry, log, 0)
 	deployments.OnApplied = releases.DeploymentApplied
+	isolation = controller.NewIsolation(st, p.Network, registry, log, 5*time.Minute)
 	sender := webhook.NewSender(st, targets, log, 0)
 	stopControllers := runControllers(ctx, p, registry, deployments, releases, sender, log)
 	defer stopControllers()
-	isolation = controller.NewIsolation(st, p.Network, registry, log, 5*time.Minute)
 	defer runIsolation(ctx, p, isolation)()
 
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})

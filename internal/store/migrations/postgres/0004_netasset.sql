@@ -40,3 +40,19 @@ CREATE TABLE net_isolation (
 -- Bandwidth reservations (bits per second x instances), beside cpu, memory…
 ALTER TABLE reservations ADD COLUMN ingress_bandwidth BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE reservations ADD COLUMN egress_bandwidth BIGINT NOT NULL DEFAULT 0;
+
+-- A deleted project or tenant takes its grants and isolation records with
+-- it (grant rows use '' for "no project", so no foreign key can).
+CREATE FUNCTION net_forget_project() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM net_port_grants WHERE tenant = OLD.tenant AND project = OLD.name;
+	DELETE FROM net_isolation WHERE tenant = OLD.tenant AND project = OLD.name;
+	RETURN OLD;
+END $$;
+CREATE TRIGGER net_forget_project AFTER DELETE ON projects FOR EACH ROW EXECUTE FUNCTION net_forget_project();
+CREATE FUNCTION net_forget_tenant() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM net_port_grants WHERE tenant = OLD.name;
+	RETURN OLD;
+END $$;
+CREATE TRIGGER net_forget_tenant AFTER DELETE ON tenants FOR EACH ROW EXECUTE FUNCTION net_forget_tenant();
