@@ -118,7 +118,9 @@ func testPortGrants(t *testing.T, h *harness) {
 	diff(t, "cluster grants", len(c.Grants), 2)
 
 	// A deleted project's ports return to its tenant, a deleted tenant's to the pool.
-	h.tx(t, func(tx platform.Tx) error { return h.p.Tenancy.DeleteProject(t.Context(), tx, h.admin, "acme", "loans", 0) })
+	h.tx(t, func(tx platform.Tx) error {
+		return h.p.Tenancy.DeleteProject(t.Context(), tx, h.admin, "acme", "loans", 0)
+	})
 	diff(t, "allotted after deleting loans", h.portView(t, "bj-1", "acme", "").Allotted.String(), "30061-30062, 30064, 30312-30332")
 	h.tx(t, func(tx platform.Tx) error { return h.p.Tenancy.DeleteTenant(t.Context(), tx, h.admin, "globex", 0) })
 	diff(t, "cluster free after deleting globex", h.portView(t, "bj-1", "", "").Free.String(), "30401-30999")
