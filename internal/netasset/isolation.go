@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/tenancy"
 )
 
 // Level is the unit of isolation: pods of an isolated unit accept
@@ -213,15 +213,49 @@ func (s *Service) GetIsolation(ctx context.Context, st Store, tenant, project st
 	return i, wrap("isolation of "+tenant+"/"+project, err)
 }
 
-// ListIsolations returns every record (tenant empty) or a tenant's, by
-// tenant then project: the one view isolation is switched from.
+// ListIsolations returns the isolation of every tenant and project (of
+// one tenant when tenant is set), by tenant then project, those never set
+// with LevelNone and ResourceVersion 0: the one view isolation is switched
+// from.
 func (s *Service) ListIsolations(ctx context.Context, st Store, tenant string) ([]Isolation, error) {
-	all, err := st.ListIsolations(ctx, tenant)
+	stored, err := st.ListIsolations(ctx, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("list isolation: %w", err)
 	}
-	slices.SortFunc(all, func(a, b Isolation) int {
-		return strings.Compare(a.Tenant+"\x00"+a.Project, b.Tenant+"\x00"+b.Project)
-	})
-	return all, nil
+	byScope := map[[2]string]Isolation{}
+	for _, i := range stored {
+		byScope[[2]string{i.Tenant, i.Project}] = i
+	}
+	tenants := []string{tenant}
+	if tenant == "" {
+		ts, err := all(func(after string, limit int) ([]tenancy.Tenant, error) { return st.ListTenants(ctx, after, limit) },
+			func(t tenancy.Tenant) string { return t.Name })
+		if err != nil {
+			return nil, fmt.Errorf("list isolation: %w", err)
+		}
+		tenants = tenants[:0]
+		for _, t := range ts {
+			tenants = append(tenants, t.Name)
+		}
+	}
+	var out []Isolation
+	for _, t := range tenants {
+		ps, err := all(func(after string, limit int) ([]tenancy.Project, error) { return st.ListProjects(ctx, t, after, limit) },
+			func(p tenancy.Project) string { return p.Name })
+		if err != nil {
+			return nil, fmt.Errorf("list isolation of %s: %w", t, err)
+		}
+		scopes := [][2]string{{t, ""}}
+		for _, p := range ps {
+			scopes = append(scopes, [2]string{t, p.Name})
+		}
+		for _, sc := range scopes {
+			i, ok := byScope[sc]
+			if !ok {
+				i = Isolation{Tenant: sc[0], Project: sc[1]}
+			}
+			out = append(out, i)
+		}
+	}
+	return out, nil
 }

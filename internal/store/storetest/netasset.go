@@ -233,6 +233,7 @@ func testConcurrentExposes(t *testing.T, h *harness) {
 func testIsolationRecords(t *testing.T, h *harness) {
 	ctx := t.Context()
 	h.tenant(t, "acme")
+	h.tenant(t, "globex")
 	h.project(t, "acme", "payments")
 	set := func(i netasset.Isolation) (netasset.Isolation, error) {
 		var out netasset.Isolation
@@ -255,8 +256,11 @@ func testIsolationRecords(t *testing.T, h *harness) {
 	must[netasset.Isolation](t)(set(netasset.Isolation{Tenant: "acme", Level: netasset.LevelTenant}))
 	h.view(t, func(tx platform.Tx) error {
 		all := must[[]netasset.Isolation](t)(h.p.Network.ListIsolations(ctx, tx, ""))
-		diff(t, "records", len(all), 2)
-		diff(t, "order", all[0].Project+"|"+all[1].Project, "|payments")
+		var rows []string
+		for _, i := range all {
+			rows = append(rows, fmt.Sprintf("%s/%s:%s@%d", i.Tenant, i.Project, i.Level, i.ResourceVersion))
+		}
+		diff(t, "the one view", rows, []string{"acme/:tenant@1", "acme/payments:application@1", "globex/:@0"})
 		var last audit.Record
 		for _, r := range auditRecords(t, h, tx) {
 			last = r
@@ -270,7 +274,9 @@ func testIsolationRecords(t *testing.T, h *harness) {
 	})
 	h.tx(t, func(tx platform.Tx) error { return h.p.Tenancy.DeleteTenant(ctx, tx, h.admin, "acme", 0) })
 	h.view(t, func(tx platform.Tx) error {
-		diff(t, "records after delete", len(must[[]netasset.Isolation](t)(h.p.Network.ListIsolations(ctx, tx, ""))), 0)
+		diff(t, "records after delete", len(must[[]netasset.Isolation](t)(h.p.Network.ListIsolations(ctx, tx, ""))), 1)
+		_, err := tx.GetIsolation(ctx, "acme", "")
+		wantErr(t, err, resource.ErrNotFound)
 		return nil
 	})
 }
