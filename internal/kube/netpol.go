@@ -31,7 +31,7 @@ const (
 // RenderIsolation returns the NetworkPolicies that enforce np in its
 // namespace, none when it is not isolated. Ingress only: an isolated pod
 // accepts connections from its unit (tenant, project or application), from
-// namespaces labelled LabelNetworkRole=gateway, from the peers of np's
+// namespaces labelled LabelNetworkRole=gateway and np.GatewayCIDRs, from the peers of np's
 // allow rules and, on exposed ports, from anywhere. Egress is never
 // restricted, so DNS and outbound calls keep working. RenderIsolation
 // keeps nothing of np.
@@ -39,8 +39,11 @@ func RenderIsolation(np netasset.NamespacePolicy) ([]*unstructured.Unstructured,
 	if np.Level == netasset.LevelNone {
 		return nil, nil
 	}
-	base := []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{
-		NamespaceSelector: selector(map[string]string{LabelNetworkRole: RoleGateway})}}}}
+	gateway := []networkingv1.NetworkPolicyPeer{{NamespaceSelector: selector(map[string]string{LabelNetworkRole: RoleGateway})}}
+	for _, cidr := range np.GatewayCIDRs {
+		gateway = append(gateway, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
+	}
+	base := []networkingv1.NetworkPolicyIngressRule{{From: gateway}}
 	switch np.Level {
 	case netasset.LevelTenant:
 		base = append(base, fromNamespaces(np.Tenant, ""))

@@ -15,11 +15,12 @@ import (
 // TestExposedPortsStayReachableUnderIsolation renders an isolated project
 // with one exposed port and has cyclonus decide: a client outside the
 // cluster reaches the exposed port of the exposed application and nothing
-// else; the gateway namespace reaches everything.
+// else; the gateway namespace and the gateway's addresses reach everything.
 func TestExposedPortsStayReachableUnderIsolation(t *testing.T) {
 	objs, err := kube.RenderIsolation(netasset.NamespacePolicy{Namespace: "bank-pay", Tenant: "bank", Project: "pay",
 		Level: netasset.LevelApplication, Apps: []string{"red-auth", "blue-pay"},
-		Exposed: []netasset.ExposedPort{{Application: "red-auth", ContainerPort: 8080, Protocol: "TCP"}}})
+		Exposed:      []netasset.ExposedPort{{Application: "red-auth", ContainerPort: 8080, Protocol: "TCP"}},
+		GatewayCIDRs: []string{"192.0.2.0/24"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +54,7 @@ func TestExposedPortsStayReachableUnderIsolation(t *testing.T) {
 		{"another app of the project (application level)", pod("blue-pay"), "red-auth", 9090, false},
 		{"the same app", pod("red-auth"), "red-auth", 9090, true},
 		{"the gateway", gateway, "blue-pay", 8080, true},
+		{"a gateway outside the cluster", &matcher.TrafficPeer{IP: "192.0.2.17"}, "blue-pay", 9090, true},
 	} {
 		tr := &matcher.Traffic{Source: c.src, Destination: pod(c.dst), ResolvedPort: c.port, Protocol: corev1.ProtocolTCP}
 		if got := engine.IsTrafficAllowed(tr).IsAllowed(); got != c.want {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/resource"
@@ -27,6 +29,33 @@ type NamespacePolicy struct {
 	Apps    []string
 	Allows  []Allow
 	Exposed []ExposedPort
+	// GatewayCIDRs are where a gateway outside the cluster connects from
+	// (the cluster's GatewayCIDRsLabel); always allowed like the gateway
+	// namespaces.
+	GatewayCIDRs []string
+}
+
+// GatewayCIDRsLabel is the cluster label listing, comma-separated, the
+// address ranges of gateways that run outside the cluster (such as
+// `berth gateway` on its own hosts): "192.0.2.0/24,198.51.100.7/32".
+const GatewayCIDRsLabel = "berth.dev/gateway-cidrs"
+
+// gatewayCIDRs reads a cluster's GatewayCIDRsLabel; a malformed range is
+// an error naming it, so isolation never silently shuts the gateway out.
+func gatewayCIDRs(labels map[string]string) ([]string, error) {
+	v := strings.TrimSpace(labels[GatewayCIDRsLabel])
+	if v == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, c := range strings.Split(v, ",") {
+		c = strings.TrimSpace(c)
+		if _, _, err := net.ParseCIDR(c); err != nil {
+			return nil, fmt.Errorf("cluster label %s: %q is not an address range such as 192.0.2.0/24", GatewayCIDRsLabel, c)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // ExposedPort is a container port reached through a node port.
@@ -51,6 +80,14 @@ func Effective(tenant, project Isolation) (Level, []Allow) {
 // Plan returns the policy of every environment namespace on cluster, by
 // tenant, project and environment.
 func (s *Service) Plan(ctx context.Context, st Store, cluster string) ([]NamespacePolicy, error) {
+	cl, err := st.GetCluster(ctx, cluster)
+	if err != nil {
+		return nil, fmt.Errorf("plan policies of %s: %w", cluster, err)
+	}
+	cidrs, err := gatewayCIDRs(cl.Labels)
+	if err != nil {
+		return nil, fmt.Errorf("plan policies of %s: %w", cluster, err)
+	}
 	tenants, err := all(func(after string, limit int) ([]tenancy.Tenant, error) { return st.ListTenants(ctx, after, limit) },
 		func(t tenancy.Tenant) string { return t.Name })
 	if err != nil {
@@ -61,6 +98,9 @@ func (s *Service) Plan(ctx context.Context, st Store, cluster string) ([]Namespa
 		nps, err := s.planTenant(ctx, st, cluster, t.Name)
 		if err != nil {
 			return nil, fmt.Errorf("plan policies of %s: tenant %s: %w", cluster, t.Name, err)
+		}
+		for i := range nps {
+			nps[i].GatewayCIDRs = cidrs
 		}
 		out = append(out, nps...)
 	}
