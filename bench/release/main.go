@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -174,14 +175,21 @@ func (b *bench) setup(ctx context.Context) error {
 
 // allRun waits until every service's Deployment runs version, rolled out.
 func (b *bench) allRun(ctx context.Context, version string) error {
-	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+	return b.allDeployments(ctx, 100*time.Millisecond, func(d *appsv1.Deployment) bool {
+		return d.Spec.Template.Labels[kube.LabelVersion] == version && d.Status.ObservedGeneration == d.Generation &&
+			d.Status.UpdatedReplicas == *d.Spec.Replicas && d.Status.AvailableReplicas == *d.Spec.Replicas && d.Status.Replicas == *d.Spec.Replicas
+	})
+}
+
+// allDeployments polls until ok holds for every service's Deployment.
+func (b *bench) allDeployments(ctx context.Context, every time.Duration, ok func(*appsv1.Deployment) bool) error {
+	return wait.PollUntilContextTimeout(ctx, every, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
 		list, err := b.client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 		if err != nil || len(list.Items) != b.napps {
 			return false, nil
 		}
-		for _, d := range list.Items {
-			if d.Spec.Template.Labels[kube.LabelVersion] != version || d.Status.ObservedGeneration != d.Generation ||
-				d.Status.UpdatedReplicas != *d.Spec.Replicas || d.Status.AvailableReplicas != *d.Spec.Replicas || d.Status.Replicas != *d.Spec.Replicas {
+		for i := range list.Items {
+			if !ok(&list.Items[i]) {
 				return false, nil
 			}
 		}
@@ -279,12 +287,18 @@ func (b *bench) crash(ctx context.Context, i int, from string) (decided, applied
 	}
 	back := make(chan time.Time, 1)
 	go func() {
-		if b.allRun(ctx, from) == nil {
+		err := b.allDeployments(ctx, 10*time.Millisecond, func(d *appsv1.Deployment) bool {
+			return d.Spec.Template.Labels[kube.LabelVersion] == from
+		})
+		if err == nil {
 			back <- time.Now()
 		}
 	}()
 	o, err = b.wait(ctx, o)
 	if err != nil {
+		return 0, 0, 0, err
+	}
+	if err := b.allRun(ctx, from); err != nil {
 		return 0, 0, 0, err
 	}
 	if o.State != release.RolledBack {

@@ -72,7 +72,7 @@ func Start(ctx context.Context, dir string, lc *localcluster.Cluster, env, ns st
 	e.Deploys.OnApplied = e.Releases.DeploymentApplied
 	runCtx, cancel := context.WithCancel(ctx)
 	e.cancel = cancel
-	go e.Deploys.Run(runCtx, 8)
+	go e.Deploys.Run(runCtx, 16) // as berth server runs it
 	go e.Releases.Run(runCtx, 2)
 	kubeconfig, err := os.ReadFile(lc.Kubeconfig())
 	if err != nil {

@@ -170,7 +170,7 @@ func runControllers(ctx context.Context, p *platform.Platform, registry *kube.Re
 	var wg sync.WaitGroup
 	wg.Add(4)
 	go func() { defer wg.Done(); clusters.Run(ctx, 10*time.Second) }()
-	go func() { defer wg.Done(); deployments.Run(ctx, 4) }()
+	go func() { defer wg.Done(); deployments.Run(ctx, 16) }() // I/O bound: API calls and short transactions
 	go func() { defer wg.Done(); releases.Run(ctx, 2) }()
 	go func() { defer wg.Done(); sender.Run(ctx) }()
 	return func() {
