@@ -21,6 +21,7 @@ import (
 // kube.Registry implements it.
 type Live interface {
 	Ready(cluster string) (*kube.Conn, error)
+	AwaitReady(ctx context.Context, cluster string, limit time.Duration) (*kube.Conn, error)
 	Status(cluster string, key kube.AppKey) kube.Status
 	Subscribe(ctx context.Context) <-chan kube.Change
 }
@@ -82,12 +83,14 @@ func (a *API) environment(r *http.Request) (tenancy.Environment, error) {
 }
 
 // reachable refuses at once, with the cluster named, a change to an
-// environment whose cluster does not answer, rather than queueing it.
-func (a *API) reachable(env tenancy.Environment) error {
+// environment whose cluster does not answer, rather than queueing it. Just
+// after the server started it first waits (up to 10 s) for Berth's own
+// first connection to the cluster.
+func (a *API) reachable(ctx context.Context, env tenancy.Environment) error {
 	if a.live == nil {
 		return nil
 	}
-	if _, err := a.live.Ready(env.Cluster); err != nil {
+	if _, err := a.live.AwaitReady(ctx, env.Cluster, 10*time.Second); err != nil {
 		return &clusterError{cluster: env.Cluster, err: err}
 	}
 	return nil
@@ -306,7 +309,7 @@ func (a *API) change(w http.ResponseWriter, r *http.Request, perm authz.Permissi
 	if err != nil {
 		return err
 	}
-	if err := a.reachable(env); err != nil {
+	if err := a.reachable(r.Context(), env); err != nil {
 		return err
 	}
 	k := deploymentKey(r)
