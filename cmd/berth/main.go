@@ -24,6 +24,7 @@ import (
 	"berth.dev/berth/internal/cli/getcmd"
 	"berth.dev/berth/internal/cli/graycmd"
 	"berth.dev/berth/internal/cli/logincmd"
+	"berth.dev/berth/internal/cli/netcmd"
 	"berth.dev/berth/internal/cli/orgcmd"
 	"berth.dev/berth/internal/cli/releasecmd"
 	"berth.dev/berth/internal/cli/servercmd"
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		auditcmd.New(env),
 		tokencmd.New(env),
 		usercmd.New(env),
+		netcmd.New(env),
 	)
 	return root.ExecuteContext(ctx)
 }

@@ -105,6 +105,7 @@ func New(o Options) *API {
 	a.registerReleases()
 	a.registerIdentity()
 	a.registerAudit()
+	a.registerNetwork()
 	a.registerApply()
 	a.route(Route{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI document", Public: true, Response: "OpenAPI"}, a.openAPI)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -168,6 +168,9 @@ func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 		return one(authz.EnvironmentCreate, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindGrayPlan:
 		return one(authz.GrayManage, authz.ProjectScope(md.Tenant, md.Project))
+	case manifest.KindPortPool, manifest.KindPortGrant, manifest.KindNetworkIsolation:
+		perm, scope, _ := netPermissionsOf(o)
+		return one(perm, scope)
 	case manifest.KindApplication:
 		perms := []authz.Permission{authz.ApplicationCreate}
 		if s, ok := o.Spec.(*manifest.ApplicationSpec); ok && s.Version != nil {
@@ -246,6 +249,9 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, act audit.Actor, o m
 	case *manifest.ReleaseOrderSpec:
 		return "", &resource.ValidationError{Fields: []resource.FieldError{{Path: "kind",
 			Reason: "a ReleaseOrder is not applied: create it with `berth release create -f FILE`, once per release"}}}
+	}
+	if action, ok, err := a.applyNet(ctx, tx, act, o); ok {
+		return action, err
 	}
 	return "", fmt.Errorf("apply %s: unsupported kind", o.Kind)
 }

@@ -21,6 +21,7 @@ import (
 // kube.Registry implements it.
 type Live interface {
 	Ready(cluster string) (*kube.Conn, error)
+	AwaitReady(ctx context.Context, cluster string, limit time.Duration) (*kube.Conn, error)
 	Status(cluster string, key kube.AppKey) kube.Status
 	Subscribe(ctx context.Context) <-chan kube.Change
 }
@@ -82,12 +83,14 @@ func (a *API) environment(r *http.Request) (tenancy.Environment, error) {
 }
 
 // reachable refuses at once, with the cluster named, a change to an
-// environment whose cluster does not answer, rather than queueing it.
-func (a *API) reachable(env tenancy.Environment) error {
+// environment whose cluster does not answer, rather than queueing it. Just
+// after the server started it first waits (up to 10 s) for Berth's own
+// first connection to the cluster.
+func (a *API) reachable(ctx context.Context, env tenancy.Environment) error {
 	if a.live == nil {
 		return nil
 	}
-	if _, err := a.live.Ready(env.Cluster); err != nil {
+	if _, err := a.live.AwaitReady(ctx, env.Cluster, 10*time.Second); err != nil {
 		return &clusterError{cluster: env.Cluster, err: err}
 	}
 	return nil
@@ -103,11 +106,12 @@ func (e *clusterError) Unwrap() error { return e.err }
 
 // view1 joins a deployment with its live status; addr is its internal
 // address (serviceAddress, read in the caller's transaction).
-func (a *API) view1(env tenancy.Environment, d deploy.Deployment, addr string) DeploymentView {
+func (a *API) view1(env tenancy.Environment, d deploy.Deployment, addr addresses) DeploymentView {
 	v := DeploymentView{Deployment: d, Status: kube.Status{Phase: kube.PhaseUnknown, Reason: "NotConnected", Pods: []kube.PodStatus{}},
-		InternalAddress: addr}
+		InternalAddress: addr.internal}
 	if a.live != nil {
 		v.Status = a.live.Status(env.Cluster, kube.AppKey{Namespace: env.Namespace, App: d.Application})
+		v.ExternalAddress = a.externalAddress(env, v.Status, addr.nodePort)
 	}
 	return v
 }
@@ -152,7 +156,7 @@ func (a *API) deploymentViews(r *http.Request, env tenancy.Environment, o resour
 	}
 	limit := o.PageLimit()
 	var ds []deploy.Deployment
-	var addrs []string
+	var addrs []addresses
 	next := ""
 	err = a.view(r, func(tx platform.Tx) error {
 		f := deploy.Filter{Tenant: env.Tenant, Project: env.Project, Environment: env.Name}
@@ -166,7 +170,7 @@ func (a *API) deploymentViews(r *http.Request, env tenancy.Environment, o resour
 			next = resource.EncodeContinue(last.Application + "/" + last.Environment)
 		}
 		for _, d := range ds {
-			addrs = append(addrs, serviceAddress(r.Context(), tx, env, d))
+			addrs = append(addrs, serviceAddresses(r.Context(), tx, env, d))
 		}
 		return nil
 	})
@@ -243,13 +247,13 @@ func (a *API) watchDeployments(w http.ResponseWriter, r *http.Request, env tenan
 				continue
 			}
 			var d deploy.Deployment
-			var addr string
+			var addr addresses
 			err := a.view(r, func(tx platform.Tx) error {
 				var err error
 				if d, err = tx.GetDeployment(ctx, deploy.Key{Tenant: env.Tenant, Project: env.Project, Application: c.App.App, Environment: env.Name}); err != nil {
 					return err
 				}
-				addr = serviceAddress(ctx, tx, env, d)
+				addr = serviceAddresses(ctx, tx, env, d)
 				return nil
 			})
 			if errors.Is(err, resource.ErrNotFound) {
@@ -271,13 +275,13 @@ func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var d deploy.Deployment
-	var addr string
+	var addr addresses
 	err = a.view(r, func(tx platform.Tx) error {
 		var err error
 		if d, err = tx.GetDeployment(r.Context(), deploymentKey(r)); err != nil {
 			return err
 		}
-		addr = serviceAddress(r.Context(), tx, env, d)
+		addr = serviceAddresses(r.Context(), tx, env, d)
 		return nil
 	})
 	if err != nil {
@@ -305,18 +309,18 @@ func (a *API) change(w http.ResponseWriter, r *http.Request, perm authz.Permissi
 	if err != nil {
 		return err
 	}
-	if err := a.reachable(env); err != nil {
+	if err := a.reachable(r.Context(), env); err != nil {
 		return err
 	}
 	k := deploymentKey(r)
 	var d deploy.Deployment
-	var addr string
+	var addr addresses
 	err = a.do(r, action, k.Path(), s, func(tx platform.Tx) error {
 		var err error
 		if d, err = fn(r.Context(), tx, k); err != nil {
 			return err
 		}
-		addr = serviceAddress(r.Context(), tx, env, d)
+		addr = serviceAddresses(r.Context(), tx, env, d)
 		return nil
 	})
 	if err != nil {

@@ -188,7 +188,7 @@ func (a *API) startGrayPlan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.reachable(env); err != nil {
+	if err := a.reachable(r.Context(), env); err != nil {
 		return err
 	}
 	spec := gray.Plan{Tenant: env.Tenant, Project: env.Project, Environment: env.Name, Application: req.Application,
@@ -220,7 +220,7 @@ func (a *API) grayOp(action string, fn func(ctx context.Context, tx platform.Tx,
 		if err != nil {
 			return err
 		}
-		if err := a.reachable(env); err != nil {
+		if err := a.reachable(r.Context(), env); err != nil {
 			return err
 		}
 		k := grayKey(r)

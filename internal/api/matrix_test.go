@@ -80,6 +80,9 @@ func runMatrix(t *testing.T, h *harness) {
 		for _, tenant := range []string{own, other} {
 			build, ok := matrixCases[rt.Method+" "+rt.Path]
 			if !ok {
+				build, ok = netassetMatrixCases[rt.Method+" "+rt.Path]
+			}
+			if !ok {
 				continue
 			}
 			covered[key] = true
@@ -178,6 +181,7 @@ func seedMatrix(t *testing.T, h *harness, admin string) (orders map[string]strin
 		h.must(http.StatusCreated, admin, "POST", pp+"/applications/app1/versions", version("v1"))
 		h.must(http.StatusCreated, admin, "POST", pp+"/applications/app1/versions", version("v2"))
 		h.must(http.StatusOK, admin, "PUT", pp+"/environments/dev/deployments/app1", map[string]string{"version": "v1"})
+		seedNetwork(t, h, admin, tn)
 		r := h.must(http.StatusCreated, admin, "POST", pp+"/releases", map[string]any{"environment": "dev", "title": "seed",
 			"items": []map[string]string{{"application": "app1", "version": "v1"}}})
 		var o OrderView
@@ -198,7 +202,8 @@ func releaseCase(action string, perm authz.Permission, body any) func(tn, _ stri
 }
 
 func version(name string) map[string]any {
-	return map[string]any{"name": name, "image": "registry.local/app1:1", "tier": "small", "orchestration": map[string]any{"replicas": 1}}
+	return map[string]any{"name": name, "image": "registry.local/app1:1", "tier": "small", "orchestration": map[string]any{"replicas": 1,
+		"ports": []map[string]any{{"name": "http", "containerPort": 8080}}}}
 }
 
 // allow is the plain policy check for perm at scope.

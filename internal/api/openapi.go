@@ -13,6 +13,7 @@ import (
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
 )
@@ -43,6 +44,14 @@ var schemaTypes = map[string]reflect.Type{
 	"VerifyReport":       reflect.TypeFor[VerifyReport](),
 	"ApplyResult":        reflect.TypeFor[ApplyResult](),
 	"Error":              reflect.TypeFor[ErrorBody](),
+	"PortView":           reflect.TypeFor[netasset.PortView](),
+	"Grant":              reflect.TypeFor[netasset.Grant](),
+	"PortsRequest":       reflect.TypeFor[PortsRequest](),
+	"ExposeRequest":      reflect.TypeFor[ExposeRequest](),
+	"Allocation":         reflect.TypeFor[netasset.Allocation](),
+	"Isolation":          reflect.TypeFor[netasset.Isolation](),
+	"Bandwidth":          reflect.TypeFor[apps.Bandwidth](),
+	"BandwidthView":      reflect.TypeFor[netasset.BandwidthView](),
 	"GrayPlanView":       reflect.TypeFor[GrayPlanView](),
 	"GrayStartRequest":   reflect.TypeFor[GrayStartRequest](),
 	"GrayStepRequest":    reflect.TypeFor[GrayStepRequest](),
@@ -162,6 +171,7 @@ func ref(name string) map[string]any { return map[string]any{"$ref": "#/componen
 var (
 	timeType     = reflect.TypeFor[time.Time]()
 	quantityType = reflect.TypeFor[resource.Quantity]()
+	portSetType  = reflect.TypeFor[netasset.PortSet]()
 )
 
 // schemaOf describes t as an OpenAPI schema, inline.
@@ -174,6 +184,8 @@ func schemaOf(t reflect.Type) map[string]any {
 		return map[string]any{"type": "string", "format": "date-time"}
 	case t == quantityType:
 		return map[string]any{"type": "string", "description": "quantity: 500m, 2, 4Gi"}
+	case t == portSetType:
+		return map[string]any{"type": "string", "description": "ports as compact ranges: 30061-30062, 30064"}
 	}
 	switch t.Kind() {
 	case reflect.String:

@@ -115,6 +115,13 @@ func Reservation(v Version) resource.List {
 	}
 	out := resource.List{resource.Containers: resource.Units(1).Times(n),
 		resource.ConfigItems: resource.Units(int64(len(v.Orchestration.ConfigRefs)))}
+	if bw := v.Orchestration.Bandwidth; bw != nil {
+		for name, q := range map[resource.Name]resource.Quantity{resource.IngressBandwidth: bw.Ingress, resource.EgressBandwidth: bw.Egress} {
+			if q > 0 {
+				out[name] = q.Times(n)
+			}
+		}
+	}
 	if v.Resources != nil {
 		for _, name := range []resource.Name{resource.CPU, resource.Memory, resource.Storage} {
 			if q, ok := v.Resources.Requests[name]; ok {

@@ -87,6 +87,18 @@ type Orchestration struct {
 	// (app.kubernetes.io/*, berth.dev/tenant|project|environment|app) are
 	// refused.
 	PodLabels map[string]string `json:"podLabels,omitempty"`
+	// Bandwidth is what one instance may use, in bits per second; it is
+	// set as the pod's kubernetes.io/ingress-bandwidth and egress-bandwidth
+	// annotations and counts, times the instances, against the
+	// ingressBandwidth and egressBandwidth quotas.
+	Bandwidth *Bandwidth `json:"bandwidth,omitempty"`
+}
+
+// Bandwidth is a per-instance rate in bits per second ("10M", "1G"); an
+// unset direction is not limited.
+type Bandwidth struct {
+	Ingress resource.Quantity `json:"ingress,omitempty"`
+	Egress  resource.Quantity `json:"egress,omitempty"`
 }
 
 // ZoneSpread is the zone anti-affinity mode.

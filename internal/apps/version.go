@@ -129,6 +129,7 @@ func validateOrchestration(errs *resource.Errors, path string, o Orchestration) 
 	}
 	errs.CheckNonNegative(path+".gracefulShutdownSeconds", int64(o.GracefulShutdownSeconds))
 	validatePodLabels(errs, path+".podLabels", o.PodLabels)
+	validateBandwidth(errs, path+".bandwidth", o.Bandwidth)
 }
 
 func validateProbe(errs *resource.Errors, path string, p Probe) {

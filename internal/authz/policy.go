@@ -89,6 +89,17 @@ const (
 	// GatewayRead follows the Berth gateway configuration stream (every
 	// environment's routes): platform-wide only.
 	GatewayRead Permission = "gateway:read"
+	// NetworkRead reads port pools, grants, allocations and isolation.
+	NetworkRead Permission = "network:read"
+	// PortPoolSet sets clusters' port pools and grants ports to tenants:
+	// the platform's decision.
+	PortPoolSet Permission = "network:set-pool"
+	// ProjectPortsSet divides a tenant's ports among its projects.
+	ProjectPortsSet Permission = "network:set-project-ports"
+	// NetworkExpose gives an application a node port or takes it back.
+	NetworkExpose Permission = "network:expose"
+	// IsolationSet switches isolation and its allow rules.
+	IsolationSet Permission = "network:isolate"
 )
 
 // Permissions returns every permission, in a stable order.
@@ -108,6 +119,7 @@ func Permissions() []Permission {
 		UserRead, UserCreate, UserUpdate, UserDelete,
 		AuditRead, AuditVerify,
 		GrayRead, GrayManage, OrgRead, OrgImport, GatewayRead,
+		NetworkRead, PortPoolSet, ProjectPortsSet, NetworkExpose, IsolationSet,
 	}
 }
 
@@ -117,7 +129,7 @@ func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
 // readAll is what every role may read inside its scope.
 var readAll = []Permission{
 	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
-	DeploymentRead, ReleaseRead, GrayRead, OrgRead,
+	DeploymentRead, ReleaseRead, NetworkRead, GrayRead, OrgRead,
 }
 
 var policy = map[Role][]Permission{
@@ -131,6 +143,7 @@ var policy = map[Role][]Permission{
 		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		ProjectQuotaSet, MemberCreate, MemberDelete, AuditRead,
 		GrayManage, OrgImport,
+		ProjectPortsSet, NetworkExpose, IsolationSet,
 	}),
 	ProjectAdmin: join(readAll, []Permission{
 		ClusterRead, ProjectUpdate,
@@ -138,13 +151,13 @@ var policy = map[Role][]Permission{
 		ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate,
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
 		ReleaseCreate, ReleaseApprove, ReleaseOperate,
-		MemberCreate, MemberDelete, GrayManage,
+		MemberCreate, MemberDelete, NetworkExpose, IsolationSet, GrayManage,
 	}),
 	Developer: join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy,
 		ReleaseCreate}),
 	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		GrayManage, OrgImport}),
-	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate}),
+	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose}),
 	Auditor:  join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify}),
 	Viewer:   readAll,
 }

@@ -196,6 +196,8 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 		env   tenancy.Environment
 		v     apps.Version
 		quota resource.List
+		// nodePorts are the node ports allocated to the app's ports.
+		nodePorts map[string]int32
 	)
 	err := c.db.View(ctx, func(st platform.Tx) error {
 		var err error
@@ -213,7 +215,8 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 			return fmt.Errorf("quota of %s/%s: %w", k.Tenant, k.Project, err)
 		}
 		quota = q.Hard
-		return nil
+		nodePorts, err = allocatedNodePorts(ctx, st, k)
+		return err
 	})
 	if errors.Is(err, resource.ErrNotFound) {
 		c.forget(k)
@@ -255,7 +258,7 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 		return 0, err
 	}
 	w := kube.Workload{Tenant: k.Tenant, Project: k.Project, Environment: k.Environment, Namespace: env.Namespace,
-		App: k.Application, Version: v, Replicas: d.Replicas}
+		App: k.Application, Version: v, Replicas: d.Replicas, NodePorts: nodePorts}
 	if d.Stopped {
 		w.Replicas = new(int32)
 	}

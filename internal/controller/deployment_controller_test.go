@@ -65,7 +65,8 @@ func newEnv(t *testing.T, dataDir string) *env {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.p, err = platform.New(st, platform.Options{Clock: clock.Real{}, Sealer: sealer,
 		OnDeploymentChange: func(k deploy.Key) { e.ctrl.Enqueue(k) },
-		OnReleaseChange:    func(k release.Key) { e.rel.Enqueue(k) }})
+		OnReleaseChange:    func(k release.Key) { e.rel.Enqueue(k) },
+		OnNetworkChange:    func(k deploy.Key) { e.ctrl.Enqueue(k) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -273,6 +273,30 @@ func (r *Registry) Ready(name string) (*Conn, error) {
 	return c, c.Ready()
 }
 
+// AwaitReady is Ready, except that while Berth is still making its first
+// connection to the cluster (just after start) it waits for that, up to
+// limit: a change sent right after the server started is not refused for
+// Berth's own sake.
+func (r *Registry) AwaitReady(ctx context.Context, name string, limit time.Duration) (*Conn, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		c, err := r.Get(name)
+		if err == nil {
+			if err = c.Ready(); err == nil || !c.Connecting() {
+				return c, err
+			}
+		}
+		if time.Now().After(deadline) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return c, err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // Disconnect forgets cluster name and stops its watches.
 func (r *Registry) Disconnect(name string) {
 	r.mu.Lock()

@@ -43,6 +43,9 @@ type Workload struct {
 	RestartedAt string
 	// ProgressDeadlineSeconds bounds a rollout (default 600).
 	ProgressDeadlineSeconds int32
+	// NodePorts are the node ports allocated to the version's ports, by
+	// port name; with any, a NodePort Service exposes them (render_net.go).
+	NodePorts map[string]int32
 }
 
 // Render returns the objects that run w: Deployment, Service (when the
@@ -74,6 +77,7 @@ func Render(w Workload) ([]*unstructured.Unstructured, error) {
 	if w.RestartedAt != "" {
 		annotations[AnnotationRestartedAt] = w.RestartedAt
 	}
+	bandwidthAnnotations(o.Bandwidth, annotations)
 	container, err := w.container(env, configName, len(envData) > 0)
 	if err != nil {
 		return nil, err
@@ -122,6 +126,9 @@ func Render(w Workload) ([]*unstructured.Unstructured, error) {
 
 	if len(o.Ports) > 0 {
 		objs = append(objs, w.service(labels, selector))
+	}
+	if svc := w.nodePortService(labels, selector); svc != nil {
+		objs = append(objs, svc)
 	}
 	if autoscale {
 		objs = append(objs, w.autoscaler(labels))

@@ -1,7 +1,7 @@
 // Package manifest decodes Berth's YAML manifests (apiVersion berth.dev/v1)
 // so platform state can live in Git: Tenant, Project, Environment, Cluster,
-// Application, ResourceTier, Quota and Member, and ReleaseOrder for
-// `berth release create -f`.
+// Application, ResourceTier, Quota, Member, PortPool, PortGrant and
+// NetworkIsolation, and ReleaseOrder for `berth release create -f`.
 //
 // Decoding is strict. An unknown field, a value of the wrong kind, a
 // negative number or a bad name is an error naming the document (1-based
@@ -54,7 +54,7 @@ const (
 // Kinds returns every kind in apply order: what others refer to first.
 func Kinds() []Kind {
 	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindEnvironment, KindApplication,
-		KindGrayPlan, KindReleaseOrder}
+		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation}
 }
 
 // Metadata names an object and places it. Tenant is required for kinds

@@ -139,6 +139,10 @@ var specTypes = map[Kind]reflect.Type{
 	KindQuota:        reflect.TypeFor[QuotaSpec](),
 	KindMember:       reflect.TypeFor[MemberSpec](),
 	KindGrayPlan:     reflect.TypeFor[GrayPlanSpec](),
+
+	KindPortPool:         reflect.TypeFor[PortPoolSpec](),
+	KindPortGrant:        reflect.TypeFor[PortGrantSpec](),
+	KindNetworkIsolation: reflect.TypeFor[NetworkIsolationSpec](),
 }
 
 // placement says which metadata fields a kind requires (true), forbids
@@ -154,6 +158,10 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 	KindMember:       {},
 	KindGrayPlan:     {name: yes, tenant: yes, project: yes},
 	KindReleaseOrder: {tenant: yes, project: yes},
+
+	KindPortPool:         {name: yes, tenant: no, project: no},
+	KindPortGrant:        {name: no, tenant: yes},
+	KindNetworkIsolation: {name: no, tenant: yes},
 }
 
 var yes, no = ptr(true), ptr(false)
@@ -207,6 +215,8 @@ func Validate(obj Object) error {
 		errs.CheckName("spec.grayVersion", s.GrayVersion)
 	case *ReleaseOrderSpec:
 		validateReleaseOrder(&errs, s)
+	case *PortPoolSpec, *PortGrantSpec, *NetworkIsolationSpec:
+		validateNetwork(&errs, s)
 	case *MemberSpec:
 		if s.User == "" {
 			errs.Add("spec.user", "must not be empty")

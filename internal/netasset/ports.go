@@ -176,3 +176,32 @@ func (s PortSet) First() (int, bool) {
 	}
 	return s.ranges[0].Lo, true
 }
+
+// MarshalText writes the set as String does, so JSON and YAML show
+// "30061-30062, 30064".
+func (s PortSet) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads the set as ParsePorts does.
+func (s *PortSet) UnmarshalText(b []byte) error {
+	p, err := ParsePorts(string(b))
+	if err != nil {
+		return err
+	}
+	*s = p
+	return nil
+}
+
+// Empty reports whether the set has no port.
+func (s PortSet) Empty() bool { return len(s.ranges) == 0 }
+
+// Equal reports whether s and t hold the same ports.
+func (s PortSet) Equal(t PortSet) bool { return slices.Equal(s.ranges, t.ranges) }
+
+// Of returns the set of the given ports.
+func Of(ports ...int) PortSet {
+	rs := make([]Range, len(ports))
+	for i, p := range ports {
+		rs[i] = Range{p, p}
+	}
+	return normalize(rs)
+}

@@ -152,6 +152,14 @@ func FuzzPortSet(f *testing.F) {
 				t.Fatalf("%s does not contain %d", x, p)
 			}
 		}
+		txt, _ := x.MarshalText()
+		var back PortSet
+		if err := back.UnmarshalText(txt); err != nil || !back.Equal(x) {
+			t.Fatalf("text %q does not read back: %v", txt, err)
+		}
+		if first, ok := x.First(); ok == x.Empty() || (ok && (!x.Contains(first) || x.Contains(first-1))) {
+			t.Fatalf("first of %s = %d, %v", x, first, ok)
+		}
 		if strings.Contains(x.String(), "--") {
 			t.Fatalf("malformed %q", x)
 		}

@@ -30,6 +30,7 @@ import (
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/tenancy"
 )
@@ -43,6 +44,7 @@ type Tx interface {
 	deploy.Store
 	gray.Store
 	release.Store
+	netasset.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

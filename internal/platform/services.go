@@ -12,6 +12,7 @@ import (
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
@@ -38,6 +39,9 @@ type Options struct {
 	// once it commits (the release controller's wake-up); nil for none. It
 	// must not block.
 	OnReleaseChange func(release.Key)
+	// OnNetworkChange hears of every deployment whose node ports a
+	// transaction changed, once it commits; nil for none. It must not block.
+	OnNetworkChange func(deploy.Key)
 }
 
 // Platform is the set of domain services over one database.
@@ -51,6 +55,7 @@ type Platform struct {
 	Deploy   *deploy.Service
 	Gray     *gray.Service
 	Release  *release.Service
+	Network  *netasset.Service
 }
 
 // New wires the services over db.
@@ -78,6 +83,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Deploy:   d,
 		Gray:     g,
 		Release:  release.NewService(o.Clock, d, o.OnReleaseChange),
+		Network:  netasset.NewService(o.Clock, t, o.OnNetworkChange),
 	}, nil
 }
 

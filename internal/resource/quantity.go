@@ -20,10 +20,14 @@ const (
 	Containers  Name = "containers"  // count of running containers (replicas)
 	Storage     Name = "storage"     // bytes of persistent storage
 	ConfigItems Name = "configItems" // count of configuration items referenced
+	// IngressBandwidth and EgressBandwidth are bits per second ("10M",
+	// "1G"): the sum over instances of what each may use (package netasset).
+	IngressBandwidth Name = "ingressBandwidth"
+	EgressBandwidth  Name = "egressBandwidth"
 )
 
 // Names lists every governed resource in display order.
-var Names = []Name{CPU, Memory, Containers, Storage, ConfigItems}
+var Names = []Name{CPU, Memory, Containers, Storage, ConfigItems, IngressBandwidth, EgressBandwidth}
 
 // Known reports whether n is a governed resource.
 func (n Name) Known() bool {
@@ -223,7 +227,7 @@ func rank(n Name) int {
 func (a List) Validate(errs *Errors, path string) {
 	for _, n := range a.Names() {
 		if !n.Known() {
-			errs.Add(path+"."+string(n), "unknown resource; want one of cpu, memory, containers, storage, configItems")
+			errs.Add(path+"."+string(n), "unknown resource; want one of cpu, memory, containers, storage, configItems, ingressBandwidth, egressBandwidth")
 			continue
 		}
 		switch {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
@@ -215,20 +216,43 @@ func (tx *Tx) ListProjectQuotas(ctx context.Context, tenant string) ([]tenancy.Q
 		"SELECT body FROM quotas WHERE tenant = ? AND project <> '' ORDER BY project", tenant)
 }
 
-const reservationCols = "cpu, memory, containers, storage, config_items"
+// reservationColumns are the reservation columns by resource, in order;
+// the bandwidth columns came with migration 0004.
+var reservationColumns = []struct {
+	col  string
+	name resource.Name
+}{
+	{"cpu", resource.CPU}, {"memory", resource.Memory}, {"containers", resource.Containers},
+	{"storage", resource.Storage}, {"config_items", resource.ConfigItems},
+	{"ingress_bandwidth", resource.IngressBandwidth}, {"egress_bandwidth", resource.EgressBandwidth},
+}
+
+var reservationCols = func() string {
+	cols := make([]string, len(reservationColumns))
+	for i, c := range reservationColumns {
+		cols[i] = c.col
+	}
+	return strings.Join(cols, ", ")
+}()
 
 func reservationArgs(l resource.List) []any {
-	return []any{int64(l[resource.CPU]), int64(l[resource.Memory]), int64(l[resource.Containers]),
-		int64(l[resource.Storage]), int64(l[resource.ConfigItems])}
+	out := make([]any, len(reservationColumns))
+	for i, c := range reservationColumns {
+		out[i] = int64(l[c.name])
+	}
+	return out
 }
 
 // PutReservation implements tenancy.Store.
 func (tx *Tx) PutReservation(ctx context.Context, r tenancy.Reservation) error {
 	args := append([]any{r.Tenant, r.Project, r.Application}, reservationArgs(r.Resources)...)
+	set := make([]string, len(reservationColumns))
+	for i, c := range reservationColumns {
+		set[i] = c.col + " = excluded." + c.col
+	}
 	_, err := tx.exec(ctx, `INSERT INTO reservations (tenant, project, application, `+reservationCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (tenant, project, application) DO UPDATE SET cpu = excluded.cpu, memory = excluded.memory,
-		containers = excluded.containers, storage = excluded.storage, config_items = excluded.config_items`, args...)
+		VALUES (?, ?, ?`+strings.Repeat(", ?", len(reservationColumns))+`)
+		ON CONFLICT (tenant, project, application) DO UPDATE SET `+strings.Join(set, ", "), args...)
 	return notFound(tx, err)
 }
 
@@ -250,7 +274,11 @@ func (tx *Tx) DeleteReservation(ctx context.Context, tenant, project, app string
 
 // SumReservations implements tenancy.Store.
 func (tx *Tx) SumReservations(ctx context.Context, tenant, project string) (resource.List, error) {
-	q := "SELECT " + sumCol("cpu") + ", " + sumCol("memory") + ", " + sumCol("containers") + ", " + sumCol("storage") + ", " + sumCol("config_items") + " FROM reservations WHERE tenant = ?"
+	sums := make([]string, len(reservationColumns))
+	for i, c := range reservationColumns {
+		sums[i] = sumCol(c.col)
+	}
+	q := "SELECT " + strings.Join(sums, ", ") + " FROM reservations WHERE tenant = ?"
 	args := []any{tenant}
 	if project != "" {
 		q += " AND project = ?"
@@ -260,13 +288,21 @@ func (tx *Tx) SumReservations(ctx context.Context, tenant, project string) (reso
 }
 
 func (tx *Tx) sumReservations(ctx context.Context, q string, args ...any) (resource.List, error) {
-	var v [5]int64
-	if err := tx.queryRow(ctx, q, args...).Scan(&v[0], &v[1], &v[2], &v[3], &v[4]); err != nil {
+	v := make([]int64, len(reservationColumns))
+	ptrs := make([]any, len(v))
+	for i := range v {
+		ptrs[i] = &v[i]
+	}
+	if err := tx.queryRow(ctx, q, args...).Scan(ptrs...); err != nil {
 		return nil, notFound(tx, err)
 	}
-	return resource.List{resource.CPU: resource.Quantity(v[0]), resource.Memory: resource.Quantity(v[1]),
-		resource.Containers: resource.Quantity(v[2]), resource.Storage: resource.Quantity(v[3]),
-		resource.ConfigItems: resource.Quantity(v[4])}, nil
+	out := resource.List{}
+	for i, c := range reservationColumns {
+		if v[i] != 0 || i < 5 {
+			out[c.name] = resource.Quantity(v[i])
+		}
+	}
+	return out, nil
 }
 
 // sumCol sums a column as BIGINT in both dialects (PostgreSQL's SUM of

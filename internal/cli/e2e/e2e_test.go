@@ -26,6 +26,7 @@ import (
 	"berth.dev/berth/internal/cli/describecmd"
 	"berth.dev/berth/internal/cli/getcmd"
 	"berth.dev/berth/internal/cli/logincmd"
+	"berth.dev/berth/internal/cli/netcmd"
 	"berth.dev/berth/internal/cli/releasecmd"
 	"berth.dev/berth/internal/cli/servercmd"
 	"berth.dev/berth/internal/cli/tokencmd"
@@ -57,7 +58,8 @@ func (b berth) runTo(ctx context.Context, out io.Writer, stdin string, args ...s
 	root.SetOut(out)
 	root.SetErr(out)
 	root.AddCommand(appcmd.New(env), logincmd.New(env), contextcmd.New(env), getcmd.New(env), describecmd.New(env),
-		deletecmd.New(env), applycmd.New(env), auditcmd.New(env), tokencmd.New(env), usercmd.New(env), releasecmd.New(env))
+		deletecmd.New(env), applycmd.New(env), auditcmd.New(env), tokencmd.New(env), usercmd.New(env), releasecmd.New(env),
+		netcmd.New(env))
 	return root.ExecuteContext(ctx)
 }
 

@@ -112,10 +112,11 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 		return err
 	}
 	// The controllers are set below, before anything can change a
-	// deployment, an order or a gray plan.
+	// deployment, an order, network assets or a gray plan.
 	var (
 		deployments *controller.Deployments
 		releases    *controller.Releases
+		isolation   *controller.Isolation
 		grayPlans   *controller.GrayPlans
 		gatewayCfg  *controller.GatewayConfig
 	)
@@ -123,10 +124,12 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders,
 		OnDeploymentChange: func(k deploy.Key) {
 			deployments.Enqueue(k)
+			isolation.Trigger()
 			grayPlans.Enqueue(k)
 			gatewayCfg.Changed()
 		},
 		OnReleaseChange: func(k release.Key) { releases.Enqueue(k) },
+		OnNetworkChange: func(k deploy.Key) { deployments.Enqueue(k); isolation.Trigger() },
 		OnGrayPlanChange: func(k deploy.Key) {
 			grayPlans.Enqueue(k)
 			gatewayCfg.Changed()
@@ -160,12 +163,14 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	deployments = controller.NewDeployments(st, p.Deploy, registry, log, 5*time.Minute)
 	releases = controller.NewReleases(st, p.Release, registry, log, 0)
 	deployments.OnApplied = releases.DeploymentApplied
+	isolation = controller.NewIsolation(st, p.Network, registry, log, 5*time.Minute)
 	grayPlans = controller.NewGrayPlans(st, p.Gray, registry, p.Clock, log, time.Minute)
 	publisher := gateway.NewPublisher()
 	gatewayCfg = controller.NewGatewayConfig(st, orgHeaders, publisher, log)
 	sender := webhook.NewSender(st, targets, log, 0)
 	stopControllers := runControllers(ctx, p, registry, deployments, releases, sender, log)
 	defer stopControllers()
+	defer runIsolation(ctx, p, isolation)()
 	stopGray := runGray(ctx, grayPlans, gatewayCfg)
 	defer stopGray()
 

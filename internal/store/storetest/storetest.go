@@ -69,6 +69,11 @@ func Run(t *testing.T, newStore NewStore) {
 		{"of several orders started at once only one holds an application", testConcurrentStartsHoldAnApplicationOnce},
 		{"release orders list newest first in pages and keep their locks until they end", testOrdersListNewestFirst},
 		{"notifications are kept only when their transaction commits", testOutboxFollowsTheTransaction},
+		{"port grants nest, refuse overlaps and shrinking below use, and show compact ranges", testPortGrants},
+		{"an exposed port takes the next free or a requested port of its project and returns when released", testPortExpose},
+		{"parallel exposures never share a port and stop exactly when the pool is empty", testConcurrentExposes},
+		{"isolation records validate, audit and go with their tenant", testIsolationRecords},
+		{"bandwidth per instance counts against quota with autoscaling maximums", testBandwidthQuota},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,3 +1,0 @@
--- Placeholder on branch gray so 0005_gray.sql has no gap: migration 0004 belongs to
--- another branch (release orders / network assets). DELETE THIS FILE WHEN MERGING.
-SELECT 1;
