@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/traffic"
 )
@@ -113,6 +115,30 @@ func (a *API) registerGray() {
 	a.route(Route{Method: "GET", Path: "/tenants/{tenant}/org", Summary: "List the tenant's org directory (regions, branches, tellers)", Response: "List[OrgUnit]"}, a.listOrg)
 	a.route(Route{Method: "PUT", Path: "/tenants/{tenant}/org", Summary: "Replace the tenant's org directory (CSV level,code,name,parent or units)", Request: "OrgImportRequest", Response: "List[OrgUnit]"}, a.importOrg)
 	a.route(Route{Method: "GET", Path: "/gateway/config", Summary: "The Berth gateway configuration: JSON, or with Accept: text/event-stream a stream of every new one", Response: "GatewayConfig"}, a.gatewayConfig)
+}
+
+// noActivePlan refuses to start a release order while one of its
+// applications has a running or promoted gray plan in the order's
+// environment: the order would deploy over the plan's versions.
+func noActivePlan(r *http.Request, tx platform.Tx, k release.Key) error {
+	o, err := tx.GetOrder(r.Context(), k.Tenant, k.Project, k.ID)
+	if err != nil {
+		return err
+	}
+	for _, it := range o.Items {
+		p, err := tx.GetPlan(r.Context(), deploy.Key{Tenant: o.Tenant, Project: o.Project, Application: it.Application, Environment: o.Environment})
+		if errors.Is(err, resource.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if p.Phase.Active() {
+			return resource.Refused("release order %s cannot start: %s in %s has a %s gray plan (version %s); promote, abort or end it first",
+				o.ID, it.Application, o.Environment, strings.ToLower(string(p.Phase)), p.GrayVersion)
+		}
+	}
+	return nil
 }
 
 func parseKeepOld(s string) (time.Duration, error) {

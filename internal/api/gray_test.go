@@ -78,3 +78,21 @@ func TestGrayPlanWaitsForARunningReleaseOrder(t *testing.T) {
 		t.Fatalf("gray start while an order runs: %d %s", r.status, r.body)
 	}
 }
+
+// TestReleaseOrderWaitsForARunningGrayPlan: an order does not start while
+// one of its applications has an active gray plan; the refusal names it.
+func TestReleaseOrderWaitsForARunningGrayPlan(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	admin := h.token("admin", adminPassword)
+	orders := seedMatrix(t, h, admin)
+	pp := "/tenants/own/projects/p1"
+	h.must(http.StatusCreated, admin, "POST", pp+"/environments/dev/grayplans", map[string]any{"application": "app1", "grayVersion": "v2",
+		"steps": []map[string]any{{"tellers": []string{"T900"}}}})
+	r := h.call(admin, "POST", pp+"/releases/"+orders["own"]+"/start", nil)
+	if r.status != http.StatusConflict || !strings.Contains(string(r.body), "app1 in dev has a running gray plan") {
+		t.Fatalf("order start during a gray plan: %d %s", r.status, r.body)
+	}
+	h.must(http.StatusOK, admin, "POST", pp+"/environments/dev/grayplans/app1/abort", nil)
+	h.must(http.StatusOK, admin, "POST", pp+"/releases/"+orders["own"]+"/start", nil)
+}

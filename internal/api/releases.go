@@ -63,6 +63,9 @@ func (a *API) registerReleases() {
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{id}/start", Summary: "Start an approved release order", Response: "OrderView"},
 		a.orderAction(authz.ReleaseOperate, "release.start", func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, error) {
+			if err := noActivePlan(r, tx, k); err != nil {
+				return release.Order{}, err
+			}
 			return a.p.Release.Start(r.Context(), tx, a.actor(r), k)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{id}/abort", Summary: "Abort a release order; a running one rolls back", Request: "AbortRequest", Response: "OrderView"},
