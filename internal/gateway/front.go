@@ -250,6 +250,7 @@ func (c *fconn) handoff() {
 	_ = c.nc.SetReadDeadline(time.Time{})
 	c.release()
 	c.f.untrack(c)
+	c.f.g.metrics.handoffs.Inc()
 	c.f.handoff.give(&headConn{Conn: pc})
 }
 

@@ -96,6 +96,15 @@ func (g *Gateway) forward(c *fconn, x *exchange) outcome {
 		tried = append(tried, ep.Addr)
 		x.upstream = ep.Addr
 		uc, rh, err := g.exchangeHead(c, x, ep.Addr, deadline, replay)
+		if err == nil && rh == nil {
+			// A head the strict parser declined: net/http's reader takes it.
+			var resp *http.Response
+			if resp, err = readResponse(uc, r.method); err == nil {
+				x.sel.Report(ep, !unhealthyStatus(resp.StatusCode))
+				return g.relayParsed(c, uc, resp, !deadline.IsZero())
+			}
+			uc.nc.Close()
+		}
 		if err == nil {
 			x.sel.Report(ep, !unhealthyStatus(rh.code))
 			return g.relay(c, uc, rh, !deadline.IsZero())
@@ -140,6 +149,9 @@ func (g *Gateway) exchangeHead(c *fconn, x *exchange, addr string, deadline time
 		}
 		if err == nil {
 			return uc, &uc.resp, nil
+		}
+		if errors.Is(err, errRespHeadTooLarge) || errors.Is(err, errBadResponse) {
+			return uc, nil, nil
 		}
 		uc.nc.Close()
 		var re *relayError

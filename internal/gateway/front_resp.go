@@ -175,7 +175,7 @@ func (rh *respHead) writeHead(w *bufio.Writer, chunkedOut, closeClient bool) {
 			break
 		}
 		name, _, _ := bytes.Cut(line, []byte(":"))
-		if rh.hopByHop(name) {
+		if rh.hopByHop(name) && !(rh.chunked && equalFold(name, "Trailer")) {
 			continue
 		}
 		_, _ = w.Write(line)

@@ -286,6 +286,9 @@ func (g *Gateway) logAccess(ctx context.Context, a accessFields, status int, byt
 }
 
 func hostOnly(hostport string) string {
+	if strings.IndexByte(hostport, ':') < 0 {
+		return hostport
+	}
 	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
 		return hostport[:i]
 	}
