@@ -141,6 +141,8 @@ type fconn struct {
 	remote, ip string
 	state      atomic.Int32
 	deadline   time.Time // read deadline set last; zero: none
+	src        connSource
+	watch      watch
 	req        reqHead
 	tried      [6]string
 	scratch    []byte
@@ -156,7 +158,8 @@ const (
 
 func (c *fconn) serve() {
 	c.br, c.bw = frontReaders.Get().(*bufio.Reader), frontWriters.Get().(*bufio.Writer)
-	c.br.Reset(c.nc)
+	c.src.c = c
+	c.br.Reset(&c.src)
 	c.bw.Reset(c.nc)
 	for {
 		switch c.readHead() {
@@ -246,7 +249,7 @@ func (c *fconn) handoff() {
 		return
 	}
 	buffered, _ := c.br.Peek(c.br.Buffered())
-	pc := &prefixConn{Conn: c.nc, prefix: bytes.Clone(buffered)}
+	pc := &prefixConn{Conn: c.nc, prefix: append(bytes.Clone(buffered), c.src.pending...)}
 	_ = c.nc.SetReadDeadline(time.Time{})
 	c.release()
 	c.f.untrack(c)
@@ -262,6 +265,9 @@ func (c *fconn) close() {
 }
 
 func (c *fconn) release() {
+	if c.watch.timer != nil {
+		c.watch.timer.Stop()
+	}
 	c.br.Reset(nil)
 	c.bw.Reset(nil)
 	frontReaders.Put(c.br)

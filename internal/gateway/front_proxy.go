@@ -111,6 +111,8 @@ func (g *Gateway) forward(c *fconn, x *exchange) outcome {
 		}
 		var re *relayError
 		switch {
+		case errors.Is(err, errClientGone):
+			return outcome{status: 499, completed: true}
 		case errors.As(err, &re) && re.read:
 			// The client's body broke: not the upstream's fault, and
 			// nobody is left to answer. 499 as nginx logs it.
@@ -145,7 +147,11 @@ func (g *Gateway) exchangeHead(c *fconn, x *exchange, addr string, deadline time
 		}
 		err := c.writeRequest(uc, x)
 		if err == nil {
+			c.startWatch(uc)
 			err = readRespHead(uc.br, &uc.resp)
+			if c.stopWatch() {
+				err = errClientGone
+			}
 		}
 		if err == nil {
 			return uc, &uc.resp, nil
@@ -156,7 +162,7 @@ func (g *Gateway) exchangeHead(c *fconn, x *exchange, addr string, deadline time
 		uc.nc.Close()
 		var re *relayError
 		stale := errors.Is(err, errNoResponse) || errors.As(err, &re) && !re.read
-		if reused && attempt == 0 && replay && stale {
+		if reused && attempt == 0 && replay && stale && !errors.Is(err, errClientGone) {
 			continue
 		}
 		return nil, nil, err

@@ -207,3 +207,66 @@ func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
 		}
 	})
 }
+
+func TestClientGoneCancelsTheUpstreamExchange(t *testing.T) {
+	forEachFrontEnd(t, func(t *testing.T, fe harnessOpt) {
+		t.Parallel()
+		b := newBackend(t, "b")
+		cancelled, ended := make(chan struct{}), make(chan struct{})
+		b.setHandler(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/slow" {
+				select {
+				case <-r.Context().Done():
+					close(cancelled)
+				case <-ended:
+				}
+				return
+			}
+			_, _ = io.WriteString(w, "quick")
+		})
+		cfg := simple(b.addr(), "")
+		h := startGateway(t, &cfg, fe)
+		t.Cleanup(func() { close(ended) }) // runs first: a failing run ends cleanly
+		c, err := net.Dial("tcp", h.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+		eventually(t, "the request to reach the backend", func() bool { return b.hits.Load() == 1 })
+		c.Close()
+		select {
+		case <-cancelled:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the upstream exchange went on after the client left")
+		}
+		eventually(t, "the access log to show 499", func() bool { return strings.Contains(h.access.String(), `"status":499`) })
+
+		// A request answered slowly, with the next one pipelined behind
+		// it, is not mistaken for a client gone.
+		b.setHandler(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/slowish" {
+				time.Sleep(300 * time.Millisecond)
+			}
+			_, _ = io.WriteString(w, r.URL.Path)
+		})
+		c2, err := net.Dial("tcp", h.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c2.Close()
+		_ = c2.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = io.WriteString(c2, "GET /slowish HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c2)
+		for _, want := range []string{"/slowish", "/next"} {
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", want, err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if string(body) != want {
+				t.Errorf("got %q, want %q", body, want)
+			}
+		}
+	})
+}
