@@ -101,7 +101,7 @@ func (h *reqHead) parse(raw string) bool {
 		if !ok || !isToken(name) || !validValue(value) || len(h.hdrs) == maxFastHeaders {
 			return false
 		}
-		value = strings.Trim(value, " \t")
+		value = trimOWS(value)
 		kind, ok := h.classify(name, value, &hosts)
 		if !ok {
 			return false
@@ -185,7 +185,7 @@ func (h *reqHead) classify(name, value string, hosts *int) (hdrKind, bool) {
 // net/http, where guard.go refuses the abuse and upgrades are spliced.
 func (h *reqHead) connectionTokens(v string) bool {
 	for tok := range strings.SplitSeq(v, ",") {
-		tok = strings.Trim(tok, " \t")
+		tok = trimOWS(tok)
 		switch {
 		case tok == "", strings.EqualFold(tok, "keep-alive"):
 		case strings.EqualFold(tok, "close"):
@@ -242,6 +242,17 @@ func parseLength(v string) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
+}
+
+// trimOWS removes spaces and tabs around s.
+func trimOWS[T ~string | ~[]byte](s T) T {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // isToken reports whether s is an RFC 9110 token (a header name).

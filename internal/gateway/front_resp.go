@@ -112,7 +112,7 @@ func (rh *respHead) header(line []byte) error {
 	if !ok || !isToken(name) || !validValue(value) {
 		return fmt.Errorf("%w: header line %q", errBadResponse, line)
 	}
-	value = bytes.Trim(value, " \t")
+	value = trimOWS(value)
 	switch {
 	case equalFold(name, "Content-Length"):
 		n, ok := parseLength(string(value))
@@ -127,7 +127,7 @@ func (rh *respHead) header(line []byte) error {
 		rh.chunked = true
 	case equalFold(name, "Connection"):
 		for tok := range bytes.SplitSeq(value, []byte(",")) {
-			tok = bytes.Trim(tok, " \t")
+			tok = trimOWS(tok)
 			switch {
 			case len(tok) == 0:
 			case equalFold(tok, "close"):
