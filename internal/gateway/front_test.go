@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -267,6 +268,46 @@ func TestClientGoneCancelsTheUpstreamExchange(t *testing.T) {
 			if string(body) != want {
 				t.Errorf("got %q, want %q", body, want)
 			}
+		}
+	})
+}
+
+func TestARefusedRequestsBodyIsNeverReadAsARequest(t *testing.T) {
+	forEachFrontEnd(t, func(t *testing.T, fe harnessOpt) {
+		t.Parallel()
+		b := newBackend(t, "b")
+		cfg := simple(b.addr(), "", func(c *gateway.Config) { c.Routes[0].Policy.MaxBodyBytes = 10 })
+		h := startGateway(t, &cfg, fe)
+		inner := "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+		c, err := net.Dial("tcp", h.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: "+
+			strconv.Itoa(len(inner))+"\r\n\r\n"+inner)
+		br := bufio.NewReader(c)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("status %d, want 413", res.StatusCode)
+		}
+		// A request after it on the same connection, if the gateway kept
+		// the connection, is answered as itself; the body never is.
+		_, _ = io.WriteString(c, "GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if res, err := http.ReadResponse(br, nil); err == nil {
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if string(body) != "b /after" {
+				t.Errorf("after the refusal the connection answered %d %q", res.StatusCode, body)
+			}
+		}
+		if r := b.last(); r != nil && r.URL.Path != "/after" {
+			t.Errorf("the backend saw %s: the refused request's body was read as a request", r.URL.Path)
 		}
 	})
 }
