@@ -218,12 +218,13 @@ func (c *fconn) readHead() headStatus {
 }
 
 // armDeadline sets the read deadline d from now. Waiting for a new request
-// only moves it when it is more than a second stale, which saves a timer
-// update per request; an exact one replaces it regardless.
+// only moves it when it is stale by more than d/16 (at most a second),
+// which saves a timer update per request; an exact one replaces it
+// regardless.
 func (c *fconn) armDeadline(d time.Duration, exact bool) {
 	now := time.Now()
 	at := now.Add(d)
-	if !exact && !c.deadline.IsZero() && at.Sub(c.deadline) < time.Second {
+	if !exact && !c.deadline.IsZero() && at.Sub(c.deadline) < min(time.Second, d/16) {
 		return
 	}
 	c.deadline = at

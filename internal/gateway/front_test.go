@@ -311,3 +311,30 @@ func TestARefusedRequestsBodyIsNeverReadAsARequest(t *testing.T) {
 		}
 	})
 }
+
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	forEachFrontEnd(t, func(t *testing.T, fe harnessOpt) {
+		t.Parallel()
+		b := newBackend(t, "b")
+		cfg := simple(b.addr(), "")
+		h := startGateway(t, &cfg, fe, withIdleTimeout(200*time.Millisecond))
+		c, err := net.Dial("tcp", h.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = io.WriteString(c, "GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		// Nothing more is sent: the gateway closes the connection.
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Errorf("an idle connection was not closed: %v", err)
+		}
+	})
+}

@@ -135,6 +135,10 @@ func withFrontEnd(fe gateway.FrontEnd) harnessOpt {
 	return func(s *harnessSettings) { s.srv.FrontEnd = fe }
 }
 
+func withIdleTimeout(d time.Duration) harnessOpt {
+	return func(s *harnessSettings) { s.srv.IdleTimeout = d }
+}
+
 // frontEnds are the servers every behaviour is checked on: the fast
 // HTTP/1.1 front end (with its hand-offs to net/http) and net/http alone.
 var frontEnds = []struct {
