@@ -20,9 +20,15 @@
 # nginx, Berth, backend, ...) so that load from other processes on the
 # machine falls on all of them alike.
 #
+# Fairness: nginx gets WORKERS worker processes and Berth GOMAXPROCS=WORKERS
+# (default: the number of cores); both keep connections to the backend alive;
+# access logs are off for both, error logs at warn; wrk is not pinned, for
+# any target.
+#
 # Environment: DURATION (s per run, default 10), ROUNDS (default 3), THREADS
 # (wrk threads, default 2), CONNS (connections for the maximum, default 64),
-# PACE_MS (default 5).
+# PACE_MS (default 5), WORKERS (default nproc), FRONT_END (Berth's
+# --http1-front-end, default fast).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10}
@@ -30,6 +36,8 @@ THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
 PACE_MS=${PACE_MS:-5}
 ROUNDS=${ROUNDS:-3}
+WORKERS=${WORKERS:-$(nproc)}
+FRONT_END=${FRONT_END:-fast}
 
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
 	sudo=""
@@ -71,15 +79,15 @@ apps:
       match:
         - headers: [{header: X-Org-Branch, values: ["0101"]}]
 EOF
-"$work/berth" gateway --config "$work/gateway.yaml" --listen "127.0.0.1:$P_BERTH" \
-	--admin-listen "" --access-log off --log-level warn >"$work/berth.log" 2>&1 &
+GOMAXPROCS=$WORKERS "$work/berth" gateway --config "$work/gateway.yaml" --listen "127.0.0.1:$P_BERTH" \
+	--admin-listen "" --access-log off --log-level warn --http1-front-end "$FRONT_END" >"$work/berth.log" 2>&1 &
 pids+=($!)
 BERTH_PID=$!
 
 mkdir -p "$work/nginx/tmp"
 chmod 777 "$work/nginx/tmp"
 cat >"$work/nginx/nginx.conf" <<EOF
-worker_processes auto;
+worker_processes $WORKERS;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log warn;
 events { worker_connections 4096; }
@@ -219,7 +227,8 @@ mkdir -p bench/results
 result="bench/results/gateway-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
 	echo "Berth gateway vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ);"
-	echo "wrk -t$THREADS, medians of $ROUNDS alternating runs of ${DURATION}s; load average before $load_before, after $load_after."
+	echo "wrk -t$THREADS, medians of $ROUNDS alternating runs of ${DURATION}s; nginx $WORKERS workers, Berth GOMAXPROCS=$WORKERS, --http1-front-end $FRONT_END;"
+	echo "load average before $load_before, after $load_after."
 	echo
 	echo "| measure | backend alone | nginx | Berth gateway | Berth / nginx |"
 	echo "|---|---|---|---|---|"

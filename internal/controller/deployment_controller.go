@@ -270,7 +270,7 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 		return 0, c.record(ctx, k, d.Generation, d.Applied.Inventory, fmt.Errorf("render: %w", err))
 	}
 	drift := c.takeDrift(pl)
-	inv, applyErr := conn.Applier.Apply(ctx, objs, prev)
+	inv, applyErr := conn.Applier.ApplyWorkload(ctx, objs, prev)
 	if applyErr == nil {
 		c.applied(pl)
 	} else {

@@ -12,16 +12,23 @@ import (
 )
 
 // BenchmarkProxy measures one request through the gateway with a header
-// gray split, client and backend on loopback (go test -bench Proxy
-// -cpuprofile to see where the gateway spends its time).
+// gray split, client and backend on loopback, on each front end (go test
+// -bench Proxy -cpuprofile to see where the gateway spends its time).
 func BenchmarkProxy(b *testing.B) {
+	for _, f := range frontEnds {
+		b.Run(f.name, func(b *testing.B) { benchmarkProxy(b, withFrontEnd(f.fe)) })
+	}
+}
+
+func benchmarkProxy(b *testing.B, fe harnessOpt) {
 	stable, gray := newBackend(b, "stable"), newBackend(b, "gray")
 	cfg := simple(stable.addr(), gray.addr(), func(c *gateway.Config) {
 		c.Apps[0].Traffic = traffic.Rules{Match: []traffic.Clause{{Headers: []traffic.Condition{{Header: "X-Org-Branch", Values: []string{"0101"}}}}}}
 	})
-	h := startGateway(b, &cfg)
+	h := startGateway(b, &cfg, fe)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	defer client.CloseIdleConnections()
+	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0

@@ -120,20 +120,52 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-type harnessOpt func(*gateway.Options)
+// harnessSettings are what harness options change.
+type harnessSettings struct {
+	gw  gateway.Options
+	srv gateway.ServerOptions
+}
 
-func withClock(c *clock) harnessOpt { return func(o *gateway.Options) { o.Now = c.Now } }
-func withRand(r int) harnessOpt     { return func(o *gateway.Options) { o.Rand = fixedRand(r) } }
+type harnessOpt func(*harnessSettings)
+
+func withClock(c *clock) harnessOpt { return func(s *harnessSettings) { s.gw.Now = c.Now } }
+func withRand(r int) harnessOpt     { return func(s *harnessSettings) { s.gw.Rand = fixedRand(r) } }
+
+func withFrontEnd(fe gateway.FrontEnd) harnessOpt {
+	return func(s *harnessSettings) { s.srv.FrontEnd = fe }
+}
+
+func withIdleTimeout(d time.Duration) harnessOpt {
+	return func(s *harnessSettings) { s.srv.IdleTimeout = d }
+}
+
+// frontEnds are the servers every behaviour is checked on: the fast
+// HTTP/1.1 front end (with its hand-offs to net/http) and net/http alone.
+var frontEnds = []struct {
+	name string
+	fe   gateway.FrontEnd
+}{{"fast", gateway.FrontEndFast}, {"nethttp", gateway.FrontEndNetHTTP}}
+
+// forEachFrontEnd runs test once per front end, as parallel subtests.
+func forEachFrontEnd(t *testing.T, test func(t *testing.T, fe harnessOpt)) {
+	t.Parallel()
+	for _, f := range frontEnds {
+		t.Run(f.name, func(t *testing.T) { test(t, withFrontEnd(f.fe)) })
+	}
+}
 
 func startGateway(t testing.TB, cfg *gateway.Config, opts ...harnessOpt) *harness {
 	t.Helper()
 	h := &harness{reg: prometheus.NewRegistry(), access: &syncBuffer{}, stopped: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	o := gateway.Options{Log: log, AccessLog: slog.New(slog.NewJSONHandler(h.access, nil)), Registerer: h.reg}
-	for _, f := range opts {
-		f(&o)
+	set := harnessSettings{
+		gw:  gateway.Options{Log: log, AccessLog: slog.New(slog.NewJSONHandler(h.access, nil)), Registerer: h.reg},
+		srv: gateway.ServerOptions{MaxHeaderBytes: 4 << 10},
 	}
-	h.gw = gateway.New(o)
+	for _, f := range opts {
+		f(&set)
+	}
+	h.gw = gateway.New(set.gw)
 	if cfg != nil {
 		if _, err := h.gw.Load(*cfg); err != nil {
 			t.Fatalf("Load: %v", err)
@@ -147,7 +179,7 @@ func startGateway(t testing.TB, cfg *gateway.Config, opts ...harnessOpt) *harnes
 	h.url = "http://" + h.addr
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	go func() { h.stopped <- gateway.Serve(ctx, ln, h.gw, log, gateway.ServerOptions{MaxHeaderBytes: 4 << 10}) }()
+	go func() { h.stopped <- gateway.Serve(ctx, ln, h.gw, log, set.srv) }()
 	h.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	t.Cleanup(func() {
 		h.client.CloseIdleConnections()

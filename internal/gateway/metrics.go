@@ -12,6 +12,7 @@ type metrics struct {
 	duration  *prometheus.HistogramVec
 	reloads   *prometheus.CounterVec
 	ejections prometheus.Counter
+	handoffs  prometheus.Counter
 	mu        sync.Mutex
 	versions  map[[2]string]*versionMetrics
 }
@@ -45,9 +46,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "berth_gateway_upstream_ejections_total",
 			Help: "Upstream endpoints ejected by passive health checking.",
 		}),
+		handoffs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "berth_gateway_http1_handoffs_total",
+			Help: "Client connections the fast HTTP/1.1 front end handed to net/http (HTTP/2, chunked or Upgrade requests, unusual heads).",
+		}),
 		versions: map[[2]string]*versionMetrics{},
 	}
-	reg.MustRegister(m.requests, m.duration, m.reloads, m.ejections)
+	reg.MustRegister(m.requests, m.duration, m.reloads, m.ejections, m.handoffs)
 	return m
 }
 

@@ -82,36 +82,53 @@ func (g *Gateway) serve(w *recorder, r *http.Request, x *exchange) {
 // admit applies the policy checks that come before forwarding: JWT, rate
 // limit, body size. It writes the refusal and returns false when one fails.
 func (g *Gateway) admit(w *recorder, r *http.Request, rt *route) bool {
-	if v := rt.gov.jwt; v != nil {
-		if err := v.Check(r.Context(), r.Header.Get("Authorization")); err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="berth"`)
-			reason := "invalid token"
-			if errors.Is(err, jwtauth.ErrNoToken) {
-				reason = "bearer token required"
-			}
-			g.log.Debug("request refused", "route", rt.name, "reason", err.Error())
-			g.refuse(w, http.StatusUnauthorized, reason)
-			return false
+	if ref := g.check(r.Context(), rt, r.Header, r.Header.Get("Authorization"), r.ContentLength); ref.code != 0 {
+		if ref.header != "" {
+			w.Header().Set(ref.header, ref.value)
 		}
-	}
-	if l := rt.gov.limiter; l != nil {
-		if ok, wait := l.Allow(r.Header); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(wait)))
-			g.refuse(w, http.StatusTooManyRequests, "rate limit exceeded")
-			return false
-		}
+		g.refuse(w, ref.code, ref.reason)
+		return false
 	}
 	if rt.maxBody > 0 {
-		if r.ContentLength > rt.maxBody {
-			g.refuse(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return false
-		}
 		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
 	}
 	return true
 }
 
-func (a *app) choose(h http.Header, rnd traffic.Rand) (traffic.Side, Selector) {
+// refusal is a gateway-made answer: status, one-line reason and at most
+// one extra header. A zero code means none.
+type refusal struct {
+	code          int
+	reason        string
+	header, value string
+}
+
+// check applies a route's JWT, rate limit and declared body size to a
+// request, in that order, for both front ends.
+func (g *Gateway) check(ctx context.Context, rt *route, h traffic.HeaderLookup, authorization string, contentLength int64) refusal {
+	if v := rt.gov.jwt; v != nil {
+		if err := v.Check(ctx, authorization); err != nil {
+			reason := "invalid token"
+			if errors.Is(err, jwtauth.ErrNoToken) {
+				reason = "bearer token required"
+			}
+			g.log.Debug("request refused", "route", rt.name, "reason", err.Error())
+			return refusal{code: http.StatusUnauthorized, reason: reason, header: "WWW-Authenticate", value: `Bearer realm="berth"`}
+		}
+	}
+	if l := rt.gov.limiter; l != nil {
+		if ok, wait := l.Allow(h); !ok {
+			return refusal{code: http.StatusTooManyRequests, reason: "rate limit exceeded",
+				header: "Retry-After", value: strconv.Itoa(ratelimit.RetryAfterSeconds(wait))}
+		}
+	}
+	if rt.maxBody > 0 && contentLength > rt.maxBody {
+		return refusal{code: http.StatusRequestEntityTooLarge, reason: "request body too large"}
+	}
+	return refusal{}
+}
+
+func (a *app) choose(h traffic.HeaderLookup, rnd traffic.Rand) (traffic.Side, Selector) {
 	if a.gray == nil {
 		return traffic.Stable, a.stable
 	}
@@ -225,6 +242,17 @@ func (g *Gateway) refuse(w http.ResponseWriter, code int, reason string) {
 
 func (g *Gateway) finish(w *recorder, r *http.Request, x *exchange, start time.Time) {
 	took := g.opts.Now().Sub(start)
+	version := g.observe(w.code(), x, took)
+	if g.opts.AccessLog == nil {
+		return
+	}
+	g.logAccess(r.Context(), accessFields{method: r.Method, host: r.Host, path: r.URL.Path, proto: r.Proto,
+		remote: r.RemoteAddr, traceparent: r.Header.Get("Traceparent")}, w.code(), w.bytes, took, x, version)
+}
+
+// observe records a request in the metrics of its route and version and
+// returns the version label.
+func (g *Gateway) observe(status int, x *exchange, took time.Duration) string {
 	vm := g.unrouted
 	if rt := x.route; rt != nil {
 		vm = rt.rejected
@@ -235,23 +263,32 @@ func (g *Gateway) finish(w *recorder, r *http.Request, x *exchange, start time.T
 			}
 		}
 	}
-	vm.observe(w.code(), took.Seconds())
-	if g.opts.AccessLog == nil {
-		return
-	}
-	route, version := "", ""
+	vm.observe(status, took.Seconds())
+	return vm.version
+}
+
+// accessFields are the request's part of an access log record.
+type accessFields struct{ method, host, path, proto, remote, traceparent string }
+
+func (g *Gateway) logAccess(ctx context.Context, a accessFields, status int, bytes int64, took time.Duration, x *exchange, version string) {
+	route := ""
 	if x.route != nil {
-		route, version = x.route.name, vm.version
+		route = x.route.name
+	} else {
+		version = ""
 	}
-	g.opts.AccessLog.LogAttrs(r.Context(), slog.LevelInfo, "access",
-		slog.String("method", r.Method), slog.String("host", r.Host), slog.String("path", r.URL.Path),
-		slog.String("proto", r.Proto), slog.Int("status", w.code()), slog.Int64("bytes", w.bytes),
+	g.opts.AccessLog.LogAttrs(ctx, slog.LevelInfo, "access",
+		slog.String("method", a.method), slog.String("host", a.host), slog.String("path", a.path),
+		slog.String("proto", a.proto), slog.Int("status", status), slog.Int64("bytes", bytes),
 		slog.Float64("duration_ms", float64(took.Microseconds())/1000), slog.String("route", route),
 		slog.String("version", version), slog.String("upstream", x.upstream),
-		slog.String("remote", r.RemoteAddr), slog.String("trace_id", traceID(r.Header.Get("Traceparent"))))
+		slog.String("remote", a.remote), slog.String("trace_id", traceID(a.traceparent)))
 }
 
 func hostOnly(hostport string) string {
+	if strings.IndexByte(hostport, ':') < 0 {
+		return hostport
+	}
 	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
 		return hostport[:i]
 	}

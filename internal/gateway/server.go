@@ -25,6 +25,32 @@ type ServerOptions struct {
 	// ShutdownGrace is how long requests in flight may take to finish once
 	// ctx is done. Default 15s.
 	ShutdownGrace time.Duration
+	// FrontEnd chooses who reads HTTP/1.1 on a cleartext listener serving a
+	// Gateway; "" means FrontEndFast.
+	FrontEnd FrontEnd
+}
+
+// FrontEnd names the server that reads requests on a cleartext listener.
+type FrontEnd string
+
+const (
+	// FrontEndFast is the gateway's own HTTP/1.1 loop (front.go) for plain
+	// requests, handing every other connection (HTTP/2 prior knowledge,
+	// chunked or Upgrade requests, odd heads) to net/http. It applies when
+	// the handler is a *Gateway using its own Transport; otherwise, and
+	// with TLS, net/http serves everything.
+	FrontEndFast FrontEnd = "fast"
+	// FrontEndNetHTTP serves every connection with net/http.
+	FrontEndNetHTTP FrontEnd = "net/http"
+)
+
+// ParseFrontEnd reads a FrontEnd name.
+func ParseFrontEnd(s string) (FrontEnd, error) {
+	switch fe := FrontEnd(s); fe {
+	case FrontEndFast, FrontEndNetHTTP:
+		return fe, nil
+	}
+	return "", fmt.Errorf("front end %q: want %q or %q", s, FrontEndFast, FrontEndNetHTTP)
 }
 
 // NewServer returns the http.Server that serves h (normally a Gateway) with
@@ -74,28 +100,60 @@ func (o ServerOptions) withDefaults() ServerOptions {
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, opts ServerOptions) error {
 	opts = opts.withDefaults()
 	srv := NewServer(h, log, opts)
-	errc := make(chan error, 1)
+	f := fastFront(h, log, opts, ln)
+	srvErr, frontErr := make(chan error, 1), make(chan error, 1)
 	go func() {
-		if opts.CertFile != "" {
-			errc <- srv.ServeTLS(ln, opts.CertFile, opts.KeyFile)
-			return
+		switch {
+		case opts.CertFile != "":
+			srvErr <- srv.ServeTLS(ln, opts.CertFile, opts.KeyFile)
+		case f != nil:
+			srvErr <- srv.Serve(f.handoff)
+		default:
+			srvErr <- srv.Serve(headListener{ln})
 		}
-		errc <- srv.Serve(headListener{ln})
 	}()
+	if f != nil {
+		go func() { frontErr <- f.serve(ln) }()
+	}
+	var failed error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+	case err := <-srvErr:
+		srvErr <- err
+		failed = fmt.Errorf("serve: %w", err)
+	case err := <-frontErr:
+		failed = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.ShutdownGrace)
 	defer cancel()
+	var errs []error
+	if f != nil {
+		_ = ln.Close()
+		if err := f.shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+	}
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		errs = append(errs, fmt.Errorf("shutdown: %w", err))
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	if err := <-srvErr; !errors.Is(err, http.ErrServerClosed) && failed == nil {
+		errs = append(errs, fmt.Errorf("serve: %w", err))
 	}
-	return nil
+	return errors.Join(append([]error{failed}, errs...)...)
+}
+
+// fastFront returns the fast front end for h on ln, or nil when net/http
+// serves everything.
+func fastFront(h http.Handler, log *slog.Logger, opts ServerOptions, ln net.Listener) *front {
+	gw, ok := h.(*Gateway)
+	if !ok || opts.CertFile != "" || opts.FrontEnd == FrontEndNetHTTP {
+		return nil
+	}
+	t, ok := gw.upstream.(*Transport)
+	if !ok {
+		return nil
+	}
+	return newFront(gw, t, log, opts, ln.Addr())
 }
 
 // headListener wraps accepted connections in headConn for the smuggling

@@ -51,6 +51,7 @@ type upConn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	idleAt time.Time
+	resp   respHead // the fast front end's parsed response head
 }
 
 // RoundTrip sends req to req.URL.Host and returns the response; its Body
@@ -84,25 +85,47 @@ func replayable(req *http.Request) bool {
 var errNoResponse = errors.New("upstream closed the connection before responding")
 
 func (t *Transport) conn(ctx context.Context, addr string) (*upConn, bool, error) {
-	now := time.Now()
-	t.mu.Lock()
-	for list := t.idle[addr]; len(list) > 0; list = t.idle[addr] {
-		uc := list[len(list)-1]
-		list[len(list)-1] = nil
-		t.idle[addr] = list[:len(list)-1]
-		if now.Sub(uc.idleAt) < t.IdleTimeout {
-			t.mu.Unlock()
-			return uc, true, nil
-		}
-		uc.nc.Close()
+	if uc, ok := t.idleConn(addr); ok {
+		return uc, true, nil
 	}
-	t.mu.Unlock()
 	d := net.Dialer{Timeout: t.DialTimeout, KeepAlive: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, false, fmt.Errorf("dial upstream: %w", err)
 	}
-	return &upConn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 8<<10)}, false, nil
+	return t.newConn(addr, nc), false, nil
+}
+
+// idleConn takes the most recently used idle connection to addr, if any.
+func (t *Transport) idleConn(addr string) (*upConn, bool) {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for list := t.idle[addr]; len(list) > 0; list = t.idle[addr] {
+		uc := list[len(list)-1]
+		list[len(list)-1] = nil
+		t.idle[addr] = list[:len(list)-1]
+		if now.Sub(uc.idleAt) < t.IdleTimeout {
+			return uc, true
+		}
+		uc.nc.Close()
+	}
+	return nil, false
+}
+
+// dial connects to addr, giving up at deadline (if not zero) or after
+// DialTimeout.
+func (t *Transport) dial(addr string, deadline time.Time) (*upConn, error) {
+	d := net.Dialer{Timeout: t.DialTimeout, Deadline: deadline, KeepAlive: 30 * time.Second}
+	nc, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial upstream: %w", err)
+	}
+	return t.newConn(addr, nc), nil
+}
+
+func (t *Transport) newConn(addr string, nc net.Conn) *upConn {
+	return &upConn{t: t, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 8<<10), bw: bufio.NewWriterSize(nc, 8<<10)}
 }
 
 func (t *Transport) put(uc *upConn) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -101,17 +102,63 @@ func (a *Applier) resource(ref ObjectRef) (dynamic.ResourceInterface, error) {
 // the objects of previous that objs no longer contain. It returns the new
 // inventory. Apply keeps neither slice.
 func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, previous Inventory) (Inventory, error) {
-	inv := make(Inventory, 0, len(objs))
 	for _, obj := range objs {
-		ref := RefOf(obj)
-		ri, err := a.resource(ref)
-		if err != nil {
+		if err := a.applyOne(ctx, obj); err != nil {
 			return nil, err
 		}
-		if _, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: ManagedBy, Force: true}); err != nil {
-			return nil, fmt.Errorf("apply %s: %w", ref, err)
+	}
+	return a.prune(ctx, objs, previous)
+}
+
+// ApplyWorkload is Apply for the objects Render makes: the ConfigMaps go
+// first, since the Deployment's pods refer to them, then everything else at
+// once, so a rollout (or a rollback) reaches the API server after one round
+// trip rather than one per object.
+func (a *Applier) ApplyWorkload(ctx context.Context, objs []*unstructured.Unstructured, previous Inventory) (Inventory, error) {
+	var rest []*unstructured.Unstructured
+	for _, obj := range objs {
+		if obj.GetKind() != "ConfigMap" {
+			rest = append(rest, obj)
+			continue
 		}
-		inv = append(inv, ref)
+		if err := a.applyOne(ctx, obj); err != nil {
+			return nil, err
+		}
+	}
+	errs := make([]error, len(rest))
+	var wg sync.WaitGroup
+	for i, obj := range rest {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = a.applyOne(ctx, obj)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return a.prune(ctx, objs, previous)
+}
+
+func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured) error {
+	ref := RefOf(obj)
+	ri, err := a.resource(ref)
+	if err != nil {
+		return err
+	}
+	if _, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: ManagedBy, Force: true}); err != nil {
+		return fmt.Errorf("apply %s: %w", ref, err)
+	}
+	return nil
+}
+
+// prune deletes what previous had and objs do not, and returns the
+// inventory of objs.
+func (a *Applier) prune(ctx context.Context, objs []*unstructured.Unstructured, previous Inventory) (Inventory, error) {
+	inv := make(Inventory, 0, len(objs))
+	for _, obj := range objs {
+		inv = append(inv, RefOf(obj))
 	}
 	sortInventory(inv)
 	var stale Inventory

@@ -32,7 +32,7 @@ var _ gateway.Resolver = (*kube.EndpointWatcher)(nil)
 // flags are the command's settings.
 type flags struct {
 	config, server, listen, admin, accessLog, logLevel string
-	tlsCert, tlsKey, kubeconfig, tokenFile             string
+	tlsCert, tlsKey, kubeconfig, frontEnd, tokenFile   string
 	kubernetes, pprof                                  bool
 	filePoll                                           time.Duration
 	maxHeaderBytes                                     int
@@ -68,6 +68,8 @@ func New(env cli.Env) *cobra.Command {
 	fl.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof/ on the admin listener")
 	fl.DurationVar(&f.filePoll, "config-poll", 2*time.Second, "how often --config is checked for changes")
 	fl.IntVar(&f.maxHeaderBytes, "max-header-bytes", 32<<10, "largest request head accepted (431 beyond)")
+	fl.StringVar(&f.frontEnd, "http1-front-end", string(gateway.FrontEndFast),
+		"who reads cleartext HTTP/1.1: fast (the gateway's own loop, handing unusual requests and h2c to net/http) or net/http")
 	return cmd
 }
 
@@ -81,6 +83,10 @@ func run(ctx context.Context, env cli.Env, f flags) error {
 	log, err := newLogger(f.logLevel, env.Stderr)
 	if err != nil {
 		return err
+	}
+	frontEnd, err := gateway.ParseFrontEnd(f.frontEnd)
+	if err != nil {
+		return fmt.Errorf("--http1-front-end: %w", err)
 	}
 	access, closeAccess, err := accessLogger(f.accessLog, env)
 	if err != nil {
@@ -127,7 +133,7 @@ func run(ctx context.Context, env cli.Env, f flags) error {
 	log.Info("berth gateway listening", "addr", ln.Addr().String())
 	g.Go(func() error {
 		return gateway.Serve(ctx, ln, gw, log, gateway.ServerOptions{
-			MaxHeaderBytes: f.maxHeaderBytes, CertFile: f.tlsCert, KeyFile: f.tlsKey,
+			MaxHeaderBytes: f.maxHeaderBytes, CertFile: f.tlsCert, KeyFile: f.tlsKey, FrontEnd: frontEnd,
 		})
 	})
 	if f.admin != "" {

@@ -112,6 +112,15 @@ func TestGatewayNeedsExactlyOneSource(t *testing.T) {
 	}
 }
 
+func TestGatewayRejectsAnUnknownFrontEnd(t *testing.T) {
+	t.Parallel()
+	cmd := gatewaycmd.New(cli.Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }})
+	cmd.SetArgs([]string{"--config", "a", "--http1-front-end", "fasthttp"})
+	if err := cmd.ExecuteContext(t.Context()); err == nil || !strings.Contains(err.Error(), "--http1-front-end") {
+		t.Errorf("unknown front end: %v, want an error naming the flag", err)
+	}
+}
+
 func poll(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)

@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -53,6 +54,7 @@ func (s *Set) For(h Headers) *Breaker {
 		return s.overflow
 	}
 	b := New(s.s, s.now)
-	s.m[key] = b
+	// A copy: key may be a substring of a whole request head.
+	s.m[strings.Clone(key)] = b
 	return b
 }

@@ -5,6 +5,7 @@ package ratelimit
 
 import (
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,7 +100,8 @@ func (l *Limiter) bucket(key string, now time.Time) *rate.Limiter {
 		r = l.spec.Rate
 	}
 	lim := newBucket(r, now)
-	l.buckets[key] = lim
+	// A copy: key may be a substring of a whole request head.
+	l.buckets[strings.Clone(key)] = lim
 	return lim
 }
 
