@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/workqueue"
 
 	"berth.dev/berth/internal/apps"
@@ -55,6 +56,9 @@ type placed struct {
 	key       deploy.Key
 	appliedAt time.Time // of Berth's last apply; edits after it are drift
 	drift     []string  // managers whose edits await repair
+	// sent maps each object of the last successful apply to its
+	// kube.Fingerprint; nil when everything must be sent again.
+	sent map[string]string
 }
 
 // NewDeployments returns a controller; resync is how often every deployment
@@ -91,6 +95,7 @@ func (c *Deployments) ClusterChanged(cluster string, app kube.AppKey) {
 		}
 		for p, pl := range c.where {
 			if p.cluster == cluster {
+				pl.sent = nil
 				c.queue.Add(pl.key)
 			}
 		}
@@ -147,6 +152,9 @@ func (c *Deployments) Run(ctx context.Context, workers int) {
 func (c *Deployments) enqueueAll(ctx context.Context) {
 	c.mu.Lock()
 	clear(c.ensured)
+	for _, pl := range c.where {
+		pl.sent = nil // the resync sends everything, repairing what no event told of
+	}
 	c.mu.Unlock()
 	err := c.db.View(ctx, func(st platform.Tx) error {
 		ds, err := st.PendingDeployments(ctx)
@@ -270,13 +278,17 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 		return 0, c.record(ctx, k, d.Generation, d.Applied.Inventory, fmt.Errorf("render: %w", err))
 	}
 	drift := c.takeDrift(pl)
-	inv, applyErr := conn.Applier.ApplyWorkload(ctx, objs, prev)
+	sent := c.sentBefore(pl, drift)
+	inv, applyErr := conn.Applier.ApplyWorkload(ctx, objs, prev, func(o *unstructured.Unstructured) bool {
+		return sent[kube.RefOf(o).String()] == kube.Fingerprint(o)
+	})
 	if applyErr == nil {
-		c.applied(pl)
+		c.applied(pl, objs)
 	} else {
 		// Perhaps the namespace went away: the retry re-applies it.
 		c.mu.Lock()
 		delete(c.ensured, env.Cluster+"/"+env.Namespace)
+		pl.sent = nil
 		c.mu.Unlock()
 	}
 	if applyErr == nil && len(drift) > 0 {
@@ -330,10 +342,30 @@ func (c *Deployments) takeDrift(pl *placed) []string {
 	return d
 }
 
-func (c *Deployments) applied(pl *placed) {
+// applied notes a successful apply of objs: when, and what each object was,
+// so the next reconcile sends only what changed.
+func (c *Deployments) applied(pl *placed, objs []*unstructured.Unstructured) {
+	sent := make(map[string]string, len(objs))
+	for _, o := range objs {
+		sent[kube.RefOf(o).String()] = kube.Fingerprint(o)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	pl.appliedAt = time.Now()
+	pl.sent = sent
+}
+
+// sentBefore is what the last apply sent for pl, or nothing when someone
+// else edited the objects since (drift) or the controller forgot it (at
+// resync, when the cluster comes back, after a failed apply): then
+// everything is sent again.
+func (c *Deployments) sentBefore(pl *placed, drift []string) map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(drift) > 0 || pl.sent == nil {
+		return map[string]string{}
+	}
+	return pl.sent
 }
 
 func (c *Deployments) forget(k deploy.Key) {

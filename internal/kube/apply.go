@@ -2,6 +2,9 @@ package kube
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -113,10 +116,16 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 // ApplyWorkload is Apply for the objects Render makes: the ConfigMaps go
 // first, since the Deployment's pods refer to them, then everything else at
 // once, so a rollout (or a rollback) reaches the API server after one round
-// trip rather than one per object.
-func (a *Applier) ApplyWorkload(ctx context.Context, objs []*unstructured.Unstructured, previous Inventory) (Inventory, error) {
+// trip rather than one per object. Objects for which skip (if not nil)
+// reports true are known to be applied as they are: they are not sent, but
+// stay in the inventory.
+func (a *Applier) ApplyWorkload(ctx context.Context, objs []*unstructured.Unstructured, previous Inventory,
+	skip func(*unstructured.Unstructured) bool) (Inventory, error) {
 	var rest []*unstructured.Unstructured
 	for _, obj := range objs {
+		if skip != nil && skip(obj) {
+			continue
+		}
 		if obj.GetKind() != "ConfigMap" {
 			rest = append(rest, obj)
 			continue
@@ -201,4 +210,15 @@ func (a *Applier) Get(ctx context.Context, ref ObjectRef) (*unstructured.Unstruc
 
 func sortInventory(inv Inventory) {
 	sort.Slice(inv, func(i, j int) bool { return strings.Compare(inv[i].String(), inv[j].String()) < 0 })
+}
+
+// Fingerprint is a digest of obj's content: equal fingerprints mean an
+// apply of one would send exactly the other.
+func Fingerprint(obj *unstructured.Unstructured) string {
+	data, err := json.Marshal(obj.Object)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
