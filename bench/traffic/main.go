@@ -33,6 +33,7 @@ import (
 
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/localcluster"
+	"berth.dev/berth/internal/tenancy"
 	"berth.dev/berth/internal/traffic"
 	"berth.dev/berth/internal/traffic/gatewayapi"
 	"berth.dev/berth/internal/traffic/istio"
@@ -98,6 +99,15 @@ func run(changes int) error {
 		}
 		fmt.Printf("| %s | %d | %s | %s | %s | %s | %s |\n", p.name, changes,
 			pct(applied, 50), pct(applied, 99), pct(observed, 50), pct(observed, 99), pct(observed, 100))
+	}
+	fmt.Printf("\n| gray plan change committed → provider's route updated, seen by a watch | changes | p50 | p99 | max |\n|---|---|---|---|---|\n")
+	for _, prov := range []string{tenancy.TrafficIstio, tenancy.TrafficGatewayAPI} {
+		lat, err := planLatency(ctx, c, prov, changes)
+		if err != nil {
+			return fmt.Errorf("plan latency %s: %w", prov, err)
+		}
+		slices.Sort(lat)
+		fmt.Printf("| %s | %d | %s | %s | %s |\n", prov, changes, pct(lat, 50), pct(lat, 99), pct(lat, 100))
 	}
 	fmt.Printf("\nLoad average (1 min) before: %s, after: %s\n", load, readLoad())
 	return nil

@@ -1,6 +1,6 @@
 // Package engine runs the Berth engine inside a benchmark process, wired as
 // `berth server` wires it: a SQLite store, the platform, the cluster
-// registry and the deployment and release controllers, with tenant bank,
+// registry and the deployment, release and gray plan controllers, with tenant bank,
 // project channels and one environment on a local cluster.
 package engine
 
@@ -37,6 +37,7 @@ type Engine struct {
 	Reg      *kube.Registry
 	Deploys  *controller.Deployments
 	Releases *controller.Releases
+	Gray     *controller.GrayPlans
 	st       *store.Store
 	cancel   context.CancelFunc
 }
@@ -56,7 +57,8 @@ func Start(ctx context.Context, dir string, lc *localcluster.Cluster, env, ns st
 	e := &Engine{st: st}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.P, err = platform.New(st, platform.Options{Clock: clock.Real{}, Sealer: sealer,
-		OnDeploymentChange: func(k deploy.Key) { e.Deploys.Enqueue(k) },
+		OnDeploymentChange: func(k deploy.Key) { e.Deploys.Enqueue(k); e.Gray.Enqueue(k) },
+		OnGrayPlanChange:   func(k deploy.Key) { e.Gray.Enqueue(k) },
 		OnReleaseChange:    func(k release.Key) { e.Releases.Enqueue(k) }})
 	if err != nil {
 		return nil, err
@@ -69,11 +71,13 @@ func Start(ctx context.Context, dir string, lc *localcluster.Cluster, env, ns st
 	})
 	e.Deploys = controller.NewDeployments(st, e.P.Deploy, e.Reg, log, time.Hour)
 	e.Releases = controller.NewReleases(st, e.P.Release, e.Reg, log, 0)
+	e.Gray = controller.NewGrayPlans(st, e.P.Gray, e.Reg, e.P.Clock, log, time.Minute)
 	e.Deploys.OnApplied = e.Releases.DeploymentApplied
 	runCtx, cancel := context.WithCancel(ctx)
 	e.cancel = cancel
 	go e.Deploys.Run(runCtx, 16) // as berth server runs it
 	go e.Releases.Run(runCtx, 2)
+	go e.Gray.Run(runCtx, 2)
 	kubeconfig, err := os.ReadFile(lc.Kubeconfig())
 	if err != nil {
 		return nil, err
