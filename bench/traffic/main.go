@@ -57,8 +57,11 @@ var providers = []provider{
 		schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}, gatewayWeight},
 }
 
+var pause *time.Duration
+
 func main() {
 	changes := flag.Int("changes", 200, "routing changes to apply per provider")
+	pause = flag.Duration("pause", 300*time.Millisecond, "pause between gray plan changes")
 	flag.Parse()
 	if err := run(*changes); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/traffic:", err)
@@ -102,7 +105,7 @@ func run(changes int) error {
 	}
 	fmt.Printf("\n| gray plan change committed → provider's route updated, seen by a watch | changes | p50 | p99 | max |\n|---|---|---|---|---|\n")
 	for _, prov := range []string{tenancy.TrafficIstio, tenancy.TrafficGatewayAPI} {
-		lat, err := planLatency(ctx, c, prov, changes)
+		lat, err := planLatency(ctx, c, prov, changes, *pause)
 		if err != nil {
 			return fmt.Errorf("plan latency %s: %w", prov, err)
 		}

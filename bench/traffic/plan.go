@@ -31,7 +31,7 @@ import (
 // (gray.Service.Set in one transaction) to a watch on the provider's route
 // object delivering the object that routes by the change: the Berth engine's
 // gray controller renders and applies it in between.
-func planLatency(ctx context.Context, c *localcluster.Cluster, provider string, changes int) ([]time.Duration, error) {
+func planLatency(ctx context.Context, c *localcluster.Cluster, provider string, changes int, pause time.Duration) ([]time.Duration, error) {
 	dir, err := os.MkdirTemp("", "berth-bench-plan-")
 	if err != nil {
 		return nil, err
@@ -60,13 +60,24 @@ func planLatency(ctx context.Context, c *localcluster.Cluster, provider string, 
 	if _, err := watchFor(ctx, routes, `"weight":90`, func() error { return nil }); err != nil {
 		return nil, fmt.Errorf("%s route never appeared: %w", provider, err)
 	}
-	var out []time.Duration
+	var out, commits []time.Duration
+	defer func() {
+		slices.Sort(commits)
+		if len(commits) > 0 {
+			fmt.Fprintf(os.Stderr, "%s: the plan change's own transaction took p50 %v, max %v\n", provider, commits[len(commits)/2], commits[len(commits)-1])
+		}
+	}()
 	for i := range changes {
+		// A person changes a plan now and then, not in a tight loop: let
+		// the cluster client's rate limiter (QPS 100) refill between changes.
+		time.Sleep(pause)
 		step, want := (i+1)%2, `"weight":90`
 		if step == 1 {
 			want = `"weight":80`
 		}
 		d, err := watchFor(ctx, routes, want, func() error {
+			t0 := time.Now()
+			defer func() { commits = append(commits, time.Since(t0)) }()
 			return e.P.Do(ctx, engine.Admin, audit.Event{Action: "grayplan.set"}, func(tx platform.Tx) error {
 				_, err := e.P.Gray.Set(ctx, tx, engine.Admin, k, gray.Change{Step: &step})
 				return err
