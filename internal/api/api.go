@@ -103,6 +103,7 @@ func New(o Options) *API {
 	a.registerDeployments()
 	a.registerGray()
 	a.registerReleases()
+	a.registerGrayGroups()
 	a.registerIdentity()
 	a.registerAudit()
 	a.registerNetwork()

@@ -133,6 +133,10 @@ func noActivePlan(r *http.Request, tx platform.Tx, k release.Key) error {
 		if err != nil {
 			return err
 		}
+		if p.Phase.Active() && p.Group == o.ID {
+			return resource.Refused("release order %s cannot start: it is being released by its gray group "+
+				"(berth gray status --order %s); promote or abort that instead", o.ID, o.ID)
+		}
 		if p.Phase.Active() {
 			return resource.Refused("release order %s cannot start: %s in %s has a %s gray plan (version %s); promote, abort or end it first",
 				o.ID, it.Application, o.Environment, strings.ToLower(string(p.Phase)), p.GrayVersion)
@@ -252,8 +256,12 @@ func (a *API) grayOp(action string, fn func(ctx context.Context, tx platform.Tx,
 		k := grayKey(r)
 		var p gray.Plan
 		err = a.do(r, action, gray.Path(k), s, func(tx platform.Tx) error {
-			if err := notHeld(r, tx, k.Application); err != nil {
-				return err
+			// A plan of a gray group is held by its order; the domain
+			// refuses it, naming the group to act on instead.
+			if p, err := tx.GetPlan(r.Context(), k); err != nil || p.Group == "" {
+				if err := notHeld(r, tx, k.Application); err != nil {
+					return err
+				}
 			}
 			var err error
 			p, err = fn(r.Context(), tx, r, k)

@@ -96,3 +96,73 @@ func TestReleaseOrderWaitsForARunningGrayPlan(t *testing.T) {
 	h.must(http.StatusOK, admin, "POST", pp+"/environments/dev/grayplans/app1/abort", nil)
 	h.must(http.StatusOK, admin, "POST", pp+"/releases/"+orders["own"]+"/start", nil)
 }
+
+// TestGrayGroupReleasesAWholeOrder starts the gray release of an approved
+// two-item order: one plan per item with the same cohorts; the order cannot
+// also start, nor a plan of the group move alone; the group widens and is
+// promoted as one, and the order succeeds. Bad input names what is wrong.
+func TestGrayGroupReleasesAWholeOrder(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	admin := h.token("admin", adminPassword)
+	seedMatrix(t, h, admin)
+	pp := "/tenants/own/projects/p1"
+	h.must(http.StatusCreated, admin, "POST", pp+"/applications", map[string]string{"name": "app2"})
+	h.must(http.StatusCreated, admin, "POST", pp+"/applications/app2/versions", version("v1"))
+	h.must(http.StatusCreated, admin, "POST", pp+"/applications/app2/versions", version("v2"))
+	h.must(http.StatusOK, admin, "PUT", pp+"/environments/dev/deployments/app2", map[string]string{"version": "v1"})
+	r := h.must(http.StatusCreated, admin, "POST", pp+"/releases", map[string]any{"environment": "dev", "title": "pay 2.0",
+		"items": []map[string]string{{"application": "app1", "version": "v2"}, {"application": "app2", "version": "v2"}}})
+	var o OrderView
+	if err := json.Unmarshal(r.body, &o); err != nil {
+		t.Fatal(err)
+	}
+	group := pp + "/releases/" + o.ID + "/gray"
+	steps := map[string]any{"steps": []map[string]any{{"tellers": []string{"T900"}}, {"branches": []string{"0101"}}}}
+
+	if r := h.call(admin, "POST", pp+"/releases/ro-nope/gray", steps); r.status != http.StatusNotFound {
+		t.Fatalf("unknown order: %d %s", r.status, r.body)
+	}
+	bad := map[string]any{"steps": []map[string]any{{"weight": 101}}}
+	if r := h.call(admin, "POST", group, bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "steps[0].weight") {
+		t.Fatalf("a bad weight: %d %s", r.status, r.body)
+	}
+	var v GrayGroupView
+	r = h.must(http.StatusCreated, admin, "POST", group, steps)
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Order.State != "Graying" || len(v.Plans) != 2 || v.Plans[1].Application != "app2" || v.Plans[1].Group != o.ID || v.Plans[1].StableVersion != "v1" {
+		t.Fatalf("started group: %s", r.body)
+	}
+	if r := h.call(admin, "POST", pp+"/releases/"+o.ID+"/start", nil); r.status != http.StatusConflict || !strings.Contains(string(r.body), "gray group") {
+		t.Fatalf("order start during its gray release: %d %s", r.status, r.body)
+	}
+	if r := h.call(admin, "POST", pp+"/environments/dev/grayplans/app2/step", nil); r.status != http.StatusConflict ||
+		!strings.Contains(string(r.body), "--order "+o.ID) {
+		t.Fatalf("one plan of the group alone: %d %s", r.status, r.body)
+	}
+	r = h.must(http.StatusOK, admin, "POST", group+"/step", nil)
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range v.Plans {
+		if p.Rules.String() != "gray if [X-Org-Teller in (T900) or X-Org-Branch in (0101)] else 0% gray" {
+			t.Fatalf("%s after the group step: %s", p.Application, p.Rules)
+		}
+	}
+	r = h.must(http.StatusOK, admin, "POST", group+"/promote", map[string]string{"keepOld": "0s"})
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Order.State != "Succeeded" || v.Plans[0].Phase != "Ended" || v.Plans[1].Phase != "Ended" {
+		t.Fatalf("promoted group: %s", r.body)
+	}
+	r = h.must(http.StatusOK, admin, "GET", pp+"/environments/dev/deployments/app2", nil)
+	if !strings.Contains(string(r.body), `"version":"v2"`) {
+		t.Fatalf("app2 after promotion: %s", r.body)
+	}
+	if r := h.call(admin, "POST", group, steps); r.status != http.StatusConflict || !strings.Contains(string(r.body), "it is Succeeded") {
+		t.Fatalf("a second gray release of a succeeded order: %d %s", r.status, r.body)
+	}
+}

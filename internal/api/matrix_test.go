@@ -89,6 +89,7 @@ func runMatrix(t *testing.T, h *harness) {
 			for _, s := range subjects {
 				seq++
 				c := build(tenant, fmt.Sprintf("m%d", seq))
+				c.path = strings.ReplaceAll(c.path, "GRAYSEED", seeded[tenant+"/gray"])
 				c.path = strings.ReplaceAll(c.path, "SEEDED", seeded[tenant])
 				bindings := []authz.Binding{s.binding}
 				want := c.allowed(bindings)
@@ -137,6 +138,8 @@ func allowedStatus(rt Route) []int {
 		return []int{http.StatusCreated, http.StatusConflict} // one plan runs at a time
 	case rt.Method == "POST" && strings.Contains(rt.Path, "/grayplans/{app}/"):
 		return []int{http.StatusOK, http.StatusConflict} // the plan moves on: promoted, aborted, ...
+	case rt.Method == "POST" && strings.HasSuffix(rt.Path, "/releases/{id}/gray"):
+		return []int{http.StatusCreated, http.StatusConflict} // the order may have started or its app be held
 	case rt.Method == "POST" && strings.Contains(rt.Path, "/releases/{id}/"):
 		return []int{http.StatusOK, http.StatusConflict} // the order may have moved on
 	case rt.Method == "POST":
@@ -189,6 +192,12 @@ func seedMatrix(t *testing.T, h *harness, admin string) (orders map[string]strin
 			t.Fatal(err)
 		}
 		orders[tn] = o.ID
+		r = h.must(http.StatusCreated, admin, "POST", pp+"/releases", map[string]any{"environment": "dev", "title": "seed gray",
+			"items": []map[string]string{{"application": "app1", "version": "v2"}}})
+		if err := json.Unmarshal(r.body, &o); err != nil {
+			t.Fatal(err)
+		}
+		orders[tn+"/gray"] = o.ID
 	}
 	return orders
 }
@@ -231,6 +240,24 @@ var matrixCases = map[string]func(tenant, name string) matrixCase{
 	"POST /tenants/{tenant}/projects/{project}/releases/{id}/start":    releaseCase("start", authz.ReleaseOperate, nil),
 	"POST /tenants/{tenant}/projects/{project}/releases/{id}/abort":    releaseCase("abort", authz.ReleaseOperate, map[string]string{"reason": "matrix"}),
 	"POST /tenants/{tenant}/projects/{project}/releases/{id}/rollback": releaseCase("rollback", authz.ReleaseOperate, nil),
+	"GET /tenants/{tenant}/projects/{project}/releases/{id}/gray": func(tn, _ string) matrixCase {
+		s := authz.ProjectScope(tn, proj)
+		return matrixCase{projPath(tn) + "/releases/GRAYSEED/gray", nil, func(b []authz.Binding) bool {
+			return authz.Allowed(b, authz.GrayRead, s) && authz.Allowed(b, authz.ReleaseRead, s)
+		}}
+	},
+	"POST /tenants/{tenant}/projects/{project}/releases/{id}/gray": func(tn, _ string) matrixCase {
+		s := authz.ProjectScope(tn, proj)
+		return matrixCase{projPath(tn) + "/releases/GRAYSEED/gray", map[string]any{"steps": []map[string]any{{"tellers": []string{"T900"}}, {"branches": []string{"0101"}}}},
+			func(b []authz.Binding) bool {
+				return authz.Allowed(b, authz.GrayManage, s) && authz.Allowed(b, authz.ReleaseOperate, s)
+			}}
+	},
+	"POST /tenants/{tenant}/projects/{project}/releases/{id}/gray/step":    grayGroupCase("step", map[string]int{"to": 1}),
+	"POST /tenants/{tenant}/projects/{project}/releases/{id}/gray/set":     grayGroupCase("set", map[string]int{"step": 0}),
+	"POST /tenants/{tenant}/projects/{project}/releases/{id}/gray/promote": grayGroupCase("promote", map[string]string{"keepOld": "1h"}),
+	"POST /tenants/{tenant}/projects/{project}/releases/{id}/gray/abort":   grayGroupCase("abort", map[string]string{"reason": "matrix"}),
+	"POST /tenants/{tenant}/projects/{project}/releases/{id}/gray/end":     grayGroupCase("end", nil),
 	"GET /tenants/{tenant}/projects/{project}/environments/{environment}/deployments": func(tn, _ string) matrixCase {
 		return matrixCase{projPath(tn) + "/environments/dev/deployments", nil, allow(authz.DeploymentRead, authz.ProjectScope(tn, proj))}
 	},
@@ -460,6 +487,13 @@ var matrixCases = map[string]func(tenant, name string) matrixCase{
 		doc := fmt.Sprintf("apiVersion: berth.dev/v1\nkind: Application\nmetadata: {name: %s, tenant: %s, project: %s}\n", n, tn, proj)
 		return matrixCase{"/apply", doc, allow(authz.ApplicationCreate, authz.ProjectScope(tn, proj))}
 	},
+}
+
+// grayGroupCase is a change of the gray group of the order seeded for it.
+func grayGroupCase(op string, body any) func(string, string) matrixCase {
+	return func(tn, _ string) matrixCase {
+		return matrixCase{projPath(tn) + "/releases/GRAYSEED/gray/" + op, body, allow(authz.GrayManage, authz.ProjectScope(tn, proj))}
+	}
 }
 
 func grayOpCase(op string, body any) func(string, string) matrixCase {

@@ -14,53 +14,56 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/netasset"
+	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
 )
 
 // schemaTypes are the named schemas routes refer to.
 var schemaTypes = map[string]reflect.Type{
-	"Tenant":             reflect.TypeFor[tenancy.Tenant](),
-	"Project":            reflect.TypeFor[tenancy.Project](),
-	"Environment":        reflect.TypeFor[tenancy.Environment](),
-	"Cluster":            reflect.TypeFor[tenancy.Cluster](),
-	"ClusterRequest":     reflect.TypeFor[ClusterRequest](),
-	"Quota":              reflect.TypeFor[tenancy.Quota](),
-	"Usage":              reflect.TypeFor[tenancy.Usage](),
-	"Member":             reflect.TypeFor[tenancy.Member](),
-	"Application":        reflect.TypeFor[apps.Application](),
-	"Version":            reflect.TypeFor[apps.Version](),
-	"Tier":               reflect.TypeFor[apps.Tier](),
-	"User":               reflect.TypeFor[identity.User](),
-	"UserRequest":        reflect.TypeFor[UserRequest](),
-	"Token":              reflect.TypeFor[identity.Token](),
-	"TokenRequest":       reflect.TypeFor[TokenRequest](),
-	"PasswordRequest":    reflect.TypeFor[PasswordRequest](),
-	"TokenCreated":       reflect.TypeFor[TokenCreated](),
-	"LoginRequest":       reflect.TypeFor[LoginRequest](),
-	"LoginResponse":      reflect.TypeFor[LoginResponse](),
-	"WhoAmI":             reflect.TypeFor[WhoAmI](),
-	"AuditRecord":        reflect.TypeFor[audit.Record](),
-	"VerifyReport":       reflect.TypeFor[VerifyReport](),
-	"ApplyResult":        reflect.TypeFor[ApplyResult](),
-	"Error":              reflect.TypeFor[ErrorBody](),
-	"PortView":           reflect.TypeFor[netasset.PortView](),
-	"Grant":              reflect.TypeFor[netasset.Grant](),
-	"PortsRequest":       reflect.TypeFor[PortsRequest](),
-	"ExposeRequest":      reflect.TypeFor[ExposeRequest](),
-	"Allocation":         reflect.TypeFor[netasset.Allocation](),
-	"Isolation":          reflect.TypeFor[netasset.Isolation](),
-	"Bandwidth":          reflect.TypeFor[apps.Bandwidth](),
-	"BandwidthView":      reflect.TypeFor[netasset.BandwidthView](),
-	"GrayPlanView":       reflect.TypeFor[GrayPlanView](),
-	"GrayStartRequest":   reflect.TypeFor[GrayStartRequest](),
-	"GrayStepRequest":    reflect.TypeFor[GrayStepRequest](),
-	"GrayChange":         reflect.TypeFor[gray.Change](),
-	"GrayPromoteRequest": reflect.TypeFor[GrayPromoteRequest](),
-	"GrayAbortRequest":   reflect.TypeFor[GrayAbortRequest](),
-	"OrgUnit":            reflect.TypeFor[gray.OrgUnit](),
-	"OrgImportRequest":   reflect.TypeFor[OrgImportRequest](),
-	"GatewayConfig":      reflect.TypeFor[map[string]any](), // internal/gateway.Config, see docs/gateway.md
+	"Tenant":                reflect.TypeFor[tenancy.Tenant](),
+	"Project":               reflect.TypeFor[tenancy.Project](),
+	"Environment":           reflect.TypeFor[tenancy.Environment](),
+	"Cluster":               reflect.TypeFor[tenancy.Cluster](),
+	"ClusterRequest":        reflect.TypeFor[ClusterRequest](),
+	"Quota":                 reflect.TypeFor[tenancy.Quota](),
+	"Usage":                 reflect.TypeFor[tenancy.Usage](),
+	"Member":                reflect.TypeFor[tenancy.Member](),
+	"Application":           reflect.TypeFor[apps.Application](),
+	"Version":               reflect.TypeFor[apps.Version](),
+	"Tier":                  reflect.TypeFor[apps.Tier](),
+	"User":                  reflect.TypeFor[identity.User](),
+	"UserRequest":           reflect.TypeFor[UserRequest](),
+	"Token":                 reflect.TypeFor[identity.Token](),
+	"TokenRequest":          reflect.TypeFor[TokenRequest](),
+	"PasswordRequest":       reflect.TypeFor[PasswordRequest](),
+	"TokenCreated":          reflect.TypeFor[TokenCreated](),
+	"LoginRequest":          reflect.TypeFor[LoginRequest](),
+	"LoginResponse":         reflect.TypeFor[LoginResponse](),
+	"WhoAmI":                reflect.TypeFor[WhoAmI](),
+	"AuditRecord":           reflect.TypeFor[audit.Record](),
+	"VerifyReport":          reflect.TypeFor[VerifyReport](),
+	"ApplyResult":           reflect.TypeFor[ApplyResult](),
+	"Error":                 reflect.TypeFor[ErrorBody](),
+	"PortView":              reflect.TypeFor[netasset.PortView](),
+	"Grant":                 reflect.TypeFor[netasset.Grant](),
+	"PortsRequest":          reflect.TypeFor[PortsRequest](),
+	"ExposeRequest":         reflect.TypeFor[ExposeRequest](),
+	"Allocation":            reflect.TypeFor[netasset.Allocation](),
+	"Isolation":             reflect.TypeFor[netasset.Isolation](),
+	"Bandwidth":             reflect.TypeFor[apps.Bandwidth](),
+	"BandwidthView":         reflect.TypeFor[netasset.BandwidthView](),
+	"GrayPlanView":          reflect.TypeFor[GrayPlanView](),
+	"GrayStartRequest":      reflect.TypeFor[GrayStartRequest](),
+	"GrayGroupView":         reflect.TypeFor[GrayGroupView](),
+	"GrayGroupStartRequest": reflect.TypeFor[GrayGroupStartRequest](),
+	"GrayStepRequest":       reflect.TypeFor[GrayStepRequest](),
+	"GrayChange":            reflect.TypeFor[gray.Change](),
+	"GrayPromoteRequest":    reflect.TypeFor[GrayPromoteRequest](),
+	"GrayAbortRequest":      reflect.TypeFor[GrayAbortRequest](),
+	"OrgUnit":               reflect.TypeFor[gray.OrgUnit](),
+	"OrgImportRequest":      reflect.TypeFor[OrgImportRequest](),
+	"GatewayConfig":         reflect.TypeFor[map[string]any](), // internal/gateway.Config, see docs/gateway.md
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
@@ -172,6 +175,7 @@ var (
 	timeType     = reflect.TypeFor[time.Time]()
 	quantityType = reflect.TypeFor[resource.Quantity]()
 	portSetType  = reflect.TypeFor[netasset.PortSet]()
+	durationType = reflect.TypeFor[release.Duration]()
 )
 
 // schemaOf describes t as an OpenAPI schema, inline.
@@ -186,6 +190,8 @@ func schemaOf(t reflect.Type) map[string]any {
 		return map[string]any{"type": "string", "description": "quantity: 500m, 2, 4Gi"}
 	case t == portSetType:
 		return map[string]any{"type": "string", "description": "ports as compact ranges: 30061-30062, 30064"}
+	case t == durationType:
+		return map[string]any{"type": "string", "description": "duration: 90s, 5m, 1h"}
 	}
 	switch t.Kind() {
 	case reflect.String:

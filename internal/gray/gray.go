@@ -70,6 +70,10 @@ type Plan struct {
 	Project     string `json:"project"`
 	Application string `json:"application"`
 	Environment string `json:"environment"`
+	// Group is the release order whose items this plan releases together
+	// with the plans of the order's other items (Groups); "" for a plan of
+	// its own. A group's plans change only together.
+	Group string `json:"group,omitempty"`
 
 	Strategy Strategy `json:"strategy"`
 	// StableVersion is the version that was serving when the plan started.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"berth.dev/berth/internal/apps"
@@ -44,6 +45,11 @@ func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Mic
 // (blue-green). A finished plan of the same application is replaced; a
 // running or promoted one is a conflict.
 func (s *Service) Start(ctx context.Context, st Store, a audit.Actor, spec Plan) (Plan, error) {
+	spec.Group = "" // groups start through Groups
+	return s.start(ctx, st, a, spec)
+}
+
+func (s *Service) start(ctx context.Context, st Store, a audit.Actor, spec Plan) (Plan, error) {
 	k := spec.Key()
 	if err := checkKey(k); err != nil {
 		return Plan{}, err
@@ -79,7 +85,7 @@ func (s *Service) Start(ctx context.Context, st Store, a audit.Actor, spec Plan)
 		return Plan{}, fmt.Errorf("%s: %w", what, err)
 	}
 	if exists && old.Phase.Active() {
-		return Plan{}, resource.Refused("%s: the plan for version %s is %s; promote, abort or end it first", what, old.GrayVersion, old.Phase)
+		return Plan{}, resource.Refused("%s: the plan for version %s is %s%s; promote, abort or end it first", what, old.GrayVersion, old.Phase, groupOf(old))
 	}
 	now := s.now()
 	p := spec
@@ -168,7 +174,11 @@ func checkKey(k deploy.Key) error {
 // Step moves a running canary plan to step to, or to the next step when to
 // is nil.
 func (s *Service) Step(ctx context.Context, st Store, a audit.Actor, k deploy.Key, to *int) (Plan, error) {
-	return s.modify(ctx, st, a, k, "grayplan.step", func(p *Plan) (string, error) {
+	return s.step(ctx, st, a, k, "", to)
+}
+
+func (s *Service) step(ctx context.Context, st Store, a audit.Actor, k deploy.Key, group string, to *int) (Plan, error) {
+	return s.modify(ctx, st, a, k, group, "grayplan.step", func(p *Plan) (string, error) {
 		if p.Phase != Running || p.Strategy != Canary {
 			return "", resource.Refused("only a running canary plan has steps; this one is %s %s", p.Phase, p.Strategy)
 		}
@@ -196,7 +206,11 @@ type Change struct {
 // Set edits a running plan: its steps (e.g. one more teller), its current
 // step, a blue-green plan's side, or the gray replica count.
 func (s *Service) Set(ctx context.Context, st Store, a audit.Actor, k deploy.Key, c Change) (Plan, error) {
-	return s.modify(ctx, st, a, k, "grayplan.set", func(p *Plan) (string, error) {
+	return s.set(ctx, st, a, k, "", c)
+}
+
+func (s *Service) set(ctx context.Context, st Store, a audit.Actor, k deploy.Key, group string, c Change) (Plan, error) {
+	return s.modify(ctx, st, a, k, group, "grayplan.set", func(p *Plan) (string, error) {
 		if p.Phase != Running {
 			return "", resource.Refused("only a running plan can be changed; this one is %s", p.Phase)
 		}
@@ -227,11 +241,15 @@ func (s *Service) Set(ctx context.Context, st Store, a audit.Actor, k deploy.Key
 // the old version keeps running, unrouted, until then, so Abort switches
 // back at once; with 0 it is removed and the plan ends.
 func (s *Service) Promote(ctx context.Context, st Store, a audit.Actor, k deploy.Key, keepOld time.Duration) (Plan, error) {
+	return s.promote(ctx, st, a, k, "", keepOld)
+}
+
+func (s *Service) promote(ctx context.Context, st Store, a audit.Actor, k deploy.Key, group string, keepOld time.Duration) (Plan, error) {
 	if keepOld < 0 || keepOld > MaxKeepOld {
 		return Plan{}, &resource.ValidationError{Fields: []resource.FieldError{{Path: "keepOld",
 			Reason: fmt.Sprintf("want a duration between 0 and %s, got %s", MaxKeepOld, keepOld)}}}
 	}
-	return s.modify(ctx, st, a, k, "grayplan.promote", func(p *Plan) (string, error) {
+	return s.modify(ctx, st, a, k, group, "grayplan.promote", func(p *Plan) (string, error) {
 		if p.Phase != Running {
 			return "", resource.Refused("only a running plan can be promoted; this one is %s", p.Phase)
 		}
@@ -252,10 +270,14 @@ func (s *Service) Promote(ctx context.Context, st Store, a audit.Actor, k deploy
 // the gray one: from a running plan at once; from a promoted plan that
 // still keeps the old version, by switching the deployment back to it.
 func (s *Service) Abort(ctx context.Context, st Store, a audit.Actor, k deploy.Key, reason string) (Plan, error) {
+	return s.abort(ctx, st, a, k, "", reason)
+}
+
+func (s *Service) abort(ctx context.Context, st Store, a audit.Actor, k deploy.Key, group, reason string) (Plan, error) {
 	if len(reason) > 500 {
 		return Plan{}, &resource.ValidationError{Fields: []resource.FieldError{{Path: "reason", Reason: "at most 500 characters"}}}
 	}
-	return s.modify(ctx, st, a, k, "grayplan.abort", func(p *Plan) (string, error) {
+	return s.modify(ctx, st, a, k, group, "grayplan.abort", func(p *Plan) (string, error) {
 		switch p.Phase {
 		case Running:
 		case Promoted:
@@ -278,6 +300,14 @@ func (s *Service) Abort(ctx context.Context, st Store, a audit.Actor, k deploy.K
 	})
 }
 
+// groupOf names p's group, if it has one, for messages.
+func groupOf(p Plan) string {
+	if p.Group == "" {
+		return ""
+	}
+	return " (gray release of order " + p.Group + ")"
+}
+
 func reasonOr(r string) string {
 	if r == "" {
 		return "no reason given"
@@ -287,7 +317,11 @@ func reasonOr(r string) string {
 
 // End stops keeping the old version of a promoted plan now.
 func (s *Service) End(ctx context.Context, st Store, a audit.Actor, k deploy.Key) (Plan, error) {
-	return s.modify(ctx, st, a, k, "grayplan.end", func(p *Plan) (string, error) {
+	return s.end(ctx, st, a, k, "")
+}
+
+func (s *Service) end(ctx context.Context, st Store, a audit.Actor, k deploy.Key, group string) (Plan, error) {
+	return s.modify(ctx, st, a, k, group, "grayplan.end", func(p *Plan) (string, error) {
 		if p.Phase != Promoted {
 			return "", resource.Refused("only a promoted plan ends; this one is %s (promote or abort it)", p.Phase)
 		}
@@ -306,7 +340,7 @@ func (s *Service) Expire(ctx context.Context, st Store, k deploy.Key, now time.T
 	if p.Phase != Promoted || p.KeepOldUntil == nil || now.Before(*p.KeepOldUntil) {
 		return false, nil
 	}
-	_, err = s.modify(ctx, st, audit.System, k, "grayplan.end", func(p *Plan) (string, error) {
+	_, err = s.modify(ctx, st, audit.System, k, p.Group, "grayplan.end", func(p *Plan) (string, error) {
 		p.Phase, p.KeepOldUntil = Ended, nil
 		return fmt.Sprintf("keep-old time over: %s removed", p.StableVersion), nil
 	})
@@ -361,7 +395,11 @@ func (s *Service) Get(ctx context.Context, st Store, k deploy.Key) (Plan, error)
 	return p, nil
 }
 
-func (s *Service) modify(ctx context.Context, st Store, a audit.Actor, k deploy.Key, action string, change func(*Plan) (string, error)) (Plan, error) {
+// modify changes k's plan by change. group is the release order whose gray
+// group makes the change, "" for a change of one plan: a group's plans
+// change only together, so one cohort always sees the new version of every
+// application of the order.
+func (s *Service) modify(ctx context.Context, st Store, a audit.Actor, k deploy.Key, group, action string, change func(*Plan) (string, error)) (Plan, error) {
 	if err := checkKey(k); err != nil {
 		return Plan{}, err
 	}
@@ -369,6 +407,14 @@ func (s *Service) modify(ctx context.Context, st Store, a audit.Actor, k deploy.
 	p, err := st.GetPlan(ctx, k)
 	if err != nil {
 		return Plan{}, fmt.Errorf("%s: %w", what, err)
+	}
+	switch {
+	case p.Group != "" && group == "":
+		verb := strings.TrimPrefix(action, "grayplan.")
+		return Plan{}, resource.Refused("gray plan of %s in %s belongs to the gray release of order %s; %s the whole group: berth gray %s --order %s",
+			k.Application, k.Environment, p.Group, verb, verb, p.Group)
+	case p.Group != group:
+		return Plan{}, resource.Refused("gray plan of %s in %s is not part of the gray release of order %s%s", k.Application, k.Environment, group, groupOf(p))
 	}
 	summary, err := change(&p)
 	var re *resource.RefusedError

@@ -55,7 +55,9 @@ type Platform struct {
 	Deploy   *deploy.Service
 	Gray     *gray.Service
 	Release  *release.Service
-	Network  *netasset.Service
+	// GrayGroups release whole release orders by gray plans.
+	GrayGroups *gray.Groups
+	Network    *netasset.Service
 }
 
 // New wires the services over db.
@@ -73,17 +75,19 @@ func New(db Transactor, o Options) (*Platform, error) {
 	d := deploy.NewService(o.Clock, t, o.OnDeploymentChange)
 	g := gray.NewService(o.Clock, d, o.OrgHeaders, o.OnGrayPlanChange)
 	d.ExtraDemand = g.Demand
+	r := release.NewService(o.Clock, d, o.OnReleaseChange)
 	return &Platform{
-		DB:       db,
-		Clock:    o.Clock,
-		Tenancy:  t,
-		Apps:     apps.NewService(o.Clock, t),
-		Identity: identity.NewService(o.Clock, o.Identity, o.Providers...),
-		Audit:    audit.NewService(o.Clock, o.AuditRetention),
-		Deploy:   d,
-		Gray:     g,
-		Release:  release.NewService(o.Clock, d, o.OnReleaseChange),
-		Network:  netasset.NewService(o.Clock, t, o.OnNetworkChange),
+		DB:         db,
+		Clock:      o.Clock,
+		Tenancy:    t,
+		Apps:       apps.NewService(o.Clock, t),
+		Identity:   identity.NewService(o.Clock, o.Identity, o.Providers...),
+		Audit:      audit.NewService(o.Clock, o.AuditRetention),
+		Deploy:     d,
+		Gray:       g,
+		Release:    r,
+		GrayGroups: gray.NewGroups(g, r),
+		Network:    netasset.NewService(o.Clock, t, o.OnNetworkChange),
 	}, nil
 }
 

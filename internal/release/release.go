@@ -34,16 +34,22 @@ type State string
 
 // Order states. Draft → PendingApproval → Approved → Running → Succeeded, or
 // Running → Failed → RollingBack → RolledBack; Aborted before it starts.
+// An approved order may instead be released by gray plans (Gray): Approved →
+// Graying → Succeeded (promoted) or Aborted, and a promoted group switched
+// back within its keep-old time ends RolledBack.
 const (
 	Draft           State = "Draft"
 	PendingApproval State = "PendingApproval"
 	Approved        State = "Approved"
 	Running         State = "Running"
-	Succeeded       State = "Succeeded"
-	Failed          State = "Failed"
-	RollingBack     State = "RollingBack"
-	RolledBack      State = "RolledBack"
-	Aborted         State = "Aborted"
+	// Graying: one gray plan per item runs the items' versions beside
+	// the stable ones; the order's gray group, not the engine, moves it.
+	Graying     State = "Graying"
+	Succeeded   State = "Succeeded"
+	Failed      State = "Failed"
+	RollingBack State = "RollingBack"
+	RolledBack  State = "RolledBack"
+	Aborted     State = "Aborted"
 )
 
 // Active reports whether the engine still has work for an order in s.

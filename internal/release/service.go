@@ -213,6 +213,10 @@ func (s *Service) Approve(ctx context.Context, st Store, a audit.Actor, k Key, c
 // order to the engine.
 func (s *Service) Start(ctx context.Context, st Store, a audit.Actor, k Key) (Order, error) {
 	return s.change(ctx, st, a, k, "release.start", func(o *Order) (string, error) {
+		if o.State == Graying {
+			return "", resource.Refused("release order %s cannot start: it is being released by its gray group "+
+				"(berth gray status --order %s); promote or abort that instead", o.ID, o.ID)
+		}
 		if o.State != Approved {
 			if o.State == PendingApproval {
 				return "", resource.Refused("release order %s cannot start: it has %d of the %d approvals environment %s requires",
@@ -283,6 +287,9 @@ func (s *Service) Abort(ctx context.Context, st Store, a audit.Actor, k Key, rea
 				return "", err
 			}
 			return fmt.Sprintf("aborted running release order %s, rolling back: %s", o.ID, orDash(reason)), nil
+		case Graying:
+			return "", resource.Refused("release order %s is being released by its gray group; abort that instead "+
+				"(berth gray abort --order %s), which sends all traffic back to the stable versions", o.ID, o.ID)
 		}
 		return "", stateErr(*o, "abort", Draft, PendingApproval, Approved, Running)
 	})

@@ -2,6 +2,8 @@
 // application in an environment, widen it step by step (tellers, branches,
 // regions, weights), change it, promote it (keeping the old version for an
 // instant switch back, or not), abort it, end it, and show its status.
+// With --order every verb acts on the gray group of a release order: one
+// plan per item of the order, all moved together.
 package graycmd
 
 import (
@@ -34,11 +36,42 @@ type View struct {
 type target struct {
 	place kind.Place
 	env   string
+	// order names a release order: act on its gray group, every plan of
+	// it at once.
+	order string
 }
 
 func (t *target) flags(cmd *cobra.Command) {
 	t.place.Flags(cmd.Flags())
-	cmd.Flags().StringVarP(&t.env, "env", "e", "", "environment (required)")
+	cmd.Flags().StringVarP(&t.env, "env", "e", "", "environment (required without --order)")
+	cmd.Flags().StringVar(&t.order, "order", "", "a release order: act on the gray plans of all its items at once (its environment is the order's)")
+}
+
+// args checks a command's arguments: n without --order, none with it.
+func (t *target) args(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if t.order != "" {
+			if len(args) != 0 {
+				return fmt.Errorf("--order %s acts on every item of the order; give no application or version", t.order)
+			}
+			return nil
+		}
+		return cobra.ExactArgs(n)(cmd, args)
+	}
+}
+
+// groupBase opens the session and returns the order's gray group path.
+func (t *target) groupBase(getenv func(string) string) (*client.Session, string, error) {
+	s, err := client.Open(getenv)
+	if err != nil {
+		return nil, "", err
+	}
+	t.place.Default(s.Context.Tenant, s.Context.Project)
+	if t.place.Tenant == "" || t.place.Project == "" {
+		return nil, "", errors.New("--tenant and --project: set them, or a context with `berth context set -t T -p P`")
+	}
+	return s, "/tenants/" + url.PathEscape(t.place.Tenant) + "/projects/" + url.PathEscape(t.place.Project) +
+		"/releases/" + url.PathEscape(t.order) + "/gray", nil
 }
 
 // base opens the session and returns the environment's grayplans path.
@@ -123,10 +156,14 @@ func startCmd(env cli.Env) *cobra.Command {
 		Use:   "start APP VERSION",
 		Short: "Run VERSION of APP beside the stable one for the first step's cohort",
 		Example: "  berth gray start pay v2 -e prod --step tellers=T900,T901 --step branches=0101 --step 'regions=north;weight=10'\n" +
-			"  berth gray start pay v2 -e prod --blue-green",
-		Args: cobra.ExactArgs(2),
+			"  berth gray start pay v2 -e prod --blue-green\n" +
+			"  berth gray start --order ro-20261122-k3f9q2 --step tellers=T900 --step branches=0101   # every item of an approved order",
+		Args: t.args(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := map[string]any{"application": args[0], "grayVersion": args[1]}
+			req := map[string]any{}
+			if t.order == "" {
+				req["application"], req["grayVersion"] = args[0], args[1]
+			}
 			if blueGreen {
 				req["strategy"], req["side"] = gray.BlueGreen, "gray"
 			} else {
@@ -138,6 +175,9 @@ func startCmd(env cli.Env) *cobra.Command {
 			}
 			if replicas > 0 {
 				req["grayReplicas"] = replicas
+			}
+			if t.order != "" {
+				return sendGroup(cmd.Context(), env, &t, "", req, "gray release started")
 			}
 			return send(cmd.Context(), env, &t, "POST", "", req, fmt.Sprintf("%s: gray plan started, %s beside the stable version", args[0], args[1]))
 		},
@@ -153,15 +193,15 @@ func stepCmd(env cli.Env) *cobra.Command {
 	var t target
 	var to int
 	cmd := &cobra.Command{
-		Use:   "step APP",
-		Short: "Widen APP's plan to its next step (or --to N, counted from 1)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "step APP | --order ID",
+		Short: "Widen APP's plan (or every plan of the order's group) to its next step (or --to N, counted from 1)",
+		Args:  t.args(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body := map[string]any{}
 			if to > 0 {
 				body["to"] = to - 1
 			}
-			return send(cmd.Context(), env, &t, "POST", "/"+url.PathEscape(args[0])+"/step", body, args[0]+": plan moved")
+			return op(cmd.Context(), env, &t, args, "step", body, "plan moved")
 		},
 	}
 	t.flags(cmd)
@@ -175,9 +215,9 @@ func setCmd(env cli.Env) *cobra.Command {
 	var at, replicas int
 	var side string
 	cmd := &cobra.Command{
-		Use:   "set APP",
-		Short: "Change APP's running plan: its steps (--step, all of them), current step (--at), blue-green side, gray replicas",
-		Args:  cobra.ExactArgs(1),
+		Use:   "set APP | --order ID",
+		Short: "Change APP's running plan (or the order's group): its steps (--step, all of them), current step (--at), blue-green side, gray replicas",
+		Args:  t.args(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body := map[string]any{}
 			if len(steps) > 0 {
@@ -199,7 +239,7 @@ func setCmd(env cli.Env) *cobra.Command {
 			if len(body) == 0 {
 				return errors.New("nothing to change: give --step, --at, --side or --gray-replicas")
 			}
-			return send(cmd.Context(), env, &t, "POST", "/"+url.PathEscape(args[0])+"/set", body, args[0]+": plan changed")
+			return op(cmd.Context(), env, &t, args, "set", body, "plan changed")
 		},
 	}
 	t.flags(cmd)
@@ -214,12 +254,11 @@ func promoteCmd(env cli.Env) *cobra.Command {
 	var t target
 	var keep time.Duration
 	cmd := &cobra.Command{
-		Use:   "promote APP",
-		Short: "Make the new version stable; --keep-old keeps the old one running for an instant switch back (abort)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "promote APP | --order ID",
+		Short: "Make the new version stable (with --order: of every item, and the order succeeds); --keep-old keeps the old one running for an instant switch back (abort)",
+		Args:  t.args(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return send(cmd.Context(), env, &t, "POST", "/"+url.PathEscape(args[0])+"/promote",
-				map[string]string{"keepOld": keep.String()}, args[0]+": promoted")
+			return op(cmd.Context(), env, &t, args, "promote", map[string]string{"keepOld": keep.String()}, "promoted")
 		},
 	}
 	t.flags(cmd)
@@ -231,11 +270,11 @@ func abortCmd(env cli.Env) *cobra.Command {
 	var t target
 	var reason string
 	cmd := &cobra.Command{
-		Use:   "abort APP",
-		Short: "Send everyone back to the old version and remove the new one (after promote: switch back)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "abort APP | --order ID",
+		Short: "Send everyone back to the old version and remove the new one (after promote: switch back); with --order, every item",
+		Args:  t.args(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return send(cmd.Context(), env, &t, "POST", "/"+url.PathEscape(args[0])+"/abort", map[string]string{"reason": reason}, args[0]+": aborted")
+			return op(cmd.Context(), env, &t, args, "abort", map[string]string{"reason": reason}, "aborted")
 		},
 	}
 	t.flags(cmd)
@@ -246,11 +285,11 @@ func abortCmd(env cli.Env) *cobra.Command {
 func endCmd(env cli.Env) *cobra.Command {
 	var t target
 	cmd := &cobra.Command{
-		Use:   "end APP",
-		Short: "Stop keeping the old version of a promoted plan now",
-		Args:  cobra.ExactArgs(1),
+		Use:   "end APP | --order ID",
+		Short: "Stop keeping the old version of a promoted plan (or of every plan of the order's group) now",
+		Args:  t.args(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return send(cmd.Context(), env, &t, "POST", "/"+url.PathEscape(args[0])+"/end", nil, args[0]+": ended")
+			return op(cmd.Context(), env, &t, args, "end", nil, "ended")
 		},
 	}
 	t.flags(cmd)
@@ -261,10 +300,25 @@ func statusCmd(env cli.Env) *cobra.Command {
 	var t target
 	var output string
 	cmd := &cobra.Command{
-		Use:   "status [APP]",
-		Short: "Show the environment's gray plans, or APP's: phase, versions, step and the rules traffic follows",
+		Use:   "status [APP] | --order ID",
+		Short: "Show the environment's gray plans, APP's, or those of an order's gray group: phase, versions, step and the rules traffic follows",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if t.order != "" {
+				s, base, err := t.groupBase(env.Getenv)
+				if err != nil {
+					return err
+				}
+				var g groupView
+				if err := s.Client.Do(cmd.Context(), "GET", base, nil, &g); err != nil {
+					return err
+				}
+				if output == "json" {
+					return json.NewEncoder(env.Stdout).Encode(g)
+				}
+				fmt.Fprintf(env.Stdout, "release order %s: %s\n", g.Order.ID, g.Order.State)
+				return printViews(env.Stdout, g.Plans)
+			}
 			s, base, err := t.base(env.Getenv)
 			if err != nil {
 				return err
@@ -328,6 +382,41 @@ func appliedOf(p gray.Plan) string {
 		return "applying"
 	}
 	return "serving " + strings.Join(p.Applied.Serving, ",")
+}
+
+// groupView is what the API answers for an order's gray group.
+type groupView struct {
+	Order struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+	} `json:"order"`
+	Plans []View `json:"plans"`
+}
+
+// op sends a change of one plan (args[0]) or, with --order, of the order's
+// gray group.
+func op(ctx context.Context, env cli.Env, t *target, args []string, verb string, body any, done string) error {
+	if t.order != "" {
+		return sendGroup(ctx, env, t, "/"+verb, body, done)
+	}
+	return send(ctx, env, t, "POST", "/"+url.PathEscape(args[0])+"/"+verb, body, args[0]+": "+done)
+}
+
+func sendGroup(ctx context.Context, env cli.Env, t *target, suffix string, body any, done string) error {
+	s, base, err := t.groupBase(env.Getenv)
+	if err != nil {
+		return err
+	}
+	var g groupView
+	if err := s.Client.Do(ctx, "POST", base+suffix, body, &g); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "release order %s: %s (%s)\n", g.Order.ID, done, g.Order.State)
+	for _, v := range g.Plans {
+		fmt.Fprintf(env.Stdout, "  %s: %s beside %s (%s, step %s; routing: %s)\n", v.Application, v.GrayVersion, v.StableVersion,
+			phaseOf(v.Plan), stepOf(v.Plan), v.Rules.String())
+	}
+	return nil
 }
 
 func send(ctx context.Context, env cli.Env, t *target, method, suffix string, body any, done string) error {

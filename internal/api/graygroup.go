@@ -1,0 +1,157 @@
+package api
+
+import (
+	"net/http"
+
+	"berth.dev/berth/internal/authz"
+	"berth.dev/berth/internal/gray"
+	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/release"
+	"berth.dev/berth/internal/tenancy"
+)
+
+// GrayGroupView is a release order released by gray plans (its gray
+// group): the order and the plans of its items.
+type GrayGroupView struct {
+	Order OrderView      `json:"order"`
+	Plans []GrayPlanView `json:"plans"`
+}
+
+// GrayGroupStartRequest starts the gray release of an approved order: one
+// plan per item, the item's current version stable and its target version
+// gray, all with these steps (or blue-green side) and gray replicas.
+type GrayGroupStartRequest struct {
+	Strategy     gray.Strategy `json:"strategy,omitempty"`
+	GrayReplicas *int32        `json:"grayReplicas,omitempty"`
+	Steps        []gray.Step   `json:"steps,omitempty"`
+	Step         int           `json:"step,omitempty"`
+	Side         string        `json:"side,omitempty"`
+}
+
+type groupFunc func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error)
+
+func (a *API) registerGrayGroups() {
+	base := "/tenants/{tenant}/projects/{project}/releases/{id}/gray"
+	a.route(Route{Method: "GET", Path: base, Summary: "Get a release order's gray group: the order and the gray plan of each item", Response: "GrayGroupView"}, a.getGrayGroup)
+	a.route(Route{Method: "POST", Path: base, Summary: "Release an approved order by gray plans: every item's version beside its stable one for the same cohorts",
+		Request: "GrayGroupStartRequest", Response: "GrayGroupView"}, a.grayGroupOp("release.gray.start", http.StatusCreated, authz.ReleaseOperate,
+		func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
+			var req GrayGroupStartRequest
+			if err := decodeOptional(r, &req); err != nil {
+				return release.Order{}, nil, err
+			}
+			spec := gray.Plan{Strategy: req.Strategy, GrayReplicas: req.GrayReplicas, Steps: req.Steps, Step: req.Step, Side: req.Side}
+			return a.p.GrayGroups.Start(r.Context(), tx, a.actor(r), k, spec)
+		}))
+	a.route(Route{Method: "POST", Path: base + "/step", Summary: "Widen every plan of the gray group to its next (or a given) step", Request: "GrayStepRequest", Response: "GrayGroupView"},
+		a.grayGroupOp("release.gray.step", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
+			var req GrayStepRequest
+			if err := decodeOptional(r, &req); err != nil {
+				return release.Order{}, nil, err
+			}
+			return a.p.GrayGroups.Step(r.Context(), tx, a.actor(r), k, req.To)
+		}))
+	a.route(Route{Method: "POST", Path: base + "/set", Summary: "Change every plan of the gray group: steps, current step, blue-green side, gray replicas", Request: "GrayChange", Response: "GrayGroupView"},
+		a.grayGroupOp("release.gray.set", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
+			var req gray.Change
+			if err := decodeOptional(r, &req); err != nil {
+				return release.Order{}, nil, err
+			}
+			return a.p.GrayGroups.Set(r.Context(), tx, a.actor(r), k, req)
+		}))
+	a.route(Route{Method: "POST", Path: base + "/promote", Summary: "Promote every plan of the gray group; the order succeeds", Request: "GrayPromoteRequest", Response: "GrayGroupView"},
+		a.grayGroupOp("release.gray.promote", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
+			var req GrayPromoteRequest
+			if err := decodeOptional(r, &req); err != nil {
+				return release.Order{}, nil, err
+			}
+			keep, err := parseKeepOld(req.KeepOld)
+			if err != nil {
+				return release.Order{}, nil, err
+			}
+			return a.p.GrayGroups.Promote(r.Context(), tx, a.actor(r), k, keep)
+		}))
+	a.route(Route{Method: "POST", Path: base + "/abort", Summary: "Send every application of the gray group back to its stable version (a promoted group switches back)",
+		Request: "GrayAbortRequest", Response: "GrayGroupView"},
+		a.grayGroupOp("release.gray.abort", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
+			var req GrayAbortRequest
+			if err := decodeOptional(r, &req); err != nil {
+				return release.Order{}, nil, err
+			}
+			return a.p.GrayGroups.Abort(r.Context(), tx, a.actor(r), k, req.Reason)
+		}))
+	a.route(Route{Method: "POST", Path: base + "/end", Summary: "Stop keeping the old versions of a promoted gray group", Response: "GrayGroupView"},
+		a.grayGroupOp("release.gray.end", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
+			return a.p.GrayGroups.End(r.Context(), tx, a.actor(r), k)
+		}))
+}
+
+func (a *API) groupView(o release.Order, plans []gray.Plan) GrayGroupView {
+	v := GrayGroupView{Order: orderView(o), Plans: make([]GrayPlanView, 0, len(plans))}
+	for _, p := range plans {
+		v.Plans = append(v.Plans, a.grayView(p))
+	}
+	return v
+}
+
+func (a *API) getGrayGroup(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.GrayRead, s); err != nil {
+		return err
+	}
+	if err := a.authorize(r, authz.ReleaseRead, s); err != nil {
+		return err
+	}
+	var o release.Order
+	var plans []gray.Plan
+	err := a.view(r, func(tx platform.Tx) (err error) {
+		o, plans, err = a.p.GrayGroups.Plans(r.Context(), tx, orderKey(r))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a.groupView(o, plans))
+}
+
+// grayGroupOp is the handler of one change of an order's gray group: every
+// plan and the order in one transaction. The order's environment must be
+// reachable, as for a single plan.
+// Starting a group starts the order too, so it also needs perm (release
+// operate); the other changes need gray plan management alone.
+func (a *API) grayGroupOp(action string, status int, perm authz.Permission, fn groupFunc) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		s := scopeOf(r)
+		for _, p := range []authz.Permission{authz.GrayManage, perm} {
+			if err := a.authorize(r, p, s); err != nil {
+				return err
+			}
+		}
+		k := orderKey(r)
+		var env tenancy.Environment
+		err := a.view(r, func(tx platform.Tx) error {
+			o, err := a.p.Release.Get(r.Context(), tx, k)
+			if err != nil {
+				return err
+			}
+			env, err = tx.GetEnvironment(r.Context(), o.Tenant, o.Project, o.Environment)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if err := a.reachable(r.Context(), env); err != nil {
+			return err
+		}
+		var o release.Order
+		var plans []gray.Plan
+		err = a.do(r, action, "tenants/"+k.Tenant+"/projects/"+k.Project+"/releases/"+k.ID+"/gray", s, func(tx platform.Tx) (err error) {
+			o, plans, err = fn(r, tx, k)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, status, a.groupView(o, plans))
+	}
+}
