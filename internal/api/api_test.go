@@ -401,3 +401,20 @@ func TestAnOlderVersionCanBeRedeployed(t *testing.T) {
 		t.Errorf("project uses %v CPU with one replica of tier small, want 500m", u.Used[resource.CPU])
 	}
 }
+
+// TestEveryReferencedSchemaIsDefined: each request and response a route
+// names (inside List[...] too) is a schema of the OpenAPI document.
+func TestEveryReferencedSchemaIsDefined(t *testing.T) {
+	h := newHarness(t, storetest.SQLite(t))
+	for _, rt := range h.api.Routes() {
+		for _, name := range []string{rt.Request, rt.Response} {
+			name = strings.TrimSuffix(strings.TrimPrefix(name, "List["), "]")
+			if name == "" || name == "none" || name == "OpenAPI" || name == "Manifest" || name == "AuditExport" { // not JSON
+				continue
+			}
+			if _, ok := schemaTypes[name]; !ok {
+				t.Errorf("%s %s refers to schema %s, which the document does not define", rt.Method, rt.Path, name)
+			}
+		}
+	}
+}

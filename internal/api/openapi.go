@@ -1,7 +1,6 @@
 package api
 
 import (
-	"berth.dev/berth/internal/gray"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -12,6 +11,7 @@ import (
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/release"
@@ -64,6 +64,15 @@ var schemaTypes = map[string]reflect.Type{
 	"OrgUnit":               reflect.TypeFor[gray.OrgUnit](),
 	"OrgImportRequest":      reflect.TypeFor[OrgImportRequest](),
 	"GatewayConfig":         reflect.TypeFor[map[string]any](), // internal/gateway.Config, see docs/gateway.md
+	"CurrentVersion":        reflect.TypeFor[CurrentVersion](),
+	"DeploymentView":        reflect.TypeFor[DeploymentView](),
+	"DeployRequest":         reflect.TypeFor[DeployRequest](),
+	"ScaleRequest":          reflect.TypeFor[ScaleRequest](),
+	"OrderView":             reflect.TypeFor[OrderView](),
+	"ReleaseRequest":        reflect.TypeFor[ReleaseRequest](),
+	"ApproveRequest":        reflect.TypeFor[ApproveRequest](),
+	"AbortRequest":          reflect.TypeFor[AbortRequest](),
+	"RollbackRequest":       reflect.TypeFor[release.RollbackRequest](),
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
