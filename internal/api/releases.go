@@ -83,7 +83,13 @@ func (a *API) registerReleases() {
 			if err := decodeOptional(r, &req); err != nil {
 				return release.Order{}, err
 			}
-			return a.p.Release.Rollback(r.Context(), tx, a.actor(r), k, req)
+			o, err := a.p.Release.Rollback(r.Context(), tx, a.actor(r), k, req)
+			if err != nil {
+				return release.Order{}, err
+			}
+			// The rollback order must not deploy over a gray plan either;
+			// refusing here rolls the whole transaction back.
+			return o, noActivePlan(r, tx, o.Key())
 		}))
 }
 
