@@ -166,3 +166,35 @@ func TestGrayGroupReleasesAWholeOrder(t *testing.T) {
 		t.Fatalf("a second gray release of a succeeded order: %d %s", r.status, r.body)
 	}
 }
+
+// TestRollbackWaitsForAKeptOldVersion: an order released by a gray group
+// and promoted with the old version kept is not rolled back by a new order
+// while that plan is active (the rollback would deploy over it); nothing
+// is written.
+func TestRollbackWaitsForAKeptOldVersion(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	admin := h.token("admin", adminPassword)
+	seedMatrix(t, h, admin)
+	pp := "/tenants/own/projects/p1"
+	r := h.must(http.StatusCreated, admin, "POST", pp+"/releases", map[string]any{"environment": "dev", "title": "pay 2.0",
+		"items": []map[string]string{{"application": "app1", "version": "v2"}}})
+	var o OrderView
+	if err := json.Unmarshal(r.body, &o); err != nil {
+		t.Fatal(err)
+	}
+	group := pp + "/releases/" + o.ID + "/gray"
+	h.must(http.StatusCreated, admin, "POST", group, map[string]any{"steps": []map[string]any{{"tellers": []string{"T900"}}}})
+	h.must(http.StatusOK, admin, "POST", group+"/promote", map[string]string{"keepOld": "1h"})
+	r = h.call(admin, "POST", pp+"/releases/"+o.ID+"/rollback", map[string]string{"reason": "fees"})
+	if r.status != http.StatusConflict || !strings.Contains(string(r.body), "gray") {
+		t.Fatalf("rollback while the old version is kept: %d %s", r.status, r.body)
+	}
+	var list List[OrderView]
+	h.must(http.StatusOK, admin, "GET", pp+"/releases", nil).decode(t, &list)
+	for _, x := range list.Items {
+		if x.RollbackOf != "" || x.RolledBackBy != "" {
+			t.Fatalf("a refused rollback left %s (rollbackOf %q, rolledBackBy %q)", x.ID, x.RollbackOf, x.RolledBackBy)
+		}
+	}
+}
