@@ -69,9 +69,7 @@ func NewDeployments(db platform.Transactor, svc *deploy.Service, clusters *kube.
 	}
 	return &Deployments{
 		db: db, svc: svc, clusters: clusters, log: log, resync: resync,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[deploy.Key](500*time.Millisecond, 30*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[deploy.Key]{Name: "deployments"}),
+		queue:   newQueue[deploy.Key]("deployments", 500*time.Millisecond, 30*time.Second),
 		where:   map[placement]*placed{},
 		ensured: map[string]string{},
 	}
@@ -124,24 +122,16 @@ func (c *Deployments) ClusterChanged(cluster string, app kube.AppKey) {
 
 // Run reconciles with workers goroutines until ctx ends.
 func (c *Deployments) Run(ctx context.Context, workers int) {
-	defer c.queue.ShutDown()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c.next(ctx) {
-			}
-		}()
-	}
+	stop := startWorkers(ctx, c.queue, workers, c.Reconcile, func(k deploy.Key, err error) {
+		c.log.Warn("reconcile deployment", "deployment", k.Path(), "err", err)
+	})
+	defer stop()
 	c.enqueueAll(ctx)
 	tick := time.NewTicker(c.resync)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			c.queue.ShutDown()
-			wg.Wait()
 			return
 		case <-tick.C:
 			c.enqueueAll(ctx)
@@ -173,26 +163,6 @@ func (c *Deployments) enqueueAll(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		c.log.Error("list deployments", "err", err)
 	}
-}
-
-func (c *Deployments) next(ctx context.Context) bool {
-	k, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(k)
-	retry, err := c.Reconcile(ctx, k)
-	switch {
-	case err != nil:
-		c.log.Warn("reconcile deployment", "deployment", k.Path(), "err", err)
-		c.queue.AddRateLimited(k)
-	case retry > 0:
-		c.queue.Forget(k)
-		c.queue.AddAfter(k, retry)
-	default:
-		c.queue.Forget(k)
-	}
-	return true
 }
 
 // Reconcile makes the cluster match deployment k once. It returns a delay

@@ -65,9 +65,7 @@ func NewGrayPlans(db platform.Transactor, svc *gray.Service, clusters *kube.Regi
 		resync = time.Minute
 	}
 	return &GrayPlans{db: db, svc: svc, clusters: clusters, clock: c, log: log, resync: resync, sent: map[deploy.Key]map[string]string{},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[deploy.Key](200*time.Millisecond, 30*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[deploy.Key]{Name: "grayplans"})}
+		queue: newQueue[deploy.Key]("grayplans", 200*time.Millisecond, 30*time.Second)}
 }
 
 // Enqueue asks for k's plan to be reconciled (a plan or its deployment
@@ -76,24 +74,16 @@ func (c *GrayPlans) Enqueue(k deploy.Key) { c.queue.Add(k) }
 
 // Run reconciles with workers goroutines until ctx ends.
 func (c *GrayPlans) Run(ctx context.Context, workers int) {
-	defer c.queue.ShutDown()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c.next(ctx) {
-			}
-		}()
-	}
+	stop := startWorkers(ctx, c.queue, workers, c.Reconcile, func(k deploy.Key, err error) {
+		c.log.Warn("reconcile gray plan", "plan", gray.Path(k), "err", err)
+	})
+	defer stop()
 	tick := time.NewTicker(c.resync)
 	defer tick.Stop()
 	for {
 		c.enqueueAll(ctx)
 		select {
 		case <-ctx.Done():
-			c.queue.ShutDown()
-			wg.Wait()
 			return
 		case <-tick.C:
 		}
@@ -114,26 +104,6 @@ func (c *GrayPlans) enqueueAll(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		c.log.Error("list gray plans", "err", err)
 	}
-}
-
-func (c *GrayPlans) next(ctx context.Context) bool {
-	k, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(k)
-	retry, err := c.Reconcile(ctx, k)
-	switch {
-	case err != nil:
-		c.log.Warn("reconcile gray plan", "plan", gray.Path(k), "err", err)
-		c.queue.AddRateLimited(k)
-	case retry > 0:
-		c.queue.Forget(k)
-		c.queue.AddAfter(k, retry)
-	default:
-		c.queue.Forget(k)
-	}
-	return true
 }
 
 // grayState is what one reconcile reads in one transaction.

@@ -57,9 +57,7 @@ func NewReleases(db platform.Transactor, svc *release.Service, clusters *kube.Re
 	}
 	return &Releases{
 		db: db, svc: svc, clusters: clusters, log: log, resync: resync,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[release.Key](200*time.Millisecond, 10*time.Second),
-			workqueue.TypedRateLimitingQueueConfig[release.Key]{Name: "releases"}),
+		queue: newQueue[release.Key]("releases", 200*time.Millisecond, 10*time.Second),
 		byApp: map[appAt]map[release.Key]bool{}, byDeploy: map[deploy.Key]map[release.Key]bool{},
 		items: map[release.Key][]refs{},
 	}
@@ -93,25 +91,17 @@ func (c *Releases) clusterChanged(ch kube.Change) {
 
 // Run advances orders with workers goroutines until ctx ends.
 func (c *Releases) Run(ctx context.Context, workers int) {
-	defer c.queue.ShutDown()
 	changes := c.clusters.Subscribe(ctx)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c.next(ctx) {
-			}
-		}()
-	}
+	stop := startWorkers(ctx, c.queue, workers, c.Advance, func(k release.Key, err error) {
+		c.log.Warn("advance release order", "order", k.ID, "err", err)
+	})
+	defer stop()
 	c.enqueueActive(ctx)
 	tick := time.NewTicker(c.resync)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			c.queue.ShutDown()
-			wg.Wait()
 			return
 		case ch, ok := <-changes:
 			if ok {
@@ -136,26 +126,6 @@ func (c *Releases) enqueueActive(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		c.log.Error("list active release orders", "err", err)
 	}
-}
-
-func (c *Releases) next(ctx context.Context) bool {
-	k, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(k)
-	wait, err := c.Advance(ctx, k)
-	switch {
-	case err != nil:
-		c.log.Warn("advance release order", "order", k.ID, "err", err)
-		c.queue.AddRateLimited(k)
-	case wait > 0:
-		c.queue.Forget(k)
-		c.queue.AddAfter(k, wait)
-	default:
-		c.queue.Forget(k)
-	}
-	return true
 }
 
 // Advance advances order k once and keeps the event index current.
