@@ -75,16 +75,11 @@ func (t *target) base(getenv func(string) string) (*client.Session, string, erro
 	if t.env == "" {
 		return nil, "", errors.New("--env: the environment is required")
 	}
-	s, err := client.Open(getenv)
+	s, project, err := kind.OpenProject(getenv, &t.place)
 	if err != nil {
 		return nil, "", err
 	}
-	t.place.Default(s.Context.Tenant, s.Context.Project)
-	if t.place.Tenant == "" || t.place.Project == "" {
-		return nil, "", errors.New("--tenant and --project: set them, or a context with `berth context set -t T -p P`")
-	}
-	return s, "/tenants/" + url.PathEscape(t.place.Tenant) + "/projects/" + url.PathEscape(t.place.Project) +
-		"/environments/" + url.PathEscape(t.env) + "/deployments", nil
+	return s, project + "/environments/" + url.PathEscape(t.env) + "/deployments", nil
 }
 
 // New returns the `app` command.

@@ -4,10 +4,13 @@
 package kind
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
+
+	"berth.dev/berth/internal/client"
 )
 
 // Kind is one kind of object the CLI addresses.
@@ -167,4 +170,19 @@ func (p *Place) Default(tenant, project string) {
 			p.Project = project
 		}
 	}
+}
+
+// OpenProject opens the CLI session, fills the tenant and project of p not
+// given from its context, and returns the project's API path
+// "/tenants/T/projects/P"; without both it names the flags to set.
+func OpenProject(getenv func(string) string, p *Place) (*client.Session, string, error) {
+	s, err := client.Open(getenv)
+	if err != nil {
+		return nil, "", err
+	}
+	p.Default(s.Context.Tenant, s.Context.Project)
+	if p.Tenant == "" || p.Project == "" {
+		return nil, "", errors.New("--tenant and --project: set them, or a context with `berth context set -t T -p P`")
+	}
+	return s, "/tenants/" + url.PathEscape(p.Tenant) + "/projects/" + url.PathEscape(p.Project), nil
 }

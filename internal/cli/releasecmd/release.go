@@ -80,15 +80,11 @@ func New(env cli.Env) *cobra.Command {
 
 // session opens the CLI session and returns the project's releases path.
 func session(env cli.Env, p *kind.Place) (*client.Session, string, error) {
-	s, err := client.Open(env.Getenv)
+	s, project, err := kind.OpenProject(env.Getenv, p)
 	if err != nil {
 		return nil, "", err
 	}
-	p.Default(s.Context.Tenant, s.Context.Project)
-	if p.Tenant == "" || p.Project == "" {
-		return nil, "", errors.New("--tenant and --project: set them, or a context with `berth context set -t T -p P`")
-	}
-	return s, "/tenants/" + url.PathEscape(p.Tenant) + "/projects/" + url.PathEscape(p.Project) + "/releases", nil
+	return s, project + "/releases", nil
 }
 
 func createCmd(env cli.Env) *cobra.Command {
