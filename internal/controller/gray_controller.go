@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -50,12 +49,6 @@ type GrayPlans struct {
 	log      *slog.Logger
 	resync   time.Duration
 	queue    workqueue.TypedRateLimitingInterface[deploy.Key]
-
-	mu sync.Mutex
-	// sent maps each plan to the kube.Fingerprint of every workload object
-	// its last successful apply sent, so a change of routing alone (a step)
-	// sends only the route. Cleared at each resync and after a failure.
-	sent map[deploy.Key]map[string]string
 }
 
 // NewGrayPlans returns the gray plan controller; resync is how often every
@@ -64,7 +57,7 @@ func NewGrayPlans(db platform.Transactor, svc *gray.Service, clusters *kube.Regi
 	if resync == 0 {
 		resync = time.Minute
 	}
-	return &GrayPlans{db: db, svc: svc, clusters: clusters, clock: c, log: log, resync: resync, sent: map[deploy.Key]map[string]string{},
+	return &GrayPlans{db: db, svc: svc, clusters: clusters, clock: c, log: log, resync: resync,
 		queue: newQueue[deploy.Key]("grayplans", 200*time.Millisecond, 30*time.Second)}
 }
 
@@ -91,9 +84,6 @@ func (c *GrayPlans) Run(ctx context.Context, workers int) {
 }
 
 func (c *GrayPlans) enqueueAll(ctx context.Context) {
-	c.mu.Lock()
-	clear(c.sent) // the resync sends everything, repairing what others changed
-	c.mu.Unlock()
 	err := c.db.View(ctx, func(st platform.Tx) error {
 		plans, err := st.ListPlans(ctx, deploy.Filter{})
 		for _, p := range plans {
@@ -158,7 +148,7 @@ func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration,
 	if err := notOthers(ctx, conn, objs, prev); err != nil {
 		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, err)
 	}
-	inv, applyErr := c.apply(ctx, k, conn, objs, routes, prev)
+	inv, applyErr := apply(ctx, conn, objs, routes, prev)
 	if applyErr != nil {
 		return 0, errors.Join(applyErr, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, applyErr))
 	}
@@ -250,7 +240,7 @@ func isRoute(ref kube.ObjectRef) bool {
 
 // apply applies the workload objects and the route objects, each against
 // its part of the previous inventory, and returns the whole new inventory.
-func (c *GrayPlans) apply(ctx context.Context, k deploy.Key, conn *kube.Conn, objs, routes []*unstructured.Unstructured, prev kube.Inventory) (kube.Inventory, error) {
+func apply(ctx context.Context, conn *kube.Conn, objs, routes []*unstructured.Unstructured, prev kube.Inventory) (kube.Inventory, error) {
 	var prevObjs, prevRoutes kube.Inventory
 	for _, r := range prev {
 		if isRoute(r) {
@@ -259,27 +249,14 @@ func (c *GrayPlans) apply(ctx context.Context, k deploy.Key, conn *kube.Conn, ob
 			prevObjs = append(prevObjs, r)
 		}
 	}
-	c.mu.Lock()
-	sent := c.sent[k]
-	delete(c.sent, k) // until this apply succeeds
-	c.mu.Unlock()
-	inv, err := conn.Applier.ApplyWorkload(ctx, objs, prevObjs, func(o *unstructured.Unstructured) bool {
-		return sent[kube.RefOf(o).String()] == kube.Fingerprint(o)
-	})
+	inv, err := conn.Applier.Apply(ctx, objs, prevObjs)
 	if err != nil {
 		return nil, err
-	}
-	now := make(map[string]string, len(objs))
-	for _, o := range objs {
-		now[kube.RefOf(o).String()] = kube.Fingerprint(o)
 	}
 	rinv, err := conn.Applier.ApplyOwned(ctx, routes, prevRoutes)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	c.sent[k] = now
-	c.mu.Unlock()
 	all := append(inv, rinv...)
 	slices.SortFunc(all, func(a, b kube.ObjectRef) int { return strings.Compare(a.String(), b.String()) })
 	return all, nil
