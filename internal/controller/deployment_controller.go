@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -249,9 +250,7 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 	}
 	drift := c.takeDrift(pl)
 	sent := c.sentBefore(pl, drift)
-	inv, applyErr := conn.Applier.ApplyWorkload(ctx, objs, prev, func(o *unstructured.Unstructured) bool {
-		return sent[kube.RefOf(o).String()] == kube.Fingerprint(o)
-	})
+	inv, applyErr := conn.Applier.ApplyWorkload(ctx, objs, prev, unchangedSince(sent, prev))
 	if applyErr == nil {
 		c.applied(pl, objs)
 	} else {
@@ -375,4 +374,16 @@ func (c *Deployments) ensureNamespace(ctx context.Context, conn *kube.Conn, env 
 	c.ensured[key] = string(sig)
 	c.mu.Unlock()
 	return nil
+}
+
+// unchangedSince is ApplyWorkload's skip for what the controller
+// remembers it last sent (ref → kube.Fingerprint): an object is skipped only if
+// the recorded inventory prev still lists it and it is exactly what was sent.
+// An object missing from prev — removed since, by whatever path (a deployment
+// deleted and created again) — is always sent.
+func unchangedSince(sent map[string]string, prev kube.Inventory) func(*unstructured.Unstructured) bool {
+	return func(o *unstructured.Unstructured) bool {
+		ref := kube.RefOf(o)
+		return slices.Contains(prev, ref) && sent[ref.String()] == kube.Fingerprint(o)
+	}
 }
