@@ -22,7 +22,7 @@ import (
 func readResponse(uc *upConn, method string) (*http.Response, error) {
 	req := &http.Request{Method: method}
 	for {
-		resp, err := http.ReadResponse(uc.br, req)
+		resp, err := readResponseKeepingConnection(uc.br, req)
 		if err != nil {
 			return nil, fmt.Errorf("read upstream response: %w", err)
 		}

@@ -150,6 +150,50 @@ func TestResponseFramingAndHopByHopHeaders(t *testing.T) {
 	})
 }
 
+// net/http's response reader deletes a Connection header that names
+// "close", and with it the other hop-by-hop headers it names; the gateway
+// must still drop them, on every path that reads heads with net/http (the
+// net/http front end; on the fast one, heads with bare LF line ends or
+// folded lines). A head larger than the upstream buffer with "close" is
+// refused: a Connection line past what could be peeked might name more.
+func TestConnectionCloseStillDropsTheHeadersItNames(t *testing.T) {
+	heads := map[string]string{
+		"/crlf": "HTTP/1.1 200 OK\r\nConnection: close, X-Secret\r\nX-Secret: s\r\nX-Kept: k\r\n\r\n",
+		"/lf":   "HTTP/1.1 200 OK\nX-Kept: k\nConnection: X-Other\nConnection: close, X-Secret\nX-Secret: s\nX-Other: o\n\n",
+		"/fold": "HTTP/1.1 200 OK\r\nConnection: close,\r\n X-Secret\r\nX-Secret: s\r\nX-Kept: k\r\n\r\n",
+		"/big": "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("v", 12<<10) + "\r\nConnection: close, X-Secret\r\n" +
+			"X-Secret: s\r\nX-Kept: k\r\n\r\n",
+	}
+	forEachFrontEnd(t, func(t *testing.T, fe harnessOpt) {
+		t.Parallel()
+		b := newBackend(t, "b")
+		b.setHandler(func(w http.ResponseWriter, r *http.Request) {
+			c, rw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			_, _ = rw.WriteString(heads[r.URL.Path] + "until the end")
+			_ = rw.Flush()
+		})
+		cfg := simple(b.addr(), "")
+		h := startGateway(t, &cfg, fe)
+		for _, path := range []string{"/crlf", "/lf", "/fold"} {
+			got := h.get(t, path, nil)
+			names := slices.Sorted(maps.Keys(got.hdr))
+			if got.code != 200 || got.body != "until the end" || got.hdr.Get("X-Kept") != "k" {
+				t.Errorf("%s: %d %q, headers %v", path, got.code, got.body, names)
+			}
+			if got.hdr.Get("X-Secret") != "" || got.hdr.Get("X-Other") != "" {
+				t.Errorf("%s: headers named by Connection reached the client: %v", path, names)
+			}
+		}
+		if got := h.get(t, "/big", nil); got.code != http.StatusBadGateway || got.hdr.Get("X-Secret") != "" {
+			t.Errorf("/big: %d, headers %v; want 502", got.code, got.hdr)
+		}
+	})
+}
+
 func TestRequestHopByHopAndForwardedHeadersAreReplaced(t *testing.T) {
 	forEachFrontEnd(t, func(t *testing.T, fe harnessOpt) {
 		t.Parallel()

@@ -223,7 +223,7 @@ func (uc *upConn) readResponse(req *http.Request) (*http.Response, error) {
 		if _, err := uc.br.Peek(1); err != nil {
 			return nil, fmt.Errorf("%w: %w", errNoResponse, err)
 		}
-		resp, err := http.ReadResponse(uc.br, req)
+		resp, err := readResponseKeepingConnection(uc.br, req)
 		if err != nil {
 			return nil, fmt.Errorf("read upstream response: %w", err)
 		}
