@@ -312,6 +312,9 @@ run_layout() {
 	echo "| p99 at fixed rate, ms | $D_P99 | $N_P99 | $B_P99 | |"
 	echo "| p99 added over backend at fixed rate, ms | | $(sub_ms "$N_P99" "$D_P99") | $(sub_ms "$B_P99" "$D_P99") | |"
 	echo
+	echo "Each round (backend / nginx / Berth): max req/s${RES[direct-max-rps]} /${RES[nginx-max-rps]} /${RES[berth-max-rps]};"
+	echo "fixed-rate p99, ms${RES[direct-half-p99]} /${RES[nginx-half-p99]} /${RES[berth-half-p99]}."
+	echo
 }
 
 mkdir -p bench/results
