@@ -418,3 +418,28 @@ func TestEveryReferencedSchemaIsDefined(t *testing.T) {
 		}
 	}
 }
+
+// A role binding for a user Berth does not know is refused, naming the
+// field, by the API and by apply; nothing is written.
+func TestMemberOfAnUnknownUserIsRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	tok := h.token("admin", adminPassword)
+	h.must(http.StatusCreated, tok, "POST", "/tenants", map[string]string{"name": "bank"})
+	r := h.must(http.StatusUnprocessableEntity, tok, "POST", "/tenants/bank/members", map[string]string{"user": "ghost", "role": "viewer"})
+	if f := r.errorBody(t).Fields; len(f) != 1 || f[0].Path != "user" || !strings.Contains(f[0].Reason, `no user "ghost"`) {
+		t.Errorf("fields %+v: want user named as unknown", f)
+	}
+	r = h.must(http.StatusUnprocessableEntity, tok, "POST", "/apply",
+		"apiVersion: berth.dev/v1\nkind: Member\nmetadata: {tenant: bank}\nspec: {user: ghost, role: viewer}\n")
+	if f := r.errorBody(t).Fields; len(f) != 1 || !strings.HasSuffix(f[0].Path, "spec.user") {
+		t.Errorf("apply fields %+v: want spec.user named", f)
+	}
+	var page struct{ Items []json.RawMessage }
+	h.must(http.StatusOK, tok, "GET", "/tenants/bank/members", nil).decode(t, &page)
+	if len(page.Items) != 0 {
+		t.Errorf("members after the refusals: %+v, want none", page.Items)
+	}
+	h.must(http.StatusCreated, tok, "POST", "/users", map[string]string{"name": "ghost", "password": "now-a-real-user"})
+	h.must(http.StatusCreated, tok, "POST", "/tenants/bank/members", map[string]string{"user": "ghost", "role": "viewer"})
+}

@@ -235,6 +235,9 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, act audit.Actor, o m
 		return a.applyQuota(ctx, tx, act, md, s)
 	case *manifest.MemberSpec:
 		m := tenancy.Member{Scope: tenancy.Scope{Tenant: md.Tenant, Project: md.Project}, User: s.User, Role: tenancy.Role(s.Role)}
+		if err := a.userMustExist(ctx, tx, "spec.user", s.User); err != nil {
+			return "", err
+		}
 		_, err := a.p.Tenancy.AddMember(ctx, tx, act, m)
 		if errors.Is(err, resource.ErrAlreadyExists) {
 			return "unchanged", nil

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"berth.dev/berth/internal/authz"
@@ -480,6 +482,9 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) error {
 		return errForbidden
 	}
 	err := a.do(r, "member.add", r.URL.Path, s, func(tx platform.Tx) error {
+		if err := a.userMustExist(r.Context(), tx, "user", m.User); err != nil {
+			return err
+		}
 		var err error
 		m, err = a.p.Tenancy.AddMember(r.Context(), tx, a.actor(r), m)
 		return err
@@ -488,6 +493,20 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, m)
+}
+
+// userMustExist refuses a role binding for a user Berth does not know: a
+// typo would otherwise grant nothing now and the role to whoever is later
+// created with that name.
+func (a *API) userMustExist(ctx context.Context, tx platform.Tx, field, name string) error {
+	if name == "" {
+		return nil // validation names the empty field
+	}
+	_, err := a.p.Identity.GetUser(ctx, tx, name)
+	if errors.Is(err, resource.ErrNotFound) {
+		return &resource.ValidationError{Fields: []resource.FieldError{{Path: field, Reason: fmt.Sprintf("no user %q; create it first (berth user create)", name)}}}
+	}
+	return err
 }
 
 func (a *API) removeMember(w http.ResponseWriter, r *http.Request) error {

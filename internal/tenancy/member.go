@@ -34,7 +34,8 @@ func validateMember(m Member) error {
 }
 
 // AddMember grants m.Role to m.User at m.Scope, which must exist. The user
-// is not checked here: identity is another package; the API checks it.
+// is not checked here: identity is another package; the API checks it
+// (userMustExist).
 func (s *Service) AddMember(ctx context.Context, st Store, a audit.Actor, m Member) (Member, error) {
 	if err := validateMember(m); err != nil {
 		return Member{}, err
