@@ -49,8 +49,9 @@ type reqHead struct {
 // maxFastHeaders bounds the header lines of a request the fast path takes.
 const maxFastHeaders = 100
 
-// Get returns the first value of the named header, "" when absent; it is
-// the header lookup of traffic rules, rate limits and breakers.
+// Get returns the first value of the named header, "" when absent (for
+// Authorization and Traceparent; traffic rules, rate limits and breakers
+// read a repeated header whole: listHead).
 func (h *reqHead) Get(name string) string {
 	for i := range h.hdrs {
 		if strings.EqualFold(h.hdrs[i].name, name) {
@@ -58,6 +59,45 @@ func (h *reqHead) Get(name string) string {
 		}
 	}
 	return ""
+}
+
+// listHead is the header lookup of traffic rules, rate limits and breakers
+// on the fast path: a repeated header reads as its values joined by ",",
+// as Envoy (so Istio and the Gateway API implementations built on it)
+// matches one since CVE-2020-25017 (HttpRequestHeaderMatchInput: "bar,baz").
+// A request carrying an organisation header twice is thus routed and
+// limited alike by every provider, and never by a value the upstream reads
+// differently. A header that is not repeated costs no allocation.
+type listHead reqHead
+
+func (l *listHead) Get(name string) string {
+	h := (*reqHead)(l)
+	first := -1
+	for i := range h.hdrs {
+		if !strings.EqualFold(h.hdrs[i].name, name) {
+			continue
+		}
+		if first >= 0 {
+			return joinRepeated(h, name, first)
+		}
+		first = i
+	}
+	if first < 0 {
+		return ""
+	}
+	return h.hdrs[first].value
+}
+
+func joinRepeated(h *reqHead, name string, first int) string {
+	var b strings.Builder
+	b.WriteString(h.hdrs[first].value)
+	for i := first + 1; i < len(h.hdrs); i++ {
+		if strings.EqualFold(h.hdrs[i].name, name) {
+			b.WriteByte(',')
+			b.WriteString(h.hdrs[i].value)
+		}
+	}
+	return b.String()
 }
 
 // headEnd returns the length of the head at the start of buf, through its

@@ -49,21 +49,22 @@ func (g *Gateway) proxyFast(c *fconn, x *exchange) outcome {
 		return c.refuse(refusal{code: http.StatusServiceUnavailable, reason: ErrNoConfig.Error()})
 	}
 	rt := t.match(hostOnly(r.host), r.path)
+	hdrs := (*listHead)(r)
 	if rt == nil {
 		return c.refuse(refusal{code: http.StatusNotFound, reason: "no route"})
 	}
 	x.route = rt
-	if ref := g.check(context.Background(), rt, r, r.Get("Authorization"), r.contentLength); ref.code != 0 {
+	if ref := g.check(context.Background(), rt, hdrs, r.Get("Authorization"), r.contentLength); ref.code != 0 {
 		return c.refuse(ref)
 	}
 	done := func(bool, time.Duration) {}
 	if rt.gov.breaker != nil {
 		var ok bool
-		if done, ok = rt.gov.breaker.For(r).Allow(); !ok {
+		if done, ok = rt.gov.breaker.For(hdrs).Allow(); !ok {
 			return c.refuse(refusal{code: http.StatusServiceUnavailable, reason: "circuit open"})
 		}
 	}
-	x.side, x.sel = rt.app.choose(r, g.opts.Rand)
+	x.side, x.sel = rt.app.choose(hdrs, g.opts.Rand)
 	began := g.opts.Now()
 	o := g.forward(c, x)
 	done(!o.completed || o.status >= 500, g.opts.Now().Sub(began))

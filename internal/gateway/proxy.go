@@ -61,12 +61,12 @@ func (g *Gateway) serve(w *recorder, r *http.Request, x *exchange) {
 	done := func(bool, time.Duration) {}
 	if rt.gov.breaker != nil {
 		var ok bool
-		if done, ok = rt.gov.breaker.For(r.Header).Allow(); !ok {
+		if done, ok = rt.gov.breaker.For(listHeader(r.Header)).Allow(); !ok {
 			g.refuse(w, http.StatusServiceUnavailable, "circuit open")
 			return
 		}
 	}
-	x.side, x.sel = rt.app.choose(r.Header, g.opts.Rand)
+	x.side, x.sel = rt.app.choose(listHeader(r.Header), g.opts.Rand)
 	ctx := context.WithValue(r.Context(), exchangeKey{}, x)
 	if rt.timeout > 0 {
 		var cancel context.CancelFunc
@@ -82,7 +82,7 @@ func (g *Gateway) serve(w *recorder, r *http.Request, x *exchange) {
 // admit applies the policy checks that come before forwarding: JWT, rate
 // limit, body size. It writes the refusal and returns false when one fails.
 func (g *Gateway) admit(w *recorder, r *http.Request, rt *route) bool {
-	if ref := g.check(r.Context(), rt, r.Header, r.Header.Get("Authorization"), r.ContentLength); ref.code != 0 {
+	if ref := g.check(r.Context(), rt, listHeader(r.Header), r.Header.Get("Authorization"), r.ContentLength); ref.code != 0 {
 		if ref.header != "" {
 			w.Header().Set(ref.header, ref.value)
 		}
@@ -136,6 +136,17 @@ func (a *app) choose(h traffic.HeaderLookup, rnd traffic.Rand) (traffic.Side, Se
 		return traffic.Gray, a.gray
 	}
 	return traffic.Stable, a.stable
+}
+
+// listHeader is listHead for net/http's header map.
+type listHeader http.Header
+
+func (l listHeader) Get(name string) string {
+	vs := http.Header(l).Values(name)
+	if len(vs) < 2 {
+		return http.Header(l).Get(name)
+	}
+	return strings.Join(vs, ",")
 }
 
 // rewrite prepares the outbound request; the upstream address is chosen per

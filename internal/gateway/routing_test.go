@@ -1,9 +1,13 @@
 package gateway_test
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"berth.dev/berth/internal/gateway"
 	"berth.dev/berth/internal/traffic"
@@ -140,4 +144,67 @@ func TestUpstreamSeesVersionAndForwardedHeaders(t *testing.T) {
 			t.Errorf("Host = %q, want the client's", r.Host)
 		}
 	})
+}
+
+// A request carrying an organisation header twice is matched on its values
+// joined by "," — as Envoy, and so Istio and the Gateway API providers,
+// match it — on both front ends: T900 alone goes to gray; T900 and T1 do
+// not (unless a clause lists "T900,T1") and fall to the weight.
+func TestRepeatedOrgHeaderIsMatchedAsTheMeshMatchesIt(t *testing.T) {
+	forEachFrontEnd(t, func(t *testing.T, fe harnessOpt) {
+		t.Parallel()
+		stable, gray := newBackend(t, "stable"), newBackend(t, "gray")
+		// The clause also lists "T2,T900": what Envoy sees for the header
+		// sent twice, T2 first.
+		teller := []traffic.Clause{{Headers: []traffic.Condition{{Header: "X-Org-Teller", Values: []string{"T900", "T2,T900"}}}}}
+		for _, tt := range []struct {
+			name    string
+			weight  int
+			draw    int
+			headers string
+			want    string
+		}{
+			{"one pilot teller goes to gray", 0, 99, "X-Org-Teller: T900\r\n", "gray"},
+			{"a pilot teller and another stay stable", 0, 0, "X-Org-Teller: T900\r\nX-Org-Teller: T1\r\n", "stable"},
+			{"the repeated header matches as the joined list", 0, 99, "X-Org-Teller: T2\r\nx-org-teller: T900\r\n", "gray"},
+			{"in another order it does not", 0, 0, "X-Org-Teller: T900\r\nX-Org-Teller: T2\r\n", "stable"},
+			{"unmatched, the weight decides", 50, 10, "X-Org-Teller: T1\r\nX-Org-Teller: T900\r\n", "gray"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				rules := traffic.Rules{Match: teller, Weight: tt.weight}
+				cfg := simple(stable.addr(), gray.addr(), func(c *gateway.Config) { c.Apps[0].Traffic = rules })
+				h := startGateway(t, &cfg, fe, withRand(tt.draw))
+				body := rawBody(t, h.addr, "GET /x HTTP/1.1\r\nHost: bank.example\r\n"+tt.headers+"Connection: close\r\n\r\n")
+				if !strings.HasPrefix(body, tt.want+" ") {
+					t.Errorf("went to %q, want %s", body, tt.want)
+				}
+			})
+		}
+	})
+}
+
+// rawBody sends request on a fresh connection and returns the response
+// body (the request should ask for Connection: close).
+func rawBody(t *testing.T, addr, request string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, request); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
