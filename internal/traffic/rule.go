@@ -59,8 +59,10 @@ type Condition struct {
 	Values []string `json:"values"`
 }
 
-// HeaderLookup is what matching needs of a request: the first value of a
-// header by canonical name, "" when absent. http.Header satisfies it.
+// HeaderLookup is what matching needs of a request: the value of a header
+// by canonical name, "" when absent. A repeated header should read as its
+// values joined by "," in order, as Envoy matches it (the gateway's lookups
+// do; http.Header's Get reads only the first).
 type HeaderLookup interface {
 	Get(name string) string
 }

@@ -32,13 +32,11 @@ func H(kv ...string) Headers {
 	return h
 }
 
-// Get returns the first value of the header name, "" when absent; it
-// makes Headers a traffic.HeaderLookup.
+// Get returns the values of the header name joined by "," ("" when
+// absent), as Envoy and Berth's gateway read a repeated header; it makes
+// Headers a traffic.HeaderLookup.
 func (h Headers) Get(name string) string {
-	if vs := h[textproto.CanonicalMIMEHeaderKey(name)]; len(vs) > 0 {
-		return vs[0]
-	}
-	return ""
+	return strings.Join(h[textproto.CanonicalMIMEHeaderKey(name)], ",")
 }
 
 // Values returns every value of the header name. It returns h's slice.
@@ -139,7 +137,8 @@ func Cases() []Case {
 		{"a missing header never matches", rules(Pilot(), 0), req(H("X-Org-Region", "north"))},
 		{"values compare case-sensitively", rules(Pilot(), 0), req(H("X-Org-Teller", "t900"))},
 		{"header names are case-insensitive", rules(one("x-org-teller", "T1"), 0), req(H("X-ORG-TELLER", "T1"))},
-		{"only the first value of a repeated header counts", rules(one("X-Org-Teller", "T2"), 0), req(H("X-Org-Teller", "T1", "X-Org-Teller", "T2"))},
+		{"a repeated header does not hold a condition on one of its values", rules(one("X-Org-Teller", "T1"), 0), req(H("X-Org-Teller", "T1", "X-Org-Teller", "T2"))},
+		{"a repeated header is read as its values joined by a comma", rules(one("X-Org-Teller", "T1,T2"), 0), req(H("X-Org-Teller", "T1", "X-Org-Teller", "T2"))},
 		{"set membership with many values holds for a member", rules(one("X-Org-Branch", many...), 0), req(H("X-Org-Branch", "9"))},
 		{"set membership with many values fails for a non-member", rules(one("X-Org-Branch", many...), 0), req(H("X-Org-Branch", "11"))},
 		{"set membership is not a substring match", rules(one("X-Org-Branch", "0101", "0102"), 0), req(H("X-Org-Branch", "01010"))},
