@@ -443,3 +443,51 @@ func TestMemberOfAnUnknownUserIsRefused(t *testing.T) {
 	h.must(http.StatusCreated, tok, "POST", "/users", map[string]string{"name": "ghost", "password": "now-a-real-user"})
 	h.must(http.StatusCreated, tok, "POST", "/tenants/bank/members", map[string]string{"user": "ghost", "role": "viewer"})
 }
+
+// A project's auditor reads that project's trail and nothing else; a
+// project filter needs its tenant.
+func TestProjectAuditorReadsOnlyItsProject(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	admin := h.token("admin", adminPassword)
+	h.must(http.StatusCreated, admin, "POST", "/tenants", map[string]string{"name": "bank"})
+	for _, p := range []string{"pay", "card"} {
+		h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects", map[string]string{"name": p})
+		h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects/"+p+"/applications", map[string]string{"name": "app-" + p})
+	}
+	h.must(http.StatusCreated, admin, "POST", "/users", map[string]string{"name": "pia", "password": "pay-auditor-password"})
+	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects/pay/members", map[string]string{"user": "pia", "role": "auditor"})
+	pia := h.token("pia", "pay-auditor-password")
+
+	projects := func(tok, query string) []string {
+		t.Helper()
+		var page List[audit.Record]
+		h.must(http.StatusOK, tok, "GET", "/audit"+query, nil).decode(t, &page)
+		var got []string
+		for _, r := range page.Items {
+			got = append(got, r.Tenant+"/"+r.Project+" "+r.Action)
+		}
+		return got
+	}
+	for _, q := range []string{"", "?tenant=bank&project=pay"} {
+		got := projects(pia, q)
+		if len(got) == 0 {
+			t.Errorf("%q: the pay auditor sees nothing", q)
+		}
+		for _, g := range got {
+			if !strings.HasPrefix(g, "bank/pay ") {
+				t.Errorf("%q: the pay auditor sees %s", q, g)
+			}
+		}
+	}
+	h.must(http.StatusForbidden, pia, "GET", "/audit?tenant=bank", nil)
+	h.must(http.StatusForbidden, pia, "GET", "/audit?tenant=bank&project=card", nil)
+	h.must(http.StatusForbidden, pia, "GET", "/audit/export?format=csv&tenant=bank&project=card", nil)
+	if got := projects(admin, "?tenant=bank&project=card"); len(got) != 2 {
+		t.Errorf("the platform admin's card trail: %v, want the project and its application", got)
+	}
+	r := h.must(http.StatusUnprocessableEntity, admin, "GET", "/audit?project=pay", nil)
+	if f := r.errorBody(t).Fields; len(f) != 1 || f[0].Path != "project" {
+		t.Errorf("project without tenant: fields %+v, want project named", f)
+	}
+}

@@ -28,7 +28,7 @@ type BrokenRecord struct {
 	Detail  string `json:"detail"`
 }
 
-var auditQuery = []string{"actor", "tenant", "action", "since", "until"}
+var auditQuery = []string{"actor", "tenant", "project", "action", "since", "until"}
 
 func (a *API) registerAudit() {
 	a.route(Route{Method: "GET", Path: "/audit", Summary: "List audit records, newest first",
@@ -39,10 +39,10 @@ func (a *API) registerAudit() {
 }
 
 // auditFilter reads the filters and confines callers without a
-// platform-wide view to a tenant they may audit.
+// platform-wide view to a tenant, or a project, they may audit.
 func (a *API) auditFilter(r *http.Request) (audit.Filter, error) {
 	q := r.URL.Query()
-	f := audit.Filter{Actor: q.Get("actor"), Tenant: q.Get("tenant"), Action: q.Get("action")}
+	f := audit.Filter{Actor: q.Get("actor"), Tenant: q.Get("tenant"), Project: q.Get("project"), Action: q.Get("action")}
 	var err error
 	if f.Since, err = parseTime(r, "since"); err != nil {
 		return f, err
@@ -50,22 +50,40 @@ func (a *API) auditFilter(r *http.Request) (audit.Filter, error) {
 	if f.Until, err = parseTime(r, "until"); err != nil {
 		return f, err
 	}
+	if f.Project != "" && f.Tenant == "" {
+		decide(r) // refused before anything is read, whoever asks
+		return f, &resource.ValidationError{Fields: []resource.FieldError{{Path: "project",
+			Reason: "needs tenant: project names are per tenant"}}}
+	}
 	bindings := principalOf(r).bindings
 	if authz.Allowed(bindings, authz.AuditRead, authz.Platform) {
 		return f, a.authorize(r, authz.AuditRead, authz.Platform)
 	}
 	if f.Tenant == "" {
-		// Without a platform-wide view, a tenant must be named.
-		var mine []string
+		// Without a platform-wide view, a tenant (or project) must be named,
+		// unless the caller audits exactly one.
+		var tenants, projects []authz.Scope
 		for _, b := range bindings {
-			if b.Scope.Level() == authz.TenantLevel && authz.Has(b.Role, authz.AuditRead) {
-				mine = append(mine, b.Scope.Tenant)
+			switch {
+			case !authz.Has(b.Role, authz.AuditRead):
+			case b.Scope.Level() == authz.TenantLevel:
+				tenants = append(tenants, b.Scope)
+			case b.Scope.Level() == authz.ProjectLevel:
+				projects = append(projects, b.Scope)
 			}
 		}
-		if len(mine) != 1 {
+		switch {
+		case len(tenants) == 1:
+			f.Tenant = tenants[0].Tenant
+		case len(tenants) == 0 && len(projects) == 1:
+			f.Tenant, f.Project = projects[0].Tenant, projects[0].Project
+		default:
 			return f, a.authorize(r, authz.AuditRead, authz.Platform)
 		}
-		f.Tenant = mine[0]
+	}
+	if f.Project != "" {
+		// A project's trail: a tenant auditor or the project's own.
+		return f, a.authorize(r, authz.AuditRead, authz.ProjectScope(f.Tenant, f.Project))
 	}
 	return f, a.authorize(r, authz.AuditRead, authz.TenantScope(f.Tenant))
 }

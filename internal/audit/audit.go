@@ -80,11 +80,12 @@ type Chain struct {
 
 // Filter selects records; zero fields select everything.
 type Filter struct {
-	Actor  string
-	Tenant string
-	Action string    // exact action, or a prefix ending in "." such as "tenant."
-	Since  time.Time // inclusive
-	Until  time.Time // exclusive
+	Actor   string
+	Tenant  string
+	Project string    // within Tenant: project names are per tenant
+	Action  string    // exact action, or a prefix ending in "." such as "tenant."
+	Since   time.Time // inclusive
+	Until   time.Time // exclusive
 }
 
 // Query asks the store for one batch of records in sequence order.

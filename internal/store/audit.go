@@ -97,6 +97,9 @@ func (tx *Tx) ListAudit(ctx context.Context, q audit.Query) ([]audit.Record, err
 	if q.Tenant != "" {
 		add("tenant = ?", q.Tenant)
 	}
+	if q.Project != "" {
+		add("project = ?", q.Project)
+	}
 	switch {
 	case strings.HasSuffix(q.Action, "."):
 		add("substr(action, 1, ?) = ?", len(q.Action), q.Action)

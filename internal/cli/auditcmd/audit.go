@@ -23,7 +23,7 @@ func New(env cli.Env) *cobra.Command {
 }
 
 func list(env cli.Env) *cobra.Command {
-	var actor, tenant, action, since, until, output string
+	var actor, tenant, project, action, since, until, output string
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -34,7 +34,7 @@ func list(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			filters := []string{"actor", actor, "tenant", tenant, "action", action, "since", since, "until", until}
+			filters := []string{"actor", actor, "tenant", tenant, "project", project, "action", action, "since", since, "until", until}
 			switch output {
 			case "jsonl", "csv":
 				return s.Client.Stream(cmd.Context(), "GET", "/audit/export"+client.Query(append(filters, "format", output)...), env.Stdout)
@@ -61,6 +61,7 @@ func list(env cli.Env) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&actor, "actor", "", "only records of this user")
 	f.StringVar(&tenant, "tenant", "", "only records of this tenant")
+	f.StringVar(&project, "project", "", "only records of this project of --tenant")
 	f.StringVar(&action, "action", "", `only this action ("tenant.create") or prefix ("tenant.")`)
 	f.StringVar(&since, "since", "", "from this time (RFC 3339 or 2006-01-02), inclusive")
 	f.StringVar(&until, "until", "", "until this time (RFC 3339 or 2006-01-02), exclusive")

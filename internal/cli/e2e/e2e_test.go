@@ -145,6 +145,9 @@ func TestNewUserFlow(t *testing.T) {
 	}
 
 	b.must("", []string{"audit", "list"}, "tenant.create", "environment.create", "version.create")
+	if out := b.must("", []string{"audit", "list", "--tenant", "bank", "--project", "pay"}, "project.create", "version.create"); strings.Contains(out, "tenant.create") {
+		t.Errorf("audit list --project pay shows tenant-level records:\n%s", out)
+	}
 	jsonl := b.must("", []string{"audit", "list", "-o", "jsonl", "--action", "user.login"}, `"action":"user.login"`)
 	if strings.Count(jsonl, "\n") != 1 {
 		t.Errorf("one login, want one user.login record:\n%s", jsonl)

@@ -89,6 +89,8 @@ func testAuditListExport(t *testing.T, h *harness) {
 			{"no filter lists newest first", audit.Filter{}, []int64{4, 3, 2, 1}},
 			{"by tenant", audit.Filter{Tenant: "acme"}, []int64{4, 1}},
 			{"by action", audit.Filter{Action: "project.create"}, []int64{4}},
+			{"by project of a tenant", audit.Filter{Tenant: "acme", Project: "payments"}, []int64{4}},
+			{"by a same-named project of another tenant", audit.Filter{Tenant: "bolt", Project: "payments"}, nil},
 			{"by action prefix", audit.Filter{Action: "tenant."}, []int64{3, 2, 1}},
 			{"by actor", audit.Filter{Actor: "mallory"}, nil},
 			{"by time range", audit.Filter{Since: T0.Add(time.Hour), Until: T0.Add(2 * time.Hour)}, []int64{2}},
