@@ -54,7 +54,7 @@ func TestDecide(t *testing.T) {
 		{"values compare case-sensitively", branchPilot, hdr("X-Org-Teller", "t900"), 99, traffic.Stable},
 		{"header names are case-insensitive",
 			traffic.Rules{Match: []traffic.Clause{clause(cond("x-org-teller", "T1"))}}, hdr("X-ORG-TELLER", "T1"), 99, traffic.Gray},
-		{"only the first value of a repeated header counts",
+		{"a repeated header does not hold a condition on one of its values",
 			traffic.Rules{Match: []traffic.Clause{clause(cond("X-Org-Teller", "T2"))}},
 			http.Header{"X-Org-Teller": {"T1", "T2"}}, 99, traffic.Stable},
 		{"set membership with many values uses the same semantics",
