@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -224,22 +225,49 @@ func (h *harness) get(t *testing.T, path string, hdr map[string]string) resp {
 	return h.do(t, http.MethodGet, path, hdr, nil)
 }
 
-// raw sends bytes on a fresh connection and returns the status line.
-func (h *harness) raw(t *testing.T, request string) string {
+// send writes request on a fresh connection, which it returns for the
+// caller to read and close.
+func (h *harness) send(t *testing.T, request string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", h.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(c, request); err != nil {
+		c.Close()
 		t.Fatal(err)
 	}
+	return c
+}
+
+// raw sends bytes on a fresh connection and returns the status line.
+func (h *harness) raw(t *testing.T, request string) string {
+	t.Helper()
+	c := h.send(t, request)
+	defer c.Close()
 	b := make([]byte, 512)
 	n, _ := io.ReadAtLeast(c, b, 12)
 	line, _, _ := strings.Cut(string(b[:n]), "\r\n")
 	return line
+}
+
+// rawBody sends request on a fresh connection and returns the response
+// body (the request should ask for Connection: close).
+func (h *harness) rawBody(t *testing.T, request string) string {
+	t.Helper()
+	c := h.send(t, request)
+	defer c.Close()
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // simple returns a config with one route "r" on prefix "/" to app "a".

@@ -1,13 +1,9 @@
 package gateway_test
 
 import (
-	"bufio"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"berth.dev/berth/internal/gateway"
 	"berth.dev/berth/internal/traffic"
@@ -175,36 +171,11 @@ func TestRepeatedOrgHeaderIsMatchedAsTheMeshMatchesIt(t *testing.T) {
 				rules := traffic.Rules{Match: teller, Weight: tt.weight}
 				cfg := simple(stable.addr(), gray.addr(), func(c *gateway.Config) { c.Apps[0].Traffic = rules })
 				h := startGateway(t, &cfg, fe, withRand(tt.draw))
-				body := rawBody(t, h.addr, "GET /x HTTP/1.1\r\nHost: bank.example\r\n"+tt.headers+"Connection: close\r\n\r\n")
+				body := h.rawBody(t, "GET /x HTTP/1.1\r\nHost: bank.example\r\n"+tt.headers+"Connection: close\r\n\r\n")
 				if !strings.HasPrefix(body, tt.want+" ") {
 					t.Errorf("went to %q, want %s", body, tt.want)
 				}
 			})
 		}
 	})
-}
-
-// rawBody sends request on a fresh connection and returns the response
-// body (the request should ask for Connection: close).
-func rawBody(t *testing.T, addr, request string) string {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, request); err != nil {
-		t.Fatal(err)
-	}
-	res, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
