@@ -59,16 +59,20 @@ func peekConnectionHeader(br *bufio.Reader) (values []string, whole bool) {
 			break
 		}
 	}
-	lines := bytes.Split(buf, []byte("\n"))
-	for i := 1; i < len(lines); i++ { // lines[0] is the status line
-		line := bytes.TrimSuffix(lines[i], []byte("\r"))
-		name, value, ok := bytes.Cut(line, []byte(":"))
+	// Line by line, without allocating unless a Connection header is
+	// there: this runs for every response net/http reads.
+	_, rest, _ := bytes.Cut(buf, []byte("\n")) // the status line
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		name, value, ok := bytes.Cut(bytes.TrimSuffix(line, []byte("\r")), []byte(":"))
 		if !ok || !bytes.EqualFold(bytes.TrimRight(name, " \t"), []byte("Connection")) {
 			continue
 		}
-		for i+1 < len(lines) && len(lines[i+1]) > 0 && (lines[i+1][0] == ' ' || lines[i+1][0] == '\t') {
-			i++
-			value = append(append(bytes.Clone(value), ' '), bytes.TrimSuffix(lines[i], []byte("\r"))...)
+		for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+			var cont []byte
+			cont, rest, _ = bytes.Cut(rest, []byte("\n"))
+			value = append(append(bytes.Clone(value), ' '), bytes.TrimSuffix(cont, []byte("\r"))...)
 		}
 		values = append(values, string(bytes.TrimSpace(value)))
 	}
