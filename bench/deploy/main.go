@@ -196,32 +196,43 @@ type berth struct {
 
 	mu       sync.Mutex
 	watchers map[string]chan kube.Status // app → statuses, for the latency figure
+
+	unsubscribe context.CancelFunc
 }
 
 func newBerth(ctx context.Context, dir string, lc *localcluster.Cluster) (*berth, error) {
 	b := &berth{watchers: map[string]chan kube.Status{}}
-	e, err := engine.Start(ctx, dir, lc, "bench", "berth-bench", func(cluster string, k kube.AppKey) {
-		b.mu.Lock()
-		ch := b.watchers[k.App]
-		b.mu.Unlock()
-		if ch == nil {
-			return
-		}
-		if conn, err := b.Reg.Get(cluster); err == nil {
-			select {
-			case ch <- conn.Status(k):
-			default:
-			}
-		}
-	})
+	e, err := engine.Start(ctx, dir, lc, "bench", "berth-bench", nil)
 	if err != nil {
 		return nil, err
 	}
-	b.Engine, b.p = e, e.P
+	b.Engine, b.p = e, e.Platform
+	sub, cancel := context.WithCancel(ctx)
+	b.unsubscribe = cancel
+	go b.forward(e.Clusters.Subscribe(sub))
 	return b, nil
 }
 
-func (b *berth) close() { b.Close() }
+// forward passes the status of every changed application that a latency
+// sample waits on to its watcher, as the console's live view hears it.
+func (b *berth) forward(changes <-chan kube.Change) {
+	for ch := range changes {
+		b.mu.Lock()
+		w := b.watchers[ch.App.App]
+		b.mu.Unlock()
+		if w == nil {
+			continue
+		}
+		if conn, err := b.Clusters.Get(ch.Cluster); err == nil {
+			select {
+			case w <- conn.Status(ch.App):
+			default:
+			}
+		}
+	}
+}
+
+func (b *berth) close() { b.unsubscribe(); b.Close() }
 
 func (b *berth) deployAll(ctx context.Context, napps int, replicas int32) (time.Duration, time.Duration, error) {
 	for i := range napps {
@@ -269,7 +280,7 @@ func (b *berth) deployAll(ctx context.Context, napps int, replicas int32) (time.
 
 func (b *berth) waitAll(ctx context.Context, napps int, ok func(kube.Status) bool) error {
 	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 20*time.Minute, true, func(context.Context) (bool, error) {
-		conn, err := b.Reg.Get("local")
+		conn, err := b.Clusters.Get("local")
 		if err != nil {
 			return false, nil
 		}

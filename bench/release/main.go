@@ -154,16 +154,16 @@ func version(app, name string, replicas int32) apps.Version {
 func (b *bench) setup(ctx context.Context) error {
 	for i := range b.napps {
 		app := appName(i)
-		err := b.e.P.Do(ctx, engine.Admin, audit.Event{Action: "bench.app"}, func(tx platform.Tx) error {
-			if _, err := b.e.P.Apps.CreateApplication(ctx, tx, engine.Admin, apps.Application{Tenant: "bank", Project: "channels", Name: app}); err != nil {
+		err := b.e.Platform.Do(ctx, engine.Admin, audit.Event{Action: "bench.app"}, func(tx platform.Tx) error {
+			if _, err := b.e.Platform.Apps.CreateApplication(ctx, tx, engine.Admin, apps.Application{Tenant: "bank", Project: "channels", Name: app}); err != nil {
 				return err
 			}
 			for _, v := range []string{"v1", "v2", "v1-crash"} {
-				if _, err := b.e.P.Apps.CreateVersion(ctx, tx, engine.Admin, version(app, v, b.replicas), apps.VersionOptions{}); err != nil {
+				if _, err := b.e.Platform.Apps.CreateVersion(ctx, tx, engine.Admin, version(app, v, b.replicas), apps.VersionOptions{}); err != nil {
 					return err
 				}
 			}
-			_, err := b.e.P.Deploy.Deploy(ctx, tx, engine.Admin, deploy.Key{Tenant: "bank", Project: "channels", Application: app, Environment: "prod"}, "v1")
+			_, err := b.e.Platform.Deploy.Deploy(ctx, tx, engine.Admin, deploy.Key{Tenant: "bank", Project: "channels", Application: app, Environment: "prod"}, "v1")
 			return err
 		})
 		if err != nil {
@@ -225,13 +225,13 @@ func (b *bench) start(ctx context.Context, version, crash string) (release.Order
 	}
 	var o release.Order
 	start := time.Now()
-	err := b.e.P.Do(ctx, engine.Admin, audit.Event{Action: "bench.release"}, func(tx platform.Tx) (err error) {
-		o, err = b.e.P.Release.Create(ctx, tx, engine.Admin, release.Order{Tenant: "bank", Project: "channels", Environment: "prod",
+	err := b.e.Platform.Do(ctx, engine.Admin, audit.Event{Action: "bench.release"}, func(tx platform.Tx) (err error) {
+		o, err = b.e.Platform.Release.Create(ctx, tx, engine.Admin, release.Order{Tenant: "bank", Project: "channels", Environment: "prod",
 			Title: "bench", Items: items, Parallelism: b.napps}, false)
 		if err != nil {
 			return err
 		}
-		o, err = b.e.P.Release.Start(ctx, tx, engine.Admin, o.Key())
+		o, err = b.e.Platform.Release.Start(ctx, tx, engine.Admin, o.Key())
 		return err
 	})
 	return o, start, err
@@ -239,7 +239,7 @@ func (b *bench) start(ctx context.Context, version, crash string) (release.Order
 
 func (b *bench) wait(ctx context.Context, o release.Order) (release.Order, error) {
 	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
-		err := b.e.P.DB.View(ctx, func(tx platform.Tx) (err error) {
+		err := b.e.Platform.DB.View(ctx, func(tx platform.Tx) (err error) {
 			o, err = tx.GetOrder(ctx, o.Tenant, o.Project, o.ID)
 			return err
 		})
@@ -316,8 +316,8 @@ func (b *bench) crash(ctx context.Context, i int, from string) (decided, applied
 // audit record: when the last rollback was decided and written.
 func (b *bench) lastRollbackRecord(ctx context.Context, o release.Order) (time.Time, error) {
 	var last time.Time
-	err := b.e.P.DB.View(ctx, func(tx platform.Tx) error {
-		page, err := b.e.P.Audit.List(ctx, tx, audit.Filter{Action: "release.item-rollback"}, resource.ListOptions{Limit: 1000})
+	err := b.e.Platform.DB.View(ctx, func(tx platform.Tx) error {
+		page, err := b.e.Platform.Audit.List(ctx, tx, audit.Filter{Action: "release.item-rollback"}, resource.ListOptions{Limit: 1000})
 		for _, r := range page.Items {
 			if strings.Contains(r.Summary, o.ID) && r.Time.After(last) {
 				last = r.Time

@@ -78,8 +78,8 @@ func planLatency(ctx context.Context, c *localcluster.Cluster, provider string, 
 		d, err := watchFor(ctx, routes, want, func() error {
 			t0 := time.Now()
 			defer func() { commits = append(commits, time.Since(t0)) }()
-			return e.P.Do(ctx, engine.Admin, audit.Event{Action: "grayplan.set"}, func(tx platform.Tx) error {
-				_, err := e.P.Gray.Set(ctx, tx, engine.Admin, k, gray.Change{Step: &step})
+			return e.Platform.Do(ctx, engine.Admin, audit.Event{Action: "grayplan.set"}, func(tx platform.Tx) error {
+				_, err := e.Platform.Gray.Set(ctx, tx, engine.Admin, k, gray.Change{Step: &step})
 				return err
 			})
 		})
@@ -94,7 +94,7 @@ func planLatency(ctx context.Context, c *localcluster.Cluster, provider string, 
 // planFixture runs application pay v1 in an environment using provider and
 // starts a plan for v2 whose two steps send 10 % and 20 % of the rest to it.
 func planFixture(ctx context.Context, e *engine.Engine, k deploy.Key, provider string) error {
-	err := e.P.Do(ctx, engine.Admin, audit.Event{Action: "bench.setup"}, func(tx platform.Tx) error {
+	err := e.Platform.Do(ctx, engine.Admin, audit.Event{Action: "bench.setup"}, func(tx platform.Tx) error {
 		env, err := tx.GetEnvironment(ctx, k.Tenant, k.Project, k.Environment)
 		if err != nil {
 			return err
@@ -103,21 +103,21 @@ func planFixture(ctx context.Context, e *engine.Engine, k deploy.Key, provider s
 		if provider == tenancy.TrafficGatewayAPI {
 			env.Gateway = "bank-edge"
 		}
-		if _, err := e.P.Tenancy.UpdateEnvironment(ctx, tx, engine.Admin, env); err != nil {
+		if _, err := e.Platform.Tenancy.UpdateEnvironment(ctx, tx, engine.Admin, env); err != nil {
 			return err
 		}
-		if _, err := e.P.Apps.CreateApplication(ctx, tx, engine.Admin, apps.Application{Tenant: k.Tenant, Project: k.Project, Name: k.Application}); err != nil {
+		if _, err := e.Platform.Apps.CreateApplication(ctx, tx, engine.Admin, apps.Application{Tenant: k.Tenant, Project: k.Project, Name: k.Application}); err != nil {
 			return err
 		}
 		for _, v := range []string{"v1", "v2"} {
-			_, err := e.P.Apps.CreateVersion(ctx, tx, engine.Admin, apps.Version{Tenant: k.Tenant, Project: k.Project, Application: k.Application,
+			_, err := e.Platform.Apps.CreateVersion(ctx, tx, engine.Admin, apps.Version{Tenant: k.Tenant, Project: k.Project, Application: k.Application,
 				Name: v, Image: "registry.example.com/bank/pay:" + v, Tier: "small",
 				Orchestration: apps.Orchestration{Replicas: 1, Ports: []apps.Port{{Name: "http", ContainerPort: 8080}}}}, apps.VersionOptions{})
 			if err != nil {
 				return err
 			}
 		}
-		_, err = e.P.Deploy.Deploy(ctx, tx, engine.Admin, k, "v1")
+		_, err = e.Platform.Deploy.Deploy(ctx, tx, engine.Admin, k, "v1")
 		return err
 	})
 	if err != nil {
@@ -125,12 +125,12 @@ func planFixture(ctx context.Context, e *engine.Engine, k deploy.Key, provider s
 	}
 	env := tenancy.Environment{}
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		conn, err := e.Reg.Get("local")
+		conn, err := e.Clusters.Get("local")
 		if err != nil {
 			return false, nil
 		}
 		if env.Namespace == "" {
-			if err := e.P.DB.View(ctx, func(tx platform.Tx) (err error) {
+			if err := e.Platform.DB.View(ctx, func(tx platform.Tx) (err error) {
 				env, err = tx.GetEnvironment(ctx, k.Tenant, k.Project, k.Environment)
 				return err
 			}); err != nil {
@@ -142,8 +142,8 @@ func planFixture(ctx context.Context, e *engine.Engine, k deploy.Key, provider s
 	if err != nil {
 		return fmt.Errorf("v1 never ran: %w", err)
 	}
-	err = e.P.Do(ctx, engine.Admin, audit.Event{Action: "bench.plan"}, func(tx platform.Tx) error {
-		_, err := e.P.Gray.Start(ctx, tx, engine.Admin, gray.Plan{Tenant: k.Tenant, Project: k.Project, Application: k.Application,
+	err = e.Platform.Do(ctx, engine.Admin, audit.Event{Action: "bench.plan"}, func(tx platform.Tx) error {
+		_, err := e.Platform.Gray.Start(ctx, tx, engine.Admin, gray.Plan{Tenant: k.Tenant, Project: k.Project, Application: k.Application,
 			Environment: k.Environment, GrayVersion: "v2",
 			Steps: []gray.Step{{Tellers: []string{"T0001"}, Weight: 10}, {Tellers: []string{"T0001"}, Weight: 20}}})
 		return err
@@ -153,7 +153,7 @@ func planFixture(ctx context.Context, e *engine.Engine, k deploy.Key, provider s
 	}
 	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		var p gray.Plan
-		err := e.P.DB.View(ctx, func(tx platform.Tx) (err error) {
+		err := e.Platform.DB.View(ctx, func(tx platform.Tx) (err error) {
 			p, err = tx.GetPlan(ctx, k)
 			return err
 		})

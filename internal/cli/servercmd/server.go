@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,15 +20,11 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/config"
-	"berth.dev/berth/internal/controller"
-	"berth.dev/berth/internal/deploy"
-	"berth.dev/berth/internal/gateway"
+	"berth.dev/berth/internal/engine"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
-	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/notify/webhook"
 	"berth.dev/berth/internal/platform"
-	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/seal"
 	"berth.dev/berth/internal/server"
@@ -86,7 +81,8 @@ func New(env cli.Env) *cobra.Command {
 // store (SQLite under cfg.DataDir, or PostgreSQL at cfg.Database) and
 // migrates it, creates the admin user on first start (password from
 // BERTH_ADMIN_PASSWORD, or a generated one printed once to env.Stdout),
-// registers cfg.Kubeconfig as cluster "local" and mounts the API.
+// registers cfg.Kubeconfig as cluster "local", runs the engine as
+// internal/engine assembles it, and mounts the API.
 func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger, ln net.Listener) error {
 	defer ln.Close()
 	st, err := store.Open(ctx, cfg.DataDir, cfg.Database)
@@ -111,32 +107,12 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	// The controllers are set below, before anything can change a
-	// deployment, an order, network assets or a gray plan.
-	var (
-		deployments *controller.Deployments
-		releases    *controller.Releases
-		isolation   *controller.Isolation
-		grayPlans   *controller.GrayPlans
-		gatewayCfg  *controller.GatewayConfig
-	)
-	p, err := platform.New(st, platform.Options{Sealer: sealer, AuditRetention: retention,
-		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders,
-		OnDeploymentChange: func(k deploy.Key) {
-			deployments.Enqueue(k)
-			isolation.Trigger()
-			grayPlans.Enqueue(k)
-			gatewayCfg.Changed()
-		},
-		OnReleaseChange: func(k release.Key) { releases.Enqueue(k) },
-		OnNetworkChange: func(k deploy.Key) { deployments.Enqueue(k); isolation.Trigger() },
-		OnGrayPlanChange: func(k deploy.Key) {
-			grayPlans.Enqueue(k)
-			gatewayCfg.Changed()
-		}})
+	eng, err := engine.New(st, engine.Options{Log: log, Sealer: sealer, AuditRetention: retention,
+		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders, Webhooks: targets})
 	if err != nil {
 		return err
 	}
+	p := eng.Platform
 	generated, created, err := p.Bootstrap(ctx, env.Getenv("BERTH_ADMIN_PASSWORD"))
 	if err != nil {
 		return err
@@ -149,99 +125,13 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 			return err
 		}
 	}
-	pruneDone := make(chan struct{})
-	pruneCtx, stopPrune := context.WithCancel(ctx)
-	go func() {
-		defer close(pruneDone)
-		pruneAudit(pruneCtx, p, log)
-	}()
-	defer func() {
-		stopPrune()
-		<-pruneDone
-	}()
-	registry := kube.NewRegistry(log, func(cluster string, k kube.AppKey) { deployments.ClusterChanged(cluster, k) })
-	deployments = controller.NewDeployments(st, p.Deploy, registry, log, 5*time.Minute)
-	releases = controller.NewReleases(st, p.Release, registry, log, 0)
-	deployments.OnApplied = releases.DeploymentApplied
-	isolation = controller.NewIsolation(st, p.Network, registry, log, 5*time.Minute)
-	grayPlans = controller.NewGrayPlans(st, p.Gray, registry, p.Clock, log, time.Minute)
-	publisher := gateway.NewPublisher()
-	gatewayCfg = controller.NewGatewayConfig(st, orgHeaders, publisher, log)
-	sender := webhook.NewSender(st, targets, log, 0)
-	stopControllers := runControllers(ctx, p, registry, deployments, releases, sender, log)
-	defer stopControllers()
-	defer runIsolation(ctx, p, isolation)()
-	stopGray := runGray(ctx, grayPlans, gatewayCfg)
-	defer stopGray()
+	defer eng.Run(ctx)()
 
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
-	srv.Handle(api.Prefix+"/", api.New(api.Options{Log: log, Platform: p, Live: registry, Gateway: publisher}))
+	srv.Handle(api.Prefix+"/", api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway}))
 	log.Info("berth server listening", "addr", ln.Addr().String(), "version", version.Get().Version, "database", st.Dialect())
 	fmt.Fprintf(env.Stdout, "Berth server on http://%s (API /api/v1, health /healthz, metrics /metrics)\n", ln.Addr())
 	return srv.Serve(ctx, ln, 15*time.Second)
-}
-
-// runControllers connects the registered clusters and runs the deployment
-// and release controllers and the notification sender until the returned
-// function is called, which waits for them.
-func runControllers(ctx context.Context, p *platform.Platform, registry *kube.Registry, deployments *controller.Deployments,
-	releases *controller.Releases, sender *webhook.Sender, log *slog.Logger) func() {
-	ctx, cancel := context.WithCancel(ctx)
-	clusters := controller.NewClusters(p, registry, log)
-	if err := clusters.Reconcile(ctx); err != nil {
-		log.Error("connect clusters", "err", err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(4)
-	go func() { defer wg.Done(); clusters.Run(ctx, 10*time.Second) }()
-	go func() { defer wg.Done(); deployments.Run(ctx, 16) }() // I/O bound: API calls and short transactions
-	go func() { defer wg.Done(); releases.Run(ctx, 2) }()
-	go func() { defer wg.Done(); sender.Run(ctx) }()
-	return func() {
-		cancel()
-		wg.Wait()
-		registry.Close()
-	}
-}
-
-// runGray runs the gray plan controller and the gateway configuration
-// publisher until the returned function is called, which waits for them.
-func runGray(ctx context.Context, plans *controller.GrayPlans, cfg *controller.GatewayConfig) func() {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); plans.Run(ctx, 2) }()
-	go func() { defer wg.Done(); cfg.Run(ctx, 30*time.Second) }()
-	return func() {
-		cancel()
-		wg.Wait()
-	}
-}
-
-// pruneAudit drops audit records past their retention at start and then
-// every hour, until ctx is done.
-func pruneAudit(ctx context.Context, p *platform.Platform, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		var n int64
-		err := p.DB.InTx(ctx, func(tx platform.Tx) error {
-			var err error
-			n, err = p.Audit.Prune(ctx, tx, audit.System)
-			return err
-		})
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Error("prune audit records", "err", err)
-		case n > 0:
-			log.Info("audit records pruned", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // LocalCluster is the name the start-up kubeconfig is registered under.

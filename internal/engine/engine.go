@@ -1,0 +1,167 @@
+// Package engine assembles Berth's engine: the platform over one database,
+// the cluster registry, and every controller, wired to the changes that wake
+// them. `berth server`, the benchmarks and the end-to-end tests build it with
+// New and run it with Run, so what is measured is what runs.
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/controller"
+	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/gateway"
+	"berth.dev/berth/internal/gray"
+	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/kube"
+	"berth.dev/berth/internal/notify/webhook"
+	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/release"
+	"berth.dev/berth/internal/tenancy"
+)
+
+// The engine's cadences: how often each controller looks at everything
+// again regardless of events.
+const (
+	DeploymentResync   = 5 * time.Minute
+	IsolationResync    = 5 * time.Minute
+	GrayPlanResync     = time.Minute
+	ClusterResync      = 10 * time.Second
+	GatewayConfigEvery = 30 * time.Second
+	AuditPruneEvery    = time.Hour
+
+	deploymentWorkers = 16 // I/O bound: API calls and short transactions
+	releaseWorkers    = 2
+	grayPlanWorkers   = 2
+)
+
+// Options are what the engine needs from its process's configuration.
+type Options struct {
+	Log    *slog.Logger   // required
+	Sealer tenancy.Sealer // required: seals cluster kubeconfigs
+	Clock  clock.Clock    // default: the wall clock
+	// Identity, AuditRetention and OrgHeaders are passed to platform.New.
+	Identity       identity.Options
+	AuditRetention time.Duration
+	OrgHeaders     gray.Headers
+	// Webhooks are where notifications are sent (none: the outbox is
+	// drained without sending).
+	Webhooks []webhook.Target
+}
+
+// Engine is the platform and the controllers that act on its changes. The
+// controllers are exported so a caller can read them (the API reads live
+// status from Clusters) and set their hooks before Run.
+type Engine struct {
+	Platform      *platform.Platform
+	Clusters      *kube.Registry
+	Deployments   *controller.Deployments
+	Releases      *controller.Releases
+	Isolation     *controller.Isolation
+	GrayPlans     *controller.GrayPlans
+	GatewayConfig *controller.GatewayConfig
+	// Gateway publishes the gateway configuration to `berth gateway`.
+	Gateway  *gateway.Publisher
+	Notifier *webhook.Sender
+
+	log *slog.Logger
+}
+
+// New assembles the engine over db. Every change the platform commits
+// wakes the controllers that act on it; nothing runs until Run.
+func New(db platform.Transactor, o Options) (*Engine, error) {
+	e := &Engine{log: o.Log}
+	// The controllers are set below, before anything can change a
+	// deployment, an order, network assets or a gray plan.
+	p, err := platform.New(db, platform.Options{Clock: o.Clock, Sealer: o.Sealer, AuditRetention: o.AuditRetention,
+		Identity: o.Identity, OrgHeaders: o.OrgHeaders,
+		OnDeploymentChange: func(k deploy.Key) {
+			e.Deployments.Enqueue(k)
+			e.Isolation.Trigger()
+			e.GrayPlans.Enqueue(k)
+			e.GatewayConfig.Changed()
+		},
+		OnReleaseChange: func(k release.Key) { e.Releases.Enqueue(k) },
+		OnNetworkChange: func(k deploy.Key) { e.Deployments.Enqueue(k); e.Isolation.Trigger() },
+		OnGrayPlanChange: func(k deploy.Key) {
+			e.GrayPlans.Enqueue(k)
+			e.GatewayConfig.Changed()
+		}})
+	if err != nil {
+		return nil, err
+	}
+	log := o.Log
+	e.Platform = p
+	e.Clusters = kube.NewRegistry(log, func(cluster string, k kube.AppKey) { e.Deployments.ClusterChanged(cluster, k) })
+	e.Deployments = controller.NewDeployments(db, p.Deploy, e.Clusters, log, DeploymentResync)
+	e.Releases = controller.NewReleases(db, p.Release, e.Clusters, log, 0)
+	e.Deployments.OnApplied = e.Releases.DeploymentApplied
+	e.Isolation = controller.NewIsolation(db, p.Network, e.Clusters, log, IsolationResync)
+	e.GrayPlans = controller.NewGrayPlans(db, p.Gray, e.Clusters, p.Clock, log, GrayPlanResync)
+	e.Gateway = gateway.NewPublisher()
+	e.GatewayConfig = controller.NewGatewayConfig(db, p.Gray.Headers(), e.Gateway, log)
+	e.Notifier = webhook.NewSender(db, o.Webhooks, log, 0)
+	return e, nil
+}
+
+// Run connects the registered clusters and runs every controller, the
+// notification sender and the hourly audit pruning until the returned
+// function is called, which stops them, waits for them and closes the
+// cluster connections.
+func (e *Engine) Run(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	e.Platform.Network.OnIsolationChange(e.Isolation.Trigger)
+	clusters := controller.NewClusters(e.Platform, e.Clusters, e.log)
+	if err := clusters.Reconcile(ctx); err != nil {
+		e.log.Error("connect clusters", "err", err)
+	}
+	var wg sync.WaitGroup
+	for _, run := range []func(){
+		func() { pruneAudit(ctx, e.Platform, e.log) },
+		func() { clusters.Run(ctx, ClusterResync) },
+		func() { e.Deployments.Run(ctx, deploymentWorkers) },
+		func() { e.Releases.Run(ctx, releaseWorkers) },
+		func() { e.Notifier.Run(ctx) },
+		func() { e.Isolation.Run(ctx) },
+		func() { e.GrayPlans.Run(ctx, grayPlanWorkers) },
+		func() { e.GatewayConfig.Run(ctx, GatewayConfigEvery) },
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); run() }()
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		e.Clusters.Close()
+	}
+}
+
+// pruneAudit drops audit records past their retention at start and then
+// every AuditPruneEvery, until ctx is done.
+func pruneAudit(ctx context.Context, p *platform.Platform, log *slog.Logger) {
+	t := time.NewTicker(AuditPruneEvery)
+	defer t.Stop()
+	for {
+		var n int64
+		err := p.DB.InTx(ctx, func(tx platform.Tx) error {
+			var err error
+			n, err = p.Audit.Prune(ctx, tx, audit.System)
+			return err
+		})
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("prune audit records", "err", err)
+		case n > 0:
+			log.Info("audit records pruned", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
