@@ -21,11 +21,13 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 )
@@ -238,10 +240,14 @@ func decode(r *http.Request, v any) error {
 			return errUnsupportedMedia
 		}
 	}
-	d := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body) // bounded by the route's MaxBytesReader
+	if err != nil {
+		return badJSON(err)
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
-		return badJSON(err)
+		return locate(badJSON(err), body, v)
 	}
 	if _, err := d.Token(); !errors.Is(err, io.EOF) {
 		return &httpError{status: http.StatusBadRequest, code: "bad_request", cause: errors.New("trailing data after the JSON body")}
@@ -260,6 +266,22 @@ func decodeOptional(r *http.Request, v any) error {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return decode(r, v)
+}
+
+// locate turns err, a refusal of body that names no field (a value its own
+// type refused, such as a malformed quantity), into field errors naming
+// where in body the bad values are, checked against v's type. Other
+// errors pass through.
+func locate(err error, body []byte, v any) error {
+	var he *httpError
+	if !errors.As(err, &he) || he.code != "bad_request" {
+		return err
+	}
+	var ve *resource.ValidationError
+	if ferr := manifest.CheckJSON(body, reflect.TypeOf(v)); errors.As(ferr, &ve) {
+		return ve
+	}
+	return err
 }
 
 func badJSON(err error) error {
