@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
@@ -39,6 +40,10 @@ const Prefix = "/api/v1"
 const (
 	MaxBody     = 1 << 20
 	MaxManifest = 4 << 20
+	// MaxOrgImport bounds an org directory import: a CSV of
+	// gray.MaxOrgCSVBytes, each byte of which JSON may escape into six
+	// ("&" is "\u0026"), so the CSV's own limit is the one users meet.
+	MaxOrgImport = 6*gray.MaxOrgCSVBytes + MaxBody
 )
 
 // Options configure an API.
@@ -163,8 +168,11 @@ func (a *API) route(rt Route, h HandlerFunc) {
 	a.routes = append(a.routes, rt)
 	a.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(MaxBody)
-		if rt.Request == "Manifest" {
+		switch rt.Request {
+		case "Manifest":
 			limit = MaxManifest
+		case "OrgImportRequest":
+			limit = MaxOrgImport
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		decided := new(bool)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -65,4 +66,65 @@ func TestBadQuantitiesNameTheFieldAndWriteNothing(t *testing.T) {
 			t.Errorf("audit record %+v: a refused quota is audited as a success", rec)
 		}
 	}
+}
+
+// orgCSV returns a valid org directory of n regions, about 100 bytes a line.
+func orgCSV(n int) string {
+	var b strings.Builder
+	b.WriteString("level,code,name,parent\n")
+	for i := range n {
+		fmt.Fprintf(&b, "region,R%06d,Region %06d of a bank whose regions have long names for the sake of this test,\n", i, i)
+	}
+	return b.String()
+}
+
+// An org directory import has one limit, the same as the CLI's (8 MiB of
+// CSV, 100 000 units): a file within it is imported whole, one beyond it is
+// refused with an error naming the limit and the directory is unchanged.
+func TestOrgImportHasOneNamedLimit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	tok := h.token("admin", adminPassword)
+	h.must(http.StatusCreated, tok, "POST", "/tenants", map[string]string{"name": "bank"})
+
+	within := orgCSV(20000) // 2 MiB: above the API's ordinary body limit
+	var got List[struct{ Code string }]
+	h.must(http.StatusOK, tok, "PUT", "/tenants/bank/org", map[string]string{"csv": within}).decode(t, &got)
+	if len(got.Items) != 20000 {
+		t.Fatalf("imported %d units, want 20000", len(got.Items))
+	}
+
+	tests := []struct {
+		name     string
+		body     any
+		wantPath string
+		wantText string
+	}{
+		{"a CSV over 8 MiB", map[string]string{"csv": orgCSV(90000)}, "csv", "8388608"},
+		{"more than 100000 units", map[string]any{"units": manyUnits(100001)}, "units", "100000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.call(tok, "PUT", "/tenants/bank/org", tt.body)
+			if r.status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422: %.300s", r.status, r.body)
+			}
+			e := r.errorBody(t)
+			if len(e.Fields) != 1 || e.Fields[0].Path != tt.wantPath || !strings.Contains(e.Fields[0].Reason, tt.wantText) {
+				t.Fatalf("fields %+v, want one at %s naming the limit %s", e.Fields, tt.wantPath, tt.wantText)
+			}
+		})
+	}
+	h.must(http.StatusOK, tok, "GET", "/tenants/bank/org", nil).decode(t, &got)
+	if len(got.Items) != 20000 {
+		t.Errorf("after the refusals the directory has %d units, want the 20000 imported before", len(got.Items))
+	}
+}
+
+func manyUnits(n int) []map[string]string {
+	out := make([]map[string]string, n)
+	for i := range out {
+		out[i] = map[string]string{"level": "region", "code": fmt.Sprintf("R%06d", i), "name": fmt.Sprintf("Region %06d", i)}
+	}
+	return out
 }
