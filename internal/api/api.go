@@ -21,11 +21,14 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/gray"
+	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 )
@@ -37,6 +40,10 @@ const Prefix = "/api/v1"
 const (
 	MaxBody     = 1 << 20
 	MaxManifest = 4 << 20
+	// MaxOrgImport bounds an org directory import: a CSV of
+	// gray.MaxOrgCSVBytes, each byte of which JSON may escape into six
+	// ("&" is "\u0026"), so the CSV's own limit is the one users meet.
+	MaxOrgImport = 6*gray.MaxOrgCSVBytes + MaxBody
 )
 
 // Options configure an API.
@@ -161,8 +168,11 @@ func (a *API) route(rt Route, h HandlerFunc) {
 	a.routes = append(a.routes, rt)
 	a.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(MaxBody)
-		if rt.Request == "Manifest" {
+		switch rt.Request {
+		case "Manifest":
 			limit = MaxManifest
+		case "OrgImportRequest":
+			limit = MaxOrgImport
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		decided := new(bool)
@@ -238,10 +248,14 @@ func decode(r *http.Request, v any) error {
 			return errUnsupportedMedia
 		}
 	}
-	d := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body) // bounded by the route's MaxBytesReader
+	if err != nil {
+		return badJSON(err)
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
-		return badJSON(err)
+		return locate(badJSON(err), body, v)
 	}
 	if _, err := d.Token(); !errors.Is(err, io.EOF) {
 		return &httpError{status: http.StatusBadRequest, code: "bad_request", cause: errors.New("trailing data after the JSON body")}
@@ -260,6 +274,22 @@ func decodeOptional(r *http.Request, v any) error {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return decode(r, v)
+}
+
+// locate turns err, a refusal of body that names no field (a value its own
+// type refused, such as a malformed quantity), into field errors naming
+// where in body the bad values are, checked against v's type. Other
+// errors pass through.
+func locate(err error, body []byte, v any) error {
+	var he *httpError
+	if !errors.As(err, &he) || he.code != "bad_request" {
+		return err
+	}
+	var ve *resource.ValidationError
+	if ferr := manifest.CheckJSON(body, reflect.TypeOf(v)); errors.As(ferr, &ve) {
+		return ve
+	}
+	return err
 }
 
 func badJSON(err error) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -310,7 +309,7 @@ func (a *API) importOrg(w http.ResponseWriter, r *http.Request) error {
 	units := req.Units
 	if req.CSV != "" {
 		var err error
-		if units, err = gray.ParseCSV(io.LimitReader(strings.NewReader(req.CSV), 64<<20)); err != nil {
+		if units, err = gray.ParseCSV(strings.NewReader(req.CSV)); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package gray
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -43,14 +44,29 @@ type OrgUnit struct {
 	Parent string `json:"parent,omitempty"`
 }
 
-// MaxOrgUnits bounds a directory.
-const MaxOrgUnits = 100000
+// The limits of an org directory import, the same for `berth org import`
+// and the server (docs/gray.md): at most MaxOrgUnits units, read from a CSV
+// file of at most MaxOrgCSVBytes. Beyond either the import is refused with
+// an error naming the limit; nothing is ever truncated.
+const (
+	MaxOrgUnits    = 100000
+	MaxOrgCSVBytes = 8 << 20
+)
 
 // ParseCSV reads an org directory: a header line "level,code,name,parent"
 // then one unit per line. Every bad line and field is reported at once,
-// named "line N: field" with N counted from 1 at the header.
+// named "line N: field" with N counted from 1 at the header. It reads at
+// most MaxOrgCSVBytes+1 bytes of r: a longer file is refused at "csv".
 func ParseCSV(r io.Reader) ([]OrgUnit, error) {
-	cr := csv.NewReader(r)
+	data, err := io.ReadAll(io.LimitReader(r, MaxOrgCSVBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read org directory: %w", err)
+	}
+	if len(data) > MaxOrgCSVBytes {
+		return nil, &resource.ValidationError{Fields: []resource.FieldError{{Path: "csv",
+			Reason: fmt.Sprintf("larger than %d bytes (8 MiB), the limit of an org directory import", MaxOrgCSVBytes)}}}
+	}
+	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	head, err := cr.Read()
@@ -75,7 +91,7 @@ func ParseCSV(r io.Reader) ([]OrgUnit, error) {
 			return nil, csvError(err)
 		}
 		if len(units) >= MaxOrgUnits {
-			errs.Add(fmt.Sprintf("line %d", line), "at most %d units", MaxOrgUnits)
+			errs.Add(fmt.Sprintf("line %d", line), "more than %d units, the limit of an org directory", MaxOrgUnits)
 			break
 		}
 		if len(rec) != 4 {
@@ -145,6 +161,9 @@ func ValidateOrg(units []OrgUnit, where func(i int) string) error {
 func (s *Service) ImportOrg(ctx context.Context, st Store, a audit.Actor, tenant string, units []OrgUnit) error {
 	var errs resource.Errors
 	errs.CheckName("tenant", tenant)
+	if len(units) > MaxOrgUnits {
+		errs.Add("units", "%d units, more than %d, the limit of an org directory", len(units), MaxOrgUnits)
+	}
 	if err := errs.Err(); err != nil {
 		return err
 	}

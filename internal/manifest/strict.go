@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/json"
 	"reflect"
@@ -16,6 +17,24 @@ var (
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 	rawMessage      = reflect.TypeFor[json.RawMessage]()
 )
+
+// CheckJSON walks the JSON document data against type t as manifests are
+// checked and returns a *resource.ValidationError naming, at its path,
+// every field t does not have, every value of the wrong kind and every
+// value its own type refuses (a malformed quantity at "hard.cpu"); nil when
+// it finds none, and the decoder's error when data is not JSON. It keeps
+// nothing of data.
+func CheckJSON(data []byte, t reflect.Type) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return err
+	}
+	var errs resource.Errors
+	check(&errs, "", v, t)
+	return errs.Err()
+}
 
 // check walks v, a value decoded from JSON with UseNumber, against type t
 // and records at its path every field t does not have, every value of the

@@ -57,11 +57,14 @@ func importCmd(env cli.Env) *cobra.Command {
 				defer f.Close()
 				r = f
 			}
-			data, err := io.ReadAll(io.LimitReader(r, 32<<20))
+			// One byte past the limit, so ParseCSV refuses a longer file
+			// rather than reading a truncated one.
+			data, err := io.ReadAll(io.LimitReader(r, gray.MaxOrgCSVBytes+1))
 			if err != nil {
 				return err
 			}
-			// Parse here too, so errors name the file's lines before anything is sent.
+			// Parse here too, so errors name the file's lines (or the limit)
+			// before anything is sent.
 			units, err := gray.ParseCSV(bytes.NewReader(data))
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
