@@ -129,6 +129,15 @@ type pkgRun struct {
 
 type line struct{ test, text string }
 
+// rerun forgets how top and its subtests ended: they run again (-count=N).
+func (p *pkgRun) rerun(top string) {
+	for name := range p.ended {
+		if name == top || strings.HasPrefix(name, top+"/") {
+			delete(p.ended, name)
+		}
+	}
+}
+
 func (r *reporter) pkg(name string) *pkgRun {
 	p := r.pkgs[name]
 	if p == nil {
@@ -156,6 +165,9 @@ func (r *reporter) testEvent(ev event) {
 	top, _, _ := strings.Cut(ev.Test, "/")
 	switch ev.Action {
 	case "run":
+		if ev.Test == top {
+			p.rerun(top)
+		}
 		if _, ok := p.tests[top]; !ok {
 			p.tests[top] = nil
 			p.order = append(p.order, top)
