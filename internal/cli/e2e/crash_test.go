@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,18 +20,27 @@ import (
 	"berth.dev/berth/internal/cli/releasecmd"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/localcluster/clustertest"
+	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/release"
+	"berth.dev/berth/internal/store"
+	"berth.dev/berth/internal/store/storetest"
 )
 
 // process is `berth server` running as a real process, killed with SIGKILL
-// and started again over the same data directory and port.
+// and started again over the same data directory (or PostgreSQL schema)
+// and port.
 type process struct {
-	t    *testing.T
-	bin  string
-	args []string
-	env  []string
-	log  *os.File
-	cmd  *exec.Cmd
-	url  string
+	t       *testing.T
+	bin     string
+	args    []string
+	env     []string
+	log     *os.File
+	cmd     *exec.Cmd
+	url     string
+	dataDir string
+	// database is the server's --database: a PostgreSQL URL, or "" for
+	// SQLite under dataDir.
+	database string
 }
 
 func (p *process) start() {
@@ -62,6 +72,26 @@ func (p *process) kill() {
 	_ = p.cmd.Wait()
 }
 
+// stored reads order id of bank/pay from the database of the killed
+// server: what the server had committed when it died.
+func (p *process) stored(id string) release.Order {
+	p.t.Helper()
+	st, err := store.Open(p.t.Context(), p.dataDir, p.database)
+	if err != nil {
+		p.t.Fatalf("open the killed server's database: %v", err)
+	}
+	defer st.Close()
+	var o release.Order
+	err = st.InTx(p.t.Context(), func(tx platform.Tx) error {
+		o, err = tx.GetOrder(p.t.Context(), "bank", "pay", id)
+		return err
+	})
+	if err != nil {
+		p.t.Fatalf("read order %s from the killed server's database: %v", id, err)
+	}
+	return o
+}
+
 func buildBerth(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "berth")
@@ -82,16 +112,48 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// crashSeedEnv replays a run of the kill test: its kill moments come from
+// this seed, which every run logs.
+const crashSeedEnv = "BERTH_CRASH_SEED"
+
+// crashSeed returns the seed of this run: BERTH_CRASH_SEED when set, else a
+// random one.
+func crashSeed(t *testing.T) uint64 {
+	t.Helper()
+	v := os.Getenv(crashSeedEnv)
+	if v == "" {
+		return rand.Uint64()
+	}
+	seed, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		t.Fatalf("%s=%q: want an unsigned integer (the seed a run logged)", crashSeedEnv, v)
+	}
+	return seed
+}
+
 // TestKillingTheServerDuringOrdersAlwaysEndsConsistent kills the server
-// process with SIGKILL at random moments while release orders run and
-// starts it again each time. Every order must still end as it would have
-// without the kills: the good one Succeeded with every service on its new
-// version, the one with a crash-looping version RolledBack with every
-// service on the version it ran before; each item's "before" is the version
-// that ran before the order (never one the order itself applied); and the
-// audit chain verifies.
+// process with SIGKILL at random moments while release orders run, on
+// SQLite and on PostgreSQL, and starts it again each time. Every order must
+// still end as it would have without the kills: the good one Succeeded with
+// every service on its new version, the one with a crash-looping version
+// RolledBack with every started service on the version it ran before and
+// the rest cancelled; every item that started recorded as its "before" the
+// version that ran before the order (never one the order itself applied);
+// and the audit chain verifies. Kills must have landed while the orders
+// went forward and while the failed one rolled back, read from what the
+// killed server had committed.
 func TestKillingTheServerDuringOrdersAlwaysEndsConsistent(t *testing.T) {
 	c := clustertest.Start(t)
+	bin := buildBerth(t)
+	seed := crashSeed(t)
+	t.Logf("kill moments from seed %d; replay with %s=%d", seed, crashSeedEnv, seed)
+	t.Run("sqlite", func(t *testing.T) { killDuringOrders(t, c, bin, "", seed) })
+	t.Run("postgres", func(t *testing.T) { killDuringOrders(t, c, bin, storetest.PostgresSchema(t), seed) })
+}
+
+// killDuringOrders runs the kill test against one server whose database is
+// database ("" for SQLite).
+func killDuringOrders(t *testing.T, c *clustertest.Cluster, bin, database string, seed uint64) {
 	dir := t.TempDir()
 	logFile, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
@@ -99,9 +161,13 @@ func TestKillingTheServerDuringOrdersAlwaysEndsConsistent(t *testing.T) {
 	}
 	defer logFile.Close()
 	addr := freeAddr(t)
-	srv := &process{t: t, bin: buildBerth(t), log: logFile, url: "http://" + addr,
-		args: []string{"server", "--data-dir", filepath.Join(dir, "data"), "--listen", addr, "--kubeconfig", c.Kubeconfig()},
-		env:  append(os.Environ(), "BERTH_ADMIN_PASSWORD="+adminPassword)}
+	args := []string{"server", "--data-dir", filepath.Join(dir, "data"), "--listen", addr, "--kubeconfig", c.Kubeconfig()}
+	if database != "" {
+		args = append(args, "--database", database)
+	}
+	srv := &process{t: t, bin: bin, log: logFile, url: "http://" + addr, args: args,
+		dataDir: filepath.Join(dir, "data"), database: database,
+		env: append(os.Environ(), "BERTH_ADMIN_PASSWORD="+adminPassword)}
 	srv.start()
 	t.Cleanup(srv.kill)
 
@@ -127,21 +193,31 @@ func TestKillingTheServerDuringOrdersAlwaysEndsConsistent(t *testing.T) {
 		runs(t, c, ns, app, "v1")
 	}
 
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	good := runKilled(t, b, srv, rng, stagesOf(apps, "v2", ""))
+	rng := rand.New(rand.NewPCG(seed, 7))
+	good, kills := runKilled(t, b, srv, rng, stagesOf(apps, "v2", ""))
 	if good.State != "Succeeded" {
 		t.Fatalf("good order ended %s, failure %+v: %+v", good.State, good.Failure, good.Items)
 	}
-	checkBefore(t, good, "v1")
+	if kills.forward == 0 {
+		t.Fatalf("no kill landed while the good order ran (%+v); the test proved nothing", kills)
+	}
+	checkItems(t, good, "v1", map[string]string{"s1": "Succeeded", "s2": "Succeeded", "s3": "Succeeded",
+		"s4": "Succeeded", "s5": "Succeeded", "s6": "Succeeded"})
 	for _, app := range apps {
 		runs(t, c, ns, app, "v2")
 	}
 
-	bad := runKilled(t, b, srv, rng, stagesOf(apps, "v3", "s4"))
+	bad, kills := runKilled(t, b, srv, rng, stagesOf(apps, "v3", "s4"))
 	if bad.State != "RolledBack" || bad.Failure == nil || bad.Failure.Item != "s4" {
 		t.Fatalf("crash order ended %s, failure %+v", bad.State, bad.Failure)
 	}
-	checkBefore(t, bad, "v2")
+	if kills.forward == 0 || kills.rollback == 0 {
+		t.Fatalf("kills landed %d times while the crash order went forward and %d times while it rolled back; "+
+			"both must be hit", kills.forward, kills.rollback)
+	}
+	// Stage 3 waits for s4, which never becomes ready: s5 and s6 never start.
+	checkItems(t, bad, "v2", map[string]string{"s1": "RolledBack", "s2": "RolledBack", "s3": "RolledBack",
+		"s4": "RolledBack", "s5": "Cancelled", "s6": "Cancelled"})
 	for _, app := range apps {
 		runs(t, c, ns, app, "v2")
 	}
@@ -166,40 +242,57 @@ func stagesOf(apps []string, version, crash string) []string {
 	return args
 }
 
+// landed counts the kills by what the killed server had committed: the
+// order going forward (Running) or rolling back (Failed, RollingBack).
+type landed struct{ forward, rollback, other int }
+
+// Kills an order may take in each phase; then it is left to finish. (A
+// server killed every second never gets anywhere, and then the order
+// rightly runs into its deadline.)
+const maxForwardKills, maxRollbackKills = 4, 3
+
 // runKilled creates and starts an order, kills the server at random moments
-// until the order ends, and returns the order as it ended.
-func runKilled(t *testing.T, b berth, srv *process, rng *rand.Rand, stages []string) releasecmd.Order {
+// until the order ends, and returns the order as it ended and where the
+// kills landed.
+func runKilled(t *testing.T, b berth, srv *process, rng *rand.Rand, stages []string) (releasecmd.Order, landed) {
 	t.Helper()
 	out := b.must("", append([]string{"release", "create", "--env", "dev", "--title", "killed", "--deadline", "90s"}, stages...), "created")
 	id := orderID.FindString(out)
 	b.must("", []string{"release", "start", id}, "Running")
-	kills := 0
+	var kills landed
 	deadline := time.Now().Add(4 * time.Minute)
 	for {
-		// Kill at a random moment, up to five times an order; then let
-		// it finish. (A server killed every second never gets anywhere,
-		// and then the order rightly runs into its deadline.)
-		wait := time.Duration(50+rng.IntN(600)) * time.Millisecond
-		if kills >= 5 {
-			wait = time.Second
-		}
-		time.Sleep(wait)
-		if o, ok := getOrder(b, id); ok && (o.State == "Succeeded" || o.State == "RolledBack") {
-			t.Logf("order %s ended %s after %d kills", id, o.State, kills)
-			if kills == 0 {
-				t.Fatalf("the order ended before the server was killed once; the test proved nothing")
-			}
-			return o
+		o, ok := getOrder(b, id)
+		if ok && (o.State == "Succeeded" || o.State == "RolledBack") {
+			t.Logf("order %s ended %s; kills landed going forward %d, rolling back %d, elsewhere %d",
+				id, o.State, kills.forward, kills.rollback, kills.other)
+			return o, kills
 		}
 		if time.Now().After(deadline) {
-			o, _ := getOrder(b, id)
 			t.Fatalf("order %s did not end: %s %+v", id, o.State, o.Items)
 		}
-		if kills < 5 {
-			srv.kill()
-			kills++
-			srv.start()
+		var wait time.Duration
+		switch {
+		case ok && o.State == "Running" && kills.forward < maxForwardKills:
+			wait = time.Duration(50+rng.IntN(600)) * time.Millisecond
+		case ok && (o.State == "Failed" || o.State == "RollingBack") && kills.rollback < maxRollbackKills:
+			// A rollback takes a few engine passes: kill soon.
+			wait = time.Duration(rng.IntN(300)) * time.Millisecond
+		default:
+			time.Sleep(100 * time.Millisecond) // poll until it ends
+			continue
 		}
+		time.Sleep(wait)
+		srv.kill()
+		switch st := srv.stored(id).State; st {
+		case "Running":
+			kills.forward++
+		case "Failed", "RollingBack":
+			kills.rollback++
+		default:
+			kills.other++
+		}
+		srv.start()
 	}
 }
 
@@ -212,11 +305,26 @@ func getOrder(b berth, id string) (releasecmd.Order, bool) {
 	return o, json.Unmarshal([]byte(out), &o) == nil
 }
 
-func checkBefore(t *testing.T, o releasecmd.Order, want string) {
+// checkItems fails unless each item ended in the state states names, and
+// recorded as "before" the version that ran before the order when it
+// started (nothing when it never did).
+func checkItems(t *testing.T, o releasecmd.Order, before string, states map[string]string) {
 	t.Helper()
+	if len(o.Items) != len(states) {
+		t.Errorf("order has %d items, want %d: %+v", len(o.Items), len(states), o.Items)
+	}
 	for _, it := range o.Items {
-		if it.Before != nil && it.Before.Version != want {
-			t.Errorf("%s recorded %s as running before the order, want %s", it.Application, it.Before.Version, want)
+		if it.State != states[it.Application] {
+			t.Errorf("%s ended %s, want %s", it.Application, it.State, states[it.Application])
+		}
+		started := it.State != "Pending" && it.State != "Cancelled"
+		switch {
+		case started && it.Before == nil:
+			t.Errorf("%s started (%s) but recorded nothing as running before the order", it.Application, it.State)
+		case started && it.Before.Version != before:
+			t.Errorf("%s recorded %s as running before the order, want %s", it.Application, it.Before.Version, before)
+		case !started && it.Before != nil:
+			t.Errorf("%s never started (%s) but recorded %+v as running before", it.Application, it.State, *it.Before)
 		}
 	}
 }
