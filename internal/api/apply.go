@@ -1,6 +1,7 @@
 package api
 
 import (
+	"berth.dev/berth/internal/kube"
 	"context"
 	"encoding/json"
 	"errors"
@@ -261,6 +262,14 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, act audit.Actor, o m
 
 func (a *API) applyCluster(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.ClusterSpec) (string, error) {
 	c := tenancy.Cluster{Name: md.Name, DisplayName: s.DisplayName, Zone: s.Zone, Labels: s.Labels}
+	if s.Kubeconfig != "" {
+		// Parsed, not probed: a manifest is applied in one transaction,
+		// which waits on no cluster. The cluster's status shows whether it
+		// answers.
+		if err := kube.CheckKubeconfig([]byte(s.Kubeconfig)); err != nil {
+			return "", err
+		}
+	}
 	old, err := a.p.Tenancy.GetCluster(ctx, tx, md.Name)
 	if errors.Is(err, resource.ErrNotFound) {
 		_, err = a.p.Tenancy.RegisterCluster(ctx, tx, act, c, []byte(s.Kubeconfig))

@@ -1,8 +1,12 @@
 package api
 
 import (
+	"berth.dev/berth/internal/kube"
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/authz"
@@ -19,12 +23,64 @@ type ClusterRequest struct {
 	Kubeconfig string `json:"kubeconfig"`
 }
 
+// ClusterView is a registered cluster with whether Berth reaches it.
+type ClusterView struct {
+	tenancy.Cluster
+	Status *ClusterStatus `json:"status,omitempty"`
+}
+
+// ClusterStatus says whether the cluster's API server answers Berth with
+// the registered kubeconfig: phase Ready, or Unknown with the reason
+// (connection refused, certificate not trusted, credentials refused...).
+type ClusterStatus struct {
+	Phase  string `json:"phase"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// probeTimeout bounds the check of a new kubeconfig's API server, made
+// before the cluster is registered.
+const probeTimeout = 5 * time.Second
+
+// checkKubeconfig refuses a kubeconfig that does not parse (a field error
+// at kubeconfig) and otherwise says whether its API server answers. An
+// unreachable cluster is registered all the same, shown as Unknown with
+// the reason: it may be reachable later (a firewall opened after), and the
+// connection controller keeps trying.
+func (a *API) checkKubeconfig(ctx context.Context, kubeconfig string) (*ClusterStatus, error) {
+	if kubeconfig == "" {
+		return nil, nil // required or not: the domain says
+	}
+	if err := kube.CheckKubeconfig([]byte(kubeconfig)); err != nil {
+		return nil, err
+	}
+	if err := kube.Probe(ctx, []byte(kubeconfig), probeTimeout); err != nil {
+		return &ClusterStatus{Phase: "Unknown", Reason: "the API server does not answer: " + err.Error()}, nil
+	}
+	return &ClusterStatus{Phase: "Ready"}, nil
+}
+
+// clusterStatus is the live status of a registered cluster, or nil
+// without a view of the clusters.
+func (a *API) clusterStatus(name string) *ClusterStatus {
+	if a.live == nil {
+		return nil
+	}
+	_, err := a.live.Ready(name)
+	switch {
+	case err == nil:
+		return &ClusterStatus{Phase: "Ready"}
+	case errors.Is(err, kube.ErrUnknownCluster):
+		return &ClusterStatus{Phase: "Unknown", Reason: "not connected yet"}
+	}
+	return &ClusterStatus{Phase: "Unknown", Reason: err.Error()}
+}
+
 func (a *API) registerClusters() {
 	a.route(Route{Method: "GET", Path: "/clusters", Summary: "List registered clusters", Query: pageQuery, Response: "List[Cluster]"}, a.listClusters)
-	a.route(Route{Method: "POST", Path: "/clusters", Summary: "Register a cluster with its kubeconfig", Request: "ClusterRequest", Response: "Cluster"}, a.registerCluster)
-	a.route(Route{Method: "GET", Path: "/clusters/{cluster}", Summary: "Get a cluster (never its kubeconfig)", Response: "Cluster"}, a.getCluster)
+	a.route(Route{Method: "POST", Path: "/clusters", Summary: "Register a cluster with its kubeconfig (refused unless it parses; status Unknown with the reason when its API server does not answer)", Request: "ClusterRequest", Response: "ClusterView"}, a.registerCluster)
+	a.route(Route{Method: "GET", Path: "/clusters/{cluster}", Summary: "Get a cluster (never its kubeconfig) and whether Berth reaches it", Response: "ClusterView"}, a.getCluster)
 	a.route(Route{Method: "PUT", Path: "/clusters/{cluster}", Summary: "Update a cluster; a non-empty kubeconfig replaces the stored one (resourceVersion required)",
-		Request: "ClusterRequest", Response: "Cluster"}, a.updateCluster)
+		Request: "ClusterRequest", Response: "ClusterView"}, a.updateCluster)
 	a.route(Route{Method: "DELETE", Path: "/clusters/{cluster}", Summary: "Deregister a cluster no environment uses", Query: rvQuery, Response: "none"}, a.deleteCluster)
 }
 
@@ -55,8 +111,12 @@ func (a *API) registerCluster(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
+	status, err := a.checkKubeconfig(r.Context(), req.Kubeconfig)
+	if err != nil {
+		return err
+	}
 	var c tenancy.Cluster
-	err := a.do(r, "cluster.register", "clusters/"+req.Name, authz.Platform, func(tx platform.Tx) error {
+	err = a.do(r, "cluster.register", "clusters/"+req.Name, authz.Platform, func(tx platform.Tx) error {
 		var err error
 		c, err = a.p.Tenancy.RegisterCluster(r.Context(), tx, a.actor(r), req.Cluster, []byte(req.Kubeconfig))
 		return err
@@ -64,7 +124,7 @@ func (a *API) registerCluster(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, c)
+	return writeJSON(w, http.StatusCreated, ClusterView{Cluster: c, Status: status})
 }
 
 func (a *API) getCluster(w http.ResponseWriter, r *http.Request) error {
@@ -80,7 +140,7 @@ func (a *API) getCluster(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c)
+	return writeJSON(w, http.StatusOK, ClusterView{Cluster: c, Status: a.clusterStatus(c.Name)})
 }
 
 func (a *API) updateCluster(w http.ResponseWriter, r *http.Request) error {
@@ -92,8 +152,12 @@ func (a *API) updateCluster(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	req.Name = r.PathValue("cluster")
+	status, err := a.checkKubeconfig(r.Context(), req.Kubeconfig)
+	if err != nil {
+		return err
+	}
 	var c tenancy.Cluster
-	err := a.do(r, "cluster.update", "clusters/"+req.Name, authz.Platform, func(tx platform.Tx) error {
+	err = a.do(r, "cluster.update", "clusters/"+req.Name, authz.Platform, func(tx platform.Tx) error {
 		var err error
 		c, err = a.p.Tenancy.UpdateCluster(r.Context(), tx, a.actor(r), req.Cluster, []byte(req.Kubeconfig))
 		return err
@@ -101,7 +165,10 @@ func (a *API) updateCluster(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c)
+	if status == nil {
+		status = a.clusterStatus(c.Name)
+	}
+	return writeJSON(w, http.StatusOK, ClusterView{Cluster: c, Status: status})
 }
 
 func (a *API) deleteCluster(w http.ResponseWriter, r *http.Request) error {

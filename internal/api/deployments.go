@@ -10,6 +10,7 @@ import (
 
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/i18n"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
@@ -35,6 +36,10 @@ type DeploymentView struct {
 	InternalAddress string       `json:"internalAddress,omitempty"`
 	ExternalAddress string       `json:"externalAddress,omitempty"`
 	Events          []kube.Event `json:"events,omitempty"`
+	// EventsError, when set, says the recent events could not be read (the
+	// rest of the view is complete); the cause is in the server's log under
+	// its request ID.
+	EventsError *ErrorBody `json:"eventsError,omitempty"`
 }
 
 // DeployRequest runs a version.
@@ -292,7 +297,9 @@ func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) error {
 		if conn, err := a.live.Ready(env.Cluster); err == nil {
 			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 			defer cancel()
-			v.Events, _ = conn.Events(ctx, kube.AppKey{Namespace: env.Namespace, App: d.Application}, 20)
+			if v.Events, err = conn.Events(ctx, kube.AppKey{Namespace: env.Namespace, App: d.Application}, 20); err != nil {
+				v.EventsError = a.partialError(r, i18n.EventsUnavailable, err)
+			}
 		}
 	}
 	return writeJSON(w, http.StatusOK, v)

@@ -70,6 +70,16 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	_ = writeJSON(w, status, body)
 }
 
+// partialError is the body of a part of a response that failed while the
+// rest succeeded (a deployment's events): the code's message in the
+// request's language and the request ID, under which the cause is logged.
+func (a *API) partialError(r *http.Request, code string, err error) *ErrorBody {
+	body := &ErrorBody{Code: code, Message: i18n.Message(code, i18n.Pick(r.Header.Get("Accept-Language"))), RequestID: requestID(r)}
+	a.log.Warn("api response incomplete", "method", r.Method, "path", r.URL.Path, "code", code,
+		"request_id", body.RequestID, "err", err)
+	return body
+}
+
 // classify maps err to its status and public body.
 func classify(err error) (int, ErrorBody, time.Duration) {
 	var he *httpError

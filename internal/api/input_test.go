@@ -3,7 +3,9 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -127,4 +129,89 @@ func manyUnits(n int) []map[string]string {
 		out[i] = map[string]string{"level": "region", "code": fmt.Sprintf("R%06d", i), "name": fmt.Sprintf("Region %06d", i)}
 	}
 	return out
+}
+
+// kubeconfigFor returns a self-contained kubeconfig for the API server at
+// server, with a token.
+func kubeconfigFor(server string) string {
+	return `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "` + server + `", insecure-skip-tls-verify: true}
+users:
+- name: u
+  user: {token: not-a-real-token}
+contexts:
+- name: c
+  context: {cluster: c, user: u}
+current-context: c
+`
+}
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// A kubeconfig that does not parse, names no API server or would make the
+// server read its own files or run commands is refused naming the field,
+// and nothing is registered; one whose API server does not answer is
+// registered, shown as Unknown with the reason.
+func TestClusterKubeconfigsAreCheckedBeforeRegistering(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	tok := h.token("admin", adminPassword)
+	tests := []struct {
+		name       string
+		kubeconfig string
+		wantReason string
+	}{
+		{"garbage", "this is: [not a kubeconfig", "not a kubeconfig"},
+		{"no API server", "apiVersion: v1\nkind: Config\n", "no usable current context"},
+		{"an exec plugin", strings.Replace(kubeconfigFor("https://127.0.0.1:6443"), "{token: not-a-real-token}",
+			"{exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, args: [-c, 'touch /tmp/pwned']}}", 1), "plugins"},
+		{"a CA file of the server's host", strings.Replace(kubeconfigFor("https://127.0.0.1:6443"), "insecure-skip-tls-verify: true",
+			"certificate-authority: /etc/ssl/private/ca.pem", 1), "certificate-authority"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.call(tok, "POST", "/clusters", map[string]string{"name": "c1", "kubeconfig": tt.kubeconfig})
+			if r.status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422: %s", r.status, r.body)
+			}
+			e := r.errorBody(t)
+			if len(e.Fields) != 1 || e.Fields[0].Path != "kubeconfig" || !strings.Contains(e.Fields[0].Reason, tt.wantReason) {
+				t.Fatalf("fields %+v, want one at kubeconfig saying %q", e.Fields, tt.wantReason)
+			}
+			h.must(http.StatusNotFound, tok, "GET", "/clusters/c1", nil)
+			manifest := "apiVersion: berth.dev/v1\nkind: Cluster\nmetadata: {name: c1}\nspec:\n  kubeconfig: " + strconv.Quote(tt.kubeconfig) + "\n"
+			r = h.call(tok, "POST", "/apply", manifest)
+			if e := r.errorBody(t); r.status != http.StatusUnprocessableEntity || len(e.Fields) != 1 || e.Fields[0].Path != "document 1 (Cluster c1): spec.kubeconfig" {
+				t.Fatalf("apply: status %d, %s; want 422 at spec.kubeconfig", r.status, r.body)
+			}
+			h.must(http.StatusNotFound, tok, "GET", "/clusters/c1", nil)
+		})
+	}
+	var page List[audit.Record]
+	h.must(http.StatusOK, tok, "GET", "/audit?action=cluster.register", nil).decode(t, &page)
+	if len(page.Items) != 0 {
+		t.Errorf("audit records of refused registrations: %+v, want none", page.Items)
+	}
+
+	addr := closedPort(t)
+	var got ClusterView
+	h.must(http.StatusCreated, tok, "POST", "/clusters", map[string]string{"name": "c2", "kubeconfig": kubeconfigFor("https://" + addr)}).decode(t, &got)
+	if got.Status == nil || got.Status.Phase != "Unknown" || !strings.Contains(got.Status.Reason, addr) || !strings.Contains(got.Status.Reason, "refused") {
+		t.Errorf("status %+v of a cluster whose API server is not listening, want Unknown saying %s refused the connection", got.Status, addr)
+	}
 }

@@ -179,7 +179,7 @@ func matrixSubjects() []subject {
 func seedMatrix(t *testing.T, h *harness, admin string) (orders map[string]string) {
 	orders = map[string]string{}
 	h.must(http.StatusCreated, admin, "POST", "/tiers", map[string]any{"name": "small", "resources": map[string]any{"requests": map[string]string{"cpu": "100m", "memory": "128Mi"}}})
-	h.must(http.StatusCreated, admin, "POST", "/clusters", map[string]string{"name": "c1", "kubeconfig": "apiVersion: v1\nkind: Config\n"})
+	h.must(http.StatusCreated, admin, "POST", "/clusters", map[string]string{"name": "c1", "kubeconfig": kubeconfigFor("https://127.0.0.1:1")})
 	for _, tn := range []string{own, other} {
 		h.must(http.StatusCreated, admin, "POST", "/tenants", map[string]string{"name": tn})
 		h.must(http.StatusCreated, admin, "POST", "/tenants/"+tn+"/projects", map[string]string{"name": proj})
@@ -397,7 +397,7 @@ var matrixCases = map[string]func(tenant, name string) matrixCase{
 		return matrixCase{"/clusters", nil, allow(authz.ClusterRead, authz.Platform)}
 	},
 	"POST /clusters": func(_, n string) matrixCase {
-		return matrixCase{"/clusters", map[string]string{"name": n, "kubeconfig": "apiVersion: v1\nkind: Config\n"}, allow(authz.ClusterCreate, authz.Platform)}
+		return matrixCase{"/clusters", map[string]string{"name": n, "kubeconfig": kubeconfigFor("https://127.0.0.1:1")}, allow(authz.ClusterCreate, authz.Platform)}
 	},
 	"GET /clusters/{cluster}": func(string, string) matrixCase {
 		return matrixCase{"/clusters/c1", nil, allow(authz.ClusterRead, authz.Platform)}

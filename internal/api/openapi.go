@@ -25,6 +25,7 @@ var schemaTypes = map[string]reflect.Type{
 	"Project":               reflect.TypeFor[tenancy.Project](),
 	"Environment":           reflect.TypeFor[tenancy.Environment](),
 	"Cluster":               reflect.TypeFor[tenancy.Cluster](),
+	"ClusterView":           reflect.TypeFor[ClusterView](),
 	"ClusterRequest":        reflect.TypeFor[ClusterRequest](),
 	"Quota":                 reflect.TypeFor[tenancy.Quota](),
 	"Usage":                 reflect.TypeFor[tenancy.Usage](),

@@ -16,7 +16,7 @@ import (
 func releaseFixture(t *testing.T, h *harness) (admin, rm1, rm2 string) {
 	admin = h.token("admin", adminPassword)
 	h.must(http.StatusCreated, admin, "POST", "/tiers", map[string]any{"name": "small", "resources": map[string]any{"requests": map[string]string{"cpu": "100m", "memory": "128Mi"}}})
-	h.must(http.StatusCreated, admin, "POST", "/clusters", map[string]string{"name": "c1", "kubeconfig": "apiVersion: v1\nkind: Config\n"})
+	h.must(http.StatusCreated, admin, "POST", "/clusters", map[string]string{"name": "c1", "kubeconfig": kubeconfigFor("https://127.0.0.1:1")})
 	h.must(http.StatusCreated, admin, "POST", "/tenants", map[string]string{"name": "bank"})
 	for _, p := range []string{"pay", "cards"} {
 		h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects", map[string]string{"name": p})

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/workqueue"
 
@@ -54,9 +55,11 @@ type placement struct {
 }
 
 type placed struct {
-	key       deploy.Key
-	appliedAt time.Time // of Berth's last apply; edits after it are drift
-	drift     []string  // managers whose edits await repair
+	key   deploy.Key
+	drift []string // what others changed, awaiting repair (kube.Applier.Drift)
+	// refs are the objects of the last successful apply, whose watched
+	// changes are checked for drift.
+	refs []kube.ObjectRef
 	// sent maps each object of the last successful apply to its
 	// kube.Fingerprint; nil when everything must be sent again.
 	sent map[string]string
@@ -80,9 +83,10 @@ func NewDeployments(db platform.Transactor, svc *deploy.Service, clusters *kube.
 func (c *Deployments) Enqueue(k deploy.Key) { c.queue.Add(k) }
 
 // ClusterChanged is the kube.Registry callback: an application's objects
-// changed in cluster. A Deployment edited by someone else is drift and is
-// reconciled; an empty key (the cluster came back) reconciles everything
-// placed there.
+// changed in cluster. A Deployment or Service of which someone else took a
+// field Berth applied (kube.Applier.Drift), or deleted, is drift and is
+// reconciled at once; an empty key (the cluster came back) reconciles
+// everything placed there.
 func (c *Deployments) ClusterChanged(cluster string, app kube.AppKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -108,17 +112,44 @@ func (c *Deployments) ClusterChanged(cluster string, app kube.AppKey) {
 	if err != nil {
 		return
 	}
-	d := conn.Watcher.Deployment(app)
-	if d == nil {
-		// Deleted behind Berth's back: put it back.
-		pl.drift = append(pl.drift, "(deleted)")
-		c.queue.Add(pl.key)
-		return
+	var drift []string
+	for _, ref := range pl.refs {
+		obj, watched := conn.Watcher.Object(ref)
+		switch {
+		case !watched:
+		case obj == nil:
+			drift = append(drift, deletedBy(ref))
+		default:
+			drift = append(drift, conn.Applier.Drift(ref, obj)...)
+		}
 	}
-	if editors := kube.ForeignEdits(d, pl.appliedAt); len(editors) > 0 {
-		pl.drift = editors
+	if len(drift) > 0 {
+		pl.drift = drift
 		c.queue.Add(pl.key)
 	}
+}
+
+// deletedBy is the drift of an applied object someone deleted.
+func deletedBy(ref kube.ObjectRef) string { return "(deleted): " + ref.Kind + " " + ref.Name }
+
+// confirmDrift reads the live objects of inv from the API server and
+// returns what others changed of them (as ClusterChanged would, but from
+// fresh objects rather than the watch cache, which may lag behind Berth's
+// own last apply).
+func confirmDrift(ctx context.Context, conn *kube.Conn, inv kube.Inventory) ([]string, error) {
+	var drift []string
+	for _, ref := range inv {
+		obj, err := conn.Applier.Get(ctx, ref)
+		switch {
+		case apierrors.IsNotFound(err):
+			drift = append(drift, deletedBy(ref))
+		case err != nil:
+			return nil, fmt.Errorf("check drift of %s: %w", ref, err)
+		default:
+			drift = append(drift, conn.Applier.Drift(ref, obj)...)
+		}
+	}
+	return drift, nil
 }
 
 // Run reconciles with workers goroutines until ctx ends.
@@ -249,6 +280,16 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 		return 0, c.record(ctx, k, d.Generation, d.Applied.Inventory, fmt.Errorf("render: %w", err))
 	}
 	drift := c.takeDrift(pl)
+	if len(drift) > 0 {
+		// Watch events can precede the record of Berth's own apply: only
+		// what the live objects still show is drift.
+		if drift, err = confirmDrift(ctx, conn, prev); err != nil {
+			c.mu.Lock()
+			pl.sent = nil
+			c.mu.Unlock()
+			return 0, err
+		}
+	}
 	sent := c.sentBefore(pl, drift)
 	inv, applyErr := conn.Applier.ApplyWorkload(ctx, objs, prev, unchangedSince(sent, prev))
 	if applyErr == nil {
@@ -311,16 +352,19 @@ func (c *Deployments) takeDrift(pl *placed) []string {
 	return d
 }
 
-// applied notes a successful apply of objs: when, and what each object was,
-// so the next reconcile sends only what changed.
+// applied notes a successful apply of objs: which they were, and what each
+// was, so the next reconcile sends only what changed.
 func (c *Deployments) applied(pl *placed, objs []*unstructured.Unstructured) {
 	sent := make(map[string]string, len(objs))
+	refs := make([]kube.ObjectRef, 0, len(objs))
 	for _, o := range objs {
-		sent[kube.RefOf(o).String()] = kube.Fingerprint(o)
+		ref := kube.RefOf(o)
+		sent[ref.String()] = kube.Fingerprint(o)
+		refs = append(refs, ref)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	pl.appliedAt = time.Now()
+	pl.refs = refs
 	pl.sent = sent
 }
 

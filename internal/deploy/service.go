@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"berth.dev/berth/internal/apps"
@@ -327,10 +328,11 @@ func (s *Service) Remove(ctx context.Context, st Store, k Key) error {
 }
 
 // RecordDriftRepaired audits that the controller put back what others
-// changed (or deleted) of the objects it applied for k.
-func (s *Service) RecordDriftRepaired(ctx context.Context, st Store, k Key, editors []string) error {
+// changed (or deleted) of the objects it applied for k; each of changes
+// says who changed what ("kubectl (scale): spec.replicas").
+func (s *Service) RecordDriftRepaired(ctx context.Context, st Store, k Key, changes []string) error {
 	_, err := audit.Append(ctx, st, s.now(), audit.System, audit.Event{Tenant: k.Tenant, Project: k.Project,
 		Action: "deployment.drift-repaired", Target: k.Path(),
-		Summary: fmt.Sprintf("restored the applied state after changes by %v", editors)})
+		Summary: "restored the applied state after changes by " + strings.Join(changes, "; ")})
 	return err
 }

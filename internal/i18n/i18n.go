@@ -39,6 +39,9 @@ const (
 	// ClusterUnreachable: the environment's cluster does not answer, so
 	// the change was refused rather than queued.
 	ClusterUnreachable = "cluster_unreachable"
+	// EventsUnavailable: a deployment was read, but not its recent events
+	// (part of a successful response, with the request ID of the log).
+	EventsUnavailable = "events_unavailable"
 	// Refused: a rule refuses the request in the resource's current state
 	// (an unapproved release order cannot start); the details say which.
 	Refused = "refused"
@@ -67,6 +70,8 @@ var catalogue = map[string]map[Lang]string{
 	Unavailable:      {EN: "The service is not available yet.", ZhCN: "服务暂不可用。"},
 	ClusterUnreachable: {EN: "The environment's cluster cannot be reached; nothing was changed.",
 		ZhCN: "环境所在集群无法连接，未做任何变更。"},
+	EventsUnavailable: {EN: "The recent events could not be read; quote the request ID to your administrator.",
+		ZhCN: "无法读取最近事件，请将请求 ID 提供给管理员。"},
 	Refused:       {EN: "A rule does not allow this now; the details say which.", ZhCN: "当前状态下规则不允许此操作，详见说明。"},
 	RefusedForYou: {EN: "A rule does not allow you to do this; the details say which.", ZhCN: "规则不允许您执行此操作，详见说明。"},
 }

@@ -68,6 +68,7 @@ func (inv Inventory) has(r ObjectRef) bool {
 type Applier struct {
 	dyn    dynamic.Interface
 	mapper meta.ResettableRESTMapper
+	owned  ownership // what each apply owned, for Drift
 }
 
 // NewApplier returns an Applier for the cluster cfg points at.
@@ -156,9 +157,11 @@ func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured) 
 	if err != nil {
 		return err
 	}
-	if _, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: ManagedBy, Force: true}); err != nil {
+	live, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: ManagedBy, Force: true})
+	if err != nil {
 		return fmt.Errorf("apply %s: %w", ref, err)
 	}
+	a.owned.remember(ref, live)
 	return nil
 }
 
@@ -194,7 +197,9 @@ func (a *Applier) Delete(ctx context.Context, inv Inventory) error {
 		err = ri.Delete(ctx, r.Name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
 		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("delete %s: %w", r, err))
+			continue
 		}
+		a.owned.forget(r)
 	}
 	return errors.Join(errs...)
 }

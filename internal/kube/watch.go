@@ -23,14 +23,15 @@ type AppKey struct {
 	App       string
 }
 
-// Watcher keeps a live view of every Berth-managed Deployment and pod of
-// one cluster, and tells onChange which application changed. It is event
+// Watcher keeps a live view of every Berth-managed Deployment, Service and
+// pod of one cluster, and tells onChange which application changed. It is event
 // driven: a pod entering CrashLoopBackOff is seen as soon as the API server
 // sends the update.
 type Watcher struct {
 	factory  informers.SharedInformerFactory
 	nodes    informers.SharedInformerFactory
 	deploys  listersappsv1.DeploymentLister
+	services listerscorev1.ServiceLister
 	pods     listerscorev1.PodLister
 	nodeList listerscorev1.NodeLister
 	onChange func(AppKey)
@@ -48,6 +49,7 @@ func NewWatcher(client kubernetes.Interface, onChange func(AppKey)) (*Watcher, e
 		factory:  f,
 		nodes:    nf,
 		deploys:  f.Apps().V1().Deployments().Lister(),
+		services: f.Core().V1().Services().Lister(),
 		pods:     f.Core().V1().Pods().Lister(),
 		nodeList: nf.Core().V1().Nodes().Lister(),
 		onChange: onChange,
@@ -57,7 +59,8 @@ func NewWatcher(client kubernetes.Interface, onChange func(AppKey)) (*Watcher, e
 		UpdateFunc: func(_, obj any) { w.notify(obj) },
 		DeleteFunc: w.notify,
 	}
-	for _, inf := range []cache.SharedIndexInformer{f.Apps().V1().Deployments().Informer(), f.Core().V1().Pods().Informer()} {
+	for _, inf := range []cache.SharedIndexInformer{f.Apps().V1().Deployments().Informer(), f.Core().V1().Pods().Informer(),
+		f.Core().V1().Services().Informer()} {
 		if _, err := inf.AddEventHandler(handler); err != nil {
 			return nil, fmt.Errorf("watch: %w", err)
 		}
@@ -78,6 +81,8 @@ func (w *Watcher) notify(obj any) {
 	case *appsv1.Deployment:
 		ns, l = o.Namespace, o.Labels
 	case *corev1.Pod:
+		ns, l = o.Namespace, o.Labels
+	case *corev1.Service:
 		ns, l = o.Namespace, o.Labels
 	default:
 		return
@@ -127,6 +132,25 @@ func (w *Watcher) Deployment(key AppKey) *appsv1.Deployment {
 		return nil
 	}
 	return d
+}
+
+// Object returns the watched object ref names (read only: the cache's),
+// or nil when it does not exist; watched is false for kinds the Watcher does
+// not watch (only Deployments and Services, labelled as Berth's, are).
+func (w *Watcher) Object(ref ObjectRef) (obj metav1.Object, watched bool) {
+	var err error
+	switch {
+	case ref.Group == "apps" && ref.Kind == "Deployment":
+		obj, err = w.deploys.Deployments(ref.Namespace).Get(ref.Name)
+	case ref.Group == "" && ref.Kind == "Service":
+		obj, err = w.services.Services(ref.Namespace).Get(ref.Name)
+	default:
+		return nil, false
+	}
+	if err != nil {
+		return nil, true
+	}
+	return obj, true
 }
 
 // Pods returns the watched pods of key. They are the cache's: read only.
