@@ -20,6 +20,7 @@ import (
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
+	"sigs.k8s.io/yaml"
 )
 
 // ApplyResult reports what an apply did to each document.
@@ -63,6 +64,9 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := a.authorizeHeaders(r, data); err != nil {
+		return err
+	}
 	objs, err := manifest.Decode(data)
 	if err != nil {
 		return err
@@ -96,6 +100,33 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, res)
+}
+
+// authorizeHeaders authorizes every document whose kind and metadata can
+// be read, before the manifest is validated: a caller refused a document
+// learns nothing from the errors of its spec. What is wrong with the other
+// documents is only the caller's own text, and Decode names it.
+func (a *API) authorizeHeaders(r *http.Request, data []byte) error {
+	for i, d := range manifest.Split(data) {
+		js, err := yaml.YAMLToJSON(d)
+		if err != nil {
+			continue
+		}
+		var h struct {
+			Kind     manifest.Kind     `json:"kind"`
+			Metadata manifest.Metadata `json:"metadata"`
+		}
+		if json.Unmarshal(js, &h) != nil || !slices.Contains(manifest.Kinds(), h.Kind) {
+			continue
+		}
+		perms, scope := permissionsOf(manifest.Object{Kind: h.Kind, Metadata: h.Metadata})
+		for _, perm := range perms {
+			if err := a.authorize(r, perm, scope); err != nil {
+				return fmt.Errorf("document %d: %w", i+1, err)
+			}
+		}
+	}
+	return nil
 }
 
 // ordered sorts objects into apply order, keeping each one's document
@@ -169,6 +200,9 @@ func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 		return one(authz.EnvironmentCreate, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindGrayPlan:
 		return one(authz.GrayManage, authz.ProjectScope(md.Tenant, md.Project))
+	case manifest.KindReleaseOrder:
+		// Never applied; whoever may create one is told how.
+		return one(authz.ReleaseCreate, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindPortPool, manifest.KindPortGrant, manifest.KindNetworkIsolation:
 		perm, scope, _ := netPermissionsOf(o)
 		return one(perm, scope)

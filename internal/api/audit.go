@@ -39,17 +39,24 @@ func (a *API) registerAudit() {
 }
 
 // auditFilter reads the filters and confines callers without a
-// platform-wide view to a tenant, or a project, they may audit.
+// platform-wide view to a tenant, or a project, they may audit. The times
+// are read only once the caller may read the trail.
 func (a *API) auditFilter(r *http.Request) (audit.Filter, error) {
-	q := r.URL.Query()
-	f := audit.Filter{Actor: q.Get("actor"), Tenant: q.Get("tenant"), Project: q.Get("project"), Action: q.Get("action")}
-	var err error
+	f, err := a.auditScope(r)
+	if err != nil {
+		return f, err
+	}
 	if f.Since, err = parseTime(r, "since"); err != nil {
 		return f, err
 	}
-	if f.Until, err = parseTime(r, "until"); err != nil {
-		return f, err
-	}
+	f.Until, err = parseTime(r, "until")
+	return f, err
+}
+
+// auditScope authorizes the trail the filters name.
+func (a *API) auditScope(r *http.Request) (audit.Filter, error) {
+	q := r.URL.Query()
+	f := audit.Filter{Actor: q.Get("actor"), Tenant: q.Get("tenant"), Project: q.Get("project"), Action: q.Get("action")}
 	if f.Project != "" && f.Tenant == "" {
 		decide(r) // refused before anything is read, whoever asks
 		return f, &resource.ValidationError{Fields: []resource.FieldError{{Path: "project",

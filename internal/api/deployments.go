@@ -337,6 +337,9 @@ func (a *API) change(w http.ResponseWriter, r *http.Request, perm authz.Permissi
 }
 
 func (a *API) deploy(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.DeploymentDeploy, scopeOf(r)); err != nil {
+		return err // before reading the body: a refused caller learns nothing from it
+	}
 	var req DeployRequest
 	if err := decode(r, &req); err != nil {
 		return err
@@ -350,6 +353,9 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) scale(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.DeploymentOperate, scopeOf(r)); err != nil {
+		return err // before reading the body: a refused caller learns nothing from it
+	}
 	var req ScaleRequest
 	if err := decode(r, &req); err != nil {
 		return err

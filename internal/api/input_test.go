@@ -70,8 +70,8 @@ func TestBadQuantitiesNameTheFieldAndWriteNothing(t *testing.T) {
 	}
 }
 
-// orgCSV returns a valid org directory of n regions, about 100 bytes a line.
-func orgCSV(n int) string {
+// regionsCSV returns a valid org directory of n regions, about 100 bytes a line.
+func regionsCSV(n int) string {
 	var b strings.Builder
 	b.WriteString("level,code,name,parent\n")
 	for i := range n {
@@ -89,7 +89,7 @@ func TestOrgImportHasOneNamedLimit(t *testing.T) {
 	tok := h.token("admin", adminPassword)
 	h.must(http.StatusCreated, tok, "POST", "/tenants", map[string]string{"name": "bank"})
 
-	within := orgCSV(20000) // 2 MiB: above the API's ordinary body limit
+	within := regionsCSV(20000) // 2 MiB: above the API's ordinary body limit
 	var got List[struct{ Code string }]
 	h.must(http.StatusOK, tok, "PUT", "/tenants/bank/org", map[string]string{"csv": within}).decode(t, &got)
 	if len(got.Items) != 20000 {
@@ -102,7 +102,7 @@ func TestOrgImportHasOneNamedLimit(t *testing.T) {
 		wantPath string
 		wantText string
 	}{
-		{"a CSV over 8 MiB", map[string]string{"csv": orgCSV(90000)}, "csv", "8388608"},
+		{"a CSV over 8 MiB", map[string]string{"csv": regionsCSV(90000)}, "csv", "8388608"},
 		{"more than 100000 units", map[string]any{"units": manyUnits(100001)}, "units", "100000"},
 	}
 	for _, tt := range tests {

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,12 +12,18 @@ import (
 
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/store/storetest"
+	"berth.dev/berth/internal/tenancy"
 )
 
-// TestRoleMatrix walks every endpoint × every role × the caller's own and
-// another tenant against a real server and store, and proves that each
-// role gets exactly what internal/authz's policy says, and that nobody
-// bound inside one tenant reaches another.
+// TestRoleMatrix calls every route of the API over real HTTP, as every
+// role at every level it may be granted and as users holding several
+// bindings, on objects of the caller's own project, a sibling project and
+// another tenant, and checks each answer against the policy table of
+// policy_table_test.go (never against internal/authz). A route missing
+// from the matrix fails it. It also checks that no answer names a tenant
+// the caller holds nothing in (nor omegabank's objects), that
+// refused deletes leave their object in place, and that bad input to a
+// refused request is refused the same way.
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
 	stores := []struct {
@@ -33,510 +41,361 @@ func TestRoleMatrix(t *testing.T) {
 	}
 }
 
-// subject is a user holding one role binding.
+// The matrix's tenants: the callers' own (alphabank, projects p1 and p2),
+// a foreign one whose name no caller bound elsewhere may ever read
+// (omegabank, project p1), and a third where users with several bindings
+// hold their second one (cedarbank, project p1).
+const (
+	tenA, tenB, tenC = "alphabank", "omegabank", "cedarbank"
+	foreignMark      = "omega"
+)
+
+// subject is a user holding some role bindings.
 type subject struct {
-	name    string
-	binding authz.Binding
-	token   string
+	name     string
+	bindings []authz.Binding
+	token    string
 }
 
-// matrixCase is one endpoint called against target tenant tenant.
-type matrixCase struct {
+// matrixSubjects are every role at every level the table says it may be
+// granted (platform; tenant alphabank; project alphabank/p1), users with
+// several bindings, and a user with none.
+func matrixSubjects() []subject {
+	at := map[authz.Level]authz.Scope{authz.PlatformLevel: authz.Platform, authz.TenantLevel: authz.TenantScope(tenA),
+		authz.ProjectLevel: authz.ProjectScope(tenA, "p1")}
+	var out []subject
+	for _, r := range tableRoles {
+		for _, l := range grantLevels[r] {
+			out = append(out, subject{name: fmt.Sprintf("%s-at-%s", r, l), bindings: []authz.Binding{{Role: r, Scope: at[l]}}})
+		}
+	}
+	return append(out,
+		subject{name: "viewer-of-a-and-project-admin-in-c", bindings: []authz.Binding{
+			{Role: View, Scope: authz.TenantScope(tenA)}, {Role: PrA, Scope: authz.ProjectScope(tenC, "p1")}}},
+		subject{name: "viewer-of-a-and-developer-of-a-p2", bindings: []authz.Binding{
+			{Role: View, Scope: authz.TenantScope(tenA)}, {Role: Dev, Scope: authz.ProjectScope(tenA, "p2")}}},
+		subject{name: "operator-of-a-p1-and-release-manager-of-a-p2", bindings: []authz.Binding{
+			{Role: Op, Scope: authz.ProjectScope(tenA, "p1")}, {Role: RM, Scope: authz.ProjectScope(tenA, "p2")}}},
+		subject{name: "nobody"},
+	)
+}
+
+// garbageSubjects also send every refused request again with bad query
+// parameters and a bad body: the answer must not change.
+var garbageSubjects = []string{"nobody", "tenant-admin-at-tenant", "viewer-at-project", "viewer-of-a-and-project-admin-in-c"}
+
+// matrixTargets are the objects' scopes at each level.
+var matrixTargets = map[authz.Level][]authz.Scope{
+	authz.PlatformLevel: {authz.Platform},
+	authz.TenantLevel:   {authz.TenantScope(tenA), authz.TenantScope(tenB)},
+	authz.ProjectLevel:  {authz.ProjectScope(tenA, "p1"), authz.ProjectScope(tenA, "p2"), authz.ProjectScope(tenB, "p1")},
+}
+
+// matrixEnv is the running matrix: the server, the admin, the seeded
+// release orders by "tenant/project" (and "tenant/project/gray").
+type matrixEnv struct {
+	t      *testing.T
+	h      *harness
+	admin  string
+	orders map[string]string
+	seq    int
+}
+
+// fresh is a name no other call uses.
+func (e *matrixEnv) fresh() string {
+	e.seq++
+	return fmt.Sprintf("m%d", e.seq)
+}
+
+// request is one call of a route and what the table expects of it.
+type request struct {
 	path string
 	body any
-	// allowed says whether bindings may make the call, by the policy.
-	allowed func(b []authz.Binding) bool
+	// need lists the permissions the call needs, every one at scope;
+	// allow replaces that rule where a route has its own.
+	need  []authz.Permission
+	scope authz.Scope
+	allow func(bs []authz.Binding) bool
+	// ok lists the statuses an allowed caller may get; nil takes the
+	// method's default (GET 200, POST 201, PUT 200 or 409, DELETE 204).
+	ok []int
+	// survives reports whether the object a refused call acts on is
+	// still in place.
+	survives func() bool
+	// garbage is the bad manifest of the garbage variant of /apply;
+	// other routes get broken JSON.
+	garbage string
+	// inspect checks a successful answer's body.
+	inspect func(s *subject, body []byte)
 }
 
-const own, other, proj = "own", "other", "p1"
+// routeCase builds the request of a route for a target at each of levels.
+type routeCase struct {
+	levels []authz.Level
+	build  func(e *matrixEnv, s *subject, target authz.Scope, name string) request
+}
 
 func runMatrix(t *testing.T, h *harness) {
-	admin := h.token("admin", adminPassword)
-	seeded := seedMatrix(t, h, admin)
+	e := &matrixEnv{t: t, h: h, admin: h.token("admin", adminPassword), orders: map[string]string{}}
+	seedMatrixTenants(e)
 	subjects := matrixSubjects()
-	for _, role := range authz.Roles() {
-		if !slices.ContainsFunc(subjects, func(s subject) bool { return s.binding.Role == role }) {
-			t.Errorf("role %s is not in the role matrix", role)
-		}
-	}
 	for i := range subjects {
 		s := &subjects[i]
-		h.must(http.StatusCreated, admin, "POST", "/users", map[string]string{"name": s.name, "password": "password-of-" + s.name})
-		base := ""
-		if s.binding.Scope.Tenant != "" {
-			base = "/tenants/" + s.binding.Scope.Tenant
+		h.must(http.StatusCreated, e.admin, "POST", "/users", map[string]string{"name": s.name, "password": "password-of-" + s.name})
+		for _, b := range s.bindings {
+			h.must(http.StatusCreated, e.admin, "POST", membersPath(b.Scope), map[string]string{"user": s.name, "role": string(b.Role)})
 		}
-		if s.binding.Scope.Project != "" {
-			base += "/projects/" + s.binding.Scope.Project
-		}
-		h.must(http.StatusCreated, admin, "POST", base+"/members", map[string]string{"user": s.name, "role": string(s.binding.Role)})
 		s.token = h.token(s.name, "password-of-"+s.name)
 	}
+	checkRoutesAreDocumented(t, h)
 
-	covered := map[string]bool{"POST /api/v1/login": true, "GET /api/v1/openapi.json": true} // public, tested elsewhere
-	seq := 0
+	cases := matrixCases()
 	for _, rt := range h.api.Routes() {
-		key := rt.Method + " " + Prefix + rt.Path
-		for _, tenant := range []string{own, other} {
-			build, ok := matrixCases[rt.Method+" "+rt.Path]
-			if !ok {
-				build, ok = netassetMatrixCases[rt.Method+" "+rt.Path]
-			}
-			if !ok {
-				continue
-			}
-			covered[key] = true
-			for _, s := range subjects {
-				seq++
-				n := fmt.Sprintf("m%d", seq)
-				if rt.Method == "POST" && strings.HasSuffix(rt.Path, "/members") {
-					// A binding names a user that exists.
-					h.must(http.StatusCreated, admin, "POST", "/users", map[string]string{"name": n, "password": "password-of-" + n})
-				}
-				c := build(tenant, n)
-				c.path = strings.ReplaceAll(c.path, "GRAYSEED", seeded[tenant+"/gray"])
-				c.path = strings.ReplaceAll(c.path, "SEEDED", seeded[tenant])
-				bindings := []authz.Binding{s.binding}
-				want := c.allowed(bindings)
-				crossTenant := tenant == other && s.binding.Scope.Level() != authz.PlatformLevel && strings.Contains(rt.Path, "{tenant}")
-				if crossTenant && want {
-					t.Errorf("policy leak: %s may %s %s in another tenant", s.name, rt.Method, c.path)
-				}
-				r := h.call(s.token, rt.Method, c.path, c.body)
-				switch {
-				case !want && r.status != http.StatusForbidden:
-					t.Errorf("%s %s as %s: status %d, want 403: %s", rt.Method, c.path, s.name, r.status, r.body)
-				case want && (r.status == http.StatusForbidden || r.status == http.StatusUnauthorized || r.status >= 500):
-					t.Errorf("%s %s as %s: status %d, want allowed: %s", rt.Method, c.path, s.name, r.status, r.body)
-				case want && !slices.Contains(allowedStatus(rt), r.status):
-					t.Errorf("%s %s as %s: status %d, want one of %v: %s", rt.Method, c.path, s.name, r.status, allowedStatus(rt), r.body)
-				}
-				if rt.Method == "GET" && rt.Path == "/tenants" && r.status == http.StatusOK {
-					seesOther := strings.Contains(string(r.body), `"name":"other"`)
-					if seesOther != (s.binding.Scope.Level() == authz.PlatformLevel) {
-						t.Errorf("GET /tenants as %s lists the other tenant: %v", s.name, seesOther)
-					}
-				}
-			}
+		if rt.Public {
+			continue // login and the OpenAPI document: no caller to authorize
 		}
-	}
-	for _, key := range h.api.routeKeys() {
-		if !covered[key] {
-			t.Errorf("route %s is not in the role matrix", key)
+		key := rt.Method + " " + rt.Path
+		if key == "POST /apply" {
+			e.runApply(subjects)
+			continue
+		}
+		rc, ok := cases[key]
+		if !ok {
+			t.Errorf("route %s is not in the role matrix: add it to matrixCases with the permissions the docs give it", key)
+			continue
+		}
+		for _, l := range rc.levels {
+			for _, target := range matrixTargets[l] {
+				for i := range subjects {
+					s := &subjects[i]
+					e.check(s, rt.Method, rc.build(e, s, target, e.fresh()))
+				}
+			}
 		}
 	}
 }
 
-// allowedStatus is what an allowed call may answer: reads and creates
-// succeed; updates succeed or meet a newer resourceVersion written by an
-// earlier subject (409); deletes target objects that do not exist (404) or
-// are still in use (409), so the matrix leaves its fixture intact.
-func allowedStatus(rt Route) []int {
-	switch {
-	case rt.Method == "GET", rt.Path == "/apply", rt.Path == "/audit/verify", rt.Path == "/login":
+// checkRoutesAreDocumented compares the routes the matrix walks with the
+// operations of the OpenAPI document the server serves.
+func checkRoutesAreDocumented(t *testing.T, h *harness) {
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	h.must(http.StatusOK, "", "GET", "/openapi.json", nil).decode(t, &doc)
+	var documented, routed []string
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			documented = append(documented, strings.ToUpper(m)+" "+strings.TrimPrefix(p, Prefix))
+		}
+	}
+	for _, rt := range h.api.Routes() {
+		routed = append(routed, rt.Method+" "+rt.Path)
+	}
+	slices.Sort(documented)
+	slices.Sort(routed)
+	if !slices.Equal(documented, routed) {
+		t.Errorf("the OpenAPI document's operations %v differ from the routes %v", documented, routed)
+	}
+}
+
+// allowed is the table's answer for q as bindings.
+func (e *matrixEnv) allowed(q request, bs []authz.Binding) bool {
+	if q.allow != nil {
+		return q.allow(bs)
+	}
+	for _, p := range q.need {
+		if !expect(e.t, bs, p, q.scope) {
+			return false
+		}
+	}
+	return len(q.need) > 0
+}
+
+func defaultOK(method string) []int {
+	switch method {
+	case "GET":
 		return []int{http.StatusOK}
-	case rt.Path == "/logout":
-		return []int{http.StatusNoContent}
-	case rt.Method == "POST" && strings.Contains(rt.Path, "/deployments/{app}/"):
-		return []int{http.StatusOK} // operations on a deployment
-	case rt.Method == "POST" && strings.HasSuffix(rt.Path, "/grayplans"):
-		return []int{http.StatusCreated, http.StatusConflict} // one plan runs at a time
-	case rt.Method == "POST" && strings.Contains(rt.Path, "/grayplans/{app}/"):
-		return []int{http.StatusOK, http.StatusConflict} // the plan moves on: promoted, aborted, ...
-	case rt.Method == "POST" && strings.HasSuffix(rt.Path, "/releases/{id}/gray"):
-		return []int{http.StatusCreated, http.StatusConflict} // the order may have started or its app be held
-	case rt.Method == "POST" && strings.Contains(rt.Path, "/releases/{id}/"):
-		return []int{http.StatusOK, http.StatusConflict} // the order may have moved on
-	case rt.Method == "POST":
+	case "POST":
 		return []int{http.StatusCreated}
-	case rt.Method == "PUT" && rt.Response == "none":
-		return []int{http.StatusNotFound} // /users/gone/password
-	case rt.Method == "PUT":
+	case "PUT":
 		return []int{http.StatusOK, http.StatusConflict}
 	}
-	return []int{http.StatusNotFound, http.StatusConflict}
+	return []int{http.StatusNoContent}
 }
 
-func matrixSubjects() []subject {
-	ownT, ownP := authz.TenantScope(own), authz.ProjectScope(own, proj)
-	var out []subject
-	add := func(r authz.Role, s authz.Scope) {
-		out = append(out, subject{name: fmt.Sprintf("%s-at-%s", r, s.Level()), binding: authz.Binding{Role: r, Scope: s}})
+// check makes the call as s and compares the answer with the table.
+func (e *matrixEnv) check(s *subject, method string, q request) {
+	t := e.t
+	t.Helper()
+	want := e.allowed(q, s.bindings)
+	r := e.h.call(s.token, method, q.path, q.body)
+	code := errorCode(r)
+	ok := q.ok
+	if ok == nil {
+		ok = defaultOK(method)
 	}
-	add(authz.PlatformAdmin, authz.Platform)
-	add(authz.Auditor, authz.Platform)
-	add(authz.Viewer, authz.Platform)
-	add(authz.TenantAdmin, ownT)
-	add(authz.ProjectAdmin, ownP)
-	for _, r := range []authz.Role{authz.Developer, authz.ReleaseManager, authz.Operator, authz.Auditor, authz.Viewer} {
-		add(r, ownT)
-		add(r, ownP)
+	switch {
+	case !want && (r.status != http.StatusForbidden || code != "forbidden"):
+		t.Errorf("%s %s as %s: status %d, the table refuses it (want 403 forbidden): %.300s", method, q.path, s.name, r.status, r.body)
+	case want && !slices.Contains(ok, r.status):
+		t.Errorf("%s %s as %s: status %d, the table allows it (want one of %v): %.300s", method, q.path, s.name, r.status, ok, r.body)
+	}
+	if !want && q.survives != nil && !q.survives() {
+		t.Errorf("%s %s as %s was refused, but its object is gone", method, q.path, s.name)
+	}
+	for _, name := range foreignNames(s) {
+		if bytes.Contains(bytes.ToLower(r.body), []byte(name)) {
+			t.Errorf("%s %s as %s: the answer names %q of a tenant the caller holds nothing in: %.500s", method, q.path, s.name, name, r.body)
+		}
+	}
+	if want && q.inspect != nil && r.status == http.StatusOK {
+		q.inspect(s, r.body)
+	}
+	if !want && slices.Contains(garbageSubjects, s.name) {
+		g := e.garbageCall(s.token, method, q)
+		if g.status != http.StatusForbidden || errorCode(g) != "forbidden" {
+			t.Errorf("%s %s as %s with bad input: status %d, want 403 forbidden as with good input: %.300s", method, q.path, s.name, g.status, g.body)
+		}
+		for _, name := range foreignNames(s) {
+			if bytes.Contains(bytes.ToLower(g.body), []byte(name)) {
+				t.Errorf("%s %s as %s with bad input: the answer names %q: %.500s", method, q.path, s.name, name, g.body)
+			}
+		}
+	}
+}
+
+// garbageQuery breaks every query parameter a route reads.
+const garbageQuery = "limit=x&continue=%25%25&since=garbage&until=garbage&resourceVersion=-1&format=zzz&watch=maybe&activate=perhaps"
+
+// garbageCall sends q again with bad query parameters and a bad body.
+func (e *matrixEnv) garbageCall(token, method string, q request) response {
+	sep := "?"
+	if strings.Contains(q.path, "?") {
+		sep = "&"
+	}
+	if q.garbage != "" {
+		return e.h.call(token, method, q.path+sep+garbageQuery, q.garbage)
+	}
+	h := e.h
+	req, err := http.NewRequestWithContext(h.t.Context(), method, h.url+Prefix+q.path+sep+garbageQuery,
+		strings.NewReader(`{"resourceVersion": "x", "nonsense": [`))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// foreignNames are what s must never read: the name of every tenant it
+// holds nothing in, and for omegabank the mark its objects' names carry.
+// Among them are the tenants a user with several bindings works in
+// besides the one it acts in (audit records name only the roles that bear
+// on them).
+func foreignNames(s *subject) []string {
+	var out []string
+	for _, tn := range []string{tenA, tenB, tenC} {
+		if !inTenant(s.bindings, tn) {
+			out = append(out, tn)
+		}
+	}
+	if !inTenant(s.bindings, tenB) {
+		out = append(out, foreignMark)
 	}
 	return out
 }
 
-// seedMatrix creates, as admin, the same objects in both tenants.
-func seedMatrix(t *testing.T, h *harness, admin string) (orders map[string]string) {
-	orders = map[string]string{}
-	h.must(http.StatusCreated, admin, "POST", "/tiers", map[string]any{"name": "small", "resources": map[string]any{"requests": map[string]string{"cpu": "100m", "memory": "128Mi"}}})
-	h.must(http.StatusCreated, admin, "POST", "/clusters", map[string]string{"name": "c1", "kubeconfig": kubeconfigFor("https://127.0.0.1:1")})
-	for _, tn := range []string{own, other} {
-		h.must(http.StatusCreated, admin, "POST", "/tenants", map[string]string{"name": tn})
-		h.must(http.StatusCreated, admin, "POST", "/tenants/"+tn+"/projects", map[string]string{"name": proj})
-		pp := "/tenants/" + tn + "/projects/" + proj
-		h.must(http.StatusCreated, admin, "POST", pp+"/environments", map[string]string{"name": "dev", "cluster": "c1", "namespace": tn + "-dev"})
-		h.must(http.StatusCreated, admin, "POST", pp+"/applications", map[string]string{"name": "app1"})
-		h.must(http.StatusCreated, admin, "POST", pp+"/applications/app1/versions", version("v1"))
-		h.must(http.StatusCreated, admin, "POST", pp+"/applications/app1/versions", version("v2"))
-		h.must(http.StatusOK, admin, "PUT", pp+"/environments/dev/deployments/app1", map[string]string{"version": "v1"})
-		seedNetwork(t, h, admin, tn)
-		r := h.must(http.StatusCreated, admin, "POST", pp+"/releases", map[string]any{"environment": "dev", "title": "seed",
-			"items": []map[string]string{{"application": "app1", "version": "v1"}}})
-		var o OrderView
-		if err := json.Unmarshal(r.body, &o); err != nil {
-			t.Fatal(err)
+func errorCode(r response) string {
+	var e ErrorBody
+	_ = json.Unmarshal(r.body, &e)
+	return e.Code
+}
+
+func membersPath(s authz.Scope) string {
+	switch {
+	case s.Tenant == "":
+		return "/members"
+	case s.Project == "":
+		return "/tenants/" + s.Tenant + "/members"
+	}
+	return "/tenants/" + s.Tenant + "/projects/" + s.Project + "/members"
+}
+
+// seedMatrixTenants creates the three tenants. alphabank/p1, alphabank/p2
+// and omegabank/p1 are alike (environment dev, app1 running v1, ports,
+// two release orders); omegabank also has objects whose names carry its
+// mark: an application, a user bound in it, a description.
+func seedMatrixTenants(e *matrixEnv) {
+	h, admin := e.h, e.admin
+	seedPlatform(h, admin)
+	seedTenant(h, admin, tenA, "31000-31099")
+	seedTenant(h, admin, tenB, "31100-31199")
+	seedTenant(h, admin, tenC, "31200-31299")
+	for _, p := range []struct{ tn, pj, ports string }{
+		{tenA, "p1", "31000-31049"}, {tenA, "p2", "31050-31099"}, {tenB, "p1", "31100-31149"},
+	} {
+		o, g := seedProject(e.t, h, admin, p.tn, p.pj, p.tn+"-"+p.pj+"-dev", p.ports)
+		e.orders[p.tn+"/"+p.pj], e.orders[p.tn+"/"+p.pj+"/gray"] = o, g
+	}
+	h.must(http.StatusCreated, admin, "POST", "/tenants/"+tenC+"/projects", map[string]string{"name": "p1"})
+	h.must(http.StatusOK, admin, "PUT", "/tenants/"+tenB, map[string]any{"resourceVersion": 1, "description": "omegabank private banking"})
+	h.must(http.StatusCreated, admin, "POST", "/tenants/"+tenB+"/projects/p1/applications", map[string]string{"name": "omega-ledger"})
+	h.must(http.StatusCreated, admin, "POST", "/users", map[string]string{"name": "omega-teller", "password": "password-of-omega-teller"})
+	h.must(http.StatusCreated, admin, "POST", "/tenants/"+tenB+"/members", map[string]string{"user": "omega-teller", "role": "developer"})
+	h.must(http.StatusOK, admin, "PUT", "/tenants/"+tenB+"/org", map[string]string{"csv": orgCSV(tenB)})
+}
+
+// inTenant reports whether bindings reach tenant tn at all: a platform
+// binding or any binding inside it (every role reads the projects of its
+// scope).
+func inTenant(bs []authz.Binding, tn string) bool {
+	return slices.ContainsFunc(bs, func(b authz.Binding) bool { return b.Scope.Tenant == "" || b.Scope.Tenant == tn })
+}
+
+// inspectTenants checks GET /tenants lists exactly the tenants the
+// caller's bindings reach (every one for a platform binding).
+func (e *matrixEnv) inspectTenants(s *subject, body []byte) {
+	var l List[tenancy.Tenant]
+	if err := json.Unmarshal(body, &l); err != nil {
+		e.t.Fatal(err)
+	}
+	var got []string
+	for _, tn := range l.Items {
+		got = append(got, tn.Name)
+	}
+	for _, tn := range []string{tenA, tenB, tenC} {
+		if slices.Contains(got, tn) != inTenant(s.bindings, tn) {
+			e.t.Errorf("GET /tenants as %s lists %v: tenant %s listed: %v, reachable: %v", s.name, got, tn, slices.Contains(got, tn), inTenant(s.bindings, tn))
 		}
-		orders[tn] = o.ID
-		r = h.must(http.StatusCreated, admin, "POST", pp+"/releases", map[string]any{"environment": "dev", "title": "seed gray",
-			"items": []map[string]string{{"application": "app1", "version": "v2"}}})
-		if err := json.Unmarshal(r.body, &o); err != nil {
-			t.Fatal(err)
+	}
+}
+
+// inspectProjects checks a project list shows a project-level caller
+// only its own projects.
+func (e *matrixEnv) inspectProjects(tn string) func(*subject, []byte) {
+	return func(s *subject, body []byte) {
+		var l List[tenancy.Project]
+		if err := json.Unmarshal(body, &l); err != nil {
+			e.t.Fatal(err)
 		}
-		orders[tn+"/gray"] = o.ID
-	}
-	return orders
-}
-
-// releaseCase is an action on the seeded order (SEEDED in the path): allowed callers may meet
-// it in a state that refuses the action (409), as earlier subjects moved it.
-func releaseCase(action string, perm authz.Permission, body any) func(tn, _ string) matrixCase {
-	return func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/releases/SEEDED/" + action, body, allow(perm, authz.ProjectScope(tn, proj))}
-	}
-}
-
-func version(name string) map[string]any {
-	return map[string]any{"name": name, "image": "registry.local/app1:1", "tier": "small", "orchestration": map[string]any{"replicas": 1,
-		"ports": []map[string]any{{"name": "http", "containerPort": 8080}}}}
-}
-
-// allow is the plain policy check for perm at scope.
-func allow(perm authz.Permission, s authz.Scope) func([]authz.Binding) bool {
-	return func(b []authz.Binding) bool { return authz.Allowed(b, perm, s) }
-}
-
-func anyone([]authz.Binding) bool { return true }
-
-// matrixCases builds the request of each route for a target tenant; name
-// is unique per call, for objects the call creates.
-var matrixCases = map[string]func(tenant, name string) matrixCase{
-	"GET /tenants/{tenant}/projects/{project}/releases": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/releases", nil, allow(authz.ReleaseRead, authz.ProjectScope(tn, proj))}
-	},
-	"GET /tenants/{tenant}/projects/{project}/releases/{id}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/releases/SEEDED", nil, allow(authz.ReleaseRead, authz.ProjectScope(tn, proj))}
-	},
-	"POST /tenants/{tenant}/projects/{project}/releases": func(tn, name string) matrixCase {
-		return matrixCase{projPath(tn) + "/releases", map[string]any{"environment": "dev", "title": name, "draft": true,
-			"items": []map[string]string{{"application": "app1", "version": "v1"}}}, allow(authz.ReleaseCreate, authz.ProjectScope(tn, proj))}
-	},
-	"POST /tenants/{tenant}/projects/{project}/releases/{id}/submit":   releaseCase("submit", authz.ReleaseCreate, nil),
-	"POST /tenants/{tenant}/projects/{project}/releases/{id}/approve":  releaseCase("approve", authz.ReleaseApprove, map[string]string{"comment": "ok"}),
-	"POST /tenants/{tenant}/projects/{project}/releases/{id}/start":    releaseCase("start", authz.ReleaseOperate, nil),
-	"POST /tenants/{tenant}/projects/{project}/releases/{id}/abort":    releaseCase("abort", authz.ReleaseOperate, map[string]string{"reason": "matrix"}),
-	"POST /tenants/{tenant}/projects/{project}/releases/{id}/rollback": releaseCase("rollback", authz.ReleaseOperate, nil),
-	"GET /tenants/{tenant}/projects/{project}/releases/{id}/gray": func(tn, _ string) matrixCase {
-		s := authz.ProjectScope(tn, proj)
-		return matrixCase{projPath(tn) + "/releases/GRAYSEED/gray", nil, func(b []authz.Binding) bool {
-			return authz.Allowed(b, authz.GrayRead, s) && authz.Allowed(b, authz.ReleaseRead, s)
-		}}
-	},
-	"POST /tenants/{tenant}/projects/{project}/releases/{id}/gray": func(tn, _ string) matrixCase {
-		s := authz.ProjectScope(tn, proj)
-		return matrixCase{projPath(tn) + "/releases/GRAYSEED/gray", map[string]any{"steps": []map[string]any{{"tellers": []string{"T900"}}, {"branches": []string{"0101"}}}},
-			func(b []authz.Binding) bool {
-				return authz.Allowed(b, authz.GrayManage, s) && authz.Allowed(b, authz.ReleaseOperate, s)
-			}}
-	},
-	"POST /tenants/{tenant}/projects/{project}/releases/{id}/gray/step":    grayGroupCase("step", map[string]int{"to": 1}),
-	"POST /tenants/{tenant}/projects/{project}/releases/{id}/gray/set":     grayGroupCase("set", map[string]int{"step": 0}),
-	"POST /tenants/{tenant}/projects/{project}/releases/{id}/gray/promote": grayGroupCase("promote", map[string]string{"keepOld": "1h"}),
-	"POST /tenants/{tenant}/projects/{project}/releases/{id}/gray/abort":   grayGroupCase("abort", map[string]string{"reason": "matrix"}),
-	"POST /tenants/{tenant}/projects/{project}/releases/{id}/gray/end":     grayGroupCase("end", nil),
-	"GET /tenants/{tenant}/projects/{project}/environments/{environment}/deployments": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev/deployments", nil, allow(authz.DeploymentRead, authz.ProjectScope(tn, proj))}
-	},
-	"GET /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1", nil, allow(authz.DeploymentRead, authz.ProjectScope(tn, proj))}
-	},
-	"PUT /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1", map[string]string{"version": "v1"},
-			allow(authz.DeploymentDeploy, authz.ProjectScope(tn, proj))}
-	},
-	"DELETE /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev/deployments/gone", nil, allow(authz.DeploymentDelete, authz.ProjectScope(tn, proj))}
-	},
-	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/scale": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1/scale", map[string]int{"replicas": 2},
-			allow(authz.DeploymentOperate, authz.ProjectScope(tn, proj))}
-	},
-	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/stop": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1/stop", nil, allow(authz.DeploymentOperate, authz.ProjectScope(tn, proj))}
-	},
-	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/start": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1/start", nil, allow(authz.DeploymentOperate, authz.ProjectScope(tn, proj))}
-	},
-	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/restart": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev/deployments/app1/restart", nil, allow(authz.DeploymentOperate, authz.ProjectScope(tn, proj))}
-	},
-	"GET /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev/grayplans", nil, allow(authz.GrayRead, authz.ProjectScope(tn, proj))}
-	},
-	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev/grayplans", map[string]any{"application": "app1", "grayVersion": "v2",
-			"steps": []map[string]any{{"tellers": []string{"T900"}}, {"branches": []string{"0101"}}}}, allow(authz.GrayManage, authz.ProjectScope(tn, proj))}
-	},
-	"GET /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans/{app}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev/grayplans/app1", nil, allow(authz.GrayRead, authz.ProjectScope(tn, proj))}
-	},
-	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans/{app}/step": grayOpCase("step", map[string]int{"to": 1}),
-	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans/{app}/set":  grayOpCase("set", map[string]int{"step": 0}),
-	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans/{app}/promote": grayOpCase("promote",
-		map[string]string{"keepOld": "1h"}),
-	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans/{app}/abort": grayOpCase("abort", map[string]string{"reason": "matrix"}),
-	"POST /tenants/{tenant}/projects/{project}/environments/{environment}/grayplans/{app}/end":   grayOpCase("end", nil),
-	"GET /tenants/{tenant}/org": func(tn, _ string) matrixCase {
-		return matrixCase{"/tenants/" + tn + "/org", nil, allow(authz.OrgRead, authz.TenantScope(tn))}
-	},
-	"PUT /tenants/{tenant}/org": func(tn, _ string) matrixCase {
-		return matrixCase{"/tenants/" + tn + "/org", map[string]string{"csv": "level,code,name,parent\nregion,north,North,\n"},
-			allow(authz.OrgImport, authz.TenantScope(tn))}
-	},
-	"GET /gateway/config": func(string, string) matrixCase {
-		return matrixCase{"/gateway/config", nil, allow(authz.GatewayRead, authz.Platform)}
-	},
-
-	"POST /logout": func(string, string) matrixCase { return matrixCase{"/logout", nil, anyone} },
-	"GET /whoami":  func(string, string) matrixCase { return matrixCase{"/whoami", nil, anyone} },
-
-	"GET /tenants": func(string, string) matrixCase { return matrixCase{"/tenants", nil, anyone} },
-	"POST /tenants": func(_, n string) matrixCase {
-		return matrixCase{"/tenants", map[string]string{"name": n}, allow(authz.TenantCreate, authz.TenantScope(n))}
-	},
-	"GET /tenants/{tenant}": func(tn, _ string) matrixCase {
-		return matrixCase{"/tenants/" + tn, nil, allow(authz.TenantRead, authz.TenantScope(tn))}
-	},
-	"PUT /tenants/{tenant}": func(tn, _ string) matrixCase {
-		return matrixCase{"/tenants/" + tn, map[string]any{"resourceVersion": 1, "description": "x"}, allow(authz.TenantUpdate, authz.TenantScope(tn))}
-	},
-	"DELETE /tenants/{tenant}": func(tn, _ string) matrixCase {
-		return matrixCase{"/tenants/" + tn, nil, allow(authz.TenantDelete, authz.TenantScope(tn))} // has projects: 409 when allowed
-	},
-
-	"GET /tenants/{tenant}/projects": func(tn, _ string) matrixCase {
-		return matrixCase{"/tenants/" + tn + "/projects", nil, func(b []authz.Binding) bool {
-			return authz.Allowed(b, authz.ProjectRead, authz.ProjectScope(tn, "*")) ||
-				slices.ContainsFunc(b, func(x authz.Binding) bool { return x.Scope.Tenant == tn && x.Scope.Project != "" })
-		}}
-	},
-	"POST /tenants/{tenant}/projects": func(tn, n string) matrixCase {
-		return matrixCase{"/tenants/" + tn + "/projects", map[string]string{"name": n}, allow(authz.ProjectCreate, authz.ProjectScope(tn, n))}
-	},
-	"GET /tenants/{tenant}/projects/{project}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn), nil, allow(authz.ProjectRead, authz.ProjectScope(tn, proj))}
-	},
-	"PUT /tenants/{tenant}/projects/{project}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn), map[string]any{"resourceVersion": 1, "description": "x"}, allow(authz.ProjectUpdate, authz.ProjectScope(tn, proj))}
-	},
-	"DELETE /tenants/{tenant}/projects/{project}": func(tn, _ string) matrixCase {
-		return matrixCase{"/tenants/" + tn + "/projects/gone", nil, allow(authz.ProjectDelete, authz.ProjectScope(tn, "gone"))}
-	},
-
-	"GET /tenants/{tenant}/projects/{project}/environments": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments", nil, allow(authz.EnvironmentRead, authz.ProjectScope(tn, proj))}
-	},
-	"POST /tenants/{tenant}/projects/{project}/environments": func(tn, n string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments", map[string]string{"name": n, "cluster": "c1", "namespace": n},
-			allow(authz.EnvironmentCreate, authz.ProjectScope(tn, proj))}
-	},
-	"GET /tenants/{tenant}/projects/{project}/environments/{environment}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev", nil, allow(authz.EnvironmentRead, authz.ProjectScope(tn, proj))}
-	},
-	"PUT /tenants/{tenant}/projects/{project}/environments/{environment}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev", map[string]any{"resourceVersion": 1, "cluster": "c1", "namespace": tn + "-dev"},
-			allow(authz.EnvironmentUpdate, authz.ProjectScope(tn, proj))}
-	},
-	"DELETE /tenants/{tenant}/projects/{project}/environments/{environment}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/gone", nil, allow(authz.EnvironmentDelete, authz.ProjectScope(tn, proj))}
-	},
-
-	"GET /tenants/{tenant}/quota": func(tn, _ string) matrixCase {
-		return matrixCase{"/tenants/" + tn + "/quota", nil, allow(authz.QuotaRead, authz.TenantScope(tn))}
-	},
-	"PUT /tenants/{tenant}/quota": func(tn, _ string) matrixCase {
-		return matrixCase{"/tenants/" + tn + "/quota", map[string]any{"hard": map[string]string{"cpu": "100"}}, allow(authz.TenantQuotaSet, authz.TenantScope(tn))}
-	},
-	"GET /tenants/{tenant}/projects/{project}/quota": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/quota", nil, allow(authz.QuotaRead, authz.ProjectScope(tn, proj))}
-	},
-	"PUT /tenants/{tenant}/projects/{project}/quota": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/quota", map[string]any{"hard": map[string]string{"cpu": "1"}}, allow(authz.ProjectQuotaSet, authz.ProjectScope(tn, proj))}
-	},
-
-	"GET /members":                                                      memberList(func(string) string { return "" }),
-	"GET /tenants/{tenant}/members":                                     memberList(func(tn string) string { return "/tenants/" + tn }),
-	"GET /tenants/{tenant}/projects/{project}/members":                  memberList(projPath),
-	"POST /members":                                                     memberAdd(func(string) string { return "" }),
-	"POST /tenants/{tenant}/members":                                    memberAdd(func(tn string) string { return "/tenants/" + tn }),
-	"POST /tenants/{tenant}/projects/{project}/members":                 memberAdd(projPath),
-	"DELETE /members/{user}/{role}":                                     memberRemove(func(string) string { return "" }),
-	"DELETE /tenants/{tenant}/members/{user}/{role}":                    memberRemove(func(tn string) string { return "/tenants/" + tn }),
-	"DELETE /tenants/{tenant}/projects/{project}/members/{user}/{role}": memberRemove(projPath),
-
-	"GET /clusters": func(string, string) matrixCase {
-		return matrixCase{"/clusters", nil, allow(authz.ClusterRead, authz.Platform)}
-	},
-	"POST /clusters": func(_, n string) matrixCase {
-		return matrixCase{"/clusters", map[string]string{"name": n, "kubeconfig": kubeconfigFor("https://127.0.0.1:1")}, allow(authz.ClusterCreate, authz.Platform)}
-	},
-	"GET /clusters/{cluster}": func(string, string) matrixCase {
-		return matrixCase{"/clusters/c1", nil, allow(authz.ClusterRead, authz.Platform)}
-	},
-	"PUT /clusters/{cluster}": func(string, string) matrixCase {
-		return matrixCase{"/clusters/c1", map[string]any{"resourceVersion": 1, "zone": "beijing"}, allow(authz.ClusterUpdate, authz.Platform)}
-	},
-	"DELETE /clusters/{cluster}": func(string, string) matrixCase {
-		return matrixCase{"/clusters/gone", nil, allow(authz.ClusterDelete, authz.Platform)}
-	},
-
-	"GET /tenants/{tenant}/projects/{project}/applications": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/applications", nil, allow(authz.ApplicationRead, authz.ProjectScope(tn, proj))}
-	},
-	"POST /tenants/{tenant}/projects/{project}/applications": func(tn, n string) matrixCase {
-		return matrixCase{projPath(tn) + "/applications", map[string]string{"name": n}, allow(authz.ApplicationCreate, authz.ProjectScope(tn, proj))}
-	},
-	"GET /tenants/{tenant}/projects/{project}/applications/{app}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/applications/app1", nil, allow(authz.ApplicationRead, authz.ProjectScope(tn, proj))}
-	},
-	"PUT /tenants/{tenant}/projects/{project}/applications/{app}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/applications/app1", map[string]any{"resourceVersion": 1, "description": "x"},
-			allow(authz.ApplicationUpdate, authz.ProjectScope(tn, proj))}
-	},
-	"DELETE /tenants/{tenant}/projects/{project}/applications/{app}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/applications/gone", nil, allow(authz.ApplicationDelete, authz.ProjectScope(tn, proj))}
-	},
-	"GET /tenants/{tenant}/projects/{project}/applications/{app}/versions": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/applications/app1/versions", nil, allow(authz.VersionRead, authz.ProjectScope(tn, proj))}
-	},
-	"POST /tenants/{tenant}/projects/{project}/applications/{app}/versions": func(tn, n string) matrixCase {
-		return matrixCase{projPath(tn) + "/applications/app1/versions", version(n), allow(authz.VersionCreate, authz.ProjectScope(tn, proj))}
-	},
-	"PUT /tenants/{tenant}/projects/{project}/applications/{app}/current-version": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/applications/app1/current-version", map[string]string{"version": "v1"},
-			allow(authz.VersionCreate, authz.ProjectScope(tn, proj))}
-	},
-	"GET /tenants/{tenant}/projects/{project}/applications/{app}/versions/{version}": func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/applications/app1/versions/v1", nil, allow(authz.VersionRead, authz.ProjectScope(tn, proj))}
-	},
-
-	"GET /tiers": func(string, string) matrixCase {
-		return matrixCase{"/tiers", nil, allow(authz.TierRead, authz.Platform)}
-	},
-	"POST /tiers": func(_, n string) matrixCase {
-		return matrixCase{"/tiers", map[string]any{"name": n, "resources": map[string]any{"requests": map[string]string{"cpu": "1", "memory": "1Gi"}}}, allow(authz.TierCreate, authz.Platform)}
-	},
-	"GET /tiers/{tier}": func(string, string) matrixCase {
-		return matrixCase{"/tiers/small", nil, allow(authz.TierRead, authz.Platform)}
-	},
-	"PUT /tiers/{tier}": func(string, string) matrixCase {
-		return matrixCase{"/tiers/small", map[string]any{"resourceVersion": 1, "resources": map[string]any{"requests": map[string]string{"cpu": "100m", "memory": "128Mi"}}}, allow(authz.TierUpdate, authz.Platform)}
-	},
-	"DELETE /tiers/{tier}": func(string, string) matrixCase {
-		return matrixCase{"/tiers/gone", nil, allow(authz.TierDelete, authz.Platform)}
-	},
-
-	"GET /users": func(string, string) matrixCase {
-		return matrixCase{"/users", nil, allow(authz.UserRead, authz.Platform)}
-	},
-	"POST /users": func(_, n string) matrixCase {
-		return matrixCase{"/users", map[string]string{"name": n, "password": "a-long-password"}, allow(authz.UserCreate, authz.Platform)}
-	},
-	"GET /users/{user}": func(string, string) matrixCase {
-		return matrixCase{"/users/admin", nil, allow(authz.UserRead, authz.Platform)}
-	},
-	"PUT /users/{user}": func(string, string) matrixCase {
-		return matrixCase{"/users/admin", map[string]any{"resourceVersion": 1, "displayName": "Administrator"}, allow(authz.UserUpdate, authz.Platform)}
-	},
-	"PUT /users/{user}/password": func(string, string) matrixCase {
-		return matrixCase{"/users/gone/password", map[string]string{"password": "another-long-password"}, allow(authz.UserUpdate, authz.Platform)}
-	},
-	"DELETE /users/{user}": func(string, string) matrixCase {
-		return matrixCase{"/users/gone", nil, allow(authz.UserDelete, authz.Platform)}
-	},
-
-	"GET /tokens":         func(string, string) matrixCase { return matrixCase{"/tokens", nil, anyone} },
-	"POST /tokens":        func(_, n string) matrixCase { return matrixCase{"/tokens", map[string]string{"name": n}, anyone} },
-	"DELETE /tokens/{id}": func(string, string) matrixCase { return matrixCase{"/tokens/gone", nil, anyone} },
-
-	"GET /audit": func(tn, _ string) matrixCase {
-		return matrixCase{"/audit?tenant=" + tn, nil, allow(authz.AuditRead, authz.TenantScope(tn))}
-	},
-	"GET /audit/export": func(tn, _ string) matrixCase {
-		return matrixCase{"/audit/export?format=csv&tenant=" + tn, nil, allow(authz.AuditRead, authz.TenantScope(tn))}
-	},
-	"POST /audit/verify": func(string, string) matrixCase {
-		return matrixCase{"/audit/verify", nil, allow(authz.AuditVerify, authz.Platform)}
-	},
-
-	"POST /apply": func(tn, n string) matrixCase {
-		doc := fmt.Sprintf("apiVersion: berth.dev/v1\nkind: Application\nmetadata: {name: %s, tenant: %s, project: %s}\n", n, tn, proj)
-		return matrixCase{"/apply", doc, allow(authz.ApplicationCreate, authz.ProjectScope(tn, proj))}
-	},
-}
-
-// grayGroupCase is a change of the gray group of the order seeded for it.
-func grayGroupCase(op string, body any) func(string, string) matrixCase {
-	return func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/releases/GRAYSEED/gray/" + op, body, allow(authz.GrayManage, authz.ProjectScope(tn, proj))}
-	}
-}
-
-func grayOpCase(op string, body any) func(string, string) matrixCase {
-	return func(tn, _ string) matrixCase {
-		return matrixCase{projPath(tn) + "/environments/dev/grayplans/app1/" + op, body, allow(authz.GrayManage, authz.ProjectScope(tn, proj))}
-	}
-}
-
-func projPath(tn string) string { return "/tenants/" + tn + "/projects/" + proj }
-
-func scopeOfPath(base string) authz.Scope {
-	parts := strings.Split(strings.Trim(base, "/"), "/")
-	var s authz.Scope
-	if len(parts) >= 2 {
-		s.Tenant = parts[1]
-	}
-	if len(parts) >= 4 {
-		s.Project = parts[3]
-	}
-	return s
-}
-
-func memberList(base func(string) string) func(string, string) matrixCase {
-	return func(tn, _ string) matrixCase {
-		return matrixCase{base(tn) + "/members", nil, allow(authz.MemberRead, scopeOfPath(base(tn)))}
-	}
-}
-
-func memberAdd(base func(string) string) func(string, string) matrixCase {
-	return func(tn, n string) matrixCase {
-		s := scopeOfPath(base(tn))
-		return matrixCase{base(tn) + "/members", map[string]string{"user": n, "role": "viewer"},
-			func(b []authz.Binding) bool { return authz.CanGrant(b, authz.Viewer, s) }}
-	}
-}
-
-func memberRemove(base func(string) string) func(string, string) matrixCase {
-	return func(tn, _ string) matrixCase {
-		return matrixCase{base(tn) + "/members/nobody/viewer", nil, allow(authz.MemberDelete, scopeOfPath(base(tn)))}
+		for _, p := range l.Items {
+			sees := slices.ContainsFunc(s.bindings, func(b authz.Binding) bool {
+				return b.Scope.Tenant == "" || (b.Scope.Tenant == tn && (b.Scope.Project == "" || b.Scope.Project == p.Name))
+			})
+			if !sees {
+				e.t.Errorf("GET /tenants/%s/projects as %s lists project %s, which it holds nothing in", tn, s.name, p.Name)
+			}
+		}
 	}
 }

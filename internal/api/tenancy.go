@@ -57,11 +57,11 @@ func scopeOf(r *http.Request) authz.Scope {
 func tscope(s authz.Scope) tenancy.Scope { return tenancy.Scope{Tenant: s.Tenant, Project: s.Project} }
 
 func (a *API) listTenants(w http.ResponseWriter, r *http.Request) error {
+	decide(r) // the list is filtered by the caller's bindings
 	o, err := listOptions(r)
 	if err != nil {
 		return err
 	}
-	decide(r) // the list is filtered by the caller's bindings
 	p := principalOf(r)
 	names, all := authz.Tenants(p.bindings)
 	if all && authz.Allowed(p.bindings, authz.TenantRead, authz.TenantScope("*")) {
@@ -175,15 +175,15 @@ func (a *API) deleteTenant(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) listProjects(w http.ResponseWriter, r *http.Request) error {
 	s := scopeOf(r)
-	o, err := listOptions(r)
-	if err != nil {
-		return err
-	}
 	p := principalOf(r)
 	if authz.Allowed(p.bindings, authz.ProjectRead, authz.ProjectScope(s.Tenant, "*")) {
 		decide(r)
+		o, err := listOptions(r)
+		if err != nil {
+			return err
+		}
 		var page resource.Page[tenancy.Project]
-		err := a.view(r, func(tx platform.Tx) error {
+		err = a.view(r, func(tx platform.Tx) error {
 			page, err = a.p.Tenancy.ListProjects(r.Context(), tx, s.Tenant, o)
 			return err
 		})
@@ -203,8 +203,11 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) error {
 		return a.authorize(r, authz.ProjectRead, authz.ProjectScope(s.Tenant, "*"))
 	}
 	decide(r) // the list is filtered by the caller's project bindings
+	if _, err := listOptions(r); err != nil {
+		return err
+	}
 	var items []tenancy.Project
-	err = a.view(r, func(tx platform.Tx) error {
+	err := a.view(r, func(tx platform.Tx) error {
 		for _, n := range names {
 			pr, err := a.p.Tenancy.GetProject(r.Context(), tx, s.Tenant, n)
 			if errors.Is(err, resource.ErrNotFound) {

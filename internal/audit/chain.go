@@ -57,7 +57,7 @@ func HashOf(prevHash string, r Record) string {
 
 // Append adds a record for e by a at now to the chain, through the
 // transaction-bound store st, so it commits with the change it describes.
-// It keeps a.Roles only as a copy.
+// It records only the roles that bear on e (see relevantRoles), as a copy.
 func Append(ctx context.Context, st Writer, now time.Time, a Actor, e Event) (Record, error) {
 	chain, err := st.LockAuditChain(ctx)
 	if err != nil {
@@ -69,7 +69,7 @@ func Append(ctx context.Context, st Writer, now time.Time, a Actor, e Event) (Re
 	}
 	r := Record{
 		Seq: chain.HeadSeq + 1, Time: now.UTC().Truncate(time.Microsecond),
-		Actor: a.User, Roles: append([]string{}, a.Roles...),
+		Actor: a.User, Roles: relevantRoles(a.Roles, e.Tenant),
 		Tenant: e.Tenant, Project: e.Project, Action: e.Action, Target: e.Target, Outcome: outcome,
 		SourceIP: a.SourceIP, RequestID: a.RequestID, Summary: e.Summary,
 		PrevHash: chain.HeadHash,
