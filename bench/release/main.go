@@ -2,17 +2,24 @@
 // cluster:
 //
 //   - the wall time of a release order of N services (all in one stage) from
-//     start to Succeeded, versus `kubectl apply --server-side` of the same
-//     rendered manifests followed by `kubectl rollout status` of every
-//     Deployment, from the same starting version in a namespace of its own;
+//     start to Succeeded committed, versus `kubectl apply --server-side` of
+//     the same rendered manifests followed by one `kubectl rollout status`
+//     process watching every Deployment, from the same starting version in a
+//     namespace of its own;
 //
 //   - for orders in which one service's new version crash-loops, the time
 //     from the bench's own watch seeing that pod enter CrashLoopBackOff to
-//     Berth deciding the rollback of every service (the audit records of the
-//     rollback), to every Deployment being back on its old version in the API
-//     server, and to the order being RolledBack (every service ready again).
+//     the commit of the transaction in which Berth decided the rollback of
+//     every service, to every Deployment being back on its old version in the
+//     API server, and to the commit of the order's RolledBack (every service
+//     ready again).
 //
-//     go run ./bench/release -apps 50 -samples 5
+// The Berth engine is built and run by internal/engine, as `berth server`
+// runs it. Berth's times end when the release controller's OnAdvanced hears
+// the order after its transaction committed, never at a timestamp taken
+// inside the transaction.
+//
+//	go run ./bench/release -apps 50 -samples 5
 package main
 
 import (
@@ -25,6 +32,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -38,11 +46,11 @@ import (
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/deploy"
+	berth "berth.dev/berth/internal/engine"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/localcluster"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/release"
-	"berth.dev/berth/internal/resource"
 )
 
 const ns = "berth-release-bench"
@@ -81,12 +89,13 @@ func run(napps int, replicas int32, samples int) error {
 	if err != nil {
 		return err
 	}
-	e, err := engine.Start(ctx, dir, lc, "prod", ns, nil)
+	b := &bench{client: client, napps: napps, replicas: replicas, committed: map[string]*commits{}}
+	e, err := engine.Start(ctx, dir, lc, "prod", ns, func(e *berth.Engine) { e.Releases.OnAdvanced = b.advanced })
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	b := &bench{e: e, client: client, napps: napps, replicas: replicas}
+	b.e = e
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
@@ -95,7 +104,7 @@ func run(napps int, replicas int32, samples int) error {
 	if err != nil {
 		return fmt.Errorf("kubectl: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "kubectl apply + rollout status: %v\n", kubectlTime)
+	fmt.Fprintf(os.Stderr, "kubectl apply + one rollout status of every Deployment: %v\n", kubectlTime)
 	berthTime, err := b.order(ctx, "v2", "")
 	if err != nil {
 		return err
@@ -113,14 +122,14 @@ func run(napps int, replicas int32, samples int) error {
 		decided, applied, completed = append(decided, d), append(applied, a), append(completed, c)
 	}
 
-	fmt.Printf("| %d services × %d replicas, one stage | Berth release order | kubectl apply + rollout status | Berth / kubectl |\n|---|---|---|---|\n", napps, replicas)
+	fmt.Printf("| %d services × %d replicas, one stage | Berth release order | kubectl apply + one rollout status | Berth / kubectl |\n|---|---|---|---|\n", napps, replicas)
 	fmt.Printf("| v1 → v2, every service ready | %v | %v | %.2f |\n", berthTime.Round(time.Millisecond), kubectlTime.Round(time.Millisecond),
 		berthTime.Seconds()/kubectlTime.Seconds())
 	fmt.Printf("\n| from CrashLoopBackOff seen (%d orders of %d services) | p50 | p99 | max |\n|---|---|---|---|\n", samples, napps)
 	for _, row := range []struct {
 		name string
 		ds   []time.Duration
-	}{{"rollback of all services decided", decided}, {"all Deployments back on the old version", applied}, {"order RolledBack, every service ready", completed}} {
+	}{{"rollback of all services decided and committed", decided}, {"all Deployments back on the old version", applied}, {"order RolledBack, every service ready", completed}} {
 		slices.Sort(row.ds)
 		fmt.Printf("| %s | %v | %v | %v |\n", row.name, pct(row.ds, 50), pct(row.ds, 99), row.ds[len(row.ds)-1].Round(time.Millisecond))
 	}
@@ -136,6 +145,61 @@ type bench struct {
 	client   kubernetes.Interface
 	napps    int
 	replicas int32
+
+	mu        sync.Mutex
+	committed map[string]*commits // by order ID
+}
+
+// commits are when the transactions that took an order's decisions
+// committed.
+type commits struct {
+	rollback time.Time // the rollback of every started item issued
+	final    time.Time // the order Succeeded or RolledBack
+	done     chan struct{}
+}
+
+func (b *bench) commitsOf(id string) *commits {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.committed[id]
+	if c == nil {
+		c = &commits{done: make(chan struct{})}
+		b.committed[id] = c
+	}
+	return c
+}
+
+// advanced is the release controller's OnAdvanced: it runs once the
+// transaction that advanced o has committed, so the time it reads is when
+// the order's new state took effect.
+func (b *bench) advanced(o release.Order) {
+	now := time.Now()
+	c := b.commitsOf(o.ID)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c.rollback.IsZero() && rollbackIssued(o) {
+		c.rollback = now
+	}
+	if c.final.IsZero() && o.State.Final() {
+		c.final = now
+		close(c.done)
+	}
+}
+
+// rollbackIssued: the order is turned back and every item that started has
+// had its rollback issued.
+func rollbackIssued(o release.Order) bool {
+	if o.State != release.RollingBack && o.State != release.RolledBack {
+		return false
+	}
+	for _, it := range o.Items {
+		switch it.State {
+		case release.ItemRollingBack, release.ItemRolledBack, release.ItemCancelled:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func appName(i int) string { return fmt.Sprintf("svc-%03d", i) }
@@ -198,20 +262,21 @@ func (b *bench) allDeployments(ctx context.Context, every time.Duration, ok func
 }
 
 // order runs an order taking every service to version (crash's version
-// crash-looping) and returns its wall time from start to final.
+// crash-looping) and returns its wall time from start to Succeeded
+// committed.
 func (b *bench) order(ctx context.Context, version, crash string) (time.Duration, error) {
 	o, start, err := b.start(ctx, version, crash)
 	if err != nil {
 		return 0, err
 	}
-	o, err = b.wait(ctx, o)
+	o, c, err := b.wait(ctx, o)
 	if err != nil {
 		return 0, err
 	}
 	if o.State != release.Succeeded {
 		return 0, fmt.Errorf("order %s ended %s: %+v", o.ID, o.State, o.Failure)
 	}
-	return o.FinishedAt.Sub(start), nil
+	return c.final.Sub(start), nil
 }
 
 func (b *bench) start(ctx context.Context, version, crash string) (release.Order, time.Time, error) {
@@ -237,15 +302,24 @@ func (b *bench) start(ctx context.Context, version, crash string) (release.Order
 	return o, start, err
 }
 
-func (b *bench) wait(ctx context.Context, o release.Order) (release.Order, error) {
-	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
-		err := b.e.Platform.DB.View(ctx, func(tx platform.Tx) (err error) {
-			o, err = tx.GetOrder(ctx, o.Tenant, o.Project, o.ID)
-			return err
-		})
-		return err == nil && o.State.Final(), err
+// wait waits until the order's final state has committed and returns it
+// with its commit times.
+func (b *bench) wait(ctx context.Context, o release.Order) (release.Order, commits, error) {
+	c := b.commitsOf(o.ID)
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Minute):
+		return o, commits{}, fmt.Errorf("order %s: no final state within 10 minutes", o.ID)
+	case <-ctx.Done():
+		return o, commits{}, ctx.Err()
+	}
+	err := b.e.Platform.DB.View(ctx, func(tx platform.Tx) (err error) {
+		o, err = tx.GetOrder(ctx, o.Tenant, o.Project, o.ID)
+		return err
 	})
-	return o, err
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return o, *c, err
 }
 
 // crash runs an order taking every service from version from (v2) back to
@@ -294,7 +368,7 @@ func (b *bench) crash(ctx context.Context, i int, from string) (decided, applied
 			back <- time.Now()
 		}
 	}()
-	o, err = b.wait(ctx, o)
+	o, c, err := b.wait(ctx, o)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -304,35 +378,17 @@ func (b *bench) crash(ctx context.Context, i int, from string) (decided, applied
 	if o.State != release.RolledBack {
 		return 0, 0, 0, fmt.Errorf("sample %d: order ended %s", i, o.State)
 	}
-	issued, err := b.lastRollbackRecord(ctx, o)
-	if err != nil {
-		return 0, 0, 0, err
+	if c.rollback.IsZero() {
+		return 0, 0, 0, fmt.Errorf("sample %d: order %s rolled back without a commit that issued every rollback", i, o.ID)
 	}
 	end := <-back
-	return issued.Sub(seen), end.Sub(seen), o.FinishedAt.Sub(seen), nil
-}
-
-// lastRollbackRecord is the time of the order's last release.item-rollback
-// audit record: when the last rollback was decided and written.
-func (b *bench) lastRollbackRecord(ctx context.Context, o release.Order) (time.Time, error) {
-	var last time.Time
-	err := b.e.Platform.DB.View(ctx, func(tx platform.Tx) error {
-		page, err := b.e.Platform.Audit.List(ctx, tx, audit.Filter{Action: "release.item-rollback"}, resource.ListOptions{Limit: 1000})
-		for _, r := range page.Items {
-			if strings.Contains(r.Summary, o.ID) && r.Time.After(last) {
-				last = r.Time
-			}
-		}
-		return err
-	})
-	if last.IsZero() && err == nil {
-		err = fmt.Errorf("order %s has no rollback records", o.ID)
-	}
-	return last, err
+	return c.rollback.Sub(seen), end.Sub(seen), c.final.Sub(seen), nil
 }
 
 // viaKubectl is the peer: the same rendered objects at v1 in a namespace
-// of their own, then v2 applied and every Deployment's rollout waited on.
+// of their own, then v2 applied and every Deployment's rollout waited on by
+// one `kubectl rollout status` process (a release script that started one
+// process per Deployment would pay a process start-up each).
 func viaKubectl(ctx context.Context, kubectl, kubeconfig, dir string, napps int, replicas int32) (time.Duration, error) {
 	write := func(name, v string) (string, error) {
 		var buf bytes.Buffer
@@ -359,12 +415,12 @@ func viaKubectl(ctx context.Context, kubectl, kubeconfig, dir string, napps int,
 		file := filepath.Join(dir, name)
 		return file, os.WriteFile(file, buf.Bytes(), 0o600)
 	}
-	kc := func(args ...string) error {
+	kc := func(args ...string) (string, error) {
 		out, err := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, out)
+			return "", fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, out)
 		}
-		return nil
+		return string(out), nil
 	}
 	v1, err := write("v1.yaml", "v1")
 	if err != nil {
@@ -374,20 +430,30 @@ func viaKubectl(ctx context.Context, kubectl, kubeconfig, dir string, napps int,
 	if err != nil {
 		return 0, err
 	}
-	if err := kc("apply", "--server-side", "--field-manager", "kubectl-bench", "-f", v1); err != nil {
+	if _, err := kc("apply", "--server-side", "--field-manager", "kubectl-bench", "-f", v1); err != nil {
 		return 0, err
 	}
-	if err := kc("wait", "-n", "kubectl-release", "--for=condition=Available", "deployment", "--all", "--timeout=10m"); err != nil {
+	// rolledOut waits, in one process, until every Deployment's rollout is
+	// complete; it checks that kubectl did wait on each of them.
+	rolledOut := func() error {
+		out, err := kc("rollout", "status", "deployment", "-n", "kubectl-release", "-l", kube.LabelApp, "--timeout=10m")
+		if err != nil {
+			return err
+		}
+		if n := strings.Count(out, "successfully rolled out"); n != napps {
+			return fmt.Errorf("kubectl rollout status reported %d of %d Deployments rolled out: %s", n, napps, out)
+		}
+		return nil
+	}
+	if err := rolledOut(); err != nil {
 		return 0, err
 	}
 	start := time.Now()
-	if err := kc("apply", "--server-side", "--field-manager", "kubectl-bench", "-f", v2); err != nil {
+	if _, err := kc("apply", "--server-side", "--field-manager", "kubectl-bench", "-f", v2); err != nil {
 		return 0, err
 	}
-	for i := range napps {
-		if err := kc("rollout", "status", "-n", "kubectl-release", "deployment/"+appName(i), "--timeout=10m"); err != nil {
-			return 0, err
-		}
+	if err := rolledOut(); err != nil {
+		return 0, err
 	}
 	return time.Since(start), nil
 }

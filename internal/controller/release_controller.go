@@ -37,6 +37,12 @@ type Releases struct {
 	byApp    map[appAt]map[release.Key]bool
 	byDeploy map[deploy.Key]map[release.Key]bool
 	items    map[release.Key][]refs
+
+	// OnAdvanced, if set before Run, hears of every order once the
+	// transaction that advanced it has committed, with the order as
+	// committed: the moment a decision such as a rollback takes effect. It
+	// must not block.
+	OnAdvanced func(release.Order)
 }
 
 type appAt struct {
@@ -145,6 +151,9 @@ func (c *Releases) Advance(ctx context.Context, k release.Key) (time.Duration, e
 	})
 	if err != nil {
 		return 0, fmt.Errorf("advance release order %s: %w", k.ID, err)
+	}
+	if c.OnAdvanced != nil {
+		c.OnAdvanced(o)
 	}
 	c.index(o, env)
 	return wait, nil

@@ -35,6 +35,12 @@ var rules = []rule{
 		allowedIn: []string{"internal/kube", "internal/controller", "internal/localcluster",
 			"bench/"},
 	},
+	{
+		why: "the controllers are assembled once, by internal/engine, for the server and the benches alike " +
+			"(bench/netasset times one controller's reconcile on its own)",
+		imports:   []string{module + "internal/controller"},
+		allowedIn: []string{"internal/controller", "internal/engine", "bench/netasset"},
+	},
 }
 
 // domain packages stay free of transport, storage and cluster code.
