@@ -477,6 +477,15 @@ var matrixCases = map[string]func(tenant, name string) matrixCase{
 	"GET /tokens":         func(string, string) matrixCase { return matrixCase{"/tokens", nil, anyone} },
 	"POST /tokens":        func(_, n string) matrixCase { return matrixCase{"/tokens", map[string]string{"name": n}, anyone} },
 	"DELETE /tokens/{id}": func(string, string) matrixCase { return matrixCase{"/tokens/gone", nil, anyone} },
+	"GET /users/{user}/tokens": func(string, string) matrixCase {
+		return matrixCase{"/users/admin/tokens", nil, allow(authz.UserRead, authz.Platform)}
+	},
+	"POST /users/{user}/tokens": func(_, n string) matrixCase {
+		return matrixCase{"/users/admin/tokens", map[string]string{"name": n}, allow(authz.UserUpdate, authz.Platform)}
+	},
+	"DELETE /users/{user}/tokens/{id}": func(string, string) matrixCase {
+		return matrixCase{"/users/admin/tokens/gone", nil, allow(authz.UserUpdate, authz.Platform)}
+	},
 
 	"GET /audit": func(tn, _ string) matrixCase {
 		return matrixCase{"/audit?tenant=" + tn, nil, allow(authz.AuditRead, authz.TenantScope(tn))}

@@ -12,6 +12,8 @@ package identity
 import (
 	"context"
 	"time"
+
+	"berth.dev/berth/internal/authz"
 )
 
 // User is a person or robot account.
@@ -43,6 +45,10 @@ type Token struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// RevokedAt is zero unless the token was revoked.
 	RevokedAt time.Time `json:"revokedAt,omitzero"`
+	// Role, when set, is the only role the token carries (at the platform
+	// scope) in place of its user's bindings: a gateway token reads the
+	// gateway configuration and nothing else.
+	Role authz.Role `json:"role,omitempty"`
 }
 
 // TokenRecord is a Token as stored, with the SHA-256 (hex) of its secret.
