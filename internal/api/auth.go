@@ -287,23 +287,8 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		err := a.refused(r, req.Username, ip, "too many failed attempts")
 		return &httpError{status: http.StatusTooManyRequests, code: i18n.TooManyRequests, retryAfter: wait, cause: err}
 	}
-	var resp LoginResponse
-	var sessionSecret string
+	resp, sessionSecret, err := a.authenticateLogin(r, act, req, spec)
 	ctx := r.Context()
-	err = a.p.DB.InTx(ctx, func(tx platform.Tx) error {
-		var err error
-		if req.Token == nil {
-			resp, sessionSecret, err = a.openSession(ctx, tx, act, req)
-		} else {
-			resp, err = a.issueToken(ctx, tx, act, req, spec)
-		}
-		if err != nil {
-			return err
-		}
-		ms, err := a.p.Tenancy.MembershipsOf(ctx, tx, resp.User.Name)
-		resp.Roles = bindingsOf(ms)
-		return err
-	})
 	switch {
 	case errors.Is(err, resource.ErrUnauthenticated):
 		return fmt.Errorf("login %s: %w", req.Username, errors.Join(errBadCredentials, a.refused(r, req.Username, ip, "wrong user name or password")))
@@ -324,6 +309,46 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		a.setSessionCookies(w, r, sessionSecret, resp.CSRFToken, resp.ExpiresAt)
 	}
 	return writeJSON(w, http.StatusOK, resp)
+}
+
+// authenticateLogin checks the password in a read-only transaction, after
+// waiting for a hashing slot outside any, then opens the session or issues
+// the token in a write transaction of its own: no password hash is ever
+// computed under the database's write lock.
+func (a *API) authenticateLogin(r *http.Request, act audit.Actor, req LoginRequest, spec identity.TokenSpec) (LoginResponse, string, error) {
+	ctx, release, err := a.p.Identity.Hasher().Reserve(r.Context())
+	if err != nil {
+		return LoginResponse{}, "", err
+	}
+	var u identity.User
+	err = a.p.DB.View(ctx, func(tx platform.Tx) error {
+		var err error
+		u, err = a.p.Identity.Authenticate(ctx, tx, req.Username, req.Password)
+		return err
+	})
+	release()
+	if err != nil {
+		return LoginResponse{}, "", err
+	}
+	var resp LoginResponse
+	var sessionSecret string
+	err = a.p.DB.InTx(ctx, func(tx platform.Tx) error {
+		var err error
+		if req.Token == nil {
+			var sess identity.Session
+			sess, sessionSecret, err = a.p.Identity.OpenSession(ctx, tx, act, u.Name)
+			resp = LoginResponse{User: u, ExpiresAt: sess.ExpiresAt}
+		} else {
+			resp, err = a.issueToken(ctx, tx, act, u, req.Token.Name, spec)
+		}
+		if err != nil {
+			return err
+		}
+		ms, err := a.p.Tenancy.MembershipsOf(ctx, tx, resp.User.Name)
+		resp.Roles = bindingsOf(ms)
+		return err
+	})
+	return resp, sessionSecret, err
 }
 
 // loginTokenSpec checks a login's credentials and token request; a login
@@ -361,27 +386,12 @@ func (a *API) refused(r *http.Request, user, ip, reason string) error {
 	return a.limiter.refusals.Refused(r.Context(), identity.Refusal{Source: ip, User: user, RequestID: requestID(r), Reason: reason})
 }
 
-// openSession logs in for the console: a session whose secret goes into
-// the cookie. Identity records the login.
-func (a *API) openSession(ctx context.Context, tx platform.Tx, act audit.Actor, req LoginRequest) (LoginResponse, string, error) {
-	sess, secret, err := a.p.Identity.Login(ctx, tx, act, req.Username, req.Password)
-	if err != nil {
-		return LoginResponse{}, "", err
-	}
-	u, err := a.p.Identity.GetUser(ctx, tx, sess.User)
-	return LoginResponse{User: u, ExpiresAt: sess.ExpiresAt}, secret, err
-}
-
-// issueToken logs in for the CLI: it records the login and issues an API
-// token, whose secret is in the response.
-func (a *API) issueToken(ctx context.Context, tx platform.Tx, act audit.Actor, req LoginRequest, spec identity.TokenSpec) (LoginResponse, error) {
-	u, err := a.p.Identity.Authenticate(ctx, tx, req.Username, req.Password)
-	if err != nil {
-		return LoginResponse{}, err
-	}
+// issueToken logs in for the CLI: it records the login of u, who
+// authenticated, and issues an API token, whose secret is in the response.
+func (a *API) issueToken(ctx context.Context, tx platform.Tx, act audit.Actor, u identity.User, name string, spec identity.TokenSpec) (LoginResponse, error) {
 	act.User = u.Name
-	_, err = audit.Append(ctx, tx, a.clock.Now(), act, audit.Event{Action: "user.login", Target: "users/" + u.Name,
-		Summary: fmt.Sprintf("%s logged in for an API token %q", u.Name, req.Token.Name)})
+	_, err := audit.Append(ctx, tx, a.clock.Now(), act, audit.Event{Action: "user.login", Target: "users/" + u.Name,
+		Summary: fmt.Sprintf("%s logged in for an API token %q", u.Name, name)})
 	if err != nil {
 		return LoginResponse{}, err
 	}

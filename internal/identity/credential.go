@@ -23,6 +23,18 @@ func (s *Service) Login(ctx context.Context, st Store, a audit.Actor, username, 
 	if err != nil {
 		return Session{}, "", err
 	}
+	return s.OpenSession(ctx, st, a, u.Name)
+}
+
+// OpenSession opens a console session for user, who authenticated in an
+// earlier transaction (so the password hash was not computed under this
+// one's write lock), and records "user.login". A user disabled or deleted
+// since is resource.ErrUnauthenticated.
+func (s *Service) OpenSession(ctx context.Context, st Store, a audit.Actor, user string) (Session, string, error) {
+	u, err := s.activeUser(ctx, st, user)
+	if err != nil {
+		return Session{}, "", err
+	}
 	id, err := newID()
 	if err != nil {
 		return Session{}, "", err

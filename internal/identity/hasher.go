@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
@@ -20,7 +21,7 @@ var ErrBusy = errors.New("too many password checks at once")
 // Hasher computes argon2id hashes, at most Limit at a time: each one takes
 // Argon2Params.Memory (64 MiB by default) and a core for a while, so
 // unbounded concurrent logins would exhaust the server. Callers beyond the
-// limit wait, with their context, and at most 8×Limit wait at once; the
+// limit wait, with their context, and at most 2×Limit wait at once; the
 // rest get ErrBusy at once. It is safe for concurrent use.
 type Hasher struct {
 	params  Argon2Params
@@ -48,7 +49,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
-	if h.waiting.Add(1) > int64(8*cap(h.slots)) {
+	if h.waiting.Add(1) > int64(2*cap(h.slots)) {
 		h.waiting.Add(-1)
 		return ErrBusy
 	}
@@ -63,16 +64,42 @@ func (h *Hasher) acquire(ctx context.Context) error {
 
 func (h *Hasher) release() { <-h.slots }
 
+type slotKey struct{ h *Hasher }
+
+// Reserve waits for a slot before the caller opens a transaction, so that
+// logins queue outside the database, and returns a context under which
+// Hash and Check run in that slot instead of taking another, with the
+// function that frees it (call it once, when done). ErrBusy as acquire.
+func (h *Hasher) Reserve(ctx context.Context) (context.Context, func(), error) {
+	if err := h.acquire(ctx); err != nil {
+		return ctx, func() {}, err
+	}
+	var once sync.Once
+	return context.WithValue(ctx, slotKey{h}, true), func() { once.Do(h.release) }, nil
+}
+
+// enter takes a slot unless ctx carries one reserved; leave gives it back.
+func (h *Hasher) enter(ctx context.Context) (leave func(), err error) {
+	if held, _ := ctx.Value(slotKey{h}).(bool); held {
+		return func() {}, nil
+	}
+	if err := h.acquire(ctx); err != nil {
+		return nil, err
+	}
+	return h.release, nil
+}
+
 // Hash returns the PHC string of password with a random salt.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	salt := make([]byte, h.params.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("salt: %w", err)
 	}
-	if err := h.acquire(ctx); err != nil {
+	leave, err := h.enter(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer leave()
 	p := h.params
 	return encodeHash(p, salt, h.key([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)), nil
 }
@@ -84,10 +111,11 @@ func (h *Hasher) Check(ctx context.Context, encoded, password string) (bool, err
 	if err != nil {
 		return false, err
 	}
-	if err := h.acquire(ctx); err != nil {
+	leave, err := h.enter(ctx)
+	if err != nil {
 		return false, err
 	}
-	defer h.release()
+	defer leave()
 	got := h.key([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }

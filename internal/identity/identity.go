@@ -74,7 +74,9 @@ type SessionRecord struct {
 
 // Provider authenticates a user name and password. The local provider
 // checks the stored argon2id hash; an LDAP or OIDC provider would ask its
-// directory and may create or update the user through st.
+// directory. A login calls it in a read-only transaction, so that no
+// password is hashed under the database's write lock: a provider that
+// creates or updates users must do so when the session is opened.
 type Provider interface {
 	// Name is the provider's name in audit summaries ("local", "ldap").
 	Name() string
