@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,6 +37,19 @@ type principal struct {
 	cookie   bool   // authenticated by session cookie (CSRF applies)
 	session  string // the session secret, for logout
 	tokenID  string
+	// tokenExpires is the expiry of the API token, which tokens minted
+	// with it may not outlive.
+	tokenExpires time.Time
+	// tokenRole is the one role the API token carries instead of the
+	// user's bindings; it reaches only the routes of tokenRoleRoutes.
+	tokenRole authz.Role
+}
+
+// tokenRoleRoutes are the only routes a token carrying a role may call;
+// every other one, the caller's own account and tokens included, is
+// refused before its handler runs.
+var tokenRoleRoutes = map[authz.Role][]string{
+	authz.Gateway: {"GET /gateway/config"},
 }
 
 func principalOf(r *http.Request) *principal {
@@ -55,7 +69,7 @@ func (a *API) authenticate(r *http.Request) (*principal, error) {
 		case strings.HasPrefix(r.Header.Get("Authorization"), "Bearer "):
 			var tok identity.Token
 			p.user, tok, err = a.p.Identity.AuthenticateToken(ctx, tx, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
-			p.tokenID = tok.ID
+			p.tokenID, p.tokenExpires, p.tokenRole = tok.ID, tok.ExpiresAt, tok.Role
 		default:
 			c, cerr := r.Cookie(SessionCookie)
 			if cerr != nil {
@@ -67,6 +81,10 @@ func (a *API) authenticate(r *http.Request) (*principal, error) {
 		if err != nil {
 			return err
 		}
+		if p.tokenRole != "" {
+			p.bindings = []authz.Binding{{Role: p.tokenRole, Scope: authz.Platform}}
+			return nil
+		}
 		ms, err := a.p.Tenancy.MembershipsOf(ctx, tx, p.user.Name)
 		if err != nil {
 			return err
@@ -76,6 +94,12 @@ func (a *API) authenticate(r *http.Request) (*principal, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if p.tokenRole != "" && !slices.Contains(tokenRoleRoutes[p.tokenRole], r.Pattern) {
+		if !safeMethod(r.Method) {
+			a.auditRoleRefused(r, p)
+		}
+		return nil, fmt.Errorf("a %s token calls %s: %w", p.tokenRole, r.Pattern, errForbidden)
 	}
 	if p.cookie && !safeMethod(r.Method) && !csrfOK(r) {
 		return nil, errCSRF
@@ -127,6 +151,26 @@ func (a *API) authorize(r *http.Request, perm authz.Permission, scope authz.Scop
 	return fmt.Errorf("%s on %s: %w", perm, scope, errForbidden)
 }
 
+// auditRoleRefused records a change refused because the caller's token
+// carries a role that does not reach the route.
+func (a *API) auditRoleRefused(r *http.Request, p *principal) {
+	act := audit.Actor{User: p.user.Name, Roles: []string{string(p.tokenRole) + "@" + authz.Platform.String()},
+		SourceIP: a.sourceIP(r), RequestID: requestID(r)}
+	ev := audit.Event{Action: "token.role-refused", Target: r.URL.Path, Outcome: audit.Denied,
+		Summary: fmt.Sprintf("%s %s refused: token %s carries only the role %s", r.Method, r.URL.Path, p.tokenID, p.tokenRole)}
+	if err := a.auditSink(context.WithoutCancel(r.Context()), act, ev); err != nil {
+		a.log.Error("audit a denied request", "request_id", requestID(r), "err", err)
+	}
+}
+
+// auditSink appends one audit record in a transaction of its own.
+func (a *API) auditSink(ctx context.Context, act audit.Actor, ev audit.Event) error {
+	return a.p.DB.InTx(ctx, func(tx platform.Tx) error {
+		_, err := audit.Append(ctx, tx, a.clock.Now(), act, ev)
+		return err
+	})
+}
+
 func (a *API) auditDenied(r *http.Request, perm authz.Permission, scope authz.Scope) {
 	ctx := context.WithoutCancel(r.Context())
 	ev := audit.Event{Tenant: scope.Tenant, Project: scope.Project, Action: strings.ReplaceAll(string(perm), ":", "."),
@@ -164,8 +208,13 @@ type LoginRequest struct {
 // TokenRequest asks for an API token.
 type TokenRequest struct {
 	Name string `json:"name"`
-	// TTL is a Go duration ("720h"); empty means the server's default.
+	// TTL is a Go duration ("720h"); empty means the server's default. A
+	// token created with a token expires no later than that one.
 	TTL string `json:"ttl,omitempty"`
+	// Role, when set, makes a token that carries only this role instead
+	// of the user's bindings: "gateway" reads the gateway configuration
+	// and nothing else. Only a platform admin issues them.
+	Role authz.Role `json:"role,omitempty"`
 }
 
 // LoginResponse answers a successful login.
@@ -187,6 +236,7 @@ type WhoAmI struct {
 }
 
 func (a *API) registerAuth() {
+	a.limiter.refusals = identity.NewRefusals(a.limiter.clock, a.limiter.opts.Window, 0, a.auditSink, a.log)
 	a.route(Route{Method: "POST", Path: "/login", Summary: "Log in: a console session cookie, or an API token for the CLI",
 		Public: true, Request: "LoginRequest", Response: "LoginResponse"}, a.login)
 	a.route(Route{Method: "POST", Path: "/logout", Summary: "End the console session", Response: "none"}, a.logout)
@@ -195,36 +245,101 @@ func (a *API) registerAuth() {
 
 var errBadCredentials = &httpError{status: http.StatusUnauthorized, code: i18n.BadCredentials}
 
+// maxLoginBody bounds the body of POST /login: a user name, a password and
+// a token request fit many times over.
+const maxLoginBody = 8 << 10
+
+// busy answers a request that found every password hashing slot taken.
+func busy(err error) error {
+	if errors.Is(err, identity.ErrBusy) {
+		return &httpError{status: http.StatusServiceUnavailable, code: i18n.Busy, retryAfter: time.Second, cause: err}
+	}
+	return err
+}
+
+// Close writes the audit records of refused logins still being counted;
+// call it when the server stops.
+func (a *API) Close() error {
+	return a.limiter.refusals.Close(context.Background())
+}
+
+// login checks the shape of the request before anything is hashed or
+// written, then the limits of the user name and the source, which count
+// the attempt at once. Refusals are audited through the limiter's
+// aggregate, one record per source and window plus the first.
 func (a *API) login(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 	var req LoginRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	var ttl time.Duration
-	if req.Token != nil && req.Token.TTL != "" {
-		d, err := time.ParseDuration(req.Token.TTL)
-		if err != nil || d < 0 {
-			return &resource.ValidationError{Fields: []resource.FieldError{{Path: "token.ttl", Reason: "must be a duration such as 720h"}}}
-		}
-		ttl = d
+	spec, err := loginTokenSpec(req)
+	if err != nil {
+		return err
 	}
 	ip := a.sourceIP(r)
 	act := audit.Actor{User: req.Username, SourceIP: ip, RequestID: requestID(r)}
-	ev := audit.Event{Action: "user.login", Target: "users/" + req.Username}
-	if wait := a.limiter.Check(req.Username, ip); wait > 0 {
-		ev.Summary = "login refused: too many failed attempts"
-		err := a.p.Do(r.Context(), act, ev, func(platform.Tx) error { return resource.ErrUnauthenticated })
+	if err := a.limiter.refusals.Attempting(r.Context(), ip); err != nil {
+		a.log.Error("audit refused logins", "request_id", requestID(r), "err", err)
+	}
+	attempt, wait := a.limiter.Begin(req.Username, ip)
+	if wait > 0 {
+		err := a.refused(r, req.Username, ip, "too many failed attempts")
 		return &httpError{status: http.StatusTooManyRequests, code: i18n.TooManyRequests, retryAfter: wait, cause: err}
+	}
+	resp, sessionSecret, err := a.authenticateLogin(r, act, req, spec)
+	ctx := r.Context()
+	switch {
+	case errors.Is(err, resource.ErrUnauthenticated):
+		return fmt.Errorf("login %s: %w", req.Username, errors.Join(errBadCredentials, a.refused(r, req.Username, ip, "wrong user name or password")))
+	case errors.Is(err, identity.ErrBusy):
+		attempt.Abandon()
+		return busy(err)
+	case err != nil:
+		attempt.Abandon()
+		ev := audit.Event{Action: "user.login", Target: "users/" + req.Username}
+		return a.p.Do(ctx, act, ev, func(platform.Tx) error { return err })
+	}
+	attempt.Succeeded()
+	if err := a.limiter.refusals.Succeeded(ctx, ip); err != nil {
+		a.log.Error("audit refused logins", "request_id", requestID(r), "err", err)
+	}
+	if sessionSecret != "" {
+		resp.CSRFToken = randomToken()
+		a.setSessionCookies(w, r, sessionSecret, resp.CSRFToken, resp.ExpiresAt)
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+// authenticateLogin checks the password in a read-only transaction, after
+// waiting for a hashing slot outside any, then opens the session or issues
+// the token in a write transaction of its own: no password hash is ever
+// computed under the database's write lock.
+func (a *API) authenticateLogin(r *http.Request, act audit.Actor, req LoginRequest, spec identity.TokenSpec) (LoginResponse, string, error) {
+	ctx, release, err := a.p.Identity.Hasher().Reserve(r.Context())
+	if err != nil {
+		return LoginResponse{}, "", err
+	}
+	var u identity.User
+	err = a.p.DB.View(ctx, func(tx platform.Tx) error {
+		var err error
+		u, err = a.p.Identity.Authenticate(ctx, tx, req.Username, req.Password)
+		return err
+	})
+	release()
+	if err != nil {
+		return LoginResponse{}, "", err
 	}
 	var resp LoginResponse
 	var sessionSecret string
-	ctx := r.Context()
-	err := a.p.Do(ctx, act, ev, func(tx platform.Tx) error {
+	err = a.p.DB.InTx(ctx, func(tx platform.Tx) error {
 		var err error
 		if req.Token == nil {
-			resp, sessionSecret, err = a.openSession(ctx, tx, act, req)
+			var sess identity.Session
+			sess, sessionSecret, err = a.p.Identity.OpenSession(ctx, tx, act, u.Name)
+			resp = LoginResponse{User: u, ExpiresAt: sess.ExpiresAt}
 		} else {
-			resp, err = a.issueToken(ctx, tx, act, req, ttl)
+			resp, err = a.issueToken(ctx, tx, act, u, req.Token.Name, spec)
 		}
 		if err != nil {
 			return err
@@ -233,46 +348,54 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		resp.Roles = bindingsOf(ms)
 		return err
 	})
-	if errors.Is(err, resource.ErrUnauthenticated) {
-		a.limiter.Fail(req.Username, ip)
-		return fmt.Errorf("login %s: %w", req.Username, errBadCredentials)
-	}
-	if err != nil {
-		return err
-	}
-	a.limiter.Succeed(req.Username)
-	if sessionSecret != "" {
-		resp.CSRFToken = randomToken()
-		a.setSessionCookies(w, r, sessionSecret, resp.CSRFToken, resp.ExpiresAt)
-	}
-	return writeJSON(w, http.StatusOK, resp)
+	return resp, sessionSecret, err
 }
 
-// openSession logs in for the console: a session whose secret goes into
-// the cookie. Identity records the login.
-func (a *API) openSession(ctx context.Context, tx platform.Tx, act audit.Actor, req LoginRequest) (LoginResponse, string, error) {
-	sess, secret, err := a.p.Identity.Login(ctx, tx, act, req.Username, req.Password)
-	if err != nil {
-		return LoginResponse{}, "", err
+// loginTokenSpec checks a login's credentials and token request; a login
+// asks for no token role.
+func loginTokenSpec(req LoginRequest) (identity.TokenSpec, error) {
+	var errs resource.Errors
+	if err := identity.CheckCredentials(req.Username, req.Password); err != nil {
+		var ve *resource.ValidationError
+		errors.As(err, &ve)
+		for _, f := range ve.Fields {
+			errs.Add(f.Path, "%s", f.Reason)
+		}
 	}
-	u, err := a.p.Identity.GetUser(ctx, tx, sess.User)
-	return LoginResponse{User: u, ExpiresAt: sess.ExpiresAt}, secret, err
+	var spec identity.TokenSpec
+	if req.Token != nil {
+		errs.CheckName("token.name", req.Token.Name)
+		spec.Name = req.Token.Name
+		if req.Token.TTL != "" {
+			d, err := time.ParseDuration(req.Token.TTL)
+			if err != nil || d < 0 {
+				errs.Add("token.ttl", "must be a duration such as 720h")
+			}
+			spec.TTL = d
+		}
+		if req.Token.Role != "" {
+			errs.Add("token.role", "a login issues tokens with the user's own roles; create a %s token with POST /tokens", req.Token.Role)
+		}
+	}
+	return spec, errs.Err()
 }
 
-// issueToken logs in for the CLI: it records the login and issues an API
-// token, whose secret is in the response.
-func (a *API) issueToken(ctx context.Context, tx platform.Tx, act audit.Actor, req LoginRequest, ttl time.Duration) (LoginResponse, error) {
-	u, err := a.p.Identity.Authenticate(ctx, tx, req.Username, req.Password)
-	if err != nil {
-		return LoginResponse{}, err
-	}
+// refused audits a refused login through the aggregate of its source and
+// returns the error of writing it, if any, for the log.
+func (a *API) refused(r *http.Request, user, ip, reason string) error {
+	return a.limiter.refusals.Refused(r.Context(), identity.Refusal{Source: ip, User: user, RequestID: requestID(r), Reason: reason})
+}
+
+// issueToken logs in for the CLI: it records the login of u, who
+// authenticated, and issues an API token, whose secret is in the response.
+func (a *API) issueToken(ctx context.Context, tx platform.Tx, act audit.Actor, u identity.User, name string, spec identity.TokenSpec) (LoginResponse, error) {
 	act.User = u.Name
-	_, err = audit.Append(ctx, tx, a.clock.Now(), act, audit.Event{Action: "user.login", Target: "users/" + u.Name,
-		Summary: fmt.Sprintf("%s logged in for an API token %q", u.Name, req.Token.Name)})
+	_, err := audit.Append(ctx, tx, a.clock.Now(), act, audit.Event{Action: "user.login", Target: "users/" + u.Name,
+		Summary: fmt.Sprintf("%s logged in for an API token %q", u.Name, name)})
 	if err != nil {
 		return LoginResponse{}, err
 	}
-	tok, secret, err := a.p.Identity.CreateToken(ctx, tx, act, u.Name, req.Token.Name, ttl)
+	tok, secret, err := a.p.Identity.IssueToken(ctx, tx, act, u.Name, spec)
 	return LoginResponse{User: u, Token: secret, TokenID: tok.ID, ExpiresAt: tok.ExpiresAt}, err
 }
 

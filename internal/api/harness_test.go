@@ -56,7 +56,12 @@ func newHarness(t *testing.T, newStore storetest.NewStore) *harness {
 	mux := http.NewServeMux()
 	mux.Handle(Prefix+"/", a)
 	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		srv.Close()
+		if err := a.Close(); err != nil {
+			t.Errorf("close the API: %v", err)
+		}
+	})
 	return &harness{t: t, url: srv.URL, p: p, api: a, clock: fake}
 }
 

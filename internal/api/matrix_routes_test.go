@@ -227,6 +227,25 @@ func matrixCases() map[string]routeCase {
 			return q
 		}),
 
+		"GET /users/{user}/tokens": at(onPlatform, func(e *matrixEnv, _ *subject, _ authz.Scope, n string) request {
+			e.newUser(n) // another user's tokens; one's own are anyone's
+			return need("/users/"+n+"/tokens", nil, authz.Platform, authz.UserRead)
+		}),
+		"POST /users/{user}/tokens": at(onPlatform, func(e *matrixEnv, _ *subject, _ authz.Scope, n string) request {
+			e.newUser(n)
+			q := need("/users/"+n+"/tokens", map[string]string{"name": n}, authz.Platform, authz.UserUpdate)
+			q.ok = []int{http.StatusCreated}
+			return q
+		}),
+		"DELETE /users/{user}/tokens/{id}": at(onPlatform, func(e *matrixEnv, _ *subject, _ authz.Scope, n string) request {
+			e.newUser(n)
+			var tok TokenCreated
+			e.h.must(http.StatusCreated, e.admin, "POST", "/users/"+n+"/tokens", map[string]string{"name": n}).decode(e.t, &tok)
+			q := need("/users/"+n+"/tokens/"+tok.ID, nil, authz.Platform, authz.UserUpdate)
+			q.ok = []int{http.StatusNoContent}
+			return q
+		}),
+
 		"GET /tokens": at(onPlatform, func(*matrixEnv, *subject, authz.Scope, string) request { return ownAccount("/tokens", nil) }),
 		"POST /tokens": at(onPlatform, func(_ *matrixEnv, _ *subject, _ authz.Scope, n string) request {
 			return ownAccount("/tokens", map[string]string{"name": n})

@@ -51,7 +51,14 @@ const (
 	Op   = authz.Operator
 	Aud  = authz.Auditor
 	View = authz.Viewer
+	// GW is a token role (docs/gateway.md): never granted as a membership,
+	// only carried by a token a platform admin issues for a gateway.
+	GW = authz.Gateway
 )
+
+// tokenRoles are roles only a token carries; they are no column of
+// grantLevels, since nobody may be bound to them.
+var tokenRoles = []authz.Role{GW}
 
 // tableRoles are the table's columns: every role of F1.
 var tableRoles = []authz.Role{PA, TA, PrA, Dev, RM, Op, Aud, View}
@@ -183,8 +190,9 @@ var policyTable = []policyRow{
 	{authz.GrayManage, atProject, grants{PA: in, TA: in, PrA: in, RM: in}},
 	{authz.OrgRead, atTenant, everyoneUp},
 	{authz.OrgImport, atTenant, grants{PA: in, TA: in, PrA: in, RM: in}},
-	// The gateway stream holds every tenant's routes: platform-wide only.
-	{authz.GatewayRead, atPlatform, grants{PA: in}},
+	// The gateway stream holds every tenant's routes: platform-wide only,
+	// and the one thing a gateway token reads (docs/gateway.md).
+	{authz.GatewayRead, atPlatform, grants{PA: in, GW: in}},
 
 	// Network assets (docs/network-assets.md, "Permissions").
 	{authz.NetworkRead, atEvery, everyone},
@@ -293,7 +301,7 @@ func TestPolicyTableCoversEveryRole(t *testing.T) {
 	for _, r := range policyTable {
 		perms = append(perms, r.perm)
 		for role := range r.who {
-			if !slices.Contains(tableRoles, role) {
+			if !slices.Contains(tableRoles, role) && !slices.Contains(tokenRoles, role) {
 				t.Errorf("row %s names role %s, which is not a column", r.perm, role)
 			}
 		}
@@ -345,6 +353,33 @@ func TestPolicyMatchesTable(t *testing.T) {
 	}
 	if authz.Allowed(nil, authz.TierRead, authz.Platform) {
 		t.Error("a user without bindings reads resource tiers")
+	}
+}
+
+// TestTokenRolesMatchTable checks the roles only tokens carry: the table's
+// rows for them, on every level, and that nobody may be bound to them.
+func TestTokenRolesMatchTable(t *testing.T) {
+	t.Parallel()
+	if !slices.Equal(tokenRoles, authz.TokenRoles()) {
+		t.Errorf("the policy table's token roles are %v, authz has %v", tokenRoles, authz.TokenRoles())
+	}
+	for _, role := range tokenRoles {
+		b := authz.Binding{Role: role, Scope: authz.Platform}
+		for _, r := range policyTable {
+			for _, tl := range r.lives {
+				for _, target := range targetsAt[tl] {
+					want := expect(t, []authz.Binding{b}, r.perm, target)
+					if got := authz.Allowed([]authz.Binding{b}, r.perm, target); got != want {
+						t.Errorf("Allowed(%s token, %s, %s) = %v, the table says %v", role, r.perm, target, got, want)
+					}
+				}
+			}
+		}
+		for _, l := range []authz.Level{authz.PlatformLevel, authz.TenantLevel, authz.ProjectLevel} {
+			if authz.Validate(role, targetsAt[l][0]) == nil {
+				t.Errorf("role %s may be granted at %s: it is a token role", role, l)
+			}
+		}
 	}
 }
 

@@ -26,9 +26,17 @@ const (
 	Operator       Role = "operator"
 	Auditor        Role = "auditor"
 	Viewer         Role = "viewer"
+	// Gateway is the role of a Berth gateway: it reads the gateway
+	// configuration stream and nothing else. Only an API token carries it
+	// (see TokenRoles); it is never bound to a user, so Roles leaves it out.
+	Gateway Role = "gateway"
 )
 
-// Roles returns every role, most powerful first.
+// TokenRoles returns the roles an API token may carry in place of its
+// user's bindings, always at the platform scope.
+func TokenRoles() []Role { return []Role{Gateway} }
+
+// Roles returns every role that can be bound to a user, most powerful first.
 func Roles() []Role {
 	return []Role{PlatformAdmin, TenantAdmin, ProjectAdmin, Developer, ReleaseManager, Operator, Auditor, Viewer}
 }
@@ -110,6 +118,9 @@ type Binding struct {
 // only at a project; the others at a tenant or a project, and auditor and
 // viewer also at the platform.
 func Validate(r Role, s Scope) error {
+	if slices.Contains(TokenRoles(), r) {
+		return fmt.Errorf("role %s is carried by API tokens only, never bound to a user", r)
+	}
 	levels, ok := roleLevels[r]
 	if !ok {
 		return fmt.Errorf("unknown role %q", r)

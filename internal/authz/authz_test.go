@@ -101,3 +101,30 @@ func TestEveryRoleHasAPolicy(t *testing.T) {
 		}
 	}
 }
+
+func TestTheGatewayRoleReadsOnlyTheGatewayStream(t *testing.T) {
+	t.Parallel()
+	gw := []Binding{{Gateway, Platform}}
+	for _, p := range Permissions() {
+		if got, want := Allowed(gw, p, Platform), p == GatewayRead; got != want {
+			t.Errorf("gateway %s at the platform: %v, want %v", p, got, want)
+		}
+	}
+	if tenants, all := Tenants(gw); all || len(tenants) != 0 {
+		t.Errorf("a gateway binding reaches tenants %v (all: %v), want none", tenants, all)
+	}
+	if Validate(Gateway, Platform) == nil {
+		t.Error("the gateway role can be bound to a user")
+	}
+	if !CanIssue([]Binding{{PlatformAdmin, Platform}}, Gateway) {
+		t.Error("a platform admin cannot issue gateway tokens")
+	}
+	for _, b := range []Binding{{TenantAdmin, TenantScope("bank")}, {Auditor, Platform}, {Gateway, Platform}} {
+		if CanIssue([]Binding{b}, Gateway) {
+			t.Errorf("%s@%s issues gateway tokens", b.Role, b.Scope)
+		}
+	}
+	if CanIssue([]Binding{{PlatformAdmin, Platform}}, Viewer) {
+		t.Error("a token may carry a role other than the token roles")
+	}
+}

@@ -160,6 +160,7 @@ var policy = map[Role][]Permission{
 	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose}),
 	Auditor:  join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify}),
 	Viewer:   readAll,
+	Gateway:  {GatewayRead},
 }
 
 func join(a, b []Permission) []Permission { return append(append([]Permission{}, a...), b...) }
@@ -220,6 +221,22 @@ func CanGrant(bindings []Binding, r Role, s Scope) bool {
 	return true
 }
 
+// CanIssue reports whether a user holding bindings may issue an API token
+// that carries role r, one of TokenRoles: the user must manage members at
+// the platform and hold every permission of r there, which only a
+// platform-admin does.
+func CanIssue(bindings []Binding, r Role) bool {
+	if !slices.Contains(TokenRoles(), r) || !Allowed(bindings, MemberCreate, Platform) {
+		return false
+	}
+	for _, p := range policy[r] {
+		if !Allowed(bindings, p, Platform) {
+			return false
+		}
+	}
+	return true
+}
+
 // IsPlatformAdmin reports whether bindings include platform-admin.
 func IsPlatformAdmin(bindings []Binding) bool {
 	for _, b := range bindings {
@@ -235,6 +252,9 @@ func IsPlatformAdmin(bindings []Binding) bool {
 // result is sorted and has no duplicates.
 func Tenants(bindings []Binding) (tenants []string, all bool) {
 	for _, b := range bindings {
+		if b.Role == Gateway {
+			continue // reads no tenant
+		}
 		if b.Scope.Level() == PlatformLevel {
 			return nil, true
 		}

@@ -48,6 +48,9 @@ const (
 	// RefusedForYou: a rule refuses the request because of who asks (the
 	// creator of a release order cannot approve it: four eyes).
 	RefusedForYou = "refused_for_you"
+	// Busy: the server is checking as many passwords as it can at once;
+	// nothing was done, retry after the Retry-After header.
+	Busy = "busy"
 )
 
 var catalogue = map[string]map[Lang]string{
@@ -74,6 +77,7 @@ var catalogue = map[string]map[Lang]string{
 		ZhCN: "无法读取最近事件，请将请求 ID 提供给管理员。"},
 	Refused:       {EN: "A rule does not allow this now; the details say which.", ZhCN: "当前状态下规则不允许此操作，详见说明。"},
 	RefusedForYou: {EN: "A rule does not allow you to do this; the details say which.", ZhCN: "规则不允许您执行此操作，详见说明。"},
+	Busy:          {EN: "The server is busy checking passwords; nothing was done, try again in a moment.", ZhCN: "服务器正忙于校验密码，未做任何操作，请稍后重试。"},
 }
 
 // Codes returns every code in the catalogue.

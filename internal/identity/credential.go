@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/resource"
 )
 
@@ -18,6 +20,18 @@ import (
 // failure after rolling back (platform.Platform.Do).
 func (s *Service) Login(ctx context.Context, st Store, a audit.Actor, username, password string) (Session, string, error) {
 	u, err := s.Authenticate(ctx, st, username, password)
+	if err != nil {
+		return Session{}, "", err
+	}
+	return s.OpenSession(ctx, st, a, u.Name)
+}
+
+// OpenSession opens a console session for user, who authenticated in an
+// earlier transaction (so the password hash was not computed under this
+// one's write lock), and records "user.login". A user disabled or deleted
+// since is resource.ErrUnauthenticated.
+func (s *Service) OpenSession(ctx context.Context, st Store, a audit.Actor, user string) (Session, string, error) {
+	u, err := s.activeUser(ctx, st, user)
 	if err != nil {
 		return Session{}, "", err
 	}
@@ -70,19 +84,36 @@ func (s *Service) Logout(ctx context.Context, st Store, a audit.Actor, secret st
 		Summary: fmt.Sprintf("%s logged out, session %s", rec.User, rec.ID)})
 }
 
-// CreateToken issues an API token for user, valid for ttl (0: the default;
-// longer than the maximum is a field error at "ttl"). It returns the token
-// and its secret, which is not stored and cannot be shown again.
+// TokenSpec describes an API token to issue.
+type TokenSpec struct {
+	Name string
+	// TTL is the token's lifetime; 0 takes the default.
+	TTL time.Duration
+	// Role restricts the token to one of authz.TokenRoles; empty: the
+	// token acts with its user's bindings.
+	Role authz.Role
+	// NotAfter, when set, is the latest expiry allowed: the expiry of the
+	// token the new one is minted with, so no token outlives its maker. A
+	// default lifetime is cut to it; an explicit longer TTL is a field
+	// error at "ttl".
+	NotAfter time.Time
+}
+
+// CreateToken issues an API token named name for user, valid for ttl (0:
+// the default): IssueToken with nothing more in its spec.
 func (s *Service) CreateToken(ctx context.Context, st Store, a audit.Actor, user, name string, ttl time.Duration) (Token, string, error) {
-	var errs resource.Errors
-	errs.CheckName("name", name)
-	if ttl == 0 {
-		ttl = s.opts.TokenTTL
-	}
-	if ttl < 0 || ttl > s.opts.MaxTokenTTL {
-		errs.Add("ttl", "must be between 0 and %s, got %s", s.opts.MaxTokenTTL, ttl)
-	}
-	if err := errs.Err(); err != nil {
+	return s.IssueToken(ctx, st, a, user, TokenSpec{Name: name, TTL: ttl})
+}
+
+// IssueToken issues an API token for user (longer than the maximum
+// lifetime, or than spec.NotAfter, is a field error at "ttl"). It returns
+// the token and its secret, which is not stored and cannot be shown again.
+// Whether the caller may issue it, and with spec.Role, is the caller's
+// decision.
+func (s *Service) IssueToken(ctx context.Context, st Store, a audit.Actor, user string, spec TokenSpec) (Token, string, error) {
+	now := s.now()
+	expires, err := s.tokenExpiry(spec, now)
+	if err != nil {
 		return Token{}, "", err
 	}
 	if _, err := s.activeUser(ctx, st, user); err != nil {
@@ -96,13 +127,39 @@ func (s *Service) CreateToken(ctx context.Context, st Store, a audit.Actor, user
 	if err != nil {
 		return Token{}, "", err
 	}
-	now := s.now()
-	t := Token{ID: id, User: user, Name: name, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	t := Token{ID: id, User: user, Name: spec.Name, CreatedAt: now, ExpiresAt: expires, Role: spec.Role}
 	if err := st.CreateToken(ctx, TokenRecord{Token: t, SecretHash: HashSecret(secret)}); err != nil {
 		return Token{}, "", fmt.Errorf("create token for %s: %w", user, err)
 	}
-	return t, secret, s.record(ctx, st, a, audit.Event{Action: "token.create", Target: "users/" + user + "/tokens/" + id,
-		Summary: fmt.Sprintf("created token %s (%s) for %s, expires %s", id, name, user, t.ExpiresAt.Format(time.RFC3339))})
+	summary := fmt.Sprintf("created token %s (%s) for %s, expires %s", id, spec.Name, user, expires.Format(time.RFC3339))
+	if spec.Role != "" {
+		summary += ", carrying only the role " + string(spec.Role)
+	}
+	return t, secret, s.record(ctx, st, a, audit.Event{Action: "token.create", Target: "users/" + user + "/tokens/" + id, Summary: summary})
+}
+
+// tokenExpiry checks spec and returns the new token's expiry.
+func (s *Service) tokenExpiry(spec TokenSpec, now time.Time) (time.Time, error) {
+	var errs resource.Errors
+	errs.CheckName("name", spec.Name)
+	if spec.Role != "" && !slices.Contains(authz.TokenRoles(), spec.Role) {
+		errs.Add("role", "must be empty or one of %v, got %q", authz.TokenRoles(), spec.Role)
+	}
+	ttl := spec.TTL
+	if ttl == 0 {
+		ttl = s.opts.TokenTTL
+	}
+	if ttl < 0 || ttl > s.opts.MaxTokenTTL {
+		errs.Add("ttl", "must be between 0 and %s, got %s", s.opts.MaxTokenTTL, ttl)
+	}
+	expires := now.Add(ttl)
+	if !spec.NotAfter.IsZero() && expires.After(spec.NotAfter) {
+		if spec.TTL != 0 {
+			errs.Add("ttl", "must not outlive the token it is created with, which expires %s", spec.NotAfter.Format(time.RFC3339))
+		}
+		expires = spec.NotAfter
+	}
+	return expires, errs.Err()
 }
 
 // RevokeToken revokes a token of user; revoking twice is a no-op.

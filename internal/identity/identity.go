@@ -12,6 +12,8 @@ package identity
 import (
 	"context"
 	"time"
+
+	"berth.dev/berth/internal/authz"
 )
 
 // User is a person or robot account.
@@ -43,6 +45,10 @@ type Token struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// RevokedAt is zero unless the token was revoked.
 	RevokedAt time.Time `json:"revokedAt,omitzero"`
+	// Role, when set, is the only role the token carries (at the platform
+	// scope) in place of its user's bindings: a gateway token reads the
+	// gateway configuration and nothing else.
+	Role authz.Role `json:"role,omitempty"`
 }
 
 // TokenRecord is a Token as stored, with the SHA-256 (hex) of its secret.
@@ -68,7 +74,9 @@ type SessionRecord struct {
 
 // Provider authenticates a user name and password. The local provider
 // checks the stored argon2id hash; an LDAP or OIDC provider would ask its
-// directory and may create or update the user through st.
+// directory. A login calls it in a read-only transaction, so that no
+// password is hashed under the database's write lock: a provider that
+// creates or updates users must do so when the session is opened.
 type Provider interface {
 	// Name is the provider's name in audit summaries ("local", "ldap").
 	Name() string

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/clock"
@@ -22,6 +24,8 @@ type Options struct {
 	TokenTTL    time.Duration // default lifetime of an API token: 90 days
 	MaxTokenTTL time.Duration // longest allowed: 365 days
 	SessionTTL  time.Duration // console session lifetime: 12 hours
+	// MaxHashing bounds the password hashes computed at once (GOMAXPROCS).
+	MaxHashing int
 }
 
 func (o Options) withDefaults() Options {
@@ -44,6 +48,7 @@ func (o Options) withDefaults() Options {
 type Service struct {
 	clock     clock.Clock
 	opts      Options
+	hasher    *Hasher
 	providers []Provider
 }
 
@@ -51,8 +56,9 @@ type Service struct {
 // in order (the local provider when none are given); it keeps providers.
 func NewService(c clock.Clock, opts Options, providers ...Provider) *Service {
 	s := &Service{clock: c, opts: opts.withDefaults(), providers: providers}
+	s.hasher = NewHasher(s.opts.Argon2, s.opts.MaxHashing)
 	if len(providers) == 0 {
-		s.providers = []Provider{NewLocal(s.opts.Argon2)}
+		s.providers = []Provider{NewLocal(s.hasher)}
 	}
 	return s
 }
@@ -92,17 +98,23 @@ func HashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// Hasher returns the service's password hasher, which bounds how many
+// hashes run at once; providers checking hashes should share it.
+func (s *Service) Hasher() *Hasher { return s.hasher }
+
 // Local authenticates against the argon2id hashes in the store.
 type Local struct {
+	hasher *Hasher
 	// dummyHash is checked when the user does not exist or cannot log in,
 	// so a wrong user name costs as much time as a wrong password.
 	dummyHash string
 }
 
-// NewLocal returns the local provider; p should be the cost new hashes use.
-func NewLocal(p Argon2Params) *Local {
-	h, _ := HashPassword("berth-dummy-password", p) // fails only without randomness; then the timing shield is weaker
-	return &Local{dummyHash: h}
+// NewLocal returns the local provider checking passwords through h, whose
+// parameters should be the cost new hashes use.
+func NewLocal(h *Hasher) *Local {
+	d, _ := HashPassword("berth-dummy-password", h.params) // fails only without randomness; then the timing shield is weaker
+	return &Local{hasher: h, dummyHash: d}
 }
 
 // Name returns "local".
@@ -111,18 +123,19 @@ func (*Local) Name() string { return "local" }
 // Authenticate checks username and password against the stored hash.
 func (l *Local) Authenticate(ctx context.Context, st Store, username, password string) (User, error) {
 	u, err := st.GetUser(ctx, username)
-	if errors.Is(err, resource.ErrNotFound) {
-		_, _ = CheckPassword(l.dummyHash, password)
-		return User{}, resource.ErrUnauthenticated
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, resource.ErrNotFound) {
 		return User{}, fmt.Errorf("get user: %w", err)
 	}
-	if u.PasswordHash == "" || u.Disabled {
-		_, _ = CheckPassword(l.dummyHash, password)
+	if err != nil || u.PasswordHash == "" || u.Disabled {
+		if _, err := l.hasher.Check(ctx, l.dummyHash, password); errors.Is(err, ErrBusy) {
+			return User{}, err
+		}
 		return User{}, resource.ErrUnauthenticated
 	}
-	ok, err := CheckPassword(u.PasswordHash, password)
+	ok, err := l.hasher.Check(ctx, u.PasswordHash, password)
+	if errors.Is(err, ErrBusy) {
+		return User{}, err
+	}
 	if err != nil {
 		return User{}, fmt.Errorf("check password of %s: %w", username, err)
 	}
@@ -136,7 +149,7 @@ func (l *Local) Authenticate(ctx context.Context, st Store, username, password s
 // returns the user of the first that accepts, or
 // resource.ErrUnauthenticated. It writes nothing.
 func (s *Service) Authenticate(ctx context.Context, st Store, username, password string) (User, error) {
-	if username == "" || len(username) > 253 || len(password) > MaxPasswordLen {
+	if CheckCredentials(username, password) != nil {
 		return User{}, resource.ErrUnauthenticated
 	}
 	for _, p := range s.providers {
@@ -156,10 +169,32 @@ func (s *Service) Authenticate(ctx context.Context, st Store, username, password
 }
 
 // MaxPasswordLen bounds passwords (argon2 input) and MinPasswordLen is the
-// shortest accepted for local users.
+// shortest accepted for local users. MaxLoginNameLen bounds the user name
+// a login may name, whatever the provider: it ends up in audit records.
 const (
-	MaxPasswordLen = 1024
-	MinPasswordLen = 12
+	MaxPasswordLen  = 1024
+	MinPasswordLen  = 12
+	MaxLoginNameLen = 128
 )
+
+// CheckCredentials checks the shape of a login's user name and password
+// before anything is hashed or written: a field error at "username"
+// (empty, longer than MaxLoginNameLen bytes, not UTF-8 or with control
+// characters) or "password" (longer than MaxPasswordLen bytes).
+func CheckCredentials(username, password string) error {
+	var errs resource.Errors
+	switch {
+	case username == "":
+		errs.Add("username", "must not be empty")
+	case len(username) > MaxLoginNameLen:
+		errs.Add("username", "must be at most %d bytes, got %d", MaxLoginNameLen, len(username))
+	case !utf8.ValidString(username) || strings.IndexFunc(username, unicode.IsControl) >= 0:
+		errs.Add("username", "must be UTF-8 text without control characters")
+	}
+	if len(password) > MaxPasswordLen {
+		errs.Add("password", "must be at most %d bytes, got %d", MaxPasswordLen, len(password))
+	}
+	return errs.Err()
+}
 
 func strings253(s string) bool { return len(s) <= 253 && !strings.ContainsAny(s, "\r\n") }

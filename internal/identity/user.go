@@ -40,7 +40,7 @@ func (s *Service) CreateUser(ctx context.Context, st Store, a audit.Actor, u Use
 		if err := errs.Err(); err != nil {
 			return User{}, err
 		}
-		h, err := HashPassword(password, s.opts.Argon2)
+		h, err := s.hasher.Hash(ctx, password)
 		if err != nil {
 			return User{}, fmt.Errorf("create user %s: %w", u.Name, err)
 		}
@@ -82,19 +82,69 @@ func (s *Service) UpdateUser(ctx context.Context, st Store, a audit.Actor, u Use
 	return u, s.record(ctx, st, a, audit.Event{Action: "user.update", Target: "users/" + u.Name, Summary: summary})
 }
 
-// SetPassword replaces a user's password and ends the user's console
-// sessions (API tokens stay valid until revoked).
+// Keep names the credential a password change leaves valid: the one users
+// changed their own password with, having proved the current one. The zero
+// Keep keeps nothing.
+type Keep struct {
+	// SessionSecret is the caller's console session secret.
+	SessionSecret string
+	// TokenID is the ID of the caller's API token.
+	TokenID string
+}
+
+// ErrWrongCurrentPassword is the field error of a password change whose
+// current password is wrong.
+var ErrWrongCurrentPassword = &resource.ValidationError{Fields: []resource.FieldError{{Path: "currentPassword",
+	Reason: "is not the current password"}}}
+
+// SetPassword is an administrator's reset of another user's password: it
+// replaces the password, ends every console session of the user and
+// revokes every API token, so whoever held the old credentials is out.
 func (s *Service) SetPassword(ctx context.Context, st Store, a audit.Actor, name, password string) error {
 	var errs resource.Errors
 	checkPassword(&errs, password)
 	if err := errs.Err(); err != nil {
 		return err
 	}
+	return s.replacePassword(ctx, st, a, name, password, Keep{})
+}
+
+// ChangePassword is users changing their own password: current must be the
+// present one (else ErrWrongCurrentPassword). Like SetPassword it ends the
+// user's sessions and revokes the user's tokens, except the credential in
+// keep, the one the change was made with.
+func (s *Service) ChangePassword(ctx context.Context, st Store, a audit.Actor, name, current, password string, keep Keep) error {
+	var errs resource.Errors
+	checkPassword(&errs, password)
+	if current == "" {
+		errs.Add("currentPassword", "must be given to change one's own password")
+	}
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	u, err := st.GetUser(ctx, name)
+	if err != nil {
+		return fmt.Errorf("change password of %s: %w", name, err)
+	}
+	if u.PasswordHash == "" || len(current) > MaxPasswordLen {
+		return ErrWrongCurrentPassword
+	}
+	ok, err := s.hasher.Check(ctx, u.PasswordHash, current)
+	if err != nil {
+		return fmt.Errorf("change password of %s: %w", name, err)
+	}
+	if !ok {
+		return ErrWrongCurrentPassword
+	}
+	return s.replacePassword(ctx, st, a, name, password, keep)
+}
+
+func (s *Service) replacePassword(ctx context.Context, st Store, a audit.Actor, name, password string, keep Keep) error {
 	u, err := st.GetUser(ctx, name)
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", name, err)
 	}
-	if u.PasswordHash, err = HashPassword(password, s.opts.Argon2); err != nil {
+	if u.PasswordHash, err = s.hasher.Hash(ctx, password); err != nil {
 		return fmt.Errorf("set password of %s: %w", name, err)
 	}
 	prev := u.ResourceVersion
@@ -102,12 +152,68 @@ func (s *Service) SetPassword(ctx context.Context, st Store, a audit.Actor, name
 	if err := st.UpdateUser(ctx, u, prev); err != nil {
 		return fmt.Errorf("set password of %s: %w", name, err)
 	}
-	n, err := st.DeleteUserSessions(ctx, name)
+	sessions, err := s.endSessions(ctx, st, name, keep.SessionSecret)
 	if err != nil {
-		return fmt.Errorf("end sessions of %s: %w", name, err)
+		return err
 	}
-	return s.record(ctx, st, a, audit.Event{Action: "user.set-password", Target: "users/" + name,
-		Summary: fmt.Sprintf("changed the password of %s and ended its %d console sessions", name, n)})
+	tokens, err := s.revokeTokens(ctx, st, name, keep.TokenID)
+	if err != nil {
+		return err
+	}
+	summary := fmt.Sprintf("changed the password of %s, ended %d console sessions and revoked %d API tokens", name, sessions, tokens)
+	if keep != (Keep{}) {
+		summary += "; the credential used for the change stays valid"
+	}
+	return s.record(ctx, st, a, audit.Event{Action: "user.set-password", Target: "users/" + name, Summary: summary})
+}
+
+// endSessions deletes every session of user but the one of keepSecret
+// (when it is the user's), and returns how many ended.
+func (s *Service) endSessions(ctx context.Context, st Store, user, keepSecret string) (int64, error) {
+	var kept *SessionRecord
+	if keepSecret != "" {
+		rec, err := st.GetSessionBySecretHash(ctx, HashSecret(keepSecret))
+		if err == nil && rec.User == user {
+			rec.SecretHash = HashSecret(keepSecret) // the store may not return it
+			kept = &rec
+		}
+	}
+	n, err := st.DeleteUserSessions(ctx, user)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions of %s: %w", user, err)
+	}
+	if kept == nil {
+		return n, nil
+	}
+	if err := st.CreateSession(ctx, *kept); err != nil {
+		return 0, fmt.Errorf("keep the session of %s: %w", user, err)
+	}
+	return n - 1, nil
+}
+
+// revokeTokens revokes every live token of user but keepID and returns
+// how many it revoked.
+func (s *Service) revokeTokens(ctx context.Context, st Store, user, keepID string) (int, error) {
+	n, after, now := 0, "", s.now()
+	for {
+		recs, err := st.ListTokens(ctx, user, after, 500)
+		if err != nil {
+			return 0, fmt.Errorf("list tokens of %s: %w", user, err)
+		}
+		for _, t := range recs {
+			if t.ID == keepID || !t.RevokedAt.IsZero() || !now.Before(t.ExpiresAt) {
+				continue
+			}
+			if err := st.RevokeToken(ctx, user, t.ID, now); err != nil {
+				return 0, fmt.Errorf("revoke token %s of %s: %w", t.ID, user, err)
+			}
+			n++
+		}
+		if len(recs) < 500 {
+			return n, nil
+		}
+		after = recs[len(recs)-1].ID
+	}
 }
 
 // DeleteUser deletes a user with its tokens and sessions. rv 0 skips the

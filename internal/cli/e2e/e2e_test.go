@@ -175,7 +175,7 @@ func TestNewUserFlow(t *testing.T) {
 	b.must("apiVersion: berth.dev/v1\nkind: Member\nmetadata: {tenant: bank}\nspec: {user: dev, role: developer}\n"+
 		"---\napiVersion: berth.dev/v1\nkind: Tenant\nmetadata: {name: shop}\n", []string{"apply", "-f", "-"}, "Member/dev:developer   created")
 	b.must("dev-password-123\n", []string{"login", "--server", url, "--username", "dev", "--password-stdin", "--context", "dev"}, "Logged in")
-	b.must("new-dev-password-456\n", []string{"user", "passwd", "--password-stdin"}, "Password of dev changed")
+	b.must("dev-password-123\nnew-dev-password-456\n", []string{"user", "passwd", "--password-stdin"}, "Password of dev changed")
 	if out := b.must("", []string{"get", "tenants"}, "bank"); strings.Contains(out, "shop") {
 		t.Errorf("a developer of bank sees tenant shop:\n%s", out)
 	}

@@ -128,7 +128,13 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	defer eng.Run(ctx)()
 
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
-	srv.Handle(api.Prefix+"/", api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway}))
+	apiHandler := api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway})
+	defer func() { // after the server drained: the aggregated audit records of refused logins
+		if err := apiHandler.Close(); err != nil {
+			log.Error("audit refused logins at shutdown", "err", err)
+		}
+	}()
+	srv.Handle(api.Prefix+"/", apiHandler)
 	log.Info("berth server listening", "addr", ln.Addr().String(), "version", version.Get().Version, "database", st.Dialect())
 	fmt.Fprintf(env.Stdout, "Berth server on http://%s (API /api/v1, health /healthz, metrics /metrics)\n", ln.Addr())
 	return srv.Serve(ctx, ln, 15*time.Second)

@@ -1,8 +1,10 @@
 // Package tokencmd implements `berth token create|list|revoke`: the
-// caller's API tokens.
+// caller's API tokens, and for a platform admin any user's, including
+// gateway tokens that carry only the gateway role.
 package tokencmd
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 
@@ -14,14 +16,26 @@ import (
 	"berth.dev/berth/internal/client"
 )
 
+// base is the collection of the tokens of user, or the caller's when empty.
+func base(user string) string {
+	if user == "" {
+		return "/tokens"
+	}
+	return "/users/" + url.PathEscape(user) + "/tokens"
+}
+
 // New returns the `token` command.
 func New(env cli.Env) *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke your API tokens"}
-	var ttl string
+	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens: yours, or as a platform admin anyone's"}
+	var ttl, role, user string
 	create := &cobra.Command{
-		Use:   "create NAME",
+		Use:   "create NAME [--user USER] [--role gateway]",
 		Short: "Create an API token; its secret is printed once",
-		Args:  cobra.ExactArgs(1),
+		Long: "Create an API token for yourself or, as a platform admin, for --user.\n" +
+			"--role gateway makes a token that can only read the gateway configuration stream\n" +
+			"(for `berth gateway`); only a platform admin issues one. A token created with a\n" +
+			"token never outlives it.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := client.Open(env.Getenv)
 			if err != nil {
@@ -32,7 +46,8 @@ func New(env cli.Env) *cobra.Command {
 				ExpiresAt string `json:"expiresAt"`
 				Secret    string `json:"secret"`
 			}
-			if err := s.Client.Do(cmd.Context(), "POST", "/tokens", map[string]string{"name": args[0], "ttl": ttl}, &out); err != nil {
+			body := map[string]string{"name": args[0], "ttl": ttl, "role": role}
+			if err := s.Client.Do(cmd.Context(), "POST", base(user), body, &out); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "Token %s (id %s) expires %s:\n%s\n(shown only now)\n", args[0], out.ID, out.ExpiresAt, out.Secret)
@@ -40,10 +55,12 @@ func New(env cli.Env) *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&ttl, "ttl", "", "lifetime, e.g. 720h (default: the server's)")
-	var output string
+	create.Flags().StringVar(&role, "role", "", "the only role the token carries: gateway")
+	create.Flags().StringVar(&user, "user", "", "the user the token is for (platform admins; default: you)")
+	var output, listUser string
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List your API tokens",
+		Use:   "list [--user USER]",
+		Short: "List your API tokens, or as a platform admin a user's",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := client.Open(env.Getenv)
@@ -51,7 +68,12 @@ func New(env cli.Env) *cobra.Command {
 				return err
 			}
 			k, _ := kind.Lookup("tokens")
-			objs, err := getcmd.Fetch(cmd.Context(), s.Client, k, kind.Place{}, "")
+			var objs []map[string]any
+			if listUser == "" {
+				objs, err = getcmd.Fetch(cmd.Context(), s.Client, k, kind.Place{}, "")
+			} else {
+				objs, err = fetchAll(cmd.Context(), s.Client, base(listUser))
+			}
 			if err != nil {
 				return err
 			}
@@ -59,22 +81,45 @@ func New(env cli.Env) *cobra.Command {
 		},
 	}
 	list.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
+	list.Flags().StringVar(&listUser, "user", "", "whose tokens (platform admins; default: yours)")
+	var revokeUser string
 	revoke := &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Revoke one of your API tokens",
+		Use:   "revoke ID [--user USER]",
+		Short: "Revoke one of your API tokens, or as a platform admin a user's",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := client.Open(env.Getenv)
 			if err != nil {
 				return err
 			}
-			if err := s.Client.Do(cmd.Context(), "DELETE", "/tokens/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			if err := s.Client.Do(cmd.Context(), "DELETE", base(revokeUser)+"/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "Token %s revoked\n", args[0])
 			return nil
 		},
 	}
+	revoke.Flags().StringVar(&revokeUser, "user", "", "whose token (platform admins; default: yours)")
 	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// fetchAll reads every page of the list at path.
+func fetchAll(ctx context.Context, c *client.Client, path string) ([]map[string]any, error) {
+	var all []map[string]any
+	next := ""
+	for {
+		var page struct {
+			Items    []map[string]any `json:"items"`
+			Continue string           `json:"continue"`
+		}
+		if err := c.Do(ctx, "GET", path+client.Query("limit", "500", "continue", next), nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.Continue == "" {
+			return all, nil
+		}
+		next = page.Continue
+	}
 }

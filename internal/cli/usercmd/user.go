@@ -21,13 +21,19 @@ func New(env cli.Env) *cobra.Command {
 	var displayName, email string
 	var stdin bool
 	create := &cobra.Command{
-		Use:   "create NAME --password-stdin",
+		Use:   "create NAME [--password-stdin]",
 		Short: "Create a local user; grant roles with a Member manifest",
-		Args:  cobra.ExactArgs(1),
+		Long: "Create a local user with the password read from standard input, or without --password-stdin\n" +
+			"a robot user that cannot log in and acts only through tokens a platform admin issues it\n" +
+			"(e.g. `berth token create edge-1 --user gateway --role gateway`).",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			password, err := readPassword(env, stdin)
-			if err != nil {
-				return err
+			var password string
+			if stdin {
+				var err error
+				if password, err = readPassword(env, stdin); err != nil {
+					return err
+				}
 			}
 			s, err := client.Open(env.Getenv)
 			if err != nil {
@@ -46,12 +52,15 @@ func New(env cli.Env) *cobra.Command {
 	create.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from standard input")
 	passwd := &cobra.Command{
 		Use:   "passwd [NAME] --password-stdin",
-		Short: "Set your password (or, as a platform admin, another user's)",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "Set your password (or, as a platform admin, another user's); revokes the user's other tokens and sessions",
+		Long: "Changing your own password reads two lines from standard input: the current password, then the new one.\n" +
+			"A platform admin resetting another user's password gives the new one only.\n" +
+			"Either way every other API token and console session of the user stops working;\n" +
+			"the token you changed your own password with stays valid.",
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			password, err := readPassword(env, stdin)
-			if err != nil {
-				return err
+			if !stdin {
+				return errors.New("pass the passwords on standard input with --password-stdin")
 			}
 			s, err := client.Open(env.Getenv)
 			if err != nil {
@@ -64,7 +73,17 @@ func New(env cli.Env) *cobra.Command {
 			if name == "" {
 				return errors.New("which user? name one")
 			}
-			if err := s.Client.Do(cmd.Context(), "PUT", "/users/"+url.PathEscape(name)+"/password", map[string]string{"password": password}, nil); err != nil {
+			in := bufio.NewReader(env.Stdin)
+			body := map[string]string{}
+			if name == s.Context.User {
+				if body["currentPassword"], err = readLine(in, "current password"); err != nil {
+					return err
+				}
+			}
+			if body["password"], err = readLine(in, "new password"); err != nil {
+				return err
+			}
+			if err := s.Client.Do(cmd.Context(), "PUT", "/users/"+url.PathEscape(name)+"/password", body, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "Password of %s changed\n", name)
@@ -80,9 +99,14 @@ func readPassword(env cli.Env, stdin bool) (string, error) {
 	if !stdin {
 		return "", errors.New("pass the password on standard input with --password-stdin")
 	}
-	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	return readLine(bufio.NewReader(env.Stdin), "password")
+}
+
+// readLine reads one line of standard input, the what.
+func readLine(in *bufio.Reader, what string) (string, error) {
+	line, err := in.ReadString('\n')
 	if err != nil && line == "" {
-		return "", fmt.Errorf("read password from standard input: %w", err)
+		return "", fmt.Errorf("read the %s from standard input: %w", what, err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
 }
