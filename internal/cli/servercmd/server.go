@@ -131,8 +131,12 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 		OnReleaseChange: func(k release.Key) { releases.Enqueue(k) },
 		OnNetworkChange: func(k deploy.Key) { deployments.Enqueue(k); isolation.Trigger() },
 		OnGrayPlanChange: func(k deploy.Key) {
+			// Published before the API answers: from then on the
+			// gateways are told the new routes (abort: none to gray).
+			if err := gatewayCfg.Publish(ctx); err != nil && ctx.Err() == nil {
+				log.Error("publish gateway configuration", "err", err)
+			}
 			grayPlans.Enqueue(k)
-			gatewayCfg.Changed()
 		}})
 	if err != nil {
 		return err
@@ -167,6 +171,7 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	grayPlans = controller.NewGrayPlans(st, p.Gray, registry, p.Clock, log, time.Minute)
 	publisher := gateway.NewPublisher()
 	gatewayCfg = controller.NewGatewayConfig(st, orgHeaders, publisher, log)
+	grayPlans.RouteThrough(gatewayCfg)
 	sender := webhook.NewSender(st, targets, log, 0)
 	stopControllers := runControllers(ctx, p, registry, deployments, releases, sender, log)
 	defer stopControllers()
@@ -175,6 +180,7 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	defer stopGray()
 
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
+	srv.Registry().MustRegister(gatewayCfg.Collector())
 	srv.Handle(api.Prefix+"/", api.New(api.Options{Log: log, Platform: p, Live: registry, Gateway: publisher}))
 	log.Info("berth server listening", "addr", ln.Addr().String(), "version", version.Get().Version, "database", st.Dialect())
 	fmt.Fprintf(env.Stdout, "Berth server on http://%s (API /api/v1, health /healthz, metrics /metrics)\n", ln.Addr())
