@@ -376,7 +376,12 @@ func (c *GrayPlans) desired(s grayState, conn *kube.Conn) (objs []*unstructured.
 		}
 	}
 	main := conn.Watcher.Deployment(kube.AppKey{Namespace: s.env.Namespace, App: d.Application})
-	if p.Phase != gray.Running && !kube.RolledTo(main, d.Version) {
+	// The stable version keeps a copy beside the main Deployment until that
+	// has rolled to it: after a promotion, and after a switch back — also
+	// when a new plan starts before the main Deployment has rolled back, or
+	// the stable Service would lose the pods it routes to.
+	copyName := gray.ServiceName(d.Application, d.Version)
+	if (p.Phase != gray.Running || hasDeployment(p.Applied.Inventory, copyName)) && !kube.RolledTo(main, d.Version) {
 		beside = append(beside, d.Version)
 		waiting = true
 	}
@@ -388,6 +393,16 @@ func (c *GrayPlans) desired(s grayState, conn *kube.Conn) (objs []*unstructured.
 		objs = append(objs, more...)
 	}
 	return objs, waiting, nil
+}
+
+// hasDeployment reports whether inventory (a plan's last applied one)
+// holds the Deployment name.
+func hasDeployment(inventory []byte, name string) bool {
+	var inv kube.Inventory
+	if len(inventory) == 0 || json.Unmarshal(inventory, &inv) != nil {
+		return false
+	}
+	return slices.ContainsFunc(inv, func(r kube.ObjectRef) bool { return r.Kind == "Deployment" && r.Name == name })
 }
 
 // workload is version v of the plan's application. The gray version runs
@@ -403,12 +418,21 @@ func (c *GrayPlans) workload(s grayState, v string) kube.Workload {
 }
 
 // serving lists, in wantServing's order, the versions whose Service among
-// objs has a ready endpoint.
+// objs has a ready endpoint, and the stable version once recorded as
+// serving (it stays so while the plan follows the deployment).
 func (c *GrayPlans) serving(ctx context.Context, s grayState, conn *kube.Conn, objs []*unstructured.Unstructured) ([]string, error) {
 	var out []string
 	for _, v := range wantServing(s) {
 		name := gray.ServiceName(s.dep.Application, v)
 		if !slices.ContainsFunc(objs, func(u *unstructured.Unstructured) bool { return u.GetKind() == "Service" && u.GetName() == name }) {
+			continue
+		}
+		if v == s.dep.Version && slices.Contains(s.plan.Applied.Serving, v) {
+			// Once routes use the stable version's own Service they keep
+			// it: falling back to the application's Service, which selects
+			// every version, could reach pods of a version being removed
+			// (pods outlive their Deployment until garbage-collected).
+			out = append(out, v)
 			continue
 		}
 		ok, err := kube.ServiceServing(ctx, conn.Client, s.env.Namespace, name)
