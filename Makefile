@@ -11,7 +11,7 @@ TEST_FLAGS ?=
 # not on this allow-list fails the run.
 TEST_ALLOWED_SKIPS ?= .ci/allowed-skips.txt
 
-.PHONY: help build components run test lint fmt verify bench fuzz clean
+.PHONY: help build components run test lint fmt verify bench fuzz clean stress-gray
 
 help: ## Show this help
 	@echo "Berth — make targets:"
@@ -53,3 +53,9 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 
 clean: ## Remove build output (not the cached components)
 	rm -rf bin
+
+stress-gray: ## Run the gray release end-to-end test 30 times in a row (race detector on); any failure fails
+	@# The local control plane's components, as for `make test`.
+	components=$$(build/components/build.sh) && \
+		BERTH_COMPONENTS_DIR="$$components" go test -race -count=30 -timeout 120m \
+		-run TestGrayReleaseRoutesCohortsThroughTheGateway ./internal/cli/e2e/grayrelease/

@@ -49,7 +49,13 @@ type GrayPlans struct {
 	log      *slog.Logger
 	resync   time.Duration
 	queue    workqueue.TypedRateLimitingInterface[deploy.Key]
+	gateway  *GatewayConfig // nil: no Berth gateway provider to wait for
 }
+
+// RouteThrough makes the controller apply a plan of a gateway environment
+// only once g has published the route the plan calls for (Publishes), so
+// that pods are never removed while the gateway still routes to them.
+func (c *GrayPlans) RouteThrough(g *GatewayConfig) { c.gateway = g }
 
 // NewGrayPlans returns the gray plan controller; resync is how often every
 // plan is looked at regardless of events (0: every minute).
@@ -131,6 +137,9 @@ func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration,
 		}
 		return 5 * time.Second, nil
 	}
+	if wait, err := c.gatewayBehind(ctx, s); wait || err != nil {
+		return time.Second, err
+	}
 	objs, waiting, err := c.desired(s, conn)
 	if err != nil {
 		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, fmt.Errorf("render: %w", err))
@@ -173,6 +182,37 @@ func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration,
 		return max(p.KeepOldUntil.Sub(c.clock.Now()), time.Second), nil // end it on time
 	}
 	return 0, nil
+}
+
+// gatewayBehind reports whether the Berth gateway's published
+// configuration does not route s's deployment the way s's plan calls for
+// yet: it publishes once, and if that does not make the route current (the
+// environment's part was rejected, or the plan changed meanwhile) nothing
+// is applied this time, and the rejection is recorded. Applying only
+// behind a published route is what keeps the gateway from routing to a
+// version whose pods this reconcile removes.
+func (c *GrayPlans) gatewayBehind(ctx context.Context, s grayState) (bool, error) {
+	if c.gateway == nil || s.dep == nil || (s.env.Traffic != "" && s.env.Traffic != tenancy.TrafficGateway) {
+		return false, nil
+	}
+	plan := s.plan
+	r, ok := gray.Route(gatewayTarget(*s.dep, s.versions[s.dep.Version], &plan, s.env), c.svc.Headers())
+	if !ok || c.gateway.Publishes(s.plan.Key(), r) {
+		return false, nil
+	}
+	if err := c.gateway.Publish(ctx); err != nil {
+		return true, fmt.Errorf("publish the gateway configuration: %w", err)
+	}
+	if c.gateway.Publishes(s.plan.Key(), r) {
+		return false, nil
+	}
+	if why, bad := c.gateway.Rejected()[envPath(s.plan.Key())]; bad {
+		err := fmt.Errorf("the gateway configuration of environment %s is rejected, so the plan waits: %s", s.env.Name, why)
+		if s.plan.Applied.Error != err.Error() {
+			return true, c.record(ctx, s.plan, s.plan.Applied.Inventory, s.plan.Applied.Serving, err)
+		}
+	}
+	return true, nil
 }
 
 // notOthers refuses to apply over an object Berth did not create (one
@@ -221,7 +261,7 @@ func (c *GrayPlans) routeObjects(s grayState) ([]*unstructured.Unstructured, err
 	}
 	plan := s.plan
 	r, ok := gray.Route(gray.Target{Deployment: *s.dep, Version: s.versions[s.dep.Version], Plan: &plan,
-		Namespace: s.env.Namespace, Gateway: s.env.Gateway}, c.svc.Headers())
+		Namespace: s.env.Namespace, Gateway: s.env.Gateway, Cluster: s.env.Cluster}, c.svc.Headers())
 	if !ok {
 		return nil, nil
 	}
@@ -238,8 +278,10 @@ func isRoute(ref kube.ObjectRef) bool {
 	return ref.Group == "networking.istio.io" || ref.Group == "gateway.networking.k8s.io"
 }
 
-// apply applies the workload objects and the route objects, each against
+// apply applies the route objects, then the workload objects, each against
 // its part of the previous inventory, and returns the whole new inventory.
+// Routes go first: a route only names Services that already serve, and a
+// version's pods are pruned only once no route sends requests to them.
 func apply(ctx context.Context, conn *kube.Conn, objs, routes []*unstructured.Unstructured, prev kube.Inventory) (kube.Inventory, error) {
 	var prevObjs, prevRoutes kube.Inventory
 	for _, r := range prev {
@@ -249,11 +291,11 @@ func apply(ctx context.Context, conn *kube.Conn, objs, routes []*unstructured.Un
 			prevObjs = append(prevObjs, r)
 		}
 	}
-	inv, err := conn.Applier.Apply(ctx, objs, prevObjs)
+	rinv, err := conn.Applier.ApplyOwned(ctx, routes, prevRoutes)
 	if err != nil {
 		return nil, err
 	}
-	rinv, err := conn.Applier.ApplyOwned(ctx, routes, prevRoutes)
+	inv, err := conn.Applier.Apply(ctx, objs, prevObjs)
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +376,12 @@ func (c *GrayPlans) desired(s grayState, conn *kube.Conn) (objs []*unstructured.
 		}
 	}
 	main := conn.Watcher.Deployment(kube.AppKey{Namespace: s.env.Namespace, App: d.Application})
-	if p.Phase != gray.Running && !kube.RolledTo(main, d.Version) {
+	// The stable version keeps a copy beside the main Deployment until that
+	// has rolled to it: after a promotion, and after a switch back — also
+	// when a new plan starts before the main Deployment has rolled back, or
+	// the stable Service would lose the pods it routes to.
+	copyName := gray.ServiceName(d.Application, d.Version)
+	if (p.Phase != gray.Running || hasDeployment(p.Applied.Inventory, copyName)) && !kube.RolledTo(main, d.Version) {
 		beside = append(beside, d.Version)
 		waiting = true
 	}
@@ -346,6 +393,16 @@ func (c *GrayPlans) desired(s grayState, conn *kube.Conn) (objs []*unstructured.
 		objs = append(objs, more...)
 	}
 	return objs, waiting, nil
+}
+
+// hasDeployment reports whether inventory (a plan's last applied one)
+// holds the Deployment name.
+func hasDeployment(inventory []byte, name string) bool {
+	var inv kube.Inventory
+	if len(inventory) == 0 || json.Unmarshal(inventory, &inv) != nil {
+		return false
+	}
+	return slices.ContainsFunc(inv, func(r kube.ObjectRef) bool { return r.Kind == "Deployment" && r.Name == name })
 }
 
 // workload is version v of the plan's application. The gray version runs
@@ -361,12 +418,21 @@ func (c *GrayPlans) workload(s grayState, v string) kube.Workload {
 }
 
 // serving lists, in wantServing's order, the versions whose Service among
-// objs has a ready endpoint.
+// objs has a ready endpoint, and the stable version once recorded as
+// serving (it stays so while the plan follows the deployment).
 func (c *GrayPlans) serving(ctx context.Context, s grayState, conn *kube.Conn, objs []*unstructured.Unstructured) ([]string, error) {
 	var out []string
 	for _, v := range wantServing(s) {
 		name := gray.ServiceName(s.dep.Application, v)
 		if !slices.ContainsFunc(objs, func(u *unstructured.Unstructured) bool { return u.GetKind() == "Service" && u.GetName() == name }) {
+			continue
+		}
+		if v == s.dep.Version && slices.Contains(s.plan.Applied.Serving, v) {
+			// Once routes use the stable version's own Service they keep
+			// it: falling back to the application's Service, which selects
+			// every version, could reach pods of a version being removed
+			// (pods outlive their Deployment until garbage-collected).
+			out = append(out, v)
 			continue
 		}
 		ok, err := kube.ServiceServing(ctx, conn.Client, s.env.Namespace, name)

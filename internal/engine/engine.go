@@ -34,6 +34,10 @@ const (
 	GatewayConfigEvery = 30 * time.Second
 	AuditPruneEvery    = time.Hour
 
+	// publishTimeout bounds the gateway configuration's publication after
+	// a gray plan change, which the API's answer waits for.
+	publishTimeout = 10 * time.Second
+
 	deploymentWorkers = 16 // I/O bound: API calls and short transactions
 	releaseWorkers    = 2
 	grayPlanWorkers   = 2
@@ -88,8 +92,14 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 		OnReleaseChange: func(k release.Key) { e.Releases.Enqueue(k) },
 		OnNetworkChange: func(k deploy.Key) { e.Deployments.Enqueue(k); e.Isolation.Trigger() },
 		OnGrayPlanChange: func(k deploy.Key) {
+			// Published before the API answers: from then on the gateways
+			// are told the new routes (abort: none to gray).
+			ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+			defer cancel()
+			if err := e.GatewayConfig.Publish(ctx); err != nil {
+				e.log.Error("publish gateway configuration", "err", err)
+			}
 			e.GrayPlans.Enqueue(k)
-			e.GatewayConfig.Changed()
 		}})
 	if err != nil {
 		return nil, err
@@ -104,6 +114,7 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	e.GrayPlans = controller.NewGrayPlans(db, p.Gray, e.Clusters, p.Clock, log, GrayPlanResync)
 	e.Gateway = gateway.NewPublisher()
 	e.GatewayConfig = controller.NewGatewayConfig(db, p.Gray.Headers(), e.Gateway, log)
+	e.GrayPlans.RouteThrough(e.GatewayConfig)
 	e.Notifier = webhook.NewSender(db, o.Webhooks, log, 0)
 	return e, nil
 }

@@ -1,6 +1,7 @@
 package gray
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -197,4 +198,42 @@ func FuzzParseCSV(f *testing.F) {
 			t.Fatalf("%d units from %d lines", len(units), strings.Count(in, "\n")+1)
 		}
 	})
+}
+
+// TestRouteNeverNamesTheApplicationsServiceWhileASecondVersionRuns: once a
+// second version's Deployment is in the plan's inventory, the application's
+// Service (which selects every version's pods) is never the route's stable
+// backend, even when the stable per-version Service is not recorded as
+// serving — after an abort, a switch back, a promotion or a restarted plan.
+func TestRouteNeverNamesTheApplicationsServiceWhileASecondVersionRuns(t *testing.T) {
+	port := apps.Orchestration{Ports: []apps.Port{{Name: "http", ContainerPort: 8080}}}
+	inv := json.RawMessage(`[{"version":"v1","kind":"Service","namespace":"bank-dev","name":"svc--v1"},` +
+		`{"group":"apps","version":"v1","kind":"Deployment","namespace":"bank-dev","name":"svc--v2"}]`)
+	for _, tc := range []struct {
+		name     string
+		deployed string
+		plan     Plan
+		want     string
+	}{
+		{"aborted, gray still running", "v1",
+			Plan{Phase: Aborted, StableVersion: "v1", GrayVersion: "v2", Applied: Applied{Inventory: inv}}, "svc--v1"},
+		{"running, stable not recorded as serving", "v1",
+			Plan{Phase: Running, StableVersion: "v1", GrayVersion: "v2", Applied: Applied{Inventory: inv}}, "svc--v1"},
+		{"promoted, old copy running", "v2",
+			Plan{Phase: Promoted, StableVersion: "v1", GrayVersion: "v2", Applied: Applied{Inventory: inv, Serving: []string{"v1"}}}, "svc--v2"},
+		{"ended, the gray copy kept while the main Deployment rolls", "v2",
+			Plan{Phase: Ended, StableVersion: "v1", GrayVersion: "v2", Applied: Applied{Inventory: inv}}, "svc--v2"},
+		{"unreadable inventory counts as running", "v1",
+			Plan{Phase: Aborted, StableVersion: "v1", GrayVersion: "v2", Applied: Applied{Inventory: json.RawMessage(`{`)}}, "svc--v1"},
+		{"nothing beside yet: the application's Service", "v1",
+			Plan{Phase: Running, StableVersion: "v1", GrayVersion: "v2"}, "svc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := deploy.Deployment{Tenant: "bank", Project: "pay", Application: "svc", Environment: "dev", Version: tc.deployed}
+			r, ok := Route(Target{Deployment: d, Version: apps.Version{Name: tc.deployed, Orchestration: port}, Plan: &tc.plan, Namespace: "bank-dev"}, DefaultHeaders)
+			if !ok || r.Stable.Service != tc.want || len(r.SpanningBackends()) > 0 {
+				t.Fatalf("stable backend %q (gray %+v), want %q", r.Stable.Service, r.Gray, tc.want)
+			}
+		})
+	}
 }

@@ -14,6 +14,11 @@ type Route struct {
 	Name string `json:"name"`
 	// Namespace is the environment's namespace, where every Service lives.
 	Namespace string `json:"namespace"`
+	// Cluster is the registered cluster the environment runs on. Providers
+	// that serve several clusters from one configuration (the Berth
+	// gateway) put it in every name, since two clusters may each have a
+	// namespace of the same name with an application of the same name.
+	Cluster string `json:"cluster,omitempty"`
 	// Hosts are the host names the route answers; empty means any host for
 	// providers that allow it.
 	Hosts []string `json:"hosts,omitempty"`
@@ -26,7 +31,10 @@ type Route struct {
 	// binds the VirtualService to that Istio Gateway as well as to the mesh
 	// when it is set, and to the mesh alone when it is empty.
 	Gateway string `json:"gateway,omitempty"`
-	// Service selects every version's pods (by the application label).
+	// Service selects every version's pods (by the application label). It
+	// is the host clients call; providers never send requests to it while
+	// a second version runs, only to Stable.Service and Gray.Service (or,
+	// for Istio, to subsets keyed by the version label).
 	Service string `json:"service"`
 	// Port is the Service port the application serves on.
 	Port int32 `json:"port"`
@@ -53,4 +61,22 @@ type Backend struct {
 	Version string `json:"version"`
 	// Service is the Service that selects only this version's pods.
 	Service string `json:"service"`
+}
+
+// SpanningBackends lists the backends ("stable", "gray") of a route with a
+// gray version that name the application's Service: that Service selects
+// the pods of every version, so a request sent to it may reach either.
+// A route with a gray version must name only per-version Services.
+func (r Route) SpanningBackends() []string {
+	if r.Gray == nil {
+		return nil
+	}
+	var out []string
+	if r.Stable.Service == r.Service {
+		out = append(out, "stable")
+	}
+	if r.Gray.Service == r.Service {
+		out = append(out, "gray")
+	}
+	return out
 }

@@ -16,16 +16,20 @@ import (
 )
 
 // Config builds the gateway configuration realising routes: one app per
-// route (named "<namespace>/<name>"), one gateway route per host and path
-// prefix. Routes are sorted, so the same routes give the same
-// configuration (and the publisher a no-op). It keeps none of routes.
+// route (named by AppName), one gateway route per host and path prefix.
+// Routes are sorted, so the same routes give the same configuration (and
+// the publisher a no-op). It keeps none of routes.
 func Config(routes []traffic.Route) (gw.Config, error) {
 	routes = slices.Clone(routes)
 	slices.SortFunc(routes, func(a, b traffic.Route) int {
-		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+		return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	cfg := gw.Config{Routes: []gw.Route{}, Apps: []gw.App{}}
 	for _, r := range routes {
+		if bad := r.SpanningBackends(); len(bad) > 0 {
+			return gw.Config{}, fmt.Errorf("route %s: %s names the application's Service %q, which selects every version's pods, while a gray version runs",
+				AppName(r), bad[0], r.Service)
+		}
 		app := App(r)
 		cfg.Apps = append(cfg.Apps, app)
 		prefix := r.PathPrefix
@@ -57,11 +61,22 @@ func App(r traffic.Route) gw.App {
 	up := func(svc string) gw.Upstream {
 		return gw.Upstream{Service: &gw.ServiceRef{Namespace: r.Namespace, Name: svc, Port: port}}
 	}
-	app := gw.App{Name: r.Namespace + "/" + r.Name, Stable: up(r.Stable.Service)}
+	app := gw.App{Name: AppName(r), Stable: up(r.Stable.Service)}
 	if r.Gray != nil {
 		g := up(r.Gray.Service)
 		app.Gray = &g
 		app.Traffic = r.Rules
 	}
 	return app
+}
+
+// AppName is the gateway app of r's name: "<cluster>/<namespace>/<name>",
+// unique across the installation since a cluster's namespace belongs to
+// one environment ("<namespace>/<name>" for a route without a cluster).
+// Gateway route names are the app's name with "#<host index>".
+func AppName(r traffic.Route) string {
+	if r.Cluster == "" {
+		return r.Namespace + "/" + r.Name
+	}
+	return r.Cluster + "/" + r.Namespace + "/" + r.Name
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -49,5 +50,34 @@ func TestConfigRefusesRoutesTheGatewayWouldReject(t *testing.T) {
 		Stable: traffic.Backend{Service: "pay--v1"}, Gray: &traffic.Backend{Service: "pay--v2"}, Rules: traffic.Rules{Weight: 101}}
 	if _, err := Config([]traffic.Route{bad}); err == nil {
 		t.Fatal("a weight of 101 was accepted")
+	}
+}
+
+func TestConfigNamesAppsAndRoutesByCluster(t *testing.T) {
+	route := func(cluster string) traffic.Route {
+		return traffic.Route{Name: "pay", Namespace: "bank", Cluster: cluster, Hosts: []string{"pay.bank"}, Service: "pay", Port: 8080,
+			Stable: traffic.Backend{Version: "v1", Service: "pay"}}
+	}
+	cfg, err := Config([]traffic.Route{route("west"), route("east")})
+	if err != nil {
+		t.Fatalf("two clusters with the same namespace and application: %v", err)
+	}
+	var names []string
+	for _, a := range cfg.Apps {
+		names = append(names, a.Name)
+	}
+	for _, r := range cfg.Routes {
+		names = append(names, r.Name)
+	}
+	if want := []string{"east/bank/pay", "west/bank/pay", "east/bank/pay#0", "west/bank/pay#0"}; !cmp.Equal(want, names) {
+		t.Fatalf("names %v, want %v", names, want)
+	}
+}
+
+func TestConfigRefusesAGrayRouteThroughTheApplicationsService(t *testing.T) {
+	r := traffic.Route{Name: "pay", Namespace: "bank-dev", Service: "pay", Port: 8080,
+		Stable: traffic.Backend{Version: "v1", Service: "pay"}, Gray: &traffic.Backend{Version: "v2", Service: "pay--v2"}}
+	if _, err := Config([]traffic.Route{r}); err == nil || !strings.Contains(err.Error(), "selects every version") {
+		t.Fatalf("stable through the application's Service beside gray: %v", err)
 	}
 }

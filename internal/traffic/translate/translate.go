@@ -161,6 +161,9 @@ func Validate(r traffic.Route, needGateway bool) error {
 		if r.Gray.Service == r.Stable.Service {
 			errs.Add("gray.service", "must differ from stable.service %q", r.Stable.Service)
 		}
+		for _, e := range r.SpanningBackends() {
+			errs.Add(e+".service", "names the application's Service %q, which selects every version's pods, while a gray version runs", r.Service)
+		}
 	}
 	checkPath(&errs, r.PathPrefix)
 	checkHosts(&errs, r.Hosts)

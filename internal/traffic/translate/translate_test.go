@@ -94,3 +94,29 @@ func TestPlanOf(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateRefusesAGrayRouteThroughTheApplicationsService: while a gray
+// version runs, neither backend may be the application's Service, which
+// selects every version's pods; the Istio and Gateway API renderers refuse
+// such a route through Validate.
+func TestValidateRefusesAGrayRouteThroughTheApplicationsService(t *testing.T) {
+	t.Parallel()
+	for _, side := range []string{"stable", "gray"} {
+		r := traffictest.Route(traffic.Rules{Weight: 10})
+		if side == "stable" {
+			r.Stable.Service = r.Service
+		} else {
+			r.Gray.Service = r.Service
+		}
+		err := translate.Validate(r, false)
+		var ve *resource.ValidationError
+		if !errors.As(err, &ve) || len(ve.Fields) != 1 || ve.Fields[0].Path != side+".service" {
+			t.Fatalf("%s through %q: %v, want one error at %s.service", side, r.Service, err, side)
+		}
+	}
+	r := traffictest.Route(traffic.Rules{})
+	r.Gray, r.Stable.Service = nil, r.Service // one version: the application's Service is fine
+	if err := translate.Validate(r, false); err != nil {
+		t.Fatalf("a route without gray through the application's Service: %v", err)
+	}
+}
