@@ -83,6 +83,9 @@ func runMatrix(t *testing.T, h *harness) {
 				build, ok = netassetMatrixCases[rt.Method+" "+rt.Path]
 			}
 			if !ok {
+				build, ok = floorMatrixCases[rt.Method+" "+rt.Path]
+			}
+			if !ok {
 				continue
 			}
 			covered[key] = true
@@ -145,6 +148,8 @@ func allowedStatus(rt Route) []int {
 		return []int{http.StatusOK, http.StatusConflict} // the plan moves on: promoted, aborted, ...
 	case rt.Method == "POST" && strings.HasSuffix(rt.Path, "/releases/{id}/gray"):
 		return []int{http.StatusCreated, http.StatusConflict} // the order may have started or its app be held
+	case rt.Method == "POST" && strings.Contains(rt.Path, "/approval-floor/"):
+		return []int{http.StatusOK, http.StatusConflict} // nothing pending to approve or withdraw
 	case rt.Method == "POST" && strings.Contains(rt.Path, "/releases/{id}/"):
 		return []int{http.StatusOK, http.StatusConflict} // the order may have moved on
 	case rt.Method == "POST":

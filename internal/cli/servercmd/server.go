@@ -122,6 +122,7 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	)
 	p, err := platform.New(st, platform.Options{Sealer: sealer, AuditRetention: retention,
 		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders,
+		Namespaces: kube.NamespaceInspector{},
 		OnDeploymentChange: func(k deploy.Key) {
 			deployments.Enqueue(k)
 			isolation.Trigger()
