@@ -76,7 +76,7 @@ func TestAProjectAdminCannotLowerTheApprovalFloorAlone(t *testing.T) {
 		t.Fatalf("self-approval of the floor: %d %s", r.status, r.body)
 	}
 	h.must(http.StatusConflict, ta2, "PUT", floor, map[string]any{"resourceVersion": 2, "default": 1}) // one change at a time
-	f = tenancy.ApprovalFloor{} // decode fills only what the answer holds
+	f = tenancy.ApprovalFloor{}                                                                        // decode fills only what the answer holds
 	h.must(http.StatusOK, ta2, "POST", floor+"/approve", nil).decode(t, &f)
 	if f.Pending != nil || f.For("prod") != 0 {
 		t.Fatalf("approved floor %+v", f)

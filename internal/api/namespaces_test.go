@@ -45,7 +45,9 @@ func clusterHarness(t *testing.T) (h *harness, c *clustertest.Cluster, admin, pr
 }
 
 // uniqueNS is a namespace name no other test run uses.
-func uniqueNS(prefix string) string { return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%1000000000) }
+func uniqueNS(prefix string) string {
+	return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%1000000000)
+}
 
 // mustRefuse fails unless r is a 422 naming field.
 func mustRefuse(t *testing.T, r response, field string) {

@@ -140,7 +140,9 @@ func validateGrant(g NamespaceGrant) error {
 	return errs.Err()
 }
 
-func grantPath(cluster, tenant string) string { return clusterPath(cluster) + "/namespace-grants/" + tenant }
+func grantPath(cluster, tenant string) string {
+	return clusterPath(cluster) + "/namespace-grants/" + tenant
+}
 
 // SetNamespaceGrant creates or replaces the grant of g.Tenant on
 // g.Cluster; g.ResourceVersion is the version read, or 0 to
