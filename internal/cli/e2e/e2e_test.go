@@ -32,6 +32,7 @@ import (
 	"berth.dev/berth/internal/cli/tokencmd"
 	"berth.dev/berth/internal/cli/usercmd"
 	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/localcluster/clustertest"
 	"berth.dev/berth/internal/store"
 )
 
@@ -111,10 +112,8 @@ spec:
 
 func TestNewUserFlow(t *testing.T) {
 	dir := t.TempDir()
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	// A real cluster: Berth checks an environment's namespace on it.
+	kubeconfig := clustertest.Start(t).Kubeconfig()
 	vars := map[string]string{"BERTH_ADMIN_PASSWORD": adminPassword, "BERTH_CONFIG": filepath.Join(dir, "config.yaml")}
 	getenv := func(k string) string { return vars[k] }
 	url := startServer(t, dir, kubeconfig, getenv)
