@@ -20,8 +20,10 @@ import (
 	"berth.dev/berth/internal/cli/contextcmd"
 	"berth.dev/berth/internal/cli/deletecmd"
 	"berth.dev/berth/internal/cli/describecmd"
+	"berth.dev/berth/internal/cli/floorcmd"
 	"berth.dev/berth/internal/cli/gatewaycmd"
 	"berth.dev/berth/internal/cli/getcmd"
+	"berth.dev/berth/internal/cli/grantcmd"
 	"berth.dev/berth/internal/cli/graycmd"
 	"berth.dev/berth/internal/cli/logincmd"
 	"berth.dev/berth/internal/cli/netcmd"
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		deletecmd.New(env),
 		applycmd.New(env),
 		auditcmd.New(env),
+		grantcmd.New(env),
+		floorcmd.New(env),
 		tokencmd.New(env),
 		usercmd.New(env),
 		netcmd.New(env),

@@ -28,7 +28,6 @@ import (
 	"berth.dev/berth/internal/store/storetest"
 )
 
-func TestMain(m *testing.M) { clustertest.Main(m) }
 
 // syncBuffer is a log sink the test reads while the server writes.
 type syncBuffer struct {

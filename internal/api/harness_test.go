@@ -34,7 +34,9 @@ type harness struct {
 	clock *clock.Fake // drives the login limiter only
 }
 
-func newHarness(t *testing.T, newStore storetest.NewStore) *harness {
+// newHarness starts the harness; opts adjust the platform's options (such
+// as a namespace inspector for tests on a real cluster).
+func newHarness(t *testing.T, newStore storetest.NewStore, opts ...func(*platform.Options)) *harness {
 	t.Helper()
 	st := newStore(t)
 	key := bytes.Repeat([]byte{7}, seal.KeySize)
@@ -42,7 +44,11 @@ func newHarness(t *testing.T, newStore storetest.NewStore) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := platform.New(st, platform.Options{Sealer: sealer, Identity: identity.Options{Argon2: cheapArgon2}})
+	o := platform.Options{Sealer: sealer, Identity: identity.Options{Argon2: cheapArgon2}}
+	for _, f := range opts {
+		f(&o)
+	}
+	p, err := platform.New(st, o)
 	if err != nil {
 		t.Fatal(err)
 	}

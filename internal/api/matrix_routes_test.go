@@ -296,6 +296,9 @@ func matrixCases() map[string]routeCase {
 	for k, v := range grayCases() {
 		cases[k] = v
 	}
+	for k, v := range floorCases() {
+		cases[k] = v
+	}
 	for k, v := range netassetMatrixCases() {
 		cases[k] = v
 	}

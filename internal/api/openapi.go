@@ -30,6 +30,8 @@ var schemaTypes = map[string]reflect.Type{
 	"Quota":                 reflect.TypeFor[tenancy.Quota](),
 	"Usage":                 reflect.TypeFor[tenancy.Usage](),
 	"Member":                reflect.TypeFor[tenancy.Member](),
+	"NamespaceGrant":        reflect.TypeFor[tenancy.NamespaceGrant](),
+	"ApprovalFloor":         reflect.TypeFor[tenancy.ApprovalFloor](),
 	"Application":           reflect.TypeFor[apps.Application](),
 	"Version":               reflect.TypeFor[apps.Version](),
 	"Tier":                  reflect.TypeFor[apps.Tier](),

@@ -106,7 +106,11 @@ var policyTable = []policyRow{
 	// Tenancy (F1). Only the platform creates and deletes tenants.
 	{authz.TenantRead, atTenant, everyoneUp},
 	{authz.TenantCreate, atTenant, grants{PA: in}},
-	{authz.TenantUpdate, atTenant, grants{PA: in, TA: in}}, // silent: its display name and description
+	{authz.TenantUpdate, atTenant, grants{PA: in, TA: in}},
+	// docs/security.md: the approval floor of the platform is the platform
+	// admins', a tenant's its tenant admins' too; a project admin never
+	// sets the floor it is held to.
+	{authz.ApprovalFloorSet, []authz.Level{authz.PlatformLevel, authz.TenantLevel}, grants{PA: in, TA: in}}, // silent: its display name and description
 	{authz.TenantDelete, atTenant, grants{PA: in}},
 	{authz.ProjectRead, atProject, everyone},
 	{authz.ProjectCreate, atProject, grants{PA: in, TA: in}},

@@ -37,6 +37,8 @@ func (a *API) registerTenancy() {
 	a.route(Route{Method: "GET", Path: "/tenants/{tenant}/projects/{project}/quota", Summary: "A project's quota and usage", Response: "Usage"}, a.getQuota)
 	a.route(Route{Method: "PUT", Path: "/tenants/{tenant}/projects/{project}/quota", Summary: "Set a project's quota (within its tenant's)", Request: "Quota", Response: "Quota"}, a.putQuota)
 
+	a.registerGrantsAndFloors()
+
 	for _, base := range []string{"", "/tenants/{tenant}", "/tenants/{tenant}/projects/{project}"} {
 		a.route(Route{Method: "GET", Path: base + "/members", Summary: "List the role bindings at a scope", Query: pageQuery, Response: "List[Member]"}, a.listMembers)
 		a.route(Route{Method: "POST", Path: base + "/members", Summary: "Grant a user a role at a scope", Request: "Member", Response: "Member"}, a.addMember)

@@ -100,6 +100,9 @@ const (
 	NetworkExpose Permission = "network:expose"
 	// IsolationSet switches isolation and its allow rules.
 	IsolationSet Permission = "network:isolate"
+	// ApprovalFloorSet sets the least approvals release orders need by
+	// environment class, and approves another admin's lowering of it.
+	ApprovalFloorSet Permission = "approval:set-floor"
 )
 
 // Permissions returns every permission, in a stable order.
@@ -120,6 +123,7 @@ func Permissions() []Permission {
 		AuditRead, AuditVerify,
 		GrayRead, GrayManage, OrgRead, OrgImport, GatewayRead,
 		NetworkRead, PortPoolSet, ProjectPortsSet, NetworkExpose, IsolationSet,
+		ApprovalFloorSet,
 	}
 }
 
@@ -143,7 +147,7 @@ var policy = map[Role][]Permission{
 		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		ProjectQuotaSet, MemberCreate, MemberDelete, AuditRead,
 		GrayManage, OrgImport,
-		ProjectPortsSet, NetworkExpose, IsolationSet,
+		ProjectPortsSet, NetworkExpose, IsolationSet, ApprovalFloorSet,
 	}),
 	ProjectAdmin: join(readAll, []Permission{
 		ClusterRead, ProjectUpdate,

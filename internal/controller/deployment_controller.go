@@ -265,6 +265,11 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 		return 0, err
 	}
 	if err := c.ensureNamespace(ctx, conn, env, quota); err != nil {
+		if d.Applied.Error != err.Error() { // shown in the deployment's status
+			if rerr := c.record(ctx, k, d.Generation, d.Applied.Inventory, err); rerr != nil {
+				return 0, rerr
+			}
+		}
 		return 0, err
 	}
 	w := kube.Workload{Tenant: k.Tenant, Project: k.Project, Environment: k.Environment, Namespace: env.Namespace,
@@ -411,7 +416,7 @@ func (c *Deployments) ensureNamespace(ctx context.Context, conn *kube.Conn, env 
 	if err != nil {
 		return err
 	}
-	if _, err := conn.Applier.Apply(ctx, objs, nil); err != nil {
+	if err := conn.Applier.ApplyNamespace(ctx, objs); err != nil {
 		return fmt.Errorf("namespace %s: %w", env.Namespace, err)
 	}
 	c.mu.Lock()

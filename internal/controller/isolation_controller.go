@@ -134,8 +134,10 @@ func (c *Isolation) apply(ctx context.Context, conn *kube.Conn, cluster string, 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Applier.Apply(ctx, changedNS, nil); err != nil {
-		return nil, fmt.Errorf("isolation namespaces of %s: %w", cluster, err)
+	for _, ns := range changedNS {
+		if err := conn.Applier.ApplyNamespace(ctx, []*unstructured.Unstructured{ns}); err != nil {
+			return nil, fmt.Errorf("isolation namespaces of %s: %w", cluster, err)
+		}
 	}
 	changed, err := c.changed(cluster, policies)
 	if err != nil {

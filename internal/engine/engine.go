@@ -83,6 +83,8 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	// deployment, an order, network assets or a gray plan.
 	p, err := platform.New(db, platform.Options{Clock: o.Clock, Sealer: o.Sealer, AuditRetention: o.AuditRetention,
 		Identity: o.Identity, OrgHeaders: o.OrgHeaders,
+		// Environments' namespaces are checked on their clusters.
+		Namespaces: kube.NamespaceInspector{},
 		OnDeploymentChange: func(k deploy.Key) {
 			e.Deployments.Enqueue(k)
 			e.Isolation.Trigger()

@@ -19,6 +19,13 @@ const (
 	// AnnotationRestartedAt, set on the pod template, rolls every pod.
 	AnnotationRestartedAt = "berth.dev/restarted-at"
 
+	// AnnotationOwner marks a namespace with the environment using it,
+	// "tenant/project/environment": no other environment may use it.
+	AnnotationOwner = "berth.dev/owner"
+	// AnnotationCreated marks a namespace Berth created for its owner:
+	// only in those does Berth take back fields other managers changed.
+	AnnotationCreated = "berth.dev/created"
+
 	// ManagedBy is the value of LabelManagedBy and the field manager.
 	ManagedBy = "berth"
 )

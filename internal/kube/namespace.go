@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/tenancy"
 )
 
 // Namespace is one project environment's namespace.
@@ -27,14 +28,17 @@ var (
 	defaultRequestMemory = k8sresource.MustParse("128Mi")
 )
 
-// RenderNamespace returns the namespace, labelled with its owners, with a
+// RenderNamespace returns the namespace, labelled with its owners and
+// marked (AnnotationOwner) as the environment's, with a
 // ResourceQuota mirroring the project's quota and a LimitRange defaulting
 // container requests (both only when there is a quota).
 func RenderNamespace(ns Namespace) ([]*unstructured.Unstructured, error) {
 	labels := map[string]string{
 		LabelManagedBy: ManagedBy, LabelTenant: ns.Tenant, LabelProject: ns.Project, LabelEnvironment: ns.Environment,
 	}
-	objs := []runtime.Object{&corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: metaOf(ns.Name, "", labels)}}
+	meta := metaOf(ns.Name, "", labels)
+	meta.Annotations = map[string]string{AnnotationOwner: tenancy.OwnerOf(ns.Tenant, ns.Project, ns.Environment)}
+	objs := []runtime.Object{&corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: meta}}
 	hard := corev1.ResourceList{}
 	for name, q := range ns.Quota {
 		var keys []corev1.ResourceName

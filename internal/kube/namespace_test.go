@@ -2,12 +2,14 @@ package kube_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"berth.dev/berth/internal/kube"
@@ -62,5 +64,58 @@ func TestNamespaceMirrorsTheProjectQuota(t *testing.T) {
 	}
 	if created.Spec.Containers[0].Resources.Requests.Cpu().String() != "100m" {
 		t.Errorf("defaulted requests %v", created.Spec.Containers[0].Resources.Requests)
+	}
+}
+
+func TestBerthTakesFieldsBackOnlyInNamespacesItCreated(t *testing.T) {
+	t.Parallel()
+	c := clustertest.Start(t)
+	a := applier(t, c)
+	ours, theirs := fmt.Sprintf("ours-%d", time.Now().UnixNano()%100000), fmt.Sprintf("theirs-%d", time.Now().UnixNano()%100000)
+	for _, n := range []string{ours, theirs} {
+		t.Cleanup(func() { _ = c.Client.CoreV1().Namespaces().Delete(context.Background(), n, metav1.DeleteOptions{}) })
+	}
+	render := func(name, env string) []*unstructured.Unstructured {
+		objs, err := kube.RenderNamespace(kube.Namespace{Name: name, Tenant: "bank", Project: "loans", Environment: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return objs
+	}
+	// Someone else made "theirs" and owns its project label.
+	_, err := c.Client.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: theirs,
+		Labels: map[string]string{kube.LabelProject: "ops"}}}, metav1.CreateOptions{FieldManager: "platform-team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conflict *kube.NamespaceConflictError
+	if err := a.ApplyNamespace(t.Context(), render(theirs, "uat")); !errors.As(err, &conflict) {
+		t.Fatalf("apply over another manager's label: %v, want a NamespaceConflictError", err)
+	}
+	if ns, _ := c.Client.CoreV1().Namespaces().Get(t.Context(), theirs, metav1.GetOptions{}); ns.Labels[kube.LabelProject] != "ops" {
+		t.Fatalf("Berth took the label of a namespace it did not create: %v", ns.Labels)
+	}
+
+	// "ours" Berth creates; a label changed behind its back is taken back.
+	if err := a.ApplyNamespace(t.Context(), render(ours, "uat")); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := c.Client.CoreV1().Namespaces().Get(t.Context(), ours, metav1.GetOptions{})
+	if err != nil || ns.Annotations[kube.AnnotationCreated] != "true" || ns.Annotations[kube.AnnotationOwner] != "bank/loans/uat" {
+		t.Fatalf("created namespace annotations %v: %v", ns.Annotations, err)
+	}
+	ns.Labels[kube.LabelProject] = "ops"
+	if _, err := c.Client.CoreV1().Namespaces().Update(t.Context(), ns, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ApplyNamespace(t.Context(), render(ours, "uat")); err != nil {
+		t.Fatal(err)
+	}
+	if ns, _ := c.Client.CoreV1().Namespaces().Get(t.Context(), ours, metav1.GetOptions{}); ns.Labels[kube.LabelProject] != "loans" {
+		t.Fatalf("label not taken back in Berth's namespace: %v", ns.Labels)
+	}
+	// Another environment never takes it over.
+	if err := a.ApplyNamespace(t.Context(), render(ours, "prod")); !errors.Is(err, kube.ErrNamespaceTaken) {
+		t.Fatalf("apply for another environment: %v, want ErrNamespaceTaken", err)
 	}
 }

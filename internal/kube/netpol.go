@@ -39,7 +39,7 @@ func RenderIsolation(np netasset.NamespacePolicy) ([]*unstructured.Unstructured,
 	if np.Level == netasset.LevelNone {
 		return nil, nil
 	}
-	gateway := []networkingv1.NetworkPolicyPeer{{NamespaceSelector: selector(map[string]string{LabelNetworkRole: RoleGateway})}}
+	gateway := []networkingv1.NetworkPolicyPeer{{NamespaceSelector: gatewayNamespaces()}}
 	for _, cidr := range np.GatewayCIDRs {
 		gateway = append(gateway, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
 	}
@@ -77,6 +77,16 @@ func fromNamespaces(tenant, project string) networkingv1.NetworkPolicyIngressRul
 		l[LabelProject] = project
 	}
 	return networkingv1.NetworkPolicyIngressRule{From: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: selector(l)}}}
+}
+
+// gatewayNamespaces selects the gateway's namespaces: labelled with the
+// gateway role and not an environment's. Berth stamps every environment
+// namespace with its tenant, so a tenant's namespace that somehow carries
+// the role (granted with it, or labelled behind Berth's back) is still not
+// trusted as the gateway.
+func gatewayNamespaces() *metav1.LabelSelector {
+	return &metav1.LabelSelector{MatchLabels: map[string]string{LabelNetworkRole: RoleGateway},
+		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: LabelTenant, Operator: metav1.LabelSelectorOpDoesNotExist}}}
 }
 
 func selector(l map[string]string) *metav1.LabelSelector {

@@ -41,6 +41,11 @@ func TestExposedPortsStayReachableUnderIsolation(t *testing.T) {
 	outside := &matcher.TrafficPeer{IP: "203.0.113.5"}
 	gateway := &matcher.TrafficPeer{IP: "10.1.0.2", Internal: &matcher.InternalPeer{Namespace: "edge",
 		NamespaceLabels: map[string]string{kube.LabelNetworkRole: kube.RoleGateway}, PodLabels: map[string]string{"app": "gw"}}}
+	// A tenant's environment namespace carrying the gateway's role (granted
+	// with it, or labelled behind Berth's back) is not the gateway.
+	tenantAsGateway := &matcher.TrafficPeer{IP: "10.1.0.3", Internal: &matcher.InternalPeer{Namespace: "mallory-dev",
+		NamespaceLabels: map[string]string{kube.LabelNetworkRole: kube.RoleGateway, kube.LabelTenant: "mallory", kube.LabelProject: "x"},
+		PodLabels:       map[string]string{"app": "evil"}}}
 	for _, c := range []struct {
 		name string
 		src  *matcher.TrafficPeer
@@ -54,6 +59,7 @@ func TestExposedPortsStayReachableUnderIsolation(t *testing.T) {
 		{"another app of the project (application level)", pod("blue-pay"), "red-auth", 9090, false},
 		{"the same app", pod("red-auth"), "red-auth", 9090, true},
 		{"the gateway", gateway, "blue-pay", 8080, true},
+		{"a tenant's namespace labelled as the gateway", tenantAsGateway, "blue-pay", 8080, false},
 		{"a gateway outside the cluster", &matcher.TrafficPeer{IP: "192.0.2.17"}, "blue-pay", 9090, true},
 	} {
 		tr := &matcher.Traffic{Source: c.src, Destination: pod(c.dst), ResolvedPort: c.port, Protocol: corev1.ProtocolTCP}

@@ -42,6 +42,10 @@ type Options struct {
 	// OnNetworkChange hears of every deployment whose node ports a
 	// transaction changed, once it commits; nil for none. It must not block.
 	OnNetworkChange func(deploy.Key)
+	// Namespaces checks environments' namespaces on their clusters
+	// (tenancy.Service.SetNamespaceInspector); nil only where there are no
+	// clusters to ask (tests of other things).
+	Namespaces tenancy.NamespaceInspector
 }
 
 // Platform is the set of domain services over one database.
@@ -69,6 +73,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		o.Clock = clock.Real{}
 	}
 	t := tenancy.NewService(o.Clock, o.Sealer)
+	t.SetNamespaceInspector(o.Namespaces)
 	if o.OrgHeaders == (gray.Headers{}) {
 		o.OrgHeaders = gray.DefaultHeaders
 	}

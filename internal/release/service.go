@@ -13,6 +13,7 @@ import (
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/notify"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/tenancy"
 )
 
 // MaxParallelism bounds an order's Parallelism.
@@ -157,7 +158,13 @@ func (s *Service) submit(ctx context.Context, st Store, o *Order) error {
 	if err != nil {
 		return fieldErr("environment", err, "environment %s", o.Environment)
 	}
-	o.RequiredApprovals = env.RequiredApprovals
+	// The floor set by tenant and platform admins binds environments
+	// written before it was raised.
+	floor, err := tenancy.EnvironmentFloor(ctx, st, o.Tenant, o.Environment)
+	if err != nil {
+		return err
+	}
+	o.RequiredApprovals = max(env.RequiredApprovals, floor)
 	o.State = PendingApproval
 	if o.RequiredApprovals == 0 {
 		o.State = Approved

@@ -43,7 +43,8 @@ func (s *Service) checkEnvRefs(ctx context.Context, st Store, e Environment) err
 
 // CreateEnvironment creates e in its project, bound to a registered
 // cluster's namespace that no other environment uses (else
-// resource.ErrAlreadyExists).
+// resource.ErrAlreadyExists) and that the environment may use
+// (checkNamespace), asking at least its approval floor.
 func (s *Service) CreateEnvironment(ctx context.Context, st Store, a audit.Actor, e Environment) (Environment, error) {
 	if err := validateEnvironment(e); err != nil {
 		return Environment{}, err
@@ -51,6 +52,12 @@ func (s *Service) CreateEnvironment(ctx context.Context, st Store, a audit.Actor
 	what := fmt.Sprintf("create environment %s/%s/%s", e.Tenant, e.Project, e.Name)
 	if err := s.checkEnvRefs(ctx, st, e); err != nil {
 		return Environment{}, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := checkFloor(ctx, st, e); err != nil {
+		return Environment{}, err
+	}
+	if err := s.checkNamespace(ctx, st, e); err != nil {
+		return Environment{}, err
 	}
 	now := s.now()
 	e.ResourceVersion, e.CreatedAt, e.UpdatedAt = 1, now, now
@@ -63,7 +70,9 @@ func (s *Service) CreateEnvironment(ctx context.Context, st Store, a audit.Actor
 }
 
 // UpdateEnvironment rebinds or redescribes an environment;
-// e.ResourceVersion must be the version read.
+// e.ResourceVersion must be the version read. A new binding is checked as
+// CreateEnvironment checks it; RequiredApprovals never goes below the
+// environment's approval floor.
 func (s *Service) UpdateEnvironment(ctx context.Context, st Store, a audit.Actor, e Environment) (Environment, error) {
 	if err := validateEnvironment(e); err != nil {
 		return Environment{}, err
@@ -80,6 +89,14 @@ func (s *Service) UpdateEnvironment(ctx context.Context, st Store, a audit.Actor
 	}
 	if err := s.checkEnvRefs(ctx, st, e); err != nil {
 		return Environment{}, fmt.Errorf("%s: %w", what, err)
+	}
+	if err := checkFloor(ctx, st, e); err != nil {
+		return Environment{}, err
+	}
+	if old.Cluster != e.Cluster || old.Namespace != e.Namespace {
+		if err := s.checkNamespace(ctx, st, e); err != nil {
+			return Environment{}, err
+		}
 	}
 	prev := e.ResourceVersion
 	e.CreatedAt, e.UpdatedAt, e.ResourceVersion = old.CreatedAt, s.now(), old.ResourceVersion+1

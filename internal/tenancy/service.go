@@ -21,6 +21,9 @@ type Sealer interface {
 type Service struct {
 	clock  clock.Clock
 	sealer Sealer
+	// namespaces, when set, checks environments' namespaces on their
+	// cluster (SetNamespaceInspector).
+	namespaces NamespaceInspector
 }
 
 // NewService returns a Service reading time from c and sealing kubeconfigs

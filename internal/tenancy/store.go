@@ -52,6 +52,19 @@ type Store interface {
 	// MembershipsOf returns every binding of user at every scope.
 	MembershipsOf(ctx context.Context, user string) ([]Member, error)
 
+	// PutNamespaceGrant creates (prevRV 0) or updates a grant.
+	PutNamespaceGrant(ctx context.Context, g NamespaceGrant, prevRV int64) error
+	GetNamespaceGrant(ctx context.Context, cluster, tenant string) (NamespaceGrant, error)
+	DeleteNamespaceGrant(ctx context.Context, cluster, tenant string, prevRV int64) error
+	// ListNamespaceGrants lists the grants on cluster, or of tenant, or
+	// both filters when both are set, by cluster then tenant.
+	ListNamespaceGrants(ctx context.Context, cluster, tenant string) ([]NamespaceGrant, error)
+
+	// PutApprovalFloor creates (prevRV 0) or updates the approval floor of
+	// a tenant, or of the platform (Tenant empty).
+	PutApprovalFloor(ctx context.Context, f ApprovalFloor, prevRV int64) error
+	GetApprovalFloor(ctx context.Context, tenant string) (ApprovalFloor, error)
+
 	// PutQuota creates (prevRV 0) or updates a quota.
 	PutQuota(ctx context.Context, q Quota, prevRV int64) error
 	GetQuota(ctx context.Context, s Scope) (Quota, error)

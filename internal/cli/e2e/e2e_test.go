@@ -24,7 +24,9 @@ import (
 	"berth.dev/berth/internal/cli/contextcmd"
 	"berth.dev/berth/internal/cli/deletecmd"
 	"berth.dev/berth/internal/cli/describecmd"
+	"berth.dev/berth/internal/cli/floorcmd"
 	"berth.dev/berth/internal/cli/getcmd"
+	"berth.dev/berth/internal/cli/grantcmd"
 	"berth.dev/berth/internal/cli/logincmd"
 	"berth.dev/berth/internal/cli/netcmd"
 	"berth.dev/berth/internal/cli/releasecmd"
@@ -32,6 +34,7 @@ import (
 	"berth.dev/berth/internal/cli/tokencmd"
 	"berth.dev/berth/internal/cli/usercmd"
 	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/localcluster/clustertest"
 	"berth.dev/berth/internal/store"
 )
 
@@ -59,7 +62,7 @@ func (b berth) runTo(ctx context.Context, out io.Writer, stdin string, args ...s
 	root.SetErr(out)
 	root.AddCommand(appcmd.New(env), logincmd.New(env), contextcmd.New(env), getcmd.New(env), describecmd.New(env),
 		deletecmd.New(env), applycmd.New(env), auditcmd.New(env), tokencmd.New(env), usercmd.New(env), releasecmd.New(env),
-		netcmd.New(env))
+		netcmd.New(env), grantcmd.New(env), floorcmd.New(env))
 	return root.ExecuteContext(ctx)
 }
 
@@ -111,10 +114,8 @@ spec:
 
 func TestNewUserFlow(t *testing.T) {
 	dir := t.TempDir()
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	// A real cluster: Berth checks an environment's namespace on it.
+	kubeconfig := clustertest.Start(t).Kubeconfig()
 	vars := map[string]string{"BERTH_ADMIN_PASSWORD": adminPassword, "BERTH_CONFIG": filepath.Join(dir, "config.yaml")}
 	getenv := func(k string) string { return vars[k] }
 	url := startServer(t, dir, kubeconfig, getenv)
@@ -154,6 +155,18 @@ func TestNewUserFlow(t *testing.T) {
 	}
 	b.must("", []string{"audit", "list", "-o", "csv", "--tenant", "bank"}, "seq,time,actor", "created tenant bank")
 	b.must("", []string{"audit", "verify"}, "OK:")
+
+	// Namespace grants and approval floors from the CLI.
+	b.must("", []string{"grant", "set", "--cluster", "local", "-t", "bank", "--prefix", "bank-", "--namespace", "legacy-pay"},
+		"Tenant bank may use on cluster local: bank-*, legacy-pay")
+	b.must("", []string{"grant", "list", "-t", "bank"}, "local", "bank-*, legacy-pay")
+	b.must("", []string{"approval-floor", "set", "-t", "bank", "--env", "prod=2"}, "Floor: default 0, prod 2")
+	b.must("", []string{"approval-floor", "set", "-t", "bank", "--env", "prod=1"}, "Floor: default 0, prod 2", "Pending (proposed by admin")
+	if out, err := b.run("", "approval-floor", "approve", "-t", "bank"); err == nil || !strings.Contains(err.Error(), "four eyes") {
+		t.Errorf("the proposer approved its own lowering: %v\n%s", err, out)
+	}
+	b.must("", []string{"approval-floor", "withdraw", "-t", "bank"}, "Floor: default 0, prod 2")
+	b.must("", []string{"grant", "revoke", "--cluster", "local", "-t", "bank"}, "revoked")
 
 	b.must("", []string{"token", "create", "ci", "--ttl", "24h"}, "berth_t_")
 	tokens := b.must("", []string{"token", "list", "-o", "json"}, `"name": "ci"`)
