@@ -53,6 +53,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"audit records are listed newest first with filters and exported", testAuditListExport},
 		{"verify names the first record altered, deleted or reordered in the database", testAuditTamper},
 		{"pruning old records keeps the chain verifiable", testAuditPrune},
+		{"the chain's base moves only through an audit.prune record in the chain", testAuditPruneMovesTheBaseOnlyThroughItsRecord},
+		{"verify with anchors finds a trail rewritten since, even recomputed from the start", testAuditAnchors},
 		{"users log in, hold sessions and tokens that expire and are revoked", testIdentity},
 		{"bootstrap creates admin once with a generated password", testBootstrap},
 		{"a deployment is deployed, scaled, stopped, started, restarted and deleted, each audited", testDeploymentLifecycle},
