@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"lists page through every item exactly once", testPagination},
 		{"an environment binds a namespace of a registered cluster at most once", testEnvironmentBinding},
 		{"a cluster's kubeconfig is stored sealed and opens again", testClusterSealed},
+		{"re-sealing moves every kubeconfig to a new key in one audited transaction", testSealRotation},
 		{"role bindings are listed by scope and by user", testMembers},
 		{"a stale resourceVersion is ErrConflict, never a lost update", testStaleWrite},
 		{"of two concurrent writers with the same resourceVersion exactly one wins", testConcurrentWriters},
