@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"berth.dev/berth/internal/cli"
+	"berth.dev/berth/internal/cli/admincmd"
 	"berth.dev/berth/internal/cli/appcmd"
 	"berth.dev/berth/internal/cli/applycmd"
 	"berth.dev/berth/internal/cli/auditcmd"
@@ -77,6 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		auditcmd.New(env),
 		grantcmd.New(env),
 		floorcmd.New(env),
+		admincmd.New(env),
 		tokencmd.New(env),
 		usercmd.New(env),
 		netcmd.New(env),

@@ -19,8 +19,8 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -53,9 +53,11 @@ type Options struct {
 	Clock    clock.Clock // default: the platform's clock
 	// Limits of failed logins; zero values take the defaults of [NewLimiter].
 	Limiter *Limiter
-	// TrustProxy makes the API take the client address from
-	// X-Forwarded-For; set it only behind a proxy that sets that header.
-	TrustProxy bool
+	// TrustedProxies are the networks of the reverse proxies in front of
+	// the API: from a peer in one of them, the client address is the
+	// right-most X-Forwarded-For hop outside them (see [ClientAddr]).
+	// Empty: X-Forwarded-For is ignored. The API keeps the slice.
+	TrustedProxies []netip.Prefix
 	// Live reads the clusters; nil serves deployments without live status
 	// and without refusing changes to unreachable clusters.
 	Live Live
@@ -70,7 +72,8 @@ type API struct {
 	p       *platform.Platform
 	clock   clock.Clock
 	limiter *Limiter
-	trust   bool
+	proxies []netip.Prefix
+	trust   bool // behind trusted proxies: X-Forwarded-Proto counts
 	mux     *http.ServeMux
 	routes  []Route
 	live    Live
@@ -96,7 +99,7 @@ type Route struct {
 
 // New returns the API with every route registered.
 func New(o Options) *API {
-	a := &API{log: o.Log, p: o.Platform, clock: o.Clock, limiter: o.Limiter, trust: o.TrustProxy, mux: http.NewServeMux(), live: o.Live, gateway: o.Gateway}
+	a := &API{log: o.Log, p: o.Platform, clock: o.Clock, limiter: o.Limiter, proxies: o.TrustedProxies, trust: len(o.TrustedProxies) > 0, mux: http.NewServeMux(), live: o.Live, gateway: o.Gateway}
 	if a.clock == nil {
 		a.clock = o.Platform.Clock
 	}
@@ -225,19 +228,11 @@ func requestID(r *http.Request) string {
 	return id
 }
 
-// sourceIP is the client's address without the port.
+// sourceIP is the client's address without the port: the peer's, or
+// behind trusted proxies the first hop from the right of X-Forwarded-For
+// that is not one of them. Login limiting and the audit trail use it.
 func (a *API) sourceIP(r *http.Request) string {
-	if a.trust {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			return strings.TrimSpace(first)
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	return ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), a.proxies)
 }
 
 // decode reads a JSON body into v strictly: unknown fields are field errors.

@@ -17,6 +17,10 @@ type VerifyReport struct {
 	From     int64  `json:"from"`
 	To       int64  `json:"to"`
 	HeadHash string `json:"headHash"`
+	// Anchored counts the anchors found in the chain with their hash;
+	// Pruned those older than the chain's base, which cannot be checked.
+	Anchored int `json:"anchored"`
+	Pruned   int `json:"pruned"`
 	// Broken names the first record altered, deleted or reordered.
 	Broken *BrokenRecord `json:"broken,omitempty"`
 }
@@ -28,6 +32,12 @@ type BrokenRecord struct {
 	Detail  string `json:"detail"`
 }
 
+// VerifyRequest optionally lists anchors, records seen earlier (by
+// `berth audit anchor`) that the chain must still hold with their hash.
+type VerifyRequest struct {
+	Anchors []audit.Anchor `json:"anchors,omitempty"`
+}
+
 var auditQuery = []string{"actor", "tenant", "project", "action", "since", "until"}
 
 func (a *API) registerAudit() {
@@ -35,7 +45,8 @@ func (a *API) registerAudit() {
 		Query: append(append([]string{}, auditQuery...), pageQuery...), Response: "List[AuditRecord]"}, a.listAudit)
 	a.route(Route{Method: "GET", Path: "/audit/export", Summary: "Export audit records, oldest first, as JSON lines or CSV",
 		Query: append(append([]string{}, auditQuery...), "format"), Response: "AuditExport"}, a.exportAudit)
-	a.route(Route{Method: "POST", Path: "/audit/verify", Summary: "Verify the hash chain; names the first bad record", Response: "VerifyReport"}, a.verifyAudit)
+	a.route(Route{Method: "POST", Path: "/audit/verify", Summary: "Verify the hash chain, and optionally that it holds the anchors given; names the first bad record",
+		Request: "VerifyRequest", Response: "VerifyReport"}, a.verifyAudit)
 }
 
 // auditFilter reads the filters and confines callers without a
@@ -160,16 +171,21 @@ func (a *API) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.AuditVerify, authz.Platform); err != nil {
 		return err
 	}
+	var req VerifyRequest
+	if err := decodeOptional(r, &req); err != nil {
+		return err
+	}
 	var rep audit.Report
 	err := a.view(r, func(tx platform.Tx) error {
 		var err error
-		rep, err = a.p.Audit.Verify(r.Context(), tx)
+		rep, err = a.p.Audit.VerifyAnchored(r.Context(), tx, req.Anchors)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	out := VerifyReport{OK: rep.OK(), Checked: rep.Checked, From: rep.From, To: rep.To, HeadHash: rep.HeadHash}
+	out := VerifyReport{OK: rep.OK(), Checked: rep.Checked, From: rep.From, To: rep.To, HeadHash: rep.HeadHash,
+		Anchored: rep.Anchored, Pruned: rep.Pruned}
 	if b := rep.Broken; b != nil {
 		out.Broken = &BrokenRecord{Seq: b.Seq, Problem: b.Problem, Detail: b.Detail}
 	}

@@ -28,7 +28,6 @@ import (
 	"berth.dev/berth/internal/store/storetest"
 )
 
-
 // syncBuffer is a log sink the test reads while the server writes.
 type syncBuffer struct {
 	mu sync.Mutex

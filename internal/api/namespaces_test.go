@@ -19,7 +19,6 @@ import (
 	"berth.dev/berth/internal/store/storetest"
 )
 
-
 // clusterHarness is the API over a real store, wired as berth server wires
 // it to check namespaces on the clusters, with cluster c1 the real local
 // cluster and tenant acme's project pay administered by the returned

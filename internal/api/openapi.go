@@ -46,6 +46,7 @@ var schemaTypes = map[string]reflect.Type{
 	"WhoAmI":                reflect.TypeFor[WhoAmI](),
 	"AuditRecord":           reflect.TypeFor[audit.Record](),
 	"VerifyReport":          reflect.TypeFor[VerifyReport](),
+	"VerifyRequest":         reflect.TypeFor[VerifyRequest](),
 	"ApplyResult":           reflect.TypeFor[ApplyResult](),
 	"Error":                 reflect.TypeFor[ErrorBody](),
 	"PortView":              reflect.TypeFor[netasset.PortView](),

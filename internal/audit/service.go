@@ -93,7 +93,8 @@ const batch = 5000
 
 // Prune deletes the records older than the retention period, keeping the
 // chain verifiable: the hash of the last deleted record becomes the chain's
-// base. It records "audit.prune" and returns how many records it deleted.
+// base. It records "audit.prune" naming the new base, without which
+// Verify refuses a moved base, and returns how many records it deleted.
 func (s *Service) Prune(ctx context.Context, st Store, a Actor) (int64, error) {
 	now := s.clock.Now()
 	cutoff := now.Add(-s.retention)
@@ -124,6 +125,6 @@ func (s *Service) Prune(ctx context.Context, st Store, a Actor) (int64, error) {
 		return 0, fmt.Errorf("prune audit records through %d: %w", through, err)
 	}
 	_, err = Append(ctx, st, now, a, Event{Action: "audit.prune", Target: "audit",
-		Summary: fmt.Sprintf("pruned %d records older than %s (through seq %d, hash %s)", n, cutoff.UTC().Format(time.RFC3339), through, last[0].Hash)})
+		Summary: pruneSummary(n, cutoff.UTC().Format(time.RFC3339), Anchor{Seq: through, Hash: last[0].Hash})})
 	return n, err
 }

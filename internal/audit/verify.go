@@ -3,6 +3,11 @@ package audit
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"berth.dev/berth/internal/resource"
 )
 
 // Report is the outcome of Verify.
@@ -11,9 +16,13 @@ type Report struct {
 	Checked int64
 	// From and To are the first and last sequence numbers expected.
 	From, To int64
-	// HeadHash is the hash of the last record: publish it to anchor the
-	// trail outside the database.
+	// HeadHash is the hash of the last record: sign it with `berth audit
+	// anchor` to anchor the trail outside the database.
 	HeadHash string
+	// Anchored counts the anchors found in the chain with their hash;
+	// Pruned counts those older than the chain's base, which pruning
+	// removed and which cannot be checked any more.
+	Anchored, Pruned int
 	// Broken is the first record found altered, deleted or reordered; nil
 	// when the chain is intact.
 	Broken *Break
@@ -24,8 +33,10 @@ func (r Report) OK() bool { return r.Broken == nil }
 
 // Break names the first bad record.
 type Break struct {
-	Seq     int64  // the sequence number of the record
-	Problem string // "altered", "deleted", "reordered" or "inserted"
+	Seq int64 // the sequence number of the record
+	// Problem is "altered", "deleted", "reordered", "inserted" or
+	// "rewritten" (the chain verifies but differs from an anchor).
+	Problem string
 	Detail  string
 }
 
@@ -33,41 +44,195 @@ func (b *Break) String() string {
 	return fmt.Sprintf("record %d %s: %s", b.Seq, b.Problem, b.Detail)
 }
 
+// MaxAnchors bounds the anchors one verification checks.
+const MaxAnchors = 10000
+
 // Verify recomputes the chain from its base to its head and reports the
 // first record that was altered (its hash does not match its contents),
-// deleted (its sequence number is missing) or reordered (it does not
-// follow the record before it). It reads in batches; run it in a read-only
-// transaction for a consistent snapshot.
+// deleted (its sequence number is missing, or the base was moved without
+// an audit.prune record in the chain naming it) or reordered (it does not
+// follow the record before it). It reads in batches; run it in a
+// read-only transaction for a consistent snapshot.
 func (s *Service) Verify(ctx context.Context, st Reader) (Report, error) {
+	return s.VerifyAnchored(ctx, st, nil)
+}
+
+// VerifyAnchored is Verify that also proves the chain holds every anchor
+// (a record's sequence number and hash recorded outside the database
+// earlier): a chain rewritten since, even one recomputed from the start,
+// no longer holds them. Anchors older than the base were pruned and are
+// only counted, but the newest anchor must be at or after the base. It
+// does not keep anchors.
+func (s *Service) VerifyAnchored(ctx context.Context, st Reader, anchors []Anchor) (Report, error) {
+	want, newest, err := anchorIndex(anchors)
+	if err != nil {
+		return Report{}, err
+	}
 	chain, err := st.AuditChain(ctx)
 	if err != nil {
 		return Report{}, fmt.Errorf("read audit chain: %w", err)
 	}
-	rep := Report{From: chain.BaseSeq + 1, To: chain.HeadSeq}
-	prev, want := chain.BaseHash, chain.BaseSeq+1
+	w := walk{chain: chain, anchors: want, rep: Report{From: chain.BaseSeq + 1, To: chain.HeadSeq}}
+	w.checkBase(newest)
+	if w.rep.Broken != nil {
+		return w.rep, nil
+	}
+	prev, next := chain.BaseHash, chain.BaseSeq+1
 	after := chain.BaseSeq
-	for rep.Broken == nil {
+	for w.rep.Broken == nil {
 		recs, err := st.ListAudit(ctx, Query{After: after, Limit: batch})
 		if err != nil {
 			return Report{}, fmt.Errorf("read audit records after %d: %w", after, err)
 		}
 		for _, r := range recs {
-			if rep.Broken = check(r, want, prev); rep.Broken != nil {
+			if w.rep.Broken = w.record(r, next, prev); w.rep.Broken != nil {
 				break
 			}
-			rep.Checked++
-			prev, want = r.Hash, r.Seq+1
+			w.rep.Checked++
+			prev, next = r.Hash, r.Seq+1
 		}
 		if len(recs) < batch {
 			break
 		}
 		after = recs[len(recs)-1].Seq
 	}
-	rep.HeadHash = prev
-	if rep.Broken == nil {
-		rep.Broken = checkHead(chain, want-1, prev)
+	w.rep.HeadHash = prev
+	if w.rep.Broken == nil {
+		w.rep.Broken = checkHead(chain, next-1, prev)
 	}
-	return rep, nil
+	if w.rep.Broken == nil {
+		w.rep.Broken = w.end(newest)
+	}
+	return w.rep, nil
+}
+
+// anchorIndex validates anchors and indexes them by sequence number; it
+// also returns the newest.
+func anchorIndex(anchors []Anchor) (map[int64]string, Anchor, error) {
+	var errs resource.Errors
+	if len(anchors) > MaxAnchors {
+		errs.Add("anchors", "at most %d anchors, got %d", MaxAnchors, len(anchors))
+		return nil, Anchor{}, errs.Err()
+	}
+	idx := make(map[int64]string, len(anchors))
+	var newest Anchor
+	for i, a := range anchors {
+		path := "anchors[" + strconv.Itoa(i) + "]"
+		if a.Seq < 1 {
+			errs.Add(path+".seq", "must be at least 1")
+		}
+		if !hashPattern.MatchString(a.Hash) {
+			errs.Add(path+".hash", "must be 64 lowercase hex digits")
+		}
+		if h, ok := idx[a.Seq]; ok && h != a.Hash {
+			errs.Add(path+".hash", "differs from another anchor of record %d: the anchors contradict each other", a.Seq)
+		}
+		idx[a.Seq] = a.Hash
+		if a.Seq > newest.Seq {
+			newest = a
+		}
+	}
+	return idx, newest, errs.Err()
+}
+
+var hashPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// walk is the state of one verification.
+type walk struct {
+	chain   Chain
+	anchors map[int64]string
+	rep     Report
+	baseOK  bool // an audit.prune record in the chain names the base
+}
+
+// checkBase checks the base against the genesis and the anchors at or
+// before it.
+func (w *walk) checkBase(newest Anchor) {
+	c := w.chain
+	if c.BaseSeq == 0 && c.BaseHash != GenesisHash {
+		w.rep.Broken = &Break{Seq: 1, Problem: "altered", Detail: "the chain's base is not the genesis hash although nothing was pruned"}
+		return
+	}
+	w.baseOK = c.BaseSeq == 0
+	for seq, hash := range w.anchors {
+		switch {
+		case seq < c.BaseSeq:
+			w.rep.Pruned++
+		case seq == c.BaseSeq && hash != c.BaseHash:
+			w.rep.Broken = &Break{Seq: seq, Problem: "rewritten", Detail: "the chain's base differs from its anchor: the trail was rewritten since the anchor"}
+			return
+		case seq == c.BaseSeq:
+			w.rep.Anchored++
+		}
+	}
+	if newest.Seq != 0 && newest.Seq < c.BaseSeq {
+		w.rep.Broken = &Break{Seq: c.BaseSeq, Problem: "deleted", Detail: fmt.Sprintf(
+			"every anchor predates the chain's base (record %d, newest anchor %d): the records anchored are gone; anchor more often than the retention", c.BaseSeq, newest.Seq)}
+	}
+}
+
+// record checks r, expected as record next after a record hashed prev.
+func (w *walk) record(r Record, next int64, prev string) *Break {
+	if b := check(r, next, prev); b != nil {
+		return b
+	}
+	if hash, ok := w.anchors[r.Seq]; ok {
+		if hash != r.Hash {
+			return &Break{Seq: r.Seq, Problem: "rewritten",
+				Detail: "its hash differs from its anchor: the trail was rewritten at or before this record since the anchor"}
+		}
+		w.rep.Anchored++
+	}
+	if through, ok := PrunedThrough(r); ok && through == (Anchor{Seq: w.chain.BaseSeq, Hash: w.chain.BaseHash}) {
+		w.baseOK = true
+	}
+	return nil
+}
+
+// end checks what only the whole walk shows: the base was vouched for,
+// and no anchor lies past the head.
+func (w *walk) end(newest Anchor) *Break {
+	c := w.chain
+	if !w.baseOK {
+		return &Break{Seq: c.BaseSeq, Problem: "deleted", Detail: fmt.Sprintf(
+			"the chain starts after record %d but no audit.prune record in it names that record and its hash: records up to %d were deleted outside Berth", c.BaseSeq, c.BaseSeq)}
+	}
+	if newest.Seq > c.HeadSeq {
+		past := slices.Sorted(func(yield func(int64) bool) {
+			for seq := range w.anchors {
+				if seq > c.HeadSeq && !yield(seq) {
+					return
+				}
+			}
+		})
+		return &Break{Seq: past[0], Problem: "deleted", Detail: fmt.Sprintf(
+			"anchored record %d is past the head (record %d): records were deleted since the anchor", past[0], c.HeadSeq)}
+	}
+	return nil
+}
+
+// pruneMark is how an audit.prune record's summary names the new base.
+var pruneMark = regexp.MustCompile(`\(through seq ([0-9]+), hash ([0-9a-f]{64})\)$`)
+
+func pruneSummary(n int64, cutoff string, through Anchor) string {
+	return fmt.Sprintf("pruned %d records older than %s (through seq %d, hash %s)", n, cutoff, through.Seq, through.Hash)
+}
+
+// PrunedThrough returns the base an audit.prune record moved the chain
+// to: the last record pruned and its hash.
+func PrunedThrough(r Record) (Anchor, bool) {
+	if r.Action != "audit.prune" {
+		return Anchor{}, false
+	}
+	m := pruneMark.FindStringSubmatch(r.Summary)
+	if m == nil {
+		return Anchor{}, false
+	}
+	seq, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return Anchor{}, false
+	}
+	return Anchor{Seq: seq, Hash: m[2]}, true
 }
 
 func check(r Record, want int64, prev string) *Break {

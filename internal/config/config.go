@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 )
 
@@ -41,6 +44,18 @@ type Config struct {
 	// NotifyWebhooks are the group-chat webhooks release notifications go
 	// to: "wecom=URL,dingtalk=URL,json=URL" (empty: none).
 	NotifyWebhooks string `json:"notifyWebhooks"`
+	// TLSCert and TLSKey are PEM files of the server's certificate chain
+	// and key: given both, the server speaks HTTPS (HTTP/2 included) and
+	// session cookies are Secure.
+	TLSCert string `json:"tlsCert"`
+	TLSKey  string `json:"tlsKey"`
+	// TrustedProxies are the reverse proxies in front of the server, as
+	// comma-separated CIDRs or addresses: from them the client address is
+	// the right-most X-Forwarded-For hop outside this list.
+	TrustedProxies string `json:"trustedProxies"`
+	// SealKeyFile is the file of the key that seals cluster kubeconfigs
+	// (mode 0600); empty means seal.key in DataDir, created on first start.
+	SealKeyFile string `json:"sealKeyFile"`
 }
 
 // Default returns the configuration used when nothing else is given.
@@ -78,6 +93,10 @@ func Fields() []Field {
 		{"tokenTTL", "BERTH_TOKEN_TTL", "token-ttl", "default lifetime of an API token", func(c *Config) *string { return &c.TokenTTL }},
 		{"auditRetention", "BERTH_AUDIT_RETENTION", "audit-retention", "how long audit records are kept (at least 4320h, 180 days)", func(c *Config) *string { return &c.AuditRetention }},
 		{"notifyWebhooks", "BERTH_NOTIFY_WEBHOOKS", "notify-webhooks", "release notifications: FORMAT=URL,... with FORMAT wecom, dingtalk or json", func(c *Config) *string { return &c.NotifyWebhooks }},
+		{"tlsCert", "BERTH_TLS_CERT", "tls-cert", "PEM certificate chain: serve HTTPS (with --tls-key)", func(c *Config) *string { return &c.TLSCert }},
+		{"tlsKey", "BERTH_TLS_KEY", "tls-key", "PEM private key of --tls-cert", func(c *Config) *string { return &c.TLSKey }},
+		{"trustedProxies", "BERTH_TRUSTED_PROXIES", "trusted-proxies", "CIDR,... of reverse proxies whose X-Forwarded-For is read (right-most untrusted hop)", func(c *Config) *string { return &c.TrustedProxies }},
+		{"sealKeyFile", "BERTH_SEAL_KEY_FILE", "seal-key-file", "key file sealing cluster kubeconfigs, mode 0600 (empty: seal.key in the data dir, created on first start)", func(c *Config) *string { return &c.SealKeyFile }},
 	}
 }
 
@@ -104,6 +123,33 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// Bind registers --config and a flag for every field on fs, and returns
+// the function that builds the Config once the flags are parsed: Load,
+// then the flags given, then Validate (every bad field at once).
+func Bind(fs *pflag.FlagSet, getenv func(string) string) func() (Config, error) {
+	path := fs.String("config", "", "YAML configuration file")
+	values := map[string]*string{}
+	defaults := Default()
+	for _, f := range Fields() {
+		values[f.Flag] = fs.String(f.Flag, *f.Ptr(&defaults), f.Usage+" (env "+f.Env+")")
+	}
+	return func() (Config, error) {
+		cfg, err := Load(*path, getenv)
+		if err != nil {
+			return cfg, err
+		}
+		for _, f := range Fields() {
+			if fs.Changed(f.Flag) {
+				*f.Ptr(&cfg) = *values[f.Flag]
+			}
+		}
+		if err := cfg.Validate(); err != nil {
+			return cfg, fmt.Errorf("invalid configuration:\n%w", err)
+		}
+		return cfg, nil
+	}
 }
 
 // Parse decodes YAML into cfg strictly: unknown fields are an error. Values
@@ -152,7 +198,44 @@ func (c Config) Validate() error {
 			bad(d.path, fmt.Sprintf("want a duration of at least %s, got %q", d.min, d.value))
 		}
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tlsKey", "tlsCert and tlsKey go together: give both or neither")
+	}
+	if _, err := c.Proxies(); err != nil {
+		bad("trustedProxies", err.Error())
+	}
 	return errors.Join(errs...)
+}
+
+// Proxies parses TrustedProxies: comma-separated CIDRs, or addresses
+// standing for themselves alone.
+func (c Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("want comma-separated CIDRs or addresses, got %q", s)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// SealKeyPath is SealKeyFile, or seal.key in DataDir when it is empty.
+func (c Config) SealKeyPath() string {
+	if c.SealKeyFile != "" {
+		return c.SealKeyFile
+	}
+	return filepath.Join(c.DataDir, "seal.key")
 }
 
 // Durations returns the parsed SessionTTL, TokenTTL and AuditRetention of

@@ -26,6 +26,8 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 				Listen: "0.0.0.0:9090", DataDir: "/var/lib/berth",
 				Database:   "postgres://berth@db.internal:5432/berth",
 				Kubeconfig: "/etc/berth/kubeconfig", LogLevel: "debug", LogFormat: "json",
+				TLSCert: "/etc/berth/tls.crt", TLSKey: "/etc/berth/tls.key",
+				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key",
 			}),
 		},
 		{
@@ -36,6 +38,8 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 				Listen: "127.0.0.1:7000", DataDir: "/var/lib/berth",
 				Database:   "postgres://berth@db.internal:5432/berth",
 				Kubeconfig: "/etc/berth/kubeconfig", LogLevel: "debug", LogFormat: "text",
+				TLSCert: "/etc/berth/tls.crt", TLSKey: "/etc/berth/tls.key",
+				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key",
 			}),
 		},
 	}
@@ -83,7 +87,8 @@ func TestBadFilesNameEveryBadField(t *testing.T) {
 		wantParts []string
 	}{
 		{"unknown-field.bad.yaml", []string{`unknown field "listenn"`}},
-		{"bad-values.bad.yaml", []string{"listen:", "database:", "logLevel:", "logFormat:"}},
+		{"bad-values.bad.yaml", []string{"listen:", "database:", "logLevel:", "logFormat:",
+			"tlsKey: tlsCert and tlsKey go together", `trustedProxies: want comma-separated CIDRs or addresses, got "not-a-network"`}},
 		{"short-durations.bad.yaml", []string{"sessionTTL:", "auditRetention: want a duration of at least 4320h0m0s"}},
 	}
 	for _, tt := range tests {

@@ -1,10 +1,12 @@
 // Package server is the berth server's HTTP frame: health and readiness
 // probes, Prometheus metrics, the version endpoint, request logging and
-// graceful shutdown. The API and console mount onto it.
+// graceful shutdown, over HTTP or TLS with HTTP/2. The API and console
+// mount onto it.
 package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -92,18 +94,39 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-// Serve serves on ln until ctx is done, then drains: /readyz turns 503 at
-// once, and in-flight requests get up to grace to finish.
+// Serve serves plain HTTP on ln until ctx is done, then drains: /readyz
+// turns 503 at once, and in-flight requests get up to grace to finish.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	return s.serve(ctx, ln, grace, nil)
+}
+
+// ServeTLS is Serve over TLS (1.2 and later) with the PEM certificate
+// chain and key in certFile and keyFile; HTTP/2 is offered by ALPN.
+func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, grace time.Duration, certFile, keyFile string) error {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("load TLS certificate %s and key %s: %w", certFile, keyFile, err)
+	}
+	return s.serve(ctx, ln, grace, &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}})
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, grace time.Duration, tlsConfig *tls.Config) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		TLSConfig:         tlsConfig,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig; ServeTLS adds h2
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

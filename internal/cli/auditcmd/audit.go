@@ -1,6 +1,8 @@
 // Package auditcmd implements `berth audit list` (filter, export as JSON
-// lines, CSV or a table) and `berth audit verify` (check the hash chain
-// and name the first bad record).
+// lines, CSV or a table), `berth audit verify` (check the hash chain, and
+// with --anchors that it holds every signed checkpoint, naming the first
+// bad record), `berth audit anchor` (sign a checkpoint of the head with a
+// key kept outside the database) and `berth audit keygen`.
 package auditcmd
 
 import (
@@ -18,7 +20,7 @@ import (
 // New returns the `audit` command.
 func New(env cli.Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "List, export and verify the audit trail"}
-	cmd.AddCommand(list(env), verify(env))
+	cmd.AddCommand(list(env), verify(env), anchor(env), keygen(env))
 	return cmd
 }
 
@@ -68,42 +70,4 @@ func list(env cli.Env) *cobra.Command {
 	f.StringVarP(&output, "output", "o", "table", "table, jsonl or csv")
 	f.IntVar(&limit, "limit", 50, "records in the table (at most 1000)")
 	return cmd
-}
-
-// report is the API's verification report.
-type report struct {
-	OK       bool   `json:"ok"`
-	Checked  int64  `json:"checked"`
-	From     int64  `json:"from"`
-	To       int64  `json:"to"`
-	HeadHash string `json:"headHash"`
-	Broken   *struct {
-		Seq     int64  `json:"seq"`
-		Problem string `json:"problem"`
-		Detail  string `json:"detail"`
-	} `json:"broken"`
-}
-
-func verify(env cli.Env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify",
-		Short: "Verify the audit hash chain; fails naming the first altered, deleted or reordered record",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := client.Open(env.Getenv)
-			if err != nil {
-				return err
-			}
-			var rep report
-			if err := s.Client.Do(cmd.Context(), "POST", "/audit/verify", nil, &rep); err != nil {
-				return err
-			}
-			if b := rep.Broken; b != nil {
-				fmt.Fprintf(env.Stdout, "BROKEN: record %d %s: %s\n", b.Seq, b.Problem, b.Detail)
-				return fmt.Errorf("audit chain broken at record %d (%s)", b.Seq, b.Problem)
-			}
-			fmt.Fprintf(env.Stdout, "OK: %d records verified (seq %d to %d), head hash %s\n", rep.Checked, rep.From, rep.To, rep.HeadHash)
-			return nil
-		},
-	}
 }

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,7 +25,6 @@ import (
 	"berth.dev/berth/internal/notify/webhook"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
-	"berth.dev/berth/internal/seal"
 	"berth.dev/berth/internal/server"
 	"berth.dev/berth/internal/store"
 	"berth.dev/berth/internal/tenancy"
@@ -35,44 +33,28 @@ import (
 
 // New returns the `server` command.
 func New(env cli.Env) *cobra.Command {
-	var configPath string
-	flagValues := map[string]*string{}
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the Berth platform server",
 		Long: "Run the Berth platform server. Settings come from defaults, then the --config YAML file,\n" +
 			"then BERTH_* environment variables, then flags.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(configPath, env.Getenv)
-			if err != nil {
-				return err
-			}
-			for _, f := range config.Fields() {
-				if cmd.Flags().Changed(f.Flag) {
-					*f.Ptr(&cfg) = *flagValues[f.Flag]
-				}
-			}
-			if err := cfg.Validate(); err != nil {
-				return fmt.Errorf("invalid configuration:\n%w", err)
-			}
-			log, err := newLogger(cfg, env.Stderr)
-			if err != nil {
-				return err
-			}
-			ln, err := net.Listen("tcp", cfg.Listen)
-			if err != nil {
-				return fmt.Errorf("listen: %w", err)
-			}
-			return Serve(cmd.Context(), cfg, env, log, ln)
-		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "", "YAML configuration file")
-	defaults := config.Default()
-	for _, f := range config.Fields() {
-		v := new(string)
-		flagValues[f.Flag] = v
-		cmd.Flags().StringVar(v, f.Flag, *f.Ptr(&defaults), f.Usage+" (env "+f.Env+")")
+	load := config.Bind(cmd.Flags(), env.Getenv)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		log, err := newLogger(cfg, env.Stderr)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		return Serve(cmd.Context(), cfg, env, log, ln)
 	}
 	return cmd
 }
@@ -90,11 +72,7 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 		return err
 	}
 	defer st.Close()
-	key, err := seal.LoadOrCreateKey(filepath.Join(cfg.DataDir, "seal.key"))
-	if err != nil {
-		return err
-	}
-	sealer, err := seal.New(key)
+	sealer, createdKey, err := OpenSealer(cfg)
 	if err != nil {
 		return err
 	}
@@ -113,6 +91,11 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 		return err
 	}
 	p := eng.Platform
+	if err := CheckSealed(ctx, p, cfg.SealKeyPath(), sealer.KeyID(), createdKey); err != nil {
+		return err
+	}
+	log.Info("seal key loaded", "key_id", sealer.KeyID(), "created", createdKey)
+	proxies, _ := cfg.Proxies() // validated
 	generated, created, err := p.Bootstrap(ctx, env.Getenv("BERTH_ADMIN_PASSWORD"))
 	if err != nil {
 		return err
@@ -129,15 +112,22 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
 	srv.Registry().MustRegister(eng.GatewayConfig.Collector())
-	apiHandler := api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway})
+	apiHandler := api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway, TrustedProxies: proxies})
 	defer func() { // after the server drained: the aggregated audit records of refused logins
 		if err := apiHandler.Close(); err != nil {
 			log.Error("audit refused logins at shutdown", "err", err)
 		}
 	}()
 	srv.Handle(api.Prefix+"/", apiHandler)
-	log.Info("berth server listening", "addr", ln.Addr().String(), "version", version.Get().Version, "database", st.Dialect())
-	fmt.Fprintf(env.Stdout, "Berth server on http://%s (API /api/v1, health /healthz, metrics /metrics)\n", ln.Addr())
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	log.Info("berth server listening", "addr", ln.Addr().String(), "scheme", scheme, "version", version.Get().Version, "database", st.Dialect())
+	fmt.Fprintf(env.Stdout, "Berth server on %s://%s (API /api/v1, health /healthz, metrics /metrics)\n", scheme, ln.Addr())
+	if cfg.TLSCert != "" {
+		return srv.ServeTLS(ctx, ln, 15*time.Second, cfg.TLSCert, cfg.TLSKey)
+	}
 	return srv.Serve(ctx, ln, 15*time.Second)
 }
 

@@ -149,6 +149,17 @@ func testAuditTamper(t *testing.T, h *harness) {
 			audit.Break{Seq: 6, Problem: "deleted", Detail: "the chain ends at record 5 but its head is record 6"}},
 		{"a record forged after the head", []string{"INSERT INTO audit_records SELECT seq + 1, time, actor, roles, tenant, project, action, target, outcome, source_ip, request_id, summary, hash, hash FROM audit_records WHERE seq = 6"},
 			audit.Break{Seq: 7, Problem: "altered", Detail: "its contents do not match its hash"}},
+		{"the base moved forward over deleted records", []string{
+			"UPDATE audit_chain SET base_seq = 3, base_hash = (SELECT prev_hash FROM audit_records WHERE seq = 4) WHERE id = 1",
+			"DELETE FROM audit_records WHERE seq <= 3"},
+			audit.Break{Seq: 3, Problem: "deleted", Detail: "the chain starts after record 3 but no audit.prune record in it names that record and its hash: records up to 3 were deleted outside Berth"}},
+		{"the base moved forward over every record", []string{
+			"UPDATE audit_chain SET base_seq = 6, base_hash = head_hash WHERE id = 1",
+			"DELETE FROM audit_records"},
+			audit.Break{Seq: 6, Problem: "deleted", Detail: "the chain starts after record 6 but no audit.prune record in it names that record and its hash: records up to 6 were deleted outside Berth"}},
+		{"the genesis hash replaced", []string{
+			"UPDATE audit_chain SET base_hash = (SELECT hash FROM audit_records WHERE seq = 1) WHERE id = 1"},
+			audit.Break{Seq: 1, Problem: "altered", Detail: "the chain's base is not the genesis hash although nothing was pruned"}},
 		{"two records swapped", []string{
 			"UPDATE audit_records SET seq = -1 WHERE seq = 3",
 			"UPDATE audit_records SET seq = 3 WHERE seq = 4",
@@ -202,9 +213,39 @@ func testAuditPrune(t *testing.T, h *harness) {
 		diff(t, "prune record", recs[len(recs)-1].Action, "audit.prune")
 		return nil
 	})
+	h.view(t, func(tx platform.Tx) error {
+		recs := auditRecords(t, h, tx)
+		through, ok := audit.PrunedThrough(recs[len(recs)-1])
+		diff(t, "base named by the prune record", []any{through.Seq, ok}, []any{int64(2), true})
+		return nil
+	})
 	h.exec(t, "DELETE FROM audit_records WHERE seq = 3")
 	rep = h.verify(t)
 	if rep.Broken == nil || rep.Broken.Seq != 3 {
 		t.Fatalf("deleting the first record after the checkpoint: got %+v, want record 3 named", rep)
 	}
+}
+
+// testAuditPruneMovesTheBaseOnlyThroughItsRecord: after a real prune, the
+// base moved further, or the prune record edited to name it, fails.
+func testAuditPruneMovesTheBaseOnlyThroughItsRecord(t *testing.T, h *harness) {
+	for i, name := range []string{"a", "b", "c", "d"} {
+		h.clock.Set(T0.Add(time.Duration(i) * 100 * 24 * time.Hour)) // days 0, 100, 200, 300
+		h.tenant(t, name)
+	}
+	if _, err := h.p.Maintain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if rep := h.verify(t); !rep.OK() {
+		t.Fatalf("after pruning: %s", rep.Broken)
+	}
+	// records 3, 4 and the prune record 5 remain; base is record 2
+	h.exec(t, "UPDATE audit_chain SET base_seq = 3, base_hash = (SELECT hash FROM audit_records WHERE seq = 3) WHERE id = 1")
+	h.exec(t, "DELETE FROM audit_records WHERE seq = 3")
+	rep := h.verify(t)
+	if rep.Broken == nil {
+		t.Fatalf("the base moved past the prune record's went unnoticed: %+v", rep)
+	}
+	diff(t, "break", *rep.Broken, audit.Break{Seq: 3, Problem: "deleted",
+		Detail: "the chain starts after record 3 but no audit.prune record in it names that record and its hash: records up to 3 were deleted outside Berth"})
 }

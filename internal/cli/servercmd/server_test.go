@@ -1,0 +1,268 @@
+package servercmd
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"berth.dev/berth/internal/cli"
+	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/seal"
+)
+
+const adminPassword = "first-admin-password"
+
+// start runs Serve with cfg on a loopback port until the test ends, or
+// returns Serve's error when it stops at once.
+func start(t *testing.T, cfg config.Config) (addr string, err error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = ln.Addr().String()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out syncBuffer
+	env := cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: io.Discard,
+		Getenv: func(k string) string { return map[string]string{"BERTH_ADMIN_PASSWORD": adminPassword}[k] }}
+	go func() { done <- Serve(ctx, cfg, env, slog.New(slog.DiscardHandler), ln) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(out.String(), "Berth server on") {
+		select {
+		case err := <-done:
+			cancel()
+			return "", err
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not start within 60s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return ln.Addr().String(), nil
+}
+
+// stopped starts a server and stops it again, for a data directory that
+// a later start must find sealed.
+func stopped(t *testing.T, cfg config.Config) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out syncBuffer
+	env := cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: io.Discard,
+		Getenv: func(k string) string { return map[string]string{"BERTH_ADMIN_PASSWORD": adminPassword}[k] }}
+	go func() { done <- Serve(ctx, cfg, env, slog.New(slog.DiscardHandler), ln) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(out.String(), "Berth server on") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+}
+
+func testConfig(t *testing.T, dir string) config.Config {
+	t.Helper()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir, cfg.Kubeconfig = filepath.Join(dir, "data"), kubeconfig
+	return cfg
+}
+
+// TestSealKeyIsCheckedAtStart: the server creates its key on first start
+// (as make run needs), and refuses to start with a key that cannot open
+// the sealed data, with a missing key file, or with one others can read.
+func TestSealKeyIsCheckedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	stopped(t, cfg) // registers cluster "local": its kubeconfig is sealed
+	keyPath := filepath.Join(cfg.DataDir, "seal.key")
+	first, _, err := OpenSealer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	other := cfg
+	other.SealKeyFile = filepath.Join(dir, "other.key")
+	_, err = start(t, other)
+	if err == nil || !strings.Contains(err.Error(), "sealed under key ID "+first.KeyID()) {
+		t.Fatalf("start with another key: %v; want a refusal naming key ID %s", err, first.KeyID())
+	}
+	if _, err := os.Stat(other.SealKeyFile); !os.IsNotExist(err) {
+		t.Errorf("the refused new key file was left behind: %v", err)
+	}
+
+	if _, err := seal.CreateKey(other.SealKeyFile); err != nil {
+		t.Fatal(err)
+	}
+	second, _, err := OpenSealer(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = start(t, other)
+	if err == nil || !strings.Contains(err.Error(), "has key ID "+second.KeyID()+" but the database holds data sealed under key ID "+first.KeyID()) {
+		t.Fatalf("start with another existing key: %v; want a refusal naming both key IDs", err)
+	}
+
+	if err := os.Chmod(keyPath, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := start(t, cfg); err == nil || !strings.Contains(err.Error(), "chmod 600 "+keyPath) {
+		t.Fatalf("start with a key file of mode 0640: %v", err)
+	}
+	if err := os.Chmod(keyPath, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := start(t, cfg); err != nil {
+		t.Fatalf("start with the right key: %v", err)
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key to dir.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "berth test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return certFile, keyFile, pool
+}
+
+// TestTLSServesHTTP2WithSecureCookies: with --tls-cert and --tls-key the
+// console and API speak HTTP/2 over TLS and the session cookies are
+// Secure; behind a trusted proxy the client address in the audit trail is
+// the right-most untrusted X-Forwarded-For hop, not the spoofed left-most.
+func TestTLSServesHTTP2WithSecureCookies(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	var pool *x509.CertPool
+	cfg.TLSCert, cfg.TLSKey, pool = selfSigned(t, dir)
+	cfg.TrustedProxies = "127.0.0.1/32"
+	addr, err := start(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2 := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer h2.CloseIdleConnections()
+	base := "https://" + addr + "/api/v1"
+
+	login := func(password string) *http.Response {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"username": "admin", "password": password})
+		req, err := http.NewRequestWithContext(t.Context(), "POST", base+"/login", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", "6.6.6.6, 198.51.100.7") // left-most spoofed by the client
+		resp, err := h2.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if resp := login("wrong password"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a wrong password: %s", resp.Status)
+	}
+	resp := login(adminPassword)
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+		t.Fatalf("login: %s over %s; want 200 over HTTP/2", resp.Status, resp.Proto)
+	}
+	cookies := resp.Cookies()
+	if len(cookies) == 0 {
+		t.Fatal("no session cookies")
+	}
+	for _, c := range cookies {
+		if !c.Secure {
+			t.Errorf("cookie %s is not Secure under TLS", c.Name)
+		}
+	}
+
+	req, err := http.NewRequestWithContext(t.Context(), "GET", base+"/audit?action=user.login", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	resp, err = h2.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Items []struct {
+			Outcome  string `json:"outcome"`
+			SourceIP string `json:"sourceIP"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("list audit: %s, %v", resp.Status, err)
+	}
+	if len(page.Items) < 2 {
+		t.Fatalf("login records: %+v", page.Items)
+	}
+	for _, r := range page.Items {
+		if r.SourceIP != "198.51.100.7" {
+			t.Errorf("a %s login recorded from %q, want the right-most untrusted hop 198.51.100.7", r.Outcome, r.SourceIP)
+		}
+	}
+}
