@@ -49,7 +49,7 @@ type principal struct {
 // every other one, the caller's own account and tokens included, is
 // refused before its handler runs.
 var tokenRoleRoutes = map[authz.Role][]string{
-	authz.Gateway: {"GET /gateway/config"},
+	authz.Gateway: {"GET /gateway/config", "POST /gateway/config/applied"},
 }
 
 func principalOf(r *http.Request) *principal {

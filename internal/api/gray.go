@@ -63,6 +63,9 @@ type OrgImportRequest struct {
 type GatewayStream interface {
 	http.Handler
 	Current() []byte
+	// Applied records that gateway subscriber sub has put configuration
+	// id in force (gateway.Publisher.Applied).
+	Applied(sub, id string)
 }
 
 func (a *API) registerGray() {
@@ -114,6 +117,8 @@ func (a *API) registerGray() {
 	a.route(Route{Method: "GET", Path: "/tenants/{tenant}/org", Summary: "List the tenant's org directory (regions, branches, tellers)", Response: "List[OrgUnit]"}, a.listOrg)
 	a.route(Route{Method: "PUT", Path: "/tenants/{tenant}/org", Summary: "Replace the tenant's org directory (CSV level,code,name,parent or units)", Request: "OrgImportRequest", Response: "List[OrgUnit]"}, a.importOrg)
 	a.route(Route{Method: "GET", Path: "/gateway/config", Summary: "The Berth gateway configuration: JSON, or with Accept: text/event-stream a stream of every new one", Response: "GatewayConfig"}, a.gatewayConfig)
+	a.route(Route{Method: "POST", Path: "/gateway/config/applied", Summary: "A gateway reports a configuration in force, so that the server removes what older ones routed to only after that",
+		Request: "GatewayApplied", Response: "none"}, a.gatewayApplied)
 }
 
 // noActivePlan refuses to start a release order while one of its
@@ -329,6 +334,39 @@ func (a *API) importOrg(w http.ResponseWriter, r *http.Request) error {
 // current one as JSON, or the stream of every new one to a client asking
 // for text/event-stream (`berth gateway --server`). Gateways see every
 // environment's routes, so only platform-wide readers of it may follow.
+// GatewayApplied is a gateway's report that a configuration is in force
+// (the body internal/gateway's Subscriber posts).
+type GatewayApplied struct {
+	Subscriber string `json:"subscriber"`
+	ID         string `json:"id"`
+}
+
+// gatewayApplied takes a gateway's report that a configuration is in force.
+func (a *API) gatewayApplied(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.GatewayRead, authz.Platform); err != nil {
+		return err
+	}
+	var v GatewayApplied
+	if err := decode(r, &v); err != nil {
+		return err
+	}
+	var fields []resource.FieldError
+	if v.Subscriber == "" || len(v.Subscriber) > 64 {
+		fields = append(fields, resource.FieldError{Path: "subscriber", Reason: "must be 1 to 64 characters"})
+	}
+	if len(v.ID) != 64 {
+		fields = append(fields, resource.FieldError{Path: "id", Reason: "must be a configuration ID (64 hex digits)"})
+	}
+	if len(fields) > 0 {
+		return &resource.ValidationError{Fields: fields}
+	}
+	if a.gateway != nil {
+		a.gateway.Applied(v.Subscriber, v.ID)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (a *API) gatewayConfig(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.GatewayRead, authz.Platform); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"berth.dev/berth/internal/authz"
@@ -43,7 +44,7 @@ func applyCases() []applyCase {
 	v := "{name: %s, image: registry.local/app1:1, tier: small, orchestration: {replicas: 1, ports: [{name: http, containerPort: 8080}]}}"
 	return []applyCase{
 		{manifest.KindCluster, onPlatform, func(_ *matrixEnv, _ authz.Scope, n string) (string, string, request) {
-			return header(manifest.KindCluster, "{name: "+n+"}"), "spec: {kubeconfig: \"apiVersion: v1\\nkind: Config\\n\"}\n",
+			return header(manifest.KindCluster, "{name: "+n+"}"), "spec: {kubeconfig: " + strconv.Quote(kubeconfigFor("https://127.0.0.1:1")) + "}\n",
 				need("", nil, authz.Platform, authz.ClusterCreate)
 		}},
 		{manifest.KindResourceTier, onPlatform, func(_ *matrixEnv, _ authz.Scope, n string) (string, string, request) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"berth.dev/berth/internal/authz"
 )
@@ -117,6 +118,11 @@ func grayCases() map[string]routeCase {
 		}),
 		"GET /gateway/config": at(onPlatform, func(*matrixEnv, *subject, authz.Scope, string) request {
 			return need("/gateway/config", nil, authz.Platform, authz.GatewayRead)
+		}),
+		"POST /gateway/config/applied": at(onPlatform, func(*matrixEnv, *subject, authz.Scope, string) request {
+			q := need("/gateway/config/applied", map[string]string{"subscriber": "g1", "id": strings.Repeat("0", 64)}, authz.Platform, authz.GatewayRead)
+			q.ok = []int{http.StatusNoContent}
+			return q
 		}),
 	}
 	for op, body := range map[string]any{"step": map[string]int{"to": 1}, "set": map[string]int{"step": 0}, "promote": map[string]string{"keepOld": "1h"},

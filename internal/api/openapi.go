@@ -68,6 +68,7 @@ var schemaTypes = map[string]reflect.Type{
 	"OrgUnit":               reflect.TypeFor[gray.OrgUnit](),
 	"OrgImportRequest":      reflect.TypeFor[OrgImportRequest](),
 	"GatewayConfig":         reflect.TypeFor[map[string]any](), // internal/gateway.Config, see docs/gateway.md
+	"GatewayApplied":        reflect.TypeFor[GatewayApplied](),
 	"CurrentVersion":        reflect.TypeFor[CurrentVersion](),
 	"DeploymentView":        reflect.TypeFor[DeploymentView](),
 	"DeployRequest":         reflect.TypeFor[DeployRequest](),

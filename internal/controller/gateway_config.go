@@ -104,6 +104,11 @@ func (g *GatewayConfig) Rejected() map[string]string {
 	return maps.Clone(g.rejected)
 }
 
+// Delivered reports whether every connected gateway that reports what it
+// applies has the last published configuration in force (or the
+// publisher's AckWait has passed: see gateway.Publisher.Delivered).
+func (g *GatewayConfig) Delivered() bool { return g.pub.Delivered() }
+
 // Publishes reports whether the configuration last published realises r
 // for deployment k: the gray plan controller removes a version's pods only
 // once the gateway no longer routes to them.

@@ -52,6 +52,10 @@ type GrayPlans struct {
 	gateway  *GatewayConfig // nil: no Berth gateway provider to wait for
 }
 
+// deliveryPoll is how soon a plan waiting for gateways to put its routes
+// in force is looked at again.
+const deliveryPoll = 50 * time.Millisecond
+
 // RouteThrough makes the controller apply a plan of a gateway environment
 // only once g has published the route the plan calls for (Publishes), so
 // that pods are never removed while the gateway still routes to them.
@@ -140,6 +144,11 @@ func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration,
 	if wait, err := c.gatewayBehind(ctx, s); wait || err != nil {
 		return time.Second, err
 	}
+	if routesThroughGateway(c.gateway, s) && !c.gateway.Delivered() {
+		// Published, but a gateway has not put it in force yet: removing
+		// pods now could leave it routing to none.
+		return deliveryPoll, nil
+	}
 	objs, waiting, err := c.desired(s, conn)
 	if err != nil {
 		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, fmt.Errorf("render: %w", err))
@@ -192,7 +201,7 @@ func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration,
 // behind a published route is what keeps the gateway from routing to a
 // version whose pods this reconcile removes.
 func (c *GrayPlans) gatewayBehind(ctx context.Context, s grayState) (bool, error) {
-	if c.gateway == nil || s.dep == nil || (s.env.Traffic != "" && s.env.Traffic != tenancy.TrafficGateway) {
+	if !routesThroughGateway(c.gateway, s) {
 		return false, nil
 	}
 	plan := s.plan
@@ -213,6 +222,12 @@ func (c *GrayPlans) gatewayBehind(ctx context.Context, s grayState) (bool, error
 		}
 	}
 	return true, nil
+}
+
+// routesThroughGateway reports whether s's deployment is routed by Berth
+// gateways following g.
+func routesThroughGateway(g *GatewayConfig, s grayState) bool {
+	return g != nil && s.dep != nil && (s.env.Traffic == "" || s.env.Traffic == tenancy.TrafficGateway)
 }
 
 // notOthers refuses to apply over an object Berth did not create (one

@@ -30,6 +30,11 @@ var assembling = map[string][]string{
 	"berth.dev/berth/internal/gateway":        {"NewPublisher"},
 }
 
+// offline are functions of the hosts that run no engine: commands run while
+// the server is stopped (berth admin rotate-seal-key opens the platform
+// alone to re-seal kubeconfigs in one audited transaction).
+var offline = map[string]bool{"RotateSealKey": true}
+
 func TestServerAndBenchmarksRunTheOneAssembly(t *testing.T) {
 	t.Parallel()
 	for _, dir := range hosts {
@@ -75,6 +80,9 @@ func packageCalls(t *testing.T, dir string) map[string]bool {
 			imports[name] = path
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
+			if fd, ok := n.(*ast.FuncDecl); ok && offline[fd.Name.Name] {
+				return false
+			}
 			sel, ok := n.(*ast.SelectorExpr)
 			if !ok {
 				return true

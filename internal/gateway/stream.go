@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -32,16 +34,39 @@ type Publisher struct {
 	// Heartbeat is the interval of keep-alive comments. Default 15s.
 	Heartbeat time.Duration
 
+	// AckWait bounds how long Delivered waits for a connected gateway that
+	// does not report the current configuration applied. Default 10s.
+	AckWait time.Duration
+
 	mu      sync.Mutex
 	data    []byte
 	id      string
+	at      time.Time     // when id was published
 	changed chan struct{} // closed and replaced on every Publish
+	// subs are the connected subscribers that report what they apply
+	// (header SubscriberHeader), by subscriber ID: how many streams each
+	// holds open and the configuration ID it last reported applied.
+	subs map[string]*subscription
 }
+
+type subscription struct {
+	streams int
+	applied string
+}
+
+// SubscriberHeader names, on a stream request, the subscriber that will
+// report each configuration it applies (Publisher.Applied). A gateway
+// without it is not waited for.
+const SubscriberHeader = "X-Berth-Gateway-Subscriber"
+
+// MaxSubscribers bounds the subscribers a publisher tracks; streams past it
+// are served but not waited for.
+const MaxSubscribers = 1024
 
 // NewPublisher returns a publisher with no configuration yet: subscribers
 // wait for the first.
 func NewPublisher() *Publisher {
-	return &Publisher{Heartbeat: 15 * time.Second, changed: make(chan struct{})}
+	return &Publisher{Heartbeat: 15 * time.Second, AckWait: 10 * time.Second, changed: make(chan struct{}), subs: map[string]*subscription{}}
 }
 
 // Publish validates cfg and, if it differs from the current one, sends it
@@ -61,7 +86,7 @@ func (p *Publisher) Publish(cfg Config) error {
 	if id == p.id {
 		return nil
 	}
-	p.data, p.id = data, id
+	p.data, p.id, p.at = data, id, time.Now()
 	close(p.changed)
 	p.changed = make(chan struct{})
 	return nil
@@ -80,8 +105,73 @@ func (p *Publisher) current() ([]byte, string, <-chan struct{}) {
 	return p.data, p.id, p.changed
 }
 
-// ServeHTTP streams configurations until the client goes away.
+// Applied records that subscriber sub has applied configuration id. An
+// unknown subscriber (not streaming now) is ignored.
+func (p *Publisher) Applied(sub, id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.subs[sub]; ok {
+		s.applied = id
+	}
+}
+
+// Delivered reports whether the current configuration is in force at every
+// connected subscriber that reports what it applies, or AckWait has passed
+// since it was published (a stuck gateway does not stop the platform; it is
+// the gateway's operators' alarm). It is what lets the gray plan controller
+// remove a version's pods only once no gateway routes to them.
+func (p *Publisher) Delivered() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.id == "" || time.Since(p.at) >= p.AckWait {
+		return true
+	}
+	for _, s := range p.subs {
+		if s.applied != p.id {
+			return false
+		}
+	}
+	return true
+}
+
+// subscribe counts one more stream of sub; the returned function ends it.
+func (p *Publisher) subscribe(sub string) func() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.subs[sub]
+	if !ok {
+		if len(p.subs) >= MaxSubscribers {
+			return func() {}
+		}
+		s = &subscription{}
+		p.subs[sub] = s
+	}
+	s.streams++
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if s.streams--; s.streams == 0 {
+			delete(p.subs, sub)
+		}
+	}
+}
+
+// ServeHTTP streams configurations until the client goes away; a POST
+// (to URL+"/applied" when mounted alone) is a subscriber's AppliedReport.
 func (p *Publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		var v AppliedReport
+		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&v); err != nil {
+			http.Error(w, "bad applied report", http.StatusBadRequest)
+			return
+		}
+		p.Applied(v.Subscriber, v.ID)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if sub := r.Header.Get(SubscriberHeader); sub != "" && len(sub) <= 64 {
+		defer p.subscribe(sub)()
+	}
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -130,10 +220,26 @@ type Subscriber struct {
 	// Idle is how long without any byte (event or ping) before the stream is
 	// considered dead. Default 45s (three heartbeats).
 	Idle time.Duration
+	// ID names this subscriber to the server, which then waits for it to
+	// report each configuration applied (POST URL+"/applied") before it
+	// removes what an older configuration routed to. Empty: a random ID.
+	ID string
+}
+
+// AppliedReport is the body a subscriber posts to report a configuration
+// applied.
+type AppliedReport struct {
+	Subscriber string `json:"subscriber"`
+	ID         string `json:"id"`
 }
 
 // Run follows the stream until ctx is done, then returns nil.
 func (s *Subscriber) Run(ctx context.Context) error {
+	if s.ID == "" {
+		b := make([]byte, 12)
+		_, _ = crand.Read(b)
+		s.ID = hex.EncodeToString(b)
+	}
 	minB, maxB := orDefault(s.MinBackoff, 200*time.Millisecond), orDefault(s.MaxBackoff, 30*time.Second)
 	backoff := minB
 	lastID := ""
@@ -179,6 +285,9 @@ func (s *Subscriber) stream(ctx context.Context, lastID *string) (got bool, err 
 		return false, fmt.Errorf("config stream request: %w", err)
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if s.ID != "" {
+		req.Header.Set(SubscriberHeader, s.ID)
+	}
 	if *lastID != "" {
 		req.Header.Set("Last-Event-ID", *lastID)
 	}
@@ -207,8 +316,36 @@ func (s *Subscriber) stream(ctx context.Context, lastID *string) (got bool, err 
 			return
 		}
 		*lastID = ev.ID
+		s.report(ctx, ev.ID)
 	})
 	return got, err
+}
+
+// report tells the server that configuration id is in force here. A
+// failure is logged: the server stops waiting after its AckWait.
+func (s *Subscriber) report(ctx context.Context, id string) {
+	if s.ID == "" {
+		return
+	}
+	body, _ := json.Marshal(AppliedReport{Subscriber: s.ID, ID: id})
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(s.URL, "/")+"/applied", bytes.NewReader(body))
+	if err != nil {
+		s.Log.Warn("report configuration applied", "id", id, "err", err.Error())
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		s.Log.Warn("report configuration applied", "id", id, "err", err.Error())
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		s.Log.Warn("report configuration applied", "id", id, "status", resp.StatusCode)
+	}
 }
 
 // Event is one Server-Sent Event.

@@ -565,7 +565,7 @@ func (s *stack) steadyLoad() func() (sent, failed int64) {
 				n.Add(1)
 				if err != nil && ctx.Err() == nil {
 					bad.Add(1)
-					s.t.Logf("steady load after %v: %v", s.phase.Load(), err)
+					s.t.Logf("%s steady load after %v: %v", time.Now().UTC().Format("15:04:05.000"), s.phase.Load(), err)
 				}
 				time.Sleep(5 * time.Millisecond)
 			}

@@ -1,0 +1,110 @@
+package gateway_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"berth.dev/berth/internal/gateway"
+)
+
+// TestDeliveredWaitsForEveryConnectedGatewayToApply checks the handshake
+// the gray plan controller relies on before removing a version's pods: a
+// published configuration counts as delivered only once every connected
+// gateway has put it in force and said so, or AckWait has passed.
+func TestDeliveredWaitsForEveryConnectedGatewayToApply(t *testing.T) {
+	t.Parallel()
+	a, b := newBackend(t, "a"), newBackend(t, "b")
+	pub := gateway.NewPublisher()
+	pub.AckWait = time.Hour
+	mux := http.NewServeMux()
+	mux.Handle("/gateway/config", pub)
+	mux.Handle("/gateway/config/applied", pub)
+	server := httptest.NewServer(mux)
+	t.Cleanup(server.Close)
+
+	if !pub.Delivered() {
+		t.Fatal("nothing published yet, but Delivered is false")
+	}
+	received := make(chan struct{}, 8)
+	gate := make(chan struct{})
+	applied := 0
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	sub := &gateway.Subscriber{
+		URL: server.URL + "/gateway/config", Client: &http.Client{},
+		Apply: func(gateway.Config) error {
+			applied++
+			received <- struct{}{}
+			if applied == 2 { // hold the second configuration until told
+				<-gate
+			}
+			return nil
+		},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MinBackoff: 20 * time.Millisecond,
+	}
+	go func() { done <- sub.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+
+	if err := pub.Publish(simple(a.addr(), "")); err != nil {
+		t.Fatal(err)
+	}
+	<-received
+	eventually(t, "the first configuration reported applied", pub.Delivered)
+
+	if err := pub.Publish(simple(b.addr(), "")); err != nil {
+		t.Fatal(err)
+	}
+	<-received
+	if pub.Delivered() {
+		t.Fatal("Delivered while the gateway has not applied the new configuration")
+	}
+	close(gate)
+	eventually(t, "the second configuration reported applied", pub.Delivered)
+
+	// A report of an older configuration, or from a subscriber that is not
+	// streaming, does not count for the current one.
+	if err := pub.Publish(simple(a.addr(), b.addr())); err != nil {
+		t.Fatal(err)
+	}
+	<-received
+	eventually(t, "the third configuration reported applied", pub.Delivered)
+	pub.Applied("not-connected", "0")
+	if !pub.Delivered() {
+		t.Fatal("a report from an unknown subscriber changed Delivered")
+	}
+}
+
+// TestDeliveredStopsWaitingForAStuckGatewayAfterAckWait checks that a
+// gateway that never applies does not hold the platform forever.
+func TestDeliveredStopsWaitingForAStuckGatewayAfterAckWait(t *testing.T) {
+	t.Parallel()
+	a := newBackend(t, "a")
+	pub := gateway.NewPublisher()
+	pub.AckWait = 300 * time.Millisecond
+	server := httptest.NewServer(pub)
+	t.Cleanup(server.Close)
+	stuck := make(chan struct{})
+	t.Cleanup(func() { close(stuck) })
+	got := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	sub := &gateway.Subscriber{URL: server.URL, Client: &http.Client{},
+		Apply: func(gateway.Config) error { got <- struct{}{}; <-stuck; return nil },
+		Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
+	go func() { _ = sub.Run(ctx) }()
+	if err := pub.Publish(simple(a.addr(), "")); err != nil {
+		t.Fatal(err)
+	}
+	<-got // the subscriber holds it, never reporting it applied
+	eventually(t, "AckWait to pass", pub.Delivered)
+}
