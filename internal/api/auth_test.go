@@ -148,10 +148,13 @@ func TestAGatewayTokenReadsTheGatewayStreamAndNothingElse(t *testing.T) {
 	var gw TokenCreated
 	h.must(http.StatusCreated, admin, "POST", "/users/gateway/tokens", TokenRequest{Name: "edge-1", Role: "gateway"}).decode(t, &gw)
 	h.must(http.StatusOK, gw.Secret, "GET", "/gateway/config", nil)
+	// A gateway reports each configuration it applies (docs/gateway.md).
+	h.must(http.StatusNoContent, gw.Secret, "POST", "/gateway/config/applied",
+		map[string]string{"subscriber": "edge-1", "id": strings.Repeat("a", 64)})
 
 	param := regexp.MustCompile(`\{[a-z]+\}`)
 	for _, rt := range h.api.Routes() {
-		if rt.Public || rt.Path == "/gateway/config" {
+		if rt.Public || rt.Path == "/gateway/config" || rt.Path == "/gateway/config/applied" {
 			continue
 		}
 		path := param.ReplaceAllStringFunc(rt.Path, func(p string) string {
