@@ -454,10 +454,11 @@ func (c *GrayPlans) serving(ctx context.Context, s grayState, conn *kube.Conn, o
 		if err != nil {
 			return nil, err
 		}
-		if ok && s.plan.Phase == gray.Promoted && v == s.plan.Other() {
-			// The old version kept for a switch back serves only once its
-			// own copy runs in full: the main Deployment is rolling away
-			// from it.
+		if ok && v == s.plan.Other() {
+			// The second version serves only once its own copy runs in
+			// full: its Service also selects pods of the main Deployment
+			// while that rolls away from the same version (after a switch
+			// back, or a promotion), and those go without warning.
 			ok = kube.Available(conn.Watcher.Deployment(kube.AppKey{Namespace: s.env.Namespace, App: name}))
 		}
 		if ok {
