@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -107,4 +108,53 @@ func TestDeliveredStopsWaitingForAStuckGatewayAfterAckWait(t *testing.T) {
 	}
 	<-got // the subscriber holds it, never reporting it applied
 	eventually(t, "AckWait to pass", pub.Delivered)
+}
+
+// TestDeliveredStopsWaitingForAStuckGatewayWhilePublicationsContinue: the
+// wait for a gateway that applies nothing counts from when it fell behind,
+// not from the latest publication — or a platform publishing more often
+// than AckWait would wait for a stuck gateway forever.
+func TestDeliveredStopsWaitingForAStuckGatewayWhilePublicationsContinue(t *testing.T) {
+	t.Parallel()
+	a := newBackend(t, "a")
+	pub := gateway.NewPublisher()
+	pub.AckWait = 300 * time.Millisecond
+	server := httptest.NewServer(pub)
+	t.Cleanup(server.Close)
+	stuck := make(chan struct{})
+	t.Cleanup(func() { close(stuck) })
+	got := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	sub := &gateway.Subscriber{URL: server.URL, Client: &http.Client{},
+		Apply: func(gateway.Config) error { got <- struct{}{}; <-stuck; return nil },
+		Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
+	go func() { _ = sub.Run(ctx) }()
+	publish := func(i int) {
+		cfg := simple(a.addr(), "", func(c *gateway.Config) { c.Routes[0].PathPrefix = fmt.Sprintf("/%d", i) })
+		if err := pub.Publish(cfg); err != nil {
+			t.Error(err)
+		}
+	}
+	publish(0)
+	<-got // the subscriber holds it, never reporting it applied
+	if pub.Delivered() {
+		t.Fatal("Delivered before the stuck gateway applied or AckWait passed")
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				publish(i)
+			}
+		}
+	}()
+	eventually(t, "AckWait to pass although publications continue", pub.Delivered)
+	close(stop)
+	<-done
 }

@@ -41,7 +41,6 @@ type Publisher struct {
 	mu      sync.Mutex
 	data    []byte
 	id      string
-	at      time.Time     // when id was published
 	changed chan struct{} // closed and replaced on every Publish
 	// subs are the connected subscribers that report what they apply
 	// (header SubscriberHeader), by subscriber ID: how many streams each
@@ -52,6 +51,11 @@ type Publisher struct {
 type subscription struct {
 	streams int
 	applied string
+	// behind is when the subscriber fell behind: the first publication (or
+	// its connection) since it last reported the current configuration
+	// applied. Zero while it is current. AckWait counts from here, so a
+	// stream of new publications does not keep a stuck gateway waited for.
+	behind time.Time
 }
 
 // SubscriberHeader names, on a stream request, the subscriber that will
@@ -86,7 +90,13 @@ func (p *Publisher) Publish(cfg Config) error {
 	if id == p.id {
 		return nil
 	}
-	p.data, p.id, p.at = data, id, time.Now()
+	p.data, p.id = data, id
+	now := time.Now()
+	for _, s := range p.subs {
+		if s.behind.IsZero() {
+			s.behind = now
+		}
+	}
 	close(p.changed)
 	p.changed = make(chan struct{})
 	return nil
@@ -112,22 +122,25 @@ func (p *Publisher) Applied(sub, id string) {
 	defer p.mu.Unlock()
 	if s, ok := p.subs[sub]; ok {
 		s.applied = id
+		if id == p.id {
+			s.behind = time.Time{}
+		}
 	}
 }
 
 // Delivered reports whether the current configuration is in force at every
-// connected subscriber that reports what it applies, or AckWait has passed
-// since it was published (a stuck gateway does not stop the platform; it is
-// the gateway's operators' alarm). It is what lets the gray plan controller
+// connected subscriber that reports what it applies, except those that have
+// been behind for AckWait or longer (a stuck gateway does not stop the
+// platform; it is the gateway's operators' alarm). It is what lets the gray plan controller
 // remove a version's pods only once no gateway routes to them.
 func (p *Publisher) Delivered() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.id == "" || time.Since(p.at) >= p.AckWait {
+	if p.id == "" {
 		return true
 	}
 	for _, s := range p.subs {
-		if s.applied != p.id {
+		if s.applied != p.id && time.Since(s.behind) < p.AckWait {
 			return false
 		}
 	}
@@ -143,7 +156,7 @@ func (p *Publisher) subscribe(sub string) func() {
 		if len(p.subs) >= MaxSubscribers {
 			return func() {}
 		}
-		s = &subscription{}
+		s = &subscription{behind: time.Now()}
 		p.subs[sub] = s
 	}
 	s.streams++
