@@ -459,7 +459,9 @@ func (c *GrayPlans) serving(ctx context.Context, s grayState, conn *kube.Conn, o
 			// full: its Service also selects pods of the main Deployment
 			// while that rolls away from the same version (after a switch
 			// back, or a promotion), and those go without warning.
-			ok = kube.Available(conn.Watcher.Deployment(kube.AppKey{Namespace: s.env.Namespace, App: name}))
+			if ok, err = kube.DeploymentAvailable(ctx, conn.Client, s.env.Namespace, name); err != nil {
+				return nil, err
+			}
 		}
 		if ok {
 			out = append(out, v)

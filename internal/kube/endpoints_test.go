@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -90,4 +91,53 @@ func endpointSlice(ns, name, svc string, eps ...discoveryv1.Endpoint) *discovery
 		Endpoints:   eps,
 		Ports:       []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(8080))}},
 	}
+}
+
+// TestServiceServingCountsOnlyTheServicesOwnSlices: a slice left by an
+// earlier Service of the same name (same service-name label, another
+// owner) lists pods that are gone or going; only the slices the Service
+// owns say whether traffic sent to it finds a pod.
+func TestServiceServingCountsOnlyTheServicesOwnSlices(t *testing.T) {
+	t.Parallel()
+	c := clustertest.Start(t)
+	ns := c.Namespace(t)
+	ctx := t.Context()
+	serving := func(want bool) {
+		t.Helper()
+		got, err := kube.ServiceServing(ctx, c.Client, ns, "pay--v2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("ServiceServing(pay--v2) = %v, want %v", got, want)
+		}
+	}
+	slices := c.Client.DiscoveryV1().EndpointSlices(ns)
+	if _, err := slices.Create(ctx, endpointSlice(ns, "pay--v2-old", "pay--v2", endpoint("10.2.0.1", ptr(true), nil)), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	serving(false) // no Service at all
+
+	svc, err := c.Client.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "pay--v2"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "pay-none"},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serving(false) // the only ready endpoint is in a slice of another owner
+
+	own := endpointSlice(ns, "pay--v2-own", "pay--v2", endpoint("10.2.0.2", ptr(false), nil))
+	own.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Service", Name: svc.Name, UID: svc.UID}}
+	if own, err = slices.Create(ctx, own, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	serving(false) // its own slice, but no endpoint ready
+
+	own.Endpoints = append(own.Endpoints, endpoint("10.2.0.3", ptr(true), nil))
+	if _, err := slices.Update(ctx, own, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	serving(true)
 }

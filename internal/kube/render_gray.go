@@ -3,9 +3,11 @@ package kube
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -100,15 +102,28 @@ func beside(u *unstructured.Unstructured, w Workload, name string) error {
 }
 
 // ServiceServing reports whether the Service namespace/name has at least
-// one ready endpoint in its EndpointSlices: whether traffic sent to it now
-// finds a pod.
+// one ready endpoint in the EndpointSlices that the Service itself owns:
+// whether traffic sent to it now finds a pod. Slices left over from an
+// earlier Service of the same name (the garbage collector removes them a
+// little after the Service) bear the same service-name label but another
+// owner; they describe pods that are gone or going, so they never count.
 func ServiceServing(ctx context.Context, client kubernetes.Interface, namespace, name string) (bool, error) {
-	slices, err := client.DiscoveryV1().EndpointSlices(namespace).List(ctx, metav1.ListOptions{
+	svc, err := client.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("service %s/%s: %w", namespace, name, err)
+	}
+	list, err := client.DiscoveryV1().EndpointSlices(namespace).List(ctx, metav1.ListOptions{
 		LabelSelector: discoveryv1.LabelServiceName + "=" + name})
 	if err != nil {
 		return false, fmt.Errorf("endpoints of %s/%s: %w", namespace, name, err)
 	}
-	for _, s := range slices.Items {
+	for _, s := range list.Items {
+		if !slices.ContainsFunc(s.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == svc.UID }) {
+			continue
+		}
 		for _, e := range s.Endpoints {
 			if e.Conditions.Ready == nil || *e.Conditions.Ready {
 				return true, nil
@@ -116,6 +131,20 @@ func ServiceServing(ctx context.Context, client kubernetes.Interface, namespace,
 		}
 	}
 	return false, nil
+}
+
+// DeploymentAvailable reads Deployment namespace/name from the API server
+// (not from a watcher's cache, which may still hold an earlier Deployment
+// of the same name) and reports whether it runs every replica it wants.
+func DeploymentAvailable(ctx context.Context, client kubernetes.Interface, namespace, name string) (bool, error) {
+	d, err := client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("deployment %s/%s: %w", namespace, name, err)
+	}
+	return Available(d), nil
 }
 
 // RolledTo reports whether Deployment d has finished rolling out pods of
