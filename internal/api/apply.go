@@ -454,7 +454,7 @@ func (a *API) applyGrayPlan(ctx context.Context, tx platform.Tx, act audit.Actor
 	old, err := tx.GetPlan(ctx, spec.Key())
 	switch {
 	case errors.Is(err, resource.ErrNotFound) || (err == nil && !old.Phase.Active()):
-		_, err = a.p.Gray.Start(ctx, tx, act, spec)
+		_, err = a.p.StartGrayPlan(ctx, tx, act, spec)
 		return "created", err
 	case err != nil:
 		return "", err
@@ -472,7 +472,7 @@ func (a *API) applyGrayPlan(ctx context.Context, tx platform.Tx, act audit.Actor
 	if equalPlan(old, spec) {
 		return "unchanged", nil
 	}
-	_, err = a.p.Gray.Set(ctx, tx, act, spec.Key(), want)
+	_, err = a.p.SetGrayPlan(ctx, tx, act, spec.Key(), want)
 	return "updated", err
 }
 

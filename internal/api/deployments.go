@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/i18n"
@@ -345,10 +346,7 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.change(w, r, authz.DeploymentDeploy, "deployment.deploy", http.StatusOK, func(ctx context.Context, tx platform.Tx, k deploy.Key) (deploy.Deployment, error) {
-		if err := notHeld(r, tx, k.Application); err != nil {
-			return deploy.Deployment{}, err
-		}
-		return a.p.Deploy.Deploy(ctx, tx, a.actor(r), k, req.Version)
+		return a.p.DeployVersion(ctx, tx, a.actor(r), k, req.Version)
 	})
 }
 
@@ -361,37 +359,23 @@ func (a *API) scale(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.change(w, r, authz.DeploymentOperate, "deployment.scale", http.StatusOK, func(ctx context.Context, tx platform.Tx, k deploy.Key) (deploy.Deployment, error) {
-		return a.p.Deploy.Scale(ctx, tx, a.actor(r), k, req.Replicas)
+		return a.p.ScaleDeployment(ctx, tx, a.actor(r), k, req.Replicas)
 	})
 }
 
 func (a *API) undeploy(w http.ResponseWriter, r *http.Request) error {
 	return a.change(w, r, authz.DeploymentDelete, "deployment.delete", http.StatusAccepted, func(ctx context.Context, tx platform.Tx, k deploy.Key) (deploy.Deployment, error) {
-		if err := notHeld(r, tx, k.Application); err != nil {
-			return deploy.Deployment{}, err
-		}
-		return a.p.Deploy.Delete(ctx, tx, a.actor(r), k)
+		return a.p.DeleteDeployment(ctx, tx, a.actor(r), k)
 	})
 }
 
 func (a *API) operation(op string) HandlerFunc {
-	fns := map[string]func(context.Context, platform.Tx, deploy.Key, *http.Request) (deploy.Deployment, error){
-		"stop": func(ctx context.Context, tx platform.Tx, k deploy.Key, r *http.Request) (deploy.Deployment, error) {
-			if err := notHeld(r, tx, k.Application); err != nil {
-				return deploy.Deployment{}, err
-			}
-			return a.p.Deploy.Stop(ctx, tx, a.actor(r), k)
-		},
-		"start": func(ctx context.Context, tx platform.Tx, k deploy.Key, r *http.Request) (deploy.Deployment, error) {
-			return a.p.Deploy.Start(ctx, tx, a.actor(r), k)
-		},
-		"restart": func(ctx context.Context, tx platform.Tx, k deploy.Key, r *http.Request) (deploy.Deployment, error) {
-			return a.p.Deploy.Restart(ctx, tx, a.actor(r), k)
-		},
-	}
+	fn := map[string]func(context.Context, platform.Tx, audit.Actor, deploy.Key) (deploy.Deployment, error){
+		"stop": a.p.StopDeployment, "start": a.p.StartDeployment, "restart": a.p.RestartDeployment,
+	}[op]
 	return func(w http.ResponseWriter, r *http.Request) error {
 		return a.change(w, r, authz.DeploymentOperate, "deployment."+op, http.StatusOK, func(ctx context.Context, tx platform.Tx, k deploy.Key) (deploy.Deployment, error) {
-			return fns[op](ctx, tx, k, r)
+			return fn(ctx, tx, a.actor(r), k)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/platform"
-	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/traffic"
 )
@@ -80,7 +78,7 @@ func (a *API) registerGray() {
 			if err := decodeOptional(r, &req); err != nil {
 				return gray.Plan{}, err
 			}
-			return a.p.Gray.Step(ctx, tx, a.actor(r), k, req.To)
+			return a.p.StepGrayPlan(ctx, tx, a.actor(r), k, req.To)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{app}/set", Summary: "Change a running plan: steps, current step, blue-green side, gray replicas", Request: "GrayChange", Response: "GrayPlanView"},
 		a.grayOp("grayplan.set", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
@@ -88,7 +86,7 @@ func (a *API) registerGray() {
 			if err := decodeOptional(r, &req); err != nil {
 				return gray.Plan{}, err
 			}
-			return a.p.Gray.Set(ctx, tx, a.actor(r), k, req)
+			return a.p.SetGrayPlan(ctx, tx, a.actor(r), k, req)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{app}/promote", Summary: "Make the gray version stable, keeping the old one for keepOld (or removing it)", Request: "GrayPromoteRequest", Response: "GrayPlanView"},
 		a.grayOp("grayplan.promote", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
@@ -100,7 +98,7 @@ func (a *API) registerGray() {
 			if err != nil {
 				return gray.Plan{}, err
 			}
-			return a.p.Gray.Promote(ctx, tx, a.actor(r), k, keep)
+			return a.p.PromoteGrayPlan(ctx, tx, a.actor(r), k, keep)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{app}/abort", Summary: "Send all traffic back to the old stable version and remove the gray one (a promoted plan switches back)", Request: "GrayAbortRequest", Response: "GrayPlanView"},
 		a.grayOp("grayplan.abort", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
@@ -108,45 +106,17 @@ func (a *API) registerGray() {
 			if err := decodeOptional(r, &req); err != nil {
 				return gray.Plan{}, err
 			}
-			return a.p.Gray.Abort(ctx, tx, a.actor(r), k, req.Reason)
+			return a.p.AbortGrayPlan(ctx, tx, a.actor(r), k, req.Reason)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{app}/end", Summary: "Stop keeping the old version of a promoted plan", Response: "GrayPlanView"},
 		a.grayOp("grayplan.end", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
-			return a.p.Gray.End(ctx, tx, a.actor(r), k)
+			return a.p.EndGrayPlan(ctx, tx, a.actor(r), k)
 		}))
 	a.route(Route{Method: "GET", Path: "/tenants/{tenant}/org", Summary: "List the tenant's org directory (regions, branches, tellers)", Response: "List[OrgUnit]"}, a.listOrg)
 	a.route(Route{Method: "PUT", Path: "/tenants/{tenant}/org", Summary: "Replace the tenant's org directory (CSV level,code,name,parent or units)", Request: "OrgImportRequest", Response: "List[OrgUnit]"}, a.importOrg)
 	a.route(Route{Method: "GET", Path: "/gateway/config", Summary: "The Berth gateway configuration: JSON, or with Accept: text/event-stream a stream of every new one", Response: "GatewayConfig"}, a.gatewayConfig)
 	a.route(Route{Method: "POST", Path: "/gateway/config/applied", Summary: "A gateway reports a configuration in force, so that the server removes what older ones routed to only after that",
 		Request: "GatewayApplied", Response: "none"}, a.gatewayApplied)
-}
-
-// noActivePlan refuses to start a release order while one of its
-// applications has a running or promoted gray plan in the order's
-// environment: the order would deploy over the plan's versions.
-func noActivePlan(r *http.Request, tx platform.Tx, k release.Key) error {
-	o, err := tx.GetOrder(r.Context(), k.Tenant, k.Project, k.ID)
-	if err != nil {
-		return err
-	}
-	for _, it := range o.Items {
-		p, err := tx.GetPlan(r.Context(), deploy.Key{Tenant: o.Tenant, Project: o.Project, Application: it.Application, Environment: o.Environment})
-		if errors.Is(err, resource.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if p.Phase.Active() && p.Group == o.ID {
-			return resource.Refused("release order %s cannot start: it is being released by its gray group "+
-				"(berth gray status --order %s); promote or abort that instead", o.ID, o.ID)
-		}
-		if p.Phase.Active() {
-			return resource.Refused("release order %s cannot start: %s in %s has a %s gray plan (version %s); promote, abort or end it first",
-				o.ID, it.Application, o.Environment, strings.ToLower(string(p.Phase)), p.GrayVersion)
-		}
-	}
-	return nil
 }
 
 func parseKeepOld(s string) (time.Duration, error) {
@@ -229,11 +199,8 @@ func (a *API) startGrayPlan(w http.ResponseWriter, r *http.Request) error {
 		GrayVersion: req.GrayVersion, Strategy: req.Strategy, GrayReplicas: req.GrayReplicas, Steps: req.Steps, Step: req.Step, Side: req.Side}
 	var p gray.Plan
 	err = a.do(r, "grayplan.start", gray.Path(spec.Key()), s, func(tx platform.Tx) error {
-		if err := notHeld(r, tx, spec.Application); err != nil {
-			return err
-		}
 		var err error
-		p, err = a.p.Gray.Start(r.Context(), tx, a.actor(r), spec)
+		p, err = a.p.StartGrayPlan(r.Context(), tx, a.actor(r), spec)
 		return err
 	})
 	if err != nil {
@@ -242,8 +209,8 @@ func (a *API) startGrayPlan(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, a.grayView(p))
 }
 
-// grayOp is the handler of one change to an existing plan. Neither a plan
-// nor its changes may touch an application a running release order holds.
+// grayOp is the handler of one change to an existing plan; fn calls the
+// platform's operation, which carries the rules across features.
 func (a *API) grayOp(action string, fn func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error)) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		s := scopeOf(r)
@@ -260,13 +227,6 @@ func (a *API) grayOp(action string, fn func(ctx context.Context, tx platform.Tx,
 		k := grayKey(r)
 		var p gray.Plan
 		err = a.do(r, action, gray.Path(k), s, func(tx platform.Tx) error {
-			// A plan of a gray group is held by its order; the domain
-			// refuses it, naming the group to act on instead.
-			if p, err := tx.GetPlan(r.Context(), k); err != nil || p.Group == "" {
-				if err := notHeld(r, tx, k.Application); err != nil {
-					return err
-				}
-			}
 			var err error
 			p, err = fn(r.Context(), tx, r, k)
 			return err

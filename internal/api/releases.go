@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"berth.dev/berth/internal/authz"
@@ -63,10 +62,7 @@ func (a *API) registerReleases() {
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{id}/start", Summary: "Start an approved release order", Response: "OrderView"},
 		a.orderAction(authz.ReleaseOperate, "release.start", func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, error) {
-			if err := noActivePlan(r, tx, k); err != nil {
-				return release.Order{}, err
-			}
-			return a.p.Release.Start(r.Context(), tx, a.actor(r), k)
+			return a.p.StartOrder(r.Context(), tx, a.actor(r), k)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{id}/abort", Summary: "Abort a release order; a running one rolls back", Request: "AbortRequest", Response: "OrderView"},
 		a.orderAction(authz.ReleaseOperate, "release.abort", func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, error) {
@@ -83,13 +79,7 @@ func (a *API) registerReleases() {
 			if err := decodeOptional(r, &req); err != nil {
 				return release.Order{}, err
 			}
-			o, err := a.p.Release.Rollback(r.Context(), tx, a.actor(r), k, req)
-			if err != nil {
-				return release.Order{}, err
-			}
-			// The rollback order must not deploy over a gray plan either;
-			// refusing here rolls the whole transaction back.
-			return o, noActivePlan(r, tx, o.Key())
+			return a.p.RollbackOrder(r.Context(), tx, a.actor(r), k, req)
 		}))
 }
 
@@ -195,18 +185,4 @@ func (a *API) orderAction(perm authz.Permission, action string, fn func(*http.Re
 		}
 		return writeJSON(w, http.StatusOK, orderView(o))
 	}
-}
-
-// notHeld refuses a direct change to an application a running release
-// order holds: the order owns its version until it ends.
-func notHeld(r *http.Request, tx platform.Tx, app string) error {
-	l, err := tx.GetLock(r.Context(), r.PathValue("tenant"), r.PathValue("project"), r.PathValue("environment"), app)
-	if errors.Is(err, resource.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return resource.Refused("%s in %s is being released by order %s; change it through the order (abort or roll back) or wait for it to end",
-		app, r.PathValue("environment"), l.Order)
 }

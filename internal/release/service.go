@@ -13,7 +13,6 @@ import (
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/notify"
 	"berth.dev/berth/internal/resource"
-	"berth.dev/berth/internal/tenancy"
 )
 
 // MaxParallelism bounds an order's Parallelism.
@@ -160,11 +159,9 @@ func (s *Service) submit(ctx context.Context, st Store, o *Order) error {
 	}
 	// The floor set by tenant and platform admins binds environments
 	// written before it was raised.
-	floor, err := tenancy.EnvironmentFloor(ctx, st, o.Tenant, o.Environment)
-	if err != nil {
+	if o.RequiredApprovals, err = RequiredApprovals(ctx, st, env); err != nil {
 		return err
 	}
-	o.RequiredApprovals = max(env.RequiredApprovals, floor)
 	o.State = PendingApproval
 	if o.RequiredApprovals == 0 {
 		o.State = Approved
