@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/platform"
@@ -43,10 +44,9 @@ type Deployments struct {
 	// so namespaces are not re-applied on every reconcile.
 	ensured map[string]string
 
-	// OnApplied, if set before Run, hears of every deployment whose apply
-	// (or removal) was recorded; release orders wait on it. It must not
-	// block.
-	OnApplied func(deploy.Key)
+	// changes hears (change.Applied) of every deployment whose apply (or
+	// removal) was recorded; release orders wait on it. Set by Subscribe.
+	changes *change.Bus
 }
 
 type placement struct {
@@ -81,6 +81,14 @@ func NewDeployments(db platform.Transactor, svc *deploy.Service, clusters *kube.
 
 // Enqueue asks for k to be reconciled.
 func (c *Deployments) Enqueue(k deploy.Key) { c.queue.Add(k) }
+
+// Subscribe has the controller reconcile every deployment whose desired
+// state or node ports change on b, and publish change.Applied on b once it
+// has recorded an apply or a removal. Call it before Run.
+func (c *Deployments) Subscribe(b *change.Bus) {
+	c.changes = b
+	b.Subscribe(func(ch change.Changed) { c.Enqueue(deploy.KeyOf(ch)) }, change.Deployment, change.Network)
+}
 
 // ClusterChanged is the kube.Registry callback: an application's objects
 // changed in cluster. A Deployment or Service of which someone else took a
@@ -259,8 +267,8 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 		}
 		c.forget(k)
 		err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.Remove(ctx, st, k) })
-		if err == nil && c.OnApplied != nil {
-			c.OnApplied(k)
+		if err == nil {
+			c.changes.Publish(k.Change(change.Applied))
 		}
 		return 0, err
 	}
@@ -331,8 +339,8 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 
 func (c *Deployments) record(ctx context.Context, k deploy.Key, gen int64, inv []byte, applyErr error) error {
 	err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordApplied(ctx, st, k, gen, inv, applyErr) })
-	if err == nil && c.OnApplied != nil {
-		c.OnApplied(k)
+	if err == nil {
+		c.changes.Publish(k.Change(change.Applied))
 	}
 	return err
 }

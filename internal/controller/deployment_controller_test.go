@@ -18,13 +18,13 @@ import (
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/controller"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/localcluster/clustertest"
 	"berth.dev/berth/internal/platform"
-	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/seal"
 	"berth.dev/berth/internal/store"
@@ -63,17 +63,16 @@ func newEnv(t *testing.T, dataDir string) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e.p, err = platform.New(st, platform.Options{Clock: clock.Real{}, Sealer: sealer,
-		OnDeploymentChange: func(k deploy.Key) { e.ctrl.Enqueue(k) },
-		OnReleaseChange:    func(k release.Key) { e.rel.Enqueue(k) },
-		OnNetworkChange:    func(k deploy.Key) { e.ctrl.Enqueue(k) }})
+	changes := change.NewBus()
+	e.p, err = platform.New(st, platform.Options{Clock: clock.Real{}, Sealer: sealer, Changes: changes})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.reg = kube.NewRegistry(log, func(cluster string, k kube.AppKey) { e.ctrl.ClusterChanged(cluster, k) })
 	e.ctrl = controller.NewDeployments(st, e.p.Deploy, e.reg, log, time.Hour)
 	e.rel = controller.NewReleases(st, e.p.Release, e.reg, log, 0)
-	e.ctrl.OnApplied = e.rel.DeploymentApplied
+	e.ctrl.Subscribe(changes)
+	e.rel.Subscribe(changes)
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stop = func() { cancel(); e.reg.Close(); st.Close() }
 	t.Cleanup(func() { e.stop() })

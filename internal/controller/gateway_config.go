@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gateway"
 	"berth.dev/berth/internal/gray"
@@ -22,6 +23,7 @@ import (
 	"berth.dev/berth/internal/tenancy"
 	"berth.dev/berth/internal/traffic"
 	trafficgw "berth.dev/berth/internal/traffic/gateway"
+	"berth.dev/berth/internal/traffic/providers"
 )
 
 // GatewayConfig keeps the Berth gateway configuration the server streams to
@@ -68,6 +70,26 @@ func NewGatewayConfig(db platform.Transactor, h gray.Headers, pub *gateway.Publi
 
 // Collector is the metric to register with the server's registry.
 func (g *GatewayConfig) Collector() prometheus.Collector { return g.metric }
+
+// Subscribe has the configuration rebuilt when deployments change on b,
+// and published before b's publisher goes on when a gray plan changes: an
+// API answer to a gray change waits until the gateways are offered the new
+// routes (after an abort: none to gray). Call it before Run, before the
+// gray plan controller subscribes.
+func (g *GatewayConfig) Subscribe(b *change.Bus) {
+	b.Subscribe(func(change.Changed) { g.Changed() }, change.Deployment)
+	b.Subscribe(func(change.Changed) {
+		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+		defer cancel()
+		if err := g.Publish(ctx); err != nil {
+			g.log.Error("publish gateway configuration", "err", err)
+		}
+	}, change.GrayPlan)
+}
+
+// publishTimeout bounds the publication after a gray plan change, which
+// the API's answer waits for.
+const publishTimeout = 10 * time.Second
 
 // Changed asks for a rebuild; it never blocks, and changes heard during a
 // rebuild cause one more.
@@ -249,7 +271,10 @@ func (g *GatewayConfig) environments(ctx context.Context) ([]envPart, error) {
 				envs[path] = env
 			}
 			env, ok := envs[path]
-			if !ok || (env.Traffic != "" && env.Traffic != tenancy.TrafficGateway) {
+			if !ok {
+				continue
+			}
+			if p, err := providers.Lookup(env.Traffic); err != nil || !p.Published {
 				continue
 			}
 			r, ok, err := g.route(ctx, st, d, env, byKey[d.Key()])

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
@@ -22,9 +23,7 @@ import (
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
-	"berth.dev/berth/internal/traffic"
-	"berth.dev/berth/internal/traffic/gatewayapi"
-	"berth.dev/berth/internal/traffic/istio"
+	"berth.dev/berth/internal/traffic/providers"
 )
 
 // GrayPlans reconciles gray plans: for each it runs the second version
@@ -74,6 +73,13 @@ func NewGrayPlans(db platform.Transactor, svc *gray.Service, clusters *kube.Regi
 // Enqueue asks for k's plan to be reconciled (a plan or its deployment
 // changed).
 func (c *GrayPlans) Enqueue(k deploy.Key) { c.queue.Add(k) }
+
+// Subscribe has the controller reconcile the plan of every deployment or
+// gray plan that changes on b. Call it before Run, after the gateway
+// configuration subscribed (a plan's new routes are published first).
+func (c *GrayPlans) Subscribe(b *change.Bus) {
+	b.Subscribe(func(ch change.Changed) { c.Enqueue(deploy.KeyOf(ch)) }, change.Deployment, change.GrayPlan)
+}
 
 // Run reconciles with workers goroutines until ctx ends.
 func (c *GrayPlans) Run(ctx context.Context, workers int) {
@@ -227,7 +233,11 @@ func (c *GrayPlans) gatewayBehind(ctx context.Context, s grayState) (bool, error
 // routesThroughGateway reports whether s's deployment is routed by Berth
 // gateways following g.
 func routesThroughGateway(g *GatewayConfig, s grayState) bool {
-	return g != nil && s.dep != nil && (s.env.Traffic == "" || s.env.Traffic == tenancy.TrafficGateway)
+	if g == nil || s.dep == nil {
+		return false
+	}
+	p, err := providers.Lookup(s.env.Traffic)
+	return err == nil && p.Published
 }
 
 // notOthers refuses to apply over an object Berth did not create (one
@@ -263,16 +273,12 @@ func (c *GrayPlans) routeObjects(s grayState) ([]*unstructured.Unstructured, err
 	if !s.follows() {
 		return nil, nil
 	}
-	var render func(traffic.Route) ([]*unstructured.Unstructured, error)
-	switch s.env.Traffic {
-	case "", tenancy.TrafficGateway:
+	p, err := providers.Lookup(s.env.Traffic)
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: %w", s.env.Name, err)
+	}
+	if p.Published {
 		return nil, nil
-	case tenancy.TrafficIstio:
-		render = istio.Render
-	case tenancy.TrafficGatewayAPI:
-		render = gatewayapi.Render
-	default:
-		return nil, fmt.Errorf("environment %s: unknown traffic provider %q", s.env.Name, s.env.Traffic)
 	}
 	plan := s.plan
 	r, ok := gray.Route(gray.Target{Deployment: *s.dep, Version: s.versions[s.dep.Version], Plan: &plan,
@@ -280,18 +286,16 @@ func (c *GrayPlans) routeObjects(s grayState) ([]*unstructured.Unstructured, err
 	if !ok {
 		return nil, nil
 	}
-	objs, err := render(r)
+	objs, err := p.Render(r)
 	if err != nil {
-		return nil, fmt.Errorf("%s route of %s: %w", s.env.Traffic, r.Name, err)
+		return nil, fmt.Errorf("%s route of %s: %w", p.Name, r.Name, err)
 	}
 	return objs, nil
 }
 
 // isRoute tells the mesh route objects (applied only where Berth owns them)
 // from the workload objects in an inventory.
-func isRoute(ref kube.ObjectRef) bool {
-	return ref.Group == "networking.istio.io" || ref.Group == "gateway.networking.k8s.io"
-}
+func isRoute(ref kube.ObjectRef) bool { return providers.IsRoute(ref.Group) }
 
 // apply applies the route objects, then the workload objects, each against
 // its part of the previous inventory, and returns the whole new inventory.

@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/platform"
@@ -44,6 +45,12 @@ func NewIsolation(db platform.Transactor, svc *netasset.Service, clusters *kube.
 	}
 	return &Isolation{db: db, svc: svc, clusters: clusters, log: log, resync: resync, wake: make(chan struct{}, 1),
 		applied: map[string]map[kube.ObjectRef]string{}}
+}
+
+// Subscribe has the controller reconcile when isolation, exposed ports or
+// deployments (their namespaces) change on b. Call it before Run.
+func (c *Isolation) Subscribe(b *change.Bus) {
+	b.Subscribe(func(change.Changed) { c.Trigger() }, change.Isolation, change.Network, change.Deployment)
 }
 
 // Trigger asks for a reconcile of every cluster soon; it never blocks.

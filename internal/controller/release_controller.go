@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/client-go/util/workqueue"
 
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/platform"
@@ -72,8 +73,16 @@ func NewReleases(db platform.Transactor, svc *release.Service, clusters *kube.Re
 // Enqueue asks for order k to be advanced.
 func (c *Releases) Enqueue(k release.Key) { c.queue.Add(k) }
 
-// DeploymentApplied is the deployment controller's OnApplied callback.
-func (c *Releases) DeploymentApplied(k deploy.Key) {
+// Subscribe has the controller advance every order that changes on b, and
+// every order waiting on a deployment whose apply b reports. Call it
+// before Run.
+func (c *Releases) Subscribe(b *change.Bus) {
+	b.Subscribe(func(ch change.Changed) { c.Enqueue(release.KeyOf(ch)) }, change.Release)
+	b.Subscribe(func(ch change.Changed) { c.deploymentApplied(deploy.KeyOf(ch)) }, change.Applied)
+}
+
+// deploymentApplied wakes the orders that wait on k.
+func (c *Releases) deploymentApplied(k deploy.Key) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for o := range c.byDeploy[k] {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/change"
 )
 
 // Deployment is an application's desired state in one environment.
@@ -65,6 +66,16 @@ type Key struct {
 // Key returns d's key.
 func (d Deployment) Key() Key {
 	return Key{d.Tenant, d.Project, d.Application, d.Environment}
+}
+
+// Change names k in a change of kind.
+func (k Key) Change(kind change.Kind) change.Changed {
+	return change.Changed{Kind: kind, Key: change.Key{Tenant: k.Tenant, Project: k.Project, Environment: k.Environment, Name: k.Application}}
+}
+
+// KeyOf is the deployment a change names.
+func KeyOf(c change.Changed) Key {
+	return Key{Tenant: c.Key.Tenant, Project: c.Key.Project, Application: c.Key.Name, Environment: c.Key.Environment}
 }
 
 // Path is the deployment's resource path, used as the audit target.

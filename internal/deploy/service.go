@@ -9,6 +9,7 @@ import (
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
@@ -21,9 +22,9 @@ const MaxReplicas = 1000
 type Service struct {
 	clock   clock.Clock
 	tenancy *tenancy.Service
-	// notify, if set, is told of every key whose desired state changed,
-	// once the change has committed (the controller wakes on it).
-	notify func(Key)
+	// changes, if set, hears of every deployment whose desired state
+	// changed, once the change has committed (the controller wakes on it).
+	changes *change.Bus
 	// ExtraDemand, if set, is what else a deployment holds against quota
 	// beside its own pods: the second version a gray plan runs. It is set
 	// once, before use (platform.New).
@@ -31,9 +32,9 @@ type Service struct {
 }
 
 // NewService returns a Service reading time from c and reserving quota
-// through t. notify may be nil.
-func NewService(c clock.Clock, t *tenancy.Service, notify func(Key)) *Service {
-	return &Service{clock: c, tenancy: t, notify: notify}
+// through t. changes may be nil.
+func NewService(c clock.Clock, t *tenancy.Service, changes *change.Bus) *Service {
+	return &Service{clock: c, tenancy: t, changes: changes}
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
@@ -207,10 +208,7 @@ func (s *Service) changed(ctx context.Context, st Store, a audit.Actor, d Deploy
 	if err != nil {
 		return err
 	}
-	if s.notify != nil {
-		k := d.Key()
-		st.AfterCommit(func() { s.notify(k) })
-	}
+	s.changes.AfterCommit(st, d.Key().Change(change.Deployment))
 	return nil
 }
 

@@ -11,16 +11,15 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/controller"
-	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gateway"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/notify/webhook"
 	"berth.dev/berth/internal/platform"
-	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -33,10 +32,6 @@ const (
 	ClusterResync      = 10 * time.Second
 	GatewayConfigEvery = 30 * time.Second
 	AuditPruneEvery    = time.Hour
-
-	// publishTimeout bounds the gateway configuration's publication after
-	// a gray plan change, which the API's answer waits for.
-	publishTimeout = 10 * time.Second
 
 	deploymentWorkers = 16 // I/O bound: API calls and short transactions
 	releaseWorkers    = 2
@@ -71,6 +66,10 @@ type Engine struct {
 	// Gateway publishes the gateway configuration to `berth gateway`.
 	Gateway  *gateway.Publisher
 	Notifier *webhook.Sender
+	// Changes carries every committed change to the controllers above; a
+	// live view may subscribe to it too (before Run; handlers must not
+	// block).
+	Changes *change.Bus
 
 	log *slog.Logger
 }
@@ -79,30 +78,11 @@ type Engine struct {
 // wakes the controllers that act on it; nothing runs until Run.
 func New(db platform.Transactor, o Options) (*Engine, error) {
 	e := &Engine{log: o.Log}
-	// The controllers are set below, before anything can change a
-	// deployment, an order, network assets or a gray plan.
+	changes := change.NewBus()
 	p, err := platform.New(db, platform.Options{Clock: o.Clock, Sealer: o.Sealer, AuditRetention: o.AuditRetention,
-		Identity: o.Identity, OrgHeaders: o.OrgHeaders,
+		Identity: o.Identity, OrgHeaders: o.OrgHeaders, Changes: changes,
 		// Environments' namespaces are checked on their clusters.
-		Namespaces: kube.NamespaceInspector{},
-		OnDeploymentChange: func(k deploy.Key) {
-			e.Deployments.Enqueue(k)
-			e.Isolation.Trigger()
-			e.GrayPlans.Enqueue(k)
-			e.GatewayConfig.Changed()
-		},
-		OnReleaseChange: func(k release.Key) { e.Releases.Enqueue(k) },
-		OnNetworkChange: func(k deploy.Key) { e.Deployments.Enqueue(k); e.Isolation.Trigger() },
-		OnGrayPlanChange: func(k deploy.Key) {
-			// Published before the API answers: from then on the gateways
-			// are told the new routes (abort: none to gray).
-			ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
-			defer cancel()
-			if err := e.GatewayConfig.Publish(ctx); err != nil {
-				e.log.Error("publish gateway configuration", "err", err)
-			}
-			e.GrayPlans.Enqueue(k)
-		}})
+		Namespaces: kube.NamespaceInspector{}})
 	if err != nil {
 		return nil, err
 	}
@@ -111,12 +91,20 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	e.Clusters = kube.NewRegistry(log, func(cluster string, k kube.AppKey) { e.Deployments.ClusterChanged(cluster, k) })
 	e.Deployments = controller.NewDeployments(db, p.Deploy, e.Clusters, log, DeploymentResync)
 	e.Releases = controller.NewReleases(db, p.Release, e.Clusters, log, 0)
-	e.Deployments.OnApplied = e.Releases.DeploymentApplied
 	e.Isolation = controller.NewIsolation(db, p.Network, e.Clusters, log, IsolationResync)
 	e.GrayPlans = controller.NewGrayPlans(db, p.Gray, e.Clusters, p.Clock, log, GrayPlanResync)
 	e.Gateway = gateway.NewPublisher()
 	e.GatewayConfig = controller.NewGatewayConfig(db, p.Gray.Headers(), e.Gateway, log)
 	e.GrayPlans.RouteThrough(e.GatewayConfig)
+	// Every controller says which changes wake it, before anything can
+	// change. The gateway configuration comes first: a gray plan's new
+	// routes are published before its controller acts on it.
+	e.GatewayConfig.Subscribe(changes)
+	e.Deployments.Subscribe(changes)
+	e.Releases.Subscribe(changes)
+	e.Isolation.Subscribe(changes)
+	e.GrayPlans.Subscribe(changes)
+	e.Changes = changes
 	e.Notifier = webhook.NewSender(db, o.Webhooks, log, 0)
 	return e, nil
 }
@@ -127,7 +115,6 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 // cluster connections.
 func (e *Engine) Run(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	e.Platform.Network.OnIsolationChange(e.Isolation.Trigger)
 	clusters := controller.NewClusters(e.Platform, e.Clusters, e.log)
 	if err := clusters.Reconcile(ctx); err != nil {
 		e.log.Error("connect clusters", "err", err)

@@ -10,6 +10,7 @@ import (
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/resource"
@@ -23,15 +24,15 @@ type Service struct {
 	clock   clock.Clock
 	deploy  *deploy.Service
 	headers Headers
-	notify  func(deploy.Key)
+	changes *change.Bus
 }
 
 // NewService returns a Service reading time from c, changing deployments'
 // versions through d (promotion, switch back) and compiling rules with the
 // org headers h. notify, if set, hears of every plan that changed, once the
 // change has committed; it must not block.
-func NewService(c clock.Clock, d *deploy.Service, h Headers, notify func(deploy.Key)) *Service {
-	return &Service{clock: c, deploy: d, headers: h, notify: notify}
+func NewService(c clock.Clock, d *deploy.Service, h Headers, changes *change.Bus) *Service {
+	return &Service{clock: c, deploy: d, headers: h, changes: changes}
 }
 
 // Headers returns the org headers plans compile against.
@@ -445,9 +446,7 @@ func (s *Service) changed(ctx context.Context, st Store, a audit.Actor, p Plan, 
 	if err != nil {
 		return err
 	}
-	if s.notify != nil {
-		st.AfterCommit(func() { s.notify(k) })
-	}
+	s.changes.AfterCommit(st, k.Change(change.GrayPlan))
 	return nil
 }
 
@@ -484,8 +483,8 @@ func (s *Service) RecordApplied(ctx context.Context, st Store, k deploy.Key, gen
 	if err := st.UpdatePlan(ctx, p, prev); err != nil {
 		return fmt.Errorf("record apply of %s: %w", Path(k), err)
 	}
-	if s.notify != nil && !slices.Equal(prevApplied.Serving, p.Applied.Serving) {
-		st.AfterCommit(func() { s.notify(k) })
+	if !slices.Equal(prevApplied.Serving, p.Applied.Serving) {
+		s.changes.AfterCommit(st, k.Change(change.GrayPlan))
 	}
 	if applyErr == nil && prevApplied.Generation == generation && prevApplied.Error == "" {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/resource"
 )
@@ -169,9 +170,7 @@ func (s *Service) Unexpose(ctx context.Context, st Store, a audit.Actor, k deplo
 }
 
 func (s *Service) changed(st Store, k deploy.Key) {
-	if s.notify != nil {
-		st.AfterCommit(func() { s.notify(k) })
-	}
+	s.changes.AfterCommit(st, k.Change(change.Network))
 }
 
 func fieldErr(path, format string, args ...any) error {

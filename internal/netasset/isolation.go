@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
 )
@@ -172,9 +173,7 @@ func (s *Service) SetIsolation(ctx context.Context, st Store, a audit.Actor, i I
 	if err := st.PutIsolation(ctx, i, prev); err != nil {
 		return Isolation{}, fmt.Errorf("%s: %w", what, err)
 	}
-	if s.onIsolation != nil {
-		st.AfterCommit(s.onIsolation)
-	}
+	s.changes.AfterCommit(st, change.Changed{Kind: change.Isolation, Key: change.Key{Tenant: i.Tenant, Project: i.Project}})
 	return i, s.record(ctx, st, a, audit.Event{Tenant: i.Tenant, Project: i.Project, Action: "isolation.set", Target: i.path(),
 		Summary: fmt.Sprintf("set isolation of %s to level %s with %d allow rules %s (was level %s with %d)",
 			i.scope(), levelName(i.Level), len(i.Allow), allowList(i.Allow), levelName(old.Level), len(old.Allow))})

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
-	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -21,22 +21,17 @@ import (
 type Service struct {
 	clock   clock.Clock
 	tenancy *tenancy.Service
-	// notify, if set, hears of every environment deployment whose rendered
-	// objects an allocation changed, once it commits.
-	notify func(deploy.Key)
-	// onIsolation, if set, hears of every committed isolation change.
-	onIsolation func()
+	// changes, if set, hears of every deployment whose rendered objects
+	// an allocation changed (change.Network) and of every isolation change
+	// (change.Isolation), once they commit.
+	changes *change.Bus
 }
 
 // NewService returns a Service reading time from c and keeping bandwidth
-// quotas through t. notify may be nil.
-func NewService(c clock.Clock, t *tenancy.Service, notify func(deploy.Key)) *Service {
-	return &Service{clock: c, tenancy: t, notify: notify}
+// quotas through t. changes may be nil.
+func NewService(c clock.Clock, t *tenancy.Service, changes *change.Bus) *Service {
+	return &Service{clock: c, tenancy: t, changes: changes}
 }
-
-// OnIsolationChange sets f to be called after every committed isolation
-// change (the policy controller's wake-up). Call it before use.
-func (s *Service) OnIsolationChange(f func()) { s.onIsolation = f }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
 

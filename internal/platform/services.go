@@ -8,6 +8,7 @@ import (
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
@@ -25,23 +26,12 @@ type Options struct {
 	Identity       identity.Options
 	Providers      []identity.Provider // default: local users only
 	AuditRetention time.Duration       // default: audit.DefaultRetention
-	// OnDeploymentChange hears of every deployment whose desired state a
-	// transaction changed, once it commits (the controller's wake-up); nil
-	// for none. It must not block.
-	OnDeploymentChange func(deploy.Key)
-	// OnGrayPlanChange hears of every gray plan a transaction changed, once
-	// it commits; nil for none. It must not block.
-	OnGrayPlanChange func(deploy.Key)
+	// Changes hears of every change a transaction made, once it commits
+	// (the controllers' wake-ups); nil for none.
+	Changes *change.Bus
 	// OrgHeaders name the request headers carrying region, branch and
 	// teller (default gray.DefaultHeaders).
 	OrgHeaders gray.Headers
-	// OnReleaseChange hears of every release order a transaction changed,
-	// once it commits (the release controller's wake-up); nil for none. It
-	// must not block.
-	OnReleaseChange func(release.Key)
-	// OnNetworkChange hears of every deployment whose node ports a
-	// transaction changed, once it commits; nil for none. It must not block.
-	OnNetworkChange func(deploy.Key)
 	// Namespaces checks environments' namespaces on their clusters
 	// (tenancy.Service.SetNamespaceInspector); nil only where there are no
 	// clusters to ask (tests of other things).
@@ -77,10 +67,10 @@ func New(db Transactor, o Options) (*Platform, error) {
 	if o.OrgHeaders == (gray.Headers{}) {
 		o.OrgHeaders = gray.DefaultHeaders
 	}
-	d := deploy.NewService(o.Clock, t, o.OnDeploymentChange)
-	g := gray.NewService(o.Clock, d, o.OrgHeaders, o.OnGrayPlanChange)
+	d := deploy.NewService(o.Clock, t, o.Changes)
+	g := gray.NewService(o.Clock, d, o.OrgHeaders, o.Changes)
 	d.ExtraDemand = g.Demand
-	r := release.NewService(o.Clock, d, o.OnReleaseChange)
+	r := release.NewService(o.Clock, d, o.Changes)
 	return &Platform{
 		DB:         db,
 		Clock:      o.Clock,
@@ -92,7 +82,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Gray:       g,
 		Release:    r,
 		GrayGroups: gray.NewGroups(g, r),
-		Network:    netasset.NewService(o.Clock, t, o.OnNetworkChange),
+		Network:    netasset.NewService(o.Clock, t, o.Changes),
 	}, nil
 }
 

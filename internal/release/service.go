@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/notify"
@@ -24,23 +25,33 @@ type Key struct{ Tenant, Project, ID string }
 // Key returns o's key.
 func (o Order) Key() Key { return Key{o.Tenant, o.Project, o.ID} }
 
+// Change names k in a change of kind.
+func (k Key) Change(kind change.Kind) change.Changed {
+	return change.Changed{Kind: kind, Key: change.Key{Tenant: k.Tenant, Project: k.Project, Name: k.ID}}
+}
+
+// KeyOf is the order a change names.
+func KeyOf(c change.Changed) Key {
+	return Key{Tenant: c.Key.Tenant, Project: c.Key.Project, ID: c.Key.Name}
+}
+
 // Service applies release orders' rules and runs them (Advance). It is safe
 // for concurrent use.
 type Service struct {
 	clock  clock.Clock
 	deploy *deploy.Service
-	// wake, if set, hears of every order whose state changed, once the
+	// changes, if set, hears of every order whose state changed, once the
 	// change has committed (the release controller's wake-up).
-	wake func(Key)
+	changes *change.Bus
 	// UnreachableLimit is how long the cluster may be away during an
 	// order before that is a system fault.
 	UnreachableLimit time.Duration
 }
 
 // NewService returns a Service reading time from c and changing
-// deployments through d. wake may be nil.
-func NewService(c clock.Clock, d *deploy.Service, wake func(Key)) *Service {
-	return &Service{clock: c, deploy: d, wake: wake, UnreachableLimit: DefaultUnreachableLimit}
+// deployments through d. changes may be nil.
+func NewService(c clock.Clock, d *deploy.Service, changes *change.Bus) *Service {
+	return &Service{clock: c, deploy: d, changes: changes, UnreachableLimit: DefaultUnreachableLimit}
 }
 
 func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
@@ -454,10 +465,7 @@ func (s *Service) save(ctx context.Context, st Store, o *Order) error {
 			return fmt.Errorf("release the applications of order %s: %w", o.ID, err)
 		}
 	}
-	if s.wake != nil {
-		k := o.Key()
-		st.AfterCommit(func() { s.wake(k) })
-	}
+	s.changes.AfterCommit(st, o.Key().Change(change.Release))
 	return nil
 }
 

@@ -3,6 +3,8 @@ package tenancy
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/resource"
@@ -16,10 +18,8 @@ func validateEnvironment(e Environment) error {
 	errs.CheckName("cluster", e.Cluster)
 	errs.CheckName("namespace", e.Namespace)
 	errs.CheckLen("description", e.Description, 2000)
-	switch e.Traffic {
-	case "", TrafficGateway, TrafficIstio, TrafficGatewayAPI:
-	default:
-		errs.Add("traffic", "want gateway, istio or gatewayapi, got %q", e.Traffic)
+	if e.Traffic != "" && !slices.Contains(TrafficProviders, e.Traffic) {
+		errs.Add("traffic", "want one of %s, got %q", strings.Join(TrafficProviders, ", "), e.Traffic)
 	}
 	if e.Traffic == TrafficGatewayAPI && e.Gateway == "" {
 		errs.Add("gateway", "the gatewayapi traffic provider needs the Gateway its routes attach to (name or namespace/name)")

@@ -83,6 +83,10 @@ const (
 	TrafficGatewayAPI = "gatewayapi"
 )
 
+// TrafficProviders are the names an environment's traffic field may take
+// ("" is the gateway); internal/traffic/providers realises each.
+var TrafficProviders = []string{TrafficGateway, TrafficIstio, TrafficGatewayAPI}
+
 // Cluster is a registered Kubernetes cluster. Its kubeconfig is kept
 // encrypted (AES-GCM) and never part of this type; read it with
 // Service.Kubeconfig.

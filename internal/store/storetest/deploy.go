@@ -8,6 +8,7 @@ import (
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
@@ -254,11 +255,13 @@ func testDeploymentNotifiesAfterCommit(t *testing.T, h *harness) {
 	ctx := t.Context()
 	h.deployFixture(t)
 	var heard []deploy.Key
+	changes := change.NewBus()
+	changes.Subscribe(func(c change.Changed) { heard = append(heard, deploy.KeyOf(c)) }, change.Deployment)
 	sealer, err := seal.New(make([]byte, seal.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := platform.New(h.st, platform.Options{Clock: h.clock, Sealer: sealer, OnDeploymentChange: func(k deploy.Key) { heard = append(heard, k) }})
+	p, err := platform.New(h.st, platform.Options{Clock: h.clock, Sealer: sealer, Changes: changes})
 	if err != nil {
 		t.Fatal(err)
 	}

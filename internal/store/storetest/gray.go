@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/platform"
@@ -262,11 +263,13 @@ func testGrayNotifiesAfterCommit(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	var heard []deploy.Key
+	changes := change.NewBus()
+	changes.Subscribe(func(c change.Changed) { heard = append(heard, deploy.KeyOf(c)) }, change.GrayPlan)
 	sealer, err := seal.New(make([]byte, seal.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := platform.New(h.st, platform.Options{Clock: h.clock, Sealer: sealer, OnGrayPlanChange: func(k deploy.Key) { heard = append(heard, k) }})
+	p, err := platform.New(h.st, platform.Options{Clock: h.clock, Sealer: sealer, Changes: changes})
 	if err != nil {
 		t.Fatal(err)
 	}
