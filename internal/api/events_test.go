@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,28 +22,11 @@ import (
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/localcluster/clustertest"
+	"berth.dev/berth/internal/logtest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/seal"
 	"berth.dev/berth/internal/store/storetest"
 )
-
-// syncBuffer is a log sink the test reads while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A deployment whose events cannot be read (Berth's credentials may not
 // list them) is still shown, saying that its events are missing, with the
@@ -85,7 +67,7 @@ func TestMissingEventsAreReportedWithTheRequestID(t *testing.T) {
 	kubeconfig := strings.Replace(strings.Replace(kubeconfigFor(cfg.Host), "not-a-real-token", tr.Status.Token, 1),
 		"insecure-skip-tls-verify: true", fmt.Sprintf("certificate-authority-data: %q", base64.StdEncoding.EncodeToString(cfg.CAData)), 1)
 
-	var logs syncBuffer
+	var logs logtest.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	reg := kube.NewRegistry(log, nil)
 	t.Cleanup(reg.Close)

@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"berth.dev/berth/internal/gateway"
+	"berth.dev/berth/internal/logtest"
 )
 
 // clock is the fake clock of governance tests.
@@ -98,27 +98,10 @@ type harness struct {
 	url     string
 	addr    string
 	reg     *prometheus.Registry
-	access  *syncBuffer
+	access  *logtest.Buffer
 	client  *http.Client
 	cancel  context.CancelFunc
 	stopped chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // harnessSettings are what harness options change.
@@ -157,7 +140,7 @@ func forEachFrontEnd(t *testing.T, test func(t *testing.T, fe harnessOpt)) {
 
 func startGateway(t testing.TB, cfg *gateway.Config, opts ...harnessOpt) *harness {
 	t.Helper()
-	h := &harness{reg: prometheus.NewRegistry(), access: &syncBuffer{}, stopped: make(chan error, 1)}
+	h := &harness{reg: prometheus.NewRegistry(), access: &logtest.Buffer{}, stopped: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	set := harnessSettings{
 		gw:  gateway.Options{Log: log, AccessLog: slog.New(slog.NewJSONHandler(h.access, nil)), Registerer: h.reg},

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"berth.dev/berth/internal/localcluster/clustertest"
+	"berth.dev/berth/internal/logtest"
 )
 
 func TestMain(m *testing.M) { clustertest.Main(m) }
@@ -134,7 +135,7 @@ func TestWatchStreamsStatusChangesAsTheyHappen(t *testing.T) {
 	b, _, _ := onCluster(t, "bank-pay-watch", "")
 
 	ctx, cancel := context.WithCancel(t.Context())
-	var out syncBuffer
+	var out logtest.Buffer
 	done := make(chan error, 1)
 	go func() { done <- b.runTo(ctx, &out, "", "app", "watch", "--env", "dev") }()
 	b.must("", []string{"app", "deploy", "red-auth", "v1", "--env", "dev"})

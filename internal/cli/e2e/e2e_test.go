@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +34,7 @@ import (
 	"berth.dev/berth/internal/cli/usercmd"
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/localcluster/clustertest"
+	"berth.dev/berth/internal/logtest"
 	"berth.dev/berth/internal/store"
 )
 
@@ -287,7 +287,7 @@ func TestRestartKeepsTheAdminAndTheLocalCluster(t *testing.T) {
 	}
 	vars := map[string]string{"BERTH_CONFIG": filepath.Join(dir, "config.yaml")} // no BERTH_ADMIN_PASSWORD
 	getenv := func(k string) string { return vars[k] }
-	var first, second syncBuffer
+	var first, second logtest.Buffer
 	_, stop := startServerOut(t, dir, kubeconfig, getenv, &first)
 	stop()
 	password := between(first.String(), "Created user admin with password ", "\n")
@@ -312,23 +312,4 @@ func between(s, start, end string) string {
 	}
 	v, _, _ := strings.Cut(after, end)
 	return v
-}
-
-// syncBuffer is a bytes.Buffer safe to write from the server's goroutine
-// while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,6 @@
 package gatewaycmd_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,30 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/cli/gatewaycmd"
+	"berth.dev/berth/internal/logtest"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func config(addr, prefix string) string {
 	return fmt.Sprintf("routes:\n- {name: r, pathPrefix: %s, app: a}\napps:\n- {name: a, stable: {addresses: [%q]}}\n", prefix, addr)
@@ -58,7 +40,7 @@ func TestGatewayFromFileReloadsAndKeepsGoodConfig(t *testing.T) {
 	}
 	write(config(backend.Listener.Addr().String(), "/v1"))
 
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &logtest.Buffer{}, &logtest.Buffer{}
 	env := cli.Env{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: stderr, Getenv: func(string) string { return "" }}
 	cmd := gatewaycmd.New(env)
 	cmd.SetArgs([]string{"--config", path, "--listen", "127.0.0.1:0", "--admin-listen", "",

@@ -3,17 +3,11 @@ package servercmd
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -24,7 +18,9 @@ import (
 
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/logtest"
 	"berth.dev/berth/internal/seal"
+	"berth.dev/berth/internal/tlstest"
 )
 
 const adminPassword = "first-admin-password"
@@ -43,7 +39,7 @@ func start(t *testing.T, cfg config.Config) (addr string, err error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var out syncBuffer
+	var out logtest.Buffer
 	env := cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: io.Discard,
 		Getenv: func(k string) string { return map[string]string{"BERTH_ADMIN_PASSWORD": adminPassword}[k] }}
 	go func() { done <- Serve(ctx, cfg, env, slog.New(slog.DiscardHandler), ln) }()
@@ -80,7 +76,7 @@ func stopped(t *testing.T, cfg config.Config) {
 	cfg.Listen = ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var out syncBuffer
+	var out logtest.Buffer
 	env := cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: io.Discard,
 		Getenv: func(k string) string { return map[string]string{"BERTH_ADMIN_PASSWORD": adminPassword}[k] }}
 	go func() { done <- Serve(ctx, cfg, env, slog.New(slog.DiscardHandler), ln) }()
@@ -154,36 +150,6 @@ func TestSealKeyIsCheckedAtStart(t *testing.T) {
 	}
 }
 
-// selfSigned writes a certificate for 127.0.0.1 and its key to dir.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "berth test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pool = x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	return certFile, keyFile, pool
-}
-
 // TestTLSServesHTTP2WithSecureCookies: with --tls-cert and --tls-key the
 // console and API speak HTTP/2 over TLS and the session cookies are
 // Secure; behind a trusted proxy the client address in the audit trail is
@@ -192,7 +158,7 @@ func TestTLSServesHTTP2WithSecureCookies(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, dir)
 	var pool *x509.CertPool
-	cfg.TLSCert, cfg.TLSKey, pool = selfSigned(t, dir)
+	cfg.TLSCert, cfg.TLSKey, pool = tlstest.SelfSigned(t, dir)
 	cfg.TrustedProxies = "127.0.0.1/32"
 	addr, err := start(t, cfg)
 	if err != nil {
