@@ -70,20 +70,5 @@ func Fetch(ctx context.Context, c *client.Client, k kind.Kind, place kind.Place,
 	if err != nil {
 		return nil, err
 	}
-	var all []map[string]any
-	next := ""
-	for {
-		var page struct {
-			Items    []map[string]any `json:"items"`
-			Continue string           `json:"continue"`
-		}
-		if err := c.Do(ctx, "GET", path+client.Query("limit", "500", "continue", next), nil, &page); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Items...)
-		if page.Continue == "" {
-			return all, nil
-		}
-		next = page.Continue
-	}
+	return c.List(ctx, path)
 }

@@ -4,7 +4,6 @@
 package tokencmd
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 
@@ -72,7 +71,7 @@ func New(env cli.Env) *cobra.Command {
 			if listUser == "" {
 				objs, err = getcmd.Fetch(cmd.Context(), s.Client, k, kind.Place{}, "")
 			} else {
-				objs, err = fetchAll(cmd.Context(), s.Client, base(listUser))
+				objs, err = s.Client.List(cmd.Context(), base(listUser))
 			}
 			if err != nil {
 				return err
@@ -102,24 +101,4 @@ func New(env cli.Env) *cobra.Command {
 	revoke.Flags().StringVar(&revokeUser, "user", "", "whose token (platform admins; default: yours)")
 	cmd.AddCommand(create, list, revoke)
 	return cmd
-}
-
-// fetchAll reads every page of the list at path.
-func fetchAll(ctx context.Context, c *client.Client, path string) ([]map[string]any, error) {
-	var all []map[string]any
-	next := ""
-	for {
-		var page struct {
-			Items    []map[string]any `json:"items"`
-			Continue string           `json:"continue"`
-		}
-		if err := c.Do(ctx, "GET", path+client.Query("limit", "500", "continue", next), nil, &page); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Items...)
-		if page.Continue == "" {
-			return all, nil
-		}
-		next = page.Continue
-	}
 }
