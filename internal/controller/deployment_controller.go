@@ -163,7 +163,7 @@ func confirmDrift(ctx context.Context, conn *kube.Conn, inv kube.Inventory) ([]s
 // Run reconciles with workers goroutines until ctx ends.
 func (c *Deployments) Run(ctx context.Context, workers int) {
 	stop := startWorkers(ctx, c.queue, workers, c.Reconcile, func(k deploy.Key, err error) {
-		c.log.Warn("reconcile deployment", "deployment", k.Path(), "err", err)
+		c.log.Warn("reconcile deployment", "deployment", k.Path(), "step", stepOf(err), "err", err)
 	})
 	defer stop()
 	c.enqueueAll(ctx)
@@ -209,79 +209,124 @@ func (c *Deployments) enqueueAll(ctx context.Context) {
 // after which to look again (waiting on something outside, such as an
 // unreachable cluster), or an error to retry with backoff.
 func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duration, error) {
-	var (
-		d     deploy.Deployment
-		env   tenancy.Environment
-		v     apps.Version
-		quota resource.List
-		// nodePorts are the node ports allocated to the app's ports.
-		nodePorts map[string]int32
+	p := &deploymentPass{c: c, k: k}
+	return runSteps(ctx,
+		step{"load", p.load},            // the deployment, its environment, version, quota and node ports
+		step{"connect", p.connect},      // the environment's cluster, ready
+		step{"remove", p.remove},        // a deleted deployment: its objects, then its row
+		step{"namespace", p.namespace},  // the environment's namespace, quota and limits
+		step{"render", p.render},        // the version's objects
+		step{"apply", p.apply},          // server-side apply and prune; drift repaired and audited
+		step{"record", p.recordApplied}, // the inventory or the failure, in the database
 	)
-	err := c.db.View(ctx, func(st platform.Tx) error {
+}
+
+// A deploymentPass is one reconcile of one deployment: what its steps
+// found and did.
+type deploymentPass struct {
+	c *Deployments
+	k deploy.Key
+
+	d     deploy.Deployment
+	env   tenancy.Environment
+	v     apps.Version
+	quota resource.List
+	// nodePorts are the node ports allocated to the app's ports.
+	nodePorts map[string]int32
+
+	conn *kube.Conn
+	pl   *placed
+	prev kube.Inventory // what the last apply left in the cluster
+	objs []*unstructured.Unstructured
+
+	inv      kube.Inventory
+	applyErr error // shown in the deployment's status, retried
+}
+
+func (p *deploymentPass) load(ctx context.Context) (bool, time.Duration, error) {
+	k := p.k
+	err := p.c.db.View(ctx, func(st platform.Tx) error {
 		var err error
-		if d, err = st.GetDeployment(ctx, k); err != nil {
+		if p.d, err = st.GetDeployment(ctx, k); err != nil {
 			return err
 		}
-		if env, err = st.GetEnvironment(ctx, k.Tenant, k.Project, k.Environment); err != nil {
+		if p.env, err = st.GetEnvironment(ctx, k.Tenant, k.Project, k.Environment); err != nil {
 			return err
 		}
-		if v, err = st.GetVersion(ctx, k.Tenant, k.Project, k.Application, d.Version); err != nil {
+		if p.v, err = st.GetVersion(ctx, k.Tenant, k.Project, k.Application, p.d.Version); err != nil {
 			return err
 		}
 		q, err := st.GetQuota(ctx, tenancy.Scope{Tenant: k.Tenant, Project: k.Project})
 		if err != nil && !errors.Is(err, resource.ErrNotFound) {
 			return fmt.Errorf("quota of %s/%s: %w", k.Tenant, k.Project, err)
 		}
-		quota = q.Hard
-		nodePorts, err = allocatedNodePorts(ctx, st, k)
+		p.quota = q.Hard
+		p.nodePorts, err = allocatedNodePorts(ctx, st, k)
 		return err
 	})
 	if errors.Is(err, resource.ErrNotFound) {
-		c.forget(k)
-		return 0, nil
+		p.c.forget(k)
+		return true, 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("load: %w", err)
+		return true, 0, fmt.Errorf("load: %w", err)
 	}
-	conn, err := c.clusters.Ready(env.Cluster)
+	return false, 0, nil
+}
+
+func (p *deploymentPass) connect(ctx context.Context) (bool, time.Duration, error) {
+	conn, err := p.c.clusters.Ready(p.env.Cluster)
 	if err != nil {
 		// Not our fault and not retried hot: record it once, look again soon.
-		if d.Applied.Error != err.Error() {
-			if rerr := c.record(ctx, k, d.Generation, d.Applied.Inventory, err); rerr != nil {
-				return 0, rerr
+		if p.d.Applied.Error != err.Error() {
+			if rerr := p.c.record(ctx, p.k, p.d.Generation, p.d.Applied.Inventory, err); rerr != nil {
+				return true, 0, rerr
 			}
 		}
-		return 5 * time.Second, nil
+		return true, 5 * time.Second, nil
 	}
-	pl := c.place(env.Cluster, kube.AppKey{Namespace: env.Namespace, App: k.Application}, k)
+	p.conn = conn
+	p.pl = p.c.place(p.env.Cluster, kube.AppKey{Namespace: p.env.Namespace, App: p.k.Application}, p.k)
+	if len(p.d.Applied.Inventory) > 0 {
+		if err := json.Unmarshal(p.d.Applied.Inventory, &p.prev); err != nil {
+			return true, 0, fmt.Errorf("inventory of %s: %w", p.k.Path(), err)
+		}
+	}
+	return false, 0, nil
+}
 
-	var prev kube.Inventory
-	if len(d.Applied.Inventory) > 0 {
-		if err := json.Unmarshal(d.Applied.Inventory, &prev); err != nil {
-			return 0, fmt.Errorf("inventory of %s: %w", k.Path(), err)
+func (p *deploymentPass) remove(ctx context.Context) (bool, time.Duration, error) {
+	if !p.d.Deleting {
+		return false, 0, nil
+	}
+	if err := p.conn.Applier.Delete(ctx, p.prev); err != nil {
+		return true, 0, err
+	}
+	p.c.forget(p.k)
+	err := p.c.db.InTx(ctx, func(st platform.Tx) error { return p.c.svc.Remove(ctx, st, p.k) })
+	if err == nil {
+		p.c.changes.Publish(p.k.Change(change.Applied))
+	}
+	return true, 0, err
+}
+
+func (p *deploymentPass) namespace(ctx context.Context) (bool, time.Duration, error) {
+	err := p.c.ensureNamespace(ctx, p.conn, p.env, p.quota)
+	if err == nil {
+		return false, 0, nil
+	}
+	if p.d.Applied.Error != err.Error() { // shown in the deployment's status
+		if rerr := p.c.record(ctx, p.k, p.d.Generation, p.d.Applied.Inventory, err); rerr != nil {
+			return true, 0, rerr
 		}
 	}
-	if d.Deleting {
-		if err := conn.Applier.Delete(ctx, prev); err != nil {
-			return 0, err
-		}
-		c.forget(k)
-		err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.Remove(ctx, st, k) })
-		if err == nil {
-			c.changes.Publish(k.Change(change.Applied))
-		}
-		return 0, err
-	}
-	if err := c.ensureNamespace(ctx, conn, env, quota); err != nil {
-		if d.Applied.Error != err.Error() { // shown in the deployment's status
-			if rerr := c.record(ctx, k, d.Generation, d.Applied.Inventory, err); rerr != nil {
-				return 0, rerr
-			}
-		}
-		return 0, err
-	}
-	w := kube.Workload{Tenant: k.Tenant, Project: k.Project, Environment: k.Environment, Namespace: env.Namespace,
-		App: k.Application, Version: v, Replicas: d.Replicas, NodePorts: nodePorts}
+	return true, 0, err
+}
+
+func (p *deploymentPass) render(ctx context.Context) (bool, time.Duration, error) {
+	k, d := p.k, p.d
+	w := kube.Workload{Tenant: k.Tenant, Project: k.Project, Environment: k.Environment, Namespace: p.env.Namespace,
+		App: k.Application, Version: p.v, Replicas: d.Replicas, NodePorts: p.nodePorts}
 	if d.Stopped {
 		w.Replicas = new(int32)
 	}
@@ -290,51 +335,64 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 	}
 	objs, err := kube.Render(w)
 	if err != nil {
-		return 0, c.record(ctx, k, d.Generation, d.Applied.Inventory, fmt.Errorf("render: %w", err))
+		return true, 0, p.c.record(ctx, k, d.Generation, d.Applied.Inventory, fmt.Errorf("render: %w", err))
 	}
+	p.objs = objs
+	return false, 0, nil
+}
+
+func (p *deploymentPass) apply(ctx context.Context) (bool, time.Duration, error) {
+	c, pl := p.c, p.pl
 	drift := c.takeDrift(pl)
 	if len(drift) > 0 {
 		// Watch events can precede the record of Berth's own apply: only
 		// what the live objects still show is drift.
-		if drift, err = confirmDrift(ctx, conn, prev); err != nil {
+		var err error
+		if drift, err = confirmDrift(ctx, p.conn, p.prev); err != nil {
 			c.mu.Lock()
 			pl.sent = nil
 			c.mu.Unlock()
-			return 0, err
+			return true, 0, err
 		}
 	}
 	sent := c.sentBefore(pl, drift)
-	inv, applyErr := conn.Applier.ApplyWorkload(ctx, objs, prev, unchangedSince(sent, prev))
-	if applyErr == nil {
-		c.applied(pl, objs)
-	} else {
+	p.inv, p.applyErr = p.conn.Applier.ApplyWorkload(ctx, p.objs, p.prev, unchangedSince(sent, p.prev))
+	if p.applyErr != nil {
 		// Perhaps the namespace went away: the retry re-applies it.
 		c.mu.Lock()
-		delete(c.ensured, env.Cluster+"/"+env.Namespace)
+		delete(c.ensured, p.env.Cluster+"/"+p.env.Namespace)
 		pl.sent = nil
 		c.mu.Unlock()
+		return false, 0, nil
 	}
-	if applyErr == nil && len(drift) > 0 {
-		err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordDriftRepaired(ctx, st, k, drift) })
+	c.applied(pl, p.objs)
+	if len(drift) > 0 {
+		err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordDriftRepaired(ctx, st, p.k, drift) })
 		if err != nil {
-			return 0, err
+			return true, 0, err
 		}
 	}
+	return false, 0, nil
+}
+
+func (p *deploymentPass) recordApplied(ctx context.Context) (bool, time.Duration, error) {
+	d := p.d
 	invJSON := d.Applied.Inventory
-	if applyErr == nil {
-		if invJSON, err = json.Marshal(inv); err != nil {
-			return 0, err
+	if p.applyErr == nil {
+		var err error
+		if invJSON, err = json.Marshal(p.inv); err != nil {
+			return true, 0, err
 		}
 	}
-	unchanged := applyErr == nil && d.Applied.Generation == d.Generation && d.Applied.Error == "" &&
+	unchanged := p.applyErr == nil && d.Applied.Generation == d.Generation && d.Applied.Error == "" &&
 		string(invJSON) == string(d.Applied.Inventory)
 	if unchanged {
-		return 0, nil
+		return true, 0, nil
 	}
-	if err := c.record(ctx, k, d.Generation, invJSON, applyErr); err != nil {
-		return 0, err
+	if err := p.c.record(ctx, p.k, d.Generation, invJSON, p.applyErr); err != nil {
+		return true, 0, err
 	}
-	return 0, applyErr
+	return true, 0, p.applyErr
 }
 
 func (c *Deployments) record(ctx context.Context, k deploy.Key, gen int64, inv []byte, applyErr error) error {

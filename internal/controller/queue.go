@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -57,4 +58,46 @@ func processNext[K comparable](ctx context.Context, q workqueue.TypedRateLimitin
 		q.Forget(k)
 	}
 	return true
+}
+
+// A step is one named part of a reconcile. It returns done when the
+// reconcile ends with it (nothing more to do, or wait and look again after
+// retry), or an error, which ends the reconcile too and is retried with
+// backoff.
+type step struct {
+	name string
+	run  func(context.Context) (done bool, retry time.Duration, err error)
+}
+
+// runSteps runs steps in order until one is done or fails. A failure is
+// returned as the step returned it, wrapped only to carry the step's name
+// to the log (stepOf); its message is the step's.
+func runSteps(ctx context.Context, steps ...step) (retry time.Duration, err error) {
+	for _, s := range steps {
+		done, retry, err := s.run(ctx)
+		if err != nil {
+			return retry, &stepError{step: s.name, err: err}
+		}
+		if done {
+			return retry, nil
+		}
+	}
+	return 0, nil
+}
+
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+// stepOf names the step a reconcile failed in ("" if none said).
+func stepOf(err error) string {
+	var se *stepError
+	if errors.As(err, &se) {
+		return se.step
+	}
+	return ""
 }
