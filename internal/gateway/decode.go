@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"berth.dev/berth/internal/resource"
 )
 
 // MaxConfigBytes bounds a configuration document.
@@ -68,7 +70,7 @@ func Decode(data []byte) (Config, error) {
 	return cfg, cfg.Validate()
 }
 
-var durationType = reflect.TypeFor[Duration]()
+var durationType = reflect.TypeFor[resource.Duration]()
 
 // checkShape walks a decoded JSON value against the Go type it will be
 // decoded into and reports unknown fields and type mismatches with paths.

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"berth.dev/berth/internal/resource"
 )
 
 // Validate returns a *ValidationError listing every invalid field of c, or
@@ -158,7 +160,7 @@ func (v *validator) breaker(p string, cb *CircuitBreaker) {
 	}
 	for _, d := range []struct {
 		name string
-		d    Duration
+		d    resource.Duration
 	}{{"window", cb.Window}, {"slowCallDuration", cb.SlowCallDuration}, {"openFor", cb.OpenFor}} {
 		if d.d.Duration < 0 {
 			v.bad(p+"."+d.name, "must not be negative")
