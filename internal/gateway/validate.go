@@ -48,10 +48,10 @@ func (c Config) Validate() error {
 	return &ValidationError{Fields: v.errs}
 }
 
-type validator struct{ errs []*FieldError }
+type validator struct{ errs []*resource.FieldError }
 
 func (v *validator) bad(path, format string, args ...any) {
-	v.errs = append(v.errs, &FieldError{Path: path, Reason: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, &resource.FieldError{Path: path, Reason: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) route(p string, r Route, apps, names map[string]bool) {
