@@ -14,7 +14,7 @@ import (
 type graph map[string][]string
 
 // cleanGraph returns one package for every entry of the real table ("x/..."
-// becomes "x/sample"), importing nothing but what the exceptions need.
+// becomes "x/sample"), importing nothing but what each exception allows.
 func cleanGraph() graph {
 	g := graph{}
 	for _, l := range layers {
@@ -23,9 +23,23 @@ func cleanGraph() graph {
 			g[module+"/"+e] = nil
 		}
 	}
-	g[module+"/internal/api"] = []string{module + "/internal/kube"}
-	g[module+"/bench/netasset"] = []string{module + "/internal/controller"}
+	for _, x := range exceptions {
+		g[module+"/"+x.pkg] = append(g[module+"/"+x.pkg], sampleOf(x.may))
+	}
 	return g
+}
+
+// sampleOf returns one package of a layer or a group.
+func sampleOf(name string) string {
+	if patterns := groups[name]; patterns != nil {
+		return strings.TrimSuffix(patterns[0], "/...")
+	}
+	for _, l := range layers {
+		if l.name == name {
+			return module + "/" + strings.Replace(l.packages[0], "/...", "/sample", 1)
+		}
+	}
+	panic("no layer or group " + name)
 }
 
 func (g graph) pkgs() []pkg {
