@@ -189,7 +189,7 @@ var (
 	timeType     = reflect.TypeFor[time.Time]()
 	quantityType = reflect.TypeFor[resource.Quantity]()
 	portSetType  = reflect.TypeFor[netasset.PortSet]()
-	durationType = reflect.TypeFor[release.Duration]()
+	durationType = reflect.TypeFor[resource.Duration]()
 )
 
 // schemaOf describes t as an OpenAPI schema, inline.

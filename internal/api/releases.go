@@ -20,13 +20,13 @@ type OrderView struct {
 // dependencies (Items) or as ordered stages whose items run in parallel
 // (Stages), not both.
 type ReleaseRequest struct {
-	Environment string           `json:"environment"`
-	Title       string           `json:"title"`
-	Ticket      string           `json:"ticket,omitempty"`
-	Parallelism int              `json:"parallelism,omitempty"`
-	Deadline    release.Duration `json:"deadline,omitzero"`
-	Items       []release.Item   `json:"items,omitempty"`
-	Stages      [][]release.Item `json:"stages,omitempty"`
+	Environment string            `json:"environment"`
+	Title       string            `json:"title"`
+	Ticket      string            `json:"ticket,omitempty"`
+	Parallelism int               `json:"parallelism,omitempty"`
+	Deadline    resource.Duration `json:"deadline,omitzero"`
+	Items       []release.Item    `json:"items,omitempty"`
+	Stages      [][]release.Item  `json:"stages,omitempty"`
 	// Draft keeps the order to be submitted later.
 	Draft bool `json:"draft,omitempty"`
 }

@@ -13,21 +13,17 @@ import (
 	"net/url"
 	"strings"
 	"time"
-)
 
-// FieldError is one invalid field in an API error.
-type FieldError struct {
-	Path   string `json:"path"`
-	Reason string `json:"reason"`
-}
+	"berth.dev/berth/internal/resource"
+)
 
 // Error is an error the API returned.
 type Error struct {
-	Status    int          `json:"-"`
-	Code      string       `json:"code"`
-	Message   string       `json:"message"`
-	Fields    []FieldError `json:"fields,omitempty"`
-	RequestID string       `json:"requestId"`
+	Status    int                   `json:"-"`
+	Code      string                `json:"code"`
+	Message   string                `json:"message"`
+	Fields    []resource.FieldError `json:"fields,omitempty"`
+	RequestID string                `json:"requestId"`
 }
 
 func (e *Error) Error() string {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"berth.dev/berth/internal/resource"
 )
 
 func TestConfigRoundTripsWithOwnerOnlyPermissions(t *testing.T) {
@@ -84,7 +86,7 @@ func TestAPIErrorsDecode(t *testing.T) {
 	if !errors.As(err, &ae) {
 		t.Fatalf("error %v is not an *Error", err)
 	}
-	want := &Error{Status: 422, Code: "validation_failed", Message: "Some fields are invalid.", Fields: []FieldError{{"name", "bad"}}, RequestID: "r1"}
+	want := &Error{Status: 422, Code: "validation_failed", Message: "Some fields are invalid.", Fields: []resource.FieldError{{Path: "name", Reason: "bad"}}, RequestID: "r1"}
 	if diff := cmp.Diff(want, ae); diff != "" {
 		t.Errorf("error (-want +got):\n%s", diff)
 	}

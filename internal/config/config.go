@@ -18,6 +18,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
+
+	"berth.dev/berth/internal/resource"
 )
 
 // Config is the berth server's process configuration. Tenant and runtime
@@ -163,18 +165,10 @@ func lookup(getenv func(string) string, name string) (string, bool) {
 	return v, v != ""
 }
 
-// FieldError is one invalid setting.
-type FieldError struct {
-	Path   string
-	Reason string
-}
-
-func (e FieldError) Error() string { return e.Path + ": " + e.Reason }
-
 // Validate returns every invalid field at once, joined, or nil.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(path, reason string) { errs = append(errs, FieldError{path, reason}) }
+	bad := func(path, reason string) { errs = append(errs, resource.FieldError{Path: path, Reason: reason}) }
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", fmt.Sprintf("want host:port, got %q", c.Listen))
 	}

@@ -16,6 +16,7 @@ import (
 	"berth.dev/berth/internal/localcluster"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/release"
+	"berth.dev/berth/internal/resource"
 )
 
 var services = []string{"svc-a", "svc-b", "svc-c", "svc-d", "svc-e", "svc-f"}
@@ -115,7 +116,7 @@ func (e *env) startOrder(t *testing.T, items []release.Item, deadline time.Durat
 	e.do(t, func(ctx context.Context, tx platform.Tx) error {
 		var err error
 		o, err = e.p.Release.Create(ctx, tx, alice, release.Order{Tenant: "bank", Project: "channels", Environment: "test",
-			Title: "quarterly release", Ticket: "CHG-1", Items: items, Parallelism: 2, Deadline: release.Duration{Duration: deadline}}, false)
+			Title: "quarterly release", Ticket: "CHG-1", Items: items, Parallelism: 2, Deadline: resource.Duration{Duration: deadline}}, false)
 		if err != nil {
 			return err
 		}

@@ -11,10 +11,7 @@
 package gateway
 
 import (
-	"encoding/json"
-	"fmt"
-	"time"
-
+	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/traffic"
 )
 
@@ -78,14 +75,14 @@ func (s ServiceRef) String() string { return s.Namespace + "/" + s.Name + ":" + 
 // Health ejects an endpoint after ConsecutiveFailures failures in a row
 // (connection errors, 502, 503, 504) for EjectFor.
 type Health struct {
-	ConsecutiveFailures int      `json:"consecutiveFailures,omitempty"`
-	EjectFor            Duration `json:"ejectFor,omitempty"`
+	ConsecutiveFailures int               `json:"consecutiveFailures,omitempty"`
+	EjectFor            resource.Duration `json:"ejectFor,omitempty"`
 }
 
 // Policy is a route's governance. Every part is optional.
 type Policy struct {
 	// Timeout bounds the whole exchange with the upstream; 504 after it.
-	Timeout Duration `json:"timeout,omitempty"`
+	Timeout resource.Duration `json:"timeout,omitempty"`
 	// MaxBodyBytes bounds the request body; 413 beyond it. 0 means no limit.
 	MaxBodyBytes int64 `json:"maxBodyBytes,omitempty"`
 	// Retries is how many other endpoints an idempotent request without a
@@ -119,7 +116,7 @@ type CircuitBreaker struct {
 	// ByHeader gives each value of the header its own breaker.
 	ByHeader string `json:"byHeader,omitempty"`
 	// Window is the sliding window over which ratios are computed.
-	Window Duration `json:"window,omitempty"`
+	Window resource.Duration `json:"window,omitempty"`
 	// MinimumRequests in the window before the ratios are judged.
 	MinimumRequests int `json:"minimumRequests,omitempty"`
 	// FailureRatio (0-1] opens the breaker; failures are 5xx and
@@ -127,10 +124,10 @@ type CircuitBreaker struct {
 	FailureRatio float64 `json:"failureRatio,omitempty"`
 	// SlowCallDuration makes a call slow; SlowCallRatio (0-1] of slow calls
 	// opens the breaker. 0 disables it.
-	SlowCallDuration Duration `json:"slowCallDuration,omitempty"`
-	SlowCallRatio    float64  `json:"slowCallRatio,omitempty"`
+	SlowCallDuration resource.Duration `json:"slowCallDuration,omitempty"`
+	SlowCallRatio    float64           `json:"slowCallRatio,omitempty"`
 	// OpenFor is how long the breaker rejects calls before half-opening.
-	OpenFor Duration `json:"openFor,omitempty"`
+	OpenFor resource.Duration `json:"openFor,omitempty"`
 	// HalfOpenProbes is how many calls are let through when half-open.
 	HalfOpenProbes int `json:"halfOpenProbes,omitempty"`
 }
@@ -143,24 +140,4 @@ type JWT struct {
 	JWKSURL        string   `json:"jwksURL,omitempty"`
 	Issuer         string   `json:"issuer,omitempty"`
 	Audience       string   `json:"audience,omitempty"`
-}
-
-// Duration is a time.Duration written as a Go duration string ("1.5s").
-type Duration struct{ time.Duration }
-
-// MarshalJSON writes d as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
-
-// UnmarshalJSON reads a Go duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"1.5s\": %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	d.Duration = v
-	return nil
 }

@@ -11,23 +11,17 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"berth.dev/berth/internal/resource"
 )
 
 // MaxConfigBytes bounds a configuration document.
 const MaxConfigBytes = 8 << 20
 
-// FieldError is one invalid field of a configuration, named by its path
-// (e.g. "routes[2].policy.rateLimit.burst").
-type FieldError struct {
-	Path   string
-	Reason string
-}
-
-func (e *FieldError) Error() string { return e.Path + ": " + e.Reason }
-
-// ValidationError lists every invalid field of a configuration.
+// ValidationError lists every invalid field of a configuration, each named
+// by its path (e.g. "routes[2].policy.rateLimit.burst").
 type ValidationError struct {
-	Fields []*FieldError
+	Fields []*resource.FieldError
 }
 
 func (e *ValidationError) Error() string {
@@ -57,7 +51,7 @@ func Decode(data []byte) (Config, error) {
 		return cfg, fmt.Errorf("parse configuration: %w", err)
 	}
 	if doc == nil {
-		return cfg, &ValidationError{Fields: []*FieldError{{Path: "(root)", Reason: "empty configuration"}}}
+		return cfg, &ValidationError{Fields: []*resource.FieldError{{Path: "(root)", Reason: "empty configuration"}}}
 	}
 	if fields := checkShape("", doc, reflect.TypeFor[Config]()); len(fields) > 0 {
 		return cfg, &ValidationError{Fields: fields}
@@ -68,19 +62,19 @@ func Decode(data []byte) (Config, error) {
 	return cfg, cfg.Validate()
 }
 
-var durationType = reflect.TypeFor[Duration]()
+var durationType = reflect.TypeFor[resource.Duration]()
 
 // checkShape walks a decoded JSON value against the Go type it will be
 // decoded into and reports unknown fields and type mismatches with paths.
-func checkShape(path string, v any, t reflect.Type) []*FieldError {
+func checkShape(path string, v any, t reflect.Type) []*resource.FieldError {
 	if t.Kind() == reflect.Pointer {
 		if v == nil {
 			return nil
 		}
 		t = t.Elem()
 	}
-	bad := func(format string, args ...any) []*FieldError {
-		return []*FieldError{{Path: orRoot(path), Reason: fmt.Sprintf(format, args...)}}
+	bad := func(format string, args ...any) []*resource.FieldError {
+		return []*resource.FieldError{{Path: orRoot(path), Reason: fmt.Sprintf(format, args...)}}
 	}
 	if t == durationType {
 		s, ok := v.(string)
@@ -103,7 +97,7 @@ func checkShape(path string, v any, t reflect.Type) []*FieldError {
 		if !ok {
 			return bad("want a list, got %s", jsonKind(v))
 		}
-		var errs []*FieldError
+		var errs []*resource.FieldError
 		for i, e := range arr {
 			errs = append(errs, checkShape(fmt.Sprintf("%s[%d]", path, i), e, t.Elem())...)
 		}
@@ -136,13 +130,13 @@ func checkShape(path string, v any, t reflect.Type) []*FieldError {
 	return nil
 }
 
-func checkObject(path string, v any, t reflect.Type) []*FieldError {
+func checkObject(path string, v any, t reflect.Type) []*resource.FieldError {
 	if v == nil {
 		return nil
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return []*FieldError{{Path: orRoot(path), Reason: "want an object, got " + jsonKind(v)}}
+		return []*resource.FieldError{{Path: orRoot(path), Reason: "want an object, got " + jsonKind(v)}}
 	}
 	fields := map[string]reflect.Type{}
 	for i := range t.NumField() {
@@ -152,7 +146,7 @@ func checkObject(path string, v any, t reflect.Type) []*FieldError {
 			fields[name] = f.Type
 		}
 	}
-	var errs []*FieldError
+	var errs []*resource.FieldError
 	for _, k := range slices.Sorted(mapKeys(obj)) {
 		p := k
 		if path != "" {
@@ -160,7 +154,7 @@ func checkObject(path string, v any, t reflect.Type) []*FieldError {
 		}
 		ft, ok := fields[k]
 		if !ok {
-			errs = append(errs, &FieldError{Path: p, Reason: "unknown field"})
+			errs = append(errs, &resource.FieldError{Path: p, Reason: "unknown field"})
 			continue
 		}
 		errs = append(errs, checkShape(p, obj[k], ft)...)
@@ -205,7 +199,7 @@ func jsonKind(v any) string {
 
 // asValidation returns err's field errors, or nil if it is not a
 // *ValidationError.
-func asValidation(err error) []*FieldError {
+func asValidation(err error) []*resource.FieldError {
 	var ve *ValidationError
 	if errors.As(err, &ve) {
 		return ve.Fields

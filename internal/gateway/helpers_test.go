@@ -19,6 +19,7 @@ import (
 
 	"berth.dev/berth/internal/gateway"
 	"berth.dev/berth/internal/logtest"
+	"berth.dev/berth/internal/resource"
 )
 
 // clock is the fake clock of governance tests.
@@ -268,7 +269,7 @@ func simple(stable string, gray string, mods ...func(*gateway.Config)) gateway.C
 	return cfg
 }
 
-func dur(d time.Duration) gateway.Duration { return gateway.Duration{Duration: d} }
+func dur(d time.Duration) resource.Duration { return resource.Duration{Duration: d} }
 
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {

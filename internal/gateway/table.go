@@ -13,6 +13,7 @@ import (
 	"berth.dev/berth/internal/gateway/breaker"
 	"berth.dev/berth/internal/gateway/jwtauth"
 	"berth.dev/berth/internal/gateway/ratelimit"
+	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/traffic"
 )
 
@@ -63,22 +64,22 @@ func hashConfig(cfg Config) [32]byte {
 // provides governance state to carry over. Problems found here (files,
 // keys, missing resolver) are reported as field errors too.
 func (g *Gateway) build(cfg Config, prev *table) (*table, error) {
-	var errs []*FieldError
+	var errs []*resource.FieldError
 	apps := map[string]*app{}
 	for i, a := range cfg.Apps {
 		p := fmt.Sprintf("apps[%d]", i)
 		m, err := traffic.Compile(a.Traffic)
 		if err != nil {
-			errs = append(errs, &FieldError{Path: p + ".traffic", Reason: err.Error()})
+			errs = append(errs, &resource.FieldError{Path: p + ".traffic", Reason: err.Error()})
 			continue
 		}
 		built := &app{name: a.Name, matcher: m}
-		var e1, e2 *FieldError
+		var e1, e2 *resource.FieldError
 		built.stable, e1 = g.selector(p+".stable", a.Stable, a.Health)
 		if a.Gray != nil {
 			built.gray, e2 = g.selector(p+".gray", *a.Gray, a.Health)
 		}
-		for _, e := range []*FieldError{e1, e2} {
+		for _, e := range []*resource.FieldError{e1, e2} {
 			if e != nil {
 				errs = append(errs, e)
 			}
@@ -120,11 +121,11 @@ func hostRank(r *route) int {
 	return 0
 }
 
-func (g *Gateway) selector(path string, u Upstream, h Health) (Selector, *FieldError) {
+func (g *Gateway) selector(path string, u Upstream, h Health) (Selector, *resource.FieldError) {
 	p := &pool{reg: &g.endpoints, health: h, now: g.opts.Now, log: g.log, ejectCtr: g.metrics.ejections.Inc}
 	if u.Service != nil {
 		if g.opts.Resolver == nil {
-			return nil, &FieldError{Path: path + ".service", Reason: "this gateway has no Kubernetes access (run it in a cluster or with --kubeconfig)"}
+			return nil, &resource.FieldError{Path: path + ".service", Reason: "this gateway has no Kubernetes access (run it in a cluster or with --kubeconfig)"}
 		}
 		p.service, p.resolver = u.Service, g.opts.Resolver
 		return p, nil
@@ -135,7 +136,7 @@ func (g *Gateway) selector(path string, u Upstream, h Health) (Selector, *FieldE
 	return p, nil
 }
 
-func (g *Gateway) buildRoute(path string, rc Route, a *app, old map[string]*governance) (*route, *FieldError) {
+func (g *Gateway) buildRoute(path string, rc Route, a *app, old map[string]*governance) (*route, *resource.FieldError) {
 	host := strings.ToLower(rc.Host)
 	r := &route{
 		name: rc.Name, host: host, prefix: rc.PathPrefix, strip: rc.StripPrefix, app: a,
@@ -161,7 +162,7 @@ func (g *Gateway) buildRoute(path string, rc Route, a *app, old map[string]*gove
 	return r, nil
 }
 
-func (g *Gateway) governance(path string, p Policy) (*governance, *FieldError) {
+func (g *Gateway) governance(path string, p Policy) (*governance, *resource.FieldError) {
 	gov := &governance{}
 	if rl := p.RateLimit; rl != nil {
 		spec := ratelimit.Spec{Rate: ratelimit.Rate{PerSecond: rl.RequestsPerSecond, Burst: rl.Burst}, ByHeader: rl.ByHeader}
@@ -190,23 +191,23 @@ func (g *Gateway) governance(path string, p Policy) (*governance, *FieldError) {
 	return gov, nil
 }
 
-func (g *Gateway) jwtValidator(path string, j *JWT) (*jwtauth.Validator, *FieldError) {
+func (g *Gateway) jwtValidator(path string, j *JWT) (*jwtauth.Validator, *resource.FieldError) {
 	var spec jwtauth.Spec
 	spec.Issuer, spec.Audience = j.Issuer, j.Audience
 	if j.HMACSecretFile != "" {
 		secret, err := os.ReadFile(j.HMACSecretFile)
 		if err != nil {
-			return nil, &FieldError{Path: path + ".hmacSecretFile", Reason: "cannot read the secret file"}
+			return nil, &resource.FieldError{Path: path + ".hmacSecretFile", Reason: "cannot read the secret file"}
 		}
 		spec.HMACSecret = []byte(strings.TrimSpace(string(secret)))
 		if len(spec.HMACSecret) < 32 {
-			return nil, &FieldError{Path: path + ".hmacSecretFile", Reason: "the secret must be at least 32 bytes"}
+			return nil, &resource.FieldError{Path: path + ".hmacSecretFile", Reason: "the secret must be at least 32 bytes"}
 		}
 	}
 	for i, pemText := range j.RSAPublicKeys {
 		k, err := jwtauth.ParseRSAPublicKey(pemText)
 		if err != nil {
-			return nil, &FieldError{Path: fmt.Sprintf("%s.rsaPublicKeys[%d]", path, i), Reason: "not a PEM RSA public key"}
+			return nil, &resource.FieldError{Path: fmt.Sprintf("%s.rsaPublicKeys[%d]", path, i), Reason: "not a PEM RSA public key"}
 		}
 		spec.RSAKeys = append(spec.RSAKeys, k)
 	}
@@ -215,7 +216,7 @@ func (g *Gateway) jwtValidator(path string, j *JWT) (*jwtauth.Validator, *FieldE
 	}
 	v, err := jwtauth.New(spec, g.opts.Now)
 	if err != nil {
-		return nil, &FieldError{Path: path, Reason: err.Error()}
+		return nil, &resource.FieldError{Path: path, Reason: err.Error()}
 	}
 	return v, nil
 }

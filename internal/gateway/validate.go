@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"berth.dev/berth/internal/resource"
 )
 
 // Validate returns a *ValidationError listing every invalid field of c, or
@@ -46,10 +48,10 @@ func (c Config) Validate() error {
 	return &ValidationError{Fields: v.errs}
 }
 
-type validator struct{ errs []*FieldError }
+type validator struct{ errs []*resource.FieldError }
 
 func (v *validator) bad(path, format string, args ...any) {
-	v.errs = append(v.errs, &FieldError{Path: path, Reason: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, &resource.FieldError{Path: path, Reason: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) route(p string, r Route, apps, names map[string]bool) {
@@ -158,7 +160,7 @@ func (v *validator) breaker(p string, cb *CircuitBreaker) {
 	}
 	for _, d := range []struct {
 		name string
-		d    Duration
+		d    resource.Duration
 	}{{"window", cb.Window}, {"slowCallDuration", cb.SlowCallDuration}, {"openFor", cb.OpenFor}} {
 		if d.d.Duration < 0 {
 			v.bad(p+"."+d.name, "must not be negative")

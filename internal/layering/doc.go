@@ -1,4 +1,5 @@
-// Package layering holds no code: its test enforces which Berth packages may
-// import what (docs/architecture.md, "Layers"), so the architecture stays
-// as drawn.
+// Package layering holds no code: its tests enforce which Berth packages may
+// import and reach what (docs/architecture.md, "Layers"). The table of layers
+// is in layers_test.go, the same statement as the document's; every package
+// of the module must be in it.
 package layering

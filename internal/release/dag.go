@@ -1,7 +1,6 @@
 package release
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -11,26 +10,6 @@ import (
 
 // MaxItems bounds the items of one order.
 const MaxItems = 500
-
-// Duration is a time.Duration written as a Go duration string ("90s").
-type Duration struct{ time.Duration }
-
-// MarshalJSON writes d as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
-
-// UnmarshalJSON reads a Go duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration such as \"90s\" or \"5m\": %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("want a duration such as \"90s\" or \"5m\": %w", err)
-	}
-	d.Duration = v
-	return nil
-}
 
 // Stages turns the shorthand of ordered stages, each stage's applications
 // in parallel, into dependencies: every item of a stage depends on every

@@ -27,6 +27,7 @@ import (
 
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/notify"
+	"berth.dev/berth/internal/resource"
 )
 
 // State is where an order is in its life.
@@ -96,9 +97,9 @@ type Order struct {
 	// Parallelism bounds how many items deploy at once.
 	Parallelism int `json:"parallelism"`
 	// Deadline is each item's default time to become ready.
-	Deadline Duration `json:"deadline"`
-	Items    []Item   `json:"items"`
-	State    State    `json:"state"`
+	Deadline resource.Duration `json:"deadline"`
+	Items    []Item            `json:"items"`
+	State    State             `json:"state"`
 	// RequiredApprovals is the environment's rule when the order was
 	// submitted: that many distinct approvers, none of them the creator.
 	RequiredApprovals int        `json:"requiredApprovals"`
@@ -128,7 +129,7 @@ type Item struct {
 	Version     string   `json:"version"`
 	DependsOn   []string `json:"dependsOn,omitempty"`
 	// Deadline overrides the order's deadline for this item.
-	Deadline *Duration `json:"deadline,omitempty"`
+	Deadline *resource.Duration `json:"deadline,omitempty"`
 
 	State ItemState `json:"state"`
 	// Before is what ran before the order touched the item; set when the

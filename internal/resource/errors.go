@@ -27,11 +27,17 @@ var (
 )
 
 // FieldError is one invalid field, named by its path in the object
-// (JSON names, e.g. "spec.ports[0].containerPort").
+// (JSON names, e.g. "spec.ports[0].containerPort"). It is the one field
+// error of Berth: of resources and manifests, of the gateway's and the
+// server's configuration, of traffic rules, and the "fields" of the API's
+// error body the client decodes.
 type FieldError struct {
 	Path   string `json:"path"`
 	Reason string `json:"reason"`
 }
+
+// Error reads "path: reason".
+func (e FieldError) Error() string { return e.Path + ": " + e.Reason }
 
 // ValidationError lists every invalid field of one object (422).
 type ValidationError struct {

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"net/textproto"
 	"strings"
+
+	"berth.dev/berth/internal/resource"
 )
 
 // Side is where a request is sent: the stable or the gray version.
@@ -73,20 +75,12 @@ type Rand interface {
 	IntN(n int) int
 }
 
-// FieldError is one invalid field of a rule set, named by its path relative
-// to the rule set (e.g. "match[1].headers[0].values").
-type FieldError struct {
-	Path   string
-	Reason string
-}
-
-func (e *FieldError) Error() string { return e.Path + ": " + e.Reason }
-
-// Validate returns every invalid field of r, or nil.
-func (r Rules) Validate() []*FieldError {
-	var errs []*FieldError
+// Validate returns every invalid field of r, or nil, each named by its path
+// relative to the rule set (e.g. "match[1].headers[0].values").
+func (r Rules) Validate() []*resource.FieldError {
+	var errs []*resource.FieldError
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, &FieldError{Path: path, Reason: fmt.Sprintf(format, args...)})
+		errs = append(errs, &resource.FieldError{Path: path, Reason: fmt.Sprintf(format, args...)})
 	}
 	switch r.BlueGreen {
 	case "", "stable", "gray":
