@@ -13,7 +13,7 @@ package layering
 var layers = []layer{
 	{
 		name: "base",
-		packages: []string{"internal/clock", "internal/config", "internal/i18n", "internal/keyfile",
+		packages: []string{"internal/change", "internal/clock", "internal/config", "internal/i18n", "internal/keyfile",
 			"internal/resource", "internal/seal", "internal/version"},
 		mayImport:    []string{"base"},
 		neverReaches: []string{"net/http", "SQL", "client-go"},
@@ -29,7 +29,7 @@ var layers = []layer{
 	{
 		name: "provider",
 		packages: []string{"internal/traffic/gateway", "internal/traffic/gatewayapi", "internal/traffic/istio",
-			"internal/traffic/translate"},
+			"internal/traffic/providers", "internal/traffic/translate"},
 		mayImport:    []string{"provider", "domain", "base", "gateway"},
 		neverReaches: []string{"SQL", "client-go", "application", "store", "api"},
 	},
@@ -120,7 +120,7 @@ var layers = []layer{
 	{
 		name: "testsupport",
 		packages: []string{"internal/cli/e2e", "internal/cli/e2e/grayrelease", "internal/localcluster/clustertest",
-			"internal/store/storetest", "internal/traffic/traffictest"},
+			"internal/logtest", "internal/store/storetest", "internal/tlstest", "internal/traffic/traffictest"},
 		mayImport: []string{"testsupport", "store", "kube", "localcluster", "application", "domain", "base",
 			"net/http", "SQL", "client-go"},
 	},
