@@ -85,10 +85,9 @@ func TestDeliveredWaitsForEveryConnectedGatewayToApply(t *testing.T) {
 	}
 }
 
-// TestDeliveredStopsWaitingForAStuckGatewayAfterAckWait checks that a
-// gateway that never applies does not hold the platform forever.
-func TestDeliveredStopsWaitingForAStuckGatewayAfterAckWait(t *testing.T) {
-	t.Parallel()
+// stuckGateway runs a publisher (AckWait 300 ms) and one gateway that
+// takes every configuration, says so on got, and never applies it.
+func stuckGateway(t *testing.T) (*backend, *gateway.Publisher, <-chan struct{}) {
 	a := newBackend(t, "a")
 	pub := gateway.NewPublisher()
 	pub.AckWait = 300 * time.Millisecond
@@ -103,6 +102,14 @@ func TestDeliveredStopsWaitingForAStuckGatewayAfterAckWait(t *testing.T) {
 		Apply: func(gateway.Config) error { got <- struct{}{}; <-stuck; return nil },
 		Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
 	go func() { _ = sub.Run(ctx) }()
+	return a, pub, got
+}
+
+// TestDeliveredStopsWaitingForAStuckGatewayAfterAckWait checks that a
+// gateway that never applies does not hold the platform forever.
+func TestDeliveredStopsWaitingForAStuckGatewayAfterAckWait(t *testing.T) {
+	t.Parallel()
+	a, pub, got := stuckGateway(t)
 	if err := pub.Publish(simple(a.addr(), "")); err != nil {
 		t.Fatal(err)
 	}
@@ -116,20 +123,7 @@ func TestDeliveredStopsWaitingForAStuckGatewayAfterAckWait(t *testing.T) {
 // than AckWait would wait for a stuck gateway forever.
 func TestDeliveredStopsWaitingForAStuckGatewayWhilePublicationsContinue(t *testing.T) {
 	t.Parallel()
-	a := newBackend(t, "a")
-	pub := gateway.NewPublisher()
-	pub.AckWait = 300 * time.Millisecond
-	server := httptest.NewServer(pub)
-	t.Cleanup(server.Close)
-	stuck := make(chan struct{})
-	t.Cleanup(func() { close(stuck) })
-	got := make(chan struct{}, 1)
-	ctx, cancel := context.WithCancel(t.Context())
-	t.Cleanup(cancel)
-	sub := &gateway.Subscriber{URL: server.URL, Client: &http.Client{},
-		Apply: func(gateway.Config) error { got <- struct{}{}; <-stuck; return nil },
-		Log:   slog.New(slog.NewTextHandler(io.Discard, nil))}
-	go func() { _ = sub.Run(ctx) }()
+	a, pub, got := stuckGateway(t)
 	publish := func(i int) {
 		cfg := simple(a.addr(), "", func(c *gateway.Config) { c.Routes[0].PathPrefix = fmt.Sprintf("/%d", i) })
 		if err := pub.Publish(cfg); err != nil {
