@@ -84,7 +84,7 @@ func (c *GrayPlans) Subscribe(b *change.Bus) {
 // Run reconciles with workers goroutines until ctx ends.
 func (c *GrayPlans) Run(ctx context.Context, workers int) {
 	stop := startWorkers(ctx, c.queue, workers, c.Reconcile, func(k deploy.Key, err error) {
-		c.log.Warn("reconcile gray plan", "plan", gray.Path(k), "err", err)
+		c.log.Warn("reconcile gray plan", "plan", gray.Path(k), "step", stepOf(err), "err", err)
 	})
 	defer stop()
 	tick := time.NewTicker(c.resync)
@@ -123,80 +123,147 @@ type grayState struct {
 // Reconcile makes the cluster match k's plan once. It returns a delay after
 // which to look again while waiting on the cluster, or an error to retry.
 func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration, error) {
-	s, err := c.load(ctx, k)
+	p := &grayPass{c: c, k: k}
+	return runSteps(ctx,
+		step{"load", p.load},       // the plan, its deployment, environment and versions
+		step{"expire", p.expire},   // a promoted plan past its keep-old time ends
+		step{"connect", p.connect}, // the environment's cluster, ready; what the plan applied there
+		step{"route", p.route},     // the gateways route as the plan says before pods go
+		step{"render", p.render},   // the versions' objects and the mesh route, none taken from others
+		step{"apply", p.apply},     // routes first, then workloads; prune
+		step{"record", p.record},   // the inventory and the serving versions, in the database
+		step{"wait", p.wait},       // look again while versions come up, or when the old one is due to go
+	)
+}
+
+// A grayPass is one reconcile of one gray plan: what its steps found and
+// did.
+type grayPass struct {
+	c *GrayPlans
+	k deploy.Key
+
+	s    grayState
+	conn *kube.Conn
+	prev kube.Inventory // what the last apply left in the cluster
+
+	objs, routes []*unstructured.Unstructured
+	waiting      bool // a version's objects wait on something (desired)
+	inv          kube.Inventory
+	serving      []string
+}
+
+func (p *grayPass) load(ctx context.Context) (bool, time.Duration, error) {
+	s, err := p.c.load(ctx, p.k)
 	if errors.Is(err, resource.ErrNotFound) {
-		return 0, nil
+		return true, 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("load: %w", err)
+		return true, 0, fmt.Errorf("load: %w", err)
 	}
-	p := s.plan
-	if p.Phase == gray.Promoted && p.KeepOldUntil != nil && !c.clock.Now().Before(*p.KeepOldUntil) {
-		// The change is announced, which enqueues the plan again.
-		return 0, c.db.InTx(ctx, func(st platform.Tx) error {
-			_, err := c.svc.Expire(ctx, st, k, c.clock.Now())
-			return err
-		})
+	p.s = s
+	return false, 0, nil
+}
+
+func (p *grayPass) expire(ctx context.Context) (bool, time.Duration, error) {
+	c, plan := p.c, p.s.plan
+	if plan.Phase != gray.Promoted || plan.KeepOldUntil == nil || c.clock.Now().Before(*plan.KeepOldUntil) {
+		return false, 0, nil
 	}
-	conn, err := c.clusters.Ready(s.env.Cluster)
+	// The change is announced, which enqueues the plan again.
+	return true, 0, c.db.InTx(ctx, func(st platform.Tx) error {
+		_, err := c.svc.Expire(ctx, st, p.k, c.clock.Now())
+		return err
+	})
+}
+
+func (p *grayPass) connect(ctx context.Context) (bool, time.Duration, error) {
+	plan := p.s.plan
+	conn, err := p.c.clusters.Ready(p.s.env.Cluster)
 	if err != nil {
-		if p.Applied.Error != err.Error() {
-			if rerr := c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, err); rerr != nil {
-				return 0, rerr
+		if plan.Applied.Error != err.Error() {
+			if rerr := p.c.record(ctx, plan, plan.Applied.Inventory, plan.Applied.Serving, err); rerr != nil {
+				return true, 0, rerr
 			}
 		}
-		return 5 * time.Second, nil
+		return true, 5 * time.Second, nil
 	}
-	if wait, err := c.gatewayBehind(ctx, s); wait || err != nil {
-		return time.Second, err
+	p.conn = conn
+	return false, 0, nil
+}
+
+func (p *grayPass) route(ctx context.Context) (bool, time.Duration, error) {
+	c := p.c
+	if wait, err := c.gatewayBehind(ctx, p.s); wait || err != nil {
+		return true, time.Second, err
 	}
-	if routesThroughGateway(c.gateway, s) && !c.gateway.Delivered() {
+	if routesThroughGateway(c.gateway, p.s) && !c.gateway.Delivered() {
 		// Published, but a gateway has not put it in force yet: removing
 		// pods now could leave it routing to none.
-		return deliveryPoll, nil
+		return true, deliveryPoll, nil
 	}
-	objs, waiting, err := c.desired(s, conn)
+	return false, 0, nil
+}
+
+func (p *grayPass) render(ctx context.Context) (bool, time.Duration, error) {
+	c, plan := p.c, p.s.plan
+	var err error
+	p.objs, p.waiting, err = c.desired(p.s, p.conn)
 	if err != nil {
-		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, fmt.Errorf("render: %w", err))
+		return true, 0, c.record(ctx, plan, plan.Applied.Inventory, plan.Applied.Serving, fmt.Errorf("render: %w", err))
 	}
-	routes, err := c.routeObjects(s)
-	if err != nil {
-		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, err)
+	if p.routes, err = c.routeObjects(p.s); err != nil {
+		return true, 0, c.record(ctx, plan, plan.Applied.Inventory, plan.Applied.Serving, err)
 	}
-	var prev kube.Inventory
-	if len(p.Applied.Inventory) > 0 {
-		if err := json.Unmarshal(p.Applied.Inventory, &prev); err != nil {
-			return 0, fmt.Errorf("inventory of %s: %w", gray.Path(k), err)
+	if len(plan.Applied.Inventory) > 0 {
+		if err := json.Unmarshal(plan.Applied.Inventory, &p.prev); err != nil {
+			return true, 0, fmt.Errorf("inventory of %s: %w", gray.Path(p.k), err)
 		}
 	}
-	if err := notOthers(ctx, conn, objs, prev); err != nil {
-		return 0, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, err)
+	if err := notOthers(ctx, p.conn, p.objs, p.prev); err != nil {
+		return true, 0, c.record(ctx, plan, plan.Applied.Inventory, plan.Applied.Serving, err)
 	}
-	inv, applyErr := apply(ctx, conn, objs, routes, prev)
+	return false, 0, nil
+}
+
+func (p *grayPass) apply(ctx context.Context) (bool, time.Duration, error) {
+	plan := p.s.plan
+	inv, applyErr := apply(ctx, p.conn, p.objs, p.routes, p.prev)
 	if applyErr != nil {
-		return 0, errors.Join(applyErr, c.record(ctx, p, p.Applied.Inventory, p.Applied.Serving, applyErr))
+		return true, 0, errors.Join(applyErr, p.c.record(ctx, plan, plan.Applied.Inventory, plan.Applied.Serving, applyErr))
 	}
-	serving, err := c.serving(ctx, s, conn, objs)
+	p.inv = inv
+	return false, 0, nil
+}
+
+func (p *grayPass) record(ctx context.Context) (bool, time.Duration, error) {
+	plan := p.s.plan
+	serving, err := p.c.serving(ctx, p.s, p.conn, p.objs)
 	if err != nil {
-		return 0, err
+		return true, 0, err
 	}
-	invJSON, err := json.Marshal(inv)
+	invJSON, err := json.Marshal(p.inv)
 	if err != nil {
-		return 0, err
+		return true, 0, err
 	}
-	a := p.Applied
-	if a.Generation != p.Generation || a.Error != "" || string(invJSON) != string(a.Inventory) || !slices.Equal(serving, a.Serving) {
-		if err := c.record(ctx, p, invJSON, serving, nil); err != nil {
-			return 0, err
+	a := plan.Applied
+	if a.Generation != plan.Generation || a.Error != "" || string(invJSON) != string(a.Inventory) || !slices.Equal(serving, a.Serving) {
+		if err := p.c.record(ctx, plan, invJSON, serving, nil); err != nil {
+			return true, 0, err
 		}
 	}
-	if waiting || len(serving) < len(wantServing(s)) {
-		return time.Second, nil
+	p.serving = serving
+	return false, 0, nil
+}
+
+func (p *grayPass) wait(context.Context) (bool, time.Duration, error) {
+	plan := p.s.plan
+	if p.waiting || len(p.serving) < len(wantServing(p.s)) {
+		return true, time.Second, nil
 	}
-	if p.Phase == gray.Promoted && p.KeepOldUntil != nil {
-		return max(p.KeepOldUntil.Sub(c.clock.Now()), time.Second), nil // end it on time
+	if plan.Phase == gray.Promoted && plan.KeepOldUntil != nil {
+		return true, max(plan.KeepOldUntil.Sub(p.c.clock.Now()), time.Second), nil // end it on time
 	}
-	return 0, nil
+	return true, 0, nil
 }
 
 // gatewayBehind reports whether the Berth gateway's published
