@@ -95,6 +95,14 @@ type Route struct {
 	Request, Response string
 	// Query lists the query parameters.
 	Query []string
+	// Status is the success status when it is not the usual one: 204 for
+	// Response "none", 201 for a POST that takes a JSON body, 200 otherwise.
+	Status int
+	// OptionalBody: the request body may be left out.
+	OptionalBody bool
+	// Events: the success answer may instead be a stream of server-sent
+	// events (text/event-stream), as the summary says when.
+	Events bool
 }
 
 // New returns the API with every route registered.

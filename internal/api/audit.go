@@ -46,7 +46,7 @@ func (a *API) registerAudit() {
 	a.route(Route{Method: "GET", Path: "/audit/export", Summary: "Export audit records, oldest first, as JSON lines or CSV",
 		Query: append(append([]string{}, auditQuery...), "format"), Response: "AuditExport"}, a.exportAudit)
 	a.route(Route{Method: "POST", Path: "/audit/verify", Summary: "Verify the hash chain, and optionally that it holds the anchors given; names the first bad record",
-		Request: "VerifyRequest", Response: "VerifyReport"}, a.verifyAudit)
+		Request: "VerifyRequest", Response: "VerifyReport", OptionalBody: true, Status: http.StatusOK}, a.verifyAudit)
 }
 
 // auditFilter reads the filters and confines callers without a

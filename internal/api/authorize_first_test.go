@@ -38,7 +38,7 @@ func TestUnauthenticatedBadInputIsRefused(t *testing.T) {
 			if auth != "" {
 				req.Header.Set("Authorization", auth)
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := h.client().Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

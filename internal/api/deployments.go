@@ -56,11 +56,11 @@ type ScaleRequest struct {
 func (a *API) registerDeployments() {
 	base := "/tenants/{tenant}/projects/{project}/environments/{environment}/deployments"
 	a.route(Route{Method: "GET", Path: base, Summary: "List the deployments of an environment with their live status; ?watch=true streams changes (server-sent events)",
-		Query: append([]string{"watch"}, pageQuery...), Response: "List[DeploymentView]"}, a.listDeployments)
+		Query: append([]string{"watch"}, pageQuery...), Response: "List[DeploymentView]", Events: true}, a.listDeployments)
 	a.route(Route{Method: "GET", Path: base + "/{app}", Summary: "Get a deployment with its live status, pods and recent events", Response: "DeploymentView"}, a.getDeployment)
 	a.route(Route{Method: "PUT", Path: base + "/{app}", Summary: "Deploy a version of the application to the environment", Request: "DeployRequest", Response: "DeploymentView"}, a.deploy)
-	a.route(Route{Method: "DELETE", Path: base + "/{app}", Summary: "Remove the application from the environment", Response: "DeploymentView"}, a.undeploy)
-	a.route(Route{Method: "POST", Path: base + "/{app}/scale", Summary: "Set the replica count", Request: "ScaleRequest", Response: "DeploymentView"}, a.scale)
+	a.route(Route{Method: "DELETE", Path: base + "/{app}", Summary: "Remove the application from the environment", Response: "DeploymentView", Status: http.StatusAccepted}, a.undeploy)
+	a.route(Route{Method: "POST", Path: base + "/{app}/scale", Summary: "Set the replica count", Request: "ScaleRequest", Response: "DeploymentView", Status: http.StatusOK}, a.scale)
 	for _, op := range []string{"stop", "start", "restart"} {
 		a.route(Route{Method: "POST", Path: base + "/{app}/" + op, Summary: opSummary[op], Response: "DeploymentView"}, a.operation(op))
 	}

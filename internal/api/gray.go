@@ -72,7 +72,7 @@ func (a *API) registerGray() {
 	a.route(Route{Method: "POST", Path: base, Summary: "Start a gray plan: run a new version beside the stable one for chosen tellers, branches, regions or a weight",
 		Request: "GrayStartRequest", Response: "GrayPlanView"}, a.startGrayPlan)
 	a.route(Route{Method: "GET", Path: base + "/{app}", Summary: "Get an application's gray plan and the rules it routes by", Response: "GrayPlanView"}, a.getGrayPlan)
-	a.route(Route{Method: "POST", Path: base + "/{app}/step", Summary: "Widen a canary plan to its next (or a given) step", Request: "GrayStepRequest", Response: "GrayPlanView"},
+	a.route(Route{Method: "POST", Path: base + "/{app}/step", Summary: "Widen a canary plan to its next (or a given) step", Request: "GrayStepRequest", Response: "GrayPlanView", OptionalBody: true, Status: http.StatusOK},
 		a.grayOp("grayplan.step", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
 			var req GrayStepRequest
 			if err := decodeOptional(r, &req); err != nil {
@@ -80,7 +80,7 @@ func (a *API) registerGray() {
 			}
 			return a.p.StepGrayPlan(ctx, tx, a.actor(r), k, req.To)
 		}))
-	a.route(Route{Method: "POST", Path: base + "/{app}/set", Summary: "Change a running plan: steps, current step, blue-green side, gray replicas", Request: "GrayChange", Response: "GrayPlanView"},
+	a.route(Route{Method: "POST", Path: base + "/{app}/set", Summary: "Change a running plan: steps, current step, blue-green side, gray replicas", Request: "GrayChange", Response: "GrayPlanView", OptionalBody: true, Status: http.StatusOK},
 		a.grayOp("grayplan.set", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
 			var req gray.Change
 			if err := decodeOptional(r, &req); err != nil {
@@ -88,7 +88,7 @@ func (a *API) registerGray() {
 			}
 			return a.p.SetGrayPlan(ctx, tx, a.actor(r), k, req)
 		}))
-	a.route(Route{Method: "POST", Path: base + "/{app}/promote", Summary: "Make the gray version stable, keeping the old one for keepOld (or removing it)", Request: "GrayPromoteRequest", Response: "GrayPlanView"},
+	a.route(Route{Method: "POST", Path: base + "/{app}/promote", Summary: "Make the gray version stable, keeping the old one for keepOld (or removing it)", Request: "GrayPromoteRequest", Response: "GrayPlanView", OptionalBody: true, Status: http.StatusOK},
 		a.grayOp("grayplan.promote", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
 			var req GrayPromoteRequest
 			if err := decodeOptional(r, &req); err != nil {
@@ -100,7 +100,7 @@ func (a *API) registerGray() {
 			}
 			return a.p.PromoteGrayPlan(ctx, tx, a.actor(r), k, keep)
 		}))
-	a.route(Route{Method: "POST", Path: base + "/{app}/abort", Summary: "Send all traffic back to the old stable version and remove the gray one (a promoted plan switches back)", Request: "GrayAbortRequest", Response: "GrayPlanView"},
+	a.route(Route{Method: "POST", Path: base + "/{app}/abort", Summary: "Send all traffic back to the old stable version and remove the gray one (a promoted plan switches back)", Request: "GrayAbortRequest", Response: "GrayPlanView", OptionalBody: true, Status: http.StatusOK},
 		a.grayOp("grayplan.abort", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
 			var req GrayAbortRequest
 			if err := decodeOptional(r, &req); err != nil {
@@ -114,7 +114,7 @@ func (a *API) registerGray() {
 		}))
 	a.route(Route{Method: "GET", Path: "/tenants/{tenant}/org", Summary: "List the tenant's org directory (regions, branches, tellers)", Response: "List[OrgUnit]"}, a.listOrg)
 	a.route(Route{Method: "PUT", Path: "/tenants/{tenant}/org", Summary: "Replace the tenant's org directory (CSV level,code,name,parent or units)", Request: "OrgImportRequest", Response: "List[OrgUnit]"}, a.importOrg)
-	a.route(Route{Method: "GET", Path: "/gateway/config", Summary: "The Berth gateway configuration: JSON, or with Accept: text/event-stream a stream of every new one", Response: "GatewayConfig"}, a.gatewayConfig)
+	a.route(Route{Method: "GET", Path: "/gateway/config", Summary: "The Berth gateway configuration: JSON, or with Accept: text/event-stream a stream of every new one", Response: "GatewayConfig", Events: true}, a.gatewayConfig)
 	a.route(Route{Method: "POST", Path: "/gateway/config/applied", Summary: "A gateway reports a configuration in force, so that the server removes what older ones routed to only after that",
 		Request: "GatewayApplied", Response: "none"}, a.gatewayApplied)
 }

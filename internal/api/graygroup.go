@@ -34,7 +34,7 @@ func (a *API) registerGrayGroups() {
 	base := "/tenants/{tenant}/projects/{project}/releases/{id}/gray"
 	a.route(Route{Method: "GET", Path: base, Summary: "Get a release order's gray group: the order and the gray plan of each item", Response: "GrayGroupView"}, a.getGrayGroup)
 	a.route(Route{Method: "POST", Path: base, Summary: "Release an approved order by gray plans: every item's version beside its stable one for the same cohorts",
-		Request: "GrayGroupStartRequest", Response: "GrayGroupView"}, a.grayGroupOp("release.gray.start", http.StatusCreated, authz.ReleaseOperate,
+		Request: "GrayGroupStartRequest", Response: "GrayGroupView", OptionalBody: true}, a.grayGroupOp("release.gray.start", http.StatusCreated, authz.ReleaseOperate,
 		func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
 			var req GrayGroupStartRequest
 			if err := decodeOptional(r, &req); err != nil {
@@ -43,7 +43,7 @@ func (a *API) registerGrayGroups() {
 			spec := gray.Plan{Strategy: req.Strategy, GrayReplicas: req.GrayReplicas, Steps: req.Steps, Step: req.Step, Side: req.Side}
 			return a.p.GrayGroups.Start(r.Context(), tx, a.actor(r), k, spec)
 		}))
-	a.route(Route{Method: "POST", Path: base + "/step", Summary: "Widen every plan of the gray group to its next (or a given) step", Request: "GrayStepRequest", Response: "GrayGroupView"},
+	a.route(Route{Method: "POST", Path: base + "/step", Summary: "Widen every plan of the gray group to its next (or a given) step", Request: "GrayStepRequest", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK},
 		a.grayGroupOp("release.gray.step", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
 			var req GrayStepRequest
 			if err := decodeOptional(r, &req); err != nil {
@@ -51,7 +51,7 @@ func (a *API) registerGrayGroups() {
 			}
 			return a.p.GrayGroups.Step(r.Context(), tx, a.actor(r), k, req.To)
 		}))
-	a.route(Route{Method: "POST", Path: base + "/set", Summary: "Change every plan of the gray group: steps, current step, blue-green side, gray replicas", Request: "GrayChange", Response: "GrayGroupView"},
+	a.route(Route{Method: "POST", Path: base + "/set", Summary: "Change every plan of the gray group: steps, current step, blue-green side, gray replicas", Request: "GrayChange", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK},
 		a.grayGroupOp("release.gray.set", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
 			var req gray.Change
 			if err := decodeOptional(r, &req); err != nil {
@@ -59,7 +59,7 @@ func (a *API) registerGrayGroups() {
 			}
 			return a.p.GrayGroups.Set(r.Context(), tx, a.actor(r), k, req)
 		}))
-	a.route(Route{Method: "POST", Path: base + "/promote", Summary: "Promote every plan of the gray group; the order succeeds", Request: "GrayPromoteRequest", Response: "GrayGroupView"},
+	a.route(Route{Method: "POST", Path: base + "/promote", Summary: "Promote every plan of the gray group; the order succeeds", Request: "GrayPromoteRequest", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK},
 		a.grayGroupOp("release.gray.promote", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
 			var req GrayPromoteRequest
 			if err := decodeOptional(r, &req); err != nil {
@@ -72,7 +72,7 @@ func (a *API) registerGrayGroups() {
 			return a.p.GrayGroups.Promote(r.Context(), tx, a.actor(r), k, keep)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/abort", Summary: "Send every application of the gray group back to its stable version (a promoted group switches back)",
-		Request: "GrayAbortRequest", Response: "GrayGroupView"},
+		Request: "GrayAbortRequest", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK},
 		a.grayGroupOp("release.gray.abort", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
 			var req GrayAbortRequest
 			if err := decodeOptional(r, &req); err != nil {

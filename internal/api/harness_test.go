@@ -14,6 +14,7 @@ import (
 
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/openapicheck"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/seal"
 	"berth.dev/berth/internal/store/storetest"
@@ -32,6 +33,20 @@ type harness struct {
 	p     *platform.Platform
 	api   *API
 	clock *clock.Fake // drives the login limiter only
+	// checked checks every exchange against the served OpenAPI document;
+	// see client.
+	checked *http.Client
+}
+
+// client is the HTTP client of every call: each request it sends and each
+// response it receives is checked against the OpenAPI document the server
+// serves, and a mismatch fails the test.
+func (h *harness) client() *http.Client {
+	h.t.Helper()
+	if h.checked == nil {
+		h.checked = openapicheck.FetchClient(h.t, h.url+Prefix+"/openapi.json")
+	}
+	return h.checked
 }
 
 // newHarness starts the harness; opts adjust the platform's options (such
@@ -122,7 +137,7 @@ func (h *harness) call(token, method, path string, body any, headers ...string) 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.client().Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}

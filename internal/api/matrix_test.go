@@ -286,7 +286,7 @@ func (e *matrixEnv) garbageCall(token, method string, q request) response {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := h.client().Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}

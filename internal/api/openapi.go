@@ -1,11 +1,13 @@
 package api
 
 import (
+	"encoding"
 	"encoding/json"
 	"net/http"
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,10 +135,10 @@ func operation(rt Route) map[string]any {
 	switch rt.Request {
 	case "":
 	case "Manifest":
-		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+		op["requestBody"] = map[string]any{"required": !rt.OptionalBody, "content": map[string]any{
 			"application/yaml": map[string]any{"schema": map[string]any{"type": "string", "description": "multi-document berth.dev/v1 YAML"}}}}
 	default:
-		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+		op["requestBody"] = map[string]any{"required": !rt.OptionalBody, "content": map[string]any{
 			"application/json": map[string]any{"schema": ref(rt.Request)}}}
 	}
 	ok := map[string]any{"description": "success"}
@@ -158,16 +160,29 @@ func operation(rt Route) map[string]any {
 	default:
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.Response)}}
 	}
-	code := "200"
-	switch {
-	case rt.Response == "none":
-		code = "204"
-	case rt.Method == "POST" && rt.Request != "" && rt.Request != "Manifest" && rt.Request != "LoginRequest":
-		code = "201"
+	if rt.Events {
+		content, _ := ok["content"].(map[string]any)
+		content[eventStream] = map[string]any{"schema": map[string]any{"type": "string", "description": "server-sent events"}}
 	}
 	errResp := map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": ref("Error")}}}
-	op["responses"] = map[string]any{code: ok, "default": errResp}
+	op["responses"] = map[string]any{strconv.Itoa(successStatus(rt)): ok, "default": errResp}
 	return op
+}
+
+// eventStream is the media type of server-sent events.
+const eventStream = "text/event-stream"
+
+// successStatus is the status rt answers on success.
+func successStatus(rt Route) int {
+	switch {
+	case rt.Status != 0:
+		return rt.Status
+	case rt.Response == "none":
+		return http.StatusNoContent
+	case rt.Method == "POST" && rt.Request != "" && rt.Request != "Manifest" && rt.Request != "LoginRequest":
+		return http.StatusCreated
+	}
+	return http.StatusOK
 }
 
 func operationID(rt Route) string {
@@ -186,6 +201,7 @@ func operationID(rt Route) string {
 func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
 
 var (
+	rawType      = reflect.TypeFor[json.RawMessage]()
 	timeType     = reflect.TypeFor[time.Time]()
 	quantityType = reflect.TypeFor[resource.Quantity]()
 	portSetType  = reflect.TypeFor[netasset.PortSet]()
@@ -198,6 +214,8 @@ func schemaOf(t reflect.Type) map[string]any {
 		t = t.Elem()
 	}
 	switch {
+	case t == rawType:
+		return map[string]any{"description": "any JSON value", "nullable": true}
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
 	case t == quantityType:
@@ -217,15 +235,43 @@ func schemaOf(t reflect.Type) map[string]any {
 	case reflect.Float32, reflect.Float64:
 		return map[string]any{"type": "number"}
 	case reflect.Slice, reflect.Array:
-		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
+		if t.Elem().Kind() == reflect.Uint8 {
+			return map[string]any{"type": "string", "format": "byte"}
+		}
+		return map[string]any{"type": "array", "items": valueSchema(t.Elem())}
 	case reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem())}
+		return map[string]any{"type": "object", "additionalProperties": valueSchema(t.Elem())}
 	case reflect.Struct:
 		props := map[string]any{}
 		addFields(t, props)
 		return map[string]any{"type": "object", "properties": props}
 	}
-	return map[string]any{}
+	return map[string]any{"description": "any JSON value", "nullable": true}
+}
+
+// valueSchema is schemaOf(t), nullable when encoding/json writes null for
+// a nil t: a pointer, interface, or a slice or map without a marshaler.
+func valueSchema(t reflect.Type) map[string]any {
+	s := schemaOf(t)
+	if encodesNull(t) {
+		s["nullable"] = true
+	}
+	return s
+}
+
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+func encodesNull(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return true
+	case reflect.Slice, reflect.Map:
+		return !t.Implements(jsonMarshaler) && !t.Implements(textMarshaler)
+	}
+	return false
 }
 
 func addFields(t reflect.Type, props map[string]any) {
@@ -234,7 +280,7 @@ func addFields(t reflect.Type, props map[string]any) {
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {
 			continue
 		}
@@ -245,7 +291,12 @@ func addFields(t reflect.Type, props map[string]any) {
 		if name == "" {
 			name = f.Name
 		}
-		props[name] = schemaOf(f.Type)
+		if slices.Contains(strings.Split(opts, ","), "omitempty") {
+			// A nil value is left out, never written as null.
+			props[name] = schemaOf(f.Type)
+			continue
+		}
+		props[name] = valueSchema(f.Type)
 	}
 }
 

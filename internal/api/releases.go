@@ -52,7 +52,7 @@ func (a *API) registerReleases() {
 		a.orderAction(authz.ReleaseCreate, "release.submit", func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, error) {
 			return a.p.Release.Submit(r.Context(), tx, a.actor(r), k)
 		}))
-	a.route(Route{Method: "POST", Path: base + "/{id}/approve", Summary: "Approve a release order (never one's own)", Request: "ApproveRequest", Response: "OrderView"},
+	a.route(Route{Method: "POST", Path: base + "/{id}/approve", Summary: "Approve a release order (never one's own)", Request: "ApproveRequest", Response: "OrderView", OptionalBody: true, Status: http.StatusOK},
 		a.orderAction(authz.ReleaseApprove, "release.approve", func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, error) {
 			var req ApproveRequest
 			if err := decodeOptional(r, &req); err != nil {
@@ -64,7 +64,7 @@ func (a *API) registerReleases() {
 		a.orderAction(authz.ReleaseOperate, "release.start", func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, error) {
 			return a.p.StartOrder(r.Context(), tx, a.actor(r), k)
 		}))
-	a.route(Route{Method: "POST", Path: base + "/{id}/abort", Summary: "Abort a release order; a running one rolls back", Request: "AbortRequest", Response: "OrderView"},
+	a.route(Route{Method: "POST", Path: base + "/{id}/abort", Summary: "Abort a release order; a running one rolls back", Request: "AbortRequest", Response: "OrderView", OptionalBody: true, Status: http.StatusOK},
 		a.orderAction(authz.ReleaseOperate, "release.abort", func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, error) {
 			var req AbortRequest
 			if err := decodeOptional(r, &req); err != nil {
@@ -73,7 +73,7 @@ func (a *API) registerReleases() {
 			return a.p.Release.Abort(r.Context(), tx, a.actor(r), k, req.Reason)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{id}/rollback",
-		Summary: "Roll back a succeeded order, or chosen items, by a new order (business fault)", Request: "RollbackRequest", Response: "OrderView"},
+		Summary: "Roll back a succeeded order, or chosen items, by a new order (business fault)", Request: "RollbackRequest", Response: "OrderView", OptionalBody: true, Status: http.StatusOK},
 		a.orderAction(authz.ReleaseOperate, "release.rollback", func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, error) {
 			var req release.RollbackRequest
 			if err := decodeOptional(r, &req); err != nil {

@@ -120,7 +120,8 @@ var layers = []layer{
 	{
 		name: "testsupport",
 		packages: []string{"internal/cli/e2e", "internal/cli/e2e/grayrelease", "internal/localcluster/clustertest",
-			"internal/logtest", "internal/store/storetest", "internal/tlstest", "internal/traffic/traffictest"},
+			"internal/logtest", "internal/openapicheck", "internal/store/storetest", "internal/tlstest",
+			"internal/traffic/traffictest"},
 		mayImport: []string{"testsupport", "store", "kube", "localcluster", "application", "domain", "base",
 			"net/http", "SQL", "client-go"},
 	},

@@ -313,12 +313,12 @@ func (s *Service) Abort(ctx context.Context, st Store, a audit.Actor, k Key, rea
 // RollbackRequest chooses what a manual rollback undoes.
 type RollbackRequest struct {
 	// Items are the applications to roll back; empty means all.
-	Items []string
+	Items []string `json:"items,omitempty"`
 	// To names, per application, the version to return to; absent ones
 	// return to the version they ran before the order.
-	To map[string]string
+	To map[string]string `json:"to,omitempty"`
 	// Reason says what business fault was found.
-	Reason string
+	Reason string `json:"reason,omitempty"`
 }
 
 // Rollback undoes a succeeded order, or chosen items of it, because people

@@ -175,7 +175,7 @@ func killDuringOrders(t *testing.T, c *clustertest.Cluster, bin, database string
 	b := berth{t: t, getenv: func(k string) string { return vars[k] }}
 	ns := fmt.Sprintf("bank-pay-kill-%d", time.Now().UnixNano()%100000)
 	t.Cleanup(func() { _ = c.Client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-	b.must(adminPassword+"\n", []string{"login", "--server", srv.url, "--username", "admin", "--password-stdin"}, "Logged in")
+	b.must(adminPassword+"\n", []string{"login", "--server", checked(t, srv.url), "--username", "admin", "--password-stdin"}, "Logged in")
 	apps := []string{"s1", "s2", "s3", "s4", "s5", "s6"}
 	file := filepath.Join(dir, "bank.yaml")
 	if err := os.WriteFile(file, []byte(strings.Replace(manifest, "namespace: bank-pay-dev", "namespace: "+ns, 1)+releaseApps(apps...)), 0o600); err != nil {

@@ -35,6 +35,7 @@ import (
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/localcluster/clustertest"
 	"berth.dev/berth/internal/logtest"
+	"berth.dev/berth/internal/openapicheck"
 	"berth.dev/berth/internal/store"
 )
 
@@ -220,8 +221,21 @@ func tamper(t *testing.T, path, stmt string) {
 	}
 }
 
+// checked returns the address of a proxy to the server at url that checks
+// every request and response passing through against the OpenAPI document
+// the server serves, failing the test on a mismatch. The CLI talks to the
+// server through it.
+func checked(t *testing.T, url string) string {
+	t.Helper()
+	doc, err := openapicheck.Fetch(t.Context(), http.DefaultClient, url+"/api/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return openapicheck.StartProxy(t, doc, url)
+}
+
 // startServer runs `berth server` in-process on a loopback port and waits
-// until it is ready.
+// until it is ready; the address returned is that of a [checked] proxy.
 func startServer(t *testing.T, dir, kubeconfig string, getenv func(string) string) string {
 	t.Helper()
 	url, _ := startServerOut(t, dir, kubeconfig, getenv, io.Discard)
@@ -229,7 +243,8 @@ func startServer(t *testing.T, dir, kubeconfig string, getenv func(string) strin
 }
 
 // startServerOut is startServer with the server's standard output given;
-// the returned stop ends the server and waits for it.
+// the returned stop ends the server and waits for it. The address returned
+// is that of a [checked] proxy.
 func startServerOut(t *testing.T, dir, kubeconfig string, getenv func(string) string, stdout io.Writer) (string, func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -265,7 +280,7 @@ func startServerOut(t *testing.T, dir, kubeconfig string, getenv func(string) st
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return url, stop
+				return checked(t, url), stop
 			}
 		}
 		if time.Now().After(deadline) {

@@ -19,6 +19,7 @@ import (
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/logtest"
+	"berth.dev/berth/internal/openapicheck"
 	"berth.dev/berth/internal/seal"
 	"berth.dev/berth/internal/tlstest"
 )
@@ -164,9 +165,15 @@ func TestTLSServesHTTP2WithSecureCookies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2 := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	defer h2.CloseIdleConnections()
 	base := "https://" + addr + "/api/v1"
+	tr := &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: pool}}
+	defer tr.CloseIdleConnections()
+	doc, err := openapicheck.Fetch(t.Context(), &http.Client{Transport: tr}, base+"/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every exchange is checked against the served OpenAPI document.
+	h2 := &http.Client{Transport: &openapicheck.Transport{Doc: doc, TB: t, Base: tr}}
 
 	login := func(password string) *http.Response {
 		t.Helper()

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/localcluster/clustertest"
+	"berth.dev/berth/internal/openapicheck"
 )
 
 var (
@@ -193,8 +194,9 @@ func newStack(t testing.TB) (*stack, string) {
 	serveVersion(t, hostIP, ports[1], "v2")
 
 	s := &stack{t: t, host: "svc." + ns, config: filepath.Join(dir, "cli.yaml")}
-	s.api = startProcess(t, dir, "server", nil, "--data-dir", filepath.Join(dir, "data"), "--kubeconfig", c.Kubeconfig(),
-		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))) + "/api/v1"
+	server := startProcess(t, dir, "server", nil, "--data-dir", filepath.Join(dir, "data"), "--kubeconfig", c.Kubeconfig(),
+		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1")))
+	s.api = checked(t, server) + "/api/v1"
 	s.token = s.login()
 	s.apply(fmt.Sprintf(fixture, ns, ports[0]))
 	s.must("POST", "/tenants/bank/projects/pay/applications/svc/versions", map[string]any{"name": "v2", "image": "registry.local/svc:2",
@@ -251,6 +253,23 @@ branch,0101,Haidian,north
 branch,0202,Chaoyang,south
 teller,T900,Zhang Wei,0202
 `
+
+// checked returns the address of a proxy to the server at url that checks
+// every request and response passing through against the OpenAPI document
+// the server serves, failing the test on a mismatch: the test's own calls,
+// the CLI's and the gateway's go through it. A benchmark talks to the
+// server directly, so that what it measures is the server.
+func checked(t testing.TB, url string) string {
+	t.Helper()
+	if _, bench := t.(*testing.B); bench {
+		return url
+	}
+	doc, err := openapicheck.Fetch(t.Context(), http.DefaultClient, url+"/api/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return openapicheck.StartProxy(t, doc, url)
+}
 
 func writeFile(t testing.TB, dir, name, content string) string {
 	t.Helper()
