@@ -2,15 +2,18 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"berth.dev/berth/internal/gateway"
+	"berth.dev/berth/internal/logtest"
 )
 
 // TestDeliveredWaitsForEveryConnectedGatewayToApply checks the handshake
@@ -151,4 +154,78 @@ func TestDeliveredStopsWaitingForAStuckGatewayWhilePublicationsContinue(t *testi
 	eventually(t, "AckWait to pass although publications continue", pub.Delivered)
 	close(stop)
 	<-done
+}
+
+// TestASlowReportDoesNotHoldBackTheNextConfiguration: a gateway reports
+// what it applied on the side; while the server has not answered a report,
+// the next configuration is still taken and put in force at once, and only
+// the newest unreported configuration is reported next.
+func TestASlowReportDoesNotHoldBackTheNextConfiguration(t *testing.T) {
+	t.Parallel()
+	a := newBackend(t, "a")
+	pub := gateway.NewPublisher()
+	pub.AckWait = time.Hour
+	release := make(chan struct{})
+	abandoned := make(chan string, 8) // reports the gateway gave up on
+	reported := make(chan string, 8)  // reports answered
+	first := true
+	mux := http.NewServeMux()
+	mux.Handle("GET /gateway/config", pub)
+	mux.HandleFunc("POST /gateway/config/applied", func(w http.ResponseWriter, r *http.Request) {
+		var rep gateway.AppliedReport
+		if err := json.NewDecoder(r.Body).Decode(&rep); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if first { // the first report hangs until the test lets it go
+			first = false
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				abandoned <- rep.ID
+				return
+			}
+		}
+		pub.Applied(rep.Subscriber, rep.ID)
+		reported <- rep.ID
+		w.WriteHeader(http.StatusNoContent)
+	})
+	server := httptest.NewServer(mux)
+	t.Cleanup(server.Close)
+	applied := make(chan string, 8)
+	log := &logtest.Buffer{}
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	sub := &gateway.Subscriber{URL: server.URL + "/gateway/config", Client: &http.Client{},
+		Apply: func(c gateway.Config) error { applied <- c.Routes[0].PathPrefix; return nil },
+		Log:   slog.New(slog.NewTextHandler(log, nil))}
+	go func() { _ = sub.Run(ctx) }()
+
+	publish := func(prefix string) {
+		t.Helper()
+		if err := pub.Publish(simple(a.addr(), "", func(c *gateway.Config) { c.Routes[0].PathPrefix = prefix })); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("/1")
+	if got := <-applied; got != "/1" {
+		t.Fatalf("applied %s first, want /1", got)
+	}
+	publish("/2")
+	publish("/3")
+	// /3 is put in force (perhaps /2 before it) while the report of /1
+	// hangs: the report never held the stream back until it gave up.
+	for got := ""; got != "/3"; {
+		got = <-applied
+	}
+	if strings.Contains(log.String(), "report configuration applied") {
+		t.Fatalf("the gateway gave up a report before taking the next configuration:\n%s", log.String())
+	}
+	close(release)
+	select {
+	case <-reported:
+	case id := <-abandoned:
+		t.Fatalf("report of %s abandoned", id)
+	}
+	eventually(t, "the newest configuration reported applied", pub.Delivered)
 }

@@ -315,6 +315,11 @@ func (s *Subscriber) stream(ctx context.Context, lastID *string) (got bool, err 
 	s.Log.Info("configuration stream connected", "url", s.URL)
 	idle := time.AfterFunc(orDefault(s.Idle, 45*time.Second), cancel)
 	defer idle.Stop()
+	// Reports go out on the side, newest first: a slow answer never holds
+	// back the next configuration, and a report still waiting to be sent
+	// is replaced by a newer one (the server only needs the latest).
+	reports := make(chan string, 1)
+	go s.reporter(ctx, reports)
 	err = ReadEvents(resp.Body, func() { idle.Reset(orDefault(s.Idle, 45*time.Second)) }, func(ev Event) {
 		if ev.Name != "config" {
 			return
@@ -329,9 +334,37 @@ func (s *Subscriber) stream(ctx context.Context, lastID *string) (got bool, err 
 			return
 		}
 		*lastID = ev.ID
-		s.report(ctx, ev.ID)
+		offerLatest(reports, ev.ID)
 	})
 	return got, err
+}
+
+// reporter reports each id it receives until ctx ends.
+func (s *Subscriber) reporter(ctx context.Context, ids <-chan string) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-ids:
+			s.report(ctx, id)
+		}
+	}
+}
+
+// offerLatest puts id in the one-slot ch, replacing what waits there
+// (ch has one sender).
+func offerLatest(ch chan string, id string) {
+	for {
+		select {
+		case ch <- id:
+			return
+		default:
+		}
+		select {
+		case <-ch:
+		default:
+		}
+	}
 }
 
 // report tells the server that configuration id is in force here. A
