@@ -207,7 +207,7 @@ func (p *grayPass) route(ctx context.Context) (bool, time.Duration, error) {
 func (p *grayPass) render(ctx context.Context) (bool, time.Duration, error) {
 	c, plan := p.c, p.s.plan
 	var err error
-	p.objs, p.waiting, err = c.desired(p.s, p.conn)
+	p.objs, p.waiting, err = c.desired(ctx, p.s, p.conn)
 	if err != nil {
 		return true, 0, c.record(ctx, plan, plan.Applied.Inventory, plan.Applied.Serving, fmt.Errorf("render: %w", err))
 	}
@@ -441,7 +441,7 @@ func wantServing(s grayState) []string {
 // desired renders the plan's objects; waiting reports that some are held
 // back until routes have moved (the second Deployment) or the main
 // Deployment has rolled.
-func (c *GrayPlans) desired(s grayState, conn *kube.Conn) (objs []*unstructured.Unstructured, waiting bool, err error) {
+func (c *GrayPlans) desired(ctx context.Context, s grayState, conn *kube.Conn) (objs []*unstructured.Unstructured, waiting bool, err error) {
 	if !s.follows() {
 		return nil, false, nil
 	}
@@ -461,15 +461,20 @@ func (c *GrayPlans) desired(s grayState, conn *kube.Conn) (objs []*unstructured.
 			waiting = true
 		}
 	}
-	main := conn.Watcher.Deployment(kube.AppKey{Namespace: s.env.Namespace, App: d.Application})
 	// The stable version keeps a copy beside the main Deployment until that
 	// has rolled to it: after a promotion, and after a switch back — also
 	// when a new plan starts before the main Deployment has rolled back, or
 	// the stable Service would lose the pods it routes to.
 	copyName := gray.ServiceName(d.Application, d.Version)
-	if (p.Phase != gray.Running || hasDeployment(p.Applied.Inventory, copyName)) && !kube.RolledTo(main, d.Version) {
-		beside = append(beside, d.Version)
-		waiting = true
+	if p.Phase != gray.Running || hasDeployment(p.Applied.Inventory, copyName) {
+		gone, err := copyMayGo(ctx, conn, s.env.Namespace, d.Application, d.Version)
+		if err != nil {
+			return nil, false, err
+		}
+		if !gone {
+			beside = append(beside, d.Version)
+			waiting = true
+		}
 	}
 	for _, v := range beside {
 		more, err := kube.RenderBeside(c.workload(s, v), gray.ServiceName(d.Application, v))
@@ -479,6 +484,27 @@ func (c *GrayPlans) desired(s grayState, conn *kube.Conn) (objs []*unstructured.
 		objs = append(objs, more...)
 	}
 	return objs, waiting, nil
+}
+
+// copyMayGo reports whether the copy of version beside app's main
+// Deployment may go: the main Deployment has rolled to version, as the API
+// server says (the watcher's cache, asked first because it costs nothing,
+// can lag by seconds under load and show the Deployment as it was before
+// its last rollout), and the version's Service, named as the copy, lists
+// in its own EndpointSlices as many ready pods that are not the copy's as
+// the main Deployment wants (the endpoint controller can lag too). So the
+// Service the routes use never runs out of pods when the copy's go.
+func copyMayGo(ctx context.Context, conn *kube.Conn, namespace, app, version string) (bool, error) {
+	if !kube.RolledTo(conn.Watcher.Deployment(kube.AppKey{Namespace: namespace, App: app}), version) {
+		return false, nil
+	}
+	rolled, want, err := kube.DeploymentRolledTo(ctx, conn.Client, namespace, app, version)
+	if err != nil || !rolled {
+		return false, err
+	}
+	name := gray.ServiceName(app, version)
+	others, err := kube.ReadyEndpoints(ctx, conn.Client, namespace, name, name+"-")
+	return others >= int(want), err
 }
 
 // hasDeployment reports whether inventory (a plan's last applied one)

@@ -141,3 +141,55 @@ func TestServiceServingCountsOnlyTheServicesOwnSlices(t *testing.T) {
 	}
 	serving(true)
 }
+
+// TestReadyEndpointsLeaveOutThePodsAboutToGo: counting what serves a
+// version's Service once its copy goes leaves out the copy's pods (by
+// name prefix) and endpoints not ready, and counts only the Service's own
+// slices.
+func TestReadyEndpointsLeaveOutThePodsAboutToGo(t *testing.T) {
+	t.Parallel()
+	c := clustertest.Start(t)
+	ns := c.Namespace(t)
+	ctx := t.Context()
+	svc, err := c.Client.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "pay--v1"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "pay-none"},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := func(ip, name string, ready bool) discoveryv1.Endpoint {
+		e := endpoint(ip, ptr(ready), nil)
+		e.TargetRef = &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: name}
+		return e
+	}
+	own := endpointSlice(ns, "pay--v1-own", "pay--v1",
+		pod("10.1.0.1", "pay--v1-6bc54b9df5-q4c87", true), // the copy's
+		pod("10.1.0.2", "pay--v1-6bc54b9df5-2ht2n", true), // the copy's
+		pod("10.1.0.3", "pay-6bc54b9df5-bl47j", true),     // the main Deployment's
+		pod("10.1.0.4", "pay-6bc54b9df5-4vtjj", false))    // the main Deployment's, not ready yet
+	own.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Service", Name: svc.Name, UID: svc.UID}}
+	if _, err := c.Client.DiscoveryV1().EndpointSlices(ns).Create(ctx, own, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	stale := endpointSlice(ns, "pay--v1-stale", "pay--v1", pod("10.1.0.9", "pay-6bc54b9df5-zzzzz", true)) // another owner
+	if _, err := c.Client.DiscoveryV1().EndpointSlices(ns).Create(ctx, stale, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		without string
+		want    int
+	}{{"", 3}, {"pay--v1-", 1}} {
+		got, err := kube.ReadyEndpoints(ctx, c.Client, ns, "pay--v1", tc.without)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("ReadyEndpoints(pay--v1, without %q) = %d, want %d", tc.without, got, tc.want)
+		}
+	}
+	if got, err := kube.ReadyEndpoints(ctx, c.Client, ns, "pay--v9", ""); err != nil || got != 0 {
+		t.Errorf("ReadyEndpoints of a missing Service = %d, %v; want 0, nil", got, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -108,29 +109,64 @@ func beside(u *unstructured.Unstructured, w Workload, name string) error {
 // little after the Service) bear the same service-name label but another
 // owner; they describe pods that are gone or going, so they never count.
 func ServiceServing(ctx context.Context, client kubernetes.Interface, namespace, name string) (bool, error) {
+	n, err := ReadyEndpoints(ctx, client, namespace, name, "")
+	return n > 0, err
+}
+
+// ReadyEndpoints counts the ready endpoints in the EndpointSlices that
+// Service namespace/name itself owns (see ServiceServing), leaving out
+// those of pods whose name starts with without ("" leaves out none): how
+// many pods traffic sent to the Service finds once those pods are gone.
+// The slices are read from the API server, not a cache: they say what a
+// gateway following them sees.
+func ReadyEndpoints(ctx context.Context, client kubernetes.Interface, namespace, name, without string) (int, error) {
 	svc, err := client.CoreV1().Services(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return false, nil
+		return 0, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("service %s/%s: %w", namespace, name, err)
+		return 0, fmt.Errorf("service %s/%s: %w", namespace, name, err)
 	}
 	list, err := client.DiscoveryV1().EndpointSlices(namespace).List(ctx, metav1.ListOptions{
 		LabelSelector: discoveryv1.LabelServiceName + "=" + name})
 	if err != nil {
-		return false, fmt.Errorf("endpoints of %s/%s: %w", namespace, name, err)
+		return 0, fmt.Errorf("endpoints of %s/%s: %w", namespace, name, err)
 	}
+	n := 0
 	for _, s := range list.Items {
 		if !slices.ContainsFunc(s.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == svc.UID }) {
 			continue
 		}
 		for _, e := range s.Endpoints {
-			if e.Conditions.Ready == nil || *e.Conditions.Ready {
-				return true, nil
+			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
+				continue
 			}
+			if without != "" && e.TargetRef != nil && strings.HasPrefix(e.TargetRef.Name, without) {
+				continue
+			}
+			n++
 		}
 	}
-	return false, nil
+	return n, nil
+}
+
+// DeploymentRolledTo reads Deployment namespace/name from the API server
+// (a watcher's cache can lag by seconds under load, and still show the
+// Deployment as it was before its last rollout) and reports whether it has
+// rolled to version (RolledTo), and how many replicas it wants.
+func DeploymentRolledTo(ctx context.Context, client kubernetes.Interface, namespace, name, version string) (rolled bool, want int32, err error) {
+	d, err := client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, 0, nil
+	}
+	if err != nil {
+		return false, 0, fmt.Errorf("deployment %s/%s: %w", namespace, name, err)
+	}
+	want = 1
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	return RolledTo(d, version), want, nil
 }
 
 // DeploymentAvailable reads Deployment namespace/name from the API server
