@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/store/storetest"
@@ -24,8 +25,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 func TestLoginOpensASessionWithCSRFProtection(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, storetest.SQLite(t))
-	r := h.must(http.StatusOK, "", "POST", "/login", LoginRequest{Username: "admin", Password: adminPassword})
-	var lr LoginResponse
+	r := h.must(http.StatusOK, "", "POST", "/login", apitypes.LoginRequest{Username: "admin", Password: adminPassword})
+	var lr apitypes.LoginResponse
 	r.decode(t, &lr)
 	var session, csrf *http.Cookie
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
@@ -79,14 +80,14 @@ func TestLoginOpensASessionWithCSRFProtection(t *testing.T) {
 func TestLoginFailuresAreRateLimitedAndAudited(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, storetest.SQLite(t))
-	bad := LoginRequest{Username: "admin", Password: "wrong-password!"}
+	bad := apitypes.LoginRequest{Username: "admin", Password: "wrong-password!"}
 	for range 3 {
 		r := h.must(http.StatusUnauthorized, "", "POST", "/login", bad)
 		if e := r.errorBody(t); e.Code != "invalid_credentials" {
 			t.Fatalf("code %q, want invalid_credentials", e.Code)
 		}
 	}
-	r := h.must(http.StatusTooManyRequests, "", "POST", "/login", LoginRequest{Username: "admin", Password: adminPassword})
+	r := h.must(http.StatusTooManyRequests, "", "POST", "/login", apitypes.LoginRequest{Username: "admin", Password: adminPassword})
 	if r.header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
@@ -249,7 +250,7 @@ spec:
 	h.must(http.StatusNotFound, tok, "GET", "/tiers/small", nil)
 
 	good := strings.Replace(bad, "tier: large", "tier: small", 1)
-	var res ApplyResult
+	var res apitypes.ApplyResult
 	h.must(http.StatusOK, tok, "POST", "/apply", good).decode(t, &res)
 	var actions []string
 	for _, o := range res.Objects {
@@ -315,7 +316,7 @@ func TestUsersChangeTheirOwnPasswordOnly(t *testing.T) {
 	ann := h.token("ann", "first-password-ann")
 	h.must(http.StatusForbidden, ann, "PUT", "/users/bob/password", map[string]string{"password": "taken-over-password"})
 	h.must(http.StatusNoContent, ann, "PUT", "/users/ann/password", map[string]string{"password": "second-password-ann", "currentPassword": "first-password-ann"})
-	h.must(http.StatusUnauthorized, "", "POST", "/login", LoginRequest{Username: "ann", Password: "first-password-ann", Token: &TokenRequest{Name: "x"}})
+	h.must(http.StatusUnauthorized, "", "POST", "/login", apitypes.LoginRequest{Username: "ann", Password: "first-password-ann", Token: &apitypes.TokenRequest{Name: "x"}})
 	h.token("ann", "second-password-ann")
 	h.token("bob", "first-password-bob")
 }
@@ -343,9 +344,9 @@ func TestLoginFailuresFromOneAddressAreLimitedAcrossUsers(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, storetest.SQLite(t)) // 10 failures per address per minute
 	for i := range 10 {
-		h.must(http.StatusUnauthorized, "", "POST", "/login", LoginRequest{Username: fmt.Sprintf("guess%d", i), Password: "nope-nope-nope"})
+		h.must(http.StatusUnauthorized, "", "POST", "/login", apitypes.LoginRequest{Username: fmt.Sprintf("guess%d", i), Password: "nope-nope-nope"})
 	}
-	r := h.must(http.StatusTooManyRequests, "", "POST", "/login", LoginRequest{Username: "admin", Password: adminPassword})
+	r := h.must(http.StatusTooManyRequests, "", "POST", "/login", apitypes.LoginRequest{Username: "admin", Password: adminPassword})
 	if got := r.errorBody(t).Code; got != "too_many_requests" {
 		t.Errorf("code %q, want too_many_requests", got)
 	}
@@ -396,11 +397,11 @@ func TestAnOlderVersionCanBeRedeployed(t *testing.T) {
 		h.must(http.StatusCreated, tok, "POST", base+"/versions?activate=true", body)
 	}
 	var app struct{ CurrentVersion string }
-	h.must(http.StatusOK, tok, "PUT", base+"/current-version", CurrentVersion{Version: "v1"}).decode(t, &app)
+	h.must(http.StatusOK, tok, "PUT", base+"/current-version", apitypes.CurrentVersion{Version: "v1"}).decode(t, &app)
 	if app.CurrentVersion != "v1" {
 		t.Errorf("current version %q after re-deploying v1", app.CurrentVersion)
 	}
-	h.must(http.StatusNotFound, tok, "PUT", base+"/current-version", CurrentVersion{Version: "v9"})
+	h.must(http.StatusNotFound, tok, "PUT", base+"/current-version", apitypes.CurrentVersion{Version: "v9"})
 	var u struct{ Used resource.List }
 	h.must(http.StatusOK, tok, "GET", "/tenants/bank/projects/pay/quota", nil).decode(t, &u)
 	if u.Used[resource.CPU] != resource.MilliUnits(500) {

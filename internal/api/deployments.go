@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/deploy"
@@ -41,16 +42,6 @@ type DeploymentView struct {
 	// rest of the view is complete); the cause is in the server's log under
 	// its request ID.
 	EventsError *ErrorBody `json:"eventsError,omitempty"`
-}
-
-// DeployRequest runs a version.
-type DeployRequest struct {
-	Version string `json:"version"`
-}
-
-// ScaleRequest sets the replica count.
-type ScaleRequest struct {
-	Replicas int32 `json:"replicas"`
 }
 
 func (a *API) registerDeployments() {
@@ -341,7 +332,7 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.DeploymentDeploy, scopeOf(r)); err != nil {
 		return err // before reading the body: a refused caller learns nothing from it
 	}
-	var req DeployRequest
+	var req apitypes.DeployRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -354,7 +345,7 @@ func (a *API) scale(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.DeploymentOperate, scopeOf(r)); err != nil {
 		return err // before reading the body: a refused caller learns nothing from it
 	}
-	var req ScaleRequest
+	var req apitypes.ScaleRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}

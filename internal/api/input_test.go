@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/store/storetest"
@@ -209,7 +210,7 @@ func TestClusterKubeconfigsAreCheckedBeforeRegistering(t *testing.T) {
 	}
 
 	addr := closedPort(t)
-	var got ClusterView
+	var got apitypes.ClusterView
 	h.must(http.StatusCreated, tok, "POST", "/clusters", map[string]string{"name": "c2", "kubeconfig": kubeconfigFor("https://" + addr)}).decode(t, &got)
 	if got.Status == nil || got.Status.Phase != "Unknown" || !strings.Contains(got.Status.Reason, addr) || !strings.Contains(got.Status.Reason, "refused") {
 		t.Errorf("status %+v of a cluster whose API server is not listening, want Unknown saying %s refused the connection", got.Status, addr)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/tenancy"
 )
@@ -239,7 +240,7 @@ func matrixCases() map[string]routeCase {
 		}),
 		"DELETE /users/{user}/tokens/{id}": at(onPlatform, func(e *matrixEnv, _ *subject, _ authz.Scope, n string) request {
 			e.newUser(n)
-			var tok TokenCreated
+			var tok apitypes.TokenCreated
 			e.h.must(http.StatusCreated, e.admin, "POST", "/users/"+n+"/tokens", map[string]string{"name": n}).decode(e.t, &tok)
 			q := need("/users/"+n+"/tokens/"+tok.ID, nil, authz.Platform, authz.UserUpdate)
 			q.ok = []int{http.StatusNoContent}
@@ -251,7 +252,7 @@ func matrixCases() map[string]routeCase {
 			return ownAccount("/tokens", map[string]string{"name": n})
 		}),
 		"DELETE /tokens/{id}": at(onPlatform, func(e *matrixEnv, s *subject, _ authz.Scope, n string) request {
-			var tok TokenCreated
+			var tok apitypes.TokenCreated
 			e.h.must(http.StatusCreated, s.token, "POST", "/tokens", map[string]string{"name": n}).decode(e.t, &tok)
 			return ownAccount("/tokens/"+tok.ID, nil)
 		}),

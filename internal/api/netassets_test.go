@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/store/storetest"
 )
@@ -74,7 +75,7 @@ spec:
   level: project
   allow: [{from: {tenant: other, project: p1}, to: {project: p1, application: app1}}]
 `
-	var res ApplyResult
+	var res apitypes.ApplyResult
 	h.must(http.StatusOK, admin, "POST", "/apply", doc).decode(t, &res)
 	actions := ""
 	for _, o := range res.Objects {
