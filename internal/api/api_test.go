@@ -94,7 +94,7 @@ func TestLoginFailuresAreRateLimitedAndAudited(t *testing.T) {
 	h.clock.Advance(time.Minute)
 	tok := h.token("admin", adminPassword)
 
-	var page List[audit.Record]
+	var page apitypes.List[audit.Record]
 	h.must(http.StatusOK, tok, "GET", "/audit?action=user.login", nil).decode(t, &page)
 	var outcomes []audit.Outcome
 	for _, rec := range page.Items {
@@ -174,7 +174,7 @@ func TestListsPaginate(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("pagination does not end")
 		}
-		var page List[struct{ Name string }]
+		var page apitypes.List[struct{ Name string }]
 		h.must(http.StatusOK, tok, "GET", "/tenants?limit=2&continue="+next, nil).decode(t, &page)
 		if len(page.Items) > 2 {
 			t.Fatalf("page of %d items, want at most 2", len(page.Items))
@@ -330,7 +330,7 @@ func TestRefusedChangesAreAuditedAsDenied(t *testing.T) {
 	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/members", map[string]string{"user": "vic", "role": "viewer"})
 	vic := h.token("vic", "viewer-password")
 	h.must(http.StatusForbidden, vic, "POST", "/tenants/bank/projects", map[string]string{"name": "sneaky"})
-	var page List[audit.Record]
+	var page apitypes.List[audit.Record]
 	h.must(http.StatusOK, admin, "GET", "/audit?actor=vic&action=project.create", nil).decode(t, &page)
 	if len(page.Items) != 1 || page.Items[0].Outcome != audit.Denied || page.Items[0].Tenant != "bank" {
 		t.Fatalf("audit of the refused change: %+v, want one denied record in tenant bank", page.Items)
@@ -468,7 +468,7 @@ func TestProjectAuditorReadsOnlyItsProject(t *testing.T) {
 
 	projects := func(tok, query string) []string {
 		t.Helper()
-		var page List[audit.Record]
+		var page apitypes.List[audit.Record]
 		h.must(http.StatusOK, tok, "GET", "/audit"+query, nil).decode(t, &page)
 		var got []string
 		for _, r := range page.Items {

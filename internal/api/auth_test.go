@@ -16,7 +16,7 @@ import (
 // loginRecords returns the audit records of logins, newest first.
 func loginRecords(t *testing.T, h *harness, tok string) []audit.Record {
 	t.Helper()
-	var page List[audit.Record]
+	var page apitypes.List[audit.Record]
 	h.must(http.StatusOK, tok, "GET", "/audit?action=user.login&limit=500", nil).decode(t, &page)
 	return page.Items
 }
@@ -117,7 +117,7 @@ func TestAdminsListAndRevokeAnyUsersTokens(t *testing.T) {
 	}
 	ann, bob := h.token("ann", "password-of-ann"), h.token("bob", "password-of-bob")
 	h.must(http.StatusForbidden, bob, "GET", "/users/ann/tokens", nil)
-	var page List[identity.Token]
+	var page apitypes.List[identity.Token]
 	h.must(http.StatusOK, admin, "GET", "/users/ann/tokens", nil).decode(t, &page)
 	if len(page.Items) != 1 || page.Items[0].User != "ann" {
 		t.Fatalf("ann's tokens: %+v", page.Items)
@@ -127,7 +127,7 @@ func TestAdminsListAndRevokeAnyUsersTokens(t *testing.T) {
 	h.must(http.StatusOK, ann, "GET", "/whoami", nil)
 	h.must(http.StatusNoContent, admin, "DELETE", "/users/ann/tokens/"+id, nil)
 	h.must(http.StatusUnauthorized, ann, "GET", "/whoami", nil)
-	var recs List[audit.Record]
+	var recs apitypes.List[audit.Record]
 	h.must(http.StatusOK, admin, "GET", "/audit?action=token.revoke", nil).decode(t, &recs)
 	if len(recs.Items) != 1 || recs.Items[0].Actor != "admin" || recs.Items[0].Target != "users/ann/tokens/"+id {
 		t.Errorf("revocation audit %+v", recs.Items)

@@ -446,7 +446,7 @@ func runCLI(t *testing.T, h *harness, token, stdin string, args ...string) outco
 // newest audit record.
 func newestIsARefusal(t *testing.T, h *harness, admin string) {
 	t.Helper()
-	var trail List[map[string]any]
+	var trail apitypes.List[map[string]any]
 	h.must(http.StatusOK, admin, "GET", "/audit?limit=1", nil).decode(t, &trail)
 	if len(trail.Items) == 0 || trail.Items[0]["outcome"] == "success" {
 		t.Fatalf("newest audit record %v, want the refusal", trail.Items)

@@ -143,7 +143,7 @@ func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, List[DeploymentView]{Items: views, Continue: next})
+	return writeJSON(w, http.StatusOK, apitypes.List[DeploymentView]{Items: views, Continue: next})
 }
 
 func (a *API) deploymentViews(r *http.Request, env tenancy.Environment, o resource.ListOptions) ([]DeploymentView, string, error) {

@@ -90,7 +90,7 @@ func TestAProjectAdminCannotLowerTheApprovalFloorAlone(t *testing.T) {
 	h.must(http.StatusOK, admin, "PUT", "/approval-floor", map[string]any{"default": 1})
 	mustRefuse(t, setApprovals(pa, 0), "requiredApprovals")
 
-	var trail List[map[string]any]
+	var trail apitypes.List[map[string]any]
 	h.must(http.StatusOK, admin, "GET", "/audit?tenant=bank", nil).decode(t, &trail)
 	var actions []string
 	for _, rec := range trail.Items {

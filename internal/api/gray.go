@@ -119,7 +119,7 @@ func (a *API) listGrayPlans(w http.ResponseWriter, r *http.Request) error {
 	for _, p := range plans {
 		views = append(views, a.grayView(p))
 	}
-	return writeJSON(w, http.StatusOK, List[apitypes.GrayPlanView]{Items: views})
+	return writeJSON(w, http.StatusOK, apitypes.List[apitypes.GrayPlanView]{Items: views})
 }
 
 func (a *API) getGrayPlan(w http.ResponseWriter, r *http.Request) error {
@@ -217,7 +217,7 @@ func (a *API) listOrg(w http.ResponseWriter, r *http.Request) error {
 	if units == nil {
 		units = []gray.OrgUnit{}
 	}
-	return writeJSON(w, http.StatusOK, List[gray.OrgUnit]{Items: units})
+	return writeJSON(w, http.StatusOK, apitypes.List[gray.OrgUnit]{Items: units})
 }
 
 func (a *API) importOrg(w http.ResponseWriter, r *http.Request) error {
@@ -246,7 +246,7 @@ func (a *API) importOrg(w http.ResponseWriter, r *http.Request) error {
 	if units == nil {
 		units = []gray.OrgUnit{}
 	}
-	return writeJSON(w, http.StatusOK, List[gray.OrgUnit]{Items: units})
+	return writeJSON(w, http.StatusOK, apitypes.List[gray.OrgUnit]{Items: units})
 }
 
 // gatewayApplied takes a gateway's report that a configuration is in force.

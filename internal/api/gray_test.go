@@ -191,7 +191,7 @@ func TestRollbackWaitsForAKeptOldVersion(t *testing.T) {
 	if r.status != http.StatusConflict || !strings.Contains(string(r.body), "gray") {
 		t.Fatalf("rollback while the old version is kept: %d %s", r.status, r.body)
 	}
-	var list List[apitypes.OrderView]
+	var list apitypes.List[apitypes.OrderView]
 	h.must(http.StatusOK, admin, "GET", pp+"/releases", nil).decode(t, &list)
 	for _, x := range list.Items {
 		if x.RollbackOf != "" || x.RolledBackBy != "" {

@@ -323,7 +323,7 @@ func (e *matrixEnv) exists(path string) func() bool {
 // bound reports whether user n is still bound at tg.
 func (e *matrixEnv) bound(tg authz.Scope, n string) func() bool {
 	return func() bool {
-		var l List[tenancy.Member]
+		var l apitypes.List[tenancy.Member]
 		e.h.must(http.StatusOK, e.admin, "GET", membersPath(tg)+"?limit=1000", nil).decode(e.t, &l)
 		return slices.ContainsFunc(l.Items, func(m tenancy.Member) bool { return m.User == n })
 	}

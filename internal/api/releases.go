@@ -92,7 +92,7 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request) error {
 	for i, o := range orders {
 		views[i] = orderView(o)
 	}
-	return writeJSON(w, http.StatusOK, List[apitypes.OrderView]{Items: views, Continue: next})
+	return writeJSON(w, http.StatusOK, apitypes.List[apitypes.OrderView]{Items: views, Continue: next})
 }
 
 func (a *API) createOrder(w http.ResponseWriter, r *http.Request) error {

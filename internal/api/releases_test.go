@@ -81,7 +81,7 @@ func TestProdOrdersNeedAnApproverWhoIsNotTheCreator(t *testing.T) {
 	if e := r.errorBody(t); r.status != http.StatusConflict || !strings.Contains(e.Message, "being released by order "+o.ID) {
 		t.Fatalf("deploy of a held application: %d %+v", r.status, e)
 	}
-	var list List[apitypes.OrderView]
+	var list apitypes.List[apitypes.OrderView]
 	h.must(http.StatusOK, rm2, "GET", base+"?environment=prod", nil).decode(t, &list)
 	if len(list.Items) != 1 || list.Items[0].ID != o.ID || list.Items[0].Progress.Total != 2 {
 		t.Fatalf("list %+v", list.Items)
@@ -140,7 +140,7 @@ func TestBadOrdersNameTheItemAndWriteNothing(t *testing.T) {
 			}
 		})
 	}
-	var list List[apitypes.OrderView]
+	var list apitypes.List[apitypes.OrderView]
 	h.must(http.StatusOK, rm1, "GET", base, nil).decode(t, &list)
 	if len(list.Items) != 0 {
 		t.Errorf("bad orders were written: %+v", list.Items)

@@ -180,11 +180,6 @@ var exceptions = []exception{
 		why: "signs audit anchors locally: the auditor's private key never leaves the machine",
 	},
 	{
-		pkg: "internal/cli/graycmd",
-		may: "domain",
-		why: "TODO: decodes and prints gray plans through the domain types; use the API's types (issue 21)",
-	},
-	{
 		pkg: "internal/cli/orgcmd",
 		may: "domain",
 		why: "parses the org-unit CSV locally, so errors name the file's lines before anything is sent",

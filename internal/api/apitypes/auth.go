@@ -67,3 +67,6 @@ type TokenCreated struct {
 	identity.Token
 	Secret string `json:"secret"`
 }
+
+// Role is a role a binding or a token carries, as the API spells it.
+type Role = authz.Role

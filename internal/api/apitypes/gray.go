@@ -5,6 +5,25 @@ import (
 	"berth.dev/berth/internal/traffic"
 )
 
+// GrayPlan, GrayStep and GrayChange are the gray domain's types the API
+// sends and receives as they are.
+type (
+	GrayPlan   = gray.Plan
+	GrayStep   = gray.Step
+	GrayChange = gray.Change
+)
+
+// The gray strategies and phases, as the API spells them.
+const (
+	GrayCanary    = gray.Canary
+	GrayBlueGreen = gray.BlueGreen
+
+	GrayRunning  = gray.Running
+	GrayPromoted = gray.Promoted
+	GrayEnded    = gray.Ended
+	GrayAborted  = gray.Aborted
+)
+
 // GrayPlanView is a gray plan with the routing rules it compiles to now.
 type GrayPlanView struct {
 	gray.Plan
