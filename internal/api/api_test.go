@@ -123,22 +123,22 @@ func TestErrorsCarryCodeFieldsAndRequestID(t *testing.T) {
 		body       any
 		lang       string
 		wantStatus int
-		want       ErrorBody
+		want       apitypes.ErrorBody
 	}{
 		{"a bad name is a field error", "POST", "/tenants", map[string]string{"name": "Bad_Name"}, "", 422,
-			ErrorBody{Code: "validation_failed", Message: "Some fields are invalid.", Fields: []resource.FieldError{{Path: "name",
+			apitypes.ErrorBody{Code: "validation_failed", Message: "Some fields are invalid.", Fields: []resource.FieldError{{Path: "name",
 				Reason: `must be a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit), got "Bad_Name"`}}}},
 		{"an unknown field is a field error", "POST", "/tenants", map[string]string{"name": "a", "nmae": "b"}, "", 422,
-			ErrorBody{Code: "validation_failed", Message: "Some fields are invalid.", Fields: []resource.FieldError{{Path: "nmae", Reason: "unknown field"}}}},
+			apitypes.ErrorBody{Code: "validation_failed", Message: "Some fields are invalid.", Fields: []resource.FieldError{{Path: "nmae", Reason: "unknown field"}}}},
 		{"a missing object is not found, in Chinese when asked", "GET", "/tenants/ghost", nil, "zh-CN,zh;q=0.9", 404,
-			ErrorBody{Code: "not_found", Message: "未找到。"}},
-		{"an unknown path is not found", "GET", "/nowhere", nil, "", 404, ErrorBody{Code: "not_found", Message: "Not found."}},
+			apitypes.ErrorBody{Code: "not_found", Message: "未找到。"}},
+		{"an unknown path is not found", "GET", "/nowhere", nil, "", 404, apitypes.ErrorBody{Code: "not_found", Message: "Not found."}},
 		{"another method on a known path is not allowed", "PATCH", "/tenants/bank", nil, "", 405,
-			ErrorBody{Code: "method_not_allowed", Message: "Method not allowed."}},
+			apitypes.ErrorBody{Code: "method_not_allowed", Message: "Method not allowed."}},
 		{"a body over the limit is refused", "POST", "/tenants", map[string]string{"name": "a", "description": strings.Repeat("x", MaxBody)}, "", 413,
-			ErrorBody{Code: "payload_too_large", Message: "The request body is too large."}},
+			apitypes.ErrorBody{Code: "payload_too_large", Message: "The request body is too large."}},
 		{"a stale update is a conflict", "PUT", "/tenants/bank", map[string]any{"resourceVersion": 7}, "", 409,
-			ErrorBody{Code: "conflict", Message: "The object changed since you read it; reload and retry."}},
+			apitypes.ErrorBody{Code: "conflict", Message: "The object changed since you read it; reload and retry."}},
 	}
 	h.must(http.StatusCreated, tok, "POST", "/tenants", map[string]string{"name": "bank"})
 	for _, tt := range tests {

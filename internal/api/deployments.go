@@ -29,21 +29,6 @@ type Live interface {
 	Subscribe(ctx context.Context) <-chan kube.Change
 }
 
-// DeploymentView is a deployment with its live status: the columns of the
-// application list (name, version, status, external and internal address,
-// created time) and, in detail, pods and recent events.
-type DeploymentView struct {
-	deploy.Deployment
-	Status          kube.Status  `json:"status"`
-	InternalAddress string       `json:"internalAddress,omitempty"`
-	ExternalAddress string       `json:"externalAddress,omitempty"`
-	Events          []kube.Event `json:"events,omitempty"`
-	// EventsError, when set, says the recent events could not be read (the
-	// rest of the view is complete); the cause is in the server's log under
-	// its request ID.
-	EventsError *ErrorBody `json:"eventsError,omitempty"`
-}
-
 func (a *API) registerDeployments() {
 	base := "/tenants/{tenant}/projects/{project}/environments/{environment}/deployments"
 	a.route(Route{Method: "GET", Path: base, Summary: "List the deployments of an environment with their live status; ?watch=true streams changes (server-sent events)",
@@ -103,8 +88,8 @@ func (e *clusterError) Unwrap() error { return e.err }
 
 // view1 joins a deployment with its live status; addr is its internal
 // address (serviceAddress, read in the caller's transaction).
-func (a *API) view1(env tenancy.Environment, d deploy.Deployment, addr addresses) DeploymentView {
-	v := DeploymentView{Deployment: d, Status: kube.Status{Phase: kube.PhaseUnknown, Reason: "NotConnected", Pods: []kube.PodStatus{}},
+func (a *API) view1(env tenancy.Environment, d deploy.Deployment, addr addresses) apitypes.DeploymentView {
+	v := apitypes.DeploymentView{Deployment: d, Status: kube.Status{Phase: kube.PhaseUnknown, Reason: "NotConnected", Pods: []kube.PodStatus{}},
 		InternalAddress: addr.internal}
 	if a.live != nil {
 		v.Status = a.live.Status(env.Cluster, kube.AppKey{Namespace: env.Namespace, App: d.Application})
@@ -143,10 +128,10 @@ func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, apitypes.List[DeploymentView]{Items: views, Continue: next})
+	return writeJSON(w, http.StatusOK, apitypes.List[apitypes.DeploymentView]{Items: views, Continue: next})
 }
 
-func (a *API) deploymentViews(r *http.Request, env tenancy.Environment, o resource.ListOptions) ([]DeploymentView, string, error) {
+func (a *API) deploymentViews(r *http.Request, env tenancy.Environment, o resource.ListOptions) ([]apitypes.DeploymentView, string, error) {
 	after, err := o.After()
 	if err != nil {
 		return nil, "", err
@@ -174,7 +159,7 @@ func (a *API) deploymentViews(r *http.Request, env tenancy.Environment, o resour
 	if err != nil {
 		return nil, "", err
 	}
-	views := make([]DeploymentView, 0, len(ds))
+	views := make([]apitypes.DeploymentView, 0, len(ds))
 	for i, d := range ds {
 		views = append(views, a.view1(env, d, addrs[i]))
 	}
@@ -195,7 +180,7 @@ func (a *API) watchDeployments(w http.ResponseWriter, r *http.Request, env tenan
 	w.WriteHeader(http.StatusOK)
 	ctx := r.Context()
 	changes := a.live.Subscribe(ctx)
-	send := func(v DeploymentView) error {
+	send := func(v apitypes.DeploymentView) error {
 		data, err := json.Marshal(v)
 		if err != nil {
 			return err

@@ -117,7 +117,7 @@ func TestMissingEventsAreReportedWithTheRequestID(t *testing.T) {
 	h.must(http.StatusOK, tok, "PUT", path, apitypes.DeployRequest{Version: "v1"})
 
 	r := h.must(http.StatusOK, tok, "GET", path, nil)
-	var v DeploymentView
+	var v apitypes.DeploymentView
 	r.decode(t, &v)
 	id := r.header.Get("X-Request-Id")
 	if v.EventsError == nil || v.EventsError.Code != "events_unavailable" || v.EventsError.RequestID != id || v.EventsError.Message == "" {

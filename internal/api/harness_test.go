@@ -101,9 +101,9 @@ func (r response) decode(t *testing.T, v any) {
 	}
 }
 
-func (r response) errorBody(t *testing.T) ErrorBody {
+func (r response) errorBody(t *testing.T) apitypes.ErrorBody {
 	t.Helper()
-	var e ErrorBody
+	var e apitypes.ErrorBody
 	r.decode(t, &e)
 	return e
 }

@@ -318,7 +318,7 @@ func foreignNames(s *subject) []string {
 }
 
 func errorCode(r response) string {
-	var e ErrorBody
+	var e apitypes.ErrorBody
 	_ = json.Unmarshal(r.body, &e)
 	return e.Code
 }

@@ -51,7 +51,7 @@ var schemaTypes = map[string]reflect.Type{
 	"VerifyReport":          reflect.TypeFor[apitypes.VerifyReport](),
 	"VerifyRequest":         reflect.TypeFor[apitypes.VerifyRequest](),
 	"ApplyResult":           reflect.TypeFor[apitypes.ApplyResult](),
-	"Error":                 reflect.TypeFor[ErrorBody](),
+	"Error":                 reflect.TypeFor[apitypes.ErrorBody](),
 	"PortView":              reflect.TypeFor[netasset.PortView](),
 	"Grant":                 reflect.TypeFor[netasset.Grant](),
 	"PortsRequest":          reflect.TypeFor[apitypes.PortsRequest](),
@@ -73,7 +73,7 @@ var schemaTypes = map[string]reflect.Type{
 	"GatewayConfig":         reflect.TypeFor[map[string]any](), // internal/gateway.Config, see docs/gateway.md
 	"GatewayApplied":        reflect.TypeFor[apitypes.GatewayApplied](),
 	"CurrentVersion":        reflect.TypeFor[apitypes.CurrentVersion](),
-	"DeploymentView":        reflect.TypeFor[DeploymentView](),
+	"DeploymentView":        reflect.TypeFor[apitypes.DeploymentView](),
 	"DeployRequest":         reflect.TypeFor[apitypes.DeployRequest](),
 	"ScaleRequest":          reflect.TypeFor[apitypes.ScaleRequest](),
 	"OrderView":             reflect.TypeFor[apitypes.OrderView](),

@@ -21,7 +21,7 @@ var layers = []layer{
 	{
 		name: "domain",
 		packages: []string{"internal/apps", "internal/audit", "internal/authz", "internal/deploy",
-			"internal/gray", "internal/identity", "internal/manifest", "internal/netasset", "internal/notify",
+			"internal/gray", "internal/health", "internal/identity", "internal/manifest", "internal/netasset", "internal/notify",
 			"internal/release", "internal/tenancy", "internal/traffic"},
 		mayImport:    []string{"domain", "base"},
 		neverReaches: []string{"net/http", "SQL", "client-go", "application", "store", "api"},

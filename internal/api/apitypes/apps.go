@@ -1,6 +1,10 @@
 package apitypes
 
-import "berth.dev/berth/internal/tenancy"
+import (
+	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/health"
+	"berth.dev/berth/internal/tenancy"
+)
 
 // ClusterRequest registers a cluster.
 type ClusterRequest struct {
@@ -39,4 +43,19 @@ type DeployRequest struct {
 // ScaleRequest sets the replica count.
 type ScaleRequest struct {
 	Replicas int32 `json:"replicas"`
+}
+
+// DeploymentView is a deployment with its live status: the columns of the
+// application list (name, version, status, external and internal address,
+// created time) and, in detail, pods and recent events.
+type DeploymentView struct {
+	deploy.Deployment
+	Status          health.Status  `json:"status"`
+	InternalAddress string         `json:"internalAddress,omitempty"`
+	ExternalAddress string         `json:"externalAddress,omitempty"`
+	Events          []health.Event `json:"events,omitempty"`
+	// EventsError, when set, says the recent events could not be read (the
+	// rest of the view is complete); the cause is in the server's log under
+	// its request ID.
+	EventsError *ErrorBody `json:"eventsError,omitempty"`
 }

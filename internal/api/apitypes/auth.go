@@ -70,3 +70,6 @@ type TokenCreated struct {
 
 // Role is a role a binding or a token carries, as the API spells it.
 type Role = authz.Role
+
+// User is a user account as the API returns it.
+type User = identity.User

@@ -36,3 +36,6 @@ type ApproveRequest struct {
 type AbortRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
+
+// RollbackRequest rolls back a succeeded order, or chosen items of it.
+type RollbackRequest = release.RollbackRequest

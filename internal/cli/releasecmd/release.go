@@ -165,8 +165,12 @@ func actionCmd(env cli.Env, action, short, textFlag string) *cobra.Command {
 				return err
 			}
 			var body any
-			if textFlag != "" && text != "" {
-				body = map[string]string{textFlag: text}
+			switch {
+			case text == "":
+			case action == "approve":
+				body = apitypes.ApproveRequest{Comment: text}
+			case action == "abort":
+				body = apitypes.AbortRequest{Reason: text}
 			}
 			var o apitypes.OrderView
 			if err := s.Client.Do(cmd.Context(), "POST", base+"/"+url.PathEscape(args[0])+"/"+action, body, &o); err != nil {
@@ -207,7 +211,7 @@ func rollbackCmd(env cli.Env) *cobra.Command {
 				target[app] = v
 			}
 			var o apitypes.OrderView
-			body := map[string]any{"items": items, "to": target, "reason": reason}
+			body := apitypes.RollbackRequest{Items: items, To: target, Reason: reason}
 			if err := s.Client.Do(cmd.Context(), "POST", base+"/"+url.PathEscape(args[0])+"/rollback", body, &o); err != nil {
 				return err
 			}
