@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/api"
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/identity"
@@ -177,7 +178,7 @@ func seed(ctx context.Context, p *platform.Platform, n int) error {
 }
 
 func login(ctx context.Context, base, password string) (string, error) {
-	body, _ := json.Marshal(api.LoginRequest{Username: identity.AdminUser, Password: password, Token: &api.TokenRequest{Name: "bench"}})
+	body, _ := json.Marshal(apitypes.LoginRequest{Username: identity.AdminUser, Password: password, Token: &apitypes.TokenRequest{Name: "bench"}})
 	req, err := http.NewRequestWithContext(ctx, "POST", base+"/login", bytes.NewReader(body))
 	if err != nil {
 		return "", err
@@ -188,7 +189,7 @@ func login(ctx context.Context, base, password string) (string, error) {
 		return "", err
 	}
 	defer resp.Body.Close()
-	var lr api.LoginResponse
+	var lr apitypes.LoginResponse
 	if err := json.NewDecoder(resp.Body).Decode(&lr); err != nil {
 		return "", err
 	}

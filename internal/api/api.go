@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/manifest"
@@ -321,18 +322,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-// List is the body of every list response.
-type List[T any] struct {
-	Items []T `json:"items"`
-	// Continue is the token for the next page; empty on the last.
-	Continue string `json:"continue,omitempty"`
-}
-
 func writePage[T any](w http.ResponseWriter, p resource.Page[T]) error {
 	if p.Items == nil {
 		p.Items = []T{}
 	}
-	return writeJSON(w, http.StatusOK, List[T]{Items: p.Items, Continue: p.Continue})
+	return writeJSON(w, http.StatusOK, apitypes.List[T]{Items: p.Items, Continue: p.Continue})
 }
 
 // listOptions reads ?limit= and ?continue=.

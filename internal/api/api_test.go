@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/store/storetest"
@@ -24,8 +25,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 func TestLoginOpensASessionWithCSRFProtection(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, storetest.SQLite(t))
-	r := h.must(http.StatusOK, "", "POST", "/login", LoginRequest{Username: "admin", Password: adminPassword})
-	var lr LoginResponse
+	r := h.must(http.StatusOK, "", "POST", "/login", apitypes.LoginRequest{Username: "admin", Password: adminPassword})
+	var lr apitypes.LoginResponse
 	r.decode(t, &lr)
 	var session, csrf *http.Cookie
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
@@ -79,21 +80,21 @@ func TestLoginOpensASessionWithCSRFProtection(t *testing.T) {
 func TestLoginFailuresAreRateLimitedAndAudited(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, storetest.SQLite(t))
-	bad := LoginRequest{Username: "admin", Password: "wrong-password!"}
+	bad := apitypes.LoginRequest{Username: "admin", Password: "wrong-password!"}
 	for range 3 {
 		r := h.must(http.StatusUnauthorized, "", "POST", "/login", bad)
 		if e := r.errorBody(t); e.Code != "invalid_credentials" {
 			t.Fatalf("code %q, want invalid_credentials", e.Code)
 		}
 	}
-	r := h.must(http.StatusTooManyRequests, "", "POST", "/login", LoginRequest{Username: "admin", Password: adminPassword})
+	r := h.must(http.StatusTooManyRequests, "", "POST", "/login", apitypes.LoginRequest{Username: "admin", Password: adminPassword})
 	if r.header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
 	h.clock.Advance(time.Minute)
 	tok := h.token("admin", adminPassword)
 
-	var page List[audit.Record]
+	var page apitypes.List[audit.Record]
 	h.must(http.StatusOK, tok, "GET", "/audit?action=user.login", nil).decode(t, &page)
 	var outcomes []audit.Outcome
 	for _, rec := range page.Items {
@@ -122,22 +123,22 @@ func TestErrorsCarryCodeFieldsAndRequestID(t *testing.T) {
 		body       any
 		lang       string
 		wantStatus int
-		want       ErrorBody
+		want       apitypes.ErrorBody
 	}{
 		{"a bad name is a field error", "POST", "/tenants", map[string]string{"name": "Bad_Name"}, "", 422,
-			ErrorBody{Code: "validation_failed", Message: "Some fields are invalid.", Fields: []resource.FieldError{{Path: "name",
+			apitypes.ErrorBody{Code: "validation_failed", Message: "Some fields are invalid.", Fields: []resource.FieldError{{Path: "name",
 				Reason: `must be a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit), got "Bad_Name"`}}}},
 		{"an unknown field is a field error", "POST", "/tenants", map[string]string{"name": "a", "nmae": "b"}, "", 422,
-			ErrorBody{Code: "validation_failed", Message: "Some fields are invalid.", Fields: []resource.FieldError{{Path: "nmae", Reason: "unknown field"}}}},
+			apitypes.ErrorBody{Code: "validation_failed", Message: "Some fields are invalid.", Fields: []resource.FieldError{{Path: "nmae", Reason: "unknown field"}}}},
 		{"a missing object is not found, in Chinese when asked", "GET", "/tenants/ghost", nil, "zh-CN,zh;q=0.9", 404,
-			ErrorBody{Code: "not_found", Message: "未找到。"}},
-		{"an unknown path is not found", "GET", "/nowhere", nil, "", 404, ErrorBody{Code: "not_found", Message: "Not found."}},
+			apitypes.ErrorBody{Code: "not_found", Message: "未找到。"}},
+		{"an unknown path is not found", "GET", "/nowhere", nil, "", 404, apitypes.ErrorBody{Code: "not_found", Message: "Not found."}},
 		{"another method on a known path is not allowed", "PATCH", "/tenants/bank", nil, "", 405,
-			ErrorBody{Code: "method_not_allowed", Message: "Method not allowed."}},
+			apitypes.ErrorBody{Code: "method_not_allowed", Message: "Method not allowed."}},
 		{"a body over the limit is refused", "POST", "/tenants", map[string]string{"name": "a", "description": strings.Repeat("x", MaxBody)}, "", 413,
-			ErrorBody{Code: "payload_too_large", Message: "The request body is too large."}},
+			apitypes.ErrorBody{Code: "payload_too_large", Message: "The request body is too large."}},
 		{"a stale update is a conflict", "PUT", "/tenants/bank", map[string]any{"resourceVersion": 7}, "", 409,
-			ErrorBody{Code: "conflict", Message: "The object changed since you read it; reload and retry."}},
+			apitypes.ErrorBody{Code: "conflict", Message: "The object changed since you read it; reload and retry."}},
 	}
 	h.must(http.StatusCreated, tok, "POST", "/tenants", map[string]string{"name": "bank"})
 	for _, tt := range tests {
@@ -173,7 +174,7 @@ func TestListsPaginate(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("pagination does not end")
 		}
-		var page List[struct{ Name string }]
+		var page apitypes.List[struct{ Name string }]
 		h.must(http.StatusOK, tok, "GET", "/tenants?limit=2&continue="+next, nil).decode(t, &page)
 		if len(page.Items) > 2 {
 			t.Fatalf("page of %d items, want at most 2", len(page.Items))
@@ -249,7 +250,7 @@ spec:
 	h.must(http.StatusNotFound, tok, "GET", "/tiers/small", nil)
 
 	good := strings.Replace(bad, "tier: large", "tier: small", 1)
-	var res ApplyResult
+	var res apitypes.ApplyResult
 	h.must(http.StatusOK, tok, "POST", "/apply", good).decode(t, &res)
 	var actions []string
 	for _, o := range res.Objects {
@@ -315,7 +316,7 @@ func TestUsersChangeTheirOwnPasswordOnly(t *testing.T) {
 	ann := h.token("ann", "first-password-ann")
 	h.must(http.StatusForbidden, ann, "PUT", "/users/bob/password", map[string]string{"password": "taken-over-password"})
 	h.must(http.StatusNoContent, ann, "PUT", "/users/ann/password", map[string]string{"password": "second-password-ann", "currentPassword": "first-password-ann"})
-	h.must(http.StatusUnauthorized, "", "POST", "/login", LoginRequest{Username: "ann", Password: "first-password-ann", Token: &TokenRequest{Name: "x"}})
+	h.must(http.StatusUnauthorized, "", "POST", "/login", apitypes.LoginRequest{Username: "ann", Password: "first-password-ann", Token: &apitypes.TokenRequest{Name: "x"}})
 	h.token("ann", "second-password-ann")
 	h.token("bob", "first-password-bob")
 }
@@ -329,7 +330,7 @@ func TestRefusedChangesAreAuditedAsDenied(t *testing.T) {
 	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/members", map[string]string{"user": "vic", "role": "viewer"})
 	vic := h.token("vic", "viewer-password")
 	h.must(http.StatusForbidden, vic, "POST", "/tenants/bank/projects", map[string]string{"name": "sneaky"})
-	var page List[audit.Record]
+	var page apitypes.List[audit.Record]
 	h.must(http.StatusOK, admin, "GET", "/audit?actor=vic&action=project.create", nil).decode(t, &page)
 	if len(page.Items) != 1 || page.Items[0].Outcome != audit.Denied || page.Items[0].Tenant != "bank" {
 		t.Fatalf("audit of the refused change: %+v, want one denied record in tenant bank", page.Items)
@@ -343,9 +344,9 @@ func TestLoginFailuresFromOneAddressAreLimitedAcrossUsers(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, storetest.SQLite(t)) // 10 failures per address per minute
 	for i := range 10 {
-		h.must(http.StatusUnauthorized, "", "POST", "/login", LoginRequest{Username: fmt.Sprintf("guess%d", i), Password: "nope-nope-nope"})
+		h.must(http.StatusUnauthorized, "", "POST", "/login", apitypes.LoginRequest{Username: fmt.Sprintf("guess%d", i), Password: "nope-nope-nope"})
 	}
-	r := h.must(http.StatusTooManyRequests, "", "POST", "/login", LoginRequest{Username: "admin", Password: adminPassword})
+	r := h.must(http.StatusTooManyRequests, "", "POST", "/login", apitypes.LoginRequest{Username: "admin", Password: adminPassword})
 	if got := r.errorBody(t).Code; got != "too_many_requests" {
 		t.Errorf("code %q, want too_many_requests", got)
 	}
@@ -396,11 +397,11 @@ func TestAnOlderVersionCanBeRedeployed(t *testing.T) {
 		h.must(http.StatusCreated, tok, "POST", base+"/versions?activate=true", body)
 	}
 	var app struct{ CurrentVersion string }
-	h.must(http.StatusOK, tok, "PUT", base+"/current-version", CurrentVersion{Version: "v1"}).decode(t, &app)
+	h.must(http.StatusOK, tok, "PUT", base+"/current-version", apitypes.CurrentVersion{Version: "v1"}).decode(t, &app)
 	if app.CurrentVersion != "v1" {
 		t.Errorf("current version %q after re-deploying v1", app.CurrentVersion)
 	}
-	h.must(http.StatusNotFound, tok, "PUT", base+"/current-version", CurrentVersion{Version: "v9"})
+	h.must(http.StatusNotFound, tok, "PUT", base+"/current-version", apitypes.CurrentVersion{Version: "v9"})
 	var u struct{ Used resource.List }
 	h.must(http.StatusOK, tok, "GET", "/tenants/bank/projects/pay/quota", nil).decode(t, &u)
 	if u.Used[resource.CPU] != resource.MilliUnits(500) {
@@ -467,7 +468,7 @@ func TestProjectAuditorReadsOnlyItsProject(t *testing.T) {
 
 	projects := func(tok, query string) []string {
 		t.Helper()
-		var page List[audit.Record]
+		var page apitypes.List[audit.Record]
 		h.must(http.StatusOK, tok, "GET", "/audit"+query, nil).decode(t, &page)
 		var got []string
 		for _, r := range page.Items {

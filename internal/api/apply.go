@@ -1,7 +1,6 @@
 package api
 
 import (
-	"berth.dev/berth/internal/kube"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +10,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"berth.dev/berth/internal/api/apitypes"
+	"berth.dev/berth/internal/kube"
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
@@ -22,19 +24,6 @@ import (
 	"berth.dev/berth/internal/tenancy"
 	"sigs.k8s.io/yaml"
 )
-
-// ApplyResult reports what an apply did to each document.
-type ApplyResult struct {
-	Objects []Applied `json:"objects"`
-}
-
-// Applied is one document's outcome: created, updated or unchanged.
-type Applied struct {
-	Document int           `json:"document"`
-	Kind     manifest.Kind `json:"kind"`
-	Name     string        `json:"name"`
-	Action   string        `json:"action"`
-}
 
 func (a *API) registerApply() {
 	a.route(Route{Method: "POST", Path: "/apply", Summary: "Apply a multi-document berth.dev/v1 YAML manifest, all or nothing",
@@ -84,7 +73,7 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request) error {
 			return errForbidden
 		}
 	}
-	var res ApplyResult
+	var res apitypes.ApplyResult
 	err = a.do(r, "manifest.apply", "apply", authz.Platform, func(tx platform.Tx) error {
 		res.Objects = res.Objects[:0]
 		for _, d := range docs {
@@ -92,7 +81,7 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return docError(d, err)
 			}
-			res.Objects = append(res.Objects, Applied{Document: d.index, Kind: d.obj.Kind, Name: nameOf(d.obj), Action: action})
+			res.Objects = append(res.Objects, apitypes.Applied{Document: d.index, Kind: d.obj.Kind, Name: nameOf(d.obj), Action: action})
 		}
 		return nil
 	})

@@ -1,12 +1,14 @@
 package api
 
 import (
-	"berth.dev/berth/internal/kube"
 	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"time"
+
+	"berth.dev/berth/internal/api/apitypes"
+	"berth.dev/berth/internal/kube"
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/authz"
@@ -14,28 +16,6 @@ import (
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
 )
-
-// ClusterRequest registers a cluster.
-type ClusterRequest struct {
-	tenancy.Cluster
-	// Kubeconfig is the kubeconfig file's content; it is stored sealed and
-	// never returned.
-	Kubeconfig string `json:"kubeconfig"`
-}
-
-// ClusterView is a registered cluster with whether Berth reaches it.
-type ClusterView struct {
-	tenancy.Cluster
-	Status *ClusterStatus `json:"status,omitempty"`
-}
-
-// ClusterStatus says whether the cluster's API server answers Berth with
-// the registered kubeconfig: phase Ready, or Unknown with the reason
-// (connection refused, certificate not trusted, credentials refused...).
-type ClusterStatus struct {
-	Phase  string `json:"phase"`
-	Reason string `json:"reason,omitempty"`
-}
 
 // probeTimeout bounds the check of a new kubeconfig's API server, made
 // before the cluster is registered.
@@ -46,7 +26,7 @@ const probeTimeout = 5 * time.Second
 // unreachable cluster is registered all the same, shown as Unknown with
 // the reason: it may be reachable later (a firewall opened after), and the
 // connection controller keeps trying.
-func (a *API) checkKubeconfig(ctx context.Context, kubeconfig string) (*ClusterStatus, error) {
+func (a *API) checkKubeconfig(ctx context.Context, kubeconfig string) (*apitypes.ClusterStatus, error) {
 	if kubeconfig == "" {
 		return nil, nil // required or not: the domain says
 	}
@@ -54,25 +34,25 @@ func (a *API) checkKubeconfig(ctx context.Context, kubeconfig string) (*ClusterS
 		return nil, err
 	}
 	if err := kube.Probe(ctx, []byte(kubeconfig), probeTimeout); err != nil {
-		return &ClusterStatus{Phase: "Unknown", Reason: "the API server does not answer: " + err.Error()}, nil
+		return &apitypes.ClusterStatus{Phase: "Unknown", Reason: "the API server does not answer: " + err.Error()}, nil
 	}
-	return &ClusterStatus{Phase: "Ready"}, nil
+	return &apitypes.ClusterStatus{Phase: "Ready"}, nil
 }
 
 // clusterStatus is the live status of a registered cluster, or nil
 // without a view of the clusters.
-func (a *API) clusterStatus(name string) *ClusterStatus {
+func (a *API) clusterStatus(name string) *apitypes.ClusterStatus {
 	if a.live == nil {
 		return nil
 	}
 	_, err := a.live.Ready(name)
 	switch {
 	case err == nil:
-		return &ClusterStatus{Phase: "Ready"}
+		return &apitypes.ClusterStatus{Phase: "Ready"}
 	case errors.Is(err, kube.ErrUnknownCluster):
-		return &ClusterStatus{Phase: "Unknown", Reason: "not connected yet"}
+		return &apitypes.ClusterStatus{Phase: "Unknown", Reason: "not connected yet"}
 	}
-	return &ClusterStatus{Phase: "Unknown", Reason: err.Error()}
+	return &apitypes.ClusterStatus{Phase: "Unknown", Reason: err.Error()}
 }
 
 func (a *API) registerClusters() {
@@ -107,7 +87,7 @@ func (a *API) registerCluster(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.ClusterCreate, authz.Platform); err != nil {
 		return err
 	}
-	var req ClusterRequest
+	var req apitypes.ClusterRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -124,7 +104,7 @@ func (a *API) registerCluster(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, ClusterView{Cluster: c, Status: status})
+	return writeJSON(w, http.StatusCreated, apitypes.ClusterView{Cluster: c, Status: status})
 }
 
 func (a *API) getCluster(w http.ResponseWriter, r *http.Request) error {
@@ -140,14 +120,14 @@ func (a *API) getCluster(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, ClusterView{Cluster: c, Status: a.clusterStatus(c.Name)})
+	return writeJSON(w, http.StatusOK, apitypes.ClusterView{Cluster: c, Status: a.clusterStatus(c.Name)})
 }
 
 func (a *API) updateCluster(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.ClusterUpdate, authz.Platform); err != nil {
 		return err
 	}
-	var req ClusterRequest
+	var req apitypes.ClusterRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -168,7 +148,7 @@ func (a *API) updateCluster(w http.ResponseWriter, r *http.Request) error {
 	if status == nil {
 		status = a.clusterStatus(c.Name)
 	}
-	return writeJSON(w, http.StatusOK, ClusterView{Cluster: c, Status: status})
+	return writeJSON(w, http.StatusOK, apitypes.ClusterView{Cluster: c, Status: status})
 }
 
 func (a *API) deleteCluster(w http.ResponseWriter, r *http.Request) error {
@@ -352,19 +332,12 @@ func (a *API) createVersion(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, v)
 }
 
-// CurrentVersion names the version an application should run.
-type CurrentVersion struct {
-	Version string `json:"version"`
-	// ResourceVersion is the application's, as read; 0 skips the check.
-	ResourceVersion int64 `json:"resourceVersion,omitempty"`
-}
-
 func (a *API) setCurrentVersion(w http.ResponseWriter, r *http.Request) error {
 	s := scopeOf(r)
 	if err := a.authorize(r, authz.VersionCreate, s); err != nil {
 		return err
 	}
-	var req CurrentVersion
+	var req apitypes.CurrentVersion
 	if err := decode(r, &req); err != nil {
 		return err
 	}

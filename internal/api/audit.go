@@ -4,39 +4,12 @@ import (
 	"io"
 	"net/http"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 )
-
-// VerifyReport is the result of verifying the audit chain.
-type VerifyReport struct {
-	OK       bool   `json:"ok"`
-	Checked  int64  `json:"checked"`
-	From     int64  `json:"from"`
-	To       int64  `json:"to"`
-	HeadHash string `json:"headHash"`
-	// Anchored counts the anchors found in the chain with their hash;
-	// Pruned those older than the chain's base, which cannot be checked.
-	Anchored int `json:"anchored"`
-	Pruned   int `json:"pruned"`
-	// Broken names the first record altered, deleted or reordered.
-	Broken *BrokenRecord `json:"broken,omitempty"`
-}
-
-// BrokenRecord is the first bad record of the chain.
-type BrokenRecord struct {
-	Seq     int64  `json:"seq"`
-	Problem string `json:"problem"`
-	Detail  string `json:"detail"`
-}
-
-// VerifyRequest optionally lists anchors, records seen earlier (by
-// `berth audit anchor`) that the chain must still hold with their hash.
-type VerifyRequest struct {
-	Anchors []audit.Anchor `json:"anchors,omitempty"`
-}
 
 var auditQuery = []string{"actor", "tenant", "project", "action", "since", "until"}
 
@@ -171,7 +144,7 @@ func (a *API) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.AuditVerify, authz.Platform); err != nil {
 		return err
 	}
-	var req VerifyRequest
+	var req apitypes.VerifyRequest
 	if err := decodeOptional(r, &req); err != nil {
 		return err
 	}
@@ -184,10 +157,10 @@ func (a *API) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := VerifyReport{OK: rep.OK(), Checked: rep.Checked, From: rep.From, To: rep.To, HeadHash: rep.HeadHash,
+	out := apitypes.VerifyReport{OK: rep.OK(), Checked: rep.Checked, From: rep.From, To: rep.To, HeadHash: rep.HeadHash,
 		Anchored: rep.Anchored, Pruned: rep.Pruned}
 	if b := rep.Broken; b != nil {
-		out.Broken = &BrokenRecord{Seq: b.Seq, Problem: b.Problem, Detail: b.Detail}
+		out.Broken = &apitypes.BrokenRecord{Seq: b.Seq, Problem: b.Problem, Detail: b.Detail}
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

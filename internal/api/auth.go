@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/i18n"
@@ -196,45 +197,6 @@ func (a *API) view(r *http.Request, fn func(tx platform.Tx) error) error {
 	return a.p.DB.View(r.Context(), fn)
 }
 
-// LoginRequest is the body of POST /login.
-type LoginRequest struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-	// Token, when set, asks for an API token (for the CLI) instead of a
-	// console session cookie.
-	Token *TokenRequest `json:"token,omitempty"`
-}
-
-// TokenRequest asks for an API token.
-type TokenRequest struct {
-	Name string `json:"name"`
-	// TTL is a Go duration ("720h"); empty means the server's default. A
-	// token created with a token expires no later than that one.
-	TTL string `json:"ttl,omitempty"`
-	// Role, when set, makes a token that carries only this role instead
-	// of the user's bindings: "gateway" reads the gateway configuration
-	// and nothing else. Only a platform admin issues them.
-	Role authz.Role `json:"role,omitempty"`
-}
-
-// LoginResponse answers a successful login.
-type LoginResponse struct {
-	User      identity.User `json:"user"`
-	ExpiresAt time.Time     `json:"expiresAt"`
-	// CSRFToken is for console sessions: send it back in X-CSRF-Token.
-	CSRFToken string `json:"csrfToken,omitempty"`
-	// Token is the API token's secret, shown only now.
-	Token   string          `json:"token,omitempty"`
-	TokenID string          `json:"tokenId,omitempty"`
-	Roles   []authz.Binding `json:"roles"`
-}
-
-// WhoAmI describes the caller.
-type WhoAmI struct {
-	User  identity.User   `json:"user"`
-	Roles []authz.Binding `json:"roles"`
-}
-
 func (a *API) registerAuth() {
 	a.limiter.refusals = identity.NewRefusals(a.limiter.clock, a.limiter.opts.Window, 0, a.auditSink, a.log)
 	a.route(Route{Method: "POST", Path: "/login", Summary: "Log in: a console session cookie, or an API token for the CLI",
@@ -269,7 +231,7 @@ func (a *API) Close() error {
 // aggregate, one record per source and window plus the first.
 func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
-	var req LoginRequest
+	var req apitypes.LoginRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -315,10 +277,10 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 // waiting for a hashing slot outside any, then opens the session or issues
 // the token in a write transaction of its own: no password hash is ever
 // computed under the database's write lock.
-func (a *API) authenticateLogin(r *http.Request, act audit.Actor, req LoginRequest, spec identity.TokenSpec) (LoginResponse, string, error) {
+func (a *API) authenticateLogin(r *http.Request, act audit.Actor, req apitypes.LoginRequest, spec identity.TokenSpec) (apitypes.LoginResponse, string, error) {
 	ctx, release, err := a.p.Identity.Hasher().Reserve(r.Context())
 	if err != nil {
-		return LoginResponse{}, "", err
+		return apitypes.LoginResponse{}, "", err
 	}
 	var u identity.User
 	err = a.p.DB.View(ctx, func(tx platform.Tx) error {
@@ -328,16 +290,16 @@ func (a *API) authenticateLogin(r *http.Request, act audit.Actor, req LoginReque
 	})
 	release()
 	if err != nil {
-		return LoginResponse{}, "", err
+		return apitypes.LoginResponse{}, "", err
 	}
-	var resp LoginResponse
+	var resp apitypes.LoginResponse
 	var sessionSecret string
 	err = a.p.DB.InTx(ctx, func(tx platform.Tx) error {
 		var err error
 		if req.Token == nil {
 			var sess identity.Session
 			sess, sessionSecret, err = a.p.Identity.OpenSession(ctx, tx, act, u.Name)
-			resp = LoginResponse{User: u, ExpiresAt: sess.ExpiresAt}
+			resp = apitypes.LoginResponse{User: u, ExpiresAt: sess.ExpiresAt}
 		} else {
 			resp, err = a.issueToken(ctx, tx, act, u, req.Token.Name, spec)
 		}
@@ -353,7 +315,7 @@ func (a *API) authenticateLogin(r *http.Request, act audit.Actor, req LoginReque
 
 // loginTokenSpec checks a login's credentials and token request; a login
 // asks for no token role.
-func loginTokenSpec(req LoginRequest) (identity.TokenSpec, error) {
+func loginTokenSpec(req apitypes.LoginRequest) (identity.TokenSpec, error) {
 	var errs resource.Errors
 	if err := identity.CheckCredentials(req.Username, req.Password); err != nil {
 		var ve *resource.ValidationError
@@ -388,15 +350,15 @@ func (a *API) refused(r *http.Request, user, ip, reason string) error {
 
 // issueToken logs in for the CLI: it records the login of u, who
 // authenticated, and issues an API token, whose secret is in the response.
-func (a *API) issueToken(ctx context.Context, tx platform.Tx, act audit.Actor, u identity.User, name string, spec identity.TokenSpec) (LoginResponse, error) {
+func (a *API) issueToken(ctx context.Context, tx platform.Tx, act audit.Actor, u identity.User, name string, spec identity.TokenSpec) (apitypes.LoginResponse, error) {
 	act.User = u.Name
 	_, err := audit.Append(ctx, tx, a.clock.Now(), act, audit.Event{Action: "user.login", Target: "users/" + u.Name,
 		Summary: fmt.Sprintf("%s logged in for an API token %q", u.Name, name)})
 	if err != nil {
-		return LoginResponse{}, err
+		return apitypes.LoginResponse{}, err
 	}
 	tok, secret, err := a.p.Identity.IssueToken(ctx, tx, act, u.Name, spec)
-	return LoginResponse{User: u, Token: secret, TokenID: tok.ID, ExpiresAt: tok.ExpiresAt}, err
+	return apitypes.LoginResponse{User: u, Token: secret, TokenID: tok.ID, ExpiresAt: tok.ExpiresAt}, err
 }
 
 // setSessionCookies sets the HttpOnly session cookie and the CSRF cookie
@@ -441,5 +403,5 @@ func (a *API) whoami(w http.ResponseWriter, r *http.Request) error {
 	if roles == nil {
 		roles = []authz.Binding{}
 	}
-	return writeJSON(w, http.StatusOK, WhoAmI{User: p.user, Roles: roles})
+	return writeJSON(w, http.StatusOK, apitypes.WhoAmI{User: p.user, Roles: roles})
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/store/storetest"
@@ -15,7 +16,7 @@ import (
 // loginRecords returns the audit records of logins, newest first.
 func loginRecords(t *testing.T, h *harness, tok string) []audit.Record {
 	t.Helper()
-	var page List[audit.Record]
+	var page apitypes.List[audit.Record]
 	h.must(http.StatusOK, tok, "GET", "/audit?action=user.login&limit=500", nil).decode(t, &page)
 	return page.Items
 }
@@ -25,13 +26,13 @@ func TestHugeUserNamesAreRefusedBeforeAnythingIsWritten(t *testing.T) {
 	h := newHarness(t, storetest.SQLite(t))
 	huge := strings.Repeat("x", 900<<10)
 	for range 15 {
-		h.must(http.StatusRequestEntityTooLarge, "", "POST", "/login", LoginRequest{Username: huge, Password: "whatever-password"})
+		h.must(http.StatusRequestEntityTooLarge, "", "POST", "/login", apitypes.LoginRequest{Username: huge, Password: "whatever-password"})
 	}
-	r := h.must(http.StatusUnprocessableEntity, "", "POST", "/login", LoginRequest{Username: strings.Repeat("y", 129), Password: "whatever-password"})
+	r := h.must(http.StatusUnprocessableEntity, "", "POST", "/login", apitypes.LoginRequest{Username: strings.Repeat("y", 129), Password: "whatever-password"})
 	if f := r.errorBody(t).Fields; len(f) != 1 || f[0].Path != "username" {
 		t.Errorf("fields %+v, want one naming username", f)
 	}
-	r = h.must(http.StatusUnprocessableEntity, "", "POST", "/login", LoginRequest{Username: "admin", Password: strings.Repeat("p", 1025)})
+	r = h.must(http.StatusUnprocessableEntity, "", "POST", "/login", apitypes.LoginRequest{Username: "admin", Password: strings.Repeat("p", 1025)})
 	if f := r.errorBody(t).Fields; len(f) != 1 || f[0].Path != "password" {
 		t.Errorf("fields %+v, want one naming password", f)
 	}
@@ -49,7 +50,7 @@ func TestAFloodOfRefusedLoginsIsTwoAuditRecords(t *testing.T) {
 		if i >= 3 {
 			code = http.StatusTooManyRequests
 		}
-		h.must(code, "", "POST", "/login", LoginRequest{Username: "admin", Password: "wrong-password!"})
+		h.must(code, "", "POST", "/login", apitypes.LoginRequest{Username: "admin", Password: "wrong-password!"})
 	}
 	if err := h.api.Close(); err != nil { // the server stops: nothing counted is lost
 		t.Fatal(err)
@@ -93,15 +94,15 @@ func TestAPasswordChangeRevokesTheUsersOtherTokens(t *testing.T) {
 func TestATokenCannotMintALongerLivedToken(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, storetest.SQLite(t))
-	var lr LoginResponse
-	h.must(http.StatusOK, "", "POST", "/login", LoginRequest{Username: "admin", Password: adminPassword,
-		Token: &TokenRequest{Name: "short", TTL: "2h"}}).decode(t, &lr)
-	r := h.must(http.StatusUnprocessableEntity, lr.Token, "POST", "/tokens", TokenRequest{Name: "long", TTL: "720h"})
+	var lr apitypes.LoginResponse
+	h.must(http.StatusOK, "", "POST", "/login", apitypes.LoginRequest{Username: "admin", Password: adminPassword,
+		Token: &apitypes.TokenRequest{Name: "short", TTL: "2h"}}).decode(t, &lr)
+	r := h.must(http.StatusUnprocessableEntity, lr.Token, "POST", "/tokens", apitypes.TokenRequest{Name: "long", TTL: "720h"})
 	if f := r.errorBody(t).Fields; len(f) != 1 || f[0].Path != "ttl" {
 		t.Errorf("fields %+v, want one naming ttl", f)
 	}
-	var created TokenCreated
-	h.must(http.StatusCreated, lr.Token, "POST", "/tokens", TokenRequest{Name: "default"}).decode(t, &created)
+	var created apitypes.TokenCreated
+	h.must(http.StatusCreated, lr.Token, "POST", "/tokens", apitypes.TokenRequest{Name: "default"}).decode(t, &created)
 	if created.ExpiresAt.After(lr.ExpiresAt) {
 		t.Errorf("a token with the default lifetime expires %s, after its maker %s", created.ExpiresAt, lr.ExpiresAt)
 	}
@@ -116,7 +117,7 @@ func TestAdminsListAndRevokeAnyUsersTokens(t *testing.T) {
 	}
 	ann, bob := h.token("ann", "password-of-ann"), h.token("bob", "password-of-bob")
 	h.must(http.StatusForbidden, bob, "GET", "/users/ann/tokens", nil)
-	var page List[identity.Token]
+	var page apitypes.List[identity.Token]
 	h.must(http.StatusOK, admin, "GET", "/users/ann/tokens", nil).decode(t, &page)
 	if len(page.Items) != 1 || page.Items[0].User != "ann" {
 		t.Fatalf("ann's tokens: %+v", page.Items)
@@ -126,7 +127,7 @@ func TestAdminsListAndRevokeAnyUsersTokens(t *testing.T) {
 	h.must(http.StatusOK, ann, "GET", "/whoami", nil)
 	h.must(http.StatusNoContent, admin, "DELETE", "/users/ann/tokens/"+id, nil)
 	h.must(http.StatusUnauthorized, ann, "GET", "/whoami", nil)
-	var recs List[audit.Record]
+	var recs apitypes.List[audit.Record]
 	h.must(http.StatusOK, admin, "GET", "/audit?action=token.revoke", nil).decode(t, &recs)
 	if len(recs.Items) != 1 || recs.Items[0].Actor != "admin" || recs.Items[0].Target != "users/ann/tokens/"+id {
 		t.Errorf("revocation audit %+v", recs.Items)
@@ -142,11 +143,11 @@ func TestAGatewayTokenReadsTheGatewayStreamAndNothingElse(t *testing.T) {
 	h.must(http.StatusCreated, admin, "POST", "/tenants", map[string]string{"name": "bank"})
 	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/members", map[string]string{"user": "ops", "role": "tenant-admin"})
 	ops := h.token("ops", "password-of-ops")
-	h.must(http.StatusForbidden, ops, "POST", "/tokens", TokenRequest{Name: "gw", Role: "gateway"})
+	h.must(http.StatusForbidden, ops, "POST", "/tokens", apitypes.TokenRequest{Name: "gw", Role: "gateway"})
 	h.must(http.StatusUnprocessableEntity, admin, "POST", "/members", map[string]string{"user": "gateway", "role": "gateway"})
 
-	var gw TokenCreated
-	h.must(http.StatusCreated, admin, "POST", "/users/gateway/tokens", TokenRequest{Name: "edge-1", Role: "gateway"}).decode(t, &gw)
+	var gw apitypes.TokenCreated
+	h.must(http.StatusCreated, admin, "POST", "/users/gateway/tokens", apitypes.TokenRequest{Name: "edge-1", Role: "gateway"}).decode(t, &gw)
 	h.must(http.StatusOK, gw.Secret, "GET", "/gateway/config", nil)
 	// A gateway reports each configuration it applies (docs/gateway.md).
 	h.must(http.StatusNoContent, gw.Secret, "POST", "/gateway/config/applied",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/cli/appcmd"
 	"berth.dev/berth/internal/cli/applycmd"
@@ -136,9 +137,9 @@ func fourEyesWorld(t *testing.T, h *harness) world {
 	h.must(http.StatusCreated, admin, "POST", ownP1+"/applications/app2/versions", version("v2"))
 	for _, env := range []string{"prod", "uat"} {
 		h.must(http.StatusCreated, admin, "POST", ownP1+"/environments", map[string]string{"name": env, "cluster": "c1", "namespace": "own-" + env})
-		h.must(http.StatusOK, admin, "PUT", deployment(own, env, "app1"), DeployRequest{Version: "v1"})
+		h.must(http.StatusOK, admin, "PUT", deployment(own, env, "app1"), apitypes.DeployRequest{Version: "v1"})
 	}
-	h.must(http.StatusOK, admin, "PUT", deployment(own, "prod", "app2"), DeployRequest{Version: "v1"})
+	h.must(http.StatusOK, admin, "PUT", deployment(own, "prod", "app2"), apitypes.DeployRequest{Version: "v1"})
 	h.must(http.StatusCreated, admin, "POST", ownP1+"/environments/prod/grayplans", grayStart("app2", "v2"))
 	var e tenancy.Environment
 	h.must(http.StatusOK, admin, "GET", ownP1+"/environments/prod", nil).decode(t, &e)
@@ -149,7 +150,7 @@ func fourEyesWorld(t *testing.T, h *harness) world {
 		h.must(http.StatusCreated, admin, "POST", "/users", map[string]string{"name": u, "password": "password-of-" + u})
 		h.must(http.StatusCreated, admin, "POST", ownP1+"/members", map[string]string{"user": u, "role": "release-manager"})
 	}
-	var o OrderView
+	var o apitypes.OrderView
 	h.must(http.StatusCreated, h.token("rm1", "password-of-rm1"), "POST", ownP1+"/releases", map[string]any{"environment": "prod", "title": "app1 v2",
 		"items": []map[string]string{{"application": "app1", "version": "v2"}}}).decode(t, &o)
 	h.must(http.StatusOK, h.token("rm2", "password-of-rm2"), "POST", ownP1+"/releases/"+o.ID+"/approve", nil)
@@ -197,7 +198,7 @@ func crossCases() []crossCase {
 	cs := []crossCase{
 		// A running release order holds its applications.
 		{rule: "release-order lock", name: "deploy another version", world: lockedWorld,
-			http: on("PUT", dev, DeployRequest{Version: "v2"}),
+			http: on("PUT", dev, apitypes.DeployRequest{Version: "v2"}),
 			cli:  verb(append([]string{"app", "deploy", "app1", "v2"}, inDev...)...),
 			want: refused("being released by order")},
 		{rule: "release-order lock", name: "stop", world: lockedWorld,
@@ -209,7 +210,7 @@ func crossCases() []crossCase {
 			cli:  verb(append([]string{"app", "undeploy", "app1"}, inDev...)...),
 			want: refused("being released by order")},
 		{rule: "release-order lock", name: "scale stays direct (the order's rollback restores the count)", world: lockedWorld,
-			http: on("POST", dev+"/scale", ScaleRequest{Replicas: 2}),
+			http: on("POST", dev+"/scale", apitypes.ScaleRequest{Replicas: 2}),
 			cli:  verb(append([]string{"app", "scale", "app1", "2"}, inDev...)...),
 			want: accepted},
 		{rule: "release-order lock", name: "start a gray plan", world: lockedWorld,
@@ -224,7 +225,7 @@ func crossCases() []crossCase {
 			cli:  func(w world) []string { return append([]string{"release", "start", w.orders["next"]}, inOwn...) },
 			want: refused("is being released")},
 		{rule: "release-order lock", name: "set the project's current version (runs nothing)", world: lockedWorld,
-			http:  on("PUT", ownP1+"/applications/app1/current-version", CurrentVersion{Version: "v2"}),
+			http:  on("PUT", ownP1+"/applications/app1/current-version", apitypes.CurrentVersion{Version: "v2"}),
 			apply: manifestOf(applicationDoc(own, "app1", "v2")),
 			want:  accepted},
 
@@ -241,30 +242,30 @@ func crossCases() []crossCase {
 			cli:   verb(append([]string{"gray", "start", "app1", "v3", "--step", "tellers=T900"}, inDev...)...),
 			want:  refused("is Running")},
 		{rule: "active gray plan", name: "a direct deploy overrides the plan (docs/gray-release.md)", world: planWorld,
-			http: on("PUT", dev, DeployRequest{Version: "v3"}),
+			http: on("PUT", dev, apitypes.DeployRequest{Version: "v3"}),
 			cli:  verb(append([]string{"app", "deploy", "app1", "v3"}, inDev...)...),
 			want: accepted},
 
 		// Four eyes: where approvals are required, what version runs
 		// changes only through an approved release order.
 		{rule: "four eyes", name: "deploy another version", world: fourEyesWorld,
-			http: on("PUT", prod, DeployRequest{Version: "v2"}),
+			http: on("PUT", prod, apitypes.DeployRequest{Version: "v2"}),
 			cli:  verb(append([]string{"app", "deploy", "app1", "v2"}, inProd...)...),
 			want: refused("through an approved release order")},
 		{rule: "four eyes", name: "deploy another version where only the tenant's floor asks approvals", world: fourEyesWorld,
-			http: on("PUT", deployment(own, "uat", "app1"), DeployRequest{Version: "v2"}),
+			http: on("PUT", deployment(own, "uat", "app1"), apitypes.DeployRequest{Version: "v2"}),
 			cli:  verb("app", "deploy", "app1", "v2", "-e", "uat", "-t", own, "-p", proj),
 			want: refused("through an approved release order")},
 		{rule: "four eyes", name: "first deploy of an application", world: fourEyesWorld,
-			http: on("PUT", deployment(own, "prod", "app3"), DeployRequest{Version: "v1"}),
+			http: on("PUT", deployment(own, "prod", "app3"), apitypes.DeployRequest{Version: "v1"}),
 			cli:  verb(append([]string{"app", "deploy", "app3", "v1"}, inProd...)...),
 			want: refused("through an approved release order")},
 		{rule: "four eyes", name: "redeploy the version that runs", world: fourEyesWorld,
-			http: on("PUT", prod, DeployRequest{Version: "v1"}),
+			http: on("PUT", prod, apitypes.DeployRequest{Version: "v1"}),
 			cli:  verb(append([]string{"app", "deploy", "app1", "v1"}, inProd...)...),
 			want: accepted},
 		{rule: "four eyes", name: "scale", world: fourEyesWorld,
-			http: on("POST", prod+"/scale", ScaleRequest{Replicas: 2}),
+			http: on("POST", prod+"/scale", apitypes.ScaleRequest{Replicas: 2}),
 			cli:  verb(append([]string{"app", "scale", "app1", "2"}, inProd...)...),
 			want: accepted},
 		{rule: "four eyes", name: "restart", world: fourEyesWorld,
@@ -281,11 +282,11 @@ func crossCases() []crossCase {
 			cli:   verb(append([]string{"gray", "start", "app1", "v2", "--step", "tellers=T900"}, inProd...)...),
 			want:  refused("through an approved release order")},
 		{rule: "four eyes", name: "promote a plan started before approvals were required", world: fourEyesWorld,
-			http: on("POST", ownP1+"/environments/prod/grayplans/app2/promote", GrayPromoteRequest{}),
+			http: on("POST", ownP1+"/environments/prod/grayplans/app2/promote", apitypes.GrayPromoteRequest{}),
 			cli:  verb(append([]string{"gray", "promote", "app2"}, inProd...)...),
 			want: refused("through an approved release order")},
 		{rule: "four eyes", name: "abort that plan (back to the version that ran)", world: fourEyesWorld,
-			http: on("POST", ownP1+"/environments/prod/grayplans/app2/abort", GrayAbortRequest{}),
+			http: on("POST", ownP1+"/environments/prod/grayplans/app2/abort", apitypes.GrayAbortRequest{}),
 			cli:  verb(append([]string{"gray", "abort", "app2"}, inProd...)...),
 			want: accepted},
 		{rule: "four eyes", name: "start the approved order", world: fourEyesWorld,
@@ -303,17 +304,17 @@ func crossCases() []crossCase {
 			},
 			want: accepted},
 		{rule: "four eyes", name: "set the project's current version (runs nothing)", world: fourEyesWorld,
-			http:  on("PUT", ownP1+"/applications/app1/current-version", CurrentVersion{Version: "v2"}),
+			http:  on("PUT", ownP1+"/applications/app1/current-version", apitypes.CurrentVersion{Version: "v2"}),
 			apply: manifestOf(applicationDoc(own, "app1", "v2")),
 			want:  accepted},
 
 		// A tenant's caller reaches nothing of another tenant's.
 		{rule: "tenant isolation", name: "deploy in the caller's own tenant", world: isolationWorld,
-			http: on("PUT", dev, DeployRequest{Version: "v2"}),
+			http: on("PUT", dev, apitypes.DeployRequest{Version: "v2"}),
 			cli:  verb(append([]string{"app", "deploy", "app1", "v2"}, inDev...)...),
 			want: accepted},
 		{rule: "tenant isolation", name: "deploy in another tenant", world: isolationWorld,
-			http: on("PUT", deployment(other, "dev", "app1"), DeployRequest{Version: "v2"}),
+			http: on("PUT", deployment(other, "dev", "app1"), apitypes.DeployRequest{Version: "v2"}),
 			cli:  verb("app", "deploy", "app1", "v2", "-e", "dev", "-t", other, "-p", proj),
 			want: forbidden},
 		{rule: "tenant isolation", name: "start a gray plan in another tenant", world: isolationWorld,
@@ -330,7 +331,7 @@ func crossCases() []crossCase {
 			},
 			want: forbidden},
 		{rule: "tenant isolation", name: "set another tenant's current version", world: isolationWorld,
-			http:  on("PUT", "/tenants/other/projects/p1/applications/app1/current-version", CurrentVersion{Version: "v2"}),
+			http:  on("PUT", "/tenants/other/projects/p1/applications/app1/current-version", apitypes.CurrentVersion{Version: "v2"}),
 			apply: manifestOf(applicationDoc(other, "app1", "v2")),
 			want:  forbidden},
 
@@ -341,15 +342,15 @@ func crossCases() []crossCase {
 			cli:   verb(append([]string{"gray", "start", "app1", "v2", "--step", "tellers=T900"}, inDev...)...),
 			want:  quotaExceeded},
 		{rule: "quota", name: "scale beyond the quota", world: quotaWorld,
-			http: on("POST", dev+"/scale", ScaleRequest{Replicas: 2}),
+			http: on("POST", dev+"/scale", apitypes.ScaleRequest{Replicas: 2}),
 			cli:  verb(append([]string{"app", "scale", "app1", "2"}, inDev...)...),
 			want: quotaExceeded},
 		{rule: "quota", name: "deploy a version beyond the quota", world: quotaWorld,
-			http: on("PUT", dev, DeployRequest{Version: "v3"}),
+			http: on("PUT", dev, apitypes.DeployRequest{Version: "v3"}),
 			cli:  verb(append([]string{"app", "deploy", "app1", "v3"}, inDev...)...),
 			want: quotaExceeded},
 		{rule: "quota", name: "set a current version beyond the quota", world: quotaWorld,
-			http:  on("PUT", ownP1+"/applications/app1/current-version", CurrentVersion{Version: "v3"}),
+			http:  on("PUT", ownP1+"/applications/app1/current-version", apitypes.CurrentVersion{Version: "v3"}),
 			apply: manifestOf(applicationDoc(own, "app1", "v3")),
 			want:  quotaExceeded},
 	}
@@ -445,7 +446,7 @@ func runCLI(t *testing.T, h *harness, token, stdin string, args ...string) outco
 // newest audit record.
 func newestIsARefusal(t *testing.T, h *harness, admin string) {
 	t.Helper()
-	var trail List[map[string]any]
+	var trail apitypes.List[map[string]any]
 	h.must(http.StatusOK, admin, "GET", "/audit?limit=1", nil).decode(t, &trail)
 	if len(trail.Items) == 0 || trail.Items[0]["outcome"] == "success" {
 		t.Fatalf("newest audit record %v, want the refusal", trail.Items)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"berth.dev/berth/internal/api/apitypes"
 )
 
 // FuzzDecode feeds request bodies to the strict JSON decoder: whatever
@@ -20,7 +22,7 @@ func FuzzDecode(f *testing.F) {
 		r := httptest.NewRequest("POST", "/login", bytes.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		r.Body = http.MaxBytesReader(rec, r.Body, 1024)
-		var req LoginRequest
+		var req apitypes.LoginRequest
 		err := decode(r, &req)
 		if err == nil {
 			return

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/deploy"
@@ -26,31 +27,6 @@ type Live interface {
 	AwaitReady(ctx context.Context, cluster string, limit time.Duration) (*kube.Conn, error)
 	Status(cluster string, key kube.AppKey) kube.Status
 	Subscribe(ctx context.Context) <-chan kube.Change
-}
-
-// DeploymentView is a deployment with its live status: the columns of the
-// application list (name, version, status, external and internal address,
-// created time) and, in detail, pods and recent events.
-type DeploymentView struct {
-	deploy.Deployment
-	Status          kube.Status  `json:"status"`
-	InternalAddress string       `json:"internalAddress,omitempty"`
-	ExternalAddress string       `json:"externalAddress,omitempty"`
-	Events          []kube.Event `json:"events,omitempty"`
-	// EventsError, when set, says the recent events could not be read (the
-	// rest of the view is complete); the cause is in the server's log under
-	// its request ID.
-	EventsError *ErrorBody `json:"eventsError,omitempty"`
-}
-
-// DeployRequest runs a version.
-type DeployRequest struct {
-	Version string `json:"version"`
-}
-
-// ScaleRequest sets the replica count.
-type ScaleRequest struct {
-	Replicas int32 `json:"replicas"`
 }
 
 func (a *API) registerDeployments() {
@@ -112,8 +88,8 @@ func (e *clusterError) Unwrap() error { return e.err }
 
 // view1 joins a deployment with its live status; addr is its internal
 // address (serviceAddress, read in the caller's transaction).
-func (a *API) view1(env tenancy.Environment, d deploy.Deployment, addr addresses) DeploymentView {
-	v := DeploymentView{Deployment: d, Status: kube.Status{Phase: kube.PhaseUnknown, Reason: "NotConnected", Pods: []kube.PodStatus{}},
+func (a *API) view1(env tenancy.Environment, d deploy.Deployment, addr addresses) apitypes.DeploymentView {
+	v := apitypes.DeploymentView{Deployment: d, Status: kube.Status{Phase: kube.PhaseUnknown, Reason: "NotConnected", Pods: []kube.PodStatus{}},
 		InternalAddress: addr.internal}
 	if a.live != nil {
 		v.Status = a.live.Status(env.Cluster, kube.AppKey{Namespace: env.Namespace, App: d.Application})
@@ -152,10 +128,10 @@ func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, List[DeploymentView]{Items: views, Continue: next})
+	return writeJSON(w, http.StatusOK, apitypes.List[apitypes.DeploymentView]{Items: views, Continue: next})
 }
 
-func (a *API) deploymentViews(r *http.Request, env tenancy.Environment, o resource.ListOptions) ([]DeploymentView, string, error) {
+func (a *API) deploymentViews(r *http.Request, env tenancy.Environment, o resource.ListOptions) ([]apitypes.DeploymentView, string, error) {
 	after, err := o.After()
 	if err != nil {
 		return nil, "", err
@@ -183,7 +159,7 @@ func (a *API) deploymentViews(r *http.Request, env tenancy.Environment, o resour
 	if err != nil {
 		return nil, "", err
 	}
-	views := make([]DeploymentView, 0, len(ds))
+	views := make([]apitypes.DeploymentView, 0, len(ds))
 	for i, d := range ds {
 		views = append(views, a.view1(env, d, addrs[i]))
 	}
@@ -204,7 +180,7 @@ func (a *API) watchDeployments(w http.ResponseWriter, r *http.Request, env tenan
 	w.WriteHeader(http.StatusOK)
 	ctx := r.Context()
 	changes := a.live.Subscribe(ctx)
-	send := func(v DeploymentView) error {
+	send := func(v apitypes.DeploymentView) error {
 		data, err := json.Marshal(v)
 		if err != nil {
 			return err
@@ -341,7 +317,7 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.DeploymentDeploy, scopeOf(r)); err != nil {
 		return err // before reading the body: a refused caller learns nothing from it
 	}
-	var req DeployRequest
+	var req apitypes.DeployRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -354,7 +330,7 @@ func (a *API) scale(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.DeploymentOperate, scopeOf(r)); err != nil {
 		return err // before reading the body: a refused caller learns nothing from it
 	}
-	var req ScaleRequest
+	var req apitypes.ScaleRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/i18n"
 	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/resource"
@@ -39,14 +40,6 @@ var (
 	errMethod           = &httpError{status: http.StatusMethodNotAllowed, code: i18n.MethodNotAllowed}
 )
 
-// ErrorBody is the body of every error response.
-type ErrorBody struct {
-	Code      string                `json:"code"`
-	Message   string                `json:"message"`
-	Fields    []resource.FieldError `json:"fields,omitempty"`
-	RequestID string                `json:"requestId"`
-}
-
 // writeError is the one place errors become responses: it picks the
 // status, the stable code and the message in the request's language, adds
 // the fields of validation errors and the request ID, and logs the cause.
@@ -73,15 +66,15 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // partialError is the body of a part of a response that failed while the
 // rest succeeded (a deployment's events): the code's message in the
 // request's language and the request ID, under which the cause is logged.
-func (a *API) partialError(r *http.Request, code string, err error) *ErrorBody {
-	body := &ErrorBody{Code: code, Message: i18n.Message(code, i18n.Pick(r.Header.Get("Accept-Language"))), RequestID: requestID(r)}
+func (a *API) partialError(r *http.Request, code string, err error) *apitypes.ErrorBody {
+	body := &apitypes.ErrorBody{Code: code, Message: i18n.Message(code, i18n.Pick(r.Header.Get("Accept-Language"))), RequestID: requestID(r)}
 	a.log.Warn("api response incomplete", "method", r.Method, "path", r.URL.Path, "code", code,
 		"request_id", body.RequestID, "err", err)
 	return body
 }
 
 // classify maps err to its status and public body.
-func classify(err error) (int, ErrorBody, time.Duration) {
+func classify(err error) (int, apitypes.ErrorBody, time.Duration) {
 	var he *httpError
 	var ve *resource.ValidationError
 	var qe *resource.QuotaExceededError
@@ -91,40 +84,40 @@ func classify(err error) (int, ErrorBody, time.Duration) {
 	var re *resource.RefusedError
 	switch {
 	case errors.As(err, &ce):
-		return http.StatusServiceUnavailable, ErrorBody{Code: i18n.ClusterUnreachable,
+		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.ClusterUnreachable,
 			Fields: []resource.FieldError{{Path: "cluster", Reason: ce.Error()}}}, 5 * time.Second
 	case errors.As(err, &he):
-		return he.status, ErrorBody{Code: he.code}, he.retryAfter
+		return he.status, apitypes.ErrorBody{Code: he.code}, he.retryAfter
 	case errors.As(err, &mbe):
-		return http.StatusRequestEntityTooLarge, ErrorBody{Code: i18n.TooLarge}, 0
+		return http.StatusRequestEntityTooLarge, apitypes.ErrorBody{Code: i18n.TooLarge}, 0
 	case errors.As(err, &me):
-		return http.StatusUnprocessableEntity, ErrorBody{Code: i18n.ValidationFailed, Fields: manifestFields(err)}, 0
+		return http.StatusUnprocessableEntity, apitypes.ErrorBody{Code: i18n.ValidationFailed, Fields: manifestFields(err)}, 0
 	case errors.As(err, &qe):
 		// The numbers are the message: users must see what they asked for,
 		// what is used and what the limit is.
-		return http.StatusUnprocessableEntity, ErrorBody{Code: i18n.QuotaExceeded, Message: qe.Error(),
+		return http.StatusUnprocessableEntity, apitypes.ErrorBody{Code: i18n.QuotaExceeded, Message: qe.Error(),
 			Fields: []resource.FieldError{{Path: "quota." + string(qe.Resource), Reason: qe.Error()}}}, 0
 	case errors.As(err, &re):
 		if re.Forbidden {
-			return http.StatusForbidden, ErrorBody{Code: i18n.RefusedForYou, Message: re.Message}, 0
+			return http.StatusForbidden, apitypes.ErrorBody{Code: i18n.RefusedForYou, Message: re.Message}, 0
 		}
-		return http.StatusConflict, ErrorBody{Code: i18n.Refused, Message: re.Message}, 0
+		return http.StatusConflict, apitypes.ErrorBody{Code: i18n.Refused, Message: re.Message}, 0
 	case errors.As(err, &ve):
-		return http.StatusUnprocessableEntity, ErrorBody{Code: i18n.ValidationFailed, Fields: ve.Fields}, 0
+		return http.StatusUnprocessableEntity, apitypes.ErrorBody{Code: i18n.ValidationFailed, Fields: ve.Fields}, 0
 	case errors.Is(err, resource.ErrUnauthenticated):
-		return http.StatusUnauthorized, ErrorBody{Code: i18n.Unauthenticated}, 0
+		return http.StatusUnauthorized, apitypes.ErrorBody{Code: i18n.Unauthenticated}, 0
 	case errors.Is(err, resource.ErrNotFound):
-		return http.StatusNotFound, ErrorBody{Code: i18n.NotFound}, 0
+		return http.StatusNotFound, apitypes.ErrorBody{Code: i18n.NotFound}, 0
 	case errors.Is(err, resource.ErrAlreadyExists):
-		return http.StatusConflict, ErrorBody{Code: i18n.AlreadyExists}, 0
+		return http.StatusConflict, apitypes.ErrorBody{Code: i18n.AlreadyExists}, 0
 	case errors.Is(err, resource.ErrConflict):
-		return http.StatusConflict, ErrorBody{Code: i18n.Conflict}, 0
+		return http.StatusConflict, apitypes.ErrorBody{Code: i18n.Conflict}, 0
 	case errors.Is(err, resource.ErrInUse):
-		return http.StatusConflict, ErrorBody{Code: i18n.InUse}, 0
+		return http.StatusConflict, apitypes.ErrorBody{Code: i18n.InUse}, 0
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, ErrorBody{Code: i18n.Unavailable}, 0
+		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.Unavailable}, 0
 	}
-	return http.StatusInternalServerError, ErrorBody{Code: i18n.Internal}, 0
+	return http.StatusInternalServerError, apitypes.ErrorBody{Code: i18n.Internal}, 0
 }
 
 // manifestFields flattens the errors of every bad document into fields

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/kube"
@@ -113,10 +114,10 @@ func TestMissingEventsAreReportedWithTheRequestID(t *testing.T) {
 		map[string]any{"name": "v1", "image": "registry.local/red-auth:1", "resources": map[string]any{"requests": map[string]string{"cpu": "100m"}},
 			"orchestration": map[string]any{"replicas": 1}})
 	path := "/tenants/bank/projects/pay/environments/test/deployments/red-auth"
-	h.must(http.StatusOK, tok, "PUT", path, DeployRequest{Version: "v1"})
+	h.must(http.StatusOK, tok, "PUT", path, apitypes.DeployRequest{Version: "v1"})
 
 	r := h.must(http.StatusOK, tok, "GET", path, nil)
-	var v DeploymentView
+	var v apitypes.DeploymentView
 	r.decode(t, &v)
 	id := r.header.Get("X-Request-Id")
 	if v.EventsError == nil || v.EventsError.Code != "events_unavailable" || v.EventsError.RequestID != id || v.EventsError.Message == "" {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/store/storetest"
 	"berth.dev/berth/internal/tenancy"
@@ -43,13 +44,13 @@ func TestAProjectAdminCannotLowerTheApprovalFloorAlone(t *testing.T) {
 		t.Fatalf("raised floor %+v", f)
 	}
 	// An order submitted now needs 2, though the environment still says 1.
-	var o OrderView
-	h.must(http.StatusCreated, rm1, "POST", "/tenants/bank/projects/pay/releases", ReleaseRequest{Environment: "prod", Title: "fees",
+	var o apitypes.OrderView
+	h.must(http.StatusCreated, rm1, "POST", "/tenants/bank/projects/pay/releases", apitypes.ReleaseRequest{Environment: "prod", Title: "fees",
 		Stages: [][]release.Item{{{Application: "red-auth", Version: "v2"}}}}).decode(t, &o)
 	if o.RequiredApprovals != 2 {
 		t.Fatalf("order needs %d approvals under a floor of 2", o.RequiredApprovals)
 	}
-	h.must(http.StatusOK, rm2, "POST", "/tenants/bank/projects/pay/releases/"+o.ID+"/approve", ApproveRequest{Comment: "ok"}).decode(t, &o)
+	h.must(http.StatusOK, rm2, "POST", "/tenants/bank/projects/pay/releases/"+o.ID+"/approve", apitypes.ApproveRequest{Comment: "ok"}).decode(t, &o)
 	if o.State != release.PendingApproval {
 		t.Fatalf("one approval of two moved the order to %s", o.State)
 	}
@@ -89,7 +90,7 @@ func TestAProjectAdminCannotLowerTheApprovalFloorAlone(t *testing.T) {
 	h.must(http.StatusOK, admin, "PUT", "/approval-floor", map[string]any{"default": 1})
 	mustRefuse(t, setApprovals(pa, 0), "requiredApprovals")
 
-	var trail List[map[string]any]
+	var trail apitypes.List[map[string]any]
 	h.must(http.StatusOK, admin, "GET", "/audit?tenant=bank", nil).decode(t, &trail)
 	var actions []string
 	for _, rec := range trail.Items {

@@ -7,54 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
-	"berth.dev/berth/internal/traffic"
 )
-
-// GrayPlanView is a gray plan with the routing rules it compiles to now.
-type GrayPlanView struct {
-	gray.Plan
-	Rules   traffic.Rules `json:"rules"`
-	Headers gray.Headers  `json:"headers"`
-}
-
-// GrayStartRequest starts a gray plan for an application.
-type GrayStartRequest struct {
-	Application  string        `json:"application"`
-	GrayVersion  string        `json:"grayVersion"`
-	Strategy     gray.Strategy `json:"strategy,omitempty"`
-	GrayReplicas *int32        `json:"grayReplicas,omitempty"`
-	Steps        []gray.Step   `json:"steps,omitempty"`
-	Step         int           `json:"step,omitempty"`
-	Side         string        `json:"side,omitempty"`
-}
-
-// GrayStepRequest moves a plan to step To, or to the next step when nil.
-type GrayStepRequest struct {
-	To *int `json:"to,omitempty"`
-}
-
-// GrayPromoteRequest promotes a plan; KeepOld ("2h") keeps the old version
-// running for an instant switch back, "" or "0s" removes it.
-type GrayPromoteRequest struct {
-	KeepOld string `json:"keepOld,omitempty"`
-}
-
-// GrayAbortRequest aborts a plan (or switches a promoted one back).
-type GrayAbortRequest struct {
-	Reason string `json:"reason,omitempty"`
-}
-
-// OrgImportRequest replaces a tenant's org directory: CSV text with the
-// header level,code,name,parent, or the units themselves.
-type OrgImportRequest struct {
-	CSV   string         `json:"csv,omitempty"`
-	Units []gray.OrgUnit `json:"units,omitempty"`
-}
 
 // GatewayStream is the configuration stream gateways follow;
 // *gateway.Publisher implements it.
@@ -74,7 +33,7 @@ func (a *API) registerGray() {
 	a.route(Route{Method: "GET", Path: base + "/{app}", Summary: "Get an application's gray plan and the rules it routes by", Response: "GrayPlanView"}, a.getGrayPlan)
 	a.route(Route{Method: "POST", Path: base + "/{app}/step", Summary: "Widen a canary plan to its next (or a given) step", Request: "GrayStepRequest", Response: "GrayPlanView", OptionalBody: true, Status: http.StatusOK},
 		a.grayOp("grayplan.step", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
-			var req GrayStepRequest
+			var req apitypes.GrayStepRequest
 			if err := decodeOptional(r, &req); err != nil {
 				return gray.Plan{}, err
 			}
@@ -90,7 +49,7 @@ func (a *API) registerGray() {
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{app}/promote", Summary: "Make the gray version stable, keeping the old one for keepOld (or removing it)", Request: "GrayPromoteRequest", Response: "GrayPlanView", OptionalBody: true, Status: http.StatusOK},
 		a.grayOp("grayplan.promote", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
-			var req GrayPromoteRequest
+			var req apitypes.GrayPromoteRequest
 			if err := decodeOptional(r, &req); err != nil {
 				return gray.Plan{}, err
 			}
@@ -102,7 +61,7 @@ func (a *API) registerGray() {
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{app}/abort", Summary: "Send all traffic back to the old stable version and remove the gray one (a promoted plan switches back)", Request: "GrayAbortRequest", Response: "GrayPlanView", OptionalBody: true, Status: http.StatusOK},
 		a.grayOp("grayplan.abort", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
-			var req GrayAbortRequest
+			var req apitypes.GrayAbortRequest
 			if err := decodeOptional(r, &req); err != nil {
 				return gray.Plan{}, err
 			}
@@ -135,9 +94,9 @@ func grayKey(r *http.Request) deploy.Key {
 		Application: r.PathValue("app"), Environment: r.PathValue("environment")}
 }
 
-func (a *API) grayView(p gray.Plan) GrayPlanView {
+func (a *API) grayView(p gray.Plan) apitypes.GrayPlanView {
 	h := a.p.Gray.Headers()
-	return GrayPlanView{Plan: p, Rules: p.Rules(h), Headers: h}
+	return apitypes.GrayPlanView{Plan: p, Rules: p.Rules(h), Headers: h}
 }
 
 func (a *API) listGrayPlans(w http.ResponseWriter, r *http.Request) error {
@@ -156,11 +115,11 @@ func (a *API) listGrayPlans(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	views := make([]GrayPlanView, 0, len(plans))
+	views := make([]apitypes.GrayPlanView, 0, len(plans))
 	for _, p := range plans {
 		views = append(views, a.grayView(p))
 	}
-	return writeJSON(w, http.StatusOK, List[GrayPlanView]{Items: views})
+	return writeJSON(w, http.StatusOK, apitypes.List[apitypes.GrayPlanView]{Items: views})
 }
 
 func (a *API) getGrayPlan(w http.ResponseWriter, r *http.Request) error {
@@ -184,7 +143,7 @@ func (a *API) startGrayPlan(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.GrayManage, s); err != nil {
 		return err
 	}
-	var req GrayStartRequest
+	var req apitypes.GrayStartRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -258,7 +217,7 @@ func (a *API) listOrg(w http.ResponseWriter, r *http.Request) error {
 	if units == nil {
 		units = []gray.OrgUnit{}
 	}
-	return writeJSON(w, http.StatusOK, List[gray.OrgUnit]{Items: units})
+	return writeJSON(w, http.StatusOK, apitypes.List[gray.OrgUnit]{Items: units})
 }
 
 func (a *API) importOrg(w http.ResponseWriter, r *http.Request) error {
@@ -267,7 +226,7 @@ func (a *API) importOrg(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.OrgImport, s); err != nil {
 		return err
 	}
-	var req OrgImportRequest
+	var req apitypes.OrgImportRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -287,18 +246,7 @@ func (a *API) importOrg(w http.ResponseWriter, r *http.Request) error {
 	if units == nil {
 		units = []gray.OrgUnit{}
 	}
-	return writeJSON(w, http.StatusOK, List[gray.OrgUnit]{Items: units})
-}
-
-// gatewayConfig serves the gateway configuration the server publishes: the
-// current one as JSON, or the stream of every new one to a client asking
-// for text/event-stream (`berth gateway --server`). Gateways see every
-// environment's routes, so only platform-wide readers of it may follow.
-// GatewayApplied is a gateway's report that a configuration is in force
-// (the body internal/gateway's Subscriber posts).
-type GatewayApplied struct {
-	Subscriber string `json:"subscriber"`
-	ID         string `json:"id"`
+	return writeJSON(w, http.StatusOK, apitypes.List[gray.OrgUnit]{Items: units})
 }
 
 // gatewayApplied takes a gateway's report that a configuration is in force.
@@ -306,7 +254,7 @@ func (a *API) gatewayApplied(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.GatewayRead, authz.Platform); err != nil {
 		return err
 	}
-	var v GatewayApplied
+	var v apitypes.GatewayApplied
 	if err := decode(r, &v); err != nil {
 		return err
 	}
@@ -327,6 +275,10 @@ func (a *API) gatewayApplied(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// gatewayConfig serves the gateway configuration the server publishes: the
+// current one as JSON, or the stream of every new one to a client asking
+// for text/event-stream (`berth gateway --server`). Gateways see every
+// environment's routes, so only platform-wide readers of it may follow.
 func (a *API) gatewayConfig(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.GatewayRead, authz.Platform); err != nil {
 		return err

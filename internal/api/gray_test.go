@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/store/storetest"
 )
 
@@ -43,7 +44,7 @@ func TestGrayPlanManifestStartsThenWidensAndRefusesAnotherVersion(t *testing.T) 
 	if out := apply(strings.Replace(grayManifest, "STEP", "1", 1)); !strings.Contains(out, `"action":"unchanged"`) {
 		t.Fatalf("third apply: %s", out)
 	}
-	var plan GrayPlanView
+	var plan apitypes.GrayPlanView
 	r := h.must(http.StatusOK, admin, "GET", "/tenants/own/projects/p1/environments/dev/grayplans/app1", nil)
 	if err := json.Unmarshal(r.body, &plan); err != nil {
 		t.Fatal(err)
@@ -113,7 +114,7 @@ func TestGrayGroupReleasesAWholeOrder(t *testing.T) {
 	h.must(http.StatusOK, admin, "PUT", pp+"/environments/dev/deployments/app2", map[string]string{"version": "v1"})
 	r := h.must(http.StatusCreated, admin, "POST", pp+"/releases", map[string]any{"environment": "dev", "title": "pay 2.0",
 		"items": []map[string]string{{"application": "app1", "version": "v2"}, {"application": "app2", "version": "v2"}}})
-	var o OrderView
+	var o apitypes.OrderView
 	if err := json.Unmarshal(r.body, &o); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestGrayGroupReleasesAWholeOrder(t *testing.T) {
 	if r := h.call(admin, "POST", group, bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "steps[0].weight") {
 		t.Fatalf("a bad weight: %d %s", r.status, r.body)
 	}
-	var v GrayGroupView
+	var v apitypes.GrayGroupView
 	r = h.must(http.StatusCreated, admin, "POST", group, steps)
 	if err := json.Unmarshal(r.body, &v); err != nil {
 		t.Fatal(err)
@@ -179,7 +180,7 @@ func TestRollbackWaitsForAKeptOldVersion(t *testing.T) {
 	pp := "/tenants/own/projects/p1"
 	r := h.must(http.StatusCreated, admin, "POST", pp+"/releases", map[string]any{"environment": "dev", "title": "pay 2.0",
 		"items": []map[string]string{{"application": "app1", "version": "v2"}}})
-	var o OrderView
+	var o apitypes.OrderView
 	if err := json.Unmarshal(r.body, &o); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +191,7 @@ func TestRollbackWaitsForAKeptOldVersion(t *testing.T) {
 	if r.status != http.StatusConflict || !strings.Contains(string(r.body), "gray") {
 		t.Fatalf("rollback while the old version is kept: %d %s", r.status, r.body)
 	}
-	var list List[OrderView]
+	var list apitypes.List[apitypes.OrderView]
 	h.must(http.StatusOK, admin, "GET", pp+"/releases", nil).decode(t, &list)
 	for _, x := range list.Items {
 		if x.RollbackOf != "" || x.RolledBackBy != "" {

@@ -3,30 +3,13 @@ package api
 import (
 	"net/http"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/tenancy"
 )
-
-// GrayGroupView is a release order released by gray plans (its gray
-// group): the order and the plans of its items.
-type GrayGroupView struct {
-	Order OrderView      `json:"order"`
-	Plans []GrayPlanView `json:"plans"`
-}
-
-// GrayGroupStartRequest starts the gray release of an approved order: one
-// plan per item, the item's current version stable and its target version
-// gray, all with these steps (or blue-green side) and gray replicas.
-type GrayGroupStartRequest struct {
-	Strategy     gray.Strategy `json:"strategy,omitempty"`
-	GrayReplicas *int32        `json:"grayReplicas,omitempty"`
-	Steps        []gray.Step   `json:"steps,omitempty"`
-	Step         int           `json:"step,omitempty"`
-	Side         string        `json:"side,omitempty"`
-}
 
 type groupFunc func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error)
 
@@ -36,7 +19,7 @@ func (a *API) registerGrayGroups() {
 	a.route(Route{Method: "POST", Path: base, Summary: "Release an approved order by gray plans: every item's version beside its stable one for the same cohorts",
 		Request: "GrayGroupStartRequest", Response: "GrayGroupView", OptionalBody: true}, a.grayGroupOp("release.gray.start", http.StatusCreated, authz.ReleaseOperate,
 		func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
-			var req GrayGroupStartRequest
+			var req apitypes.GrayGroupStartRequest
 			if err := decodeOptional(r, &req); err != nil {
 				return release.Order{}, nil, err
 			}
@@ -45,7 +28,7 @@ func (a *API) registerGrayGroups() {
 		}))
 	a.route(Route{Method: "POST", Path: base + "/step", Summary: "Widen every plan of the gray group to its next (or a given) step", Request: "GrayStepRequest", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK},
 		a.grayGroupOp("release.gray.step", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
-			var req GrayStepRequest
+			var req apitypes.GrayStepRequest
 			if err := decodeOptional(r, &req); err != nil {
 				return release.Order{}, nil, err
 			}
@@ -61,7 +44,7 @@ func (a *API) registerGrayGroups() {
 		}))
 	a.route(Route{Method: "POST", Path: base + "/promote", Summary: "Promote every plan of the gray group; the order succeeds", Request: "GrayPromoteRequest", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK},
 		a.grayGroupOp("release.gray.promote", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
-			var req GrayPromoteRequest
+			var req apitypes.GrayPromoteRequest
 			if err := decodeOptional(r, &req); err != nil {
 				return release.Order{}, nil, err
 			}
@@ -74,7 +57,7 @@ func (a *API) registerGrayGroups() {
 	a.route(Route{Method: "POST", Path: base + "/abort", Summary: "Send every application of the gray group back to its stable version (a promoted group switches back)",
 		Request: "GrayAbortRequest", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK},
 		a.grayGroupOp("release.gray.abort", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
-			var req GrayAbortRequest
+			var req apitypes.GrayAbortRequest
 			if err := decodeOptional(r, &req); err != nil {
 				return release.Order{}, nil, err
 			}
@@ -86,8 +69,8 @@ func (a *API) registerGrayGroups() {
 		}))
 }
 
-func (a *API) groupView(o release.Order, plans []gray.Plan) GrayGroupView {
-	v := GrayGroupView{Order: orderView(o), Plans: make([]GrayPlanView, 0, len(plans))}
+func (a *API) groupView(o release.Order, plans []gray.Plan) apitypes.GrayGroupView {
+	v := apitypes.GrayGroupView{Order: orderView(o), Plans: make([]apitypes.GrayPlanView, 0, len(plans))}
 	for _, p := range plans {
 		v.Plans = append(v.Plans, a.grayView(p))
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/openapicheck"
@@ -100,9 +101,9 @@ func (r response) decode(t *testing.T, v any) {
 	}
 }
 
-func (r response) errorBody(t *testing.T) ErrorBody {
+func (r response) errorBody(t *testing.T) apitypes.ErrorBody {
 	t.Helper()
-	var e ErrorBody
+	var e apitypes.ErrorBody
 	r.decode(t, &e)
 	return e
 }
@@ -162,8 +163,8 @@ func (h *harness) must(want int, token, method, path string, body any) response 
 // token logs in as user and returns an API token.
 func (h *harness) token(user, password string) string {
 	h.t.Helper()
-	var lr LoginResponse
-	h.must(http.StatusOK, "", "POST", "/login", LoginRequest{Username: user, Password: password, Token: &TokenRequest{Name: "test"}}).decode(h.t, &lr)
+	var lr apitypes.LoginResponse
+	h.must(http.StatusOK, "", "POST", "/login", apitypes.LoginRequest{Username: user, Password: password, Token: &apitypes.TokenRequest{Name: "test"}}).decode(h.t, &lr)
 	return lr.Token
 }
 

@@ -7,34 +7,13 @@ import (
 	"slices"
 	"time"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/i18n"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 )
-
-// UserRequest creates a user.
-type UserRequest struct {
-	identity.User
-	// Password is the initial password (at least 12 characters); empty
-	// for users of another identity provider.
-	Password string `json:"password,omitempty"`
-}
-
-// PasswordRequest sets a password.
-type PasswordRequest struct {
-	Password string `json:"password"`
-	// CurrentPassword is required to change one's own password (a
-	// platform admin resetting another user's password leaves it out).
-	CurrentPassword string `json:"currentPassword,omitempty"`
-}
-
-// TokenCreated is a new API token with its secret, shown only once.
-type TokenCreated struct {
-	identity.Token
-	Secret string `json:"secret"`
-}
 
 func (a *API) registerIdentity() {
 	a.route(Route{Method: "GET", Path: "/users", Summary: "List users", Query: pageQuery, Response: "List[User]"}, a.listUsers)
@@ -81,7 +60,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.UserCreate, authz.Platform); err != nil {
 		return err
 	}
-	var req UserRequest
+	var req apitypes.UserRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -151,7 +130,7 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	var req PasswordRequest
+	var req apitypes.PasswordRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -258,7 +237,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req TokenRequest
+	var req apitypes.TokenRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -275,7 +254,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 		}
 		spec.TTL = d
 	}
-	var out TokenCreated
+	var out apitypes.TokenCreated
 	err = a.do(r, "token.create", "users/"+user+"/tokens", authz.Platform, func(tx platform.Tx) error {
 		var err error
 		out.Token, out.Secret, err = a.p.Identity.IssueToken(r.Context(), tx, a.actor(r), user, spec)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/store/storetest"
@@ -61,7 +62,7 @@ func TestBadQuantitiesNameTheFieldAndWriteNothing(t *testing.T) {
 		}
 	}
 	h.must(http.StatusNotFound, tok, "GET", "/tiers/small", nil)
-	var page List[audit.Record]
+	var page apitypes.List[audit.Record]
 	h.must(http.StatusOK, tok, "GET", "/audit?action=quota.set", nil).decode(t, &page)
 	for _, rec := range page.Items {
 		if rec.Outcome == audit.Success {
@@ -90,7 +91,7 @@ func TestOrgImportHasOneNamedLimit(t *testing.T) {
 	h.must(http.StatusCreated, tok, "POST", "/tenants", map[string]string{"name": "bank"})
 
 	within := regionsCSV(20000) // 2 MiB: above the API's ordinary body limit
-	var got List[struct{ Code string }]
+	var got apitypes.List[struct{ Code string }]
 	h.must(http.StatusOK, tok, "PUT", "/tenants/bank/org", map[string]string{"csv": within}).decode(t, &got)
 	if len(got.Items) != 20000 {
 		t.Fatalf("imported %d units, want 20000", len(got.Items))
@@ -202,14 +203,14 @@ func TestClusterKubeconfigsAreCheckedBeforeRegistering(t *testing.T) {
 			h.must(http.StatusNotFound, tok, "GET", "/clusters/c1", nil)
 		})
 	}
-	var page List[audit.Record]
+	var page apitypes.List[audit.Record]
 	h.must(http.StatusOK, tok, "GET", "/audit?action=cluster.register", nil).decode(t, &page)
 	if len(page.Items) != 0 {
 		t.Errorf("audit records of refused registrations: %+v, want none", page.Items)
 	}
 
 	addr := closedPort(t)
-	var got ClusterView
+	var got apitypes.ClusterView
 	h.must(http.StatusCreated, tok, "POST", "/clusters", map[string]string{"name": "c2", "kubeconfig": kubeconfigFor("https://" + addr)}).decode(t, &got)
 	if got.Status == nil || got.Status.Phase != "Unknown" || !strings.Contains(got.Status.Reason, addr) || !strings.Contains(got.Status.Reason, "refused") {
 		t.Errorf("status %+v of a cluster whose API server is not listening, want Unknown saying %s refused the connection", got.Status, addr)

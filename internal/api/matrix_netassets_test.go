@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
 )
 
@@ -83,7 +84,7 @@ func netassetMatrixCases() map[string]routeCase {
 // exposed reports whether app1's http port in tg is still exposed.
 func (e *matrixEnv) exposed(tg authz.Scope) func() bool {
 	return func() bool {
-		var l List[struct {
+		var l apitypes.List[struct {
 			Allocations []struct {
 				Application string `json:"application"`
 			} `json:"allocations"`

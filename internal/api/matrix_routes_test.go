@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/tenancy"
 )
@@ -239,7 +240,7 @@ func matrixCases() map[string]routeCase {
 		}),
 		"DELETE /users/{user}/tokens/{id}": at(onPlatform, func(e *matrixEnv, _ *subject, _ authz.Scope, n string) request {
 			e.newUser(n)
-			var tok TokenCreated
+			var tok apitypes.TokenCreated
 			e.h.must(http.StatusCreated, e.admin, "POST", "/users/"+n+"/tokens", map[string]string{"name": n}).decode(e.t, &tok)
 			q := need("/users/"+n+"/tokens/"+tok.ID, nil, authz.Platform, authz.UserUpdate)
 			q.ok = []int{http.StatusNoContent}
@@ -251,7 +252,7 @@ func matrixCases() map[string]routeCase {
 			return ownAccount("/tokens", map[string]string{"name": n})
 		}),
 		"DELETE /tokens/{id}": at(onPlatform, func(e *matrixEnv, s *subject, _ authz.Scope, n string) request {
-			var tok TokenCreated
+			var tok apitypes.TokenCreated
 			e.h.must(http.StatusCreated, s.token, "POST", "/tokens", map[string]string{"name": n}).decode(e.t, &tok)
 			return ownAccount("/tokens/"+tok.ID, nil)
 		}),
@@ -322,7 +323,7 @@ func (e *matrixEnv) exists(path string) func() bool {
 // bound reports whether user n is still bound at tg.
 func (e *matrixEnv) bound(tg authz.Scope, n string) func() bool {
 	return func() bool {
-		var l List[tenancy.Member]
+		var l apitypes.List[tenancy.Member]
 		e.h.must(http.StatusOK, e.admin, "GET", membersPath(tg)+"?limit=1000", nil).decode(e.t, &l)
 		return slices.ContainsFunc(l.Items, func(m tenancy.Member) bool { return m.User == n })
 	}

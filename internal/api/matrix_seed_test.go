@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+
+	"berth.dev/berth/internal/api/apitypes"
 )
 
 // The fixture of the role matrix and of the tests that reuse it (gray,
@@ -62,7 +64,7 @@ func seedProject(t *testing.T, h *harness, admin, tn, pj, ns, ports string) (ord
 	newOrder := func(title, v string) string {
 		r := h.must(http.StatusCreated, admin, "POST", pp+"/releases", map[string]any{"environment": "dev", "title": title,
 			"items": []map[string]string{{"application": "app1", "version": v}}})
-		var o OrderView
+		var o apitypes.OrderView
 		if err := json.Unmarshal(r.body, &o); err != nil {
 			t.Fatal(err)
 		}

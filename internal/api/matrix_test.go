@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/store/storetest"
 	"berth.dev/berth/internal/tenancy"
@@ -317,7 +318,7 @@ func foreignNames(s *subject) []string {
 }
 
 func errorCode(r response) string {
-	var e ErrorBody
+	var e apitypes.ErrorBody
 	_ = json.Unmarshal(r.body, &e)
 	return e.Code
 }
@@ -366,7 +367,7 @@ func inTenant(bs []authz.Binding, tn string) bool {
 // inspectTenants checks GET /tenants lists exactly the tenants the
 // caller's bindings reach (every one for a platform binding).
 func (e *matrixEnv) inspectTenants(s *subject, body []byte) {
-	var l List[tenancy.Tenant]
+	var l apitypes.List[tenancy.Tenant]
 	if err := json.Unmarshal(body, &l); err != nil {
 		e.t.Fatal(err)
 	}
@@ -385,7 +386,7 @@ func (e *matrixEnv) inspectTenants(s *subject, body []byte) {
 // only its own projects.
 func (e *matrixEnv) inspectProjects(tn string) func(*subject, []byte) {
 	return func(s *subject, body []byte) {
-		var l List[tenancy.Project]
+		var l apitypes.List[tenancy.Project]
 		if err := json.Unmarshal(body, &l); err != nil {
 			e.t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/localcluster/clustertest"
 	"berth.dev/berth/internal/platform"
@@ -113,7 +114,7 @@ func TestEnvironmentsCannotTakeNamespacesBerthDidNotCreateForThem(t *testing.T) 
 	e["namespace"] = "kube-system"
 	mustRefuse(t, h.call(pa, "PUT", envs+"/e2", e), "namespace")
 
-	var audit List[map[string]any]
+	var audit apitypes.List[map[string]any]
 	h.must(http.StatusOK, admin, "GET", "/audit?action=namespacegrant.set", nil).decode(t, &audit)
 	if len(audit.Items) < 3 {
 		t.Errorf("grants audited %d times, want 3 or more: %v", len(audit.Items), audit.Items)

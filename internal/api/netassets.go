@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/deploy"
@@ -15,19 +16,6 @@ import (
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
 )
-
-// PortsRequest sets a pool or a grant: Ports in compact ranges
-// ("30061-30062, 30064"; empty takes a grant back), ResourceVersion the
-// version read (0 when there was none).
-type PortsRequest struct {
-	Ports           string `json:"ports"`
-	ResourceVersion int64  `json:"resourceVersion"`
-}
-
-// ExposeRequest asks for a node port; 0 takes the next free one.
-type ExposeRequest struct {
-	NodePort int `json:"nodePort,omitempty"`
-}
 
 func (a *API) registerNetwork() {
 	a.route(Route{Method: "GET", Path: "/clusters/{cluster}/ports", Summary: "A cluster's port pool: ports, allotted to tenants, used and free, as compact ranges", Response: "PortView"}, a.getClusterPorts)
@@ -91,7 +79,7 @@ func (a *API) putGrant(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, perm, s); err != nil {
 		return err
 	}
-	var req PortsRequest
+	var req apitypes.PortsRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
@@ -115,7 +103,7 @@ func (a *API) expose(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.NetworkExpose, s); err != nil {
 		return err
 	}
-	var req ExposeRequest
+	var req apitypes.ExposeRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}

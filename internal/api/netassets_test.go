@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/store/storetest"
 )
@@ -31,7 +32,7 @@ func TestPortsOverHTTP(t *testing.T) {
 	if al.Port != 31007 {
 		t.Fatalf("allocated %d, want 31007", al.Port)
 	}
-	var views List[netasset.PortView]
+	var views apitypes.List[netasset.PortView]
 	h.must(http.StatusOK, admin, "GET", pp+"/network/ports", nil).decode(t, &views)
 	if len(views.Items) != 1 || views.Items[0].Used.String() != "31007" || views.Items[0].Free.String() != "31000-31006, 31008-31049" {
 		t.Fatalf("project view = %+v", views.Items)
@@ -74,7 +75,7 @@ spec:
   level: project
   allow: [{from: {tenant: other, project: p1}, to: {project: p1, application: app1}}]
 `
-	var res ApplyResult
+	var res apitypes.ApplyResult
 	h.must(http.StatusOK, admin, "POST", "/apply", doc).decode(t, &res)
 	actions := ""
 	for _, o := range res.Objects {
@@ -87,7 +88,7 @@ spec:
 	if res.Objects[0].Action != "unchanged" || res.Objects[1].Action != "unchanged" {
 		t.Fatalf("second apply: %+v", res.Objects)
 	}
-	var views List[netasset.PortView]
+	var views apitypes.List[netasset.PortView]
 	h.must(http.StatusOK, admin, "GET", projPath(own)+"/network/ports", nil).decode(t, &views)
 	if views.Items[0].Ports.String() != "31000-31020, 31040" {
 		t.Fatalf("project ports = %s", views.Items[0].Ports)

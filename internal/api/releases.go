@@ -3,43 +3,12 @@ package api
 import (
 	"net/http"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 )
-
-// OrderView is a release order with its progress, "done N / deploying N /
-// failed N" as the seed's table shows it.
-type OrderView struct {
-	release.Order
-	Progress release.Progress `json:"progress"`
-}
-
-// ReleaseRequest creates a release order. Give the items either with their
-// dependencies (Items) or as ordered stages whose items run in parallel
-// (Stages), not both.
-type ReleaseRequest struct {
-	Environment string            `json:"environment"`
-	Title       string            `json:"title"`
-	Ticket      string            `json:"ticket,omitempty"`
-	Parallelism int               `json:"parallelism,omitempty"`
-	Deadline    resource.Duration `json:"deadline,omitzero"`
-	Items       []release.Item    `json:"items,omitempty"`
-	Stages      [][]release.Item  `json:"stages,omitempty"`
-	// Draft keeps the order to be submitted later.
-	Draft bool `json:"draft,omitempty"`
-}
-
-// ApproveRequest approves a release order.
-type ApproveRequest struct {
-	Comment string `json:"comment,omitempty"`
-}
-
-// AbortRequest aborts a release order.
-type AbortRequest struct {
-	Reason string `json:"reason,omitempty"`
-}
 
 func (a *API) registerReleases() {
 	base := "/tenants/{tenant}/projects/{project}/releases"
@@ -54,7 +23,7 @@ func (a *API) registerReleases() {
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{id}/approve", Summary: "Approve a release order (never one's own)", Request: "ApproveRequest", Response: "OrderView", OptionalBody: true, Status: http.StatusOK},
 		a.orderAction(authz.ReleaseApprove, "release.approve", func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, error) {
-			var req ApproveRequest
+			var req apitypes.ApproveRequest
 			if err := decodeOptional(r, &req); err != nil {
 				return release.Order{}, err
 			}
@@ -66,7 +35,7 @@ func (a *API) registerReleases() {
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{id}/abort", Summary: "Abort a release order; a running one rolls back", Request: "AbortRequest", Response: "OrderView", OptionalBody: true, Status: http.StatusOK},
 		a.orderAction(authz.ReleaseOperate, "release.abort", func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, error) {
-			var req AbortRequest
+			var req apitypes.AbortRequest
 			if err := decodeOptional(r, &req); err != nil {
 				return release.Order{}, err
 			}
@@ -87,7 +56,9 @@ func orderKey(r *http.Request) release.Key {
 	return release.Key{Tenant: r.PathValue("tenant"), Project: r.PathValue("project"), ID: r.PathValue("id")}
 }
 
-func orderView(o release.Order) OrderView { return OrderView{Order: o, Progress: o.Progress()} }
+func orderView(o release.Order) apitypes.OrderView {
+	return apitypes.OrderView{Order: o, Progress: o.Progress()}
+}
 
 func (a *API) listOrders(w http.ResponseWriter, r *http.Request) error {
 	s := scopeOf(r)
@@ -117,11 +88,11 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request) error {
 		orders = orders[:limit]
 		next = resource.EncodeContinue(release.PageKey(orders[len(orders)-1]))
 	}
-	views := make([]OrderView, len(orders))
+	views := make([]apitypes.OrderView, len(orders))
 	for i, o := range orders {
 		views[i] = orderView(o)
 	}
-	return writeJSON(w, http.StatusOK, List[OrderView]{Items: views, Continue: next})
+	return writeJSON(w, http.StatusOK, apitypes.List[apitypes.OrderView]{Items: views, Continue: next})
 }
 
 func (a *API) createOrder(w http.ResponseWriter, r *http.Request) error {
@@ -129,7 +100,7 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) error {
 	if err := a.authorize(r, authz.ReleaseCreate, s); err != nil {
 		return err
 	}
-	var req ReleaseRequest
+	var req apitypes.ReleaseRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/store/storetest"
 )
@@ -44,8 +45,8 @@ func TestProdOrdersNeedAnApproverWhoIsNotTheCreator(t *testing.T) {
 	h := newHarness(t, storetest.SQLite(t))
 	_, rm1, rm2 := releaseFixture(t, h)
 	base := "/tenants/bank/projects/pay/releases"
-	var o OrderView
-	h.must(http.StatusCreated, rm1, "POST", base, ReleaseRequest{Environment: "prod", Title: "fees", Ticket: "CHG-7",
+	var o apitypes.OrderView
+	h.must(http.StatusCreated, rm1, "POST", base, apitypes.ReleaseRequest{Environment: "prod", Title: "fees", Ticket: "CHG-7",
 		Stages: [][]release.Item{{{Application: "blue-ledger", Version: "v2"}}, {{Application: "red-auth", Version: "v2"}}}}).decode(t, &o)
 	if o.State != release.PendingApproval || o.RequiredApprovals != 1 || o.CreatedBy != "rm1" {
 		t.Fatalf("created %s needing %d by %s", o.State, o.RequiredApprovals, o.CreatedBy)
@@ -59,11 +60,11 @@ func TestProdOrdersNeedAnApproverWhoIsNotTheCreator(t *testing.T) {
 	if e := r.errorBody(t); r.status != http.StatusConflict || !strings.Contains(e.Message, "0 of the 1 approvals") {
 		t.Fatalf("start before approval: %d %+v", r.status, e)
 	}
-	r = h.call(rm1, "POST", id+"/approve", ApproveRequest{Comment: "mine"})
+	r = h.call(rm1, "POST", id+"/approve", apitypes.ApproveRequest{Comment: "mine"})
 	if e := r.errorBody(t); r.status != http.StatusForbidden || e.Code != "refused_for_you" || !strings.Contains(e.Message, "four eyes") {
 		t.Fatalf("self-approval: %d %+v", r.status, e)
 	}
-	h.must(http.StatusOK, rm2, "POST", id+"/approve", ApproveRequest{Comment: "checked CHG-7"}).decode(t, &o)
+	h.must(http.StatusOK, rm2, "POST", id+"/approve", apitypes.ApproveRequest{Comment: "checked CHG-7"}).decode(t, &o)
 	if o.State != release.Approved || len(o.Approvals) != 1 || o.Approvals[0].User != "rm2" {
 		t.Fatalf("after approval %s %+v", o.State, o.Approvals)
 	}
@@ -76,11 +77,11 @@ func TestProdOrdersNeedAnApproverWhoIsNotTheCreator(t *testing.T) {
 		t.Fatalf("started %s by %s", o.State, o.StartedBy)
 	}
 	// The order holds its applications: a direct deploy is refused.
-	r = h.call(rm1, "PUT", "/tenants/bank/projects/pay/environments/prod/deployments/red-auth", DeployRequest{Version: "v1"})
+	r = h.call(rm1, "PUT", "/tenants/bank/projects/pay/environments/prod/deployments/red-auth", apitypes.DeployRequest{Version: "v1"})
 	if e := r.errorBody(t); r.status != http.StatusConflict || !strings.Contains(e.Message, "being released by order "+o.ID) {
 		t.Fatalf("deploy of a held application: %d %+v", r.status, e)
 	}
-	var list List[OrderView]
+	var list apitypes.List[apitypes.OrderView]
 	h.must(http.StatusOK, rm2, "GET", base+"?environment=prod", nil).decode(t, &list)
 	if len(list.Items) != 1 || list.Items[0].ID != o.ID || list.Items[0].Progress.Total != 2 {
 		t.Fatalf("list %+v", list.Items)
@@ -97,26 +98,26 @@ func TestBadOrdersNameTheItemAndWriteNothing(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		req  ReleaseRequest
+		req  apitypes.ReleaseRequest
 		path string
 		want string
 	}{
-		{"cycle", ReleaseRequest{Items: []release.Item{item("red-auth", "v2", "blue-ledger"), item("blue-ledger", "v2", "red-auth")}},
+		{"cycle", apitypes.ReleaseRequest{Items: []release.Item{item("red-auth", "v2", "blue-ledger"), item("blue-ledger", "v2", "red-auth")}},
 			"items[0].dependsOn", "cycle: red-auth → blue-ledger → red-auth"},
-		{"unknown application", ReleaseRequest{Items: []release.Item{item("red-auth", "v2"), item("green-gw", "v1")}},
+		{"unknown application", apitypes.ReleaseRequest{Items: []release.Item{item("red-auth", "v2"), item("green-gw", "v1")}},
 			"items[1].application", "no application green-gw"},
-		{"unknown version", ReleaseRequest{Items: []release.Item{item("red-auth", "v7")}},
+		{"unknown version", apitypes.ReleaseRequest{Items: []release.Item{item("red-auth", "v7")}},
 			"items[0].version", "no version v7"},
-		{"version of another project", ReleaseRequest{Items: []release.Item{item("red-auth", "v9")}},
+		{"version of another project", apitypes.ReleaseRequest{Items: []release.Item{item("red-auth", "v9")}},
 			"items[0].version", "no version v9"},
-		{"dependency outside the order", ReleaseRequest{Items: []release.Item{item("red-auth", "v2", "blue-ledger")}},
+		{"dependency outside the order", apitypes.ReleaseRequest{Items: []release.Item{item("red-auth", "v2", "blue-ledger")}},
 			"items[0].dependsOn[0]", "not an item of this order"},
-		{"twice the same application", ReleaseRequest{Items: []release.Item{item("red-auth", "v2"), item("red-auth", "v1")}},
+		{"twice the same application", apitypes.ReleaseRequest{Items: []release.Item{item("red-auth", "v2"), item("red-auth", "v1")}},
 			"items[1].application", "already items[0]"},
-		{"no items", ReleaseRequest{}, "items", "at least one item"},
-		{"unknown environment", ReleaseRequest{Environment: "uat", Items: []release.Item{item("red-auth", "v2")}},
+		{"no items", apitypes.ReleaseRequest{}, "items", "at least one item"},
+		{"unknown environment", apitypes.ReleaseRequest{Environment: "uat", Items: []release.Item{item("red-auth", "v2")}},
 			"environment", "environment uat"},
-		{"items and stages", ReleaseRequest{Items: []release.Item{item("red-auth", "v2")}, Stages: [][]release.Item{{item("blue-ledger", "v2")}}},
+		{"items and stages", apitypes.ReleaseRequest{Items: []release.Item{item("red-auth", "v2")}, Stages: [][]release.Item{{item("blue-ledger", "v2")}}},
 			"stages", "not both"},
 	}
 	for _, tt := range tests {
@@ -139,7 +140,7 @@ func TestBadOrdersNameTheItemAndWriteNothing(t *testing.T) {
 			}
 		})
 	}
-	var list List[OrderView]
+	var list apitypes.List[apitypes.OrderView]
 	h.must(http.StatusOK, rm1, "GET", base, nil).decode(t, &list)
 	if len(list.Items) != 0 {
 		t.Errorf("bad orders were written: %+v", list.Items)

@@ -4,20 +4,14 @@ import (
 	"context"
 	"sort"
 	"strings"
-	"time"
 
+	"berth.dev/berth/internal/health"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Event is a recent Kubernetes event about an application's objects.
-type Event struct {
-	Type    string    `json:"type"`
-	Reason  string    `json:"reason"`
-	Object  string    `json:"object"`
-	Message string    `json:"message"`
-	Count   int32     `json:"count"`
-	Last    time.Time `json:"last"`
-}
+// Event is a recent Kubernetes event about an application's objects (see
+// package health).
+type Event = health.Event
 
 // Events returns up to limit of the newest events about key's Deployment,
 // ReplicaSets and pods, newest first.

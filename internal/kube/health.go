@@ -4,56 +4,28 @@ import (
 	"fmt"
 	"sort"
 
+	"berth.dev/berth/internal/health"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Phase summarises an application's state in one word.
-type Phase string
-
-// Application phases.
-const (
-	// PhaseRunning: every desired replica of the current version is ready.
-	PhaseRunning Phase = "Running"
-	// PhaseProgressing: a rollout or scale is under way without fault.
-	PhaseProgressing Phase = "Progressing"
-	// PhaseDegraded: some replicas serve, others are faulty or unschedulable.
-	PhaseDegraded Phase = "Degraded"
-	// PhaseFailed: no replica of the current version serves because of a
-	// fault, or the rollout passed its deadline.
-	PhaseFailed Phase = "Failed"
-	// PhaseStopped: scaled to zero on purpose.
-	PhaseStopped Phase = "Stopped"
-	// PhaseUnknown: the cluster cannot be reached, or nothing is deployed.
-	PhaseUnknown Phase = "Unknown"
+// Phase, Status and PodStatus are the application's live state as the
+// health package states it; the driver reads them from the cluster.
+type (
+	Phase     = health.Phase
+	Status    = health.Status
+	PodStatus = health.PodStatus
 )
 
-// Status is an application's live state in one environment.
-type Status struct {
-	Phase     Phase       `json:"phase"`
-	Reason    string      `json:"reason,omitempty"`
-	Message   string      `json:"message,omitempty"`
-	Version   string      `json:"version,omitempty"`
-	Desired   int32       `json:"desired"`
-	Ready     int32       `json:"ready"`
-	Updated   int32       `json:"updated"`
-	Available int32       `json:"available"`
-	Pods      []PodStatus `json:"pods"`
-}
-
-// PodStatus is one replica as users see it.
-type PodStatus struct {
-	Name     string `json:"name"`
-	Version  string `json:"version,omitempty"`
-	Node     string `json:"node,omitempty"`
-	Zone     string `json:"zone,omitempty"`
-	IP       string `json:"ip,omitempty"`
-	Phase    string `json:"phase"`
-	Ready    bool   `json:"ready"`
-	Restarts int32  `json:"restarts"`
-	Reason   string `json:"reason,omitempty"`
-	Message  string `json:"message,omitempty"`
-}
+// The application phases (see package health).
+const (
+	PhaseRunning     = health.PhaseRunning
+	PhaseProgressing = health.PhaseProgressing
+	PhaseDegraded    = health.PhaseDegraded
+	PhaseFailed      = health.PhaseFailed
+	PhaseStopped     = health.PhaseStopped
+	PhaseUnknown     = health.PhaseUnknown
+)
 
 // Fault is a system fault read from a pod's status, with its evidence.
 type Fault struct {

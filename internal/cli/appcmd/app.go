@@ -18,47 +18,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/cli/kind"
 	"berth.dev/berth/internal/client"
 )
-
-// Deployment is what the API answers for one application in an environment.
-type Deployment struct {
-	Application     string    `json:"application"`
-	Environment     string    `json:"environment"`
-	Version         string    `json:"version"`
-	Stopped         bool      `json:"stopped"`
-	Deleting        bool      `json:"deleting"`
-	CreatedAt       time.Time `json:"createdAt"`
-	InternalAddress string    `json:"internalAddress"`
-	ExternalAddress string    `json:"externalAddress"`
-	Status          struct {
-		Phase   string `json:"phase"`
-		Reason  string `json:"reason"`
-		Message string `json:"message"`
-		Desired int32  `json:"desired"`
-		Ready   int32  `json:"ready"`
-		Pods    []struct {
-			Name     string `json:"name"`
-			Version  string `json:"version"`
-			Node     string `json:"node"`
-			Zone     string `json:"zone"`
-			IP       string `json:"ip"`
-			Ready    bool   `json:"ready"`
-			Restarts int32  `json:"restarts"`
-			Reason   string `json:"reason"`
-		} `json:"pods"`
-	} `json:"status"`
-	Events []struct {
-		Type    string    `json:"type"`
-		Reason  string    `json:"reason"`
-		Object  string    `json:"object"`
-		Message string    `json:"message"`
-		Count   int32     `json:"count"`
-		Last    time.Time `json:"last"`
-	} `json:"events"`
-}
 
 type target struct {
 	place kind.Place
@@ -104,13 +68,10 @@ func listCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var all []Deployment
+			var all []apitypes.DeploymentView
 			next := ""
 			for {
-				var page struct {
-					Items    []Deployment `json:"items"`
-					Continue string       `json:"continue"`
-				}
+				var page apitypes.List[apitypes.DeploymentView]
 				if err := s.Client.Do(cmd.Context(), "GET", base+client.Query("limit", "500", "continue", next), nil, &page); err != nil {
 					return err
 				}
@@ -130,7 +91,7 @@ func listCmd(env cli.Env) *cobra.Command {
 	return cmd
 }
 
-func printList(w io.Writer, ds []Deployment) error {
+func printList(w io.Writer, ds []apitypes.DeploymentView) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tVERSION\tSTATUS\tREADY\tEXTERNAL ADDRESS\tINTERNAL ADDRESS\tCREATED")
 	for _, d := range ds {
@@ -140,8 +101,8 @@ func printList(w io.Writer, ds []Deployment) error {
 	return tw.Flush()
 }
 
-func phase(d Deployment) string {
-	p := d.Status.Phase
+func phase(d apitypes.DeploymentView) string {
+	p := string(d.Status.Phase)
 	if d.Deleting {
 		p = "Deleting"
 	}
@@ -183,7 +144,7 @@ func appCommand(env cli.Env, use, short string, nargs int,
 func deployCmd(env cli.Env) *cobra.Command {
 	return appCommand(env, "deploy APP VERSION", "Run VERSION of APP in the environment", 2,
 		func(args []string, t *target) (string, string, any, string, error) {
-			return "PUT", "", map[string]string{"version": args[1]}, fmt.Sprintf("%s: deploying version %s to %s", args[0], args[1], t.env), nil
+			return "PUT", "", apitypes.DeployRequest{Version: args[1]}, fmt.Sprintf("%s: deploying version %s to %s", args[0], args[1], t.env), nil
 		})
 }
 
@@ -194,7 +155,7 @@ func scaleCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return "", "", nil, "", fmt.Errorf("REPLICAS: want a whole number, got %q", args[1])
 			}
-			return "POST", "/scale", map[string]int64{"replicas": n}, fmt.Sprintf("%s: scaling to %d replicas in %s", args[0], n, t.env), nil
+			return "POST", "/scale", apitypes.ScaleRequest{Replicas: int32(n)}, fmt.Sprintf("%s: scaling to %d replicas in %s", args[0], n, t.env), nil
 		})
 }
 
@@ -219,7 +180,7 @@ func change(ctx context.Context, env cli.Env, t *target, method, app, suffix str
 	if err != nil {
 		return err
 	}
-	var d Deployment
+	var d apitypes.DeploymentView
 	if err := s.Client.Do(ctx, method, base+"/"+url.PathEscape(app)+suffix, body, &d); err != nil {
 		return err
 	}
@@ -240,7 +201,7 @@ func statusCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var d Deployment
+			var d apitypes.DeploymentView
 			if err := s.Client.Do(cmd.Context(), "GET", base+"/"+url.PathEscape(args[0]), nil, &d); err != nil {
 				return err
 			}
@@ -255,7 +216,7 @@ func statusCmd(env cli.Env) *cobra.Command {
 	return cmd
 }
 
-func printStatus(w io.Writer, d Deployment) error {
+func printStatus(w io.Writer, d apitypes.DeploymentView) error {
 	fmt.Fprintf(w, "%s in %s: version %s, %s, %d/%d ready\n", d.Application, d.Environment, d.Version, phase(d), d.Status.Ready, d.Status.Desired)
 	if d.Status.Message != "" {
 		fmt.Fprintf(w, "  %s\n", d.Status.Message)
@@ -320,7 +281,7 @@ func printEvents(w io.Writer, r io.Reader) error {
 		if !ok {
 			continue
 		}
-		var d Deployment
+		var d apitypes.DeploymentView
 		if err := json.Unmarshal([]byte(data), &d); err != nil {
 			return fmt.Errorf("decode event: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/client"
 	"berth.dev/berth/internal/manifest"
@@ -43,14 +44,7 @@ func New(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var res struct {
-				Objects []struct {
-					Document int    `json:"document"`
-					Kind     string `json:"kind"`
-					Name     string `json:"name"`
-					Action   string `json:"action"`
-				} `json:"objects"`
-			}
+			var res apitypes.ApplyResult
 			if err := s.Client.Do(cmd.Context(), "POST", "/apply", client.Raw{ContentType: "application/yaml", Data: data}, &res); err != nil {
 				return err
 			}

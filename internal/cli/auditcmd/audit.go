@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/cli/kind"
 	"berth.dev/berth/internal/client"
@@ -44,9 +45,7 @@ func list(env cli.Env) *cobra.Command {
 			default:
 				return fmt.Errorf("-o %s: want table, jsonl or csv", output)
 			}
-			var page struct {
-				Items []map[string]any `json:"items"`
-			}
+			var page apitypes.List[map[string]any]
 			q := client.Query(append(filters, "limit", strconv.Itoa(limit))...)
 			if err := s.Client.Do(cmd.Context(), "GET", "/audit"+q, nil, &page); err != nil {
 				return err

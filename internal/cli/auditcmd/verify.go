@@ -6,34 +6,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/client"
 )
 
-// report is the API's verification report.
-type report struct {
-	OK       bool   `json:"ok"`
-	Checked  int64  `json:"checked"`
-	From     int64  `json:"from"`
-	To       int64  `json:"to"`
-	HeadHash string `json:"headHash"`
-	Anchored int    `json:"anchored"`
-	Pruned   int    `json:"pruned"`
-	Broken   *struct {
-		Seq     int64  `json:"seq"`
-		Problem string `json:"problem"`
-		Detail  string `json:"detail"`
-	} `json:"broken"`
-}
-
 // verifyChain asks the server to verify the chain and that it holds
 // anchors; a broken chain is printed and returned as an error.
-func verifyChain(ctx context.Context, env cli.Env, s *client.Session, anchors []audit.Anchor) (report, error) {
-	var rep report
+func verifyChain(ctx context.Context, env cli.Env, s *client.Session, anchors []audit.Anchor) (apitypes.VerifyReport, error) {
+	var rep apitypes.VerifyReport
 	var body any
 	if len(anchors) > 0 {
-		body = map[string]any{"anchors": anchors}
+		body = apitypes.VerifyRequest{Anchors: anchors}
 	}
 	if err := s.Client.Do(ctx, "POST", "/audit/verify", body, &rep); err != nil {
 		return rep, err

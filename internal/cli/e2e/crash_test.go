@@ -17,7 +17,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"berth.dev/berth/internal/cli/releasecmd"
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/localcluster/clustertest"
 	"berth.dev/berth/internal/platform"
@@ -254,7 +254,7 @@ const maxForwardKills, maxRollbackKills = 4, 3
 // runKilled creates and starts an order, kills the server at random moments
 // until the order ends, and returns the order as it ended and where the
 // kills landed.
-func runKilled(t *testing.T, b berth, srv *process, rng *rand.Rand, stages []string) (releasecmd.Order, landed) {
+func runKilled(t *testing.T, b berth, srv *process, rng *rand.Rand, stages []string) (apitypes.OrderView, landed) {
 	t.Helper()
 	out := b.must("", append([]string{"release", "create", "--env", "dev", "--title", "killed", "--deadline", "90s"}, stages...), "created")
 	id := orderID.FindString(out)
@@ -296,8 +296,8 @@ func runKilled(t *testing.T, b berth, srv *process, rng *rand.Rand, stages []str
 	}
 }
 
-func getOrder(b berth, id string) (releasecmd.Order, bool) {
-	var o releasecmd.Order
+func getOrder(b berth, id string) (apitypes.OrderView, bool) {
+	var o apitypes.OrderView
 	out, err := b.run("", "release", "status", id, "-o", "json")
 	if err != nil {
 		return o, false
@@ -308,13 +308,13 @@ func getOrder(b berth, id string) (releasecmd.Order, bool) {
 // checkItems fails unless each item ended in the state states names, and
 // recorded as "before" the version that ran before the order when it
 // started (nothing when it never did).
-func checkItems(t *testing.T, o releasecmd.Order, before string, states map[string]string) {
+func checkItems(t *testing.T, o apitypes.OrderView, before string, states map[string]string) {
 	t.Helper()
 	if len(o.Items) != len(states) {
 		t.Errorf("order has %d items, want %d: %+v", len(o.Items), len(states), o.Items)
 	}
 	for _, it := range o.Items {
-		if it.State != states[it.Application] {
+		if string(it.State) != states[it.Application] {
 			t.Errorf("%s ended %s, want %s", it.Application, it.State, states[it.Application])
 		}
 		started := it.State != "Pending" && it.State != "Cancelled"

@@ -13,22 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/client"
 )
-
-type change struct {
-	Default      int            `json:"default"`
-	Environments map[string]int `json:"environments,omitempty"`
-	ProposedBy   string         `json:"proposedBy,omitempty"`
-}
-
-type floor struct {
-	change
-	Pending         *change `json:"pending,omitempty"`
-	ResourceVersion int64   `json:"resourceVersion"`
-	UpdatedBy       string  `json:"updatedBy,omitempty"`
-}
 
 // New returns the `approval-floor` command.
 func New(env cli.Env) *cobra.Command {
@@ -46,7 +34,7 @@ func New(env cli.Env) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		var f floor
+		var f apitypes.ApprovalFloor
 		if err := s.Client.Do(cmd.Context(), method, p, body, &f); err != nil {
 			return err
 		}
@@ -62,28 +50,25 @@ func New(env cli.Env) *cobra.Command {
 		Short: "Set the floor; a change that lowers any class waits for another admin's approval",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := change{Default: def, Environments: map[string]int{}}
+			f := apitypes.ApprovalFloor{Default: def, Environments: map[string]int{}}
 			for _, kv := range classes {
 				k, v, ok := strings.Cut(kv, "=")
 				n, err := strconv.Atoi(v)
 				if !ok || err != nil {
 					return fmt.Errorf("--env %q: want CLASS=N, such as prod=2", kv)
 				}
-				c.Environments[k] = n
+				f.Environments[k] = n
 			}
 			s, err := client.Open(env.Getenv)
 			if err != nil {
 				return err
 			}
-			var cur floor
+			var cur apitypes.ApprovalFloor
 			if err := s.Client.Do(cmd.Context(), "GET", path(), nil, &cur); err != nil {
 				return err
 			}
-			body := struct {
-				change
-				ResourceVersion int64 `json:"resourceVersion"`
-			}{c, cur.ResourceVersion}
-			return call(cmd, "PUT", path(), body)
+			f.ResourceVersion = cur.ResourceVersion
+			return call(cmd, "PUT", path(), f)
 		},
 	}
 	set.Flags().IntVar(&def, "default", 0, "the floor of environment classes not listed")
@@ -96,17 +81,18 @@ func New(env cli.Env) *cobra.Command {
 	return cmd
 }
 
-func printFloor(env cli.Env, f floor) {
-	fmt.Fprintf(env.Stdout, "Floor: %s\n", describe(f.change))
-	if f.Pending != nil {
-		fmt.Fprintf(env.Stdout, "Pending (proposed by %s, needs another admin's approval): %s\n", f.Pending.ProposedBy, describe(*f.Pending))
+func printFloor(env cli.Env, f apitypes.ApprovalFloor) {
+	fmt.Fprintf(env.Stdout, "Floor: %s\n", describe(f.Default, f.Environments))
+	if p := f.Pending; p != nil {
+		fmt.Fprintf(env.Stdout, "Pending (proposed by %s, needs another admin's approval): %s\n", p.ProposedBy, describe(p.Default, p.Environments))
 	}
 }
 
-func describe(c change) string {
-	parts := []string{fmt.Sprintf("default %d", c.Default)}
-	for _, k := range slices.Sorted(maps.Keys(c.Environments)) {
-		parts = append(parts, fmt.Sprintf("%s %d", k, c.Environments[k]))
+// describe reads a floor's default and its environment classes' floors.
+func describe(def int, envs map[string]int) string {
+	parts := []string{fmt.Sprintf("default %d", def)}
+	for _, k := range slices.Sorted(maps.Keys(envs)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, envs[k]))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -11,17 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/client"
 )
-
-type grant struct {
-	Cluster         string   `json:"cluster"`
-	Tenant          string   `json:"tenant"`
-	Prefix          string   `json:"prefix,omitempty"`
-	Namespaces      []string `json:"namespaces,omitempty"`
-	ResourceVersion int64    `json:"resourceVersion,omitempty"`
-}
 
 // New returns the `grant` command.
 func New(env cli.Env) *cobra.Command {
@@ -37,9 +30,9 @@ func New(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out grant
+			var out apitypes.NamespaceGrant
 			path := "/clusters/" + url.PathEscape(cluster) + "/namespace-grants/" + url.PathEscape(tenant)
-			if err := s.Client.Do(cmd.Context(), "PUT", path, grant{Prefix: prefix, Namespaces: namespaces}, &out); err != nil {
+			if err := s.Client.Do(cmd.Context(), "PUT", path, apitypes.NamespaceGrant{Prefix: prefix, Namespaces: namespaces}, &out); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "Tenant %s may use on cluster %s: %s\n", out.Tenant, out.Cluster, describe(out))
@@ -61,7 +54,7 @@ func New(env cli.Env) *cobra.Command {
 			if cluster != "" {
 				path = "/clusters/" + url.PathEscape(cluster) + "/namespace-grants"
 			}
-			var out struct{ Items []grant }
+			var out apitypes.List[apitypes.NamespaceGrant]
 			if err := s.Client.Do(cmd.Context(), "GET", path, nil, &out); err != nil {
 				return err
 			}
@@ -98,7 +91,7 @@ func New(env cli.Env) *cobra.Command {
 	return cmd
 }
 
-func describe(g grant) string {
+func describe(g apitypes.NamespaceGrant) string {
 	var parts []string
 	if g.Prefix != "" {
 		parts = append(parts, g.Prefix+"*")

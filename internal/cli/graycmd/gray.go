@@ -20,18 +20,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/cli/kind"
 	"berth.dev/berth/internal/client"
-	"berth.dev/berth/internal/gray"
-	"berth.dev/berth/internal/traffic"
 )
-
-// View is what the API answers for a plan.
-type View struct {
-	gray.Plan
-	Rules traffic.Rules `json:"rules"`
-}
 
 type target struct {
 	place kind.Place
@@ -94,8 +87,8 @@ func New(env cli.Env) *cobra.Command {
 // ParseStep reads one step: semicolon-separated key=value pairs, keys
 // tellers, branches, regions (comma-separated codes or names, which may
 // hold spaces) and weight (a percentage), e.g. "branches=0101,0102;weight=10".
-func ParseStep(s string) (gray.Step, error) {
-	var st gray.Step
+func ParseStep(s string) (apitypes.GrayStep, error) {
+	var st apitypes.GrayStep
 	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ';' })
 	if len(fields) == 0 {
 		return st, fmt.Errorf("--step %q: want tellers=, branches=, regions= or weight=", s)
@@ -125,8 +118,8 @@ func ParseStep(s string) (gray.Step, error) {
 	return st, nil
 }
 
-func parseSteps(specs []string) ([]gray.Step, error) {
-	var out []gray.Step
+func parseSteps(specs []string) ([]apitypes.GrayStep, error) {
+	var out []apitypes.GrayStep
 	for _, s := range specs {
 		st, err := ParseStep(s)
 		if err != nil {
@@ -150,26 +143,25 @@ func startCmd(env cli.Env) *cobra.Command {
 			"  berth gray start --order ro-20261122-k3f9q2 --step tellers=T900 --step branches=0101   # every item of an approved order",
 		Args: t.args(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := map[string]any{}
-			if t.order == "" {
-				req["application"], req["grayVersion"] = args[0], args[1]
-			}
+			var req apitypes.GrayGroupStartRequest
 			if blueGreen {
-				req["strategy"], req["side"] = gray.BlueGreen, "gray"
+				req.Strategy, req.Side = apitypes.GrayBlueGreen, "gray"
 			} else {
 				st, err := parseSteps(steps)
 				if err != nil {
 					return err
 				}
-				req["steps"] = st
+				req.Steps = st
 			}
 			if replicas > 0 {
-				req["grayReplicas"] = replicas
+				req.GrayReplicas = &replicas
 			}
 			if t.order != "" {
 				return sendGroup(cmd.Context(), env, &t, "", req, "gray release started")
 			}
-			return send(cmd.Context(), env, &t, "POST", "", req, fmt.Sprintf("%s: gray plan started, %s beside the stable version", args[0], args[1]))
+			one := apitypes.GrayStartRequest{Application: args[0], GrayVersion: args[1], Strategy: req.Strategy,
+				GrayReplicas: req.GrayReplicas, Steps: req.Steps, Side: req.Side}
+			return send(cmd.Context(), env, &t, "POST", "", one, fmt.Sprintf("%s: gray plan started, %s beside the stable version", args[0], args[1]))
 		},
 	}
 	t.flags(cmd)
@@ -187,9 +179,9 @@ func stepCmd(env cli.Env) *cobra.Command {
 		Short: "Widen APP's plan (or every plan of the order's group) to its next step (or --to N, counted from 1)",
 		Args:  t.args(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body := map[string]any{}
+			var body apitypes.GrayStepRequest
 			if to > 0 {
-				body["to"] = to - 1
+				body.To = new(to - 1)
 			}
 			return op(cmd.Context(), env, &t, args, "step", body, "plan moved")
 		},
@@ -209,24 +201,24 @@ func setCmd(env cli.Env) *cobra.Command {
 		Short: "Change APP's running plan (or the order's group): its steps (--step, all of them), current step (--at), blue-green side, gray replicas",
 		Args:  t.args(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body := map[string]any{}
+			var body apitypes.GrayChange
 			if len(steps) > 0 {
 				st, err := parseSteps(steps)
 				if err != nil {
 					return err
 				}
-				body["steps"] = st
+				body.Steps = &st
 			}
 			if at > 0 {
-				body["step"] = at - 1
+				body.Step = new(at - 1)
 			}
 			if side != "" {
-				body["side"] = side
+				body.Side = &side
 			}
 			if replicas > 0 {
-				body["grayReplicas"] = replicas
+				body.GrayReplicas = new(int32(replicas))
 			}
-			if len(body) == 0 {
+			if body == (apitypes.GrayChange{}) {
 				return errors.New("nothing to change: give --step, --at, --side or --gray-replicas")
 			}
 			return op(cmd.Context(), env, &t, args, "set", body, "plan changed")
@@ -248,7 +240,7 @@ func promoteCmd(env cli.Env) *cobra.Command {
 		Short: "Make the new version stable (with --order: of every item, and the order succeeds); --keep-old keeps the old one running for an instant switch back (abort)",
 		Args:  t.args(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return op(cmd.Context(), env, &t, args, "promote", map[string]string{"keepOld": keep.String()}, "promoted")
+			return op(cmd.Context(), env, &t, args, "promote", apitypes.GrayPromoteRequest{KeepOld: keep.String()}, "promoted")
 		},
 	}
 	t.flags(cmd)
@@ -264,7 +256,7 @@ func abortCmd(env cli.Env) *cobra.Command {
 		Short: "Send everyone back to the old version and remove the new one (after promote: switch back); with --order, every item",
 		Args:  t.args(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return op(cmd.Context(), env, &t, args, "abort", map[string]string{"reason": reason}, "aborted")
+			return op(cmd.Context(), env, &t, args, "abort", apitypes.GrayAbortRequest{Reason: reason}, "aborted")
 		},
 	}
 	t.flags(cmd)
@@ -299,7 +291,7 @@ func statusCmd(env cli.Env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				var g groupView
+				var g apitypes.GrayGroupView
 				if err := s.Client.Do(cmd.Context(), "GET", base, nil, &g); err != nil {
 					return err
 				}
@@ -313,17 +305,15 @@ func statusCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var views []View
+			var views []apitypes.GrayPlanView
 			if len(args) == 1 {
-				var v View
+				var v apitypes.GrayPlanView
 				if err := s.Client.Do(cmd.Context(), "GET", base+"/"+url.PathEscape(args[0]), nil, &v); err != nil {
 					return err
 				}
 				views = append(views, v)
 			} else {
-				var page struct {
-					Items []View `json:"items"`
-				}
+				var page apitypes.List[apitypes.GrayPlanView]
 				if err := s.Client.Do(cmd.Context(), "GET", base, nil, &page); err != nil {
 					return err
 				}
@@ -340,7 +330,7 @@ func statusCmd(env cli.Env) *cobra.Command {
 	return cmd
 }
 
-func printViews(w io.Writer, views []View) error {
+func printViews(w io.Writer, views []apitypes.GrayPlanView) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "APP\tPHASE\tSTABLE\tGRAY\tSTEP\tROUTING\tAPPLIED")
 	for _, v := range views {
@@ -350,21 +340,21 @@ func printViews(w io.Writer, views []View) error {
 	return tw.Flush()
 }
 
-func phaseOf(p gray.Plan) string {
-	if p.Phase == gray.Promoted && p.KeepOldUntil != nil {
+func phaseOf(p apitypes.GrayPlan) string {
+	if p.Phase == apitypes.GrayPromoted && p.KeepOldUntil != nil {
 		return fmt.Sprintf("Promoted (old kept until %s)", p.KeepOldUntil.Local().Format("2006-01-02 15:04"))
 	}
 	return string(p.Phase)
 }
 
-func stepOf(p gray.Plan) string {
-	if p.Strategy == gray.BlueGreen {
+func stepOf(p apitypes.GrayPlan) string {
+	if p.Strategy == apitypes.GrayBlueGreen {
 		return "blue-green: " + p.Side
 	}
 	return fmt.Sprintf("%d/%d", p.Step+1, len(p.Steps))
 }
 
-func appliedOf(p gray.Plan) string {
+func appliedOf(p apitypes.GrayPlan) string {
 	switch {
 	case p.Applied.Error != "":
 		return "error: " + p.Applied.Error
@@ -372,15 +362,6 @@ func appliedOf(p gray.Plan) string {
 		return "applying"
 	}
 	return "serving " + strings.Join(p.Applied.Serving, ",")
-}
-
-// groupView is what the API answers for an order's gray group.
-type groupView struct {
-	Order struct {
-		ID    string `json:"id"`
-		State string `json:"state"`
-	} `json:"order"`
-	Plans []View `json:"plans"`
 }
 
 // op sends a change of one plan (args[0]) or, with --order, of the order's
@@ -397,7 +378,7 @@ func sendGroup(ctx context.Context, env cli.Env, t *target, suffix string, body 
 	if err != nil {
 		return err
 	}
-	var g groupView
+	var g apitypes.GrayGroupView
 	if err := s.Client.Do(ctx, "POST", base+suffix, body, &g); err != nil {
 		return err
 	}
@@ -414,7 +395,7 @@ func send(ctx context.Context, env cli.Env, t *target, method, suffix string, bo
 	if err != nil {
 		return err
 	}
-	var v View
+	var v apitypes.GrayPlanView
 	if err := s.Client.Do(ctx, method, base+suffix, body, &v); err != nil {
 		return err
 	}

@@ -8,26 +8,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/client"
 )
-
-// loginRequest and loginResponse are the API's login bodies.
-type loginRequest struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-	Token    struct {
-		Name string `json:"name"`
-	} `json:"token"`
-}
-
-type loginResponse struct {
-	Token     string `json:"token"`
-	ExpiresAt string `json:"expiresAt"`
-}
 
 // New returns the `login` command.
 func New(env cli.Env) *cobra.Command {
@@ -51,11 +39,10 @@ func New(env cli.Env) *cobra.Command {
 				return err
 			}
 			host, _ := os.Hostname()
-			req := loginRequest{Username: username, Password: password}
-			req.Token.Name = tokenName(host)
+			req := apitypes.LoginRequest{Username: username, Password: password, Token: &apitypes.TokenRequest{Name: tokenName(host)}}
 			c := client.New(server, "")
 			c.Language = client.Language(env.Getenv)
-			var resp loginResponse
+			var resp apitypes.LoginResponse
 			if err := c.Do(cmd.Context(), "POST", "/login", req, &resp); err != nil {
 				return err
 			}
@@ -77,7 +64,7 @@ func New(env cli.Env) *cobra.Command {
 			if err := cfg.Save(path); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "Logged in to %s as %s (context %q, token expires %s)\n", c.Server, username, contextName, resp.ExpiresAt)
+			fmt.Fprintf(env.Stdout, "Logged in to %s as %s (context %q, token expires %s)\n", c.Server, username, contextName, resp.ExpiresAt.Format(time.RFC3339Nano))
 			return nil
 		},
 	}

@@ -8,23 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/resource"
 )
-
-// bandwidthView is what the API answers; rates in bits per second.
-type bandwidthView struct {
-	Tenant   string    `json:"tenant"`
-	Project  string    `json:"project"`
-	Limit    bandwidth `json:"limit"`
-	Used     bandwidth `json:"used"`
-	Allotted bandwidth `json:"allotted"`
-}
-
-type bandwidth struct {
-	Ingress string `json:"ingress"`
-	Egress  string `json:"egress"`
-}
 
 func bandwidthCmd(env cli.Env) *cobra.Command {
 	var s scope
@@ -41,7 +28,7 @@ func bandwidthCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var v bandwidthView
+			var v apitypes.BandwidthView
 			if err := get(cmd.Context(), sess, base+"/network/bandwidth", &v); err != nil {
 				return err
 			}
@@ -55,7 +42,7 @@ func bandwidthCmd(env cli.Env) *cobra.Command {
 
 func setBandwidthCmd(env cli.Env) *cobra.Command {
 	var s scope
-	var b bandwidth
+	var ingress, egress string
 	cmd := &cobra.Command{
 		Use:   "set",
 		Short: "Set a tenant's or project's ingress and egress limits in bits per second (e.g. 1G, 500M; 0 or empty: unlimited)",
@@ -70,12 +57,12 @@ func setBandwidthCmd(env cli.Env) *cobra.Command {
 				return err
 			}
 			body := map[string]string{}
-			for k, v := range map[string]string{"ingress": b.Ingress, "egress": b.Egress} {
+			for k, v := range map[string]string{"ingress": ingress, "egress": egress} {
 				if v != "" && v != "0" {
 					body[k] = v
 				}
 			}
-			var v bandwidthView
+			var v apitypes.BandwidthView
 			if err := sess.Client.Do(cmd.Context(), "PUT", base+"/network/bandwidth", body, &v); err != nil {
 				return err
 			}
@@ -83,44 +70,36 @@ func setBandwidthCmd(env cli.Env) *cobra.Command {
 		},
 	}
 	s.flags(cmd)
-	cmd.Flags().StringVar(&b.Ingress, "ingress", "", "ingress limit, bits per second")
-	cmd.Flags().StringVar(&b.Egress, "egress", "", "egress limit, bits per second")
+	cmd.Flags().StringVar(&ingress, "ingress", "", "ingress limit, bits per second")
+	cmd.Flags().StringVar(&egress, "egress", "", "egress limit, bits per second")
 	return cmd
 }
 
-func printBandwidth(w io.Writer, v bandwidthView) error {
+func printBandwidth(w io.Writer, v apitypes.BandwidthView) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DIRECTION\tUSED\tLIMIT\tALLOTTED")
-	for _, d := range []struct{ name, used, limit, allotted string }{
+	for _, d := range []struct {
+		name                  string
+		used, limit, allotted resource.Quantity
+	}{
 		{"ingress", v.Used.Ingress, v.Limit.Ingress, v.Allotted.Ingress},
 		{"egress", v.Used.Egress, v.Limit.Egress, v.Allotted.Egress},
 	} {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.name, zero(d.used), unlimited(d.limit), rateOrDash(d.allotted))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.name, rate(d.used), unlimited(d.limit), rateOrDash(d.allotted))
 	}
 	return tw.Flush()
 }
 
-func zero(s string) string {
-	if s == "" {
-		return "0"
-	}
-	return rate(s)
-}
-
-func unlimited(s string) string {
-	if s == "" || s == "0" {
+func unlimited(q resource.Quantity) string {
+	if q == 0 {
 		return "unlimited"
 	}
-	return rate(s)
+	return rate(q)
 }
 
 // rate writes a bits-per-second quantity with a decimal suffix: "1G",
-// "81.92M" (the API may answer "78125Ki").
-func rate(s string) string {
-	q, err := resource.ParseQuantity(s)
-	if err != nil {
-		return s
-	}
+// "81.92M", whatever binary suffix the API's form has ("78125Ki").
+func rate(q resource.Quantity) string {
 	v := float64(q.Milli()) / 1000
 	for _, u := range []struct {
 		suffix string
@@ -133,11 +112,11 @@ func rate(s string) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-func rateOrDash(s string) string {
-	if s == "" || s == "0" {
+func rateOrDash(q resource.Quantity) string {
+	if q == 0 {
 		return "-"
 	}
-	return rate(s)
+	return rate(q)
 }
 
 func dash(s string) string {

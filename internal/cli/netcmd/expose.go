@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 )
 
@@ -52,11 +53,8 @@ func exposeCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var al struct {
-				Cluster string `json:"cluster"`
-				Port    int    `json:"port"`
-			}
-			if err := sess.Client.Do(cmd.Context(), "PUT", path, map[string]any{"nodePort": nodePort}, &al); err != nil {
+			var al apitypes.Allocation
+			if err := sess.Client.Do(cmd.Context(), "PUT", path, apitypes.ExposeRequest{NodePort: nodePort}, &al); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "%s port %s in %s exposed on node port %d of cluster %s\n", args[0], e.port, e.env, al.Port, al.Cluster)

@@ -8,31 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 )
-
-type peer struct {
-	Tenant      string `json:"tenant,omitempty"`
-	Project     string `json:"project,omitempty"`
-	Application string `json:"application,omitempty"`
-}
-
-func (p peer) String() string {
-	return strings.TrimRight(strings.Join([]string{p.Tenant, p.Project, p.Application}, "/"), "/")
-}
-
-type rule struct {
-	From peer `json:"from"`
-	To   peer `json:"to"`
-}
-
-type isolation struct {
-	Tenant          string `json:"tenant,omitempty"`
-	Project         string `json:"project,omitempty"`
-	Level           string `json:"level"`
-	Allow           []rule `json:"allow,omitempty"`
-	ResourceVersion int64  `json:"resourceVersion"`
-}
 
 func isolationCmd(env cli.Env) *cobra.Command {
 	var s scope
@@ -45,7 +23,7 @@ func isolationCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var page struct{ Items []isolation }
+			var page apitypes.List[apitypes.Isolation]
 			if err := get(cmd.Context(), sess, "/network/isolation", &page); err != nil {
 				return err
 			}
@@ -77,7 +55,7 @@ project[/app] and, for a project, app (empty: every pod of the scope). Example:
 			if err != nil {
 				return err
 			}
-			i := isolation{Level: level}
+			i := apitypes.Isolation{Level: apitypes.Level(level)}
 			if level == "none" {
 				i.Level = ""
 			}
@@ -88,16 +66,16 @@ project[/app] and, for a project, app (empty: every pod of the scope). Example:
 				}
 				i.Allow = append(i.Allow, r)
 			}
-			var cur isolation
+			var cur apitypes.Isolation
 			if err := get(cmd.Context(), sess, base+"/network/isolation", &cur); err != nil {
 				return err
 			}
 			i.ResourceVersion = cur.ResourceVersion
-			var out isolation
+			var out apitypes.Isolation
 			if err := sess.Client.Do(cmd.Context(), "PUT", base+"/network/isolation", i, &out); err != nil {
 				return err
 			}
-			return printIsolation(env.Stdout, []isolation{out})
+			return printIsolation(env.Stdout, []apitypes.Isolation{out})
 		},
 	}
 	s.flags(cmd)
@@ -108,16 +86,16 @@ project[/app] and, for a project, app (empty: every pod of the scope). Example:
 }
 
 // parseAllow reads "tenant[/project[/app]]->[project/]app".
-func parseAllow(s string, inProject bool) (rule, error) {
+func parseAllow(s string, inProject bool) (apitypes.Allow, error) {
 	from, to, ok := strings.Cut(s, "->")
 	if !ok {
-		return rule{}, fmt.Errorf("--allow %q: want FROM->TO", s)
+		return apitypes.Allow{}, fmt.Errorf("--allow %q: want FROM->TO", s)
 	}
 	f := strings.Split(strings.TrimSpace(from), "/")
 	if len(f) > 3 || f[0] == "" {
-		return rule{}, fmt.Errorf("--allow %q: FROM is tenant[/project[/app]]", s)
+		return apitypes.Allow{}, fmt.Errorf("--allow %q: FROM is tenant[/project[/app]]", s)
 	}
-	r := rule{From: peer{Tenant: f[0]}}
+	r := apitypes.Allow{From: apitypes.Peer{Tenant: f[0]}}
 	if len(f) > 1 {
 		r.From.Project = f[1]
 	}
@@ -135,16 +113,16 @@ func parseAllow(s string, inProject bool) (rule, error) {
 			r.To.Application = t[1]
 		}
 	default:
-		return rule{}, fmt.Errorf("--allow %q: TO is project[/app] for a tenant, app for a project", s)
+		return apitypes.Allow{}, fmt.Errorf("--allow %q: TO is project[/app] for a tenant, app for a project", s)
 	}
 	return r, nil
 }
 
-func printIsolation(w io.Writer, items []isolation) error {
+func printIsolation(w io.Writer, items []apitypes.Isolation) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TENANT\tPROJECT\tLEVEL\tALLOW")
 	for _, i := range items {
-		level := i.Level
+		level := string(i.Level)
 		if level == "" {
 			level = "none"
 		}

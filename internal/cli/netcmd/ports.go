@@ -9,34 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/client"
 )
-
-// portView is what the API answers for a cluster's, tenant's or project's ports.
-type portView struct {
-	Cluster         string `json:"cluster"`
-	Tenant          string `json:"tenant"`
-	Project         string `json:"project"`
-	Ports           string `json:"ports"`
-	Allotted        string `json:"allotted"`
-	Used            string `json:"used"`
-	Free            string `json:"free"`
-	ResourceVersion int64  `json:"resourceVersion"`
-	Grants          []struct {
-		Tenant  string `json:"tenant"`
-		Project string `json:"project"`
-		Ports   string `json:"ports"`
-	} `json:"grants"`
-	Allocations []struct {
-		Port        int    `json:"port"`
-		Tenant      string `json:"tenant"`
-		Project     string `json:"project"`
-		Application string `json:"application"`
-		Environment string `json:"environment"`
-		PortName    string `json:"portName"`
-	} `json:"allocations"`
-}
 
 func portsCmd(env cli.Env) *cobra.Command {
 	var s scope
@@ -49,19 +25,19 @@ func portsCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var views []portView
+			var views []apitypes.PortView
 			if s.place.Tenant == "" {
-				var v portView
+				var v apitypes.PortView
 				if err := get(cmd.Context(), sess, "/clusters/"+url.PathEscape(s.cluster)+"/ports", &v); err != nil {
 					return err
 				}
-				views = []portView{v}
+				views = []apitypes.PortView{v}
 			} else {
 				base, err := s.path()
 				if err != nil {
 					return err
 				}
-				var page struct{ Items []portView }
+				var page apitypes.List[apitypes.PortView]
 				if err := get(cmd.Context(), sess, base+"/network/ports", &page); err != nil {
 					return err
 				}
@@ -104,11 +80,11 @@ func setPortsCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var g struct{ Ports string }
-			if err := sess.Client.Do(cmd.Context(), "PUT", path, map[string]any{"ports": args[0], "resourceVersion": rv}, &g); err != nil {
+			var g apitypes.Grant
+			if err := sess.Client.Do(cmd.Context(), "PUT", path, apitypes.PortsRequest{Ports: args[0], ResourceVersion: rv}, &g); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "ports of %s on %s: %s\n", scopeName(s), s.cluster, orNone(g.Ports))
+			fmt.Fprintf(env.Stdout, "ports of %s on %s: %s\n", scopeName(s), s.cluster, orNone(g.Ports.String()))
 			return nil
 		},
 	}
@@ -121,11 +97,11 @@ func setPortsCmd(env cli.Env) *cobra.Command {
 // from the cluster's view (single) or the tenant's or project's list.
 func currentRV(cmd *cobra.Command, sess *client.Session, view, cluster string, single bool) (int64, error) {
 	if single {
-		var v portView
+		var v apitypes.PortView
 		err := get(cmd.Context(), sess, view, &v)
 		return v.ResourceVersion, err
 	}
-	var page struct{ Items []portView }
+	var page apitypes.List[apitypes.PortView]
 	if err := get(cmd.Context(), sess, view, &page); err != nil {
 		return 0, err
 	}
@@ -156,7 +132,7 @@ func orNone(s string) string {
 
 // printPorts prints each view as the seed's panel: ports, allotted, used
 // and free as compact ranges, then the grants below and who uses what.
-func printPorts(w io.Writer, views []portView) error {
+func printPorts(w io.Writer, views []apitypes.PortView) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for i, v := range views {
 		if i > 0 {
@@ -171,7 +147,7 @@ func printPorts(w io.Writer, views []portView) error {
 			who += " on " + v.Cluster
 		}
 		fmt.Fprintf(tw, "%s\n", who)
-		fmt.Fprintf(tw, "  ports:\t%s\n  allotted:\t%s\n  used:\t%s\n  free:\t%s\n", orNone(v.Ports), orNone(v.Allotted), orNone(v.Used), orNone(v.Free))
+		fmt.Fprintf(tw, "  ports:\t%s\n  allotted:\t%s\n  used:\t%s\n  free:\t%s\n", orNone(v.Ports.String()), orNone(v.Allotted.String()), orNone(v.Used.String()), orNone(v.Free.String()))
 		for _, g := range v.Grants {
 			name := g.Tenant
 			if g.Project != "" {
@@ -179,9 +155,9 @@ func printPorts(w io.Writer, views []portView) error {
 			}
 			fmt.Fprintf(tw, "  granted to %s:\t%s\n", name, g.Ports)
 		}
-		if len(v.Allocations) > 0 {
+		if len(v.Holders) > 0 {
 			fmt.Fprintf(tw, "  NODE PORT\tAPPLICATION\tENVIRONMENT\tPORT\n")
-			for _, a := range v.Allocations {
+			for _, a := range v.Holders {
 				fmt.Fprintf(tw, "  %d\t%s/%s/%s\t%s\t%s\n", a.Port, a.Tenant, a.Project, a.Application, a.Environment, a.PortName)
 			}
 		}

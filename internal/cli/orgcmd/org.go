@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/client"
 	"berth.dev/berth/internal/gray"
@@ -73,7 +74,7 @@ func importCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := s.Client.Do(cmd.Context(), "PUT", path, map[string]string{"csv": string(data)}, nil); err != nil {
+			if err := s.Client.Do(cmd.Context(), "PUT", path, apitypes.OrgImportRequest{CSV: string(data)}, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "imported %d org units\n", len(units))
@@ -95,9 +96,7 @@ func listCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var page struct {
-				Items []gray.OrgUnit `json:"items"`
-			}
+			var page apitypes.List[gray.OrgUnit]
 			if err := s.Client.Do(cmd.Context(), "GET", path, nil, &page); err != nil {
 				return err
 			}

@@ -11,61 +11,15 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/cli/kind"
 	"berth.dev/berth/internal/client"
 	"berth.dev/berth/internal/manifest"
 )
-
-// Order is what the API answers for a release order.
-type Order struct {
-	ID                string     `json:"id"`
-	Environment       string     `json:"environment"`
-	Title             string     `json:"title"`
-	Ticket            string     `json:"ticket"`
-	State             string     `json:"state"`
-	RequiredApprovals int        `json:"requiredApprovals"`
-	Approvals         []Approval `json:"approvals"`
-	RollbackOf        string     `json:"rollbackOf"`
-	RolledBackBy      string     `json:"rolledBackBy"`
-	CreatedBy         string     `json:"createdBy"`
-	StartedAt         *time.Time `json:"startedAt"`
-	FinishedAt        *time.Time `json:"finishedAt"`
-	Failure           *struct {
-		Item    string `json:"item"`
-		Reason  string `json:"reason"`
-		Message string `json:"message"`
-		Pod     string `json:"pod"`
-	} `json:"failure"`
-	Items    []Item `json:"items"`
-	Progress struct {
-		Total, Done, Deploying, Failed, Pending, RolledBack, Cancelled int
-	} `json:"progress"`
-}
-
-// Approval is one approver's consent.
-type Approval struct {
-	User string    `json:"user"`
-	At   time.Time `json:"at"`
-}
-
-// Item is one application of an order.
-type Item struct {
-	Application string   `json:"application"`
-	Version     string   `json:"version"`
-	DependsOn   []string `json:"dependsOn"`
-	State       string   `json:"state"`
-	Before      *struct {
-		Absent  bool   `json:"absent"`
-		Version string `json:"version"`
-	} `json:"before"`
-	StartedAt *time.Time `json:"startedAt"`
-	Message   string     `json:"message"`
-}
 
 // New returns the `release` command.
 func New(env cli.Env) *cobra.Command {
@@ -110,7 +64,7 @@ func createCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var o Order
+			var o apitypes.OrderView
 			if err := s.Client.Do(cmd.Context(), "POST", base, req, &o); err != nil {
 				return err
 			}
@@ -211,10 +165,14 @@ func actionCmd(env cli.Env, action, short, textFlag string) *cobra.Command {
 				return err
 			}
 			var body any
-			if textFlag != "" && text != "" {
-				body = map[string]string{textFlag: text}
+			switch {
+			case text == "":
+			case action == "approve":
+				body = apitypes.ApproveRequest{Comment: text}
+			case action == "abort":
+				body = apitypes.AbortRequest{Reason: text}
 			}
-			var o Order
+			var o apitypes.OrderView
 			if err := s.Client.Do(cmd.Context(), "POST", base+"/"+url.PathEscape(args[0])+"/"+action, body, &o); err != nil {
 				return err
 			}
@@ -252,8 +210,8 @@ func rollbackCmd(env cli.Env) *cobra.Command {
 				}
 				target[app] = v
 			}
-			var o Order
-			body := map[string]any{"items": items, "to": target, "reason": reason}
+			var o apitypes.OrderView
+			body := apitypes.RollbackRequest{Items: items, To: target, Reason: reason}
 			if err := s.Client.Do(cmd.Context(), "POST", base+"/"+url.PathEscape(args[0])+"/rollback", body, &o); err != nil {
 				return err
 			}

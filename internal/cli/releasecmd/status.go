@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/cli/kind"
 	"berth.dev/berth/internal/client"
@@ -28,9 +29,7 @@ func listCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var page struct {
-				Items []Order `json:"items"`
-			}
+			var page apitypes.List[apitypes.OrderView]
 			if err := s.Client.Do(cmd.Context(), "GET", base+client.Query("environment", environment, "limit", "100"), nil, &page); err != nil {
 				return err
 			}
@@ -65,17 +64,17 @@ func statusCmd(env cli.Env) *cobra.Command {
 				return err
 			}
 			path := base + "/" + url.PathEscape(args[0])
-			var o Order
+			var o apitypes.OrderView
 			last := ""
 			for {
 				if err := s.Client.Do(cmd.Context(), "GET", path, nil, &o); err != nil {
 					return err
 				}
-				if line := o.State + " " + progress(o); wait && line != last && !final(o.State) {
+				if line := string(o.State) + " " + progress(o); wait && line != last && !final(string(o.State)) {
 					fmt.Fprintf(env.Stderr, "%s %s\n", time.Now().Format("15:04:05"), line)
 					last = line
 				}
-				if !wait || final(o.State) {
+				if !wait || final(string(o.State)) {
 					break
 				}
 				select {
@@ -106,7 +105,7 @@ func final(state string) bool {
 	return state == "Succeeded" || state == "RolledBack" || state == "Aborted"
 }
 
-func printOrder(w io.Writer, o Order) error {
+func printOrder(w io.Writer, o apitypes.OrderView) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "ORDER\t%s\n", o.ID)
 	fmt.Fprintf(tw, "TITLE\t%s\n", o.Title)
@@ -148,7 +147,7 @@ func printOrder(w io.Writer, o Order) error {
 }
 
 // progress is the seed's "done N / deploying N / failed N".
-func progress(o Order) string {
+func progress(o apitypes.OrderView) string {
 	p := o.Progress
 	s := fmt.Sprintf("done %d / deploying %d / failed %d", p.Done, p.Deploying, p.Failed)
 	if p.RolledBack+p.Cancelled > 0 {

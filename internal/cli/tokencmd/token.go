@@ -6,9 +6,11 @@ package tokencmd
 import (
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/cli/getcmd"
 	"berth.dev/berth/internal/cli/kind"
@@ -40,16 +42,12 @@ func New(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out struct {
-				ID        string `json:"id"`
-				ExpiresAt string `json:"expiresAt"`
-				Secret    string `json:"secret"`
-			}
-			body := map[string]string{"name": args[0], "ttl": ttl, "role": role}
+			var out apitypes.TokenCreated
+			body := apitypes.TokenRequest{Name: args[0], TTL: ttl, Role: apitypes.Role(role)}
 			if err := s.Client.Do(cmd.Context(), "POST", base(user), body, &out); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "Token %s (id %s) expires %s:\n%s\n(shown only now)\n", args[0], out.ID, out.ExpiresAt, out.Secret)
+			fmt.Fprintf(env.Stdout, "Token %s (id %s) expires %s:\n%s\n(shown only now)\n", args[0], out.ID, out.ExpiresAt.Format(time.RFC3339Nano), out.Secret)
 			return nil
 		},
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/client"
 )
@@ -39,7 +40,7 @@ func New(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			body := map[string]string{"name": args[0], "displayName": displayName, "email": email, "password": password}
+			body := apitypes.UserRequest{User: apitypes.User{Name: args[0], DisplayName: displayName, Email: email}, Password: password}
 			if err := s.Client.Do(cmd.Context(), "POST", "/users", body, nil); err != nil {
 				return err
 			}
@@ -74,13 +75,13 @@ func New(env cli.Env) *cobra.Command {
 				return errors.New("which user? name one")
 			}
 			in := bufio.NewReader(env.Stdin)
-			body := map[string]string{}
+			var body apitypes.PasswordRequest
 			if name == s.Context.User {
-				if body["currentPassword"], err = readLine(in, "current password"); err != nil {
+				if body.CurrentPassword, err = readLine(in, "current password"); err != nil {
 					return err
 				}
 			}
-			if body["password"], err = readLine(in, "new password"); err != nil {
+			if body.Password, err = readLine(in, "new password"); err != nil {
 				return err
 			}
 			if err := s.Client.Do(cmd.Context(), "PUT", "/users/"+url.PathEscape(name)+"/password", body, nil); err != nil {
