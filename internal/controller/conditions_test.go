@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	k8sresource "k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -126,6 +127,48 @@ func TestDeploymentReadyConditionNamesTheStepThatFailed(t *testing.T) {
 	if !again.LastTransitionTime.Equal(want.LastTransitionTime) || again.Status != want.Status || again.Reason != want.Reason ||
 		again.Message != want.Message || again.ObservedGeneration != want.ObservedGeneration || len(d.Applied.Conditions) != 1 {
 		t.Fatalf("after the scale: conditions %+v, want only %+v", d.Applied.Conditions, want)
+	}
+}
+
+// TestDeploymentReadyConditionSaysApplyFailed: a namespace whose
+// ResourceQuota allows no Deployment refuses the apply: the deployment
+// shows Ready False, reason ApplyFailed, with applied.error's text; once
+// the quota is gone the retry applies it: Ready True, reason Applied.
+func TestDeploymentReadyConditionSaysApplyFailed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, t.TempDir())
+	e.fixture(t)
+	ctx := t.Context()
+	if _, err := e.c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	none := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "no-deployments", Namespace: e.ns},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/deployments.apps": k8sresource.MustParse("0")}}}
+	if _, err := e.c.Client.CoreV1().ResourceQuotas(e.ns).Create(ctx, none, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	e.do(t, func(ctx context.Context, tx platform.Tx) error {
+		_, err := e.p.Deploy.Deploy(ctx, tx, alice, e.key, "v1")
+		return err
+	})
+	d := e.deploymentUntil(t, "Ready False, ApplyFailed", func(d deploy.Deployment) bool {
+		return len(d.Applied.Conditions) > 0 && d.Applied.Conditions[0].Reason == "ApplyFailed"
+	})
+	down := ready(t, d.Applied.Conditions)
+	if down.Status != "False" || down.ObservedGeneration != 1 || down.Message != d.Applied.Error || d.Applied.Error == "" || d.Applied.Generation != 0 {
+		t.Fatalf("refused: Ready %+v, applied.error %q, generation %d; want ApplyFailed of generation 1 with the error's text, nothing applied",
+			down, d.Applied.Error, d.Applied.Generation)
+	}
+
+	if err := e.c.Client.CoreV1().ResourceQuotas(e.ns).Delete(ctx, "no-deployments", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d = e.deploymentUntil(t, "Ready True", func(d deploy.Deployment) bool {
+		return len(d.Applied.Conditions) > 0 && d.Applied.Conditions[0].Status == "True"
+	})
+	if up := ready(t, d.Applied.Conditions); up.Reason != "Applied" || d.Applied.Error != "" || d.Applied.Generation != 1 {
+		t.Fatalf("applied: Ready %+v, applied.error %q, generation %d; want Applied, no error, generation 1", up, d.Applied.Error, d.Applied.Generation)
 	}
 }
 
