@@ -210,22 +210,23 @@ func (c *Deployments) enqueueAll(ctx context.Context) {
 // unreachable cluster), or an error to retry with backoff.
 func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duration, error) {
 	p := &deploymentPass{c: c, k: k}
-	return runSteps(ctx,
-		step{"load", p.load},            // the deployment, its environment, version, quota and node ports
-		step{"connect", p.connect},      // the environment's cluster, ready
-		step{"remove", p.remove},        // a deleted deployment: its objects, then its row
-		step{"namespace", p.namespace},  // the environment's namespace, quota and limits
-		step{"render", p.render},        // the version's objects
-		step{"apply", p.apply},          // server-side apply and prune; drift repaired and audited
-		step{"record", p.recordApplied}, // the inventory or the failure, in the database
+	return runSteps(ctx, &p.at,
+		step{"load", "", p.load},                              // the deployment, its environment, version, quota and node ports
+		step{"connect", reasonClusterUnreachable, p.connect},  // the environment's cluster, ready
+		step{"remove", "", p.remove},                          // a deleted deployment: its objects, then its row
+		step{"namespace", reasonNamespaceFailed, p.namespace}, // the environment's namespace, quota and limits
+		step{"render", reasonRenderFailed, p.render},          // the version's objects
+		step{"apply", reasonApplyFailed, p.apply},             // server-side apply and prune; drift repaired and audited
+		step{"record", "", p.recordApplied},                   // the inventory, in the database
 	)
 }
 
 // A deploymentPass is one reconcile of one deployment: what its steps
 // found and did.
 type deploymentPass struct {
-	c *Deployments
-	k deploy.Key
+	c  *Deployments
+	k  deploy.Key
+	at step // the step running
 
 	d     deploy.Deployment
 	env   tenancy.Environment
@@ -239,8 +240,7 @@ type deploymentPass struct {
 	prev kube.Inventory // what the last apply left in the cluster
 	objs []*unstructured.Unstructured
 
-	inv      kube.Inventory
-	applyErr error // shown in the deployment's status, retried
+	inv kube.Inventory
 }
 
 func (p *deploymentPass) load(ctx context.Context) (bool, time.Duration, error) {
@@ -279,7 +279,7 @@ func (p *deploymentPass) connect(ctx context.Context) (bool, time.Duration, erro
 	if err != nil {
 		// Not our fault and not retried hot: record it once, look again soon.
 		if p.d.Applied.Error != err.Error() {
-			if rerr := p.c.record(ctx, p.k, p.d.Generation, p.d.Applied.Inventory, err); rerr != nil {
+			if rerr := p.fail(ctx, err); rerr != nil {
 				return true, 0, rerr
 			}
 		}
@@ -316,7 +316,7 @@ func (p *deploymentPass) namespace(ctx context.Context) (bool, time.Duration, er
 		return false, 0, nil
 	}
 	if p.d.Applied.Error != err.Error() { // shown in the deployment's status
-		if rerr := p.c.record(ctx, p.k, p.d.Generation, p.d.Applied.Inventory, err); rerr != nil {
+		if rerr := p.fail(ctx, err); rerr != nil {
 			return true, 0, rerr
 		}
 	}
@@ -335,7 +335,7 @@ func (p *deploymentPass) render(ctx context.Context) (bool, time.Duration, error
 	}
 	objs, err := kube.Render(w)
 	if err != nil {
-		return true, 0, p.c.record(ctx, k, d.Generation, d.Applied.Inventory, fmt.Errorf("render: %w", err))
+		return true, 0, p.fail(ctx, fmt.Errorf("render: %w", err))
 	}
 	p.objs = objs
 	return false, 0, nil
@@ -356,15 +356,19 @@ func (p *deploymentPass) apply(ctx context.Context) (bool, time.Duration, error)
 		}
 	}
 	sent := c.sentBefore(pl, drift)
-	p.inv, p.applyErr = p.conn.Applier.ApplyWorkload(ctx, p.objs, p.prev, unchangedSince(sent, p.prev))
-	if p.applyErr != nil {
+	inv, err := p.conn.Applier.ApplyWorkload(ctx, p.objs, p.prev, unchangedSince(sent, p.prev))
+	if err != nil {
 		// Perhaps the namespace went away: the retry re-applies it.
 		c.mu.Lock()
 		delete(c.ensured, p.env.Cluster+"/"+p.env.Namespace)
 		pl.sent = nil
 		c.mu.Unlock()
-		return false, 0, nil
+		if rerr := p.fail(ctx, err); rerr != nil {
+			return true, 0, rerr
+		}
+		return true, 0, err // shown in the deployment's status, retried
 	}
+	p.inv = inv
 	c.applied(pl, p.objs)
 	if len(drift) > 0 {
 		err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordDriftRepaired(ctx, st, p.k, drift) })
@@ -377,26 +381,32 @@ func (p *deploymentPass) apply(ctx context.Context) (bool, time.Duration, error)
 
 func (p *deploymentPass) recordApplied(ctx context.Context) (bool, time.Duration, error) {
 	d := p.d
-	invJSON := d.Applied.Inventory
-	if p.applyErr == nil {
-		var err error
-		if invJSON, err = json.Marshal(p.inv); err != nil {
-			return true, 0, err
-		}
+	invJSON, err := json.Marshal(p.inv)
+	if err != nil {
+		return true, 0, err
 	}
-	unchanged := p.applyErr == nil && d.Applied.Generation == d.Generation && d.Applied.Error == "" &&
-		string(invJSON) == string(d.Applied.Inventory)
+	unchanged := d.Applied.Generation == d.Generation && d.Applied.Error == "" &&
+		string(invJSON) == string(d.Applied.Inventory) && readyAt(d.Applied.Conditions, d.Generation)
 	if unchanged {
 		return true, 0, nil
 	}
-	if err := p.c.record(ctx, p.k, d.Generation, invJSON, p.applyErr); err != nil {
-		return true, 0, err
-	}
-	return true, 0, p.applyErr
+	return true, 0, p.c.record(ctx, p.k, d.Generation, invJSON, reasonApplied, nil)
 }
 
-func (c *Deployments) record(ctx context.Context, k deploy.Key, gen int64, inv []byte, applyErr error) error {
-	err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordApplied(ctx, st, k, gen, inv, applyErr) })
+// fail records that the running step failed with err: the inventory stays
+// the last one applied.
+func (p *deploymentPass) fail(ctx context.Context, err error) error {
+	return p.c.record(ctx, p.k, p.d.Generation, p.d.Applied.Inventory, p.at.failed, err)
+}
+
+// readyAt reports whether conds say Ready, True, of generation.
+func readyAt(conds []resource.Condition, generation int64) bool {
+	c, ok := resource.FindCondition(conds, resource.ConditionReady)
+	return ok && c.Status == resource.ConditionTrue && c.ObservedGeneration == generation
+}
+
+func (c *Deployments) record(ctx context.Context, k deploy.Key, gen int64, inv []byte, reason string, applyErr error) error {
+	err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordApplied(ctx, st, k, gen, inv, reason, applyErr) })
 	if err == nil {
 		c.changes.Publish(k.Change(change.Applied))
 	}

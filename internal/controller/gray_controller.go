@@ -124,23 +124,25 @@ type grayState struct {
 // which to look again while waiting on the cluster, or an error to retry.
 func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration, error) {
 	p := &grayPass{c: c, k: k}
-	return runSteps(ctx,
-		step{"load", p.load},       // the plan, its deployment, environment and versions
-		step{"expire", p.expire},   // a promoted plan past its keep-old time ends
-		step{"connect", p.connect}, // the environment's cluster, ready; what the plan applied there
-		step{"route", p.route},     // the gateways route as the plan says before pods go
-		step{"render", p.render},   // the versions' objects and the mesh route, none taken from others
-		step{"apply", p.apply},     // routes first, then workloads; prune
-		step{"record", p.record},   // the inventory and the serving versions, in the database
-		step{"wait", p.wait},       // look again while versions come up, or when the old one is due to go
+	return runSteps(ctx, &p.at,
+		step{"load", "", p.load},                             // the plan, its deployment, environment and versions
+		step{"expire", "", p.expire},                         // a promoted plan past its keep-old time ends
+		step{"connect", reasonClusterUnreachable, p.connect}, // the environment's cluster, ready; what the plan applied there
+		step{"route", reasonGatewayRejected, p.route},        // the gateways route as the plan says before pods go
+		step{"render", reasonRenderFailed, p.render},         // the versions' objects and the mesh route
+		step{"claim", reasonNotOwned, p.claim},               // none of them taken from others
+		step{"apply", reasonApplyFailed, p.apply},            // routes first, then workloads; prune
+		step{"record", "", p.record},                         // the inventory and the serving versions, in the database
+		step{"wait", "", p.wait},                             // look again while versions come up, or when the old one is due to go
 	)
 }
 
 // A grayPass is one reconcile of one gray plan: what its steps found and
 // did.
 type grayPass struct {
-	c *GrayPlans
-	k deploy.Key
+	c  *GrayPlans
+	k  deploy.Key
+	at step // the step running
 
 	s    grayState
 	conn *kube.Conn
@@ -181,7 +183,7 @@ func (p *grayPass) connect(ctx context.Context) (bool, time.Duration, error) {
 	conn, err := p.c.clusters.Ready(p.s.env.Cluster)
 	if err != nil {
 		if plan.Applied.Error != err.Error() {
-			if rerr := p.c.record(ctx, plan, plan.Applied.Inventory, plan.Applied.Serving, err); rerr != nil {
+			if rerr := p.fail(ctx, err); rerr != nil {
 				return true, 0, rerr
 			}
 		}
@@ -193,7 +195,7 @@ func (p *grayPass) connect(ctx context.Context) (bool, time.Duration, error) {
 
 func (p *grayPass) route(ctx context.Context) (bool, time.Duration, error) {
 	c := p.c
-	if wait, err := c.gatewayBehind(ctx, p.s); wait || err != nil {
+	if wait, err := c.gatewayBehind(ctx, p.s, p.fail); wait || err != nil {
 		return true, time.Second, err
 	}
 	if routesThroughGateway(c.gateway, p.s) && !c.gateway.Delivered() {
@@ -209,27 +211,30 @@ func (p *grayPass) render(ctx context.Context) (bool, time.Duration, error) {
 	var err error
 	p.objs, p.waiting, err = c.desired(ctx, p.s, p.conn)
 	if err != nil {
-		return true, 0, c.record(ctx, plan, plan.Applied.Inventory, plan.Applied.Serving, fmt.Errorf("render: %w", err))
+		return true, 0, p.fail(ctx, fmt.Errorf("render: %w", err))
 	}
 	if p.routes, err = c.routeObjects(p.s); err != nil {
-		return true, 0, c.record(ctx, plan, plan.Applied.Inventory, plan.Applied.Serving, err)
+		return true, 0, p.fail(ctx, err)
 	}
 	if len(plan.Applied.Inventory) > 0 {
 		if err := json.Unmarshal(plan.Applied.Inventory, &p.prev); err != nil {
 			return true, 0, fmt.Errorf("inventory of %s: %w", gray.Path(p.k), err)
 		}
 	}
+	return false, 0, nil
+}
+
+func (p *grayPass) claim(ctx context.Context) (bool, time.Duration, error) {
 	if err := notOthers(ctx, p.conn, p.objs, p.prev); err != nil {
-		return true, 0, c.record(ctx, plan, plan.Applied.Inventory, plan.Applied.Serving, err)
+		return true, 0, p.fail(ctx, err)
 	}
 	return false, 0, nil
 }
 
 func (p *grayPass) apply(ctx context.Context) (bool, time.Duration, error) {
-	plan := p.s.plan
 	inv, applyErr := apply(ctx, p.conn, p.objs, p.routes, p.prev)
 	if applyErr != nil {
-		return true, 0, errors.Join(applyErr, p.c.record(ctx, plan, plan.Applied.Inventory, plan.Applied.Serving, applyErr))
+		return true, 0, errors.Join(applyErr, p.fail(ctx, applyErr))
 	}
 	p.inv = inv
 	return false, 0, nil
@@ -246,8 +251,9 @@ func (p *grayPass) record(ctx context.Context) (bool, time.Duration, error) {
 		return true, 0, err
 	}
 	a := plan.Applied
-	if a.Generation != plan.Generation || a.Error != "" || string(invJSON) != string(a.Inventory) || !slices.Equal(serving, a.Serving) {
-		if err := p.c.record(ctx, plan, invJSON, serving, nil); err != nil {
+	if a.Generation != plan.Generation || a.Error != "" || string(invJSON) != string(a.Inventory) || !slices.Equal(serving, a.Serving) ||
+		!readyAt(a.Conditions, plan.Generation) {
+		if err := p.c.record(ctx, plan, invJSON, serving, reasonApplied, nil); err != nil {
 			return true, 0, err
 		}
 	}
@@ -270,10 +276,10 @@ func (p *grayPass) wait(context.Context) (bool, time.Duration, error) {
 // configuration does not route s's deployment the way s's plan calls for
 // yet: it publishes once, and if that does not make the route current (the
 // environment's part was rejected, or the plan changed meanwhile) nothing
-// is applied this time, and the rejection is recorded. Applying only
+// is applied this time, and the rejection is recorded (fail). Applying only
 // behind a published route is what keeps the gateway from routing to a
 // version whose pods this reconcile removes.
-func (c *GrayPlans) gatewayBehind(ctx context.Context, s grayState) (bool, error) {
+func (c *GrayPlans) gatewayBehind(ctx context.Context, s grayState, fail func(context.Context, error) error) (bool, error) {
 	if !routesThroughGateway(c.gateway, s) {
 		return false, nil
 	}
@@ -291,7 +297,7 @@ func (c *GrayPlans) gatewayBehind(ctx context.Context, s grayState) (bool, error
 	if why, bad := c.gateway.Rejected()[envPath(s.plan.Key())]; bad {
 		err := fmt.Errorf("the gateway configuration of environment %s is rejected, so the plan waits: %s", s.env.Name, why)
 		if s.plan.Applied.Error != err.Error() {
-			return true, c.record(ctx, s.plan, s.plan.Applied.Inventory, s.plan.Applied.Serving, err)
+			return true, fail(ctx, err)
 		}
 	}
 	return true, nil
@@ -567,8 +573,15 @@ func (c *GrayPlans) serving(ctx context.Context, s grayState, conn *kube.Conn, o
 	return out, nil
 }
 
-func (c *GrayPlans) record(ctx context.Context, p gray.Plan, inv []byte, serving []string, applyErr error) error {
+// fail records that the running step failed with err: the inventory and
+// the serving versions stay the last ones applied.
+func (p *grayPass) fail(ctx context.Context, err error) error {
+	a := p.s.plan.Applied
+	return p.c.record(ctx, p.s.plan, a.Inventory, a.Serving, p.at.failed, err)
+}
+
+func (c *GrayPlans) record(ctx context.Context, p gray.Plan, inv []byte, serving []string, reason string, applyErr error) error {
 	return c.db.InTx(ctx, func(st platform.Tx) error {
-		return c.svc.RecordApplied(ctx, st, p.Key(), p.Generation, inv, serving, applyErr)
+		return c.svc.RecordApplied(ctx, st, p.Key(), p.Generation, inv, serving, reason, applyErr)
 	})
 }

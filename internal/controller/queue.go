@@ -66,14 +66,23 @@ func processNext[K comparable](ctx context.Context, q workqueue.TypedRateLimitin
 // backoff.
 type step struct {
 	name string
-	run  func(context.Context) (done bool, retry time.Duration, err error)
+	// failed is the reason of the Ready condition a step records when it
+	// fails (reasons.go); "" for a step that records no failure (it is
+	// retried and logged only).
+	failed string
+	run    func(context.Context) (done bool, retry time.Duration, err error)
 }
 
-// runSteps runs steps in order until one is done or fails. A failure is
-// returned as the step returned it, wrapped only to carry the step's name
-// to the log (stepOf); its message is the step's.
-func runSteps(ctx context.Context, steps ...step) (retry time.Duration, err error) {
+// runSteps runs steps in order until one is done or fails, setting *at to
+// each before it runs (so that the step records its failure with its
+// reason, at.failed); at may be nil. A failure is returned as the step
+// returned it, wrapped only to carry the step's name to the log (stepOf);
+// its message is the step's.
+func runSteps(ctx context.Context, at *step, steps ...step) (retry time.Duration, err error) {
 	for _, s := range steps {
+		if at != nil {
+			*at = s
+		}
 		done, retry, err := s.run(ctx)
 		if err != nil {
 			return retry, &stepError{step: s.name, err: err}

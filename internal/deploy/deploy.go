@@ -17,6 +17,7 @@ import (
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/change"
+	"berth.dev/berth/internal/resource"
 )
 
 // Deployment is an application's desired state in one environment.
@@ -56,6 +57,10 @@ type Applied struct {
 	// Error is why the last attempt failed; empty on success.
 	Error string    `json:"error,omitempty"`
 	At    time.Time `json:"at,omitzero"`
+	// Conditions say the same for programs: Ready, True once the
+	// generation it observed is applied, or False with the reason of the
+	// step that failed (docs/api.md lists them).
+	Conditions []resource.Condition `json:"conditions,omitempty"`
 }
 
 // Key names a deployment.

@@ -280,16 +280,19 @@ func (s *Service) demand(ctx context.Context, st Store, d Deployment) (resource.
 }
 
 // RecordApplied records the controller's attempt at generation: on success
-// the inventory it applied, on failure why. A success of a generation not
+// the inventory it applied, on failure why. reason is the Ready
+// condition's: why applyErr happened (the step that failed) or, with
+// applyErr nil, that generation is applied. A success of a generation not
 // applied before, and every failure, is audited; re-applies of the same
 // generation (drift repair) are audited as such.
-func (s *Service) RecordApplied(ctx context.Context, st Store, k Key, generation int64, inventory []byte, applyErr error) error {
+func (s *Service) RecordApplied(ctx context.Context, st Store, k Key, generation int64, inventory []byte, reason string, applyErr error) error {
 	d, err := st.GetDeployment(ctx, k)
 	if err != nil {
 		return fmt.Errorf("record apply of %s: %w", k.Path(), err)
 	}
 	prevApplied := d.Applied
-	d.Applied = Applied{Generation: prevApplied.Generation, Inventory: prevApplied.Inventory, At: s.now()}
+	d.Applied = Applied{Generation: prevApplied.Generation, Inventory: prevApplied.Inventory, At: s.now(),
+		Conditions: resource.SetCondition(prevApplied.Conditions, resource.Ready(generation, reason, applyErr, s.now()))}
 	ev := audit.Event{Tenant: k.Tenant, Project: k.Project, Target: k.Path()}
 	if applyErr != nil {
 		d.Applied.Error = applyErr.Error()

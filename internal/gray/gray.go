@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/resource"
 )
 
 // Strategy is how a plan sends traffic to gray.
@@ -114,6 +115,10 @@ type Applied struct {
 	// endpoints at the last apply. Routes use a per-version Service only
 	// once it serves, so no request is sent where no pod answers.
 	Serving []string `json:"serving,omitempty"`
+	// Conditions say what Error says for programs: Ready, True once the
+	// generation it observed is applied, or False with the reason of the
+	// step that failed (docs/api.md lists them).
+	Conditions []resource.Condition `json:"conditions,omitempty"`
 }
 
 // Key returns the plan's key: the deployment it acts on.

@@ -453,10 +453,11 @@ func (s *Service) changed(ctx context.Context, st Store, a audit.Actor, p Plan, 
 // RecordApplied records the controller's attempt at generation (ignored
 // when the plan has moved past it): on success
 // the inventory it applied and the versions whose Services serve, on
-// failure why. New generations and failures are audited; a change of
-// serving versions is announced like a change of the plan (routes follow
-// it).
-func (s *Service) RecordApplied(ctx context.Context, st Store, k deploy.Key, generation int64, inventory []byte, serving []string, applyErr error) error {
+// failure why; reason is the Ready condition's (the step that failed, or
+// that generation is applied). New generations and failures are audited; a
+// change of serving versions is announced like a change of the plan
+// (routes follow it).
+func (s *Service) RecordApplied(ctx context.Context, st Store, k deploy.Key, generation int64, inventory []byte, serving []string, reason string, applyErr error) error {
 	p, err := st.GetPlan(ctx, k)
 	if err != nil {
 		return fmt.Errorf("record apply of %s: %w", Path(k), err)
@@ -468,7 +469,8 @@ func (s *Service) RecordApplied(ctx context.Context, st Store, k deploy.Key, gen
 		return nil
 	}
 	prevApplied := p.Applied
-	p.Applied = Applied{Generation: prevApplied.Generation, Inventory: prevApplied.Inventory, Serving: prevApplied.Serving, At: s.now()}
+	p.Applied = Applied{Generation: prevApplied.Generation, Inventory: prevApplied.Inventory, Serving: prevApplied.Serving, At: s.now(),
+		Conditions: resource.SetCondition(prevApplied.Conditions, resource.Ready(generation, reason, applyErr, s.now()))}
 	ev := audit.Event{Tenant: k.Tenant, Project: k.Project, Target: Path(k), Action: "grayplan.apply"}
 	if applyErr != nil {
 		p.Applied.Error = applyErr.Error()

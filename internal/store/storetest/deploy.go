@@ -204,7 +204,7 @@ func testDeploymentListsAndPending(t *testing.T, h *harness) {
 		must[deploy.Deployment](t)(h.deploy(t, k, "v1"))
 	}
 	h.tx(t, func(tx platform.Tx) error {
-		return h.p.Deploy.RecordApplied(ctx, tx, redProd, 1, []byte(`[{"version":"v1","kind":"Deployment","name":"red-auth"}]`), nil)
+		return h.p.Deploy.RecordApplied(ctx, tx, redProd, 1, []byte(`[{"version":"v1","kind":"Deployment","name":"red-auth"}]`), "Applied", nil)
 	})
 	h.view(t, func(tx platform.Tx) error {
 		var got []string

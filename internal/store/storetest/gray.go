@@ -114,7 +114,7 @@ func testGrayPlanLifecycle(t *testing.T, h *harness) {
 	_, err = h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) { return g.Abort(ctx, tx, a, redProd, "too early") })
 	wantRefused(t, err, "the kept copy of v1 is not running in full yet")
 	h.tx(t, func(tx platform.Tx) error {
-		return g.RecordApplied(ctx, tx, redProd, p.Generation, nil, []string{"v2", "v1"}, nil)
+		return g.RecordApplied(ctx, tx, redProd, p.Generation, nil, []string{"v2", "v1"}, "Applied", nil)
 	})
 	p, err = h.grayOp(t, func(tx platform.Tx) (gray.Plan, error) { return g.Abort(ctx, tx, a, redProd, "errors at branch 0101") })
 	if err != nil {
