@@ -24,6 +24,7 @@ import (
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/cli/kind"
 	"berth.dev/berth/internal/client"
+	"berth.dev/berth/internal/resource"
 )
 
 type target struct {
@@ -357,6 +358,9 @@ func stepOf(p apitypes.GrayPlan) string {
 func appliedOf(p apitypes.GrayPlan) string {
 	switch {
 	case p.Applied.Error != "":
+		if c, ok := resource.FindCondition(p.Applied.Conditions, resource.ConditionReady); ok && c.Reason != "" {
+			return "error (" + c.Reason + "): " + p.Applied.Error
+		}
 		return "error: " + p.Applied.Error
 	case p.Applied.Generation < p.Generation:
 		return "applying"
