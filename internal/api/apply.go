@@ -77,7 +77,7 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request) error {
 	err = a.do(r, "manifest.apply", "apply", authz.Platform, func(tx platform.Tx) error {
 		res.Objects = res.Objects[:0]
 		for _, d := range docs {
-			action, err := a.applyOne(r.Context(), tx, a.actor(r), d.obj)
+			action, err := a.applyOne(r.Context(), tx, a.caller(r), d.obj)
 			if err != nil {
 				return docError(d, err)
 			}
@@ -244,7 +244,8 @@ func (e *versionError) Error() string { return "version: " + e.err.Error() }
 func (e *versionError) Unwrap() error { return e.err }
 
 // applyOne creates or updates one object and says which it did.
-func (a *API) applyOne(ctx context.Context, tx platform.Tx, act audit.Actor, o manifest.Object) (string, error) {
+func (a *API) applyOne(ctx context.Context, tx platform.Tx, c platform.Caller, o manifest.Object) (string, error) {
+	act := c.Actor
 	md := o.Metadata
 	switch s := o.Spec.(type) {
 	case *manifest.ClusterSpec:
@@ -270,7 +271,7 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, act audit.Actor, o m
 	case *manifest.EnvironmentSpec:
 		return a.applyEnvironment(ctx, tx, act, md, s)
 	case *manifest.GrayPlanSpec:
-		return a.applyGrayPlan(ctx, tx, act, md, s)
+		return a.applyGrayPlan(ctx, tx, c, md, s)
 	case *manifest.ApplicationSpec:
 		return a.applyApplication(ctx, tx, act, md, s)
 	case *manifest.ReleaseOrderSpec:
@@ -437,13 +438,13 @@ func (a *API) applyApplication(ctx context.Context, tx platform.Tx, act audit.Ac
 // one to the manifest's steps, current step, side and gray replicas. A plan
 // running another gray version, or already promoted, is a conflict: finish
 // it with `berth gray` first.
-func (a *API) applyGrayPlan(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.GrayPlanSpec) (string, error) {
+func (a *API) applyGrayPlan(ctx context.Context, tx platform.Tx, c platform.Caller, md manifest.Metadata, s *manifest.GrayPlanSpec) (string, error) {
 	spec := gray.Plan{Tenant: md.Tenant, Project: md.Project, Environment: s.Environment, Application: md.Name, GrayVersion: s.GrayVersion,
 		Strategy: s.Strategy, GrayReplicas: s.GrayReplicas, Steps: s.Steps, Step: s.Step, Side: s.Side}
 	old, err := tx.GetPlan(ctx, spec.Key())
 	switch {
 	case errors.Is(err, resource.ErrNotFound) || (err == nil && !old.Phase.Active()):
-		_, err = a.p.StartGrayPlan(ctx, tx, act, spec)
+		_, err = a.p.StartGrayPlan(ctx, tx, c, spec)
 		return "created", err
 	case err != nil:
 		return "", err
@@ -461,7 +462,7 @@ func (a *API) applyGrayPlan(ctx context.Context, tx platform.Tx, act audit.Actor
 	if equalPlan(old, spec) {
 		return "unchanged", nil
 	}
-	_, err = a.p.SetGrayPlan(ctx, tx, act, spec.Key(), want)
+	_, err = a.p.SetGrayPlan(ctx, tx, c, spec.Key(), want)
 	return "updated", err
 }
 

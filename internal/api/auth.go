@@ -138,6 +138,16 @@ func (a *API) actor(r *http.Request) audit.Actor {
 	return act
 }
 
+// caller is who the request acts as, for the platform's operations: its
+// actor and role bindings.
+func (a *API) caller(r *http.Request) platform.Caller {
+	c := platform.Caller{Actor: a.actor(r)}
+	if p := principalOf(r); p != nil {
+		c.Bindings = p.bindings
+	}
+	return c
+}
+
 // authorize returns nil when the caller may use perm at scope. A refused
 // change is audited as denied.
 func (a *API) authorize(r *http.Request, perm authz.Permission, scope authz.Scope) error {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/api/apitypes"
-	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/i18n"
@@ -322,7 +321,7 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.change(w, r, authz.DeploymentDeploy, "deployment.deploy", http.StatusOK, func(ctx context.Context, tx platform.Tx, k deploy.Key) (deploy.Deployment, error) {
-		return a.p.DeployVersion(ctx, tx, a.actor(r), k, req.Version)
+		return a.p.DeployVersion(ctx, tx, a.caller(r), k, req.Version)
 	})
 }
 
@@ -335,23 +334,23 @@ func (a *API) scale(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.change(w, r, authz.DeploymentOperate, "deployment.scale", http.StatusOK, func(ctx context.Context, tx platform.Tx, k deploy.Key) (deploy.Deployment, error) {
-		return a.p.ScaleDeployment(ctx, tx, a.actor(r), k, req.Replicas)
+		return a.p.ScaleDeployment(ctx, tx, a.caller(r), k, req.Replicas)
 	})
 }
 
 func (a *API) undeploy(w http.ResponseWriter, r *http.Request) error {
 	return a.change(w, r, authz.DeploymentDelete, "deployment.delete", http.StatusAccepted, func(ctx context.Context, tx platform.Tx, k deploy.Key) (deploy.Deployment, error) {
-		return a.p.DeleteDeployment(ctx, tx, a.actor(r), k)
+		return a.p.DeleteDeployment(ctx, tx, a.caller(r), k)
 	})
 }
 
 func (a *API) operation(op string) HandlerFunc {
-	fn := map[string]func(context.Context, platform.Tx, audit.Actor, deploy.Key) (deploy.Deployment, error){
+	fn := map[string]func(context.Context, platform.Tx, platform.Caller, deploy.Key) (deploy.Deployment, error){
 		"stop": a.p.StopDeployment, "start": a.p.StartDeployment, "restart": a.p.RestartDeployment,
 	}[op]
 	return func(w http.ResponseWriter, r *http.Request) error {
 		return a.change(w, r, authz.DeploymentOperate, "deployment."+op, http.StatusOK, func(ctx context.Context, tx platform.Tx, k deploy.Key) (deploy.Deployment, error) {
-			return fn(ctx, tx, a.actor(r), k)
+			return fn(ctx, tx, a.caller(r), k)
 		})
 	}
 }

@@ -106,6 +106,8 @@ func classify(err error) (int, apitypes.ErrorBody, time.Duration) {
 		return http.StatusUnprocessableEntity, apitypes.ErrorBody{Code: i18n.ValidationFailed, Fields: ve.Fields}, 0
 	case errors.Is(err, resource.ErrUnauthenticated):
 		return http.StatusUnauthorized, apitypes.ErrorBody{Code: i18n.Unauthenticated}, 0
+	case errors.Is(err, resource.ErrForbidden):
+		return http.StatusForbidden, apitypes.ErrorBody{Code: i18n.Forbidden}, 0
 	case errors.Is(err, resource.ErrNotFound):
 		return http.StatusNotFound, apitypes.ErrorBody{Code: i18n.NotFound}, 0
 	case errors.Is(err, resource.ErrAlreadyExists):

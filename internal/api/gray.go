@@ -37,7 +37,7 @@ func (a *API) registerGray() {
 			if err := decodeOptional(r, &req); err != nil {
 				return gray.Plan{}, err
 			}
-			return a.p.StepGrayPlan(ctx, tx, a.actor(r), k, req.To)
+			return a.p.StepGrayPlan(ctx, tx, a.caller(r), k, req.To)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{app}/set", Summary: "Change a running plan: steps, current step, blue-green side, gray replicas", Request: "GrayChange", Response: "GrayPlanView", OptionalBody: true, Status: http.StatusOK},
 		a.grayOp("grayplan.set", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
@@ -45,7 +45,7 @@ func (a *API) registerGray() {
 			if err := decodeOptional(r, &req); err != nil {
 				return gray.Plan{}, err
 			}
-			return a.p.SetGrayPlan(ctx, tx, a.actor(r), k, req)
+			return a.p.SetGrayPlan(ctx, tx, a.caller(r), k, req)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{app}/promote", Summary: "Make the gray version stable, keeping the old one for keepOld (or removing it)", Request: "GrayPromoteRequest", Response: "GrayPlanView", OptionalBody: true, Status: http.StatusOK},
 		a.grayOp("grayplan.promote", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
@@ -57,7 +57,7 @@ func (a *API) registerGray() {
 			if err != nil {
 				return gray.Plan{}, err
 			}
-			return a.p.PromoteGrayPlan(ctx, tx, a.actor(r), k, keep)
+			return a.p.PromoteGrayPlan(ctx, tx, a.caller(r), k, keep)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{app}/abort", Summary: "Send all traffic back to the old stable version and remove the gray one (a promoted plan switches back)", Request: "GrayAbortRequest", Response: "GrayPlanView", OptionalBody: true, Status: http.StatusOK},
 		a.grayOp("grayplan.abort", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
@@ -65,11 +65,11 @@ func (a *API) registerGray() {
 			if err := decodeOptional(r, &req); err != nil {
 				return gray.Plan{}, err
 			}
-			return a.p.AbortGrayPlan(ctx, tx, a.actor(r), k, req.Reason)
+			return a.p.AbortGrayPlan(ctx, tx, a.caller(r), k, req.Reason)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{app}/end", Summary: "Stop keeping the old version of a promoted plan", Response: "GrayPlanView"},
 		a.grayOp("grayplan.end", func(ctx context.Context, tx platform.Tx, r *http.Request, k deploy.Key) (gray.Plan, error) {
-			return a.p.EndGrayPlan(ctx, tx, a.actor(r), k)
+			return a.p.EndGrayPlan(ctx, tx, a.caller(r), k)
 		}))
 	a.route(Route{Method: "GET", Path: "/tenants/{tenant}/org", Summary: "List the tenant's org directory (regions, branches, tellers)", Response: "List[OrgUnit]"}, a.listOrg)
 	a.route(Route{Method: "PUT", Path: "/tenants/{tenant}/org", Summary: "Replace the tenant's org directory (CSV level,code,name,parent or units)", Request: "OrgImportRequest", Response: "List[OrgUnit]"}, a.importOrg)
@@ -159,7 +159,7 @@ func (a *API) startGrayPlan(w http.ResponseWriter, r *http.Request) error {
 	var p gray.Plan
 	err = a.do(r, "grayplan.start", gray.Path(spec.Key()), s, func(tx platform.Tx) error {
 		var err error
-		p, err = a.p.StartGrayPlan(r.Context(), tx, a.actor(r), spec)
+		p, err = a.p.StartGrayPlan(r.Context(), tx, a.caller(r), spec)
 		return err
 	})
 	if err != nil {

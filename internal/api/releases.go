@@ -31,7 +31,7 @@ func (a *API) registerReleases() {
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{id}/start", Summary: "Start an approved release order", Response: "OrderView"},
 		a.orderAction(authz.ReleaseOperate, "release.start", func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, error) {
-			return a.p.StartOrder(r.Context(), tx, a.actor(r), k)
+			return a.p.StartOrder(r.Context(), tx, a.caller(r), k)
 		}))
 	a.route(Route{Method: "POST", Path: base + "/{id}/abort", Summary: "Abort a release order; a running one rolls back", Request: "AbortRequest", Response: "OrderView", OptionalBody: true, Status: http.StatusOK},
 		a.orderAction(authz.ReleaseOperate, "release.abort", func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, error) {
@@ -48,7 +48,7 @@ func (a *API) registerReleases() {
 			if err := decodeOptional(r, &req); err != nil {
 				return release.Order{}, err
 			}
-			return a.p.RollbackOrder(r.Context(), tx, a.actor(r), k, req)
+			return a.p.RollbackOrder(r.Context(), tx, a.caller(r), k, req)
 		}))
 }
 

@@ -88,7 +88,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 
 // Do runs fn in one read-write transaction. If fn fails, the transaction is
 // rolled back and a record of ev with Outcome failure (Denied for
-// resource.ErrUnauthenticated) and the error in its summary is appended in
+// resource.ErrUnauthenticated and resource.ErrForbidden) and the error in its summary is appended in
 // a transaction of its own; Do returns fn's error. The records of the
 // changes fn made are written by the services inside the transaction.
 func (p *Platform) Do(ctx context.Context, a audit.Actor, ev audit.Event, fn func(Tx) error) error {
@@ -97,7 +97,7 @@ func (p *Platform) Do(ctx context.Context, a audit.Actor, ev audit.Event, fn fun
 		return nil
 	}
 	ev.Outcome = audit.Failure
-	if errors.Is(err, resource.ErrUnauthenticated) {
+	if errors.Is(err, resource.ErrUnauthenticated) || errors.Is(err, resource.ErrForbidden) {
 		ev.Outcome = audit.Denied
 	}
 	ev.Summary = failureSummary(ev.Summary, err)

@@ -24,6 +24,9 @@ var (
 	// ErrUnauthenticated: credentials, token or session are wrong, expired
 	// or revoked (401). The message never says which.
 	ErrUnauthenticated = errors.New("invalid credentials")
+	// ErrForbidden: the caller is known but its roles do not allow the
+	// operation at the target's scope.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // FieldError is one invalid field, named by its path in the object

@@ -71,6 +71,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"an org directory is imported and plans pick units by name", testOrgDirectory},
 		{"a gray plan's second version counts against the quota", testGrayPlanQuota},
 		{"the controller hears of a gray plan change only once it commits", testGrayNotifiesAfterCommit},
+		{"operations on what runs ask the caller's roles themselves", testOperationsAskTheCallersRoles},
 		{"a release order is released by a gray group that starts, widens, promotes and aborts as one", testGrayGroup},
 		{"of several orders started at once only one holds an application", testConcurrentStartsHoldAnApplicationOnce},
 		{"release orders list newest first in pages and keep their locks until they end", testOrdersListNewestFirst},
