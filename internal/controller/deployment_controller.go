@@ -184,7 +184,7 @@ func (c *Deployments) enqueueAll(ctx context.Context) {
 		pl.sent = nil // the resync sends everything, repairing what no event told of
 	}
 	c.mu.Unlock()
-	err := c.db.View(ctx, func(st platform.Tx) error {
+	err := view(ctx, c.db, func(st deploymentReads) error {
 		ds, err := st.PendingDeployments(ctx)
 		if err != nil {
 			return err

@@ -44,7 +44,7 @@ type deploymentPass struct {
 
 func (p *deploymentPass) load(ctx context.Context) (bool, time.Duration, error) {
 	k := p.k
-	err := p.c.db.View(ctx, func(st platform.Tx) error {
+	err := view(ctx, p.c.db, func(st deploymentReads) error {
 		var err error
 		if p.d, err = st.GetDeployment(ctx, k); err != nil {
 			return err

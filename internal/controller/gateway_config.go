@@ -243,7 +243,7 @@ func (e envPart) part() (part, error) {
 // returned with its error; only a failure to read the lists fails.
 func (g *GatewayConfig) environments(ctx context.Context) ([]envPart, error) {
 	byPath := map[string]*envPart{}
-	err := g.db.View(ctx, func(st platform.Tx) error {
+	err := view(ctx, g.db, func(st gatewayReads) error {
 		deps, err := st.ListDeployments(ctx, deploy.Filter{}, "", 0)
 		if err != nil {
 			return err
@@ -302,7 +302,7 @@ func (g *GatewayConfig) environments(ctx context.Context) ([]envPart, error) {
 
 // route is the gateway route of deployment d in env under plan p (nil:
 // none), or false when it serves none.
-func (g *GatewayConfig) route(ctx context.Context, st platform.Tx, d deploy.Deployment, env tenancy.Environment, p *gray.Plan) (traffic.Route, bool, error) {
+func (g *GatewayConfig) route(ctx context.Context, st gatewayReads, d deploy.Deployment, env tenancy.Environment, p *gray.Plan) (traffic.Route, bool, error) {
 	v, err := st.GetVersion(ctx, d.Tenant, d.Project, d.Application, d.Version)
 	if errors.Is(err, resource.ErrNotFound) {
 		return traffic.Route{}, false, nil

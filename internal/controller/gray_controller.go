@@ -100,7 +100,7 @@ func (c *GrayPlans) Run(ctx context.Context, workers int) {
 }
 
 func (c *GrayPlans) enqueueAll(ctx context.Context) {
-	err := c.db.View(ctx, func(st platform.Tx) error {
+	err := view(ctx, c.db, func(st grayReads) error {
 		plans, err := st.ListPlans(ctx, deploy.Filter{})
 		for _, p := range plans {
 			c.queue.Add(p.Key())
@@ -263,7 +263,7 @@ func apply(ctx context.Context, conn *kube.Conn, objs, routes []*unstructured.Un
 
 func (c *GrayPlans) load(ctx context.Context, k deploy.Key) (grayState, error) {
 	s := grayState{versions: map[string]apps.Version{}}
-	err := c.db.View(ctx, func(st platform.Tx) error {
+	err := view(ctx, c.db, func(st grayReads) error {
 		var err error
 		if s.plan, err = st.GetPlan(ctx, k); err != nil {
 			return err

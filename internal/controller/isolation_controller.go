@@ -82,7 +82,7 @@ func (c *Isolation) Run(ctx context.Context) {
 // ReconcileAll reconciles every registered cluster that answers.
 func (c *Isolation) ReconcileAll(ctx context.Context) error {
 	var names []string
-	err := c.db.View(ctx, func(tx platform.Tx) error {
+	err := view(ctx, c.db, func(tx isolationReads) error {
 		cs, err := tx.ListClusters(ctx, "", 10000)
 		for _, cl := range cs {
 			names = append(names, cl.Name)

@@ -6,12 +6,11 @@ import (
 
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/netasset"
-	"berth.dev/berth/internal/platform"
 )
 
 // allocatedNodePorts reads the node ports allocated to deployment k, by
 // the name of the port they expose.
-func allocatedNodePorts(ctx context.Context, st platform.Tx, k deploy.Key) (map[string]int32, error) {
+func allocatedNodePorts(ctx context.Context, st deploymentReads, k deploy.Key) (map[string]int32, error) {
 	held, err := st.ListAllocations(ctx, netasset.AllocationFilter{Tenant: k.Tenant, Project: k.Project,
 		Application: k.Application, Environment: k.Environment})
 	if err != nil {

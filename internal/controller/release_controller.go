@@ -131,7 +131,7 @@ func (c *Releases) Run(ctx context.Context, workers int) {
 // enqueueActive queues every order with work left: on start, this is how
 // orders resume after a crash.
 func (c *Releases) enqueueActive(ctx context.Context) {
-	err := c.db.View(ctx, func(st platform.Tx) error {
+	err := view(ctx, c.db, func(st releaseReads) error {
 		os, err := st.ActiveOrders(ctx)
 		for _, o := range os {
 			c.queue.Add(o.Key())
