@@ -56,7 +56,7 @@ func (a *API) clusterStatus(name string) *apitypes.ClusterStatus {
 }
 
 func (a *API) registerClusters() {
-	a.route(Route{Method: "GET", Path: "/clusters", Summary: "List registered clusters", Query: pageQuery, Response: "List[Cluster]"}, a.listClusters)
+	a.route(Route{Method: "GET", Path: "/clusters", Summary: "List registered clusters and whether Berth reaches each", Query: pageQuery, Response: "List[ClusterView]"}, a.listClusters)
 	a.route(Route{Method: "POST", Path: "/clusters", Summary: "Register a cluster with its kubeconfig (refused unless it parses; status Unknown with the reason when its API server does not answer)", Request: "ClusterRequest", Response: "ClusterView"}, a.registerCluster)
 	a.route(Route{Method: "GET", Path: "/clusters/{cluster}", Summary: "Get a cluster (never its kubeconfig) and whether Berth reaches it", Response: "ClusterView"}, a.getCluster)
 	a.route(Route{Method: "PUT", Path: "/clusters/{cluster}", Summary: "Update a cluster; a non-empty kubeconfig replaces the stored one (resourceVersion required)",
@@ -80,7 +80,11 @@ func (a *API) listClusters(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writePage(w, page)
+	views := resource.Page[apitypes.ClusterView]{Continue: page.Continue, Items: make([]apitypes.ClusterView, len(page.Items))}
+	for i, c := range page.Items {
+		views.Items[i] = apitypes.ClusterView{Cluster: c, Status: a.clusterStatus(c.Name)}
+	}
+	return writePage(w, views)
 }
 
 func (a *API) registerCluster(w http.ResponseWriter, r *http.Request) error {

@@ -318,6 +318,11 @@ func TestRestartKeepsTheAdminAndTheLocalCluster(t *testing.T) {
 	if out := b.must("", []string{"get", "clusters", "-o", "json"}, `"name": "local"`); strings.Count(out, `"name": "local"`) != 1 {
 		t.Errorf("clusters after a restart:\n%s", out)
 	}
+	// The list says whether Berth reaches each cluster: this one's
+	// kubeconfig names no server.
+	if out := b.must("", []string{"get", "clusters"}, "local"); !strings.Contains(out, "STATUS") || !strings.Contains(out, "Unknown") {
+		t.Errorf("cluster list without the cluster's status:\n%s", out)
+	}
 }
 
 func between(s, start, end string) string {

@@ -44,7 +44,7 @@ var kinds = []Kind{
 	{Name: "environments", Aliases: []string{"environment", "env", "envs"}, base: inProject("/environments"),
 		Columns: []Column{{"NAME", "name"}, {"CLUSTER", "cluster"}, {"NAMESPACE", "namespace"}, {"CREATED", "createdAt"}}},
 	{Name: "clusters", Aliases: []string{"cluster"}, base: fixed("/clusters"),
-		Columns: []Column{{"NAME", "name"}, {"DISPLAY NAME", "displayName"}, {"ZONE", "zone"}, {"CREATED", "createdAt"}}},
+		Columns: []Column{{"NAME", "name"}, {"DISPLAY NAME", "displayName"}, {"ZONE", "zone"}, {"STATUS", "status.phase"}, {"CREATED", "createdAt"}}},
 	{Name: "applications", Aliases: []string{"application", "app", "apps"}, base: inProject("/applications"),
 		Columns: []Column{{"NAME", "name"}, {"VERSION", "currentVersion"}, {"CREATED BY", "createdBy"}, {"CREATED", "createdAt"}}},
 	{Name: "versions", Aliases: []string{"version", "ver"}, base: inApp("/versions"),
