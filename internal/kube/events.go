@@ -5,8 +5,9 @@ import (
 	"sort"
 	"strings"
 
-	"berth.dev/berth/internal/health"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"berth.dev/berth/internal/health"
 )
 
 // Event is a recent Kubernetes event about an application's objects (see

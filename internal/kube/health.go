@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"sort"
 
-	"berth.dev/berth/internal/health"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"berth.dev/berth/internal/health"
 )
 
 // Phase, Status and PodStatus are the application's live state as the
@@ -108,10 +109,7 @@ func Assess(d *appsv1.Deployment, pods []*corev1.Pod, zoneOf func(node string) s
 		return s
 	}
 	s.Version = d.Spec.Template.Labels[LabelVersion]
-	s.Desired = 1
-	if d.Spec.Replicas != nil {
-		s.Desired = *d.Spec.Replicas
-	}
+	s.Desired = wantReplicas(d)
 	s.Ready, s.Updated, s.Available = d.Status.ReadyReplicas, d.Status.UpdatedReplicas, d.Status.AvailableReplicas
 
 	var faults []Fault

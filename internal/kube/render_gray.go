@@ -155,32 +155,32 @@ func ReadyEndpoints(ctx context.Context, client kubernetes.Interface, namespace,
 // Deployment as it was before its last rollout) and reports whether it has
 // rolled to version (RolledTo), and how many replicas it wants.
 func DeploymentRolledTo(ctx context.Context, client kubernetes.Interface, namespace, name, version string) (rolled bool, want int32, err error) {
-	d, err := client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return false, 0, nil
+	d, err := liveDeployment(ctx, client, namespace, name)
+	if d == nil {
+		return false, 0, err
 	}
-	if err != nil {
-		return false, 0, fmt.Errorf("deployment %s/%s: %w", namespace, name, err)
-	}
-	want = 1
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	return RolledTo(d, version), want, nil
+	return RolledTo(d, version), wantReplicas(d), nil
 }
 
 // DeploymentAvailable reads Deployment namespace/name from the API server
 // (not from a watcher's cache, which may still hold an earlier Deployment
 // of the same name) and reports whether it runs every replica it wants.
 func DeploymentAvailable(ctx context.Context, client kubernetes.Interface, namespace, name string) (bool, error) {
+	d, err := liveDeployment(ctx, client, namespace, name)
+	return Available(d), err
+}
+
+// liveDeployment reads Deployment namespace/name from the API server; nil
+// when there is none (or it could not be read: then with the error).
+func liveDeployment(ctx context.Context, client kubernetes.Interface, namespace, name string) (*appsv1.Deployment, error) {
 	d, err := client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("deployment %s/%s: %w", namespace, name, err)
+		return nil, fmt.Errorf("deployment %s/%s: %w", namespace, name, err)
 	}
-	return Available(d), nil
+	return d, nil
 }
 
 // RolledTo reports whether Deployment d has finished rolling out pods of
@@ -189,11 +189,7 @@ func RolledTo(d *appsv1.Deployment, version string) bool {
 	if d == nil || d.Spec.Template.Labels[LabelVersion] != version || d.Status.ObservedGeneration < d.Generation {
 		return false
 	}
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	s := d.Status
+	want, s := wantReplicas(d), d.Status
 	return s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want
 }
 
@@ -203,9 +199,14 @@ func Available(d *appsv1.Deployment) bool {
 	if d == nil || d.Status.ObservedGeneration < d.Generation {
 		return false
 	}
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
+	want := wantReplicas(d)
 	return d.Status.UpdatedReplicas >= want && d.Status.AvailableReplicas >= want
+}
+
+// wantReplicas is how many replicas d asks for (1 when it does not say).
+func wantReplicas(d *appsv1.Deployment) int32 {
+	if d.Spec.Replicas != nil {
+		return *d.Spec.Replicas
+	}
+	return 1
 }
