@@ -12,12 +12,11 @@ import (
 	"strings"
 
 	"berth.dev/berth/internal/api/apitypes"
-	"berth.dev/berth/internal/kube"
-
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/gray"
+	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"

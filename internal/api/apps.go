@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/api/apitypes"
-	"berth.dev/berth/internal/kube"
-
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/authz"
+	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"

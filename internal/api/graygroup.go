@@ -16,8 +16,8 @@ type groupFunc func(r *http.Request, tx platform.Tx, k release.Key) (release.Ord
 func (a *API) registerGrayGroups() {
 	base := "/tenants/{tenant}/projects/{project}/releases/{id}/gray"
 	a.route(Route{Method: "GET", Path: base, Summary: "Get a release order's gray group: the order and the gray plan of each item", Response: "GrayGroupView"}, a.getGrayGroup)
-	a.route(Route{Method: "POST", Path: base, Summary: "Release an approved order by gray plans: every item's version beside its stable one for the same cohorts",
-		Request: "GrayGroupStartRequest", Response: "GrayGroupView", OptionalBody: true}, a.grayGroupOp("release.gray.start", http.StatusCreated, authz.ReleaseOperate,
+	a.grayGroupRoute(Route{Method: "POST", Path: base, Summary: "Release an approved order by gray plans: every item's version beside its stable one for the same cohorts",
+		Request: "GrayGroupStartRequest", Response: "GrayGroupView", OptionalBody: true}, "release.gray.start", authz.ReleaseOperate,
 		func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
 			var req apitypes.GrayGroupStartRequest
 			if err := decodeOptional(r, &req); err != nil {
@@ -25,48 +25,43 @@ func (a *API) registerGrayGroups() {
 			}
 			spec := gray.Plan{Strategy: req.Strategy, GrayReplicas: req.GrayReplicas, Steps: req.Steps, Step: req.Step, Side: req.Side}
 			return a.p.GrayGroups.Start(r.Context(), tx, a.actor(r), k, spec)
-		}))
-	a.route(Route{Method: "POST", Path: base + "/step", Summary: "Widen every plan of the gray group to its next (or a given) step", Request: "GrayStepRequest", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK},
-		a.grayGroupOp("release.gray.step", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
-			var req apitypes.GrayStepRequest
-			if err := decodeOptional(r, &req); err != nil {
-				return release.Order{}, nil, err
-			}
-			return a.p.GrayGroups.Step(r.Context(), tx, a.actor(r), k, req.To)
-		}))
-	a.route(Route{Method: "POST", Path: base + "/set", Summary: "Change every plan of the gray group: steps, current step, blue-green side, gray replicas", Request: "GrayChange", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK},
-		a.grayGroupOp("release.gray.set", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
-			var req gray.Change
-			if err := decodeOptional(r, &req); err != nil {
-				return release.Order{}, nil, err
-			}
-			return a.p.GrayGroups.Set(r.Context(), tx, a.actor(r), k, req)
-		}))
-	a.route(Route{Method: "POST", Path: base + "/promote", Summary: "Promote every plan of the gray group; the order succeeds", Request: "GrayPromoteRequest", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK},
-		a.grayGroupOp("release.gray.promote", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
-			var req apitypes.GrayPromoteRequest
-			if err := decodeOptional(r, &req); err != nil {
-				return release.Order{}, nil, err
-			}
-			keep, err := parseKeepOld(req.KeepOld)
-			if err != nil {
-				return release.Order{}, nil, err
-			}
-			return a.p.GrayGroups.Promote(r.Context(), tx, a.actor(r), k, keep)
-		}))
-	a.route(Route{Method: "POST", Path: base + "/abort", Summary: "Send every application of the gray group back to its stable version (a promoted group switches back)",
-		Request: "GrayAbortRequest", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK},
-		a.grayGroupOp("release.gray.abort", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
-			var req apitypes.GrayAbortRequest
-			if err := decodeOptional(r, &req); err != nil {
-				return release.Order{}, nil, err
-			}
-			return a.p.GrayGroups.Abort(r.Context(), tx, a.actor(r), k, req.Reason)
-		}))
-	a.route(Route{Method: "POST", Path: base + "/end", Summary: "Stop keeping the old versions of a promoted gray group", Response: "GrayGroupView"},
-		a.grayGroupOp("release.gray.end", http.StatusOK, authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
-			return a.p.GrayGroups.End(r.Context(), tx, a.actor(r), k)
-		}))
+		})
+	a.grayGroupRoute(Route{Method: "POST", Path: base + "/step", Summary: "Widen every plan of the gray group to its next (or a given) step", Request: "GrayStepRequest", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK}, "release.gray.step", authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
+		var req apitypes.GrayStepRequest
+		if err := decodeOptional(r, &req); err != nil {
+			return release.Order{}, nil, err
+		}
+		return a.p.GrayGroups.Step(r.Context(), tx, a.actor(r), k, req.To)
+	})
+	a.grayGroupRoute(Route{Method: "POST", Path: base + "/set", Summary: "Change every plan of the gray group: steps, current step, blue-green side, gray replicas", Request: "GrayChange", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK}, "release.gray.set", authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
+		var req gray.Change
+		if err := decodeOptional(r, &req); err != nil {
+			return release.Order{}, nil, err
+		}
+		return a.p.GrayGroups.Set(r.Context(), tx, a.actor(r), k, req)
+	})
+	a.grayGroupRoute(Route{Method: "POST", Path: base + "/promote", Summary: "Promote every plan of the gray group; the order succeeds", Request: "GrayPromoteRequest", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK}, "release.gray.promote", authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
+		var req apitypes.GrayPromoteRequest
+		if err := decodeOptional(r, &req); err != nil {
+			return release.Order{}, nil, err
+		}
+		keep, err := parseKeepOld(req.KeepOld)
+		if err != nil {
+			return release.Order{}, nil, err
+		}
+		return a.p.GrayGroups.Promote(r.Context(), tx, a.actor(r), k, keep)
+	})
+	a.grayGroupRoute(Route{Method: "POST", Path: base + "/abort", Summary: "Send every application of the gray group back to its stable version (a promoted group switches back)",
+		Request: "GrayAbortRequest", Response: "GrayGroupView", OptionalBody: true, Status: http.StatusOK}, "release.gray.abort", authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
+		var req apitypes.GrayAbortRequest
+		if err := decodeOptional(r, &req); err != nil {
+			return release.Order{}, nil, err
+		}
+		return a.p.GrayGroups.Abort(r.Context(), tx, a.actor(r), k, req.Reason)
+	})
+	a.grayGroupRoute(Route{Method: "POST", Path: base + "/end", Summary: "Stop keeping the old versions of a promoted gray group", Response: "GrayGroupView"}, "release.gray.end", authz.GrayManage, func(r *http.Request, tx platform.Tx, k release.Key) (release.Order, []gray.Plan, error) {
+		return a.p.GrayGroups.End(r.Context(), tx, a.actor(r), k)
+	})
 }
 
 func (a *API) groupView(o release.Order, plans []gray.Plan) apitypes.GrayGroupView {
@@ -97,13 +92,14 @@ func (a *API) getGrayGroup(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, a.groupView(o, plans))
 }
 
-// grayGroupOp is the handler of one change of an order's gray group: every
-// plan and the order in one transaction. The order's environment must be
-// reachable, as for a single plan.
+// grayGroupRoute registers rt as one change of an order's gray group:
+// every plan and the order in one transaction, answered with rt's success
+// status. The order's environment must be reachable, as for a single plan.
 // Starting a group starts the order too, so it also needs perm (release
 // operate); the other changes need gray plan management alone.
-func (a *API) grayGroupOp(action string, status int, perm authz.Permission, fn groupFunc) HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
+func (a *API) grayGroupRoute(rt Route, action string, perm authz.Permission, fn groupFunc) {
+	status := successStatus(rt)
+	a.route(rt, func(w http.ResponseWriter, r *http.Request) error {
 		s := scopeOf(r)
 		for _, p := range []authz.Permission{authz.GrayManage, perm} {
 			if err := a.authorize(r, p, s); err != nil {
@@ -136,5 +132,5 @@ func (a *API) grayGroupOp(action string, status int, perm authz.Permission, fn g
 			return err
 		}
 		return writeJSON(w, status, a.groupView(o, plans))
-	}
+	})
 }
