@@ -9,14 +9,14 @@ import (
 const ListPageSize = 500
 
 // List reads every page of the collection at path (the API's
-// `items`/`continue` paging) and returns all its items.
-func (c *Client) List(ctx context.Context, path string) ([]map[string]any, error) {
-	var all []map[string]any
+// `items`/`continue` paging) and returns all its items, decoded as T.
+func List[T any](ctx context.Context, c *Client, path string) ([]T, error) {
+	var all []T
 	next := ""
 	for {
 		var page struct {
-			Items    []map[string]any `json:"items"`
-			Continue string           `json:"continue"`
+			Items    []T    `json:"items"`
+			Continue string `json:"continue"`
 		}
 		if err := c.Do(ctx, "GET", path+Query("limit", strconv.Itoa(ListPageSize), "continue", next), nil, &page); err != nil {
 			return nil, err

@@ -27,7 +27,7 @@ func TestListReadsEveryPage(t *testing.T) {
 		fmt.Fprint(w, pages[r.URL.Query().Get("continue")])
 	}))
 	defer srv.Close()
-	items, err := New(srv.URL, "").List(t.Context(), "/tenants")
+	items, err := List[map[string]any](t.Context(), New(srv.URL, ""), "/tenants")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,17 +68,9 @@ func listCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var all []apitypes.DeploymentView
-			next := ""
-			for {
-				var page apitypes.List[apitypes.DeploymentView]
-				if err := s.Client.Do(cmd.Context(), "GET", base+client.Query("limit", "500", "continue", next), nil, &page); err != nil {
-					return err
-				}
-				all = append(all, page.Items...)
-				if next = page.Continue; next == "" {
-					break
-				}
+			all, err := client.List[apitypes.DeploymentView](cmd.Context(), s.Client, base)
+			if err != nil {
+				return err
 			}
 			if output == "json" {
 				return json.NewEncoder(env.Stdout).Encode(all)

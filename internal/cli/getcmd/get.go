@@ -70,5 +70,5 @@ func Fetch(ctx context.Context, c *client.Client, k kind.Kind, place kind.Place,
 	if err != nil {
 		return nil, err
 	}
-	return c.List(ctx, path)
+	return client.List[map[string]any](ctx, c, path)
 }

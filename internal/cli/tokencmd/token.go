@@ -69,7 +69,7 @@ func New(env cli.Env) *cobra.Command {
 			if listUser == "" {
 				objs, err = getcmd.Fetch(cmd.Context(), s.Client, k, kind.Place{}, "")
 			} else {
-				objs, err = s.Client.List(cmd.Context(), base(listUser))
+				objs, err = client.List[map[string]any](cmd.Context(), s.Client, base(listUser))
 			}
 			if err != nil {
 				return err
