@@ -213,6 +213,8 @@ func (a *API) registerAuth() {
 		Public: true, Request: "LoginRequest", Response: "LoginResponse"}, a.login)
 	a.route(Route{Method: "POST", Path: "/logout", Summary: "End the console session", Response: "none"}, a.logout)
 	a.route(Route{Method: "GET", Path: "/whoami", Summary: "The caller and its role bindings", Response: "WhoAmI"}, a.whoami)
+	a.route(Route{Method: "GET", Path: "/whoami/permissions", Summary: "What the caller may do at a scope (the platform, a tenant or a project), for consoles to offer only what will be allowed",
+		Query: []string{"tenant", "project"}, Response: "Permissions"}, a.permissions)
 }
 
 var errBadCredentials = &httpError{status: http.StatusUnauthorized, code: i18n.BadCredentials}
@@ -414,4 +416,24 @@ func (a *API) whoami(w http.ResponseWriter, r *http.Request) error {
 		roles = []authz.Binding{}
 	}
 	return writeJSON(w, http.StatusOK, apitypes.WhoAmI{User: p.user, Roles: roles})
+}
+
+// permissions answers which permissions the caller holds at the scope the
+// query names. It only describes the caller's own bindings, so it asks
+// for no permission; the operations themselves still decide.
+func (a *API) permissions(w http.ResponseWriter, r *http.Request) error {
+	decide(r) // one's own account
+	q := r.URL.Query()
+	scope := authz.Scope{Tenant: q.Get("tenant"), Project: q.Get("project")}
+	if scope.Project != "" && scope.Tenant == "" {
+		return &resource.ValidationError{Fields: []resource.FieldError{{Path: "tenant", Reason: "is required with project"}}}
+	}
+	p := principalOf(r)
+	out := apitypes.Permissions{Scope: scope, Permissions: []authz.Permission{}}
+	for _, perm := range authz.Permissions() {
+		if authz.Allowed(p.bindings, perm, scope) {
+			out.Permissions = append(out.Permissions, perm)
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
 }

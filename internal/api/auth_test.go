@@ -176,3 +176,53 @@ func TestAGatewayTokenReadsTheGatewayStreamAndNothingElse(t *testing.T) {
 		}
 	}
 }
+
+func TestPermissionsDescribeTheCallersRolesAtAScope(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	admin := h.token("admin", adminPassword)
+	for _, tenant := range []string{"bank", "insurer"} {
+		h.must(http.StatusCreated, admin, "POST", "/tenants", map[string]string{"name": tenant})
+		h.must(http.StatusCreated, admin, "POST", "/tenants/"+tenant+"/projects", map[string]string{"name": "pay"})
+	}
+	h.must(http.StatusCreated, admin, "POST", "/users", map[string]string{"name": "dev", "password": "developer-password"})
+	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects/pay/members", map[string]string{"user": "dev", "role": "developer"})
+	dev := h.token("dev", "developer-password")
+
+	has := func(token, query string) map[string]bool {
+		var got apitypes.Permissions
+		h.must(http.StatusOK, token, "GET", "/whoami/permissions"+query, nil).decode(t, &got)
+		out := map[string]bool{}
+		for _, p := range got.Permissions {
+			out[string(p)] = true
+		}
+		return out
+	}
+	// The policy table of docs/security.md: a developer of a project reads
+	// and deploys there, but neither approves orders nor reads others' tenants.
+	inPay := has(dev, "?tenant=bank&project=pay")
+	for perm, want := range map[string]bool{"deployment:read": true, "deployment:deploy": true, "release:approve": false, "tenant:delete": false} {
+		if inPay[perm] != want {
+			t.Errorf("developer of bank/pay: %s = %v, want %v", perm, inPay[perm], want)
+		}
+	}
+	// Platform-wide reads (the resource tiers) reach every scope; nothing else
+	// of bank/pay may reach insurer/pay.
+	everywhere := has(dev, "")
+	for perm := range has(dev, "?tenant=insurer&project=pay") {
+		if !everywhere[perm] {
+			t.Errorf("developer of bank/pay holds %s in insurer/pay", perm)
+		}
+	}
+	if everywhere["deployment:read"] {
+		t.Error("developer of bank/pay reads deployments at platform scope")
+	}
+	if platform := has(admin, ""); !platform["cluster:create"] || !platform["tenant:create"] {
+		t.Errorf("the platform admin at platform scope: %v, want cluster:create and tenant:create among them", platform)
+	}
+	r := h.must(http.StatusUnprocessableEntity, dev, "GET", "/whoami/permissions?project=pay", nil)
+	if f := r.errorBody(t).Fields; len(f) != 1 || f[0].Path != "tenant" {
+		t.Errorf("fields %+v, want one naming tenant", f)
+	}
+	h.must(http.StatusUnauthorized, "", "GET", "/whoami/permissions", nil)
+}

@@ -47,6 +47,7 @@ var schemaTypes = map[string]reflect.Type{
 	"LoginRequest":          reflect.TypeFor[apitypes.LoginRequest](),
 	"LoginResponse":         reflect.TypeFor[apitypes.LoginResponse](),
 	"WhoAmI":                reflect.TypeFor[apitypes.WhoAmI](),
+	"Permissions":           reflect.TypeFor[apitypes.Permissions](),
 	"AuditRecord":           reflect.TypeFor[audit.Record](),
 	"VerifyReport":          reflect.TypeFor[apitypes.VerifyReport](),
 	"VerifyRequest":         reflect.TypeFor[apitypes.VerifyRequest](),

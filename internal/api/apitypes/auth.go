@@ -46,6 +46,12 @@ type WhoAmI struct {
 	Roles []authz.Binding `json:"roles"`
 }
 
+// Permissions lists what the caller may do at Scope.
+type Permissions struct {
+	Scope       authz.Scope        `json:"scope"`
+	Permissions []authz.Permission `json:"permissions"`
+}
+
 // UserRequest creates a user.
 type UserRequest struct {
 	identity.User
