@@ -11,14 +11,17 @@ TEST_FLAGS ?=
 # not on this allow-list fails the run.
 TEST_ALLOWED_SKIPS ?= .ci/allowed-skips.txt
 
-.PHONY: help build components run test lint fmt verify bench fuzz clean stress-gray
+.PHONY: help build web components run test lint fmt verify bench fuzz clean stress-gray screenshots
 
 help: ## Show this help
 	@echo "Berth — make targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-11s %s\n", $$1, $$2 }'
 
-build: ## Build bin/berth
+build: web ## Build bin/berth (the console included)
 	go build -ldflags "$(LDFLAGS)" -o bin/berth ./cmd/berth
+
+web: ## Build the console into web/dist when its sources changed (npm ci from the lockfile)
+	@scripts/web.sh
 
 components: ## Build (once per machine) the Kubernetes components of the local cluster
 	@build/components/build.sh
@@ -26,9 +29,11 @@ components: ## Build (once per machine) the Kubernetes components of the local c
 run: build ## Build, start a local cluster (unless KUBECONFIG=… is given) and the server
 	@scripts/run.sh
 
-test: lint ## Lint, then run every test with the race detector, real cluster and PostgreSQL included
+test: lint web ## Lint, then run every test with the race detector, real cluster, PostgreSQL and browser included
 	@# PostgreSQL at 127.0.0.1:5432: used if it answers, else started, else installed.
 	@scripts/postgres.sh
+	@# Debian's chromium for the console's browser journeys (internal/cli/e2e/console).
+	@scripts/chromium.sh
 	@go build -o bin/testreport ./scripts/testreport
 	@# The local control plane's components: built once per machine, cached by version.
 	@# go test -json goes through bin/testreport: failures in full, skips listed, counts last.
@@ -44,6 +49,10 @@ fmt: ## Format the code
 	gofmt -w cmd internal bench
 
 verify: test ## Same as test (kept for habit)
+
+screenshots: web ## Take the console screenshots of docs/console/ (the browser journeys, saving pages)
+	components=$$(build/components/build.sh) && BERTH_SCREENSHOTS=$(CURDIR)/docs/console \
+		BERTH_COMPONENTS_DIR="$$components" go test -count=1 -timeout 20m ./internal/cli/e2e/console/
 
 bench: build ## Run the benchmarks in bench/ (see docs/benchmarks.md)
 	@scripts/bench.sh

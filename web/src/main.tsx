@@ -1,0 +1,50 @@
+// The console's entry: languages, the session, the one live stream and the
+// routes. The sign-in page is all the first load fetches; the console
+// behind it is loaded after sign-in.
+import { App as AntApp, ConfigProvider } from 'antd';
+import enUS from 'antd/locale/en_US';
+import zhCN from 'antd/locale/zh_CN';
+import dayjs from 'dayjs';
+import 'dayjs/locale/zh-cn';
+import { lazy, StrictMode, Suspense } from 'react';
+import { createRoot } from 'react-dom/client';
+import { useTranslation } from 'react-i18next';
+import { BrowserRouter } from 'react-router';
+import './i18n';
+import { Login } from './pages/Login';
+import { SessionProvider, useSession } from './session';
+
+const Console = lazy(() => import('./Console'));
+
+function Pages() {
+  const { me, checked } = useSession();
+  const { t } = useTranslation();
+  if (!checked) return <div style={{ padding: 24 }}>{t('common.loading')}</div>;
+  if (!me) return <Login />;
+  return <Console />;
+}
+
+function Root() {
+  const { i18n } = useTranslation();
+  const zh = i18n.language !== 'en';
+  dayjs.locale(zh ? 'zh-cn' : 'en');
+  return (
+    <ConfigProvider locale={zh ? zhCN : enUS} theme={{ token: { colorPrimary: '#1d4ed8' } }}>
+      <AntApp>
+        <SessionProvider>
+          <BrowserRouter>
+            <Suspense>
+              <Pages />
+            </Suspense>
+          </BrowserRouter>
+        </SessionProvider>
+      </AntApp>
+    </ConfigProvider>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <Root />
+  </StrictMode>,
+);
