@@ -29,6 +29,7 @@ import (
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/gray"
+	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
@@ -65,20 +66,28 @@ type Options struct {
 	// Gateway is the configuration stream of Berth gateways; nil serves an
 	// empty configuration.
 	Gateway GatewayStream
+	// Events is the hub of the live event stream (GET /events); nil
+	// answers it 404.
+	Events *live.Hub
+	// Heartbeat is how often an idle event stream sends a comment and
+	// re-checks the caller (default DefaultHeartbeat).
+	Heartbeat time.Duration
 }
 
 // API serves /api/v1.
 type API struct {
-	log     *slog.Logger
-	p       *platform.Platform
-	clock   clock.Clock
-	limiter *Limiter
-	proxies []netip.Prefix
-	trust   bool // behind trusted proxies: X-Forwarded-Proto counts
-	mux     *http.ServeMux
-	routes  []Route
-	live    Live
-	gateway GatewayStream
+	log       *slog.Logger
+	p         *platform.Platform
+	clock     clock.Clock
+	limiter   *Limiter
+	proxies   []netip.Prefix
+	trust     bool // behind trusted proxies: X-Forwarded-Proto counts
+	mux       *http.ServeMux
+	routes    []Route
+	live      Live
+	gateway   GatewayStream
+	hub       *live.Hub
+	heartbeat time.Duration
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns
@@ -108,7 +117,11 @@ type Route struct {
 
 // New returns the API with every route registered.
 func New(o Options) *API {
-	a := &API{log: o.Log, p: o.Platform, clock: o.Clock, limiter: o.Limiter, proxies: o.TrustedProxies, trust: len(o.TrustedProxies) > 0, mux: http.NewServeMux(), live: o.Live, gateway: o.Gateway}
+	a := &API{log: o.Log, p: o.Platform, clock: o.Clock, limiter: o.Limiter, proxies: o.TrustedProxies, trust: len(o.TrustedProxies) > 0, mux: http.NewServeMux(), live: o.Live, gateway: o.Gateway,
+		hub: o.Events, heartbeat: o.Heartbeat}
+	if a.heartbeat <= 0 {
+		a.heartbeat = DefaultHeartbeat
+	}
 	if a.clock == nil {
 		a.clock = o.Platform.Clock
 	}
@@ -127,6 +140,7 @@ func New(o Options) *API {
 	a.registerAudit()
 	a.registerNetwork()
 	a.registerApply()
+	a.registerEvents()
 	a.route(Route{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI document", Public: true, Response: "OpenAPI"}, a.openAPI)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, errNotFound)

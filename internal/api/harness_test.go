@@ -68,13 +68,21 @@ func newHarness(t *testing.T, newStore storetest.NewStore, opts ...func(*platfor
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startHarness(t, p, Options{})
+}
+
+// startHarness bootstraps p and serves the API over it with o (Log,
+// Platform and Limiter are set here).
+func startHarness(t *testing.T, p *platform.Platform, o Options) *harness {
+	t.Helper()
 	if _, _, err := p.Bootstrap(t.Context(), adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	fake := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	log := &failOnUndecided{Handler: slog.NewTextHandler(io.Discard, nil), t: t}
-	a := New(Options{Log: slog.New(log), Platform: p,
-		Limiter: NewLimiter(fake, LimiterOptions{PerUser: 3, PerIP: 10, Window: time.Minute})})
+	o.Log, o.Platform = slog.New(log), p
+	o.Limiter = NewLimiter(fake, LimiterOptions{PerUser: 3, PerIP: 10, Window: time.Minute})
+	a := New(o)
 	mux := http.NewServeMux()
 	mux.Handle(Prefix+"/", a)
 	srv := httptest.NewServer(mux)

@@ -54,6 +54,14 @@ func matrixCases() map[string]routeCase {
 			return q
 		}),
 		"GET /whoami": at(onPlatform, func(*matrixEnv, *subject, authz.Scope, string) request { return ownAccount("/whoami", nil) }),
+		// Every caller may open the live event stream, whose events are
+		// filtered by the caller's bindings (events_test.go); here a bad
+		// topic ends the request before the stream starts.
+		"GET /events": at(onPlatform, func(*matrixEnv, *subject, authz.Scope, string) request {
+			q := ownAccount("/events?topics=pods", nil)
+			q.ok = []int{http.StatusUnprocessableEntity}
+			return q
+		}),
 
 		"GET /tenants": at(onPlatform, func(e *matrixEnv, _ *subject, _ authz.Scope, _ string) request {
 			q := ownAccount("/tenants", nil)

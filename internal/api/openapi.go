@@ -16,6 +16,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
@@ -82,6 +83,7 @@ var schemaTypes = map[string]reflect.Type{
 	"ApproveRequest":        reflect.TypeFor[apitypes.ApproveRequest](),
 	"AbortRequest":          reflect.TypeFor[apitypes.AbortRequest](),
 	"RollbackRequest":       reflect.TypeFor[release.RollbackRequest](),
+	"LiveEvent":             reflect.TypeFor[live.Event](),
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
@@ -151,6 +153,10 @@ func operation(rt Route) map[string]any {
 			"application/x-ndjson": map[string]any{"schema": map[string]any{"type": "string"}},
 			"text/csv":             map[string]any{"schema": map[string]any{"type": "string"}},
 		}
+	case rt.Response == "LiveEvents":
+		ok["content"] = map[string]any{eventStream: map[string]any{"schema": map[string]any{"type": "string",
+			"description": "server-sent events: retry: 3000 first; each event has id <boot>-<seq>, event <topic> and " +
+				"data a LiveEvent; event reset (data {}) asks the client to reload its views; a comment : ping every 15 s"}}}
 	case rt.Response == "OpenAPI":
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
 	case strings.HasPrefix(rt.Response, "List["):

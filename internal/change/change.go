@@ -1,6 +1,6 @@
 // Package change carries what committed transactions changed to whoever
 // acts on it: the controllers, the gateway configuration publisher and, in
-// time, live views. The domain services publish a Changed once the
+// the live event stream of the console. The domain services publish a Changed once the
 // transaction that made it has committed (never before, never for a
 // rollback); subscribers are registered once, when the engine is assembled.
 //
@@ -19,7 +19,8 @@ type Kind uint8
 
 // The kinds of change. Key says which object: the deployment for
 // Deployment, GrayPlan, Network and Applied; the release order for Release;
-// the tenant (and project) for Isolation.
+// the tenant (and project) for Isolation; the record's tenant, project and
+// sequence number for Audit.
 const (
 	// Deployment: a deployment's desired state.
 	Deployment Kind = iota + 1
@@ -34,10 +35,16 @@ const (
 	// Applied: the controller finished applying a deployment (published by
 	// the deployment controller, not by a transaction).
 	Applied
+	// Status: a deployment's live state in its cluster changed (published
+	// by the engine from the cluster watches, coalesced, not by a
+	// transaction).
+	Status
+	// Audit: an audit record was appended.
+	Audit
 	numKinds
 )
 
-var names = [numKinds]string{"", "deployment", "grayplan", "release", "network", "isolation", "applied"}
+var names = [numKinds]string{"", "deployment", "grayplan", "release", "network", "isolation", "applied", "status", "audit"}
 
 func (k Kind) String() string {
 	if k == 0 || k >= numKinds {
@@ -48,9 +55,11 @@ func (k Kind) String() string {
 
 // Key names the changed object within its kind. Name is the application
 // (Deployment, GrayPlan, Network, Applied) or the order's ID (Release);
-// Environment is set for deployments only.
+// Environment is set for deployments only; Seq is the audit record's
+// sequence number (Audit only).
 type Key struct {
 	Tenant, Project, Environment, Name string
+	Seq                                int64
 }
 
 // Changed says that the object Key of Kind changed.

@@ -135,6 +135,28 @@ func (c *Deployments) ClusterChanged(cluster string, app kube.AppKey) {
 	}
 }
 
+// Placed returns the deployments this controller placed in cluster: the
+// one whose workload is app, or every one there when app is empty (the
+// cluster's reachability changed). It is how a live view maps what the
+// cluster watches report back to deployments.
+func (c *Deployments) Placed(cluster string, app kube.AppKey) []deploy.Key {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if app != (kube.AppKey{}) {
+		if pl := c.where[placement{cluster, app}]; pl != nil {
+			return []deploy.Key{pl.key}
+		}
+		return nil
+	}
+	var keys []deploy.Key
+	for p, pl := range c.where {
+		if p.cluster == cluster {
+			keys = append(keys, pl.key)
+		}
+	}
+	return keys
+}
+
 // deletedBy is the drift of an applied object someone deleted.
 func deletedBy(ref kube.ObjectRef) string { return "(deleted): " + ref.Kind + " " + ref.Name }
 

@@ -28,6 +28,7 @@ var assembling = map[string][]string{
 		"NewGrayPlans", "NewGatewayConfig"},
 	"berth.dev/berth/internal/notify/webhook": {"NewSender"},
 	"berth.dev/berth/internal/gateway":        {"NewPublisher"},
+	"berth.dev/berth/internal/live":           {"NewHub", "NewCoalescer"},
 }
 
 // offline are functions of the hosts that run no engine: commands run while

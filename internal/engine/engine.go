@@ -18,6 +18,7 @@ import (
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/kube"
+	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/notify/webhook"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/tenancy"
@@ -32,6 +33,9 @@ const (
 	ClusterResync      = 10 * time.Second
 	GatewayConfigEvery = 30 * time.Second
 	AuditPruneEvery    = time.Hour
+	// StatusEvery bounds how often one deployment's live status change is
+	// announced (change.Status) while its pods churn.
+	StatusEvery = 250 * time.Millisecond
 
 	deploymentWorkers = 16 // I/O bound: API calls and short transactions
 	releaseWorkers    = 2
@@ -50,6 +54,8 @@ type Options struct {
 	// Webhooks are where notifications are sent (none: the outbox is
 	// drained without sending).
 	Webhooks []webhook.Target
+	// Live bounds the console's live event hub (zero: its defaults).
+	Live live.Options
 }
 
 // Engine is the platform and the controllers that act on its changes. The
@@ -70,8 +76,12 @@ type Engine struct {
 	// live view may subscribe to it too (before Run; handlers must not
 	// block).
 	Changes *change.Bus
+	// Live numbers every change for the console's live event stream
+	// (GET /api/v1/events); the API serves its streams.
+	Live *live.Hub
 
-	log *slog.Logger
+	log    *slog.Logger
+	status *live.Coalescer // live status changes, at most one per deployment per StatusEvery
 }
 
 // New assembles the engine over db. Every change the platform commits
@@ -88,7 +98,14 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	}
 	log := o.Log
 	e.Platform = p
-	e.Clusters = kube.NewRegistry(log, func(cluster string, k kube.AppKey) { e.Deployments.ClusterChanged(cluster, k) })
+	// p.DB announces the audit records its transactions append; everything
+	// below writes through it.
+	db = p.DB
+	e.status = live.NewCoalescer(change.Status, changes.Publish)
+	e.Clusters = kube.NewRegistry(log, func(cluster string, k kube.AppKey) {
+		e.Deployments.ClusterChanged(cluster, k)
+		e.statusChanged(cluster, k)
+	})
 	e.Deployments = controller.NewDeployments(db, p.Deploy, e.Clusters, log, DeploymentResync)
 	e.Releases = controller.NewReleases(db, p.Release, e.Clusters, log, 0)
 	e.Isolation = controller.NewIsolation(db, p.Network, e.Clusters, log, IsolationResync)
@@ -104,15 +121,20 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	e.Releases.Subscribe(changes)
 	e.Isolation.Subscribe(changes)
 	e.GrayPlans.Subscribe(changes)
+	// The live hub hears everything, after the controllers.
+	e.Live = live.NewHub(o.Live)
+	e.Live.Subscribe(changes)
 	e.Changes = changes
 	e.Notifier = webhook.NewSender(db, o.Webhooks, log, 0)
 	return e, nil
 }
 
 // Run connects the registered clusters and runs every controller, the
-// notification sender and the hourly audit pruning until the returned
-// function is called, which stops them, waits for them and closes the
-// cluster connections.
+// notification sender, the hourly audit pruning and the coalescing of live
+// status changes until ctx ends or the returned function is called, which
+// stops them, waits for them and closes the cluster connections. When ctx
+// ends the live hub's streams end too, so they do not hold the server's
+// drain.
 func (e *Engine) Run(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	clusters := controller.NewClusters(e.Platform, e.Clusters, e.log)
@@ -129,6 +151,8 @@ func (e *Engine) Run(ctx context.Context) (stop func()) {
 		func() { e.Isolation.Run(ctx) },
 		func() { e.GrayPlans.Run(ctx, grayPlanWorkers) },
 		func() { e.GatewayConfig.Run(ctx, GatewayConfigEvery) },
+		func() { e.status.Run(ctx, StatusEvery) },
+		func() { <-ctx.Done(); e.Live.Close() }, // streams must not hold the server's drain
 	} {
 		wg.Add(1)
 		go func() { defer wg.Done(); run() }()
@@ -137,6 +161,14 @@ func (e *Engine) Run(ctx context.Context) (stop func()) {
 		cancel()
 		wg.Wait()
 		e.Clusters.Close()
+	}
+}
+
+// statusChanged notes that the live state of app in cluster changed (every
+// application there when app is empty), for the deployments placed there.
+func (e *Engine) statusChanged(cluster string, app kube.AppKey) {
+	for _, k := range e.Deployments.Placed(cluster, app) {
+		e.status.Add(k.Change(change.Status).Key)
 	}
 }
 

@@ -51,6 +51,12 @@ const (
 	// Busy: the server is checking as many passwords as it can at once;
 	// nothing was done, retry after the Retry-After header.
 	Busy = "busy"
+	// TooManyStreams: the caller already has as many live event streams
+	// open as one user may (one per console tab).
+	TooManyStreams = "too_many_streams"
+	// StreamsFull: the server carries as many live event streams as it
+	// may; retry after the Retry-After header.
+	StreamsFull = "streams_full"
 )
 
 var catalogue = map[string]map[Lang]string{
@@ -78,6 +84,10 @@ var catalogue = map[string]map[Lang]string{
 	Refused:       {EN: "A rule does not allow this now; the details say which.", ZhCN: "当前状态下规则不允许此操作，详见说明。"},
 	RefusedForYou: {EN: "A rule does not allow you to do this; the details say which.", ZhCN: "规则不允许您执行此操作，详见说明。"},
 	Busy:          {EN: "The server is busy checking passwords; nothing was done, try again in a moment.", ZhCN: "服务器正忙于校验密码，未做任何操作，请稍后重试。"},
+	TooManyStreams: {EN: "You already have as many live update streams open as one user may (one per console tab); close a tab and reload.",
+		ZhCN: "您打开的实时更新连接已达上限（每个控制台标签页一个），请关闭一个标签页后刷新。"},
+	StreamsFull: {EN: "The server carries as many live update streams as it may; try again in a moment.",
+		ZhCN: "服务器的实时更新连接已满，请稍后重试。"},
 }
 
 // Codes returns every code in the catalogue.

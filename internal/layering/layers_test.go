@@ -21,7 +21,7 @@ var layers = []layer{
 	{
 		name: "domain",
 		packages: []string{"internal/apps", "internal/audit", "internal/authz", "internal/deploy",
-			"internal/gray", "internal/health", "internal/identity", "internal/manifest", "internal/netasset", "internal/notify",
+			"internal/gray", "internal/health", "internal/identity", "internal/live", "internal/manifest", "internal/netasset", "internal/notify",
 			"internal/release", "internal/tenancy", "internal/traffic"},
 		mayImport:    []string{"domain", "base"},
 		neverReaches: []string{"net/http", "SQL", "client-go", "application", "store", "api"},
@@ -83,6 +83,12 @@ var layers = []layer{
 		neverReaches: []string{"client-go", "application", "store", "api"},
 	},
 	{
+		name:         "console",
+		packages:     []string{"internal/console", "web"},
+		mayImport:    []string{"base", "net/http"},
+		neverReaches: []string{"SQL", "client-go", "domain", "application", "store", "api"},
+	},
+	{
 		name:         "outbound",
 		packages:     []string{"internal/notify/webhook"},
 		mayImport:    []string{"application", "domain", "base", "net/http"},
@@ -114,7 +120,7 @@ var layers = []layer{
 		name: "command",
 		packages: []string{"internal/cli/admincmd", "internal/cli/clustercmd", "internal/cli/gatewaycmd",
 			"internal/cli/servercmd"},
-		mayImport: []string{"command", "cli", "api", "engine", "store", "server", "outbound", "gateway", "kube",
+		mayImport: []string{"command", "cli", "api", "engine", "store", "server", "console", "outbound", "gateway", "kube",
 			"localcluster", "application", "domain", "base", "net/http"},
 	},
 	{

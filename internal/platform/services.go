@@ -27,7 +27,8 @@ type Options struct {
 	Providers      []identity.Provider // default: local users only
 	AuditRetention time.Duration       // default: audit.DefaultRetention
 	// Changes hears of every change a transaction made, once it commits
-	// (the controllers' wake-ups); nil for none.
+	// (the controllers' wake-ups, and every audit record appended through
+	// Platform.DB); nil for none.
 	Changes *change.Bus
 	// OrgHeaders name the request headers carrying region, branch and
 	// teller (default gray.DefaultHeaders).
@@ -54,7 +55,9 @@ type Platform struct {
 	Network    *netasset.Service
 }
 
-// New wires the services over db.
+// New wires the services over db. With o.Changes, p.DB is db announcing
+// every audit record its transactions append (change.Audit) after commit;
+// callers that append audit records use p.DB, not db.
 func New(db Transactor, o Options) (*Platform, error) {
 	if o.Sealer == nil {
 		return nil, errors.New("platform: a sealer is required")
@@ -71,6 +74,9 @@ func New(db Transactor, o Options) (*Platform, error) {
 	g := gray.NewService(o.Clock, d, o.OrgHeaders, o.Changes)
 	d.ExtraDemand = g.Demand
 	r := release.NewService(o.Clock, d, o.Changes)
+	if o.Changes != nil {
+		db = auditFeed{Transactor: db, changes: o.Changes}
+	}
 	return &Platform{
 		DB:         db,
 		Clock:      o.Clock,

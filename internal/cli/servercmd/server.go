@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/config"
+	"berth.dev/berth/internal/console"
 	"berth.dev/berth/internal/engine"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
@@ -29,6 +31,7 @@ import (
 	"berth.dev/berth/internal/store"
 	"berth.dev/berth/internal/tenancy"
 	"berth.dev/berth/internal/version"
+	"berth.dev/berth/web"
 )
 
 // New returns the `server` command.
@@ -112,19 +115,27 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
 	srv.Registry().MustRegister(eng.GatewayConfig.Collector())
-	apiHandler := api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway, TrustedProxies: proxies})
+	apiHandler := api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway, Events: eng.Live,
+		TrustedProxies: proxies})
 	defer func() { // after the server drained: the aggregated audit records of refused logins
 		if err := apiHandler.Close(); err != nil {
 			log.Error("audit refused logins at shutdown", "err", err)
 		}
 	}()
 	srv.Handle(api.Prefix+"/", apiHandler)
+	// The console answers every path no other pattern takes (client-side
+	// routes); /healthz, /readyz, /metrics, /version and the API win.
+	dist, err := fs.Sub(web.Dist, "dist")
+	if err != nil {
+		return fmt.Errorf("embedded console: %w", err)
+	}
+	srv.Handle("/", console.Handler(dist))
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"
 	}
 	log.Info("berth server listening", "addr", ln.Addr().String(), "scheme", scheme, "version", version.Get().Version, "database", st.Dialect())
-	fmt.Fprintf(env.Stdout, "Berth server on %s://%s (API /api/v1, health /healthz, metrics /metrics)\n", scheme, ln.Addr())
+	fmt.Fprintf(env.Stdout, "Berth server on %s://%s (console /, API /api/v1, health /healthz, metrics /metrics)\n", scheme, ln.Addr())
 	if cfg.TLSCert != "" {
 		return srv.ServeTLS(ctx, ln, 15*time.Second, cfg.TLSCert, cfg.TLSKey)
 	}
