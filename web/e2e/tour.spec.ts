@@ -46,6 +46,8 @@ test('create a tenant, project, environment and application, deploy it and watch
   dialog = page.getByRole('dialog');
   await dialog.getByLabel(w.name, { exact: true }).fill('red-auth');
   await dialog.getByLabel(w.image).fill('registry.local/red-auth:1.0');
+  await dialog.getByLabel(w.tier).click();
+  await page.locator('.ant-select-dropdown:visible').getByTitle('small', { exact: false }).click();
   await dialog.getByRole('button', { name: w.ok }).click();
   await expect(dialog).toBeHidden();
 

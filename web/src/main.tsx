@@ -29,7 +29,7 @@ function Root() {
   const zh = i18n.language !== 'en';
   dayjs.locale(zh ? 'zh-cn' : 'en');
   return (
-    <ConfigProvider locale={zh ? zhCN : enUS} theme={{ token: { colorPrimary: '#1d4ed8' } }}>
+    <ConfigProvider locale={zh ? zhCN : enUS} button={{ autoInsertSpace: false }} theme={{ token: { colorPrimary: '#1d4ed8' } }}>
       <AntApp>
         <SessionProvider>
           <BrowserRouter>

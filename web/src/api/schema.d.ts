@@ -214,6 +214,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The live event stream of the console (server-sent events): one stream per browser tab carrying the topics asked for (deployments, releases, grayplans, network, audit; default all), each event only to callers who may read its object; resumes after Last-Event-ID or answers event reset */
+        get: operations["getEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/gateway/config": {
         parameters: {
             query?: never;
@@ -2097,6 +2114,15 @@ export interface components {
             /** Format: date-time */
             updatedAt?: string;
         };
+        LiveEvent: {
+            environment?: string;
+            kind?: string;
+            name?: string;
+            project?: string;
+            seq?: number;
+            tenant?: string;
+            topic?: string;
+        };
         LoginRequest: {
             password?: string;
             token?: {
@@ -3206,6 +3232,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Grant"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getEvents: {
+        parameters: {
+            query?: {
+                topics?: string;
+                lastEventId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             /** @description error */

@@ -118,8 +118,11 @@ function NewApp({ project, open, onClose }: { project: { tenant: string; project
     try {
       await must(api.POST('/api/v1/tenants/{tenant}/projects/{project}/applications', { params: { path: project }, body: { name: v.name, displayName: v.displayName } }));
     } catch (e) {
-      setError(showFieldErrors(form, e, ['name', 'displayName']));
-      return;
+      // 409: created by the previous attempt, whose version was refused.
+      if ((e as { status?: number }).status !== 409) {
+        setError(showFieldErrors(form, e, ['name', 'displayName']));
+        return;
+      }
     }
     try {
       await must(
@@ -160,7 +163,7 @@ function NewApp({ project, open, onClose }: { project: { tenant: string; project
           </Form.Item>
         </Space>
         <Space wrap>
-          <Form.Item name="tier" label={t('apps.tier')}>
+          <Form.Item name="tier" label={t('apps.tier')} rules={[{ required: true }]}>
             <Select style={{ width: 160 }} allowClear options={(tiers.data?.items ?? []).map((x) => ({ value: x.name, label: `${x.name} ${x.capacity ?? ''}` }))} />
           </Form.Item>
           <Form.Item name="replicas" label={t('apps.replicas')}>
