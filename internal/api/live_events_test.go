@@ -237,6 +237,7 @@ func TestLiveEvents(t *testing.T) {
 				{"without credentials the stream is refused", (*liveFixture).unauthenticated},
 				{"an unknown topic is refused naming the field", (*liveFixture).unknownTopic},
 				{"logging out ends the session's stream", (*liveFixture).logout},
+				{"a revoked role binding stops its events at the next heartbeat", (*liveFixture).revoked},
 			} {
 				t.Run(c.name, func(t *testing.T) { c.run(f.in(t), t) })
 			}
@@ -399,5 +400,36 @@ func (f *liveFixture) logout(t *testing.T) {
 	s.waitEnd("logout")
 	if r := f.h.call("", "GET", "/events", nil, "Cookie", cookie); r.status != http.StatusUnauthorized {
 		t.Errorf("reconnecting after logout: %d, want 401", r.status)
+	}
+}
+
+func (f *liveFixture) revoked(t *testing.T) {
+	watcher := f.h.openStream("topics=deployments", bearer(f.admin)...)
+	bob := f.h.openStream("topics=deployments", bearer(f.bob)...)
+	members := "/tenants/" + other + "/members"
+	// Two heartbeats after each change of bindings: the second one was
+	// certainly sent after the stream took the new bindings. Bob holds no
+	// binding while they are awaited after the revocation, so any event
+	// seen meanwhile is one he must not get.
+	heartbeats := func() {
+		for pings := 0; pings < 2; {
+			m := bob.next("heartbeat", func(m sse) bool { return m.comment == "ping" || m.event != "" })
+			if m.event != "" {
+				t.Errorf("bob received %s %s while he held no binding", m.id, m.data)
+				continue
+			}
+			pings++
+		}
+	}
+	f.h.must(http.StatusNoContent, f.admin, "DELETE", members+"/bob/tenant-admin", nil)
+	heartbeats()
+	f.deploy(f.otherPath, "v2")
+	hidden, _ := watcher.nextEvent()
+	f.h.must(http.StatusCreated, f.admin, "POST", members, map[string]string{"user": "bob", "role": "tenant-admin"})
+	heartbeats()
+	f.deploy(f.otherPath, "v1")
+	shown, _ := watcher.nextEvent()
+	if got, _ := bob.nextEvent(); got.id != shown.id {
+		t.Errorf("bob's first event %s, want %s (the change after his binding came back; %s came while he had none)", got.id, shown.id, hidden.id)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,7 +59,14 @@ type Config struct {
 	// SealKeyFile is the file of the key that seals cluster kubeconfigs
 	// (mode 0600); empty means seal.key in DataDir, created on first start.
 	SealKeyFile string `json:"sealKeyFile"`
+	// LiveStreams bounds the console's live event streams open at once
+	// (one per browser tab, at most 4 per user): a whole number from 1 to
+	// MaxLiveStreams.
+	LiveStreams string `json:"liveStreams"`
 }
+
+// MaxLiveStreams is the largest LiveStreams accepted.
+const MaxLiveStreams = 100000
 
 // Default returns the configuration used when nothing else is given.
 func Default() Config {
@@ -70,6 +78,7 @@ func Default() Config {
 		SessionTTL:     "12h",
 		TokenTTL:       "2160h",
 		AuditRetention: "4320h",
+		LiveStreams:    "1000",
 	}
 }
 
@@ -98,6 +107,7 @@ func Fields() []Field {
 		{"tlsCert", "BERTH_TLS_CERT", "tls-cert", "PEM certificate chain: serve HTTPS (with --tls-key)", func(c *Config) *string { return &c.TLSCert }},
 		{"tlsKey", "BERTH_TLS_KEY", "tls-key", "PEM private key of --tls-cert", func(c *Config) *string { return &c.TLSKey }},
 		{"trustedProxies", "BERTH_TRUSTED_PROXIES", "trusted-proxies", "CIDR,... of reverse proxies whose X-Forwarded-For is read (right-most untrusted hop)", func(c *Config) *string { return &c.TrustedProxies }},
+		{"liveStreams", "BERTH_LIVE_STREAMS", "live-streams", "most console live event streams open at once (4 per user)", func(c *Config) *string { return &c.LiveStreams }},
 		{"sealKeyFile", "BERTH_SEAL_KEY_FILE", "seal-key-file", "key file sealing cluster kubeconfigs, mode 0600 (empty: seal.key in the data dir, created on first start)", func(c *Config) *string { return &c.SealKeyFile }},
 	}
 }
@@ -198,6 +208,9 @@ func (c Config) Validate() error {
 	if _, err := c.Proxies(); err != nil {
 		bad("trustedProxies", err.Error())
 	}
+	if n, err := strconv.Atoi(c.LiveStreams); err != nil || n < 1 || n > MaxLiveStreams {
+		bad("liveStreams", fmt.Sprintf("want a whole number from 1 to %d, got %q", MaxLiveStreams, c.LiveStreams))
+	}
 	return errors.Join(errs...)
 }
 
@@ -222,6 +235,12 @@ func (c Config) Proxies() ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
+}
+
+// Streams returns the parsed LiveStreams of a validated Config.
+func (c Config) Streams() int {
+	n, _ := strconv.Atoi(c.LiveStreams)
+	return n
 }
 
 // SealKeyPath is SealKeyFile, or seal.key in DataDir when it is empty.

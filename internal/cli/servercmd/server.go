@@ -24,6 +24,7 @@ import (
 	"berth.dev/berth/internal/engine"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/notify/webhook"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
@@ -89,7 +90,8 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 		return err
 	}
 	eng, err := engine.New(st, engine.Options{Log: log, Sealer: sealer, AuditRetention: retention,
-		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders, Webhooks: targets})
+		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders, Webhooks: targets,
+		Live: live.Options{MaxStreams: cfg.Streams()}})
 	if err != nil {
 		return err
 	}

@@ -285,3 +285,53 @@ func testDeploymentNotifiesAfterCommit(t *testing.T, h *harness) {
 	})
 	diff(t, "heard after commit", heard, []deploy.Key{redProd})
 }
+
+// testAuditAnnouncedAfterCommit: through Platform.DB, every audit record a
+// transaction appends is announced (change.Audit, with its tenant, project
+// and seq) once the transaction commits, and never for a rollback.
+func testAuditAnnouncedAfterCommit(t *testing.T, h *harness) {
+	ctx := t.Context()
+	h.deployFixture(t)
+	var heard []change.Key
+	changes := change.NewBus()
+	changes.Subscribe(func(c change.Changed) { heard = append(heard, c.Key) }, change.Audit)
+	sealer, err := seal.New(make([]byte, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := platform.New(h.st, platform.Options{Clock: h.clock, Sealer: sealer, Changes: changes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rollback := fmt.Errorf("roll back on purpose")
+	err = p.DB.InTx(ctx, func(tx platform.Tx) error {
+		if _, err := p.Deploy.Deploy(ctx, tx, h.admin, redProd, "v1"); err != nil {
+			return err
+		}
+		return rollback
+	})
+	wantErr(t, err, rollback)
+	if len(heard) != 0 {
+		t.Fatalf("heard %v of a rolled-back transaction", heard)
+	}
+	err = p.DB.InTx(ctx, func(tx platform.Tx) error {
+		_, err := p.Deploy.Deploy(ctx, tx, h.admin, redProd, "v1")
+		if len(heard) != 0 {
+			t.Errorf("heard of the audit record before it committed")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newest audit.Record
+	h.tx(t, func(tx platform.Tx) error {
+		recs := auditRecords(t, h, tx)
+		newest = recs[len(recs)-1]
+		return nil
+	})
+	if newest.Action == "" || newest.Tenant != redProd.Tenant {
+		t.Fatalf("newest record %+v, want the deploy's", newest)
+	}
+	diff(t, "heard after commit", heard, []change.Key{{Tenant: newest.Tenant, Project: newest.Project, Seq: newest.Seq}})
+}

@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"a stale deployment write is ErrConflict", testDeploymentStaleWrite},
 		{"a deployment's Ready condition follows each recorded apply, its time only changes of status", testDeploymentConditions},
 		{"the controller hears of a deployment change only once it commits", testDeploymentNotifiesAfterCommit},
+		{"every audit record is announced once its transaction commits", testAuditAnnouncedAfterCommit},
 		{"a gray plan starts, widens, promotes, switches back, ends and expires, each audited", testGrayPlanLifecycle},
 		{"a bad gray plan is refused naming the field and changes nothing", testGrayPlanBadInput},
 		{"a gray plan's Ready condition follows each recorded apply", testGrayPlanConditions},
