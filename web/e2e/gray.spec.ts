@@ -7,7 +7,7 @@ test('a gray plan is started by teller then branch and widened step by step', as
   await admin.apply(worldYAML(wd) + appYAML(wd, 'red-auth', 'v1'));
   await admin.apply(appYAML(wd, 'red-auth', 'v3'));
   await admin.call('PUT', `/tenants/${wd.tenant}/org`, {
-    csv: 'region,north,North,\nbranch,0101,Branch 0101,north\nteller,T900,Teller 900,0101\n',
+    csv: 'level,code,name,parent\nregion,north,North,\nbranch,0101,Branch 0101,north\nteller,T900,Teller 900,0101\n',
   });
   await admin.call('PUT', `/tenants/${wd.tenant}/projects/pay/environments/dev/deployments/red-auth`, { version: 'v1' });
 
