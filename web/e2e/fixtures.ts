@@ -3,7 +3,7 @@
 // the language), the admin's API for setting the scene, and signing in
 // through the console. Expected texts are written here, not taken from the
 // console's message files, so a wrong translation fails.
-import { expect, test as base, type APIRequestContext, type Page } from '@playwright/test';
+import { expect, test as base, type APIRequestContext, type Locator, type Page } from '@playwright/test';
 
 export type Lang = 'zh-CN' | 'en';
 
@@ -136,15 +136,32 @@ export async function signOut(page: Page, lang: Lang) {
   await expect(page.getByRole('button', { name: words[lang].signIn })).toBeVisible();
 }
 
+/**
+ * choose picks the option text in the select (or tree select) field the way a
+ * keyboard user does: focus, type to find, Enter. Popups of earlier selects
+ * stay in the page, so the option is never looked up among them.
+ */
+export async function choose(page: Page, field: Locator, text: string, multiple = false) {
+  await field.click();
+  await field.pressSequentially(text);
+  await page.keyboard.press('Enter');
+  // A multiple select stays open for more; Escape closes its popup only.
+  if (multiple) await page.keyboard.press('Escape');
+}
+
 /** scopeTo picks tenant, project and environment in the header navigator. */
 export async function scopeTo(page: Page, s: { tenant: string; project?: string; environment?: string }) {
-  const pick = async (testid: string, value: string) => {
-    await page.getByTestId(testid).click();
-    await page.locator('.ant-select-dropdown:visible').getByTitle(value, { exact: false }).first().click();
-  };
-  await pick('scope-tenant', s.tenant);
-  if (s.project) await pick('scope-project', s.project);
-  if (s.environment) await pick('scope-environment', s.environment);
+  const field = (testid: string) => page.getByTestId(testid).getByRole('combobox');
+  await choose(page, field('scope-tenant'), s.tenant);
+  await expect(page.getByTestId('scope-tenant')).toContainText(s.tenant);
+  if (s.project) {
+    await choose(page, field('scope-project'), s.project);
+    await expect(page.getByTestId('scope-project')).toContainText(s.project);
+  }
+  if (s.environment) {
+    await choose(page, field('scope-environment'), s.environment);
+    await expect(page.getByTestId('scope-environment')).toContainText(s.environment);
+  }
 }
 
 /** shot saves a screenshot of the page for docs/console when BERTH_SCREENSHOTS names a folder. */

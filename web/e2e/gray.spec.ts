@@ -1,6 +1,6 @@
 // A gray plan started from the console with cohorts from the org tree, then
 // widened step by step, with what serves now shown at every step.
-import { appYAML, expect, scopeTo, shot, signIn, test, world, worldYAML, adminPassword } from './fixtures';
+import { appYAML, choose, expect, scopeTo, shot, signIn, test, world, worldYAML, adminPassword } from './fixtures';
 
 test('a gray plan is started by teller then branch and widened step by step', async ({ page, lang, w, admin }) => {
   const wd = world(lang, 'gray');
@@ -16,18 +16,12 @@ test('a gray plan is started by teller then branch and widened step by step', as
   await page.getByRole('menu', { name: 'navigation' }).getByText(w.gray, { exact: true }).click();
   await page.getByRole('button', { name: w.startGray }).click();
   const dialog = page.getByRole('dialog');
-  await dialog.getByLabel(w.application).click();
-  await page.locator('.ant-select-dropdown:visible').getByText('red-auth (v1)').click();
-  await dialog.getByLabel(w.grayVersion).click();
-  await page.locator('.ant-select-dropdown:visible').getByTitle('v3').click();
+  await choose(page, dialog.getByLabel(w.application), 'red-auth');
+  await choose(page, dialog.getByLabel(w.grayVersion), 'v3');
   // Step 1: teller T900; step 2: branch 0101, chosen from the org tree.
-  await dialog.getByLabel(/ 1$/).click();
-  await page.locator('.ant-select-dropdown:visible').getByText('Teller 900 (T900)').click();
-  await page.keyboard.press('Escape');
+  await choose(page, dialog.getByLabel(/ 1$/), 'T900', true);
   await dialog.getByRole('button', { name: /灰度步骤|Steps/ }).click();
-  await dialog.getByLabel(/ 2$/).click();
-  await page.locator('.ant-select-dropdown:visible').getByText('Branch 0101 (0101)').click();
-  await page.keyboard.press('Escape');
+  await choose(page, dialog.getByLabel(/ 2$/), 'Branch 0101', true);
   await dialog.getByRole('button', { name: w.ok }).click();
   await expect(dialog).toBeHidden();
 

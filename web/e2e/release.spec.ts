@@ -1,7 +1,7 @@
 // Four eyes and an automatic rollback, in the browser: one release manager
 // creates an order, a second approves and starts it, and the
 // crash-looping version rolls everything back while the page follows live.
-import { appYAML, expect, scopeTo, shot, signIn, signOut, test, world, worldYAML } from './fixtures';
+import { appYAML, choose, expect, scopeTo, shot, signIn, signOut, test, world, worldYAML } from './fixtures';
 
 test('an order created by one user, approved by another, rolls back on a crash loop while the page watches', async ({ page, lang, w, admin }) => {
   const wd = world(lang, 'rel');
@@ -26,12 +26,10 @@ test('an order created by one user, approved by another, rolls back on a crash l
   await dialog.getByLabel(w.titleField).fill('fees v2');
   await dialog.getByLabel(w.ticket).fill('CHG-1');
   // Stage 1: fees v2; stage 2: auth v2-crash.
-  await dialog.getByLabel(w.application).first().click();
-  await page.locator('.ant-select-dropdown:visible').getByTitle('fees').click();
+  await choose(page, dialog.getByLabel(w.application).first(), 'fees');
   await dialog.getByLabel(w.version).first().fill('v2');
   await dialog.getByRole('button', { name: /阶段|stage/i }).last().click();
-  await dialog.getByLabel(w.application).nth(1).click();
-  await page.locator('.ant-select-dropdown:visible').getByTitle('auth').click();
+  await choose(page, dialog.getByLabel(w.application).nth(1), 'auth');
   await dialog.getByLabel(w.version).nth(1).fill('v2-crash');
   await dialog.getByRole('button', { name: w.ok }).click();
   await expect(dialog).toBeHidden();

@@ -1,7 +1,7 @@
 // The README tour in the browser: tenant, project, environment and an
 // application created from the console, deployed, watched becoming Running
 // without a reload, then scaled.
-import { expect, shot, signIn, test, adminPassword, nsPrefix } from './fixtures';
+import { choose, expect, shot, signIn, test, adminPassword, nsPrefix } from './fixtures';
 
 test('create a tenant, project, environment and application, deploy it and watch it run', async ({ page, lang, w, admin }) => {
   const sfx = lang === 'en' ? 'en' : 'zh';
@@ -30,8 +30,7 @@ test('create a tenant, project, environment and application, deploy it and watch
   await page.getByRole('button', { name: w.newEnvironment }).click();
   dialog = page.getByRole('dialog');
   await dialog.getByLabel(w.name, { exact: true }).fill('dev');
-  await dialog.getByLabel(w.cluster).click();
-  await page.locator('.ant-select-dropdown:visible').getByTitle('local').click();
+  await choose(page, dialog.getByLabel(w.cluster), 'local');
   await dialog.getByLabel(w.namespace).fill('Not_A_Namespace');
   await dialog.getByRole('button', { name: w.ok }).click();
   await expect(dialog.locator('#namespace_help, .ant-form-item-explain-error').first()).toBeVisible();
@@ -46,17 +45,14 @@ test('create a tenant, project, environment and application, deploy it and watch
   dialog = page.getByRole('dialog');
   await dialog.getByLabel(w.name, { exact: true }).fill('red-auth');
   await dialog.getByLabel(w.image).fill('registry.local/red-auth:1.0');
-  await dialog.getByLabel(w.tier).click();
-  await page.locator('.ant-select-dropdown:visible').getByTitle('small', { exact: false }).click();
+  await choose(page, dialog.getByLabel(w.tier), 'small');
   await dialog.getByRole('button', { name: w.ok }).click();
   await expect(dialog).toBeHidden();
 
   await page.getByRole('button', { name: w.deploy, exact: true }).click();
   dialog = page.getByRole('dialog');
-  await dialog.getByLabel(w.application).click();
-  await page.locator('.ant-select-dropdown:visible').getByTitle('red-auth').click();
-  await dialog.getByLabel(w.version).click();
-  await page.locator('.ant-select-dropdown:visible').getByText('v1 ·').click();
+  await choose(page, dialog.getByLabel(w.application), 'red-auth');
+  await choose(page, dialog.getByLabel(w.version), 'v1');
   await dialog.getByRole('button', { name: w.ok }).click();
   await expect(dialog).toBeHidden();
 

@@ -70,7 +70,7 @@ export function DeployDialog({ env, app, open, onClose }: { env: EnvPath; app?: 
           <Select disabled={!!app} showSearch options={(apps.data?.items ?? []).map((a) => ({ value: a.name, label: a.name }))} />
         </Form.Item>
         <Form.Item name="version" label={t('apps.version')} rules={[{ required: true }]}>
-          <Select options={(versions.data?.items ?? []).map((v) => ({ value: v.name, label: `${v.name} · ${v.image}` }))} />
+          <Select showSearch options={(versions.data?.items ?? []).map((v) => ({ value: v.name, label: `${v.name} · ${v.image}` }))} />
         </Form.Item>
         <ErrorAlert error={error} />
       </Form>
@@ -164,7 +164,7 @@ function NewApp({ project, open, onClose }: { project: { tenant: string; project
         </Space>
         <Space wrap>
           <Form.Item name="tier" label={t('apps.tier')} rules={[{ required: true }]}>
-            <Select style={{ width: 160 }} allowClear options={(tiers.data?.items ?? []).map((x) => ({ value: x.name, label: `${x.name} ${x.capacity ?? ''}` }))} />
+            <Select showSearch style={{ width: 160 }} allowClear options={(tiers.data?.items ?? []).map((x) => ({ value: x.name, label: `${x.name} ${x.capacity ?? ''}` }))} />
           </Form.Item>
           <Form.Item name="replicas" label={t('apps.replicas')}>
             <InputNumber min={0} />

@@ -94,10 +94,10 @@ function StartPlan({ env, open, onClose }: { env: EnvPath; open: boolean; onClos
       <Form form={form} layout="vertical" onFinish={submit} initialValues={{ strategy: 'canary', steps: [{}] }}>
         <Space wrap>
           <Form.Item name="application" label={t('apps.application')} rules={[{ required: true }]}>
-            <Select style={{ width: 200 }} options={(deployments.data?.items ?? []).map((d) => ({ value: d.application, label: `${d.application} (${d.version})` }))} />
+            <Select showSearch style={{ width: 200 }} options={(deployments.data?.items ?? []).map((d) => ({ value: d.application, label: `${d.application} (${d.version})` }))} />
           </Form.Item>
           <Form.Item name="grayVersion" label={t('gray.grayVersion')} rules={[{ required: true }]}>
-            <Select style={{ width: 140 }} options={(versions.data?.items ?? []).map((v) => ({ value: v.name, label: v.name }))} />
+            <Select showSearch style={{ width: 140 }} options={(versions.data?.items ?? []).map((v) => ({ value: v.name, label: v.name }))} />
           </Form.Item>
           <Form.Item name="strategy" label={t('gray.strategy')}>
             <Radio.Group options={[{ value: 'canary', label: 'canary' }, { value: 'blue-green', label: 'blue-green' }]} />

@@ -46,7 +46,7 @@ function Expose({ open, onClose, env }: { open: boolean; onClose: () => void; en
         }}
       >
         <Form.Item name="app" label={t('apps.application')} rules={[{ required: true }]}>
-          <Select options={(deployments.data?.items ?? []).map((d) => ({ value: d.application, label: d.application }))} />
+          <Select showSearch options={(deployments.data?.items ?? []).map((d) => ({ value: d.application, label: d.application }))} />
         </Form.Item>
         <Form.Item name="port" label={t('apps.port')} rules={[{ required: true }]}>
           <Input placeholder="http" />

@@ -71,7 +71,7 @@ function CreateOrder({ proj, environment, open, onClose }: { proj: Project; envi
             <Input style={{ width: 160 }} placeholder="CHG-…" />
           </Form.Item>
           <Form.Item name="environment" label={t('scope.environment')} rules={[{ required: true }]}>
-            <Select style={{ width: 160 }} options={(envs.data?.items ?? []).map((e) => ({ value: e.name, label: e.name }))} />
+            <Select showSearch style={{ width: 160 }} options={(envs.data?.items ?? []).map((e) => ({ value: e.name, label: e.name }))} />
           </Form.Item>
           <Form.Item name="deadline" label={t('releases.deadline')}>
             <Input style={{ width: 100 }} placeholder="10m" />
