@@ -29,6 +29,8 @@ run: build ## Build, start a local cluster (unless KUBECONFIG=… is given) and 
 test: lint ## Lint, then run every test with the race detector, real cluster and PostgreSQL included
 	@# PostgreSQL at 127.0.0.1:5432: used if it answers, else started, else installed.
 	@scripts/postgres.sh
+	@# Debian's slapd, for the single sign-on tests' own OpenLDAP server.
+	@scripts/slapd.sh
 	@go build -o bin/testreport ./scripts/testreport
 	@# The local control plane's components: built once per machine, cached by version.
 	@# go test -json goes through bin/testreport: failures in full, skips listed, counts last.

@@ -32,6 +32,7 @@ import (
 	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/sso"
 )
 
 // Prefix is where the API is mounted.
@@ -65,6 +66,9 @@ type Options struct {
 	// Gateway is the configuration stream of Berth gateways; nil serves an
 	// empty configuration.
 	Gateway GatewayStream
+	// OIDC are the OpenID Connect providers the console signs in with
+	// (/sso/{provider}/start); the API keeps the slice.
+	OIDC []sso.RedirectProvider
 }
 
 // API serves /api/v1.
@@ -79,6 +83,8 @@ type API struct {
 	routes  []Route
 	live    Live
 	gateway GatewayStream
+	oidc    []sso.RedirectProvider
+	flows   *sso.Flows
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns
@@ -115,6 +121,7 @@ func New(o Options) *API {
 	if a.limiter == nil {
 		a.limiter = NewLimiter(a.clock, LimiterOptions{})
 	}
+	a.oidc, a.flows = o.OIDC, sso.NewFlows(a.clock)
 	a.registerAuth()
 	a.registerTenancy()
 	a.registerClusters()
@@ -124,6 +131,7 @@ func New(o Options) *API {
 	a.registerReleases()
 	a.registerGrayGroups()
 	a.registerIdentity()
+	a.registerSSO()
 	a.registerAudit()
 	a.registerNetwork()
 	a.registerApply()

@@ -19,6 +19,7 @@ import (
 	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -81,6 +82,8 @@ var schemaTypes = map[string]reflect.Type{
 	"ApproveRequest":        reflect.TypeFor[apitypes.ApproveRequest](),
 	"AbortRequest":          reflect.TypeFor[apitypes.AbortRequest](),
 	"RollbackRequest":       reflect.TypeFor[release.RollbackRequest](),
+	"GroupBinding":          reflect.TypeFor[sso.GroupBinding](),
+	"SSOProviders":          reflect.TypeFor[[]sso.ProviderInfo](),
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)

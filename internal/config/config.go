@@ -58,6 +58,10 @@ type Config struct {
 	// SealKeyFile is the file of the key that seals cluster kubeconfigs
 	// (mode 0600); empty means seal.key in DataDir, created on first start.
 	SealKeyFile string `json:"sealKeyFile"`
+	// SSOConfig is the YAML file of the LDAP directories and OIDC
+	// providers users sign in with (see docs/sso.md); empty: local users
+	// only.
+	SSOConfig string `json:"ssoConfig"`
 }
 
 // Default returns the configuration used when nothing else is given.
@@ -98,6 +102,7 @@ func Fields() []Field {
 		{"tlsCert", "BERTH_TLS_CERT", "tls-cert", "PEM certificate chain: serve HTTPS (with --tls-key)", func(c *Config) *string { return &c.TLSCert }},
 		{"tlsKey", "BERTH_TLS_KEY", "tls-key", "PEM private key of --tls-cert", func(c *Config) *string { return &c.TLSKey }},
 		{"trustedProxies", "BERTH_TRUSTED_PROXIES", "trusted-proxies", "CIDR,... of reverse proxies whose X-Forwarded-For is read (right-most untrusted hop)", func(c *Config) *string { return &c.TrustedProxies }},
+		{"ssoConfig", "BERTH_SSO_CONFIG", "sso-config", "YAML file of the LDAP directories and OIDC providers to sign in with (empty: local users only)", func(c *Config) *string { return &c.SSOConfig }},
 		{"sealKeyFile", "BERTH_SEAL_KEY_FILE", "seal-key-file", "key file sealing cluster kubeconfigs, mode 0600 (empty: seal.key in the data dir, created on first start)", func(c *Config) *string { return &c.SealKeyFile }},
 	}
 }

@@ -51,6 +51,13 @@ const (
 	// Busy: the server is checking as many passwords as it can at once;
 	// nothing was done, retry after the Retry-After header.
 	Busy = "busy"
+	// SSOUnavailable: the directory or identity provider did not answer;
+	// local accounts still sign in.
+	SSOUnavailable = "sso_unavailable"
+	// SSOFailed: a single sign-on was refused (expired or forged state,
+	// a token that failed its checks, an account that is not the
+	// provider's to sign in).
+	SSOFailed = "sso_failed"
 )
 
 var catalogue = map[string]map[Lang]string{
@@ -77,7 +84,10 @@ var catalogue = map[string]map[Lang]string{
 		ZhCN: "无法读取最近事件，请将请求 ID 提供给管理员。"},
 	Refused:       {EN: "A rule does not allow this now; the details say which.", ZhCN: "当前状态下规则不允许此操作，详见说明。"},
 	RefusedForYou: {EN: "A rule does not allow you to do this; the details say which.", ZhCN: "规则不允许您执行此操作，详见说明。"},
-	Busy:          {EN: "The server is busy checking passwords; nothing was done, try again in a moment.", ZhCN: "服务器正忙于校验密码，未做任何操作，请稍后重试。"},
+	SSOUnavailable: {EN: "The sign-in service (directory or identity provider) is unavailable; try again later, or sign in with a local account.",
+		ZhCN: "登录服务（目录或身份提供方）暂不可用，请稍后重试，或使用本地账号登录。"},
+	SSOFailed: {EN: "Single sign-on failed; start the sign-in again.", ZhCN: "单点登录失败，请重新发起登录。"},
+	Busy:      {EN: "The server is busy checking passwords; nothing was done, try again in a moment.", ZhCN: "服务器正忙于校验密码，未做任何操作，请稍后重试。"},
 }
 
 // Codes returns every code in the catalogue.
