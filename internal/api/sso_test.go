@@ -357,7 +357,6 @@ func TestOIDCStateIsUsedOnce(t *testing.T) {
 	}
 }
 
-
 func TestOIDCCannotTakeOverALocalUser(t *testing.T) {
 	m := mockOP(t)
 	h := oidcHarness(t, m, nil)

@@ -39,7 +39,7 @@ func (s *Service) SignIn(ctx context.Context, st Store, a audit.Actor, id Identi
 	if len(id.Groups) > MaxGroups {
 		return identity.User{}, fmt.Errorf("%s reports %d groups for %s, more than %d: %w", id.Provider, len(id.Groups), name, MaxGroups, resource.ErrUnauthenticated)
 	}
-	link, err := s.ownLink(ctx, st, name, id)
+	link, err := s.ownLink(ctx, st, a, name, id)
 	if err != nil {
 		return identity.User{}, err
 	}
@@ -56,11 +56,13 @@ func (s *Service) SignIn(ctx context.Context, st Store, a audit.Actor, id Identi
 	return u, st.PutLink(ctx, link, link.ResourceVersion-1)
 }
 
-// ownLink returns the link of user name to id, a new one when the user
-// does not exist, or ErrUnauthenticated when the user exists and belongs
-// to someone else: a local user or another provider's.
-func (s *Service) ownLink(ctx context.Context, st Store, name string, id Identity) (Link, error) {
-	_, uerr := st.GetUser(ctx, name)
+// ownLink returns the link of user name to id: a new one when the user
+// does not exist, or exists without a password and without a link (an
+// administrator created it for a provider: it is adopted, audited), or
+// ErrUnauthenticated when the user belongs to someone else: a local user
+// with a password, or another provider's or person's.
+func (s *Service) ownLink(ctx context.Context, st Store, a audit.Actor, name string, id Identity) (Link, error) {
+	rec, uerr := st.GetUser(ctx, name)
 	if uerr != nil && !errors.Is(uerr, resource.ErrNotFound) {
 		return Link{}, fmt.Errorf("get user %s: %w", name, uerr)
 	}
@@ -75,8 +77,11 @@ func (s *Service) ownLink(ctx context.Context, st Store, name string, id Identit
 	case uerr != nil: // the user was deleted: its old link and grants mean nothing
 		fresh.ResourceVersion = link.ResourceVersion
 		return fresh, nil
-	case lerr != nil:
+	case lerr != nil && rec.PasswordHash != "":
 		return Link{}, fmt.Errorf("user %s is a local user, not one of %s: %w", name, id.Provider, resource.ErrUnauthenticated)
+	case lerr != nil:
+		return fresh, s.record(ctx, st, a, audit.Event{Action: "user.link", Target: "users/" + name,
+			Summary: fmt.Sprintf("linked %s, created without a password, to %s %q at its first sign-in", name, id.Provider, id.Subject)})
 	case link.Provider != id.Provider || !strings.EqualFold(link.Subject, id.Subject):
 		return Link{}, fmt.Errorf("user %s belongs to %s %q, not to %s %q: %w", name, link.Provider, link.Subject, id.Provider, id.Subject, resource.ErrUnauthenticated)
 	}

@@ -399,3 +399,31 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+func TestAUserCreatedWithoutAPasswordIsAdoptedOnce(t *testing.T) {
+	s := server(t)
+	d := directory(t, config(t, s, nil), nil)
+	p := platformWith(t, []sso.PasswordDirectory{d}, bindings...)
+	err := p.DB.InTx(t.Context(), func(tx platform.Tx) error {
+		_, err := p.Identity.CreateUser(t.Context(), tx, audit.System, identity.User{Name: "bob"}, "")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DirectoryLogin(t.Context(), audit.Actor{}, "corp", "bob", "bob-password"); err != nil {
+		t.Fatalf("bob, created for a directory: %v", err)
+	}
+	wantAudit(t, p, "user.link", "users/bob")
+	if got := roles(t, p, "bob"); !slices.Equal(got, []string{"operator@tenant bank"}) {
+		t.Fatalf("bob's roles = %v", got)
+	}
+	// Once linked, another entry answering to the same name is not bob.
+	s.Add("uid=bob,ou=groups,"+slapdtest.Suffix, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"bob"},
+		"cn": {"Impostor"}, "sn": {"Impostor"}, "userPassword": {"impostor-password"}})
+	cfg := config(t, s, func(c *sso.DirectoryConfig) { c.UserBaseDN = "ou=groups," + slapdtest.Suffix })
+	p.Directories = []sso.PasswordDirectory{directory(t, cfg, nil)}
+	if _, err := p.DirectoryLogin(t.Context(), audit.Actor{}, "corp", "bob", "impostor-password"); !errors.Is(err, resource.ErrUnauthenticated) {
+		t.Fatalf("another entry named bob = %v, want ErrUnauthenticated", err)
+	}
+}
