@@ -27,7 +27,7 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 				Database:   "postgres://berth@db.internal:5432/berth",
 				Kubeconfig: "/etc/berth/kubeconfig", LogLevel: "debug", LogFormat: "json",
 				TLSCert: "/etc/berth/tls.crt", TLSKey: "/etc/berth/tls.key",
-				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key",
+				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key", SSOConfig: "/etc/berth/sso.yaml",
 			}),
 		},
 		{
@@ -39,7 +39,7 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 				Database:   "postgres://berth@db.internal:5432/berth",
 				Kubeconfig: "/etc/berth/kubeconfig", LogLevel: "debug", LogFormat: "text",
 				TLSCert: "/etc/berth/tls.crt", TLSKey: "/etc/berth/tls.key",
-				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key",
+				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key", SSOConfig: "/etc/berth/sso.yaml",
 			}),
 		},
 	}
