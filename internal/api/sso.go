@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,9 +11,11 @@ import (
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/i18n"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/sso"
+	"berth.dev/berth/internal/tenancy"
 )
 
 // SSOStateCookie carries the state of an OIDC sign-in from its start to
@@ -258,4 +261,24 @@ func (a *API) deleteGroupBinding(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// applyGroupBinding creates or replaces the group binding of a manifest.
+func (a *API) applyGroupBinding(ctx context.Context, tx platform.Tx, c platform.Caller, md manifest.Metadata, s *manifest.GroupBindingSpec) (string, error) {
+	b := sso.GroupBinding{Name: md.Name, Provider: s.Provider, Group: s.Group, Role: tenancy.Role(s.Role),
+		Scope: tenancy.Scope{Tenant: md.Tenant, Project: md.Project}}
+	old, err := a.p.GroupBinding(ctx, tx, c, md.Name)
+	if errors.Is(err, resource.ErrNotFound) {
+		_, err = a.p.CreateGroupBinding(ctx, tx, c, b)
+		return "created", err
+	}
+	if err != nil {
+		return "", err
+	}
+	if old.Provider == b.Provider && old.Group == b.Group && old.Role == b.Role && old.Scope == b.Scope {
+		return "unchanged", nil
+	}
+	b.ResourceVersion = old.ResourceVersion
+	_, err = a.p.UpdateGroupBinding(ctx, tx, c, b)
+	return "updated", err
 }

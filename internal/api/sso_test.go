@@ -455,3 +455,28 @@ func TestDirectoryLoginThroughThePasswordRoute(t *testing.T) {
 		t.Fatalf("alice's roles = %v, want %v", lr.Roles, want)
 	}
 }
+
+func TestGroupBindingsApplyAsManifests(t *testing.T) {
+	m := mockOP(t)
+	h := oidcHarness(t, m, nil)
+	admin := h.login()
+	doc := func(role string) string {
+		return "apiVersion: berth.dev/v1\nkind: GroupBinding\nmetadata: {name: pay-ops, tenant: bank, project: pay}\n" +
+			"spec: {provider: idp, group: payments-ops, role: " + role + "}\n"
+	}
+	for _, step := range []struct{ role, action string }{{"operator", "created"}, {"operator", "unchanged"}, {"release-manager", "updated"}} {
+		res := h.call(admin, "POST", "/apply", doc(step.role))
+		if res.status != http.StatusOK || !strings.Contains(string(res.body), `"`+step.action+`"`) {
+			t.Fatalf("apply %s = %d %s, want %s", step.role, res.status, res.body, step.action)
+		}
+	}
+	var b sso.GroupBinding
+	h.call(admin, "GET", "/group-bindings/pay-ops", nil).decode(t, &b)
+	if b.Role != tenancy.ReleaseManager || b.Scope != (tenancy.Scope{Tenant: "bank", Project: "pay"}) || b.ResourceVersion != 2 {
+		t.Fatalf("binding = %+v", b)
+	}
+	res := h.call(admin, "POST", "/apply", strings.Replace(doc("operator"), "provider: idp", "provider: nobody", 1))
+	if res.status != http.StatusUnprocessableEntity || !strings.Contains(string(res.body), "spec.provider") {
+		t.Fatalf("apply with an unknown provider = %d %s, want 422 at spec.provider", res.status, res.body)
+	}
+}
