@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -478,5 +480,68 @@ func TestGroupBindingsApplyAsManifests(t *testing.T) {
 	res := h.call(admin, "POST", "/apply", strings.Replace(doc("operator"), "provider: idp", "provider: nobody", 1))
 	if res.status != http.StatusUnprocessableEntity || !strings.Contains(string(res.body), "spec.provider") {
 		t.Fatalf("apply with an unknown provider = %d %s, want 422 at spec.provider", res.status, res.body)
+	}
+}
+
+// TestOIDCKeyRotationAndForgedTokens: a provider that rotates its signing
+// key is followed (the new key is fetched when a token names it); a token
+// signed by a key the provider does not publish is refused.
+func TestOIDCKeyRotationAndForgedTokens(t *testing.T) {
+	var mu sync.Mutex
+	pinned := false // serve the first key's JWKS whatever key signs
+	m, err := mockoidc.NewServer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := m.Keypair
+	err = m.AddMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			if pinned && r.URL.Path == mockoidc.JWKSEndpoint {
+				b, _ := first.JWKS()
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(b)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ln, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown() })
+	h := oidcHarness(t, m, nil)
+	signIn := func() int {
+		m.QueueUser(&mockoidc.MockUser{Subject: "sub-erin", PreferredUsername: "erin", Groups: []string{"payments-devs"}})
+		res, _ := get(t, browser(t), h.url+Prefix+"/sso/idp/start")
+		return res.StatusCode
+	}
+	rotate := func(pin bool) {
+		kp, err := mockoidc.RandomKeypair(2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		m.Keypair, pinned = kp, pin
+		mu.Unlock()
+	}
+	if got := signIn(); got != http.StatusSeeOther {
+		t.Fatalf("first key: %d, want 303", got)
+	}
+	rotate(false)
+	if got := signIn(); got != http.StatusSeeOther {
+		t.Fatalf("after the provider rotated its key: %d, want 303", got)
+	}
+	rotate(true)
+	if got := signIn(); got != http.StatusUnauthorized {
+		t.Fatalf("a token signed by an unpublished key: %d, want 401", got)
 	}
 }
