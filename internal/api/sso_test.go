@@ -545,3 +545,17 @@ func TestOIDCKeyRotationAndForgedTokens(t *testing.T) {
 		t.Fatalf("a token signed by an unpublished key: %d, want 401", got)
 	}
 }
+
+func TestOIDCProviderAnsweringForAnotherIssuerIsRefused(t *testing.T) {
+	m := mockOP(t)
+	// The same provider reached under another name: its discovery document
+	// names the issuer it signs as, which is not the one configured.
+	h := oidcHarness(t, m, func(c *sso.OIDCConfig) { c.Issuer = strings.Replace(c.Issuer, "127.0.0.1", "localhost", 1) })
+	c := browser(t)
+	if res, body := get(t, c, h.url+Prefix+"/sso/idp/start"); res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("start against a provider of another issuer = %d %s, want 503", res.StatusCode, body)
+	}
+	if _, status := whoami(t, c, h.url); status != http.StatusUnauthorized {
+		t.Fatalf("whoami = %d, want 401", status)
+	}
+}
