@@ -44,13 +44,12 @@ func (s *Service) SignIn(ctx context.Context, st Store, a audit.Actor, id Identi
 		return identity.User{}, err
 	}
 	u, err := s.provision(ctx, st, a, name, id, &link)
-	if err != nil || !u.Disabled {
-		if err == nil {
-			err = s.sync(ctx, st, a, id, link)
-		}
-		return u, err
-	}
-	if u.ResourceVersion == 0 { // disabled before it was ever provisioned
+	switch {
+	case err != nil:
+		return identity.User{}, err
+	case !u.Disabled:
+		return u, s.sync(ctx, st, a, id, link)
+	case u.ResourceVersion == 0: // disabled before it was ever provisioned
 		return u, nil
 	}
 	return u, st.PutLink(ctx, link, link.ResourceVersion-1)
