@@ -34,6 +34,8 @@ test: lint web ## Lint, then run every test with the race detector, real cluster
 	@scripts/postgres.sh
 	@# Debian's chromium for the console's browser journeys (internal/cli/e2e/console).
 	@scripts/chromium.sh
+	@# Debian's slapd, for the single sign-on tests' own OpenLDAP server.
+	@scripts/slapd.sh
 	@go build -o bin/testreport ./scripts/testreport
 	@# The local control plane's components: built once per machine, cached by version.
 	@# go test -json goes through bin/testreport: failures in full, skips listed, counts last.

@@ -33,6 +33,7 @@ import (
 	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/sso"
 )
 
 // Prefix is where the API is mounted.
@@ -72,6 +73,9 @@ type Options struct {
 	// Heartbeat is how often an idle event stream sends a comment and
 	// re-checks the caller (default DefaultHeartbeat).
 	Heartbeat time.Duration
+	// OIDC are the OpenID Connect providers the console signs in with
+	// (/sso/{provider}/start); the API keeps the slice.
+	OIDC []sso.RedirectProvider
 }
 
 // API serves /api/v1.
@@ -88,6 +92,8 @@ type API struct {
 	gateway   GatewayStream
 	hub       *live.Hub
 	heartbeat time.Duration
+	oidc      []sso.RedirectProvider
+	flows     *sso.Flows
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns
@@ -128,6 +134,7 @@ func New(o Options) *API {
 	if a.limiter == nil {
 		a.limiter = NewLimiter(a.clock, LimiterOptions{})
 	}
+	a.oidc, a.flows = o.OIDC, sso.NewFlows(a.clock)
 	a.registerAuth()
 	a.registerTenancy()
 	a.registerClusters()
@@ -137,6 +144,7 @@ func New(o Options) *API {
 	a.registerReleases()
 	a.registerGrayGroups()
 	a.registerIdentity()
+	a.registerSSO()
 	a.registerAudit()
 	a.registerNetwork()
 	a.registerApply()

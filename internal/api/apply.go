@@ -184,6 +184,9 @@ func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 		return one(authz.ProjectQuotaSet, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindMember:
 		return one(authz.MemberCreate, authz.Scope{Tenant: md.Tenant, Project: md.Project})
+	case manifest.KindGroupBinding:
+		// It can grant any role anywhere: the platform's decision.
+		return one(authz.GroupBindingManage, authz.Platform)
 	case manifest.KindEnvironment:
 		return one(authz.EnvironmentCreate, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindGrayPlan:
@@ -267,6 +270,8 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, c platform.Caller, o
 			return "unchanged", nil
 		}
 		return "created", err
+	case *manifest.GroupBindingSpec:
+		return a.applyGroupBinding(ctx, tx, c, md, s)
 	case *manifest.EnvironmentSpec:
 		return a.applyEnvironment(ctx, tx, act, md, s)
 	case *manifest.GrayPlanSpec:

@@ -19,6 +19,7 @@ import (
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -269,6 +270,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, identity.ErrBusy):
 		attempt.Abandon()
 		return busy(err)
+	case errors.Is(err, sso.ErrUnavailable):
+		attempt.Abandon()
+		ev := audit.Event{Action: "user.login", Target: "users/" + req.Username, Summary: "login through a directory"}
+		err = a.p.Do(ctx, act, ev, func(platform.Tx) error { return err })
+		return &httpError{status: http.StatusServiceUnavailable, code: i18n.SSOUnavailable, retryAfter: 5 * time.Second, cause: err}
 	case err != nil:
 		attempt.Abandon()
 		ev := audit.Event{Action: "user.login", Target: "users/" + req.Username}
@@ -290,20 +296,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 // the token in a write transaction of its own: no password hash is ever
 // computed under the database's write lock.
 func (a *API) authenticateLogin(r *http.Request, act audit.Actor, req apitypes.LoginRequest, spec identity.TokenSpec) (apitypes.LoginResponse, string, error) {
-	ctx, release, err := a.p.Identity.Hasher().Reserve(r.Context())
+	u, err := a.checkPassword(r, act, req)
 	if err != nil {
 		return apitypes.LoginResponse{}, "", err
 	}
-	var u identity.User
-	err = a.p.DB.View(ctx, func(tx platform.Tx) error {
-		var err error
-		u, err = a.p.Identity.Authenticate(ctx, tx, req.Username, req.Password)
-		return err
-	})
-	release()
-	if err != nil {
-		return apitypes.LoginResponse{}, "", err
-	}
+	ctx := r.Context()
 	var resp apitypes.LoginResponse
 	var sessionSecret string
 	err = a.p.DB.InTx(ctx, func(tx platform.Tx) error {
@@ -323,6 +320,31 @@ func (a *API) authenticateLogin(r *http.Request, act audit.Actor, req apitypes.L
 		return err
 	})
 	return resp, sessionSecret, err
+}
+
+// checkPassword authenticates a login: with the directory it names; else
+// as a local user (the break-glass admin among them), then with each
+// configured directory in order. A directory user is provisioned and its
+// role bindings synced from the group bindings (platform.DirectoryLogin).
+func (a *API) checkPassword(r *http.Request, act audit.Actor, req apitypes.LoginRequest) (identity.User, error) {
+	if req.Directory != "" {
+		return a.p.DirectoryLogin(r.Context(), act, req.Directory, req.Username, req.Password)
+	}
+	ctx, release, err := a.p.Identity.Hasher().Reserve(r.Context())
+	if err != nil {
+		return identity.User{}, err
+	}
+	var u identity.User
+	err = a.p.DB.View(ctx, func(tx platform.Tx) error {
+		var err error
+		u, err = a.p.Identity.Authenticate(ctx, tx, req.Username, req.Password)
+		return err
+	})
+	release()
+	if errors.Is(err, resource.ErrUnauthenticated) && len(a.p.Directories) > 0 {
+		return a.p.DirectoryLogin(r.Context(), act, "", req.Username, req.Password)
+	}
+	return u, err
 }
 
 // loginTokenSpec checks a login's credentials and token request; a login

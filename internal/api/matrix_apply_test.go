@@ -68,6 +68,11 @@ func applyCases() []applyCase {
 			e.newUser(n)
 			return header(manifest.KindMember, placed(tg, "")), "spec: {user: " + n + ", role: viewer}\n", need("", nil, tg, authz.MemberCreate)
 		}},
+		{manifest.KindGroupBinding, onEvery, func(_ *matrixEnv, tg authz.Scope, n string) (string, string, request) {
+			// Granting at any scope, it is the platform admins' alone.
+			return header(manifest.KindGroupBinding, placed(tg, n)), "spec: {provider: corp, group: \"cn=" + n + ",dc=bank\", role: viewer}\n",
+				need("", nil, authz.Platform, authz.GroupBindingManage)
+		}},
 		{manifest.KindEnvironment, onProject, func(_ *matrixEnv, tg authz.Scope, n string) (string, string, request) {
 			return header(manifest.KindEnvironment, placed(tg, n)), "spec: {cluster: c1, namespace: ns-" + n + "}\n",
 				need("", nil, tg, authz.EnvironmentCreate)

@@ -6,6 +6,8 @@ import (
 
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
+	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -210,6 +212,29 @@ func matrixCases() map[string]routeCase {
 			return q
 		}),
 
+		"GET /group-bindings": at(onPlatform, func(*matrixEnv, *subject, authz.Scope, string) request {
+			return need("/group-bindings", nil, authz.Platform, authz.GroupBindingRead)
+		}),
+		"POST /group-bindings": at(onPlatform, func(_ *matrixEnv, _ *subject, _ authz.Scope, n string) request {
+			return need("/group-bindings", groupBinding(n), authz.Platform, authz.GroupBindingManage)
+		}),
+		"GET /group-bindings/{name}": at(onPlatform, func(e *matrixEnv, _ *subject, _ authz.Scope, n string) request {
+			e.newGroupBinding(n)
+			return need("/group-bindings/"+n, nil, authz.Platform, authz.GroupBindingRead)
+		}),
+		"PUT /group-bindings/{name}": at(onPlatform, func(e *matrixEnv, _ *subject, _ authz.Scope, n string) request {
+			e.newGroupBinding(n)
+			b := groupBinding(n)
+			b["resourceVersion"] = 1
+			return need("/group-bindings/"+n, b, authz.Platform, authz.GroupBindingManage)
+		}),
+		"DELETE /group-bindings/{name}": at(onPlatform, func(e *matrixEnv, _ *subject, _ authz.Scope, n string) request {
+			e.newGroupBinding(n)
+			q := need("/group-bindings/"+n, nil, authz.Platform, authz.GroupBindingManage)
+			q.survives = e.exists(q.path)
+			return q
+		}),
+
 		"GET /users": at(onPlatform, func(*matrixEnv, *subject, authz.Scope, string) request {
 			return need("/users", nil, authz.Platform, authz.UserRead)
 		}),
@@ -316,6 +341,22 @@ func matrixCases() map[string]routeCase {
 
 func tier(name string) map[string]any {
 	return map[string]any{"name": name, "resources": map[string]any{"requests": map[string]string{"cpu": "1", "memory": "1Gi"}}}
+}
+
+// withDirectory configures the directory "corp" group bindings name.
+func withDirectory(o *platform.Options) {
+	o.SSO = []sso.ProviderInfo{{Name: "corp", Kind: sso.KindLDAP}}
+}
+
+// groupBinding is the body of a binding named n.
+func groupBinding(n string) map[string]any {
+	return map[string]any{"name": n, "provider": "corp", "group": "cn=" + n + ",ou=groups,dc=bank", "role": "viewer",
+		"scope": map[string]string{"tenant": tenA}}
+}
+
+// newGroupBinding creates binding n as admin.
+func (e *matrixEnv) newGroupBinding(n string) {
+	e.h.must(http.StatusCreated, e.admin, "POST", "/group-bindings", groupBinding(n))
 }
 
 // newUser creates user n as admin.

@@ -37,7 +37,7 @@ func TestRoleMatrix(t *testing.T) {
 	for _, db := range stores {
 		t.Run(db.name, func(t *testing.T) {
 			t.Parallel()
-			runMatrix(t, newHarness(t, db.new(t)))
+			runMatrix(t, newHarness(t, db.new(t), withDirectory))
 		})
 	}
 }

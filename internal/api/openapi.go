@@ -20,6 +20,7 @@ import (
 	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -84,6 +85,8 @@ var schemaTypes = map[string]reflect.Type{
 	"AbortRequest":          reflect.TypeFor[apitypes.AbortRequest](),
 	"RollbackRequest":       reflect.TypeFor[release.RollbackRequest](),
 	"LiveEvent":             reflect.TypeFor[live.Event](),
+	"GroupBinding":          reflect.TypeFor[sso.GroupBinding](),
+	"SSOProviders":          reflect.TypeFor[[]sso.ProviderInfo](),
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)

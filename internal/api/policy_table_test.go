@@ -197,6 +197,10 @@ var policyTable = []policyRow{
 	// The gateway stream holds every tenant's routes: platform-wide only,
 	// and the one thing a gateway token reads (docs/gateway.md).
 	{authz.GatewayRead, atPlatform, grants{PA: in, GW: in}},
+	// Group bindings can grant any role anywhere (docs/sso.md): the
+	// platform admins' alone; auditors read them, as they read users.
+	{authz.GroupBindingRead, atPlatform, grants{PA: in, Aud: in}},
+	{authz.GroupBindingManage, atPlatform, grants{PA: in}},
 
 	// Network assets (docs/network-assets.md, "Permissions").
 	{authz.NetworkRead, atEvery, everyone},

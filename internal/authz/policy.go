@@ -103,6 +103,11 @@ const (
 	// ApprovalFloorSet sets the least approvals release orders need by
 	// environment class, and approves another admin's lowering of it.
 	ApprovalFloorSet Permission = "approval:set-floor"
+	// GroupBindingRead reads the rules that map directory and OIDC groups
+	// to role bindings; GroupBindingManage changes them: platform-wide
+	// only, as they can grant any role anywhere.
+	GroupBindingRead   Permission = "group-binding:read"
+	GroupBindingManage Permission = "group-binding:manage"
 )
 
 // Permissions returns every permission, in a stable order.
@@ -123,7 +128,7 @@ func Permissions() []Permission {
 		AuditRead, AuditVerify,
 		GrayRead, GrayManage, OrgRead, OrgImport, GatewayRead,
 		NetworkRead, PortPoolSet, ProjectPortsSet, NetworkExpose, IsolationSet,
-		ApprovalFloorSet,
+		ApprovalFloorSet, GroupBindingRead, GroupBindingManage,
 	}
 }
 
@@ -162,7 +167,7 @@ var policy = map[Role][]Permission{
 	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		GrayManage, OrgImport}),
 	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose}),
-	Auditor:  join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify}),
+	Auditor:  join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify, GroupBindingRead}),
 	Viewer:   readAll,
 	Gateway:  {GatewayRead},
 }

@@ -63,6 +63,10 @@ type Config struct {
 	// (one per browser tab, at most 4 per user): a whole number from 1 to
 	// MaxLiveStreams.
 	LiveStreams string `json:"liveStreams"`
+	// SSOConfig is the YAML file of the LDAP directories and OIDC
+	// providers users sign in with (see docs/sso.md); empty: local users
+	// only.
+	SSOConfig string `json:"ssoConfig"`
 }
 
 // MaxLiveStreams is the largest LiveStreams accepted.
@@ -108,6 +112,7 @@ func Fields() []Field {
 		{"tlsKey", "BERTH_TLS_KEY", "tls-key", "PEM private key of --tls-cert", func(c *Config) *string { return &c.TLSKey }},
 		{"trustedProxies", "BERTH_TRUSTED_PROXIES", "trusted-proxies", "CIDR,... of reverse proxies whose X-Forwarded-For is read (right-most untrusted hop)", func(c *Config) *string { return &c.TrustedProxies }},
 		{"liveStreams", "BERTH_LIVE_STREAMS", "live-streams", "most console live event streams open at once (4 per user)", func(c *Config) *string { return &c.LiveStreams }},
+		{"ssoConfig", "BERTH_SSO_CONFIG", "sso-config", "YAML file of the LDAP directories and OIDC providers to sign in with (empty: local users only)", func(c *Config) *string { return &c.SSOConfig }},
 		{"sealKeyFile", "BERTH_SEAL_KEY_FILE", "seal-key-file", "key file sealing cluster kubeconfigs, mode 0600 (empty: seal.key in the data dir, created on first start)", func(c *Config) *string { return &c.SealKeyFile }},
 	}
 }

@@ -28,6 +28,7 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 				Kubeconfig: "/etc/berth/kubeconfig", LogLevel: "debug", LogFormat: "json",
 				TLSCert: "/etc/berth/tls.crt", TLSKey: "/etc/berth/tls.key",
 				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key", LiveStreams: "200",
+				SSOConfig: "/etc/berth/sso.yaml",
 			}),
 		},
 		{
@@ -40,6 +41,7 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 				Kubeconfig: "/etc/berth/kubeconfig", LogLevel: "debug", LogFormat: "text",
 				TLSCert: "/etc/berth/tls.crt", TLSKey: "/etc/berth/tls.key",
 				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key", LiveStreams: "200",
+				SSOConfig: "/etc/berth/sso.yaml",
 			}),
 		},
 	}

@@ -21,6 +21,7 @@ import (
 	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/notify/webhook"
 	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -36,6 +37,9 @@ const (
 	// StatusEvery bounds how often one deployment's live status change is
 	// announced (change.Status) while its pods churn.
 	StatusEvery = 250 * time.Millisecond
+	// DirectoryRefreshEvery is how often the users a directory provisioned
+	// are read again, so leaving a group takes effect without a login.
+	DirectoryRefreshEvery = 15 * time.Minute
 
 	deploymentWorkers = 16 // I/O bound: API calls and short transactions
 	releaseWorkers    = 2
@@ -56,6 +60,10 @@ type Options struct {
 	Webhooks []webhook.Target
 	// Live bounds the console's live event hub (zero: its defaults).
 	Live live.Options
+	// SSO and Directories are passed to platform.New: the configured
+	// single sign-on providers and the LDAP directories among them.
+	SSO         []sso.ProviderInfo
+	Directories []sso.PasswordDirectory
 }
 
 // Engine is the platform and the controllers that act on its changes. The
@@ -90,7 +98,7 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	e := &Engine{log: o.Log}
 	changes := change.NewBus()
 	p, err := platform.New(db, platform.Options{Clock: o.Clock, Sealer: o.Sealer, AuditRetention: o.AuditRetention,
-		Identity: o.Identity, OrgHeaders: o.OrgHeaders, Changes: changes,
+		Identity: o.Identity, OrgHeaders: o.OrgHeaders, Changes: changes, SSO: o.SSO, Directories: o.Directories,
 		// Environments' namespaces are checked on their clusters.
 		Namespaces: kube.NamespaceInspector{}})
 	if err != nil {
@@ -144,6 +152,7 @@ func (e *Engine) Run(ctx context.Context) (stop func()) {
 	var wg sync.WaitGroup
 	for _, run := range []func(){
 		func() { pruneAudit(ctx, e.Platform, e.log) },
+		func() { refreshDirectoryUsers(ctx, e.Platform, e.log) },
 		func() { clusters.Run(ctx, ClusterResync) },
 		func() { e.Deployments.Run(ctx, deploymentWorkers) },
 		func() { e.Releases.Run(ctx, releaseWorkers) },
@@ -194,6 +203,30 @@ func pruneAudit(ctx context.Context, p *platform.Platform, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// refreshDirectoryUsers reads the users directories provisioned again,
+// every DirectoryRefreshEvery, while there are directories.
+func refreshDirectoryUsers(ctx context.Context, p *platform.Platform, log *slog.Logger) {
+	if len(p.Directories) == 0 {
+		return
+	}
+	t := time.NewTicker(DirectoryRefreshEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := p.RefreshDirectoryUsers(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("refresh directory users", "err", err)
+		case n > 0:
+			log.Info("directory users refreshed", "count", n)
 		}
 	}
 }

@@ -57,6 +57,13 @@ const (
 	// StreamsFull: the server carries as many live event streams as it
 	// may; retry after the Retry-After header.
 	StreamsFull = "streams_full"
+	// SSOUnavailable: the directory or identity provider did not answer;
+	// local accounts still sign in.
+	SSOUnavailable = "sso_unavailable"
+	// SSOFailed: a single sign-on was refused (expired or forged state,
+	// a token that failed its checks, an account that is not the
+	// provider's to sign in).
+	SSOFailed = "sso_failed"
 )
 
 var catalogue = map[string]map[Lang]string{
@@ -88,6 +95,9 @@ var catalogue = map[string]map[Lang]string{
 		ZhCN: "您打开的实时更新连接已达上限（每个控制台标签页一个），请关闭一个标签页后刷新。"},
 	StreamsFull: {EN: "The server carries as many live update streams as it may; try again in a moment.",
 		ZhCN: "服务器的实时更新连接已满，请稍后重试。"},
+	SSOUnavailable: {EN: "The sign-in service (directory or identity provider) is unavailable; try again later, or sign in with a local account.",
+		ZhCN: "登录服务（目录或身份提供方）暂不可用，请稍后重试，或使用本地账号登录。"},
+	SSOFailed: {EN: "Single sign-on failed; start the sign-in again.", ZhCN: "单点登录失败，请重新发起登录。"},
 }
 
 // Codes returns every code in the catalogue.

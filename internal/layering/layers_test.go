@@ -22,7 +22,7 @@ var layers = []layer{
 		name: "domain",
 		packages: []string{"internal/apps", "internal/audit", "internal/authz", "internal/deploy",
 			"internal/gray", "internal/health", "internal/identity", "internal/live", "internal/manifest", "internal/netasset", "internal/notify",
-			"internal/release", "internal/tenancy", "internal/traffic"},
+			"internal/release", "internal/sso", "internal/tenancy", "internal/traffic"},
 		mayImport:    []string{"domain", "base"},
 		neverReaches: []string{"net/http", "SQL", "client-go", "application", "store", "api"},
 	},
@@ -31,6 +31,12 @@ var layers = []layer{
 		packages: []string{"internal/traffic/gateway", "internal/traffic/gatewayapi", "internal/traffic/istio",
 			"internal/traffic/providers", "internal/traffic/translate"},
 		mayImport:    []string{"provider", "domain", "base", "gateway"},
+		neverReaches: []string{"SQL", "client-go", "application", "store", "api"},
+	},
+	{
+		name:         "signon",
+		packages:     []string{"internal/sso/ldap", "internal/sso/oidc"},
+		mayImport:    []string{"domain", "base", "net/http"},
 		neverReaches: []string{"SQL", "client-go", "application", "store", "api"},
 	},
 	{
@@ -120,7 +126,7 @@ var layers = []layer{
 		name: "command",
 		packages: []string{"internal/cli/admincmd", "internal/cli/clustercmd", "internal/cli/gatewaycmd",
 			"internal/cli/servercmd"},
-		mayImport: []string{"command", "cli", "api", "engine", "store", "server", "console", "outbound", "gateway", "kube",
+		mayImport: []string{"command", "cli", "api", "engine", "store", "server", "console", "outbound", "gateway", "kube", "signon",
 			"localcluster", "application", "domain", "base", "net/http"},
 	},
 	{
@@ -132,7 +138,7 @@ var layers = []layer{
 	{
 		name: "testsupport",
 		packages: []string{"internal/cli/e2e", "internal/cli/e2e/console", "internal/cli/e2e/grayrelease", "internal/localcluster/clustertest",
-			"internal/logtest", "internal/openapicheck", "internal/store/storetest", "internal/tlstest",
+			"internal/logtest", "internal/openapicheck", "internal/sso/ldap/slapdtest", "internal/store/storetest", "internal/tlstest",
 			"internal/traffic/traffictest"},
 		mayImport: []string{"testsupport", "store", "kube", "localcluster", "application", "domain", "base",
 			"net/http", "SQL", "client-go"},

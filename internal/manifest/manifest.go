@@ -42,6 +42,10 @@ const (
 	KindProject      Kind = "Project"
 	KindQuota        Kind = "Quota"
 	KindMember       Kind = "Member"
+	// KindGroupBinding grants a role to the members of a directory or
+	// OIDC group (see docs/sso.md); its scope is metadata.tenant and
+	// metadata.project, as a Member's.
+	KindGroupBinding Kind = "GroupBinding"
 	KindEnvironment  Kind = "Environment"
 	KindApplication  Kind = "Application"
 	// KindGrayPlan is a gray plan; its name is the application's.
@@ -53,7 +57,7 @@ const (
 
 // Kinds returns every kind in apply order: what others refer to first.
 func Kinds() []Kind {
-	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindEnvironment, KindApplication,
+	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindGroupBinding, KindEnvironment, KindApplication,
 		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation}
 }
 

@@ -91,6 +91,14 @@ type MemberSpec struct {
 	Role authz.Role `json:"role"`
 }
 
+// GroupBindingSpec grants Role, at the scope of metadata.tenant and
+// metadata.project, to every person Provider reports a member of Group.
+type GroupBindingSpec struct {
+	Provider string     `json:"provider"`
+	Group    string     `json:"group"`
+	Role     authz.Role `json:"role"`
+}
+
 // GrayPlanSpec is the gray plan of the application named by
 // metadata.name in an environment: applying it starts the plan (when none
 // runs) or brings the running one to these steps, current step, side and
@@ -138,6 +146,7 @@ var specTypes = map[Kind]reflect.Type{
 	KindResourceTier: reflect.TypeFor[ResourceTierSpec](),
 	KindQuota:        reflect.TypeFor[QuotaSpec](),
 	KindMember:       reflect.TypeFor[MemberSpec](),
+	KindGroupBinding: reflect.TypeFor[GroupBindingSpec](),
 	KindGrayPlan:     reflect.TypeFor[GrayPlanSpec](),
 
 	KindPortPool:         reflect.TypeFor[PortPoolSpec](),
@@ -156,6 +165,7 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 	KindResourceTier: {name: yes, tenant: no, project: no},
 	KindQuota:        {tenant: yes},
 	KindMember:       {},
+	KindGroupBinding: {name: yes},
 	KindGrayPlan:     {name: yes, tenant: yes, project: yes},
 	KindReleaseOrder: {tenant: yes, project: yes},
 
@@ -217,6 +227,17 @@ func Validate(obj Object) error {
 		validateReleaseOrder(&errs, s)
 	case *PortPoolSpec, *PortGrantSpec, *NetworkIsolationSpec:
 		validateNetwork(&errs, s)
+	case *GroupBindingSpec:
+		if s.Provider == "" {
+			errs.Add("spec.provider", "must not be empty")
+		}
+		if s.Group == "" {
+			errs.Add("spec.group", "must not be empty")
+		}
+		scope := authz.Scope{Tenant: obj.Metadata.Tenant, Project: obj.Metadata.Project}
+		if err := authz.Validate(s.Role, scope); err != nil {
+			errs.Add("spec.role", "%s", err.Error())
+		}
 	case *MemberSpec:
 		if s.User == "" {
 			errs.Add("spec.user", "must not be empty")

@@ -32,6 +32,7 @@ import (
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/release"
+	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -45,6 +46,7 @@ type Tx interface {
 	gray.Store
 	release.Store
 	netasset.Store
+	sso.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

@@ -16,6 +16,7 @@ import (
 	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -37,6 +38,12 @@ type Options struct {
 	// (tenancy.Service.SetNamespaceInspector); nil only where there are no
 	// clusters to ask (tests of other things).
 	Namespaces tenancy.NamespaceInspector
+	// SSO are the configured directories and OIDC providers (none: local
+	// users only). Directories authenticate through PasswordDirectories.
+	SSO []sso.ProviderInfo
+	// Directories are the LDAP directories, in the order a login that
+	// names none tries them.
+	Directories []sso.PasswordDirectory
 }
 
 // Platform is the set of domain services over one database.
@@ -53,6 +60,10 @@ type Platform struct {
 	// GrayGroups release whole release orders by gray plans.
 	GrayGroups *gray.Groups
 	Network    *netasset.Service
+	// SSO provisions signed-on users and keeps their group bindings.
+	SSO *sso.Service
+	// Directories are the configured LDAP directories, in order.
+	Directories []sso.PasswordDirectory
 }
 
 // New wires the services over db. With o.Changes, p.DB is db announcing
@@ -77,18 +88,21 @@ func New(db Transactor, o Options) (*Platform, error) {
 	if o.Changes != nil {
 		db = auditFeed{Transactor: db, changes: o.Changes}
 	}
+	id := identity.NewService(o.Clock, o.Identity, o.Providers...)
 	return &Platform{
-		DB:         db,
-		Clock:      o.Clock,
-		Tenancy:    t,
-		Apps:       apps.NewService(o.Clock, t),
-		Identity:   identity.NewService(o.Clock, o.Identity, o.Providers...),
-		Audit:      audit.NewService(o.Clock, o.AuditRetention),
-		Deploy:     d,
-		Gray:       g,
-		Release:    r,
-		GrayGroups: gray.NewGroups(g, r),
-		Network:    netasset.NewService(o.Clock, t, o.Changes),
+		DB:          db,
+		Clock:       o.Clock,
+		Tenancy:     t,
+		Apps:        apps.NewService(o.Clock, t),
+		Identity:    id,
+		Audit:       audit.NewService(o.Clock, o.AuditRetention),
+		Deploy:      d,
+		Gray:        g,
+		Release:     r,
+		GrayGroups:  gray.NewGroups(g, r),
+		Network:     netasset.NewService(o.Clock, t, o.Changes),
+		SSO:         sso.NewService(o.Clock, id, t, o.SSO),
+		Directories: o.Directories,
 	}, nil
 }
 

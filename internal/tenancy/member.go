@@ -8,7 +8,9 @@ import (
 	"berth.dev/berth/internal/resource"
 )
 
-func validateMember(m Member) error {
+// ValidateMember checks a role binding's user, role and scope (not that
+// they exist): field errors at user, role, scope.tenant, scope.project.
+func ValidateMember(m Member) error {
 	var errs resource.Errors
 	if m.Scope.Tenant != "" {
 		errs.CheckName("scope.tenant", m.Scope.Tenant)
@@ -37,7 +39,7 @@ func validateMember(m Member) error {
 // is not checked here: identity is another package; the API checks it
 // (userMustExist).
 func (s *Service) AddMember(ctx context.Context, st Store, a audit.Actor, m Member) (Member, error) {
-	if err := validateMember(m); err != nil {
+	if err := ValidateMember(m); err != nil {
 		return Member{}, err
 	}
 	what := fmt.Sprintf("grant %s to %s at %s", m.Role, m.User, m.Scope)

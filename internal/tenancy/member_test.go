@@ -24,8 +24,8 @@ func TestValidateMember(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := validateMember(tc.m); (err == nil) != tc.ok {
-				t.Fatalf("validateMember = %v, want ok=%v", err, tc.ok)
+			if err := ValidateMember(tc.m); (err == nil) != tc.ok {
+				t.Fatalf("ValidateMember = %v, want ok=%v", err, tc.ok)
 			}
 		})
 	}

@@ -11,6 +11,9 @@ import (
 type LoginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// Directory names the LDAP directory to check the password with; empty
+	// tries local users first, then each configured directory in order.
+	Directory string `json:"directory,omitempty"`
 	// Token, when set, asks for an API token (for the CLI) instead of a
 	// console session cookie.
 	Token *TokenRequest `json:"token,omitempty"`

@@ -89,9 +89,13 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	if err != nil {
 		return err
 	}
+	signOn, err := LoadSSO(cfg.SSOConfig)
+	if err != nil {
+		return err
+	}
 	eng, err := engine.New(st, engine.Options{Log: log, Sealer: sealer, AuditRetention: retention,
 		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders, Webhooks: targets,
-		Live: live.Options{MaxStreams: cfg.Streams()}})
+		Live: live.Options{MaxStreams: cfg.Streams()}, SSO: signOn.Infos, Directories: signOn.Directories})
 	if err != nil {
 		return err
 	}
@@ -118,7 +122,7 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
 	srv.Registry().MustRegister(eng.GatewayConfig.Collector())
 	apiHandler := api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway, Events: eng.Live,
-		TrustedProxies: proxies})
+		TrustedProxies: proxies, OIDC: signOn.OIDC})
 	defer func() { // after the server drained: the aggregated audit records of refused logins
 		if err := apiHandler.Close(); err != nil {
 			log.Error("audit refused logins at shutdown", "err", err)

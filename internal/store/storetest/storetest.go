@@ -82,6 +82,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"parallel exposures never share a port and stop exactly when the pool is empty", testConcurrentExposes},
 		{"isolation records validate, audit and go with their tenant", testIsolationRecords},
 		{"bandwidth per instance counts against quota with autoscaling maximums", testBandwidthQuota},
+		{"group bindings and sso links are kept at their versions and links go with their users", testSSORecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
