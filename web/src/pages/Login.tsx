@@ -1,6 +1,7 @@
 // The sign-in page: password (with a directory when the server has several),
 // single sign-on buttons when providers are configured, the language switch.
-import { Alert, Button, Card, Form, Input, Select, Space, Typography } from 'antd';
+// It is all the first load fetches, so it avoids the heavier widgets (Select).
+import { Alert, Button, Card, Form, Input, Radio, Segmented, Space, Typography } from 'antd';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, isApiError, must } from '../api/client';
@@ -50,13 +51,13 @@ export function Login() {
           <Typography.Title level={3} style={{ margin: 0 }}>
             {t('login.title')}
           </Typography.Title>
-          <Select
+          <Segmented
             aria-label={t('login.language')}
             data-testid="language"
             size="small"
             value={i18n.language as Language}
             options={languages.map((l) => ({ value: l, label: l === 'en' ? 'English' : '简体中文' }))}
-            onChange={(l: Language) => void chooseLanguage(l)}
+            onChange={(l) => void chooseLanguage(l as Language)}
           />
         </Space>
         <Typography.Paragraph type="secondary">{t('app.name')}</Typography.Paragraph>
@@ -64,7 +65,7 @@ export function Login() {
         <Form layout="vertical" onFinish={submit} requiredMark={false}>
           {directories.length > 0 && (
             <Form.Item name="directory" label="LDAP">
-              <Select allowClear options={directories.map((d) => ({ value: d.name, label: label(d) }))} />
+              <Radio.Group options={[{ value: '', label: t('common.none') }, ...directories.map((d) => ({ value: d.name, label: label(d) }))]} />
             </Form.Item>
           )}
           <Form.Item name="username" label={t('login.username')} rules={[{ required: true }]}>
