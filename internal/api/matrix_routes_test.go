@@ -56,6 +56,9 @@ func matrixCases() map[string]routeCase {
 			return q
 		}),
 		"GET /whoami": at(onPlatform, func(*matrixEnv, *subject, authz.Scope, string) request { return ownAccount("/whoami", nil) }),
+		"GET /whoami/permissions": at(onPlatform, func(*matrixEnv, *subject, authz.Scope, string) request {
+			return ownAccount("/whoami/permissions?tenant=bank", nil)
+		}),
 		// Every caller may open the live event stream, whose events are
 		// filtered by the caller's bindings (events_test.go); here a bad
 		// topic ends the request before the stream starts.
