@@ -255,18 +255,9 @@ func testDeploymentNotifiesAfterCommit(t *testing.T, h *harness) {
 	ctx := t.Context()
 	h.deployFixture(t)
 	var heard []deploy.Key
-	changes := change.NewBus()
-	changes.Subscribe(func(c change.Changed) { heard = append(heard, deploy.KeyOf(c)) }, change.Deployment)
-	sealer, err := seal.New(make([]byte, seal.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := platform.New(h.st, platform.Options{Clock: h.clock, Sealer: sealer, Changes: changes})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := listeningPlatform(t, h, func(c change.Changed) { heard = append(heard, deploy.KeyOf(c)) }, change.Deployment)
 	rollback := fmt.Errorf("roll back on purpose")
-	err = h.st.InTx(ctx, func(tx platform.Tx) error {
+	err := h.st.InTx(ctx, func(tx platform.Tx) error {
 		if _, err := p.Deploy.Deploy(ctx, tx, h.admin, redProd, "v1"); err != nil {
 			return err
 		}
@@ -293,18 +284,9 @@ func testAuditAnnouncedAfterCommit(t *testing.T, h *harness) {
 	ctx := t.Context()
 	h.deployFixture(t)
 	var heard []change.Key
-	changes := change.NewBus()
-	changes.Subscribe(func(c change.Changed) { heard = append(heard, c.Key) }, change.Audit)
-	sealer, err := seal.New(make([]byte, seal.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := platform.New(h.st, platform.Options{Clock: h.clock, Sealer: sealer, Changes: changes})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := listeningPlatform(t, h, func(c change.Changed) { heard = append(heard, c.Key) }, change.Audit)
 	rollback := fmt.Errorf("roll back on purpose")
-	err = p.DB.InTx(ctx, func(tx platform.Tx) error {
+	err := p.DB.InTx(ctx, func(tx platform.Tx) error {
 		if _, err := p.Deploy.Deploy(ctx, tx, h.admin, redProd, "v1"); err != nil {
 			return err
 		}
@@ -334,4 +316,21 @@ func testAuditAnnouncedAfterCommit(t *testing.T, h *harness) {
 		t.Fatalf("newest record %+v, want the deploy's", newest)
 	}
 	diff(t, "heard after commit", heard, []change.Key{{Tenant: newest.Tenant, Project: newest.Project, Seq: newest.Seq}})
+}
+
+// listeningPlatform is a platform over h's store whose change bus hands
+// every Changed of kind to heard.
+func listeningPlatform(t *testing.T, h *harness, heard func(change.Changed), kind change.Kind) *platform.Platform {
+	t.Helper()
+	changes := change.NewBus()
+	changes.Subscribe(heard, kind)
+	sealer, err := seal.New(make([]byte, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := platform.New(h.st, platform.Options{Clock: h.clock, Sealer: sealer, Changes: changes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
