@@ -43,7 +43,7 @@ function ScopePicker() {
     (items ?? []).map((i) => ({ value: i.name ?? '', label: i.displayName ? `${i.displayName} (${i.name})` : i.name }));
   return (
     <Space wrap>
-      <Select showSearch
+      <Select
         aria-label={t('scope.tenant')}
         data-testid="scope-tenant"
         style={{ minWidth: 160 }}
@@ -53,7 +53,7 @@ function ScopePicker() {
         onChange={(tenant: string) => setScope({ tenant })}
         onOpenChange={(open) => open && tenants.reload()}
       />
-      <Select showSearch
+      <Select
         aria-label={t('scope.project')}
         data-testid="scope-project"
         style={{ minWidth: 160 }}
@@ -64,7 +64,7 @@ function ScopePicker() {
         onChange={(project: string) => setScope({ tenant: scope.tenant, project })}
         onOpenChange={(open) => open && projects.reload()}
       />
-      <Select showSearch
+      <Select
         aria-label={t('scope.environment')}
         data-testid="scope-environment"
         style={{ minWidth: 140 }}
@@ -131,7 +131,7 @@ export function Shell({ children }: { children: ReactNode }) {
           <ScopePicker />
           <div style={{ flex: 1 }} />
           <Badge status={live === 'live' ? 'success' : 'default'} text={live === 'live' ? t('common.live') : t('common.paused')} />
-          <Select showSearch
+          <Select
             aria-label={t('login.language')}
             data-testid="language"
             size="small"

@@ -28,8 +28,10 @@ function Root() {
   const { i18n } = useTranslation();
   const zh = i18n.language !== 'en';
   dayjs.locale(zh ? 'zh-cn' : 'en');
+  // Buttons keep Chinese labels whole (no space between two characters);
+  // every select finds its option by typing, for keyboard users and long lists.
   return (
-    <ConfigProvider locale={zh ? zhCN : enUS} button={{ autoInsertSpace: false }} theme={{ token: { colorPrimary: '#1d4ed8' } }}>
+    <ConfigProvider locale={zh ? zhCN : enUS} button={{ autoInsertSpace: false }} select={{ showSearch: true }} theme={{ token: { colorPrimary: '#1d4ed8' } }}>
       <AntApp>
         <SessionProvider>
           <BrowserRouter>

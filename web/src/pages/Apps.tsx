@@ -23,6 +23,17 @@ export interface EnvPath {
   environment: string;
 }
 
+/**
+ * listDeployments lists the deployments of env. The route may also answer
+ * with an event stream (?watch), so its generated type is a union: the JSON
+ * page is what a plain GET returns.
+ */
+export function listDeployments(env: EnvPath) {
+  return must(
+    api.GET('/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments', { params: { path: env, query: { limit: '500' } } }),
+  ) as Promise<{ items: Deployment[] }>;
+}
+
 /** deploymentOps calls the day-two operations of one deployment. */
 export function deploymentOps(env: EnvPath, app: string) {
   const path = { ...env, app };
@@ -67,10 +78,10 @@ export function DeployDialog({ env, app, open, onClose }: { env: EnvPath; app?: 
     <Modal open={open} title={t('apps.deploy')} onCancel={onClose} onOk={() => form.submit()} destroyOnHidden>
       <Form form={form} layout="vertical" onFinish={submit} initialValues={{ app }}>
         <Form.Item name="app" label={t('apps.application')} rules={[{ required: true }]}>
-          <Select disabled={!!app} showSearch options={(apps.data?.items ?? []).map((a) => ({ value: a.name, label: a.name }))} />
+          <Select disabled={!!app} options={(apps.data?.items ?? []).map((a) => ({ value: a.name, label: a.name }))} />
         </Form.Item>
         <Form.Item name="version" label={t('apps.version')} rules={[{ required: true }]}>
-          <Select showSearch options={(versions.data?.items ?? []).map((v) => ({ value: v.name, label: `${v.name} · ${v.image}` }))} />
+          <Select options={(versions.data?.items ?? []).map((v) => ({ value: v.name, label: `${v.name} · ${v.image}` }))} />
         </Form.Item>
         <ErrorAlert error={error} />
       </Form>
@@ -164,7 +175,7 @@ function NewApp({ project, open, onClose }: { project: { tenant: string; project
         </Space>
         <Space wrap>
           <Form.Item name="tier" label={t('apps.tier')} rules={[{ required: true }]}>
-            <Select showSearch style={{ width: 160 }} allowClear options={(tiers.data?.items ?? []).map((x) => ({ value: x.name, label: `${x.name} ${x.capacity ?? ''}` }))} />
+            <Select style={{ width: 160 }} allowClear options={(tiers.data?.items ?? []).map((x) => ({ value: x.name, label: `${x.name} ${x.capacity ?? ''}` }))} />
           </Form.Item>
           <Form.Item name="replicas" label={t('apps.replicas')}>
             <InputNumber min={0} />
@@ -194,7 +205,7 @@ export default function Apps() {
   const list = useLoad(
     () =>
       env
-        ? (must(api.GET('/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments', { params: { path: env, query: { limit: '500' } } })) as Promise<{ items: Deployment[] }>)
+        ? listDeployments(env)
         : undefined,
     [env?.tenant, env?.project, env?.environment],
   );

@@ -12,7 +12,7 @@ import { PhaseTag } from '../components/phase';
 import { useLive } from '../live';
 import { useLoad } from '../load';
 import { usePermissions, useSession } from '../session';
-import type { EnvPath } from './Apps';
+import { listDeployments, type EnvPath } from './Apps';
 
 type Plan = Schemas['GrayPlanView'];
 type Unit = Schemas['OrgUnit'];
@@ -61,7 +61,7 @@ function StartPlan({ env, open, onClose }: { env: EnvPath; open: boolean; onClos
   const app = Form.useWatch('application', form);
   const org = useLoad(() => (open ? must(api.GET('/api/v1/tenants/{tenant}/org', { params: { path: { tenant: env.tenant } } })) : undefined), [open, env.tenant]);
   const deployments = useLoad(
-    () => (open ? (must(api.GET('/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments', { params: { path: env, query: { limit: '500' } } })) as Promise<{ items: Schemas['DeploymentView'][] }>) : undefined),
+    () => (open ? listDeployments(env) : undefined),
     [open, env.environment],
   );
   const versions = useLoad(
@@ -94,10 +94,10 @@ function StartPlan({ env, open, onClose }: { env: EnvPath; open: boolean; onClos
       <Form form={form} layout="vertical" onFinish={submit} initialValues={{ strategy: 'canary', steps: [{}] }}>
         <Space wrap>
           <Form.Item name="application" label={t('apps.application')} rules={[{ required: true }]}>
-            <Select showSearch style={{ width: 200 }} options={(deployments.data?.items ?? []).map((d) => ({ value: d.application, label: `${d.application} (${d.version})` }))} />
+            <Select style={{ width: 200 }} options={(deployments.data?.items ?? []).map((d) => ({ value: d.application, label: `${d.application} (${d.version})` }))} />
           </Form.Item>
           <Form.Item name="grayVersion" label={t('gray.grayVersion')} rules={[{ required: true }]}>
-            <Select showSearch style={{ width: 140 }} options={(versions.data?.items ?? []).map((v) => ({ value: v.name, label: v.name }))} />
+            <Select style={{ width: 140 }} options={(versions.data?.items ?? []).map((v) => ({ value: v.name, label: v.name }))} />
           </Form.Item>
           <Form.Item name="strategy" label={t('gray.strategy')}>
             <Radio.Group options={[{ value: 'canary', label: 'canary' }, { value: 'blue-green', label: 'blue-green' }]} />

@@ -10,6 +10,7 @@ import { ErrorAlert, showFieldErrors } from '../components/errors';
 import { useLive } from '../live';
 import { useLoad } from '../load';
 import { usePermissions, useSession } from '../session';
+import { listDeployments } from './Apps';
 
 type PortView = Schemas['PortView'];
 type Allocation = Schemas['Allocation'];
@@ -21,7 +22,7 @@ function Expose({ open, onClose, env }: { open: boolean; onClose: () => void; en
   const [form] = Form.useForm();
   const [error, setError] = useState<unknown>();
   const deployments = useLoad(
-    () => (open && env ? (must(api.GET('/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments', { params: { path: env, query: { limit: '500' } } })) as Promise<{ items: Schemas['DeploymentView'][] }>) : undefined),
+    () => (open && env ? listDeployments(env) : undefined),
     [open, env?.environment],
   );
   if (!env) return null;
@@ -46,7 +47,7 @@ function Expose({ open, onClose, env }: { open: boolean; onClose: () => void; en
         }}
       >
         <Form.Item name="app" label={t('apps.application')} rules={[{ required: true }]}>
-          <Select showSearch options={(deployments.data?.items ?? []).map((d) => ({ value: d.application, label: d.application }))} />
+          <Select options={(deployments.data?.items ?? []).map((d) => ({ value: d.application, label: d.application }))} />
         </Form.Item>
         <Form.Item name="port" label={t('apps.port')} rules={[{ required: true }]}>
           <Input placeholder="http" />

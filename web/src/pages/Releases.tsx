@@ -71,7 +71,7 @@ function CreateOrder({ proj, environment, open, onClose }: { proj: Project; envi
             <Input style={{ width: 160 }} placeholder="CHG-…" />
           </Form.Item>
           <Form.Item name="environment" label={t('scope.environment')} rules={[{ required: true }]}>
-            <Select showSearch style={{ width: 160 }} options={(envs.data?.items ?? []).map((e) => ({ value: e.name, label: e.name }))} />
+            <Select style={{ width: 160 }} options={(envs.data?.items ?? []).map((e) => ({ value: e.name, label: e.name }))} />
           </Form.Item>
           <Form.Item name="deadline" label={t('releases.deadline')}>
             <Input style={{ width: 100 }} placeholder="10m" />
@@ -92,7 +92,7 @@ function CreateOrder({ proj, environment, open, onClose }: { proj: Project; envi
                         {items.map((item) => (
                           <Space key={item.key} align="baseline">
                             <Form.Item name={[item.name, 'application']} rules={[{ required: true }]}>
-                              <Select aria-label={t('apps.application')} showSearch style={{ width: 220 }} placeholder={t('apps.application')} options={appOptions} />
+                              <Select aria-label={t('apps.application')} style={{ width: 220 }} placeholder={t('apps.application')} options={appOptions} />
                             </Form.Item>
                             <Form.Item name={[item.name, 'version']} rules={[{ required: true }]}>
                               <Input aria-label={t('apps.version')} style={{ width: 140 }} placeholder={t('apps.version')} />

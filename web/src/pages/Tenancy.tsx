@@ -111,7 +111,7 @@ function Members({ tenant, project, perms }: { tenant: string; project?: string;
         fields={
           <>
             <Form.Item name="user" label={t('tenancy.user')} rules={[{ required: true }]}><Input /></Form.Item>
-            <Form.Item name="role" label={t('tenancy.role')} rules={[{ required: true }]}><Select showSearch options={roles.map((r) => ({ value: r, label: r }))} /></Form.Item>
+            <Form.Item name="role" label={t('tenancy.role')} rules={[{ required: true }]}><Select options={roles.map((r) => ({ value: r, label: r }))} /></Form.Item>
           </>
         }
       />
@@ -258,7 +258,7 @@ export default function Tenancy() {
           <>
             <Form.Item name="name" label={t('common.name')} rules={[{ required: true }]}><Input /></Form.Item>
             <Form.Item name="cluster" label={t('tenancy.cluster')} rules={[{ required: true }]}>
-              <Select showSearch options={(clusters.data?.items ?? []).map((c) => ({ value: c.name, label: c.name }))} />
+              <Select options={(clusters.data?.items ?? []).map((c) => ({ value: c.name, label: c.name }))} />
             </Form.Item>
             <Form.Item name="namespace" label={t('tenancy.namespace')}><Input placeholder={`${scope.tenant}-${scope.project}-…`} /></Form.Item>
             <Form.Item name="requiredApprovals" label={t('tenancy.requiredApprovals')}><InputNumber min={0} max={5} /></Form.Item>
