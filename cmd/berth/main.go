@@ -49,7 +49,7 @@ func main() {
 // run builds the command tree and executes args. Everything the commands
 // touch of the outside world is passed in here.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	env := cli.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: getenv}
+	env := cli.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: getenv, OpenURL: cli.OpenBrowser}
 	root := &cobra.Command{
 		Use:           "berth",
 		Short:         "Berth: a financial-grade application platform for Kubernetes",

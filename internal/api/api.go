@@ -93,7 +93,6 @@ type API struct {
 	hub       *live.Hub
 	heartbeat time.Duration
 	oidc      []sso.RedirectProvider
-	flows     *sso.Flows
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns
@@ -134,7 +133,7 @@ func New(o Options) *API {
 	if a.limiter == nil {
 		a.limiter = NewLimiter(a.clock, LimiterOptions{})
 	}
-	a.oidc, a.flows = o.OIDC, sso.NewFlows(a.clock)
+	a.oidc = o.OIDC
 	a.registerAuth()
 	a.registerTenancy()
 	a.registerClusters()

@@ -360,20 +360,27 @@ func loginTokenSpec(req apitypes.LoginRequest) (identity.TokenSpec, error) {
 	}
 	var spec identity.TokenSpec
 	if req.Token != nil {
-		errs.CheckName("token.name", req.Token.Name)
-		spec.Name = req.Token.Name
-		if req.Token.TTL != "" {
-			d, err := time.ParseDuration(req.Token.TTL)
-			if err != nil || d < 0 {
-				errs.Add("token.ttl", "must be a duration such as 720h")
-			}
-			spec.TTL = d
-		}
-		if req.Token.Role != "" {
-			errs.Add("token.role", "a login issues tokens with the user's own roles; create a %s token with POST /tokens", req.Token.Role)
-		}
+		spec = tokenRequestSpec(*req.Token, &errs)
 	}
 	return spec, errs.Err()
+}
+
+// tokenRequestSpec checks the token a login asks for, adding what is
+// wrong to errs at "token.*".
+func tokenRequestSpec(t apitypes.TokenRequest, errs *resource.Errors) identity.TokenSpec {
+	errs.CheckName("token.name", t.Name)
+	spec := identity.TokenSpec{Name: t.Name}
+	if t.TTL != "" {
+		d, err := time.ParseDuration(t.TTL)
+		if err != nil || d < 0 {
+			errs.Add("token.ttl", "must be a duration such as 720h")
+		}
+		spec.TTL = d
+	}
+	if t.Role != "" {
+		errs.Add("token.role", "a login issues tokens with the user's own roles; create a %s token with POST /tokens", t.Role)
+	}
+	return spec
 }
 
 // refused audits a refused login through the aggregate of its source and

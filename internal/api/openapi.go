@@ -47,6 +47,7 @@ var schemaTypes = map[string]reflect.Type{
 	"PasswordRequest":       reflect.TypeFor[apitypes.PasswordRequest](),
 	"TokenCreated":          reflect.TypeFor[apitypes.TokenCreated](),
 	"LoginRequest":          reflect.TypeFor[apitypes.LoginRequest](),
+	"SSOTokenRequest":       reflect.TypeFor[apitypes.SSOTokenRequest](),
 	"LoginResponse":         reflect.TypeFor[apitypes.LoginResponse](),
 	"WhoAmI":                reflect.TypeFor[apitypes.WhoAmI](),
 	"Permissions":           reflect.TypeFor[apitypes.Permissions](),

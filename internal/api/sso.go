@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/i18n"
@@ -26,10 +27,14 @@ const SSOStateCookie = "berth_sso_state"
 func (a *API) registerSSO() {
 	a.route(Route{Method: "GET", Path: "/sso/providers", Summary: "The directories and OIDC providers users can sign in with (for the console's login page)",
 		Public: true, Response: "SSOProviders"}, a.ssoProviders)
-	a.route(Route{Method: "GET", Path: "/sso/{provider}/start", Summary: "Start an OIDC sign-in: redirects the browser to the provider (authorization code flow with PKCE)",
-		Public: true, Response: "none", Status: http.StatusFound}, a.ssoStart)
-	a.route(Route{Method: "GET", Path: "/sso/{provider}/callback", Summary: "Finish an OIDC sign-in: sets the console session and CSRF cookies and redirects to /",
+	a.route(Route{Method: "GET", Path: "/sso/{provider}/start", Summary: "Start an OIDC sign-in: redirects the browser to the provider (authorization code flow with PKCE); " +
+		"cli (a loopback URL) and challenge (the S256 challenge of the CLI's verifier) start a sign-in for berth login --sso",
+		Query: []string{"cli", "challenge"}, Public: true, Response: "none", Status: http.StatusFound}, a.ssoStart)
+	a.route(Route{Method: "GET", Path: "/sso/{provider}/callback", Summary: "Finish an OIDC sign-in: sets the console session and CSRF cookies and redirects to /, " +
+		"or for a CLI sign-in redirects to the CLI's loopback URL with a one-time code",
 		Public: true, Response: "none", Status: http.StatusSeeOther}, a.ssoCallback)
+	a.route(Route{Method: "POST", Path: "/sso/token", Summary: "Redeem a CLI sign-in's one-time code with the CLI's PKCE verifier for an API token (berth login --sso)",
+		Public: true, Request: "SSOTokenRequest", Response: "LoginResponse", Status: http.StatusOK}, a.ssoToken)
 
 	a.route(Route{Method: "GET", Path: "/group-bindings", Summary: "List the rules mapping directory and OIDC groups to roles", Query: pageQuery,
 		Response: "List[GroupBinding]"}, a.listGroupBindings)
@@ -71,20 +76,21 @@ func (a *API) ssoStart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pend, err := a.flows.Begin(prov.Name())
+	q := r.URL.Query()
+	state, pend, err := a.p.BeginSignIn(r.Context(), prov.Name(), q.Get("cli"), q.Get("challenge"))
 	if errors.Is(err, sso.ErrTooManyFlows) {
 		return &httpError{status: http.StatusServiceUnavailable, code: i18n.Busy, retryAfter: sso.FlowTTL / 10, cause: err}
 	}
 	if err != nil {
 		return err
 	}
-	to, err := prov.AuthCodeURL(r.Context(), pend.State, pend.Nonce, pend.Verifier)
+	to, err := prov.AuthCodeURL(r.Context(), state, pend.Nonce, pend.Verifier)
 	if err != nil {
 		errSSO := *errSSOUnavailable
 		errSSO.cause = err
 		return &errSSO
 	}
-	http.SetCookie(w, &http.Cookie{Name: SSOStateCookie, Value: pend.State, Path: Prefix + "/sso/", MaxAge: int(sso.FlowTTL.Seconds()),
+	http.SetCookie(w, &http.Cookie{Name: SSOStateCookie, Value: state, Path: Prefix + "/sso/", MaxAge: int(sso.FlowTTL.Seconds()),
 		HttpOnly: true, Secure: a.secure(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, to, http.StatusFound)
 	return nil
@@ -108,8 +114,11 @@ func (a *API) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	if c != nil {
 		cookie = c.Value
 	}
-	pend, ok := a.flows.Take(prov.Name(), q.Get("state"), cookie)
-	if !ok || q.Get("error") != "" || q.Get("code") == "" || len(q.Get("code")) > 4096 {
+	pend, err := a.p.ResumeSignIn(r.Context(), prov.Name(), q.Get("state"), cookie)
+	if err != nil && !errors.Is(err, resource.ErrUnauthenticated) {
+		return err
+	}
+	if err != nil || q.Get("error") != "" || q.Get("code") == "" || len(q.Get("code")) > 4096 {
 		return a.ssoRefused(r, prov.Name(), "", fmt.Errorf("sign-in through %s: unknown or expired state, or the provider's error %q: %w",
 			prov.Name(), clipText(q.Get("error"), 64), resource.ErrUnauthenticated))
 	}
@@ -121,6 +130,14 @@ func (a *API) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	u, err := a.p.SignIn(r.Context(), act, id)
 	if err != nil {
 		return a.ssoRefused(r, prov.Name(), id.Username, err)
+	}
+	if pend.Loopback != "" {
+		code, err := a.p.GrantCLI(r.Context(), act, pend, u)
+		if err != nil {
+			return err
+		}
+		http.Redirect(w, r, pend.Loopback+"?"+url.Values{"code": {code}}.Encode(), http.StatusSeeOther)
+		return nil
 	}
 	var sess identity.Session
 	var secret string
@@ -134,6 +151,44 @@ func (a *API) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 	a.setSessionCookies(w, r, secret, randomToken(), sess.ExpiresAt)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
+}
+
+// ssoToken redeems a CLI sign-in's code with the CLI's verifier for an
+// API token. A wrong verifier spends the code: a second try cannot guess.
+func (a *API) ssoToken(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
+	var req apitypes.SSOTokenRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	var errs resource.Errors
+	if req.Code == "" {
+		errs.Add("code", "required: the code the browser brought back to the CLI")
+	}
+	if req.Verifier == "" {
+		errs.Add("verifier", "required: the PKCE verifier whose challenge started the sign-in")
+	}
+	spec := tokenRequestSpec(req.Token, &errs)
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	act := audit.Actor{SourceIP: a.sourceIP(r), RequestID: requestID(r)}
+	var resp apitypes.LoginResponse
+	err := a.p.RedeemCLI(r.Context(), req.Code, req.Verifier, func(tx platform.Tx, u identity.User) (err error) {
+		if resp, err = a.issueToken(r.Context(), tx, act, u, req.Token.Name, spec); err != nil {
+			return err
+		}
+		ms, err := a.p.Tenancy.MembershipsOf(r.Context(), tx, u.Name)
+		resp.Roles = bindingsOf(ms)
+		return err
+	})
+	if errors.Is(err, resource.ErrUnauthenticated) {
+		return a.ssoRefused(r, "the CLI", "", err)
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, resp)
 }
 
 // ssoRefused audits a refused sign-in through the refusals of its source

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
 
 	"berth.dev/berth/internal/api/apitypes"
@@ -557,5 +558,139 @@ func TestOIDCProviderAnsweringForAnotherIssuerIsRefused(t *testing.T) {
 	}
 	if _, status := whoami(t, c, h.url); status != http.StatusUnauthorized {
 		t.Fatalf("whoami = %d, want 401", status)
+	}
+}
+
+// TestCLISignInIsRedeemedOnceWithItsVerifier: a sign-in for the CLI ends
+// in a redirect to the CLI's loopback address with a one-time code, which
+// only the CLI's verifier redeems, once, for a token with the mapped roles.
+func TestCLISignInIsRedeemedOnceWithItsVerifier(t *testing.T) {
+	m := mockOP(t)
+	h := oidcHarness(t, m, nil)
+	verifier := "cli-verifier-0123456789-0123456789-0123456789"
+	loopback := "http://127.0.0.1:41111/callback"
+	begin := func() string {
+		t.Helper()
+		m.QueueUser(&mockoidc.MockUser{Subject: "sub-fay", Email: "fay@bank.test", PreferredUsername: "fay", Groups: []string{"payments-devs"}})
+		c := browser(t)
+		c.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+			if req.URL.Host == "127.0.0.1:41111" {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}
+		res, body := get(t, c, h.url+Prefix+"/sso/idp/start?"+url.Values{"cli": {loopback}, "challenge": {sso.Challenge(verifier)}}.Encode())
+		to, err := url.Parse(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusSeeOther || err != nil || "http://"+to.Host+to.Path != loopback || to.Query().Get("code") == "" {
+			t.Fatalf("a CLI sign-in ended with %d %s (Location %q), want 303 to %s with a code", res.StatusCode, body, res.Header.Get("Location"), loopback)
+		}
+		if u, _ := url.Parse(h.url); slices.ContainsFunc(c.Jar.Cookies(u), func(ck *http.Cookie) bool { return ck.Name == SessionCookie }) {
+			t.Fatal("a CLI sign-in opened a console session in the browser")
+		}
+		return to.Query().Get("code")
+	}
+	redeem := func(code, verifier string) response {
+		return h.call("", "POST", "/sso/token", apitypes.SSOTokenRequest{Code: code, Verifier: verifier, Token: apitypes.TokenRequest{Name: "cli-laptop"}})
+	}
+
+	code := begin()
+	if res := redeem(code, "a-guessed-verifier"); res.status != http.StatusUnauthorized {
+		t.Fatalf("redeem with a wrong verifier = %d %s, want 401", res.status, res.body)
+	}
+	if res := redeem(code, verifier); res.status != http.StatusUnauthorized {
+		t.Fatalf("redeem after a wrong verifier spent the code = %d %s, want 401", res.status, res.body)
+	}
+
+	code = begin()
+	res := redeem(code, verifier)
+	var lr apitypes.LoginResponse
+	res.decode(t, &lr)
+	want := []authz.Binding{{Role: authz.Developer, Scope: authz.Scope{Tenant: "bank", Project: "pay"}}}
+	if res.status != http.StatusOK || lr.Token == "" || lr.User.Name != "fay" || !slices.Equal(lr.Roles, want) {
+		t.Fatalf("redeem = %d %s, want fay's token with %v", res.status, res.body, want)
+	}
+	var w apitypes.WhoAmI
+	h.call(lr.Token, "GET", "/whoami", nil).decode(t, &w)
+	if w.User.Name != "fay" {
+		t.Fatalf("whoami with the CLI's token = %+v", w)
+	}
+	if res := redeem(code, verifier); res.status != http.StatusUnauthorized {
+		t.Fatalf("a code redeemed twice = %d %s, want 401", res.status, res.body)
+	}
+
+	// Only a loopback address and a real challenge start a CLI sign-in.
+	c := browser(t)
+	bad, body := get(t, c, h.url+Prefix+"/sso/idp/start?"+url.Values{"cli": {"http://evil.example:8085/cb"}, "challenge": {"short"}}.Encode())
+	var e apitypes.ErrorBody
+	if err := json.Unmarshal(body, &e); err != nil || bad.StatusCode != http.StatusUnprocessableEntity || len(e.Fields) != 2 || e.Fields[0].Path != "cli" || e.Fields[1].Path != "challenge" {
+		t.Fatalf("start with a remote address = %d %s, want 422 naming cli and challenge", bad.StatusCode, body)
+	}
+	if res := h.call("", "POST", "/sso/token", map[string]any{"token": map[string]any{"name": "x"}}); res.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(res.body), `"code"`) || !strings.Contains(string(res.body), `"verifier"`) {
+		t.Fatalf("redeem without code and verifier = %d %s, want 422 naming both", res.status, res.body)
+	}
+	// Both sign-ins in the browser and the one token are in the audit trail.
+	admin := h.login()
+	var page apitypes.List[audit.Record]
+	h.must(http.StatusOK, admin, "GET", "/audit?action=user.sign-in&actor=fay", nil).decode(t, &page)
+	var granted int
+	for _, r := range page.Items {
+		if strings.Contains(r.Summary, "for the CLI") && r.Outcome == audit.Success {
+			granted++
+		}
+	}
+	h.must(http.StatusOK, admin, "GET", "/audit?action=user.login&actor=fay", nil).decode(t, &page)
+	if granted != 2 || len(page.Items) != 1 || !strings.Contains(page.Items[0].Summary, `"cli-laptop"`) {
+		t.Fatalf("audit: %d CLI sign-ins and logins %+v; want 2 and one token cli-laptop", granted, page.Items)
+	}
+}
+
+// overageUser is a person with too many groups for the provider's ID
+// token: it sends a distributed-claim pointer instead of the groups (as
+// Entra ID does), while its UserInfo lists them.
+type overageUser struct{ *mockoidc.MockUser }
+
+func (u overageUser) Claims(scope []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
+	return &struct {
+		*mockoidc.IDTokenClaims
+		PreferredUsername string                       `json:"preferred_username"`
+		ClaimNames        map[string]string            `json:"_claim_names"`
+		ClaimSources      map[string]map[string]string `json:"_claim_sources"`
+	}{base, u.PreferredUsername, map[string]string{"groups": "src1"},
+		map[string]map[string]string{"src1": {"endpoint": "https://graph.example/v1.0/users/" + u.Subject + "/getMemberObjects"}}}, nil
+}
+
+// TestOIDCGroupsOverage: an ID token that leaves the groups out is refused
+// by default, rather than signing in with no groups (which would revoke
+// what they grant); with groupsOverage: userinfo the groups come from the
+// provider's UserInfo endpoint and map as usual.
+func TestOIDCGroupsOverage(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		overage string
+		status  int
+		roles   []authz.Binding
+	}{
+		{"refused by default", "", http.StatusUnauthorized, nil},
+		{"read from userinfo", sso.OverageUserInfo, http.StatusSeeOther,
+			[]authz.Binding{{Role: authz.Developer, Scope: authz.Scope{Tenant: "bank", Project: "pay"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mockOP(t)
+			h := oidcHarness(t, m, func(c *sso.OIDCConfig) { c.GroupsOverage = tc.overage })
+			m.QueueUser(overageUser{&mockoidc.MockUser{Subject: "sub-gus", PreferredUsername: "gus", Groups: []string{"payments-devs"}}})
+			c := browser(t)
+			res, body := get(t, c, h.url+Prefix+"/sso/idp/start")
+			if res.StatusCode != tc.status {
+				t.Fatalf("sign-in = %d %s, want %d", res.StatusCode, body, tc.status)
+			}
+			if tc.roles == nil {
+				return
+			}
+			w, status := whoami(t, c, h.url)
+			if status != http.StatusOK || w.User.Name != "gus" || !slices.Equal(w.Roles, tc.roles) {
+				t.Fatalf("whoami = %d %+v, want gus with %v", status, w, tc.roles)
+			}
+		})
 	}
 }

@@ -191,3 +191,67 @@ func (p *Platform) GroupBindings(ctx context.Context, tx Tx, c Caller, o resourc
 	}
 	return p.SSO.ListGroupBindings(ctx, tx, o)
 }
+
+// BeginSignIn stores an OIDC sign-in with provider in progress and
+// returns its state (sso.Service.Begin): for the console when loopback and
+// challenge are empty, for the CLI otherwise.
+func (p *Platform) BeginSignIn(ctx context.Context, provider, loopback, challenge string) (state string, pend sso.Pending, err error) {
+	err = p.DB.InTx(ctx, func(tx Tx) (err error) {
+		state, pend, err = p.SSO.Begin(ctx, tx, provider, loopback, challenge)
+		return err
+	})
+	return state, pend, err
+}
+
+// ResumeSignIn takes the sign-in the browser comes back with
+// (sso.Service.Resume).
+func (p *Platform) ResumeSignIn(ctx context.Context, provider, state, cookie string) (pend sso.Pending, err error) {
+	err = p.DB.InTx(ctx, func(tx Tx) (err error) {
+		pend, err = p.SSO.Resume(ctx, tx, provider, state, cookie)
+		return err
+	})
+	return pend, err
+}
+
+// GrantCLI leaves the CLI sign-in pend, finished in the browser by u, for
+// the CLI to redeem, audited; it returns the one-time code.
+func (p *Platform) GrantCLI(ctx context.Context, a audit.Actor, pend sso.Pending, u identity.User) (code string, err error) {
+	ev := audit.Event{Action: "user.sign-in", Target: "users/" + u.Name, Summary: "sign-in through " + pend.Provider + " for the CLI: code sent to its loopback address"}
+	err = p.Do(ctx, a, ev, func(tx Tx) (err error) {
+		if _, err := audit.Append(ctx, tx, p.Clock.Now(), a, ev); err != nil {
+			return err
+		}
+		code, err = p.SSO.Grant(ctx, tx, pend, u.Name)
+		return err
+	})
+	return code, err
+}
+
+// RedeemCLI takes the CLI sign-in of code and, when verifier is the
+// CLI's, calls issue with its user (still enabled) in the same
+// transaction, so the code is spent only if the token is issued. A wrong
+// verifier spends the code.
+func (p *Platform) RedeemCLI(ctx context.Context, code, verifier string, issue func(Tx, identity.User) error) error {
+	var refused error
+	err := p.DB.InTx(ctx, func(tx Tx) error {
+		pend, err := p.SSO.TakeGrant(ctx, tx, code)
+		if err != nil {
+			return err
+		}
+		if refused = pend.Verify(verifier); refused != nil {
+			return nil // commit: the code is spent
+		}
+		u, err := p.Identity.GetUser(ctx, tx, pend.User)
+		if errors.Is(err, resource.ErrNotFound) || (err == nil && u.Disabled) {
+			return fmt.Errorf("user %s is gone or disabled: %w", pend.User, resource.ErrUnauthenticated)
+		}
+		if err != nil {
+			return err
+		}
+		return issue(tx, u)
+	})
+	if err != nil {
+		return err
+	}
+	return refused
+}

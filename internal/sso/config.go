@@ -113,6 +113,13 @@ type OIDCConfig struct {
 	// GroupsClaim lists the groups (default groups).
 	UsernameClaim string `json:"usernameClaim,omitempty"`
 	GroupsClaim   string `json:"groupsClaim,omitempty"`
+	// GroupsOverage is what to do when the ID token leaves the groups out
+	// because there are too many (Entra ID's "overage": the groups claim
+	// replaced by a pointer in _claim_names, or hasgroups): "refuse" the
+	// sign-in (default: signing in with no groups would silently revoke
+	// what the groups grant), or read the groups claim from the provider's
+	// "userinfo" endpoint.
+	GroupsOverage string `json:"groupsOverage,omitempty"`
 	// CAFile is a PEM bundle of the CAs of the provider (empty: the system's).
 	CAFile string `json:"caFile,omitempty"`
 }
@@ -176,6 +183,7 @@ func (o OIDCConfig) WithDefaults() OIDCConfig {
 	setDefault(&o.Audience, o.ClientID)
 	setDefault(&o.UsernameClaim, "preferred_username")
 	setDefault(&o.GroupsClaim, "groups")
+	setDefault(&o.GroupsOverage, OverageRefuse)
 	if len(o.Scopes) == 0 {
 		o.Scopes = []string{"openid", "profile", "email", "groups"}
 	}
@@ -283,4 +291,13 @@ func (o OIDCConfig) validate(errs *resource.Errors, p string) {
 	if !slices.Contains(o.Scopes, "openid") {
 		errs.Add(p+".scopes", "must include openid")
 	}
+	if o.GroupsOverage != OverageRefuse && o.GroupsOverage != OverageUserInfo {
+		errs.Add(p+".groupsOverage", "want %s or %s, got %q", OverageRefuse, OverageUserInfo, o.GroupsOverage)
+	}
 }
+
+// What an OIDC provider's sign-in does on a groups overage.
+const (
+	OverageRefuse   = "refuse"
+	OverageUserInfo = "userinfo"
+)

@@ -129,6 +129,8 @@ type Store interface {
 	GetLink(ctx context.Context, user string) (Link, error)
 	// ListLinks lists links by user after after, at most limit.
 	ListLinks(ctx context.Context, after string, limit int) ([]Link, error)
+
+	FlowStore
 }
 
 // PasswordDirectory authenticates a user name and password against a

@@ -5,9 +5,7 @@ import (
 	"os"
 	"slices"
 	"testing"
-	"time"
 
-	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
@@ -113,32 +111,43 @@ func TestWantedMatchesGroups(t *testing.T) {
 	}
 }
 
-func TestFlowsAreTakenOnceByTheirOwnBrowserWithinTheirTime(t *testing.T) {
-	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	f := sso.NewFlows(clk)
-	p, err := f.Begin("idp")
-	if err != nil {
+func TestCLILoopbackAddressesAreOnlyLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"http://127.0.0.1:8085/callback", true},
+		{"http://[::1]:8085/", true},
+		{"http://localhost:8085/cb", true},
+		{"http://127.0.0.2:8085/cb", true}, // 127.0.0.0/8 is loopback
+		{"https://127.0.0.1:8085/cb", false},
+		{"http://10.0.0.1:8085/cb", false},
+		{"http://evil.example:8085/cb", false},
+		{"http://127.0.0.1.evil.example:8085/cb", false},
+		{"http://localhost.evil.example:8085/cb", false},
+		{"http://127.0.0.1/cb", false},
+		{"http://127.0.0.1:0/cb", false},
+		{"http://user@127.0.0.1:8085/cb", false},
+		{"http://127.0.0.1:8085/cb?next=http://evil.example", false},
+		{"http://127.0.0.1:8085/cb#x", false},
+		{"//127.0.0.1:8085/cb", false},
+		{"", false},
+	} {
+		if err := sso.CheckLoopback(tc.url); (err == nil) != tc.ok {
+			t.Errorf("CheckLoopback(%q) = %v, want ok=%v", tc.url, err, tc.ok)
+		}
+	}
+}
+
+func TestChallengeIsS256OfTheVerifier(t *testing.T) {
+	// RFC 7636 appendix B.
+	if got := sso.Challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"); got != "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" {
+		t.Fatalf("Challenge = %q", got)
+	}
+	if err := sso.CheckChallenge("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := f.Take("idp", p.State, "another-cookie"); ok {
-		t.Fatal("taken with another browser's cookie")
-	}
-	if _, ok := f.Take("other", p.State, p.State); ok {
-		t.Fatal("taken for another provider")
-	}
-	q, _ := f.Begin("idp")
-	clk.Advance(sso.FlowTTL)
-	if _, ok := f.Take("idp", q.State, q.State); ok {
-		t.Fatal("taken after it expired")
-	}
-	r, _ := f.Begin("idp")
-	if got, ok := f.Take("idp", r.State, r.State); !ok || got.Nonce != r.Nonce || got.Verifier != r.Verifier {
-		t.Fatalf("Take = %+v, %v", got, ok)
-	}
-	if _, ok := f.Take("idp", r.State, r.State); ok {
-		t.Fatal("taken twice")
-	}
-	if p.State == p.Nonce || p.Nonce == p.Verifier || len(p.Verifier) < 43 {
-		t.Fatalf("state, nonce and verifier must be distinct random values of 32 bytes: %+v", p)
+	if err := sso.CheckChallenge("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw"); err == nil {
+		t.Fatal("a short challenge accepted")
 	}
 }

@@ -2,6 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"berth.dev/berth/internal/resource"
 
 	"berth.dev/berth/internal/sso"
 )
@@ -60,4 +67,40 @@ func (tx *Tx) GetLink(ctx context.Context, user string) (l sso.Link, err error) 
 // ListLinks implements sso.Store.
 func (tx *Tx) ListLinks(ctx context.Context, after string, limit int) ([]sso.Link, error) {
 	return list[sso.Link](ctx, tx, ssoLinksT, nil, after, limit)
+}
+
+// PutPending implements sso.FlowStore.
+func (tx *Tx) PutPending(ctx context.Context, key string, p sso.Pending, now time.Time) (int, error) {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return 0, fmt.Errorf("encode sign-in: %w", err)
+	}
+	if _, err := tx.exec(ctx, "DELETE FROM sso_flows WHERE expires_at <= ?", now.UnixMicro()); err != nil {
+		return 0, err
+	}
+	if _, err := tx.exec(ctx, "INSERT INTO sso_flows (skey, expires_at, body) VALUES (?, ?, ?)", key, p.Expires.UnixMicro(), string(body)); err != nil {
+		return 0, err
+	}
+	var n int
+	if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM sso_flows").Scan(&n); err != nil {
+		return 0, tx.d.translate(err)
+	}
+	return n, nil
+}
+
+// TakePending implements sso.FlowStore.
+func (tx *Tx) TakePending(ctx context.Context, key string) (sso.Pending, error) {
+	var body string
+	err := tx.queryRow(ctx, "DELETE FROM sso_flows WHERE skey = ? RETURNING body", key).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sso.Pending{}, resource.ErrNotFound
+	}
+	if err != nil {
+		return sso.Pending{}, tx.d.translate(err)
+	}
+	var p sso.Pending
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		return sso.Pending{}, fmt.Errorf("decode sign-in: %w", err)
+	}
+	return p, nil
 }

@@ -31,6 +31,15 @@ type TokenRequest struct {
 	Role authz.Role `json:"role,omitempty"`
 }
 
+// SSOTokenRequest redeems a CLI sign-in (berth login --sso): the one-time
+// code the browser brought back to the CLI's loopback address, and the
+// PKCE verifier whose S256 challenge started the sign-in.
+type SSOTokenRequest struct {
+	Code     string       `json:"code"`
+	Verifier string       `json:"verifier"`
+	Token    TokenRequest `json:"token"`
+}
+
 // LoginResponse answers a successful login.
 type LoginResponse struct {
 	User      identity.User `json:"user"`

@@ -34,6 +34,13 @@ func start(t *testing.T, cfg config.Config) (addr string, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startOn(t, cfg, ln)
+}
+
+// startOn is start on a listener the test opened (to know the server's
+// address before it starts).
+func startOn(t *testing.T, cfg config.Config, ln net.Listener) (addr string, err error) {
+	t.Helper()
 	cfg.Listen = ln.Addr().String()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

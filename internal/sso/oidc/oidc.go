@@ -130,7 +130,37 @@ func (p *Provider) Exchange(ctx context.Context, code, verifier, nonce string) (
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
 		return sso.Identity{}, fmt.Errorf("oidc provider %s: the ID token's nonce is not this sign-in's: %w", p.cfg.Name, resource.ErrUnauthenticated)
 	}
-	return p.identity(idt)
+	id, err := p.identity(idt)
+	if !errors.Is(err, errOverage) {
+		return id, err
+	}
+	if p.cfg.GroupsOverage != sso.OverageUserInfo {
+		return sso.Identity{}, fmt.Errorf("oidc provider %s left the %s claim out (too many groups): set groupsOverage: userinfo, or send fewer groups: %w",
+			p.cfg.Name, p.cfg.GroupsClaim, resource.ErrUnauthenticated)
+	}
+	return p.userInfoGroups(ctx, prov, tok, id)
+}
+
+// errOverage is an ID token that leaves its groups out because there are
+// too many.
+var errOverage = errors.New("groups overage")
+
+// userInfoGroups reads the groups of id from the provider's UserInfo
+// endpoint, with the sign-in's access token.
+func (p *Provider) userInfoGroups(ctx context.Context, prov *gooidc.Provider, tok *oauth2.Token, id sso.Identity) (sso.Identity, error) {
+	info, err := prov.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		return sso.Identity{}, fmt.Errorf("oidc provider %s: userinfo for the groups: %w: %w", p.cfg.Name, sso.ErrUnavailable, err)
+	}
+	var claims map[string]any
+	if err := info.Claims(&claims); err != nil || info.Subject != id.Subject {
+		return sso.Identity{}, fmt.Errorf("oidc provider %s: userinfo is not the ID token's subject: %w", p.cfg.Name, resource.ErrUnauthenticated)
+	}
+	if _, ok := claims[p.cfg.GroupsClaim]; !ok {
+		return sso.Identity{}, fmt.Errorf("oidc provider %s: userinfo has no %s claim either: %w", p.cfg.Name, p.cfg.GroupsClaim, resource.ErrUnauthenticated)
+	}
+	id.Groups = Groups(claims[p.cfg.GroupsClaim])
+	return id, nil
 }
 
 // identity reads the person from the ID token's claims.
@@ -147,7 +177,19 @@ func (p *Provider) identity(idt *gooidc.IDToken) (sso.Identity, error) {
 		return sso.Identity{}, fmt.Errorf("oidc provider %s: the ID token has no %s claim: %w", p.cfg.Name, p.cfg.UsernameClaim, resource.ErrUnauthenticated)
 	}
 	id.Groups = Groups(claims[p.cfg.GroupsClaim])
+	if _, ok := claims[p.cfg.GroupsClaim]; !ok && overage(claims, p.cfg.GroupsClaim) {
+		return id, errOverage
+	}
 	return id, nil
+}
+
+// overage tells whether claims say the groups claim was left out: a
+// distributed claim (_claim_names) for it, or Entra ID's hasgroups.
+func overage(claims map[string]any, groupsClaim string) bool {
+	names, _ := claims["_claim_names"].(map[string]any)
+	_, distributed := names[groupsClaim]
+	has, _ := claims["hasgroups"].(bool)
+	return distributed || has
 }
 
 // Groups reads a groups claim: a list of strings, or one string. Anything

@@ -422,6 +422,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sso/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Redeem a CLI sign-in's one-time code with the CLI's PKCE verifier for an API token (berth login --sso) */
+        post: operations["postSsoToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sso/{provider}/callback": {
         parameters: {
             query?: never;
@@ -429,7 +446,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Finish an OIDC sign-in: sets the console session and CSRF cookies and redirects to / */
+        /** Finish an OIDC sign-in: sets the console session and CSRF cookies and redirects to /, or for a CLI sign-in redirects to the CLI's loopback URL with a one-time code */
         get: operations["getSsoProviderCallback"];
         put?: never;
         post?: never;
@@ -446,7 +463,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Start an OIDC sign-in: redirects the browser to the provider (authorization code flow with PKCE) */
+        /** Start an OIDC sign-in: redirects the browser to the provider (authorization code flow with PKCE); cli (a loopback URL) and challenge (the S256 challenge of the CLI's verifier) start a sign-in for berth login --sso */
         get: operations["getSsoProviderStart"];
         put?: never;
         post?: never;
@@ -2521,6 +2538,15 @@ export interface components {
             kind?: string;
             name?: string;
         }[];
+        SSOTokenRequest: {
+            code?: string;
+            token?: {
+                name?: string;
+                role?: string;
+                ttl?: string;
+            };
+            verifier?: string;
+        };
         ScaleRequest: {
             replicas?: number;
         };
@@ -3865,6 +3891,39 @@ export interface operations {
             };
         };
     };
+    postSsoToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SSOTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResponse"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getSsoProviderCallback: {
         parameters: {
             query?: never;
@@ -3896,7 +3955,10 @@ export interface operations {
     };
     getSsoProviderStart: {
         parameters: {
-            query?: never;
+            query?: {
+                cli?: string;
+                challenge?: string;
+            };
             header?: never;
             path: {
                 provider: string;
