@@ -92,7 +92,7 @@ func (a *API) ssoStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.SetCookie(w, &http.Cookie{Name: SSOStateCookie, Value: state, Path: Prefix + "/sso/", MaxAge: int(sso.FlowTTL.Seconds()),
 		HttpOnly: true, Secure: a.secure(r), SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, to, http.StatusFound)
+	redirect(w, to, http.StatusFound)
 	return nil
 }
 
@@ -136,7 +136,7 @@ func (a *API) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		http.Redirect(w, r, pend.Loopback+"?"+url.Values{"code": {code}}.Encode(), http.StatusSeeOther)
+		redirect(w, pend.Loopback+"?"+url.Values{"code": {code}}.Encode(), http.StatusSeeOther)
 		return nil
 	}
 	var sess identity.Session
@@ -149,7 +149,7 @@ func (a *API) ssoCallback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.setSessionCookies(w, r, secret, randomToken(), sess.ExpiresAt)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	redirect(w, "/", http.StatusSeeOther)
 	return nil
 }
 
@@ -336,4 +336,11 @@ func (a *API) applyGroupBinding(ctx context.Context, tx platform.Tx, c platform.
 	b.ResourceVersion = old.ResourceVersion
 	_, err = a.p.UpdateGroupBinding(ctx, tx, c, b)
 	return "updated", err
+}
+
+// redirect answers status with Location to and no body (http.Redirect
+// adds a small HTML page, which the OpenAPI document does not declare).
+func redirect(w http.ResponseWriter, to string, status int) {
+	w.Header().Set("Location", to)
+	w.WriteHeader(status)
 }

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2-proxy/mockoidc"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"berth.dev/berth/internal/cli"
@@ -51,7 +52,14 @@ func TestConsoleJourneysInTheBrowser(t *testing.T) {
 	c := clustertest.Start(t)
 	prefix := fmt.Sprintf("console-%d", time.Now().UnixNano()%100000)
 	t.Cleanup(func() { deleteNamespaces(c, prefix) })
-	url := startServer(t, c.Kubeconfig())
+	// The browser reaches the server through the checked proxy, so the
+	// OIDC provider sends it back there: open the proxy's port first.
+	proxyLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxyURL := "http://" + proxyLn.Addr().String()
+	url := startServer(t, c.Kubeconfig(), ssoConfig(t, proxyURL))
 	if body := get(t, url+"/"); !strings.Contains(body, `<div id="root">`) {
 		t.Fatalf("the server does not serve the built console at / (run `make web` before go test):\n%.300s", body)
 	}
@@ -59,7 +67,7 @@ func TestConsoleJourneysInTheBrowser(t *testing.T) {
 	report := filepath.Join(t.TempDir(), "report.json")
 	cmd := exec.CommandContext(t.Context(), "npx", "playwright", "test")
 	cmd.Dir = web
-	cmd.Env = append(os.Environ(), "BERTH_URL="+checkedProxy(t, url), "BERTH_ADMIN_PASSWORD="+adminPassword,
+	cmd.Env = append(os.Environ(), "BERTH_URL="+checkedProxy(t, url, proxyLn), "BERTH_ADMIN_PASSWORD="+adminPassword,
 		"BERTH_NS_PREFIX="+prefix, "BERTH_REPORT="+report, "CHROMIUM="+chromium(),
 		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1", "CI=true", "FORCE_COLOR=0")
 	out := &lineLog{t: t}
@@ -118,7 +126,7 @@ func get(t *testing.T, url string) string {
 
 // startServer runs `berth server` in-process on a loopback port and waits
 // until it is ready.
-func startServer(t *testing.T, kubeconfig string) string {
+func startServer(t *testing.T, kubeconfig, ssoConfig string) string {
 	t.Helper()
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -127,6 +135,7 @@ func startServer(t *testing.T, kubeconfig string) string {
 	}
 	cfg := config.Default()
 	cfg.DataDir, cfg.Kubeconfig, cfg.Listen = filepath.Join(dir, "data"), kubeconfig, ln.Addr().String()
+	cfg.SSOConfig = ssoConfig
 	vars := map[string]string{"BERTH_ADMIN_PASSWORD": adminPassword, "BERTH_CONFIG": filepath.Join(dir, "config.yaml")}
 	env := cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return vars[k] }}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -154,10 +163,35 @@ func startServer(t *testing.T, kubeconfig string) string {
 	}
 }
 
+// ssoConfig runs an OIDC provider (oauth2-proxy's mockoidc, which signs
+// in its default user, jane.doe of groups engineering and design, without
+// a form) and returns the server's SSO configuration naming it "idp",
+// with base as the console's address.
+func ssoConfig(t *testing.T, base string) string {
+	t.Helper()
+	m, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown() })
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "client-secret")
+	conf := filepath.Join(dir, "sso.yaml")
+	if err := os.WriteFile(secret, []byte(m.ClientSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml := "oidc:\n  - name: idp\n    displayName: {zh-CN: 行内统一认证, en: Bank SSO}\n    issuer: " + m.Issuer() +
+		"\n    clientID: " + m.ClientID + "\n    clientSecretFile: " + secret + "\n    redirectURL: " + base + "/api/v1/sso/idp/callback\n"
+	if err := os.WriteFile(conf, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return conf
+}
+
 // checkedProxy serves the console through a proxy that checks every API
 // exchange (under /api/) against the server's OpenAPI document; the
 // console's own files pass unchecked.
-func checkedProxy(t *testing.T, target string) string {
+func checkedProxy(t *testing.T, target string, ln net.Listener) string {
 	t.Helper()
 	doc, err := openapicheck.Fetch(t.Context(), http.DefaultClient, target+"/api/v1/openapi.json")
 	if err != nil {
@@ -181,7 +215,10 @@ func checkedProxy(t *testing.T, target string) string {
 		}),
 		FlushInterval: -1,
 	}
-	srv := httptest.NewServer(proxy)
+	srv := httptest.NewUnstartedServer(proxy)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()
