@@ -18,6 +18,9 @@ export default defineConfig({
   use: {
     baseURL,
     viewport: { width: 1280, height: 800 },
+    // The console turns its animations off for reduced motion: a click
+    // cannot land where a dialog that is still zooming in will not be.
+    contextOptions: { reducedMotion: 'reduce' },
     trace: 'off',
     screenshot: 'only-on-failure',
     launchOptions: {

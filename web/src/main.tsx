@@ -14,6 +14,11 @@ import './i18n';
 import { Login } from './pages/Login';
 import { SessionProvider, useSession } from './session';
 
+// People who ask their system for less motion get none: dialogs and menus
+// appear at once (the browser journeys ask for it too, so a click never
+// lands on a dialog still zooming in).
+const reducedMotion = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches ?? false;
+
 const Console = lazy(() => import('./Console'));
 
 function Pages() {
@@ -31,7 +36,7 @@ function Root() {
   // Buttons keep Chinese labels whole (no space between two characters);
   // every select finds its option by typing, for keyboard users and long lists.
   return (
-    <ConfigProvider locale={zh ? zhCN : enUS} button={{ autoInsertSpace: false }} select={{ showSearch: true }} theme={{ token: { colorPrimary: '#1d4ed8' } }}>
+    <ConfigProvider locale={zh ? zhCN : enUS} button={{ autoInsertSpace: false }} select={{ showSearch: true }} theme={{ token: { colorPrimary: '#1d4ed8', motion: !reducedMotion } }}>
       <AntApp>
         <SessionProvider>
           <BrowserRouter>
