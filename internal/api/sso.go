@@ -169,6 +169,10 @@ func (a *API) ssoToken(w http.ResponseWriter, r *http.Request) error {
 		errs.Add("verifier", "required: the PKCE verifier whose challenge started the sign-in")
 	}
 	spec := tokenRequestSpec(req.Token, &errs)
+	// The provider is asked again only at the next sign-in: a token from it
+	// lasts no longer than a console session would, so a person removed
+	// from a group loses what it granted as soon in the CLI as in the console.
+	spec.NotAfter = a.clock.Now().Add(a.p.Identity.SessionTTL())
 	if err := errs.Err(); err != nil {
 		return err
 	}

@@ -609,6 +609,9 @@ func TestCLISignInIsRedeemedOnceWithItsVerifier(t *testing.T) {
 	if res.status != http.StatusOK || lr.Token == "" || lr.User.Name != "fay" || !slices.Equal(lr.Roles, want) {
 		t.Fatalf("redeem = %d %s, want fay's token with %v", res.status, res.body, want)
 	}
+	if limit := time.Now().Add(12*time.Hour + time.Minute); lr.ExpiresAt.After(limit) {
+		t.Errorf("the CLI's token expires %s, after a console session would (%s)", lr.ExpiresAt, limit)
+	}
 	var w apitypes.WhoAmI
 	h.call(lr.Token, "GET", "/whoami", nil).decode(t, &w)
 	if w.User.Name != "fay" {

@@ -198,3 +198,6 @@ func CheckCredentials(username, password string) error {
 }
 
 func strings253(s string) bool { return len(s) <= 253 && !strings.ContainsAny(s, "\r\n") }
+
+// SessionTTL is the lifetime of a console session.
+func (s *Service) SessionTTL() time.Duration { return s.opts.SessionTTL }
