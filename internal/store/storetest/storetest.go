@@ -83,6 +83,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"isolation records validate, audit and go with their tenant", testIsolationRecords},
 		{"bandwidth per instance counts against quota with autoscaling maximums", testBandwidthQuota},
 		{"group bindings and sso links are kept at their versions and links go with their users", testSSORecords},
+		{"terminal policies, sessions and commands are kept at their versions, sessions newest first", testTerminalRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
