@@ -82,6 +82,7 @@ func createNode(ctx context.Context, client kubernetes.Interface, i int, zone st
 	created.Status.Addresses = []corev1.NodeAddress{
 		{Type: corev1.NodeInternalIP, Address: fmt.Sprintf("10.0.1.%d", i+1)},
 		{Type: corev1.NodeHostName, Address: name},
+		{Type: kubeletAddressType, Address: "127.0.0.1"},
 	}
 	if _, err := client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) {
 		return fmt.Errorf("set node %s status: %w", name, err)

@@ -125,4 +125,3 @@ func Lines(evs []Event) []string {
 	}
 	return out
 }
-

@@ -9,8 +9,8 @@ import (
 
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
-	"berth.dev/berth/internal/terminal"
 	"berth.dev/berth/internal/tenancy"
+	"berth.dev/berth/internal/terminal"
 )
 
 // testTerminalRecords: terminal policies are kept at their versions;
