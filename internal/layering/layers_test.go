@@ -22,7 +22,7 @@ var layers = []layer{
 		name: "domain",
 		packages: []string{"internal/apps", "internal/audit", "internal/authz", "internal/deploy",
 			"internal/gray", "internal/health", "internal/identity", "internal/live", "internal/manifest", "internal/netasset", "internal/notify",
-			"internal/release", "internal/sso", "internal/tenancy", "internal/traffic"},
+			"internal/release", "internal/sso", "internal/tenancy", "internal/terminal", "internal/traffic"},
 		mayImport:    []string{"domain", "base"},
 		neverReaches: []string{"net/http", "SQL", "client-go", "application", "store", "api"},
 	},

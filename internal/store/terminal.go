@@ -75,6 +75,11 @@ func (tx *Tx) AddTerminalCommand(ctx context.Context, c terminal.Command) error 
 	return tx.insert(ctx, terminalCommandsT, []any{c.Session, c.Seq}, nil, 1, c)
 }
 
+// UpdateTerminalCommand implements terminal.Store.
+func (tx *Tx) UpdateTerminalCommand(ctx context.Context, c terminal.Command) error {
+	return tx.update(ctx, terminalCommandsT, []any{c.Session, c.Seq}, nil, 1, 2, c)
+}
+
 // TerminalCommands implements terminal.Store.
 func (tx *Tx) TerminalCommands(ctx context.Context, session string) ([]terminal.Command, error) {
 	return scanBodies[terminal.Command](ctx, tx, terminalCommandsT,

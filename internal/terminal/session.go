@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -75,5 +76,35 @@ type Store interface {
 	// id before (all when empty), of tenant (all when empty).
 	ListTerminalSessions(ctx context.Context, tenant, before string, limit int) ([]Session, error)
 	AddTerminalCommand(ctx context.Context, c Command) error
+	// UpdateTerminalCommand records a command's result once (it was added
+	// before it ran).
+	UpdateTerminalCommand(ctx context.Context, c Command) error
 	TerminalCommands(ctx context.Context, session string) ([]Command, error)
+}
+
+// Pod is a pod of an application, as the cluster reports it.
+type Pod struct {
+	Name       string
+	Containers []string
+	Running    bool
+}
+
+// ExecSpec is one command to run in a container, as argv.
+type ExecSpec struct {
+	Namespace, Pod, Container string
+	Argv                      []string
+	// Stdin, when not nil, is connected; else the command reads end of file.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// TTY gives the command a terminal (a full shell); Stderr is then unused.
+	TTY bool
+}
+
+// Cluster is what sessions need of the clusters: an application's pods,
+// and exec through the API server. internal/kube implements it.
+type Cluster interface {
+	Pods(ctx context.Context, cluster, namespace, app string) ([]Pod, error)
+	// Exec runs s and returns its exit code, or an error when it could not
+	// run to an exit.
+	Exec(ctx context.Context, cluster string, s ExecSpec) (int, error)
 }
