@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
@@ -73,9 +75,26 @@ func Exec(ctx context.Context, cfg *rest.Config, r ExecRequest) (int, error) {
 		return 0, nil
 	case errors.As(err, &code):
 		return code.Code, nil
-	default:
-		return -1, fmt.Errorf("%w: %s/%s: %v", ErrExec, r.Namespace, r.Pod, err)
 	}
+	if n, ok := kwokExit(err); ok {
+		return n, nil
+	}
+	return -1, fmt.Errorf("%w: %s/%s: %v", ErrExec, r.Namespace, r.Pod, err)
+}
+
+// kwokExitRE is how kwok's ClusterExec (the local cluster's kubelet)
+// reports a command that exited non-zero: as an internal error naming the
+// exit status, where a kubelet sends the NonZeroExitCode status that
+// remotecommand turns into a CodeExitError.
+var kwokExitRE = regexp.MustCompile(`error executing command in container: cmd wait: .*: exit status ([0-9]{1,3})(\n|$)`)
+
+func kwokExit(err error) (int, bool) {
+	m := kwokExitRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	return n, err == nil
 }
 
 // Exec runs r in this cluster (see the package function Exec).

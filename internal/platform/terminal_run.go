@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,56 +11,46 @@ import (
 	"berth.dev/berth/internal/terminal"
 )
 
-// runPipeline runs argvs as one exec each, the output of each command
-// carried by Berth into the next one's input, and the last one's output
-// (and every command's stderr) into w, at most the policy's output limit
-// and time. It returns the last command's exit code.
+// runPipeline runs a pipeline's first command in the container as argv
+// through exec, then the filters after it in Berth over its output
+// (terminal.RunFilter), writing the last one's output (and the command's
+// stderr) into w, at most the policy's output limit and time. It returns
+// the last command's exit code; ok false when the output was cut.
 func (p *Platform) runPipeline(ctx context.Context, s *TerminalSession, argvs [][]string, w io.Writer) (int, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.limits.CommandTimeout)
 	defer cancel()
 	lim := &limitWriter{w: w, left: s.limits.OutputBytes, cancel: cancel}
-	codes := make([]int, len(argvs))
-	// errs keeps each command's failure to run; only the last one's is
-	// reported.
-	errs := make([]error, len(argvs))
-	var wg sync.WaitGroup
-	var stdin io.Reader
-	for i, argv := range argvs {
-		var next *io.PipeReader
-		var stdout io.Writer = lim
-		var pw *io.PipeWriter
-		if i < len(argvs)-1 {
-			next, pw = io.Pipe()
-			stdout = pw
-		}
-		in := stdin
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			codes[i], errs[i] = p.Terminal.Cluster.Exec(ctx, s.cluster, terminal.ExecSpec{Namespace: s.Target.Namespace,
-				Pod: s.Target.Pod, Container: s.Target.Container, Argv: argv, Stdin: in, Stdout: stdout, Stderr: lim})
-			if pw != nil {
-				pw.Close() // the next command reads end of file
-			}
-			if r, ok := in.(*io.PipeReader); ok {
-				r.Close() // a writer still feeding this command stops
-			}
-		}()
-		stdin = next
+	var stdout io.Writer = lim
+	var captured *limitWriter
+	if len(argvs) > 1 {
+		captured = &limitWriter{w: &bytes.Buffer{}, left: terminal.MaxFilterInput, cancel: cancel}
+		stdout = captured
 	}
-	wg.Wait()
-	last := len(argvs) - 1
+	code, err := p.Terminal.Cluster.Exec(ctx, s.cluster, terminal.ExecSpec{Namespace: s.Target.Namespace,
+		Pod: s.Target.Pod, Container: s.Target.Container, Argv: argvs[0], Stdout: stdout, Stderr: lim})
 	switch {
-	case lim.truncated:
+	case lim.truncated || captured != nil && captured.truncated:
 		return -1, true, nil
-	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return -1, false, fmt.Errorf("stopped after the policy's limit of %s", s.limits.CommandTimeout)
-	case errs[last] != nil:
-		return -1, false, errs[last]
+	case err != nil:
+		return -1, false, err
+	case captured == nil:
+		return code, false, nil
 	}
-	// As in a shell without pipefail, the last command's status counts: an
-	// earlier one whose reader went away (head) is not a failure.
-	return codes[last], false, nil
+	in := captured.w.(*bytes.Buffer).Bytes()
+	for i, argv := range argvs[1:] {
+		var out io.Writer = lim
+		var next bytes.Buffer
+		if i < len(argvs)-2 {
+			out = &next
+		}
+		if code, err = terminal.RunFilter(argv, in, out); err != nil {
+			return code, lim.truncated, err
+		}
+		in = next.Bytes()
+	}
+	return code, lim.truncated, nil
 }
 
 // limitWriter passes at most left bytes to w, then cancels the command.

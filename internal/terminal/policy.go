@@ -215,6 +215,14 @@ func (p *Policy) Check(line string) Decision {
 		if !ok || !slices.Contains(p.Commands, name) {
 			return p.refused(refuse(ReasonCommand, "%q is not allowed; allowed: %s", name, strings.Join(p.Commands, ", ")))
 		}
+		if i > 0 {
+			// After a pipe the command runs in Berth (filter.go): its flags.
+			flags, ok := FilterFlags()[name]
+			if !ok {
+				return p.refused(refuse(ReasonFilter, "%s cannot read another command's output", name))
+			}
+			spec.Flags = flags
+		}
 		if r := p.checkArgs(name, spec, words[1:], i == 0); r != nil {
 			return p.refused(r)
 		}
