@@ -229,7 +229,12 @@ func (a *API) serveShell(ctx context.Context, conn *websocket.Conn, s *platform.
 func (a *API) listTerminalSessions(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	tenant := q.Get("tenant")
-	decide(r) // the platform filters by the caller's bindings
+	if tenant == "" {
+		if err := a.authorize(r, authz.TerminalSessionRead, authz.Platform); err != nil {
+			return err
+		}
+	}
+	decide(r) // one tenant's: the platform filters by the caller's bindings
 	limit := 0
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
