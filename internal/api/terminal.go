@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -103,6 +105,9 @@ func (a *API) terminalSocket(w http.ResponseWriter, r *http.Request) error {
 		errs.Add("mode", "must be %q or %q", terminal.Restricted, terminal.Shell)
 		return errs.Err()
 	}
+	if !sameOrigin(r) {
+		return fmt.Errorf("terminal from origin %q: %w", r.Header.Get("Origin"), errForbidden)
+	}
 	ctx := context.WithoutCancel(r.Context())
 	s, err := a.p.OpenTerminal(r.Context(), a.caller(r), t, mode)
 	if err != nil {
@@ -122,6 +127,18 @@ func (a *API) terminalSocket(w http.ResponseWriter, r *http.Request) error {
 	_ = wsjson.Write(ctx, conn, apitypes.TerminalMessage{Type: "ended", Session: s.ID, Reason: reason})
 	conn.Close(websocket.StatusNormalClosure, reason)
 	return nil
+}
+
+// sameOrigin reports whether a browser's request comes from a page of this
+// server (websocket.Accept checks it too, but only after the session would
+// be open). Clients that are not browsers send no Origin.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
 // socketWriter sends what the session shows as "output" messages.
