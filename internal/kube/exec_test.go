@@ -75,6 +75,16 @@ func TestExecRunsArgvInThePod(t *testing.T) {
 	if _, errOut, code := run([]string{"tail", "-n", "1", filepath.Join(dir, "missing.log")}, ""); code == 0 || !strings.Contains(errOut, "missing.log") {
 		t.Errorf("tail of a missing file: exit %d, stderr %q; want a failure naming the file", code, errOut)
 	}
+	// pods/log: kwok's ClusterLogs serves every container's log from one
+	// file, written in the CRI log format a kubelet reads.
+	cri := "2026-12-07T09:00:00.000000001Z stdout F started\n2026-12-07T09:00:01.000000001Z stdout F listening on :8080\n"
+	if err := os.WriteFile(c.PodLogFile(), []byte(cri), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := c.Client.CoreV1().Pods(ns).GetLogs("web", &corev1.PodLogOptions{Container: "app"}).DoRaw(t.Context())
+	if err != nil || string(logs) != "started\nlistening on :8080\n" {
+		t.Errorf("pods/log = %q, %v; want the log file", logs, err)
+	}
 	_, err = kube.Exec(t.Context(), c.RESTConfig(), kube.ExecRequest{Namespace: ns, Pod: "absent", Argv: []string{"true"}, Stdout: &bytes.Buffer{}})
 	if !errors.Is(err, kube.ErrExec) {
 		t.Errorf("exec into a missing pod = %v, want ErrExec", err)

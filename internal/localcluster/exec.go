@@ -25,7 +25,8 @@ const kubeletAddressType = corev1.NodeInternalDNS
 // ExecDir is the working directory of commands exec'd into the cluster's pods.
 func (c *Cluster) ExecDir() string { return filepath.Join(c.opts.Dir, "exec") }
 
-// PodLogFile is the file every simulated container's log is read from.
+// PodLogFile is the file every simulated container's log is read from, in
+// the CRI log format ("<RFC 3339 time> stdout F <line>").
 func (c *Cluster) PodLogFile() string { return filepath.Join(c.opts.Dir, "exec", "container.log") }
 
 // kwokExec returns the kwok configuration documents (appended to the
