@@ -18,6 +18,7 @@ import (
 
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
+	"berth.dev/berth/internal/i18n"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/terminal"
@@ -64,6 +65,7 @@ func (a *API) terminalExec(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.Lang = i18n.Pick(r.Header.Get("Accept-Language"))
 	var out bytes.Buffer
 	cmd, err := a.p.TerminalLine(r.Context(), s, req.Line, &cappedBuffer{b: &out, left: MaxTerminalOutput})
 	if endErr := a.p.EndTerminal(r.Context(), s, "closed"); err == nil {
@@ -113,6 +115,7 @@ func (a *API) terminalSocket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.Lang = i18n.Pick(r.Header.Get("Accept-Language"))
 	conn, err := websocket.Accept(w, r, nil) // checks the Origin against the Host
 	if err != nil {
 		// Accept has answered the request with the reason.

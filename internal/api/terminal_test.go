@@ -91,7 +91,7 @@ func TestTerminalEntryPoints(t *testing.T) {
 	h.must(http.StatusForbidden, vera, "GET", "/terminal-sessions/"+res.Session, nil)
 
 	url := strings.Replace(h.url, "http", "ws", 1) + Prefix + base + "/terminal"
-	auth := http.Header{"Authorization": {"Bearer " + vera}}
+	auth := http.Header{"Authorization": {"Bearer " + vera}, "Accept-Language": {"zh-CN"}}
 	if _, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + vera}, "Origin": {"https://evil.example"}}}); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a WebSocket from a foreign origin: %v, want 403", err)
 	}
@@ -140,7 +140,7 @@ func TestTerminalEntryPoints(t *testing.T) {
 		t.Errorf("decisions %+v, want allowed, refused (cat is not in the policy), allowed", results)
 	}
 	conn.Close(websocket.StatusNormalClosure, "")
-	want := "2\n" + "berth: refused (command-not-allowed): " + `"cat" is not allowed; allowed: tail, grep` + "\r\n" + "ERROR d\n"
+	want := "2\n" + "berth: 终端策略拒绝执行 (command-not-allowed): " + `"cat" is not allowed; allowed: tail, grep` + "\r\n" + "ERROR d\n"
 	if shown.String() != want {
 		t.Errorf("the socket showed %q, want %q", shown.String(), want)
 	}

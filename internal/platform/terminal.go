@@ -17,6 +17,7 @@ import (
 
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
+	"berth.dev/berth/internal/i18n"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/tenancy"
 	"berth.dev/berth/internal/terminal"
@@ -67,6 +68,10 @@ type TerminalSession struct {
 	limits  terminal.Limits
 	caller  Caller
 	cluster string
+
+	// Lang is the language of Berth's own messages in the terminal; the
+	// entry point sets it from the request before the first line.
+	Lang i18n.Lang
 
 	run   sync.Mutex // one line at a time
 	mu    sync.Mutex // guards the fields below and writes to rec
@@ -329,7 +334,7 @@ func (p *Platform) TerminalLine(ctx context.Context, s *TerminalSession, line st
 		return cmd, err
 	}
 	if !d.Allowed {
-		_, err := fmt.Fprintf(out, "berth: refused (%s): %s\r\n", d.Refusal.Reason, d.Refusal.Detail)
+		_, err := fmt.Fprintf(out, "berth: %s (%s): %s\r\n", i18n.Message(i18n.TerminalRefused, s.Lang), d.Refusal.Reason, d.Refusal.Detail)
 		if err != nil {
 			return cmd, p.failRecording(ctx, s, err)
 		}
@@ -343,7 +348,7 @@ func (p *Platform) TerminalLine(ctx context.Context, s *TerminalSession, line st
 	cmd.DurationMS = p.Clock.Now().Sub(now).Milliseconds()
 	if runErr != nil {
 		cmd.Detail = runErr.Error()
-		if _, err := fmt.Fprintf(out, "berth: %v\r\n", runErr); err != nil {
+		if _, err := fmt.Fprintf(out, "berth: %s: %v\r\n", i18n.Message(i18n.TerminalFailed, s.Lang), runErr); err != nil {
 			return cmd, p.failRecording(ctx, s, err)
 		}
 	}

@@ -222,7 +222,7 @@ func TestLogOnlySessionRunsOnlyItsAllowList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cmd.Allowed || !strings.HasPrefix(screen.String()[before:], "berth: refused (") {
+		if cmd.Allowed || !strings.HasPrefix(screen.String()[before:], "berth: refused by your terminal policy (") {
 			t.Errorf("%q: allowed %v, showed %q; want refused", line, cmd.Allowed, screen.String()[before:])
 		}
 	}
