@@ -390,3 +390,64 @@ func TestIdleSessionEnds(t *testing.T) {
 		t.Errorf("session ended for %q after %d commands, want idle after 1", s.EndReason, s.Commands)
 	}
 }
+
+// TestShellSessionIsRecordedAndAuditedBestEffort: an operator whose policy
+// gives a shell gets sh in a terminal; what it showed is recorded, and each
+// line typed is audited as reconstructed from the keystrokes.
+func TestShellSessionIsRecordedAndAuditedBestEffort(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, t.TempDir())
+	ctx := t.Context()
+	f.admin(t, func(tx platform.Tx) error {
+		_, _, err := f.p.ApplyTerminalPolicy(ctx, tx, admin, terminal.Policy{Name: "ops-shell", Role: tenancy.Operator, Mode: terminal.Shell})
+		return err
+	})
+	operator := platform.Caller{Actor: audit.Actor{User: "otto"}, Bindings: []authz.Binding{{Role: authz.Operator, Scope: authz.ProjectScope("bank", "pay")}}}
+	if _, err := f.p.OpenTerminal(ctx, operator, f.target, terminal.Restricted); !errors.Is(err, resource.ErrForbidden) {
+		t.Errorf("a restricted session under a shell-only policy = %v, want ErrForbidden", err)
+	}
+	s, err := f.p.OpenTerminal(ctx, operator, f.target, terminal.Shell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var screen bytes.Buffer
+	if err := f.p.TerminalShell(ctx, s, strings.NewReader("echo shell-says-$((6*7))\rexit\r"), &screen); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(screen.String(), "shell-says-42") {
+		t.Errorf("the shell showed %q, want the echo's output", screen.String())
+	}
+	if err := f.p.EndTerminal(ctx, s, "closed"); err != nil {
+		t.Fatal(err)
+	}
+	var cmds []terminal.Command
+	err = f.st.View(ctx, func(tx platform.Tx) (err error) {
+		_, cmds, err = f.p.TerminalSession(ctx, tx, admin, s.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, c := range cmds {
+		lines = append(lines, c.Line)
+	}
+	if want := []string{"echo shell-says-$((6*7))", "exit"}; !cmp.Equal(lines, want) {
+		t.Errorf("audited lines %q, want %q", lines, want)
+	}
+	var rec []byte
+	err = f.st.View(ctx, func(tx platform.Tx) (err error) {
+		_, rec, err = f.p.ReplayTerminal(ctx, tx, admin, s.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, evs, err := terminal.ReadRecording(bytes.NewReader(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if terminal.Replay(evs) != screen.String() {
+		t.Errorf("the recording replays %q, the screen showed %q", terminal.Replay(evs), screen.String())
+	}
+}
