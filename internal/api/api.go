@@ -94,6 +94,7 @@ type API struct {
 	heartbeat time.Duration
 	oidc      []sso.RedirectProvider
 	flows     *sso.Flows
+	terminals terminalSlots
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns

@@ -28,6 +28,46 @@ import (
 // at most terminal.HardMaxLineBytes; the rest is JSON framing.
 const MaxTerminalMessage = 16 << 10
 
+// Bounds on open interactive terminals: per user, and on the server.
+const (
+	MaxTerminalsPerUser = 4
+	MaxTerminals        = 256
+)
+
+// terminalSlots counts the open interactive terminals.
+type terminalSlots struct {
+	mu     sync.Mutex
+	byUser map[string]int
+	total  int
+}
+
+func (t *terminalSlots) acquire(user string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byUser == nil {
+		t.byUser = map[string]int{}
+	}
+	if t.byUser[user] >= MaxTerminalsPerUser || t.total >= MaxTerminals {
+		return false
+	}
+	t.byUser[user]++
+	t.total++
+	return true
+}
+
+func (t *terminalSlots) release(user string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.byUser[user]--
+	t.total--
+	if t.byUser[user] == 0 {
+		delete(t.byUser, user)
+	}
+}
+
+var errTooManyTerminals = &httpError{status: http.StatusTooManyRequests, code: i18n.TerminalTooMany, retryAfter: 5 * time.Second,
+	cause: errors.New("too many open terminals")}
+
 // MaxTerminalOutput bounds what POST .../exec returns (the policy's own
 // limit is usually lower).
 const MaxTerminalOutput = 4 << 20
@@ -110,6 +150,11 @@ func (a *API) terminalSocket(w http.ResponseWriter, r *http.Request) error {
 	if !sameOrigin(r) {
 		return fmt.Errorf("terminal from origin %q: %w", r.Header.Get("Origin"), errForbidden)
 	}
+	user := a.caller(r).User
+	if !a.terminals.acquire(user) {
+		return errTooManyTerminals
+	}
+	defer a.terminals.release(user)
 	ctx := context.WithoutCancel(r.Context())
 	s, err := a.p.OpenTerminal(r.Context(), a.caller(r), t, mode)
 	if err != nil {
@@ -179,7 +224,7 @@ func (a *API) serveTerminal(ctx context.Context, conn *websocket.Conn, s *platfo
 		cancel()
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
-			return deadlineReason(s)
+			return a.deadlineReason(s)
 		case websocket.CloseStatus(err) != -1:
 			return "closed"
 		case err != nil:
@@ -201,8 +246,8 @@ func (a *API) serveTerminal(ctx context.Context, conn *websocket.Conn, s *platfo
 	}
 }
 
-func deadlineReason(s *platform.TerminalSession) string {
-	if !time.Now().Before(s.StartedAt.Add(s.Policy().Limits().MaxDuration)) {
+func (a *API) deadlineReason(s *platform.TerminalSession) string {
+	if !a.p.Clock.Now().Before(s.StartedAt.Add(s.Policy().Limits().MaxDuration)) {
 		return "max-duration"
 	}
 	return "idle"
@@ -221,7 +266,7 @@ func (a *API) serveShell(ctx context.Context, conn *websocket.Conn, s *platform.
 		reason := ""
 		switch {
 		case errors.Is(err, context.DeadlineExceeded):
-			reason = deadlineReason(s)
+			reason = a.deadlineReason(s)
 		case websocket.CloseStatus(err) != -1:
 			reason = "closed"
 		case err != nil:

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -161,5 +162,36 @@ func TestTerminalEntryPoints(t *testing.T) {
 	}
 	if got := terminal.Replay(evs); got != shown.String() {
 		t.Errorf("the recording replays %q, the socket showed %q", got, shown.String())
+	}
+}
+
+// TestTerminalSlotsBoundEachUserAndTheServer: a user's fifth terminal is
+// refused while four are open, and a slot comes back when one closes.
+func TestTerminalSlotsBoundEachUserAndTheServer(t *testing.T) {
+	t.Parallel()
+	var s terminalSlots
+	for i := range MaxTerminalsPerUser {
+		if !s.acquire("vera") {
+			t.Fatalf("terminal %d of vera refused", i+1)
+		}
+	}
+	if s.acquire("vera") {
+		t.Fatalf("vera opened more than %d terminals", MaxTerminalsPerUser)
+	}
+	if !s.acquire("otto") {
+		t.Fatal("another user was refused because of vera")
+	}
+	s.release("vera")
+	if !s.acquire("vera") {
+		t.Fatal("a closed terminal's slot did not come back")
+	}
+	var all terminalSlots
+	for i := range MaxTerminals {
+		if !all.acquire(fmt.Sprintf("user-%d", i)) {
+			t.Fatalf("terminal %d of the server refused", i+1)
+		}
+	}
+	if all.acquire("one-more") {
+		t.Fatalf("the server opened more than %d terminals", MaxTerminals)
 	}
 }

@@ -71,6 +71,9 @@ const (
 	// TerminalFailed prefixes, in a terminal, a command that could not run
 	// to its end (stopped at a limit, stream broken).
 	TerminalFailed = "terminal_failed"
+	// TerminalTooMany: the user, or the server, has as many interactive
+	// terminals open as it may.
+	TerminalTooMany = "terminal_too_many"
 )
 
 var catalogue = map[string]map[Lang]string{
@@ -108,6 +111,8 @@ var catalogue = map[string]map[Lang]string{
 
 	TerminalRefused: {EN: "refused by your terminal policy", ZhCN: "终端策略拒绝执行"},
 	TerminalFailed:  {EN: "the command did not finish", ZhCN: "命令未能执行完毕"},
+	TerminalTooMany: {EN: "You (or the server) have as many terminals open as allowed; close one and retry.",
+		ZhCN: "您（或服务器）打开的终端已达上限，请关闭一个后重试。"},
 }
 
 // Codes returns every code in the catalogue.

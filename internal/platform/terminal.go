@@ -394,7 +394,7 @@ func (p *Platform) recordCommand(ctx context.Context, s *TerminalSession, cmd te
 // checkAlive ends s when it is past its idle timeout or maximum length.
 func (p *Platform) checkAlive(ctx context.Context, s *TerminalSession) error {
 	s.mu.Lock()
-	ended := s.ended
+	ended, last := s.ended, s.last
 	s.mu.Unlock()
 	if ended {
 		return ErrSessionEnded
@@ -404,7 +404,7 @@ func (p *Platform) checkAlive(ctx context.Context, s *TerminalSession) error {
 	switch {
 	case now.Sub(s.StartedAt) >= s.limits.MaxDuration:
 		reason = "max-duration"
-	case now.Sub(s.last) >= s.limits.IdleTimeout:
+	case now.Sub(last) >= s.limits.IdleTimeout:
 		reason = "idle"
 	}
 	if reason == "" {
