@@ -21,6 +21,7 @@ import (
 	"berth.dev/berth/internal/cli/contextcmd"
 	"berth.dev/berth/internal/cli/deletecmd"
 	"berth.dev/berth/internal/cli/describecmd"
+	"berth.dev/berth/internal/cli/execcmd"
 	"berth.dev/berth/internal/cli/floorcmd"
 	"berth.dev/berth/internal/cli/gatewaycmd"
 	"berth.dev/berth/internal/cli/getcmd"
@@ -31,6 +32,7 @@ import (
 	"berth.dev/berth/internal/cli/orgcmd"
 	"berth.dev/berth/internal/cli/releasecmd"
 	"berth.dev/berth/internal/cli/servercmd"
+	"berth.dev/berth/internal/cli/sessioncmd"
 	"berth.dev/berth/internal/cli/tokencmd"
 	"berth.dev/berth/internal/cli/usercmd"
 	"berth.dev/berth/internal/cli/versioncmd"
@@ -82,6 +84,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		tokencmd.New(env),
 		usercmd.New(env),
 		netcmd.New(env),
+		execcmd.NewExec(env),
+		execcmd.NewShell(env),
+		sessioncmd.New(env),
 	)
 	return root.ExecuteContext(ctx)
 }

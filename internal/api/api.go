@@ -93,6 +93,7 @@ type API struct {
 	hub       *live.Hub
 	heartbeat time.Duration
 	oidc      []sso.RedirectProvider
+	terminals terminalSlots
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns
@@ -148,6 +149,7 @@ func New(o Options) *API {
 	a.registerNetwork()
 	a.registerApply()
 	a.registerEvents()
+	a.registerTerminal()
 	a.route(Route{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI document", Public: true, Response: "OpenAPI"}, a.openAPI)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, errNotFound)

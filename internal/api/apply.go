@@ -187,6 +187,9 @@ func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 	case manifest.KindGroupBinding:
 		// It can grant any role anywhere: the platform's decision.
 		return one(authz.GroupBindingManage, authz.Platform)
+	case manifest.KindTerminalPolicy:
+		// It decides what every role may run in a terminal.
+		return one(authz.TerminalPolicyManage, authz.Platform)
 	case manifest.KindEnvironment:
 		return one(authz.EnvironmentCreate, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindGrayPlan:
@@ -272,6 +275,9 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, c platform.Caller, o
 		return "created", err
 	case *manifest.GroupBindingSpec:
 		return a.applyGroupBinding(ctx, tx, c, md, s)
+	case *manifest.TerminalPolicySpec:
+		_, action, err := a.p.ApplyTerminalPolicy(ctx, tx, c, s.Policy(md.Name))
+		return action, err
 	case *manifest.EnvironmentSpec:
 		return a.applyEnvironment(ctx, tx, act, md, s)
 	case *manifest.GrayPlanSpec:

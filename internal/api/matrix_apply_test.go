@@ -73,6 +73,11 @@ func applyCases() []applyCase {
 			return header(manifest.KindGroupBinding, placed(tg, n)), "spec: {provider: corp, group: \"cn=" + n + ",dc=bank\", role: viewer}\n",
 				need("", nil, authz.Platform, authz.GroupBindingManage)
 		}},
+		{manifest.KindTerminalPolicy, onPlatform, func(_ *matrixEnv, tg authz.Scope, n string) (string, string, request) {
+			// It decides what every role may run: the platform admins' alone.
+			return header(manifest.KindTerminalPolicy, placed(tg, n)), "spec: {role: viewer, mode: restricted, commands: [tail], paths: [/var/log/**]}\n",
+				need("", nil, authz.Platform, authz.TerminalPolicyManage)
+		}},
 		{manifest.KindEnvironment, onProject, func(_ *matrixEnv, tg authz.Scope, n string) (string, string, request) {
 			return header(manifest.KindEnvironment, placed(tg, n)), "spec: {cluster: c1, namespace: ns-" + n + "}\n",
 				need("", nil, tg, authz.EnvironmentCreate)

@@ -22,6 +22,7 @@ import (
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
+	"berth.dev/berth/internal/terminal"
 )
 
 // schemaTypes are the named schemas routes refer to.
@@ -88,6 +89,12 @@ var schemaTypes = map[string]reflect.Type{
 	"LiveEvent":             reflect.TypeFor[live.Event](),
 	"GroupBinding":          reflect.TypeFor[sso.GroupBinding](),
 	"SSOProviders":          reflect.TypeFor[[]sso.ProviderInfo](),
+
+	"TerminalExecRequest": reflect.TypeFor[apitypes.TerminalExecRequest](),
+	"TerminalExecResult":  reflect.TypeFor[apitypes.TerminalExecResult](),
+	"TerminalSession":     reflect.TypeFor[terminal.Session](),
+	"TerminalSessionView": reflect.TypeFor[apitypes.TerminalSessionView](),
+	"TerminalMessage":     reflect.TypeFor[apitypes.TerminalMessage](),
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
@@ -161,6 +168,12 @@ func operation(rt Route) map[string]any {
 		ok["content"] = map[string]any{eventStream: map[string]any{"schema": map[string]any{"type": "string",
 			"description": "server-sent events: retry: 3000 first; each event has id <boot>-<seq>, event <topic> and " +
 				"data a LiveEvent; event reset (data {}) asks the client to reload its views; a comment : ping every 15 s"}}}
+	case rt.Response == "TerminalRecording":
+		ok["content"] = map[string]any{"application/x-asciicast": map[string]any{"schema": map[string]any{"type": "string",
+			"description": "asciicast v2: a header line, then [time, \"o\"|\"i\", data] events; header X-Recording-Sha256"}}}
+	case rt.Response == "TerminalSocket":
+		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref("TerminalMessage")}}
+		ok["description"] = "WebSocket: each message, either way, is a TerminalMessage as JSON text"
 	case rt.Response == "OpenAPI":
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
 	case strings.HasPrefix(rt.Response, "List["):

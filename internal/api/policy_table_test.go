@@ -201,6 +201,15 @@ var policyTable = []policyRow{
 	// platform admins' alone; auditors read them, as they read users.
 	{authz.GroupBindingRead, atPlatform, grants{PA: in, Aud: in}},
 	{authz.GroupBindingManage, atPlatform, grants{PA: in}},
+	// The guarded terminal (docs/terminal.md): every role that acts on an
+	// application may open a session (its TerminalPolicy decides what the
+	// session may do; auditors read, they do not enter pods); admins and
+	// auditors read sessions and replay them; only the platform changes
+	// the policies.
+	{authz.TerminalOpen, atProject, grants{PA: in, TA: in, PrA: in, Dev: in, RM: in, Op: in, View: in}},
+	{authz.TerminalSessionRead, atProject, grants{PA: in, TA: in, PrA: in, Aud: in}},
+	{authz.TerminalPolicyRead, atPlatform, grants{PA: in, Aud: in}},
+	{authz.TerminalPolicyManage, atPlatform, grants{PA: in}},
 
 	// Network assets (docs/network-assets.md, "Permissions").
 	{authz.NetworkRead, atEvery, everyone},

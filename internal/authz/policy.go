@@ -108,6 +108,17 @@ const (
 	// only, as they can grant any role anywhere.
 	GroupBindingRead   Permission = "group-binding:read"
 	GroupBindingManage Permission = "group-binding:manage"
+
+	// TerminalOpen opens a terminal session into an application's pod; what
+	// the session may do is the TerminalPolicy of the caller's role in the
+	// environment (none: no session). TerminalSessionRead lists sessions,
+	// their commands and replays their recordings. TerminalPolicyRead and
+	// TerminalPolicyManage read and change the policies: platform-wide,
+	// as they decide what every role may run.
+	TerminalOpen         Permission = "terminal:open"
+	TerminalSessionRead  Permission = "terminal-session:read"
+	TerminalPolicyRead   Permission = "terminal-policy:read"
+	TerminalPolicyManage Permission = "terminal-policy:manage"
 )
 
 // Permissions returns every permission, in a stable order.
@@ -129,6 +140,7 @@ func Permissions() []Permission {
 		GrayRead, GrayManage, OrgRead, OrgImport, GatewayRead,
 		NetworkRead, PortPoolSet, ProjectPortsSet, NetworkExpose, IsolationSet,
 		ApprovalFloorSet, GroupBindingRead, GroupBindingManage,
+		TerminalOpen, TerminalSessionRead, TerminalPolicyRead, TerminalPolicyManage,
 	}
 }
 
@@ -153,6 +165,7 @@ var policy = map[Role][]Permission{
 		ProjectQuotaSet, MemberCreate, MemberDelete, AuditRead,
 		GrayManage, OrgImport,
 		ProjectPortsSet, NetworkExpose, IsolationSet, ApprovalFloorSet,
+		TerminalOpen, TerminalSessionRead,
 	}),
 	ProjectAdmin: join(readAll, []Permission{
 		ClusterRead, ProjectUpdate,
@@ -161,15 +174,17 @@ var policy = map[Role][]Permission{
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
 		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		MemberCreate, MemberDelete, NetworkExpose, IsolationSet, GrayManage,
+		TerminalOpen, TerminalSessionRead,
 	}),
 	Developer: join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy,
-		ReleaseCreate}),
+		ReleaseCreate, TerminalOpen}),
 	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, ReleaseCreate, ReleaseApprove, ReleaseOperate,
-		GrayManage, OrgImport}),
-	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose}),
-	Auditor:  join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify, GroupBindingRead}),
-	Viewer:   readAll,
-	Gateway:  {GatewayRead},
+		GrayManage, OrgImport, TerminalOpen}),
+	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose, TerminalOpen}),
+	Auditor: join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify, GroupBindingRead,
+		TerminalSessionRead, TerminalPolicyRead}),
+	Viewer:  join(readAll, []Permission{TerminalOpen}),
+	Gateway: {GatewayRead},
 }
 
 func join(a, b []Permission) []Permission { return append(append([]Permission{}, a...), b...) }

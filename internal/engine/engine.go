@@ -6,7 +6,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -64,6 +66,9 @@ type Options struct {
 	// single sign-on providers and the LDAP directories among them.
 	SSO         []sso.ProviderInfo
 	Directories []sso.PasswordDirectory
+	// TerminalRecordings is the directory of terminal session recordings
+	// (created 0700); empty: no terminal sessions (docs/terminal.md).
+	TerminalRecordings string
 }
 
 // Engine is the platform and the controllers that act on its changes. The
@@ -114,6 +119,12 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 		e.Deployments.ClusterChanged(cluster, k)
 		e.statusChanged(cluster, k)
 	})
+	if o.TerminalRecordings != "" {
+		if err := os.MkdirAll(o.TerminalRecordings, 0o700); err != nil {
+			return nil, fmt.Errorf("terminal recordings: %w", err)
+		}
+		p.Terminal = platform.TerminalOptions{Cluster: kube.Terminal{Registry: e.Clusters}, RecordingDir: o.TerminalRecordings}
+	}
 	e.Deployments = controller.NewDeployments(db, p.Deploy, e.Clusters, log, DeploymentResync)
 	e.Releases = controller.NewReleases(db, p.Release, e.Clusters, log, 0)
 	e.Isolation = controller.NewIsolation(db, p.Network, e.Clusters, log, IsolationResync)

@@ -64,6 +64,16 @@ const (
 	// a token that failed its checks, an account that is not the
 	// provider's to sign in).
 	SSOFailed = "sso_failed"
+
+	// TerminalRefused prefixes, in a terminal, a line the session's
+	// TerminalPolicy refused (the reason code and detail follow).
+	TerminalRefused = "terminal_refused"
+	// TerminalFailed prefixes, in a terminal, a command that could not run
+	// to its end (stopped at a limit, stream broken).
+	TerminalFailed = "terminal_failed"
+	// TerminalTooMany: the user, or the server, has as many interactive
+	// terminals open as it may.
+	TerminalTooMany = "terminal_too_many"
 )
 
 var catalogue = map[string]map[Lang]string{
@@ -98,6 +108,11 @@ var catalogue = map[string]map[Lang]string{
 	SSOUnavailable: {EN: "The sign-in service (directory or identity provider) is unavailable; try again later, or sign in with a local account.",
 		ZhCN: "登录服务（目录或身份提供方）暂不可用，请稍后重试，或使用本地账号登录。"},
 	SSOFailed: {EN: "Single sign-on failed; start the sign-in again.", ZhCN: "单点登录失败，请重新发起登录。"},
+
+	TerminalRefused: {EN: "refused by your terminal policy", ZhCN: "终端策略拒绝执行"},
+	TerminalFailed:  {EN: "the command did not finish", ZhCN: "命令未能执行完毕"},
+	TerminalTooMany: {EN: "You (or the server) have as many terminals open as allowed; close one and retry.",
+		ZhCN: "您（或服务器）打开的终端已达上限，请关闭一个后重试。"},
 }
 
 // Codes returns every code in the catalogue.

@@ -161,6 +161,10 @@ func (c *Cluster) boot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := c.prepareExec(); err != nil {
+		return err
+	}
+	stages = append(stages, kwokExec(c.ExecDir(), c.PodLogFile())...)
 	if err := os.WriteFile(kwokConfig, stages, 0o600); err != nil {
 		return err
 	}
@@ -191,6 +195,9 @@ func (c *Cluster) boot(ctx context.Context) error {
 			"--authorization-mode=RBAC",
 			"--service-cluster-ip-range=10.96.0.0/16",
 			"--allow-privileged=true",
+			// Exec and logs reach kwok's kubelet endpoint (see exec.go).
+			"--kubelet-preferred-address-types=" + string(kubeletAddressType),
+			"--kubelet-certificate-authority=" + p.caCert(),
 			"--profiling=false",
 			"--max-requests-inflight=800",
 			"--max-mutating-requests-inflight=400",
@@ -233,7 +240,10 @@ func (c *Cluster) boot(ctx context.Context) error {
 			"--cidr=10.244.0.1/16",
 			"--node-ip=10.0.0.1",
 			"--server-address=127.0.0.1:" + strconv.Itoa(kwokPort),
-		}, "http://127.0.0.1:" + strconv.Itoa(kwokPort) + "/healthz"},
+			"--node-port=" + strconv.Itoa(kwokPort),
+			"--tls-cert-file=" + p.servingCert(),
+			"--tls-private-key-file=" + p.servingKey(),
+		}, "https://127.0.0.1:" + strconv.Itoa(kwokPort) + "/healthz"},
 	}
 	for _, s := range steps {
 		if err := c.startComponent(ctx, s.name, s.args, s.health); err != nil {

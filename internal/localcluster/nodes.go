@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 )
 
 // nodeAnnotation marks the nodes kwok simulates.
@@ -28,6 +29,9 @@ func NodeName(i int) string { return fmt.Sprintf("berth-node-%d", i+1) }
 func (c *Cluster) ensureNodes(ctx context.Context, client kubernetes.Interface) error {
 	for i := range c.opts.Nodes {
 		if err := createNode(ctx, client, i, c.opts.Zones[i%len(c.opts.Zones)]); err != nil {
+			return err
+		}
+		if err := ensureKubeletAddress(ctx, client, NodeName(i)); err != nil {
 			return err
 		}
 	}
@@ -85,6 +89,31 @@ func createNode(ctx context.Context, client kubernetes.Interface, i int, zone st
 	}
 	if _, err := client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) {
 		return fmt.Errorf("set node %s status: %w", name, err)
+	}
+	return nil
+}
+
+// ensureKubeletAddress gives node the address the API server reaches its
+// kubelet endpoint (kwok) at, unless it has it: also on nodes registered
+// before, and again when kwok changed the node between our read and write.
+// kwok's status patches merge addresses by type and leave this one.
+func ensureKubeletAddress(ctx context.Context, client kubernetes.Interface, name string) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, a := range n.Status.Addresses {
+			if a.Type == kubeletAddressType {
+				return nil
+			}
+		}
+		n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: kubeletAddressType, Address: "127.0.0.1"})
+		_, err = client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("node %s kubelet address: %w", name, err)
 	}
 	return nil
 }

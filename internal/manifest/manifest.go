@@ -53,12 +53,15 @@ const (
 	// KindReleaseOrder is not applied: `berth release create -f` creates
 	// one new order per file, as releases are events, not desired state.
 	KindReleaseOrder Kind = "ReleaseOrder"
+	// KindTerminalPolicy says what the terminal sessions of one role may
+	// do, in one environment or all (see docs/terminal.md).
+	KindTerminalPolicy Kind = "TerminalPolicy"
 )
 
 // Kinds returns every kind in apply order: what others refer to first.
 func Kinds() []Kind {
 	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindGroupBinding, KindEnvironment, KindApplication,
-		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation}
+		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation, KindTerminalPolicy}
 }
 
 // Metadata names an object and places it. Tenant is required for kinds

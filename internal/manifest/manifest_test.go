@@ -86,7 +86,12 @@ func TestDecodeErrors(t *testing.T) {
 		{
 			"an unknown kind is refused",
 			"apiVersion: berth.dev/v1\nkind: Pod\nmetadata: {name: x}\n",
-			[]string{`document 1 (Pod x): kind: unknown kind "Pod", want one of Cluster, ResourceTier, Tenant, Project, Quota, Member, GroupBinding, Environment, Application, GrayPlan, ReleaseOrder, PortPool, PortGrant, NetworkIsolation`},
+			[]string{`document 1 (Pod x): kind: unknown kind "Pod", want one of Cluster, ResourceTier, Tenant, Project, Quota, Member, GroupBinding, Environment, Application, GrayPlan, ReleaseOrder, PortPool, PortGrant, NetworkIsolation, TerminalPolicy`},
+		},
+		{
+			"a terminal policy allowing what no restricted session can run is refused field by field",
+			"apiVersion: berth.dev/v1\nkind: TerminalPolicy\nmetadata: {name: log-only}\nspec: {role: viewer, mode: restricted, commands: [tail, find], paths: [/var/log/../etc]}\n",
+			[]string{`document 1 (TerminalPolicy log-only): spec.commands[1]: "find" is not a command restricted sessions can run; want one of cat, grep, head, ls, tail, wc; spec.paths[0]: must be a clean path, optionally ending in /**, got "/var/log/../etc"`},
 		},
 		{
 			"a wrong apiVersion is refused",

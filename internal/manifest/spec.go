@@ -152,6 +152,8 @@ var specTypes = map[Kind]reflect.Type{
 	KindPortPool:         reflect.TypeFor[PortPoolSpec](),
 	KindPortGrant:        reflect.TypeFor[PortGrantSpec](),
 	KindNetworkIsolation: reflect.TypeFor[NetworkIsolationSpec](),
+
+	KindTerminalPolicy: reflect.TypeFor[TerminalPolicySpec](),
 }
 
 // placement says which metadata fields a kind requires (true), forbids
@@ -172,6 +174,8 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 	KindPortPool:         {name: yes, tenant: no, project: no},
 	KindPortGrant:        {name: no, tenant: yes},
 	KindNetworkIsolation: {name: no, tenant: yes},
+
+	KindTerminalPolicy: {name: yes, tenant: no, project: no},
 }
 
 var yes, no = ptr(true), ptr(false)
@@ -237,6 +241,10 @@ func Validate(obj Object) error {
 		scope := authz.Scope{Tenant: obj.Metadata.Tenant, Project: obj.Metadata.Project}
 		if err := authz.Validate(s.Role, scope); err != nil {
 			errs.Add("spec.role", "%s", err.Error())
+		}
+	case *TerminalPolicySpec:
+		if err := s.Policy(obj.Metadata.Name).Validate(); err != nil {
+			addFields(&errs, "spec.", err)
 		}
 	case *MemberSpec:
 		if s.User == "" {

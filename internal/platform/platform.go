@@ -34,6 +34,7 @@ import (
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
+	"berth.dev/berth/internal/terminal"
 )
 
 // Tx is the store bound to one transaction: every domain Store at once.
@@ -47,6 +48,7 @@ type Tx interface {
 	release.Store
 	netasset.Store
 	sso.Store
+	terminal.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

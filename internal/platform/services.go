@@ -44,6 +44,9 @@ type Options struct {
 	// Directories are the LDAP directories, in the order a login that
 	// names none tries them.
 	Directories []sso.PasswordDirectory
+	// Terminal reaches the clusters for terminal sessions and says where
+	// their recordings are written (see terminal.go); zero: no sessions.
+	Terminal TerminalOptions
 }
 
 // Platform is the set of domain services over one database.
@@ -64,6 +67,8 @@ type Platform struct {
 	SSO *sso.Service
 	// Directories are the configured LDAP directories, in order.
 	Directories []sso.PasswordDirectory
+	// Terminal is what terminal sessions use (Options.Terminal).
+	Terminal TerminalOptions
 }
 
 // New wires the services over db. With o.Changes, p.DB is db announcing
@@ -103,6 +108,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Network:     netasset.NewService(o.Clock, t, o.Changes),
 		SSO:         sso.NewService(o.Clock, id, t, o.SSO),
 		Directories: o.Directories,
+		Terminal:    o.Terminal,
 	}, nil
 }
 

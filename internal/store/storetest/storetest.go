@@ -84,6 +84,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"bandwidth per instance counts against quota with autoscaling maximums", testBandwidthQuota},
 		{"group bindings and sso links are kept at their versions and links go with their users", testSSORecords},
 		{"sign-ins in progress are taken once, by their own browser or CLI, within their time", testSSOFlows},
+		{"terminal policies, sessions and commands are kept at their versions, sessions newest first", testTerminalRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -901,6 +901,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/exec": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run one line in a restricted terminal session of its own (opened, recorded, audited, ended); the caller's TerminalPolicy decides */
+        post: operations["postTenantsTenantProjectsProjectEnvironmentsEnvironmentDeploymentsAppExec"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/ports/{port}": {
         parameters: {
             query?: never;
@@ -981,6 +998,23 @@ export interface paths {
         put?: never;
         /** Scale to zero, remembering the replica count */
         post: operations["postTenantsTenantProjectsProjectEnvironmentsEnvironmentDeploymentsAppStop"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/terminal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open an interactive terminal session: a WebSocket of TerminalMessage JSON texts once the session is open (mode restricted or shell) */
+        get: operations["getTenantsTenantProjectsProjectEnvironmentsEnvironmentDeploymentsAppTerminal"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1464,6 +1498,57 @@ export interface paths {
         get: operations["getTenantsTenantQuota"];
         /** Set a tenant's quota */
         put: operations["putTenantsTenantQuota"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List terminal sessions newest first: of one tenant, or every tenant for platform callers */
+        get: operations["getTerminal-sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal-sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a terminal session with every line submitted in it */
+        get: operations["getTerminal-sessionsId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminal-sessions/{id}/recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The recording of an ended session (asciicast v2), checked against the SHA-256 recorded when it ended */
+        get: operations["getTerminal-sessionsIdRecording"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -2559,6 +2644,125 @@ export interface components {
             resourceVersion?: number;
             /** Format: date-time */
             updatedAt?: string;
+        };
+        TerminalExecRequest: {
+            container?: string;
+            line?: string;
+            pod?: string;
+        };
+        TerminalExecResult: {
+            command?: {
+                allowed?: boolean;
+                argv?: (string[] | null)[];
+                /** Format: date-time */
+                at?: string;
+                detail?: string;
+                durationMs?: number;
+                exitCode?: number;
+                line?: string;
+                outputTruncated?: boolean;
+                reason?: string;
+                rule?: string;
+                seq?: number;
+                session?: string;
+            };
+            output?: string;
+            session?: string;
+        };
+        TerminalMessage: {
+            code?: string;
+            cols?: number;
+            command?: {
+                allowed?: boolean;
+                argv?: (string[] | null)[];
+                /** Format: date-time */
+                at?: string;
+                detail?: string;
+                durationMs?: number;
+                exitCode?: number;
+                line?: string;
+                outputTruncated?: boolean;
+                reason?: string;
+                rule?: string;
+                seq?: number;
+                session?: string;
+            };
+            data?: string;
+            line?: string;
+            message?: string;
+            reason?: string;
+            rows?: number;
+            session?: string;
+            type?: string;
+        };
+        TerminalSession: {
+            commands?: number;
+            endReason?: string;
+            /** Format: date-time */
+            endedAt?: string;
+            id?: string;
+            mode?: string;
+            policy?: string;
+            recording?: string;
+            recordingSHA256?: string;
+            refused?: number;
+            resourceVersion?: number;
+            /** Format: date-time */
+            startedAt?: string;
+            target?: {
+                application?: string;
+                cluster?: string;
+                container?: string;
+                environment?: string;
+                namespace?: string;
+                pod?: string;
+                project?: string;
+                tenant?: string;
+            };
+            user?: string;
+        };
+        TerminalSessionView: {
+            commands?: {
+                allowed?: boolean;
+                argv?: (string[] | null)[];
+                /** Format: date-time */
+                at?: string;
+                detail?: string;
+                durationMs?: number;
+                exitCode?: number;
+                line?: string;
+                outputTruncated?: boolean;
+                reason?: string;
+                rule?: string;
+                seq?: number;
+                session?: string;
+            }[] | null;
+            session?: {
+                commands?: number;
+                endReason?: string;
+                /** Format: date-time */
+                endedAt?: string;
+                id?: string;
+                mode?: string;
+                policy?: string;
+                recording?: string;
+                recordingSHA256?: string;
+                refused?: number;
+                resourceVersion?: number;
+                /** Format: date-time */
+                startedAt?: string;
+                target?: {
+                    application?: string;
+                    cluster?: string;
+                    container?: string;
+                    environment?: string;
+                    namespace?: string;
+                    pod?: string;
+                    project?: string;
+                    tenant?: string;
+                };
+                user?: string;
+            };
         };
         Tier: {
             capacity?: string;
@@ -5513,6 +5717,44 @@ export interface operations {
             };
         };
     };
+    postTenantsTenantProjectsProjectEnvironmentsEnvironmentDeploymentsAppExec: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                app: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TerminalExecRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalExecResult"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     putTenantsTenantProjectsProjectEnvironmentsEnvironmentDeploymentsAppPortsPort: {
         parameters: {
             query?: never;
@@ -5712,6 +5954,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeploymentView"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectEnvironmentsEnvironmentDeploymentsAppTerminal: {
+        parameters: {
+            query?: {
+                pod?: string;
+                container?: string;
+                mode?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                app: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description WebSocket: each message, either way, is a TerminalMessage as JSON text */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalMessage"];
                 };
             };
             /** @description error */
@@ -6991,6 +7271,104 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Quota"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "getTerminal-sessions": {
+        parameters: {
+            query?: {
+                tenant?: string;
+                before?: string;
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        continue?: string;
+                        items: components["schemas"]["TerminalSession"][];
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "getTerminal-sessionsId": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalSessionView"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "getTerminal-sessionsIdRecording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-asciicast": string;
                 };
             };
             /** @description error */
