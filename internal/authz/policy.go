@@ -108,6 +108,16 @@ const (
 	// only, as they can grant any role anywhere.
 	GroupBindingRead   Permission = "group-binding:read"
 	GroupBindingManage Permission = "group-binding:manage"
+
+	// ConfigRead reads the config center's items, their history and
+	// diffs; ConfigSecretRead also the content of items marked secret.
+	// ConfigWrite publishes, removes, rolls back and grays items;
+	// ConfigApprove approves or rejects a proposed change where the
+	// environment requires approvals (never its own author's).
+	ConfigRead       Permission = "config:read"
+	ConfigSecretRead Permission = "config:read-secret"
+	ConfigWrite      Permission = "config:write"
+	ConfigApprove    Permission = "config:approve"
 )
 
 // Permissions returns every permission, in a stable order.
@@ -129,6 +139,7 @@ func Permissions() []Permission {
 		GrayRead, GrayManage, OrgRead, OrgImport, GatewayRead,
 		NetworkRead, PortPoolSet, ProjectPortsSet, NetworkExpose, IsolationSet,
 		ApprovalFloorSet, GroupBindingRead, GroupBindingManage,
+		ConfigRead, ConfigSecretRead, ConfigWrite, ConfigApprove,
 	}
 }
 
@@ -139,7 +150,15 @@ func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
 var readAll = []Permission{
 	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
 	DeploymentRead, ReleaseRead, NetworkRead, GrayRead, OrgRead,
+	ConfigRead,
 }
+
+// The config center's permissions beyond reading: writers are who deploy,
+// approvers who approve release orders.
+var (
+	configWriter   = []Permission{ConfigSecretRead, ConfigWrite}
+	configApprover = []Permission{ConfigSecretRead, ConfigWrite, ConfigApprove}
+)
 
 var policy = map[Role][]Permission{
 	PlatformAdmin: Permissions(),
@@ -153,7 +172,7 @@ var policy = map[Role][]Permission{
 		ProjectQuotaSet, MemberCreate, MemberDelete, AuditRead,
 		GrayManage, OrgImport,
 		ProjectPortsSet, NetworkExpose, IsolationSet, ApprovalFloorSet,
-	}),
+	}, configApprover),
 	ProjectAdmin: join(readAll, []Permission{
 		ClusterRead, ProjectUpdate,
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
@@ -161,18 +180,24 @@ var policy = map[Role][]Permission{
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
 		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		MemberCreate, MemberDelete, NetworkExpose, IsolationSet, GrayManage,
-	}),
+	}, configApprover),
 	Developer: join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy,
-		ReleaseCreate}),
+		ReleaseCreate}, configWriter),
 	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, ReleaseCreate, ReleaseApprove, ReleaseOperate,
-		GrayManage, OrgImport}),
-	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose}),
+		GrayManage, OrgImport}, configApprover),
+	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose, ConfigSecretRead}),
 	Auditor:  join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify, GroupBindingRead}),
 	Viewer:   readAll,
 	Gateway:  {GatewayRead},
 }
 
-func join(a, b []Permission) []Permission { return append(append([]Permission{}, a...), b...) }
+func join(parts ...[]Permission) []Permission {
+	var out []Permission
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
 
 // Has reports whether role r carries permission p, regardless of scope.
 func Has(r Role, p Permission) bool {

@@ -27,6 +27,7 @@ import (
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
@@ -47,6 +48,7 @@ type Tx interface {
 	release.Store
 	netasset.Store
 	sso.Store
+	configcenter.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

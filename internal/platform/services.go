@@ -10,6 +10,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
@@ -64,6 +65,8 @@ type Platform struct {
 	SSO *sso.Service
 	// Directories are the configured LDAP directories, in order.
 	Directories []sso.PasswordDirectory
+	// Config keeps the config center's items and revisions.
+	Config *configcenter.Service
 }
 
 // New wires the services over db. With o.Changes, p.DB is db announcing
@@ -103,6 +106,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Network:     netasset.NewService(o.Clock, t, o.Changes),
 		SSO:         sso.NewService(o.Clock, id, t, o.SSO),
 		Directories: o.Directories,
+		Config:      configcenter.NewService(o.Clock, o.Sealer, o.Changes),
 	}, nil
 }
 
