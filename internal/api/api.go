@@ -28,6 +28,7 @@ import (
 
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/manifest"
@@ -76,6 +77,9 @@ type Options struct {
 	// OIDC are the OpenID Connect providers the console signs in with
 	// (/sso/{provider}/start); the API keeps the slice.
 	OIDC []sso.RedirectProvider
+	// ConfigWatch wakes Nacos listeners when configuration items change;
+	// nil answers long-polls at once.
+	ConfigWatch *configcenter.Watch
 }
 
 // API serves /api/v1.
@@ -94,6 +98,9 @@ type API struct {
 	heartbeat time.Duration
 	oidc      []sso.RedirectProvider
 	flows     *sso.Flows
+	// The config center's Nacos listeners (nacos_listen.go, nacos_grpc.go).
+	watch  *configcenter.Watch
+	parked parked
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns
@@ -135,6 +142,7 @@ func New(o Options) *API {
 		a.limiter = NewLimiter(a.clock, LimiterOptions{})
 	}
 	a.oidc, a.flows = o.OIDC, sso.NewFlows(a.clock)
+	a.watch = o.ConfigWatch
 	a.registerAuth()
 	a.registerTenancy()
 	a.registerClusters()
