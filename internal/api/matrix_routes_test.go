@@ -339,6 +339,9 @@ func matrixCases() map[string]routeCase {
 	for k, v := range netassetMatrixCases() {
 		cases[k] = v
 	}
+	for k, v := range configCases() {
+		cases[k] = v
+	}
 	return cases
 }
 

@@ -87,6 +87,13 @@ var schemaTypes = map[string]reflect.Type{
 	"LiveEvent":             reflect.TypeFor[live.Event](),
 	"GroupBinding":          reflect.TypeFor[sso.GroupBinding](),
 	"SSOProviders":          reflect.TypeFor[[]sso.ProviderInfo](),
+	// The config center (configs.go).
+	"ConfigItemView":        reflect.TypeFor[apitypes.ConfigItemView](),
+	"ConfigRevisionView":    reflect.TypeFor[apitypes.ConfigRevisionView](),
+	"ConfigPublishRequest":  reflect.TypeFor[apitypes.ConfigPublishRequest](),
+	"ConfigRollbackRequest": reflect.TypeFor[apitypes.ConfigRollbackRequest](),
+	"ConfigRejectRequest":   reflect.TypeFor[apitypes.ConfigRejectRequest](),
+	"ConfigDiff":            reflect.TypeFor[apitypes.ConfigDiff](),
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
