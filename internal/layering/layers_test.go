@@ -115,7 +115,7 @@ var layers = []layer{
 	},
 	{
 		name: "cli",
-		packages: []string{"internal/cli", "internal/cli/appcmd", "internal/cli/applycmd", "internal/cli/auditcmd",
+		packages: []string{"internal/cli", "internal/cli/appcmd", "internal/cli/applycmd", "internal/cli/auditcmd", "internal/cli/configcmd",
 			"internal/cli/contextcmd", "internal/cli/deletecmd", "internal/cli/describecmd", "internal/cli/floorcmd",
 			"internal/cli/getcmd", "internal/cli/grantcmd", "internal/cli/graycmd", "internal/cli/kind",
 			"internal/cli/logincmd", "internal/cli/netcmd", "internal/cli/orgcmd", "internal/cli/releasecmd",

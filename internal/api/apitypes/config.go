@@ -130,3 +130,18 @@ type ConfigDiff struct {
 	To    int64               `json:"to"`
 	Lines []configcenter.Line `json:"lines"`
 }
+
+// The config center's types and limits, for clients.
+type (
+	// ConfigCohort picks the clients a gray revision is served to.
+	ConfigCohort = configcenter.Cohort
+	// ConfigType is an item's content type.
+	ConfigType = configcenter.Type
+)
+
+// Limits and names of the config center, for clients.
+const (
+	ConfigMaxContent   = configcenter.MaxContent
+	ConfigDefaultGroup = configcenter.DefaultGroup
+	ConfigProposed     = configcenter.Proposed
+)

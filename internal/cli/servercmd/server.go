@@ -134,10 +134,14 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	srv.Handle(api.NacosPrefix+"/", apiHandler.Nacos())
 	if addr := cfg.NacosGRPCAddr(); addr != "" {
 		stop, err := serveNacosGRPC(log, apiHandler, addr)
-		if err != nil {
+		switch {
+		case err != nil && cfg.NacosGRPC != "":
 			return err
+		case err != nil: // the derived port (listen + 1000) is taken: serve HTTP anyway
+			log.Warn("nacos grpc not served: set nacosGrpc to a free address", "addr", addr, "err", err)
+		default:
+			defer stop()
 		}
-		defer stop()
 	}
 	// The console answers every path no other pattern takes (client-side
 	// routes); /healthz, /readyz, /metrics, /version and the API win.
