@@ -231,6 +231,10 @@ type Store interface {
 	ListConfigRevisions(ctx context.Context, k Key, before int64, limit int) ([]Revision, error)
 	// LastConfigRevision is the highest revision number k ever had, 0 if none.
 	LastConfigRevision(ctx context.Context, k Key) (int64, error)
+	// SecretConfigItems and SecretConfigRevisions return every item and
+	// revision whose content is sealed, of every environment.
+	SecretConfigItems(ctx context.Context) ([]Item, error)
+	SecretConfigRevisions(ctx context.Context) ([]Revision, error)
 }
 
 var nacosName = regexp.MustCompile(`^[a-zA-Z0-9_.:-]+$`)

@@ -9,8 +9,8 @@ import (
 )
 
 var (
-	configItemsT     = table{name: "config_items", keys: []string{"tenant", "project", "environment", "name"}}
-	configRevisionsT = table{name: "config_revisions", keys: []string{"tenant", "project", "environment", "name", "num"}}
+	configItemsT     = table{name: "config_items", keys: []string{"tenant", "project", "environment", "name"}, extra: []string{"secret"}}
+	configRevisionsT = table{name: "config_revisions", keys: []string{"tenant", "project", "environment", "name", "num"}, extra: []string{"secret"}}
 )
 
 var _ configcenter.Store = (*Tx)(nil)
@@ -19,9 +19,17 @@ func itemKeys(k configcenter.Key) []any {
 	return []any{k.Tenant, k.Project, k.Environment, k.Name()}
 }
 
+// secretCol is the secret column's value: 1 for sealed content.
+func secretCol(secret bool) []any {
+	if secret {
+		return []any{1}
+	}
+	return []any{0}
+}
+
 // CreateConfigItem implements configcenter.Store.
 func (tx *Tx) CreateConfigItem(ctx context.Context, it configcenter.Item) error {
-	return tx.insert(ctx, configItemsT, itemKeys(it.Key), nil, it.ResourceVersion, it)
+	return tx.insert(ctx, configItemsT, itemKeys(it.Key), secretCol(it.Secret), it.ResourceVersion, it)
 }
 
 // GetConfigItem implements configcenter.Store.
@@ -31,7 +39,7 @@ func (tx *Tx) GetConfigItem(ctx context.Context, k configcenter.Key) (it configc
 
 // UpdateConfigItem implements configcenter.Store.
 func (tx *Tx) UpdateConfigItem(ctx context.Context, it configcenter.Item, prevRV int64) error {
-	return tx.update(ctx, configItemsT, itemKeys(it.Key), nil, prevRV, it.ResourceVersion, it)
+	return tx.update(ctx, configItemsT, itemKeys(it.Key), secretCol(it.Secret), prevRV, it.ResourceVersion, it)
 }
 
 // DeleteConfigItem implements configcenter.Store.
@@ -54,7 +62,7 @@ func (tx *Tx) CountConfigItems(ctx context.Context, e configcenter.Env) (int, er
 
 // CreateConfigRevision implements configcenter.Store.
 func (tx *Tx) CreateConfigRevision(ctx context.Context, r configcenter.Revision) error {
-	return tx.insert(ctx, configRevisionsT, append(itemKeys(r.Key), r.Number), nil, 0, r)
+	return tx.insert(ctx, configRevisionsT, append(itemKeys(r.Key), r.Number), secretCol(r.Secret), 0, r)
 }
 
 // GetConfigRevision implements configcenter.Store.
@@ -65,7 +73,7 @@ func (tx *Tx) GetConfigRevision(ctx context.Context, k configcenter.Key, n int64
 // UpdateConfigRevision implements configcenter.Store: only its decision
 // (state, approvals) changes; the content never does.
 func (tx *Tx) UpdateConfigRevision(ctx context.Context, r configcenter.Revision) error {
-	return tx.update(ctx, configRevisionsT, append(itemKeys(r.Key), r.Number), nil, 0, 0, r)
+	return tx.update(ctx, configRevisionsT, append(itemKeys(r.Key), r.Number), secretCol(r.Secret), 0, 0, r)
 }
 
 // ListConfigRevisions implements configcenter.Store.
@@ -90,4 +98,16 @@ func (tx *Tx) LastConfigRevision(ctx context.Context, k configcenter.Key) (int64
 		return 0, tx.d.translate(err)
 	}
 	return n.Int64, nil
+}
+
+// SecretConfigItems implements configcenter.Store.
+func (tx *Tx) SecretConfigItems(ctx context.Context) ([]configcenter.Item, error) {
+	return scanBodies[configcenter.Item](ctx, tx, configItemsT,
+		"SELECT body FROM config_items WHERE secret = 1 ORDER BY tenant, project, environment, name")
+}
+
+// SecretConfigRevisions implements configcenter.Store.
+func (tx *Tx) SecretConfigRevisions(ctx context.Context) ([]configcenter.Revision, error) {
+	return scanBodies[configcenter.Revision](ctx, tx, configRevisionsT,
+		"SELECT body FROM config_revisions WHERE secret = 1 ORDER BY tenant, project, environment, name, num")
 }

@@ -11,6 +11,7 @@ import (
 	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/seal"
 )
 
 var (
@@ -181,6 +182,31 @@ func testConfigSecretSealed(t *testing.T, h *harness) {
 		r, err := h.p.ConfigRevision(ctx, tx, dev, k, 1)
 		if r.Content != plain {
 			t.Errorf("revision 1 = %q, want the first secret", r.Content)
+		}
+		return err
+	})
+
+	// A seal key rotation re-seals every secret content: the new key opens
+	// them, the old one no longer does.
+	p2, s2 := h.platformWith(t, 2)
+	h.view(t, func(tx platform.Tx) error {
+		if _, err := p2.Config.CheckSealed(ctx, tx); !errors.Is(err, seal.ErrOpen) {
+			t.Errorf("a new key opens the secrets before the rotation: %v", err)
+		}
+		return nil
+	})
+	h.tx(t, func(tx platform.Tx) error {
+		n, err := h.p.Config.Reseal(ctx, tx, s2)
+		diff(t, "re-sealed contents", n, 3) // the current content and both revisions
+		return err
+	})
+	h.view(t, func(tx platform.Tx) error {
+		r, err := p2.ConfigRevision(ctx, tx, dev, k, 1)
+		if r.Content != plain {
+			t.Errorf("after rotation revision 1 = %q", r.Content)
+		}
+		if _, err := h.p.Config.CheckSealed(ctx, tx); !errors.Is(err, seal.ErrOpen) {
+			t.Errorf("the old key still opens the secrets: %v", err)
 		}
 		return err
 	})
