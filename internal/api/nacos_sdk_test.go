@@ -254,3 +254,56 @@ func TestNacosSDKIsBoundByBerthRoles(t *testing.T) {
 		t.Errorf("denied publishes by vera audited: %d, %v; want 1", denied, err)
 	}
 }
+
+// TestNacosSDKReconnectsAfterARestartWithoutLosingAChange stops the gRPC
+// server (it asks clients to reset), publishes while it is down, and
+// starts it again on the same port: the SDK reconnects and its listener
+// hears the change made while it was away.
+func TestNacosSDKReconnectsAfterARestartWithoutLosingAChange(t *testing.T) {
+	t.Parallel()
+	h := newNacosHarness(t)
+	c := h.sdkClient(t, "dora", nacosNS)
+	if ok, err := c.PublishConfig(vo.ConfigParam{DataId: "r.txt", Group: "G", Content: "one"}); !ok || err != nil {
+		t.Fatalf("publish: %v, %v", ok, err)
+	}
+	heard := make(chan string, 10)
+	if err := c.ListenConfig(vo.ConfigParam{DataId: "r.txt", Group: "G", OnChange: func(_, _, _, data string) { heard <- data }}); err != nil {
+		t.Fatal(err)
+	}
+	k := configcenter.Key{Tenant: "acme", Project: "payments", Environment: "test", Group: "G", DataID: "r.txt"}
+	waitFor(t, "the connection to listen", func() bool { return h.watch.Watchers(k) == 1 })
+	h.grpc.Stop()
+	waitFor(t, "the connection to go", func() bool { return h.watch.Watchers(k) == 0 })
+	dora := platform.Caller{Actor: audit.Actor{User: "dora"}, Bindings: []authz.Binding{{Role: authz.Developer, Scope: authz.Scope{Tenant: "acme", Project: "payments"}}}}
+	err := h.p.Do(t.Context(), dora.Actor, audit.Event{Action: "config.publish"}, func(tx platform.Tx) error {
+		_, err := h.p.PublishConfig(t.Context(), tx, dora, configcenter.Change{Key: k, Content: "two"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(h.grpcPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := NewNacosGRPC(h.api)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = g.Serve(ln) }()
+	t.Cleanup(func() { g.Stop(); <-done })
+	// The listener may first hear "one" (the SDK's first listen, without
+	// a cached MD5); it must then hear "two", and nothing else.
+	deadline := time.After(60 * time.Second)
+	for got := ""; got != "two"; {
+		select {
+		case got = <-heard:
+			if got != "one" && got != "two" {
+				t.Fatalf("the listener heard %q", got)
+			}
+		case <-deadline:
+			t.Fatal("after the restart the listener did not hear \"two\" in 60s")
+		}
+	}
+	if got, err := c.GetConfig(vo.ConfigParam{DataId: "r.txt", Group: "G"}); err != nil || got != "two" {
+		t.Errorf("get after reconnecting = %q, %v", got, err)
+	}
+}
