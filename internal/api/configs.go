@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/configcenter"
+	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 )
@@ -292,4 +294,37 @@ func (a *API) configDiff(w http.ResponseWriter, r *http.Request) error {
 		lines = []configcenter.Line{}
 	}
 	return writeJSON(w, http.StatusOK, apitypes.ConfigDiff{From: nums[0], To: nums[1], Lines: lines})
+}
+
+// applyConfigItem publishes a ConfigItem's content as a new revision when
+// it differs from the current one (or the item is new): "published", or
+// "proposed" where the environment requires approvals.
+func (a *API) applyConfigItem(ctx context.Context, tx platform.Tx, c platform.Caller, md manifest.Metadata, s *manifest.ConfigItemSpec) (string, error) {
+	group := s.Group
+	if group == "" {
+		group = configcenter.DefaultGroup
+	}
+	k := configcenter.Key{Tenant: md.Tenant, Project: md.Project, Environment: s.Environment, Group: group, DataID: s.DataID}
+	t, ok := configcenter.ParseType(s.Type)
+	if !ok {
+		var errs resource.Errors
+		errs.Add("type", "must be one of text, yaml, properties, json, got %q", s.Type)
+		return "", errs.Err()
+	}
+	if s.Type == "" {
+		t = ""
+	}
+	cur, _, err := a.p.ConfigItem(ctx, tx, c, k)
+	if err == nil && cur.MD5 == configcenter.MD5(s.Content) && (t == "" || t == cur.Type) && cur.Secret == s.Secret && cur.Proposal == 0 {
+		return "unchanged", nil
+	}
+	rev, err := a.p.PublishConfig(ctx, tx, c, configcenter.Change{Key: k, Type: t, Description: s.Description, Tags: s.Tags,
+		Secret: s.Secret, Content: s.Content, Comment: s.Comment, Ticket: s.Ticket})
+	if err != nil {
+		return "", err
+	}
+	if rev.State == configcenter.Proposed {
+		return "proposed", nil
+	}
+	return "published", nil
 }

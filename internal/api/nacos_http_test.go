@@ -175,3 +175,29 @@ func TestNacosListenerBoundPerCaller(t *testing.T) {
 		t.Error("another user is refused too")
 	}
 }
+
+// TestConfigItemManifest: applying a ConfigItem publishes its content, a
+// second apply of the same content changes nothing, and a Nacos client
+// reads what was applied.
+func TestConfigItemManifest(t *testing.T) {
+	t.Parallel()
+	h := newNacosHarness(t)
+	admin := h.token("admin", adminPassword)
+	doc := "apiVersion: berth.dev/v1\nkind: ConfigItem\nmetadata: {tenant: acme, project: payments}\n" +
+		"spec: {environment: test, dataId: app.json, type: json, content: '{\"a\": 1}', ticket: CHG-9}\n"
+	for _, want := range []string{"published", "unchanged"} {
+		r := h.must(http.StatusOK, admin, "POST", "/apply", doc)
+		if !strings.Contains(string(r.body), `"action":"`+want+`"`) {
+			t.Errorf("apply: %s, want %s", r.body, want)
+		}
+	}
+	tok := h.accessToken(t, "dora")
+	status, hdr, body := h.nacosCall(t, "GET", "/v1/cs/configs", url.Values{"dataId": {"app.json"}, "tenant": {nacosNS}, "accessToken": {tok}})
+	if status != 200 || body != `{"a": 1}` || hdr.Get("Config-Type") != "json" {
+		t.Errorf("nacos get of the applied item: %d %q %v", status, body, hdr.Get("Config-Type"))
+	}
+	bad := strings.Replace(doc, `'{"a": 1}'`, `'{"a": }'`, 1)
+	if r := h.call(admin, "POST", "/apply", bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "spec.content") {
+		t.Errorf("apply of invalid JSON: %d %s, want 422 at spec.content", r.status, r.body)
+	}
+}

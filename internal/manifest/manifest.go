@@ -53,12 +53,16 @@ const (
 	// KindReleaseOrder is not applied: `berth release create -f` creates
 	// one new order per file, as releases are events, not desired state.
 	KindReleaseOrder Kind = "ReleaseOrder"
+	// KindConfigItem is a config center item (docs/config-center.md):
+	// applying it publishes its content as a new revision when it differs
+	// (proposed where the environment requires approvals).
+	KindConfigItem Kind = "ConfigItem"
 )
 
 // Kinds returns every kind in apply order: what others refer to first.
 func Kinds() []Kind {
 	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindGroupBinding, KindEnvironment, KindApplication,
-		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation}
+		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation, KindConfigItem}
 }
 
 // Metadata names an object and places it. Tenant is required for kinds
