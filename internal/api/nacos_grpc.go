@@ -48,6 +48,10 @@ const (
 	MaxNacosConnections = 20000
 	// MaxNacosMessage bounds one message, in bytes.
 	MaxNacosMessage = configcenter.MaxContent + 256<<10
+	// PendingTimeout is how long a connection opened by a
+	// ServerCheckRequest is kept without its stream: ServerCheck needs no
+	// credentials, so what it opens must not pile up.
+	PendingTimeout = 30 * time.Second
 )
 
 // NacosGRPC serves the Nacos 2.x gRPC protocol for the config center.
@@ -67,6 +71,7 @@ type NacosGRPC struct {
 type nacosConn struct {
 	id, peer string
 	ip       string
+	opened   time.Time // by ServerCheckRequest
 	mu       sync.Mutex
 	labels   map[string]string
 	stream   nacospb.BiRequestStream_RequestBiStreamServer
@@ -75,12 +80,15 @@ type nacosConn struct {
 	raw      map[configcenter.Key]string // the tenant as the client wrote it
 }
 
-// NewNacosGRPC returns the Nacos gRPC server of a; Serve it on a listener.
-func NewNacosGRPC(a *API) *NacosGRPC {
+// NewNacosGRPC returns the Nacos gRPC server of a; Serve it on a
+// listener. opts add to the server's options (TLS credentials).
+func NewNacosGRPC(a *API, opts ...grpc.ServerOption) *NacosGRPC {
 	g := &NacosGRPC{a: a, log: a.log, byPeer: map[string]*nacosConn{}}
-	g.server = grpc.NewServer(grpc.MaxRecvMsgSize(MaxNacosMessage), grpc.MaxSendMsgSize(MaxNacosMessage),
+	opts = append([]grpc.ServerOption{grpc.MaxRecvMsgSize(MaxNacosMessage), grpc.MaxSendMsgSize(MaxNacosMessage),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.MaxConcurrentStreams(64)}, opts...)
+	g.server = grpc.NewServer(opts...)
 	nacospb.RegisterRequestServer(g.server, g)
 	nacospb.RegisterBiRequestStreamServer(g.server, g)
 	return g
@@ -240,11 +248,12 @@ func (g *NacosGRPC) serverCheck(addr string, req configRequest) (*nacospb.Payloa
 	defer g.mu.Unlock()
 	c := g.byPeer[addr]
 	if c == nil {
+		g.sweepPending()
 		if len(g.byPeer) >= MaxNacosConnections {
 			return reply("ServerCheckResponse", g.withID(nacosResponse{ResultCode: 500, ErrorCode: 503, Message: "too many connections"}, req))
 		}
 		id := strconv.FormatInt(time.Now().UnixMilli(), 10) + "_" + addr + "_" + strconv.FormatInt(g.seq.Add(1), 10)
-		c = &nacosConn{id: id, peer: addr, ip: hostOf(addr), raw: map[configcenter.Key]string{}}
+		c = &nacosConn{id: id, peer: addr, ip: hostOf(addr), opened: time.Now(), raw: map[configcenter.Key]string{}}
 		if g.a.watch != nil {
 			c.watcher = g.a.watch.NewWatcher()
 		}
@@ -254,6 +263,22 @@ func (g *NacosGRPC) serverCheck(addr string, req configRequest) (*nacospb.Payloa
 		nacosResponse
 		ConnectionID string `json:"connectionId"`
 	}{g.withID(ok200, req), c.id})
+}
+
+// sweepPending forgets the connections whose stream never opened within
+// PendingTimeout. g.mu is held.
+func (g *NacosGRPC) sweepPending() {
+	for addr, c := range g.byPeer {
+		c.mu.Lock()
+		stale := c.stream == nil && time.Since(c.opened) > PendingTimeout
+		c.mu.Unlock()
+		if stale {
+			delete(g.byPeer, addr)
+			if c.watcher != nil {
+				c.watcher.Close()
+			}
+		}
+	}
 }
 
 func (g *NacosGRPC) conn(addr string) *nacosConn {

@@ -307,3 +307,28 @@ func TestNacosSDKReconnectsAfterARestartWithoutLosingAChange(t *testing.T) {
 		t.Errorf("get after reconnecting = %q, %v", got, err)
 	}
 }
+
+// TestNacosPendingConnectionsDoNotPileUp: connections opened by a
+// ServerCheckRequest (which needs no credentials) whose stream never
+// opened are forgotten once PendingTimeout passed, when the next opens.
+func TestNacosPendingConnectionsDoNotPileUp(t *testing.T) {
+	t.Parallel()
+	h := newNacosHarness(t)
+	g := NewNacosGRPC(h.api)
+	for _, addr := range []string{"10.0.0.1:1000", "10.0.0.1:1001"} {
+		if _, err := g.serverCheck(addr, configRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.mu.Lock()
+	g.byPeer["10.0.0.1:1000"].opened = time.Now().Add(-PendingTimeout - time.Second)
+	g.mu.Unlock()
+	if _, err := g.serverCheck("10.0.0.1:1002", configRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.byPeer["10.0.0.1:1000"]; ok || len(g.byPeer) != 2 {
+		t.Errorf("connections = %d (stale one kept: %v), want the two recent ones", len(g.byPeer), ok)
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"berth.dev/berth/internal/api"
 	"berth.dev/berth/internal/audit"
@@ -133,7 +135,7 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	// on its own port (docs/config-center.md).
 	srv.Handle(api.NacosPrefix+"/", apiHandler.Nacos())
 	if addr := cfg.NacosGRPCAddr(); addr != "" {
-		stop, err := serveNacosGRPC(log, apiHandler, addr)
+		stop, err := serveNacosGRPC(log, apiHandler, addr, cfg.TLSCert, cfg.TLSKey)
 		switch {
 		case err != nil && cfg.NacosGRPC != "":
 			return err
@@ -203,13 +205,22 @@ func newLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {
 }
 
 // serveNacosGRPC serves the config center's Nacos gRPC protocol on addr
-// until the returned stop is called.
-func serveNacosGRPC(log *slog.Logger, a *api.API, addr string) (stop func(), err error) {
+// (over TLS with the server's certificate when it has one) until the
+// returned stop is called.
+func serveNacosGRPC(log *slog.Logger, a *api.API, addr, cert, key string) (stop func(), err error) {
+	var opts []grpc.ServerOption
+	if cert != "" {
+		creds, err := credentials.NewServerTLSFromFile(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("config tlsCert for nacosGrpc: %w", err)
+		}
+		opts = append(opts, grpc.Creds(creds))
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("config nacosGrpc: %w", err)
 	}
-	g := api.NewNacosGRPC(a)
+	g := api.NewNacosGRPC(a, opts...)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
