@@ -10,8 +10,9 @@
 // reaches the store and never appears in lists or audit records.
 //
 // The protocols that serve items to applications (the Nacos HTTP API and
-// 2.x gRPC, internal/api/nacos) and Berth's own API reach it through the
-// application layer (internal/platform).
+// 2.x gRPC, internal/api's nacos*.go) and Berth's own API reach it through
+// the application layer (internal/platform). Items go with their
+// environment; revisions stay.
 package configcenter
 
 import (
