@@ -18,6 +18,7 @@ import (
 	"berth.dev/berth/internal/cli/applycmd"
 	"berth.dev/berth/internal/cli/auditcmd"
 	"berth.dev/berth/internal/cli/clustercmd"
+	"berth.dev/berth/internal/cli/configcmd"
 	"berth.dev/berth/internal/cli/contextcmd"
 	"berth.dev/berth/internal/cli/deletecmd"
 	"berth.dev/berth/internal/cli/describecmd"
@@ -87,6 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		execcmd.NewExec(env),
 		execcmd.NewShell(env),
 		sessioncmd.New(env),
+		configcmd.New(env),
 	)
 	return root.ExecuteContext(ctx)
 }

@@ -28,6 +28,7 @@ import (
 
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/manifest"
@@ -76,6 +77,9 @@ type Options struct {
 	// OIDC are the OpenID Connect providers the console signs in with
 	// (/sso/{provider}/start); the API keeps the slice.
 	OIDC []sso.RedirectProvider
+	// ConfigWatch wakes Nacos listeners when configuration items change;
+	// nil answers long-polls at once.
+	ConfigWatch *configcenter.Watch
 }
 
 // API serves /api/v1.
@@ -94,6 +98,9 @@ type API struct {
 	heartbeat time.Duration
 	oidc      []sso.RedirectProvider
 	terminals terminalSlots
+	// The config center's Nacos listeners (nacos_listen.go, nacos_grpc.go).
+	watch  *configcenter.Watch
+	parked parked
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns
@@ -135,6 +142,7 @@ func New(o Options) *API {
 		a.limiter = NewLimiter(a.clock, LimiterOptions{})
 	}
 	a.oidc = o.OIDC
+	a.watch = o.ConfigWatch
 	a.registerAuth()
 	a.registerTenancy()
 	a.registerClusters()
@@ -150,6 +158,7 @@ func New(o Options) *API {
 	a.registerApply()
 	a.registerEvents()
 	a.registerTerminal()
+	a.registerConfigs()
 	a.route(Route{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI document", Public: true, Response: "OpenAPI"}, a.openAPI)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, errNotFound)

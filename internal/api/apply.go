@@ -197,6 +197,8 @@ func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 	case manifest.KindReleaseOrder:
 		// Never applied; whoever may create one is told how.
 		return one(authz.ReleaseCreate, authz.ProjectScope(md.Tenant, md.Project))
+	case manifest.KindConfigItem:
+		return one(authz.ConfigWrite, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindPortPool, manifest.KindPortGrant, manifest.KindNetworkIsolation:
 		perm, scope, _ := netPermissionsOf(o)
 		return one(perm, scope)
@@ -284,6 +286,8 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, c platform.Caller, o
 		return a.applyGrayPlan(ctx, tx, c, md, s)
 	case *manifest.ApplicationSpec:
 		return a.applyApplication(ctx, tx, act, md, s)
+	case *manifest.ConfigItemSpec:
+		return a.applyConfigItem(ctx, tx, c, md, s)
 	case *manifest.ReleaseOrderSpec:
 		return "", &resource.ValidationError{Fields: []resource.FieldError{{Path: "kind",
 			Reason: "a ReleaseOrder is not applied: create it with `berth release create -f FILE`, once per release"}}}

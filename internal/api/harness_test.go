@@ -54,21 +54,27 @@ func (h *harness) client() *http.Client {
 // as a namespace inspector for tests on a real cluster).
 func newHarness(t *testing.T, newStore storetest.NewStore, opts ...func(*platform.Options)) *harness {
 	t.Helper()
+	return newHarnessWith(t, newStore, Options{}, opts...)
+}
+
+// newHarnessWith is newHarness serving the API with o.
+func newHarnessWith(t *testing.T, newStore storetest.NewStore, o Options, opts ...func(*platform.Options)) *harness {
+	t.Helper()
 	st := newStore(t)
 	key := bytes.Repeat([]byte{7}, seal.KeySize)
 	sealer, err := seal.New(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := platform.Options{Sealer: sealer, Identity: identity.Options{Argon2: cheapArgon2}}
+	po := platform.Options{Sealer: sealer, Identity: identity.Options{Argon2: cheapArgon2}}
 	for _, f := range opts {
-		f(&o)
+		f(&po)
 	}
-	p, err := platform.New(st, o)
+	p, err := platform.New(st, po)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startHarness(t, p, Options{})
+	return startHarness(t, p, o)
 }
 
 // startHarness bootstraps p and serves the API over it with o (Log,

@@ -43,6 +43,10 @@ func placed(tg authz.Scope, name string) string {
 func applyCases() []applyCase {
 	v := "{name: %s, image: registry.local/app1:1, tier: small, orchestration: {replicas: 1, ports: [{name: http, containerPort: 8080}]}}"
 	return []applyCase{
+		{manifest.KindConfigItem, onProject, func(_ *matrixEnv, tg authz.Scope, n string) (string, string, request) {
+			return header(manifest.KindConfigItem, placed(tg, "")), "spec: {environment: dev, dataId: " + n + ".properties, type: properties, content: \"a=1\"}\n",
+				need("", nil, tg, authz.ConfigWrite)
+		}},
 		{manifest.KindCluster, onPlatform, func(_ *matrixEnv, _ authz.Scope, n string) (string, string, request) {
 			return header(manifest.KindCluster, "{name: "+n+"}"), "spec: {kubeconfig: " + strconv.Quote(kubeconfigFor("https://127.0.0.1:1")) + "}\n",
 				need("", nil, authz.Platform, authz.ClusterCreate)

@@ -95,6 +95,13 @@ var schemaTypes = map[string]reflect.Type{
 	"TerminalSession":     reflect.TypeFor[terminal.Session](),
 	"TerminalSessionView": reflect.TypeFor[apitypes.TerminalSessionView](),
 	"TerminalMessage":     reflect.TypeFor[apitypes.TerminalMessage](),
+	// The config center (configs.go).
+	"ConfigItemView":        reflect.TypeFor[apitypes.ConfigItemView](),
+	"ConfigRevisionView":    reflect.TypeFor[apitypes.ConfigRevisionView](),
+	"ConfigPublishRequest":  reflect.TypeFor[apitypes.ConfigPublishRequest](),
+	"ConfigRollbackRequest": reflect.TypeFor[apitypes.ConfigRollbackRequest](),
+	"ConfigRejectRequest":   reflect.TypeFor[apitypes.ConfigRejectRequest](),
+	"ConfigDiff":            reflect.TypeFor[apitypes.ConfigDiff](),
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)

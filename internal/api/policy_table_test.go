@@ -211,6 +211,15 @@ var policyTable = []policyRow{
 	{authz.TerminalPolicyRead, atPlatform, grants{PA: in, Aud: in}},
 	{authz.TerminalPolicyManage, atPlatform, grants{PA: in}},
 
+	// The config center (docs/config-center.md, "Permissions"): everyone
+	// reads items; secret content is read by who writes them and by
+	// operators; writers are who deploy, approvers who approve release
+	// orders (four eyes).
+	{authz.ConfigRead, atProject, everyone},
+	{authz.ConfigSecretRead, atProject, grants{PA: in, TA: in, PrA: in, Dev: in, RM: in, Op: in}},
+	{authz.ConfigWrite, atProject, grants{PA: in, TA: in, PrA: in, Dev: in, RM: in}},
+	{authz.ConfigApprove, atProject, grants{PA: in, TA: in, PrA: in, RM: in}},
+
 	// Network assets (docs/network-assets.md, "Permissions").
 	{authz.NetworkRead, atEvery, everyone},
 	{authz.PortPoolSet, []authz.Level{authz.PlatformLevel, authz.TenantLevel}, grants{PA: in}},

@@ -119,6 +119,15 @@ const (
 	TerminalSessionRead  Permission = "terminal-session:read"
 	TerminalPolicyRead   Permission = "terminal-policy:read"
 	TerminalPolicyManage Permission = "terminal-policy:manage"
+	// ConfigRead reads the config center's items, their history and
+	// diffs; ConfigSecretRead also the content of items marked secret.
+	// ConfigWrite publishes, removes, rolls back and grays items;
+	// ConfigApprove approves or rejects a proposed change where the
+	// environment requires approvals (never its own author's).
+	ConfigRead       Permission = "config:read"
+	ConfigSecretRead Permission = "config:read-secret"
+	ConfigWrite      Permission = "config:write"
+	ConfigApprove    Permission = "config:approve"
 )
 
 // Permissions returns every permission, in a stable order.
@@ -141,6 +150,7 @@ func Permissions() []Permission {
 		NetworkRead, PortPoolSet, ProjectPortsSet, NetworkExpose, IsolationSet,
 		ApprovalFloorSet, GroupBindingRead, GroupBindingManage,
 		TerminalOpen, TerminalSessionRead, TerminalPolicyRead, TerminalPolicyManage,
+		ConfigRead, ConfigSecretRead, ConfigWrite, ConfigApprove,
 	}
 }
 
@@ -151,7 +161,15 @@ func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
 var readAll = []Permission{
 	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
 	DeploymentRead, ReleaseRead, NetworkRead, GrayRead, OrgRead,
+	ConfigRead,
 }
+
+// The config center's permissions beyond reading: writers are who deploy,
+// approvers who approve release orders.
+var (
+	configWriter   = []Permission{ConfigSecretRead, ConfigWrite}
+	configApprover = []Permission{ConfigSecretRead, ConfigWrite, ConfigApprove}
+)
 
 var policy = map[Role][]Permission{
 	PlatformAdmin: Permissions(),
@@ -166,7 +184,7 @@ var policy = map[Role][]Permission{
 		GrayManage, OrgImport,
 		ProjectPortsSet, NetworkExpose, IsolationSet, ApprovalFloorSet,
 		TerminalOpen, TerminalSessionRead,
-	}),
+	}, configApprover),
 	ProjectAdmin: join(readAll, []Permission{
 		ClusterRead, ProjectUpdate,
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
@@ -175,19 +193,25 @@ var policy = map[Role][]Permission{
 		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		MemberCreate, MemberDelete, NetworkExpose, IsolationSet, GrayManage,
 		TerminalOpen, TerminalSessionRead,
-	}),
+	}, configApprover),
 	Developer: join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy,
-		ReleaseCreate, TerminalOpen}),
+		ReleaseCreate, TerminalOpen}, configWriter),
 	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, ReleaseCreate, ReleaseApprove, ReleaseOperate,
-		GrayManage, OrgImport, TerminalOpen}),
-	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose, TerminalOpen}),
+		GrayManage, OrgImport, TerminalOpen}, configApprover),
+	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose, TerminalOpen, ConfigSecretRead}),
 	Auditor: join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify, GroupBindingRead,
 		TerminalSessionRead, TerminalPolicyRead}),
 	Viewer:  join(readAll, []Permission{TerminalOpen}),
 	Gateway: {GatewayRead},
 }
 
-func join(a, b []Permission) []Permission { return append(append([]Permission{}, a...), b...) }
+func join(parts ...[]Permission) []Permission {
+	var out []Permission
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
 
 // Has reports whether role r carries permission p, regardless of scope.
 func Has(r Role, p Permission) bool {

@@ -41,10 +41,14 @@ const (
 	Status
 	// Audit: an audit record was appended.
 	Audit
+	// Config: a configuration item of the config center (Key names its
+	// environment, and "group/dataId" as Name) changed what its clients
+	// are served.
+	Config
 	numKinds
 )
 
-var names = [numKinds]string{"", "deployment", "grayplan", "release", "network", "isolation", "applied", "status", "audit"}
+var names = [numKinds]string{"", "deployment", "grayplan", "release", "network", "isolation", "applied", "status", "audit", "config"}
 
 func (k Kind) String() string {
 	if k == 0 || k >= numKinds {

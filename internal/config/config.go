@@ -67,6 +67,27 @@ type Config struct {
 	// providers users sign in with (see docs/sso.md); empty: local users
 	// only.
 	SSOConfig string `json:"ssoConfig"`
+	// NacosGRPC is the address of the config center's Nacos 2.x gRPC
+	// server: empty means the host of Listen with its port + 1000, as
+	// Nacos clients expect; "off" serves none.
+	NacosGRPC string `json:"nacosGrpc"`
+}
+
+// NacosGRPCAddr is the address the Nacos gRPC server listens on, "" for
+// none.
+func (c Config) NacosGRPCAddr() string {
+	switch c.NacosGRPC {
+	case "off":
+		return ""
+	case "":
+		host, port, err := net.SplitHostPort(c.Listen)
+		n, perr := strconv.Atoi(port)
+		if err != nil || perr != nil || n == 0 || n+1000 > 65535 {
+			return ""
+		}
+		return net.JoinHostPort(host, strconv.Itoa(n+1000))
+	}
+	return c.NacosGRPC
 }
 
 // MaxLiveStreams is the largest LiveStreams accepted.
@@ -113,6 +134,7 @@ func Fields() []Field {
 		{"trustedProxies", "BERTH_TRUSTED_PROXIES", "trusted-proxies", "CIDR,... of reverse proxies whose X-Forwarded-For is read (right-most untrusted hop)", func(c *Config) *string { return &c.TrustedProxies }},
 		{"liveStreams", "BERTH_LIVE_STREAMS", "live-streams", "most console live event streams open at once (4 per user)", func(c *Config) *string { return &c.LiveStreams }},
 		{"ssoConfig", "BERTH_SSO_CONFIG", "sso-config", "YAML file of the LDAP directories and OIDC providers to sign in with (empty: local users only)", func(c *Config) *string { return &c.SSOConfig }},
+		{"nacosGrpc", "BERTH_NACOS_GRPC", "nacos-grpc", "address of the config center's Nacos gRPC server (empty: the listen port + 1000; off: none)", func(c *Config) *string { return &c.NacosGRPC }},
 		{"sealKeyFile", "BERTH_SEAL_KEY_FILE", "seal-key-file", "key file sealing cluster kubeconfigs, mode 0600 (empty: seal.key in the data dir, created on first start)", func(c *Config) *string { return &c.SealKeyFile }},
 	}
 }
@@ -189,6 +211,11 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("dataDir", "must not be empty")
+	}
+	if c.NacosGRPC != "" && c.NacosGRPC != "off" {
+		if _, _, err := net.SplitHostPort(c.NacosGRPC); err != nil {
+			bad("nacosGrpc", fmt.Sprintf("want host:port, off or empty, got %q", c.NacosGRPC))
+		}
 	}
 	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
 		bad("database", "want a postgres:// URL or empty for SQLite")

@@ -15,6 +15,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/controller"
 	"berth.dev/berth/internal/gateway"
 	"berth.dev/berth/internal/gray"
@@ -92,6 +93,9 @@ type Engine struct {
 	// Live numbers every change for the console's live event stream
 	// (GET /api/v1/events); the API serves its streams.
 	Live *live.Hub
+	// ConfigWatch wakes the config center's Nacos listeners (long-polls
+	// and gRPC connections) when an item changes; the API serves them.
+	ConfigWatch *configcenter.Watch
 
 	log    *slog.Logger
 	status *live.Coalescer // live status changes, at most one per deployment per StatusEvery
@@ -140,6 +144,9 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	e.Releases.Subscribe(changes)
 	e.Isolation.Subscribe(changes)
 	e.GrayPlans.Subscribe(changes)
+	// Nacos listeners hear of configuration changes.
+	e.ConfigWatch = configcenter.NewWatch()
+	e.ConfigWatch.Subscribe(changes)
 	// The live hub hears everything, after the controllers.
 	e.Live = live.NewHub(o.Live)
 	e.Live.Subscribe(changes)

@@ -22,7 +22,8 @@ var layers = []layer{
 		name: "domain",
 		packages: []string{"internal/apps", "internal/audit", "internal/authz", "internal/deploy",
 			"internal/gray", "internal/health", "internal/identity", "internal/live", "internal/manifest", "internal/netasset", "internal/notify",
-			"internal/release", "internal/sso", "internal/tenancy", "internal/terminal", "internal/traffic"},
+			"internal/release", "internal/sso", "internal/tenancy", "internal/terminal", "internal/traffic",
+			"internal/configcenter"},
 		mayImport:    []string{"domain", "base"},
 		neverReaches: []string{"net/http", "SQL", "client-go", "application", "store", "api"},
 	},
@@ -114,7 +115,7 @@ var layers = []layer{
 	},
 	{
 		name: "cli",
-		packages: []string{"internal/cli", "internal/cli/appcmd", "internal/cli/applycmd", "internal/cli/auditcmd",
+		packages: []string{"internal/cli", "internal/cli/appcmd", "internal/cli/applycmd", "internal/cli/auditcmd", "internal/cli/configcmd",
 			"internal/cli/contextcmd", "internal/cli/deletecmd", "internal/cli/describecmd", "internal/cli/floorcmd",
 			"internal/cli/getcmd", "internal/cli/grantcmd", "internal/cli/graycmd", "internal/cli/kind",
 			"internal/cli/logincmd", "internal/cli/netcmd", "internal/cli/orgcmd", "internal/cli/releasecmd",

@@ -56,12 +56,16 @@ const (
 	// KindTerminalPolicy says what the terminal sessions of one role may
 	// do, in one environment or all (see docs/terminal.md).
 	KindTerminalPolicy Kind = "TerminalPolicy"
+	// KindConfigItem is a config center item (docs/config-center.md):
+	// applying it publishes its content as a new revision when it differs
+	// (proposed where the environment requires approvals).
+	KindConfigItem Kind = "ConfigItem"
 )
 
 // Kinds returns every kind in apply order: what others refer to first.
 func Kinds() []Kind {
 	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindGroupBinding, KindEnvironment, KindApplication,
-		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation, KindTerminalPolicy}
+		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation, KindTerminalPolicy, KindConfigItem}
 }
 
 // Metadata names an object and places it. Tenant is required for kinds

@@ -99,6 +99,22 @@ type GroupBindingSpec struct {
 	Role     authz.Role `json:"role"`
 }
 
+// ConfigItemSpec is a config item of metadata.tenant and
+// metadata.project's Environment, keyed by Group (DEFAULT_GROUP when
+// empty) and DataID; Comment and Ticket go on the revision it publishes.
+type ConfigItemSpec struct {
+	Environment string   `json:"environment"`
+	Group       string   `json:"group,omitempty"`
+	DataID      string   `json:"dataId"`
+	Type        string   `json:"type,omitempty"`
+	Description *string  `json:"description,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	Secret      bool     `json:"secret,omitempty"`
+	Content     string   `json:"content"`
+	Comment     string   `json:"comment,omitempty"`
+	Ticket      string   `json:"ticket,omitempty"`
+}
+
 // GrayPlanSpec is the gray plan of the application named by
 // metadata.name in an environment: applying it starts the plan (when none
 // runs) or brings the running one to these steps, current step, side and
@@ -154,6 +170,7 @@ var specTypes = map[Kind]reflect.Type{
 	KindNetworkIsolation: reflect.TypeFor[NetworkIsolationSpec](),
 
 	KindTerminalPolicy: reflect.TypeFor[TerminalPolicySpec](),
+	KindConfigItem:     reflect.TypeFor[ConfigItemSpec](),
 }
 
 // placement says which metadata fields a kind requires (true), forbids
@@ -176,6 +193,7 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 	KindNetworkIsolation: {name: no, tenant: yes},
 
 	KindTerminalPolicy: {name: yes, tenant: no, project: no},
+	KindConfigItem:     {name: no, tenant: yes, project: yes},
 }
 
 var yes, no = ptr(true), ptr(false)
@@ -231,6 +249,11 @@ func Validate(obj Object) error {
 		validateReleaseOrder(&errs, s)
 	case *PortPoolSpec, *PortGrantSpec, *NetworkIsolationSpec:
 		validateNetwork(&errs, s)
+	case *ConfigItemSpec:
+		errs.CheckName("spec.environment", s.Environment)
+		if s.DataID == "" {
+			errs.Add("spec.dataId", "must not be empty")
+		}
 	case *GroupBindingSpec:
 		if s.Provider == "" {
 			errs.Add("spec.provider", "must not be empty")

@@ -27,6 +27,7 @@ import (
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
@@ -49,6 +50,7 @@ type Tx interface {
 	netasset.Store
 	sso.Store
 	terminal.Store
+	configcenter.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

@@ -10,6 +10,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
@@ -69,6 +70,8 @@ type Platform struct {
 	Directories []sso.PasswordDirectory
 	// Terminal is what terminal sessions use (Options.Terminal).
 	Terminal TerminalOptions
+	// Config keeps the config center's items and revisions.
+	Config *configcenter.Service
 }
 
 // New wires the services over db. With o.Changes, p.DB is db announcing
@@ -109,6 +112,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		SSO:         sso.NewService(o.Clock, id, t, o.SSO),
 		Directories: o.Directories,
 		Terminal:    o.Terminal,
+		Config:      configcenter.NewService(o.Clock, o.Sealer, o.Changes),
 	}, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"berth.dev/berth/internal/cli/appcmd"
 	"berth.dev/berth/internal/cli/applycmd"
 	"berth.dev/berth/internal/cli/auditcmd"
+	"berth.dev/berth/internal/cli/configcmd"
 	"berth.dev/berth/internal/cli/contextcmd"
 	"berth.dev/berth/internal/cli/deletecmd"
 	"berth.dev/berth/internal/cli/describecmd"
@@ -63,7 +64,7 @@ func (b berth) runTo(ctx context.Context, out io.Writer, stdin string, args ...s
 	root.SetErr(out)
 	root.AddCommand(appcmd.New(env), logincmd.New(env), contextcmd.New(env), getcmd.New(env), describecmd.New(env),
 		deletecmd.New(env), applycmd.New(env), auditcmd.New(env), tokencmd.New(env), usercmd.New(env), releasecmd.New(env),
-		netcmd.New(env), grantcmd.New(env), floorcmd.New(env))
+		netcmd.New(env), grantcmd.New(env), floorcmd.New(env), configcmd.New(env))
 	return root.ExecuteContext(ctx)
 }
 
@@ -253,6 +254,7 @@ func startServerOut(t *testing.T, dir, kubeconfig string, getenv func(string) st
 	}
 	cfg := config.Default()
 	cfg.DataDir, cfg.Kubeconfig, cfg.Listen = filepath.Join(dir, "data"), kubeconfig, ln.Addr().String()
+	cfg.NacosGRPC = getenv("BERTH_NACOS_GRPC")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var serveErr error

@@ -35,7 +35,10 @@ func OpenSealer(cfg config.Config) (*seal.AESGCM, bool, error) {
 // the data needs. A key file just created for the check is removed again.
 func CheckSealed(ctx context.Context, p *platform.Platform, path, keyID string, created bool) error {
 	err := p.DB.View(ctx, func(tx platform.Tx) error {
-		_, err := p.Tenancy.CheckSealed(ctx, tx)
+		if _, err := p.Tenancy.CheckSealed(ctx, tx); err != nil {
+			return err
+		}
+		_, err := p.Config.CheckSealed(ctx, tx) // the config center's secret items
 		return err
 	})
 	if err == nil {
@@ -101,9 +104,12 @@ func RotateSealKey(ctx context.Context, cfg config.Config, newKeyPath string, st
 		return err
 	}
 	summary := fmt.Sprintf("seal key rotated from key ID %s to key ID %s by berth admin rotate-seal-key", from.KeyID(), to.KeyID())
-	var n int
+	var n, configs int
 	err = p.Do(ctx, audit.System, audit.Event{Action: "seal.rotate", Target: "seal", Summary: summary}, func(tx platform.Tx) error {
-		n, err = p.Tenancy.Reseal(ctx, tx, audit.System, to, summary)
+		if configs, err = p.Config.Reseal(ctx, tx, to); err != nil {
+			return err
+		}
+		n, err = p.Tenancy.Reseal(ctx, tx, audit.System, to, fmt.Sprintf("%s (and %d sealed config contents)", summary, configs))
 		return err
 	})
 	if err != nil {

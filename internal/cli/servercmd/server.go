@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"berth.dev/berth/internal/api"
 	"berth.dev/berth/internal/audit"
@@ -124,13 +126,27 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
 	srv.Registry().MustRegister(eng.GatewayConfig.Collector())
 	apiHandler := api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway, Events: eng.Live,
-		TrustedProxies: proxies, OIDC: signOn.OIDC})
+		TrustedProxies: proxies, OIDC: signOn.OIDC, ConfigWatch: eng.ConfigWatch})
 	defer func() { // after the server drained: the aggregated audit records of refused logins
 		if err := apiHandler.Close(); err != nil {
 			log.Error("audit refused logins at shutdown", "err", err)
 		}
 	}()
 	srv.Handle(api.Prefix+"/", apiHandler)
+	// The config center speaks Nacos: its HTTP API under /nacos, 2.x gRPC
+	// on its own port (docs/config-center.md).
+	srv.Handle(api.NacosPrefix+"/", apiHandler.Nacos())
+	if addr := cfg.NacosGRPCAddr(); addr != "" {
+		stop, err := serveNacosGRPC(log, apiHandler, addr, cfg.TLSCert, cfg.TLSKey)
+		switch {
+		case err != nil && cfg.NacosGRPC != "":
+			return err
+		case err != nil: // the derived port (listen + 1000) is taken: serve HTTP anyway
+			log.Warn("nacos grpc not served: set nacosGrpc to a free address", "addr", addr, "err", err)
+		default:
+			defer stop()
+		}
+	}
 	// The console answers every path no other pattern takes (client-side
 	// routes); /healthz, /readyz, /metrics, /version and the API win.
 	dist, err := fs.Sub(web.Dist, "dist")
@@ -188,4 +204,32 @@ func newLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// serveNacosGRPC serves the config center's Nacos gRPC protocol on addr
+// (over TLS with the server's certificate when it has one) until the
+// returned stop is called.
+func serveNacosGRPC(log *slog.Logger, a *api.API, addr, cert, key string) (stop func(), err error) {
+	var opts []grpc.ServerOption
+	if cert != "" {
+		creds, err := credentials.NewServerTLSFromFile(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("config tlsCert for nacosGrpc: %w", err)
+		}
+		opts = append(opts, grpc.Creds(creds))
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("config nacosGrpc: %w", err)
+	}
+	g := api.NewNacosGRPC(a, opts...)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := g.Serve(ln); err != nil {
+			log.Error("nacos grpc server stopped", "err", err)
+		}
+	}()
+	log.Info("nacos grpc listening", "addr", ln.Addr().String())
+	return func() { g.Stop(); <-done }, nil
 }

@@ -85,6 +85,11 @@ func Run(t *testing.T, newStore NewStore) {
 		{"group bindings and sso links are kept at their versions and links go with their users", testSSORecords},
 		{"sign-ins in progress are taken once, by their own browser or CLI, within their time", testSSOFlows},
 		{"terminal policies, sessions and commands are kept at their versions, sessions newest first", testTerminalRecords},
+		{"a config item is published, diffed, rolled back and deleted, each revision kept and audited", testConfigLifecycle},
+		{"a secret config item is sealed at rest, never listed or audited, read only with config:read-secret", testConfigSecretSealed},
+		{"a config change where approvals are required is proposed and made current by another person", testConfigFourEyes},
+		{"a gray config revision reaches its cohort only until it is promoted or aborted", testConfigGray},
+		{"bad config input is refused naming the field and line, a writer without permission is audited", testConfigBadInput},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

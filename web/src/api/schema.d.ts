@@ -865,6 +865,178 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/configs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List an environment's config items (without content) */
+        get: operations["getTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/configs/{group}/{dataid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a config item with its current content (a secret's only with config:read-secret) */
+        get: operations["getTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataid"];
+        /** Publish a new revision of a config item (proposed where the environment requires approvals; to a cohort with cohort) */
+        put: operations["putTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataid"];
+        post?: never;
+        /** Delete a config item, keeping its history (proposed where approvals are required) */
+        delete: operations["deleteTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataid"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/configs/{group}/{dataid}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The lines that turn revision from into revision to */
+        get: operations["getTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidDiff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/configs/{group}/{dataid}/gray/abort": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop serving the gray revision; its cohort gets the current one again */
+        post: operations["postTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidGrayAbort"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/configs/{group}/{dataid}/gray/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make the gray revision current for every client */
+        post: operations["postTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidGrayPromote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/configs/{group}/{dataid}/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a config item's revisions, newest first (before: older than that number) */
+        get: operations["getTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/configs/{group}/{dataid}/revisions/{revision}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one revision of a config item with its content */
+        get: operations["getTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidRevisionsRevision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/configs/{group}/{dataid}/revisions/{revision}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a proposed revision (never one's own); with enough approvals it becomes current */
+        post: operations["postTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidRevisionsRevisionApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/configs/{group}/{dataid}/revisions/{revision}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a proposed revision */
+        post: operations["postTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidRevisionsRevisionReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/configs/{group}/{dataid}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish an older revision's content again, as a new revision */
+        post: operations["postTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidRollback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments": {
         parameters: {
             query?: never;
@@ -1903,6 +2075,92 @@ export interface components {
             /** Format: date-time */
             updatedAt?: string;
             zone?: string;
+        };
+        ConfigDiff: {
+            from?: number;
+            lines?: {
+                op?: string;
+                text?: string;
+            }[] | null;
+            to?: number;
+        };
+        ConfigItemView: {
+            content?: string;
+            /** Format: date-time */
+            createdAt?: string;
+            dataId?: string;
+            description?: string;
+            environment?: string;
+            gray?: {
+                cohort?: {
+                    ips?: string[];
+                    labels?: {
+                        [key: string]: string;
+                    };
+                };
+                content?: string;
+                md5?: string;
+                revision?: number;
+            };
+            group?: string;
+            md5?: string;
+            namespace?: string;
+            project?: string;
+            proposal?: number;
+            redacted?: boolean;
+            resourceVersion?: number;
+            revision?: number;
+            secret?: boolean;
+            tags?: string[];
+            tenant?: string;
+            type?: string;
+            /** Format: date-time */
+            updatedAt?: string;
+            updatedBy?: string;
+        };
+        ConfigPublishRequest: {
+            casMd5?: string;
+            cohort?: {
+                ips?: string[];
+                labels?: {
+                    [key: string]: string;
+                };
+            };
+            comment?: string;
+            content?: string;
+            description?: string;
+            secret?: boolean;
+            tags?: string[];
+            ticket?: string;
+            type?: string;
+        };
+        ConfigRejectRequest: {
+            reason?: string;
+        };
+        ConfigRevisionView: {
+            approvals?: string[];
+            author?: string;
+            comment?: string;
+            content?: string;
+            dataId?: string;
+            /** Format: date-time */
+            decided?: string;
+            from?: number;
+            group?: string;
+            md5?: string;
+            number?: number;
+            op?: string;
+            secret?: boolean;
+            state?: string;
+            ticket?: string;
+            /** Format: date-time */
+            time?: string;
+            type?: string;
+        };
+        ConfigRollbackRequest: {
+            comment?: string;
+            ticket?: string;
+            to?: number;
         };
         CurrentVersion: {
             resourceVersion?: number;
@@ -5558,6 +5816,457 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigs: {
+        parameters: {
+            query?: {
+                limit?: string;
+                continue?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        continue?: string;
+                        items: components["schemas"]["ConfigItemView"][];
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                group: string;
+                dataid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigItemView"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                group: string;
+                dataid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigPublishRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigRevisionView"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataid: {
+        parameters: {
+            query?: {
+                comment?: string;
+                ticket?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                group: string;
+                dataid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigRevisionView"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidDiff: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                group: string;
+                dataid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigDiff"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidGrayAbort: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                group: string;
+                dataid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigRevisionView"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidGrayPromote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                group: string;
+                dataid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigRevisionView"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidRevisions: {
+        parameters: {
+            query?: {
+                before?: string;
+                limit?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                group: string;
+                dataid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        continue?: string;
+                        items: components["schemas"]["ConfigRevisionView"][];
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidRevisionsRevision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                group: string;
+                dataid: string;
+                revision: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigRevisionView"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidRevisionsRevisionApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                group: string;
+                dataid: string;
+                revision: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigRevisionView"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidRevisionsRevisionReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                group: string;
+                dataid: string;
+                revision: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ConfigRejectRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigRevisionView"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsTenantProjectsProjectEnvironmentsEnvironmentConfigsGroupDataidRollback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                group: string;
+                dataid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigRollbackRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigRevisionView"];
+                };
             };
             /** @description error */
             default: {
