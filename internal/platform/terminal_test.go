@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/localcluster/clustertest"
+	"berth.dev/berth/internal/logtest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/seal"
@@ -410,11 +412,28 @@ func TestShellSessionIsRecordedAndAuditedBestEffort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var screen bytes.Buffer
-	if err := f.p.TerminalShell(ctx, s, strings.NewReader("echo shell-says-$((6*7))\rexit\r"), &screen); err != nil {
+	// Type as a person does: the next line only once the shell answered
+	// the first. (Typing ahead and closing the input at once races the
+	// shell: kwok's exec ends the process when its input closes, before a
+	// slow shell has run what was typed.)
+	var screen logtest.Buffer
+	keys, typing := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- f.p.TerminalShell(ctx, s, keys, &screen) }()
+	if _, err := typing.Write([]byte("echo shell-says-$((6*7))\r")); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(screen.String(), "shell-says-42") {
+	answered := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		return strings.Contains(screen.String(), "shell-says-42"), nil
+	})
+	if _, err := typing.Write([]byte("exit\r")); err != nil {
+		t.Fatal(err)
+	}
+	_ = typing.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if answered != nil {
 		t.Errorf("the shell showed %q, want the echo's output", screen.String())
 	}
 	if err := f.p.EndTerminal(ctx, s, "closed"); err != nil {
