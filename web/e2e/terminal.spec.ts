@@ -7,11 +7,12 @@ import { adminPassword, appYAML, choose, expect, scopeTo, shot, signIn, signOut,
 const words = {
   'zh-CN': {
     terminal: '终端', line: '命令行', run: '执行', exit0: '退出码 0', refused: '终端策略拒绝执行', list: '不允许命令列表（;）',
-    replay: '回放',
+    replay: '回放', serverRefused: '终端策略拒绝执行',
   },
   en: {
-    terminal: 'Terminal', line: 'Command line', run: 'Run', exit0: 'Exit code 0', refused: 'Refused by the terminal policy',
+    terminal: 'Terminal', line: 'Command line', run: 'Run', exit0: 'Exit code 0', refused: 'Refused by your terminal policy',
     list: 'command lists (;) are not allowed', replay: 'Replay',
+    serverRefused: 'refused by your terminal policy',
   },
 } as const;
 
@@ -56,7 +57,8 @@ test('a log-only viewer runs a command, is refused another, and the admin replay
   const refusal = page.getByTestId('refusal');
   await expect(refusal).toContainText(tw.refused);
   await expect(refusal).toContainText(tw.list);
-  await expect(output).toContainText(tw.refused);
+  // What the terminal showed, in the server's words.
+  await expect(output).toContainText(tw.serverRefused);
   await expect(output).not.toContainText('ERROR request 35');
 
   // The admin replays the allowed session (the older of the viewer's two).

@@ -70,7 +70,7 @@ const en: Messages = {
   },
   terminal: {
     title: 'Terminal', run: 'Run a command', application: 'Application', pod: 'Pod (optional)', line: 'Command line',
-    runButton: 'Run', output: 'Output', exitCode: 'Exit code {{code}}', refused: 'Refused by the terminal policy',
+    runButton: 'Run', output: 'Output', exitCode: 'Exit code {{code}}', refused: 'Refused by your terminal policy',
     failed: 'The command did not finish', sessions: 'Sessions', user: 'User', mode: 'Mode', startedAt: 'Started',
     endedAt: 'Ended', commands: 'Commands', refusedCount: 'Refused', replay: 'Replay', recording: 'Recording of session {{id}}',
     open: 'open', hint: 'Restricted mode: one command of your policy, optionally piped into grep, head, tail or wc.',
