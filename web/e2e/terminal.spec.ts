@@ -1,18 +1,19 @@
 // The guarded terminal from the console: a log-only viewer runs a command
 // its policy allows and sees the output and exit code, is refused a command
-// list with the policy's reason, and an admin replays the recording of the
-// allowed session in asciinema-player, seeing the command's output.
+// list with the policy's reason, does the same in an interactive xterm.js
+// terminal, and an admin replays the recording of the allowed session in
+// asciinema-player, seeing the command's output.
 import { adminPassword, appYAML, choose, expect, scopeTo, shot, signIn, signOut, test, world, worldYAML } from './fixtures';
 
 const words = {
   'zh-CN': {
     terminal: '终端', line: '命令行', run: '执行', exit0: '退出码 0', refused: '终端策略拒绝执行', list: '不允许命令列表（;）',
-    replay: '回放', serverRefused: '终端策略拒绝执行',
+    command: '不允许执行该命令', replay: '回放', serverRefused: '终端策略拒绝执行', openTerminal: '打开终端', close: '关闭',
   },
   en: {
     terminal: 'Terminal', line: 'Command line', run: 'Run', exit0: 'Exit code 0', refused: 'Refused by your terminal policy',
     list: 'command lists (;) are not allowed', replay: 'Replay',
-    serverRefused: 'refused by your terminal policy',
+    command: 'this command is not allowed', serverRefused: 'refused by your terminal policy', openTerminal: 'Open terminal', close: 'Close',
   },
 } as const;
 
@@ -61,13 +62,29 @@ test('a log-only viewer runs a command, is refused another, and the admin replay
   await expect(output).toContainText(tw.serverRefused);
   await expect(output).not.toContainText('ERROR request 35');
 
-  // The admin replays the allowed session (the older of the viewer's two).
+  // An interactive restricted terminal: a line typed in xterm.js, its output
+  // in the terminal, and a refused one with the reason.
+  await page.getByRole('button', { name: tw.openTerminal }).click();
+  const live = page.getByTestId('live-terminal');
+  await expect(live).toContainText('$');
+  await live.click();
+  await page.keyboard.type(`head -n 3 ${logs}/app.log`);
+  await page.keyboard.press('Enter');
+  await expect(live).toContainText('INFO request 2');
+  await expect(live).not.toContainText('INFO request 3');
+  await page.keyboard.type('whoami');
+  await page.keyboard.press('Enter');
+  await expect(live).toContainText(tw.command);
+  await shot(page, lang, 'terminal-live');
+  await page.getByRole('button', { name: tw.close, exact: true }).click();
+
+  // The admin replays the first session (the oldest of the viewer's three).
   await signOut(page, lang);
   await signIn(page, lang, 'admin', adminPassword);
   await scopeTo(page, { tenant: wd.tenant });
   await page.getByRole('menu', { name: 'navigation' }).getByText(tw.terminal, { exact: true }).click();
   const rows = page.getByRole('row', { name: new RegExp(viewer) });
-  await expect(rows).toHaveCount(2);
+  await expect(rows).toHaveCount(3);
   await rows.last().getByRole('button', { name: tw.replay }).click();
   const player = page.getByTestId('replay-player');
   await expect(player).toContainText('ERROR request 35', { timeout: 20_000 });

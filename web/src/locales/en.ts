@@ -69,6 +69,8 @@ const en: Messages = {
     broken: 'Chain broken at record {{seq}}: {{problem}}', summary: 'Summary', sourceIP: 'Source IP',
   },
   terminal: {
+    openTerminal: 'Open terminal', closeTerminal: 'Close', interactive: 'Interactive terminal', ended: 'session ended: {{reason}}',
+    failedToOpen: 'the terminal could not be opened',
     title: 'Terminal', run: 'Run a command', application: 'Application', pod: 'Pod (optional)', line: 'Command line',
     runButton: 'Run', output: 'Output', exitCode: 'Exit code {{code}}', refused: 'Refused by your terminal policy',
     failed: 'The command did not finish', sessions: 'Sessions', user: 'User', mode: 'Mode', startedAt: 'Started',

@@ -64,6 +64,8 @@ const zhCN = {
     summary: '摘要', sourceIP: '来源 IP',
   },
   terminal: {
+    openTerminal: '打开终端', closeTerminal: '关闭', interactive: '交互式终端', ended: '会话已结束：{{reason}}',
+    failedToOpen: '无法打开终端',
     title: '终端', run: '执行命令', application: '应用', pod: 'Pod（可选）', line: '命令行',
     runButton: '执行', output: '输出', exitCode: '退出码 {{code}}', refused: '终端策略拒绝执行',
     failed: '命令未能执行完毕', sessions: '会话', user: '用户', mode: '模式', startedAt: '开始时间',

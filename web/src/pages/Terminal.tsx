@@ -13,6 +13,7 @@ import { useLoad } from '../load';
 import { usePermissions, useSession } from '../session';
 
 const Replay = lazy(() => import('../components/Replay').then((m) => ({ default: m.Replay })));
+const LiveTerminal = lazy(() => import('../components/LiveTerminal').then((m) => ({ default: m.LiveTerminal })));
 
 type Session = Schemas['TerminalSession'];
 type Result = Schemas['TerminalExecResult'];
@@ -33,6 +34,7 @@ function RunCommand({ onRan }: { onRan: () => void }) {
   const [result, setResult] = useState<Result>();
   const [error, setError] = useState<unknown>();
   const [running, setRunning] = useState(false);
+  const [live, setLive] = useState<{ app: string; pod?: string; key: number }>();
   const env = scope.tenant && scope.project && scope.environment ? { tenant: scope.tenant, project: scope.project, environment: scope.environment } : undefined;
   const deployments = useLoad(
     () =>
@@ -83,10 +85,33 @@ function RunCommand({ onRan }: { onRan: () => void }) {
         <Form.Item name="line" label={t('terminal.line')} rules={[{ required: true }]}>
           <Input style={{ width: 420, fontFamily: 'monospace' }} placeholder="tail -n 100 /var/log/app.log | grep ERROR" />
         </Form.Item>
-        <Guarded perms={perms} perm="terminal:open" type="primary" htmlType="submit" loading={running}>
-          {t('terminal.runButton')}
-        </Guarded>
+        <Space>
+          <Guarded perms={perms} perm="terminal:open" type="primary" htmlType="submit" loading={running}>
+            {t('terminal.runButton')}
+          </Guarded>
+          <Guarded
+            perms={perms}
+            perm="terminal:open"
+            onClick={async () => {
+              const v = await form.validateFields(['app']).catch(() => undefined);
+              if (v) setLive({ app: form.getFieldValue('app'), pod: form.getFieldValue('pod') || undefined, key: Date.now() });
+            }}
+          >
+            {t('terminal.openTerminal')}
+          </Guarded>
+        </Space>
       </Form>
+      {live && (
+        <Card
+          size="small"
+          title={`${t('terminal.interactive')}: ${live.app}`}
+          extra={<Button size="small" onClick={() => { setLive(undefined); onRan(); }}>{t('terminal.closeTerminal')}</Button>}
+        >
+          <Suspense fallback={<div>{t('common.loading')}</div>}>
+            <LiveTerminal key={live.key} {...env} app={live.app} pod={live.pod} mode="restricted" onEnded={onRan} />
+          </Suspense>
+        </Card>
+      )}
       <ErrorAlert error={error} />
       {cmd &&
         (cmd.allowed ? (
