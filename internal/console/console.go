@@ -18,8 +18,10 @@ import (
 
 // CSP is the Content-Security-Policy of every answer: everything from the
 // server itself, inline styles only (the component library writes its CSS
-// in style elements), images also as data: URLs, no framing.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+// in style elements), images also as data: URLs, no framing. Scripts may
+// compile WebAssembly ('wasm-unsafe-eval', not 'unsafe-eval': no eval of
+// JavaScript) for the terminal emulator of the recording player.
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 
 // Cache-Control values.

@@ -18,6 +18,7 @@ const Tenancy = lazy(() => import('./pages/Tenancy'));
 const Users = lazy(() => import('./pages/Users'));
 const Tokens = lazy(() => import('./pages/Tokens'));
 const Clusters = lazy(() => import('./pages/Clusters'));
+const Terminal = lazy(() => import('./pages/Terminal'));
 
 /** Console is the signed-in console. */
 export default function Console() {
@@ -38,6 +39,7 @@ export default function Console() {
           <Route path="/users" element={<Users />} />
           <Route path="/tokens" element={<Tokens />} />
           <Route path="/clusters" element={<Clusters />} />
+          <Route path="/terminal" element={<Terminal />} />
           <Route path="*" element={<Navigate to="/apps" replace />} />
         </Routes>
       </Shell>

@@ -106,9 +106,9 @@ export function Shell({ children }: { children: ReactNode }) {
     { key: '/users', icon: <TeamOutlined />, label: t('nav.users') },
     { key: '/tokens', icon: <KeyOutlined />, label: t('nav.tokens') },
     { key: '/clusters', icon: <ClusterOutlined />, label: t('nav.clusters') },
+    { key: '/terminal', icon: <CodeOutlined />, label: t('nav.terminal') },
     soon('pipelines', <ApiOutlined />),
     soon('monitoring', <LineChartOutlined />),
-    soon('terminal', <CodeOutlined />),
     soon('config', <SettingOutlined />),
   ];
   const selected = '/' + (location.pathname.split('/')[1] ?? '');

@@ -64,11 +64,13 @@ func TestConsoleJourneysInTheBrowser(t *testing.T) {
 		t.Fatalf("the server does not serve the built console at / (run `make web` before go test):\n%.300s", body)
 	}
 
+	logs := terminalLogs(t, c)
+
 	report := filepath.Join(t.TempDir(), "report.json")
 	cmd := exec.CommandContext(t.Context(), "npx", "playwright", "test")
 	cmd.Dir = web
 	cmd.Env = append(os.Environ(), "BERTH_URL="+checkedProxy(t, url, proxyLn), "BERTH_ADMIN_PASSWORD="+adminPassword,
-		"BERTH_NS_PREFIX="+prefix, "BERTH_REPORT="+report, "CHROMIUM="+chromium(),
+		"BERTH_NS_PREFIX="+prefix, "BERTH_REPORT="+report, "BERTH_TERMINAL_LOGS="+logs, "CHROMIUM="+chromium(),
 		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1", "CI=true", "FORCE_COLOR=0")
 	out := &lineLog{t: t}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -94,6 +96,31 @@ func TestConsoleJourneysInTheBrowser(t *testing.T) {
 	if runErr != nil && failed == 0 {
 		t.Errorf("playwright failed outside any journey: %v", runErr)
 	}
+}
+
+// terminalLogs writes an application log into a directory of the cluster's
+// exec directory, where kwok runs the commands exec'd into pods (so the
+// path a pod's tail reads is this path of the machine); the terminal
+// journey's policy allows that directory.
+func terminalLogs(t *testing.T, c *clustertest.Cluster) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(c.ExecDir(), "console-logs-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	var b strings.Builder
+	for i := range 40 {
+		level := "INFO"
+		if i%5 == 0 {
+			level = "ERROR"
+		}
+		fmt.Fprintf(&b, "%s request %d\n", level, i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app.log"), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 func need(t *testing.T, path, what string) {
@@ -208,7 +235,10 @@ func checkedProxy(t *testing.T, target string, ln net.Listener) string {
 			r.Out.Host = r.In.Host
 		},
 		Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
-			if strings.HasPrefix(r.URL.Path, "/api/") {
+			// A WebSocket upgrade (the terminal) answers 101 and then
+			// carries the socket, which has no body to check: it passes
+			// through, as the static console does.
+			if strings.HasPrefix(r.URL.Path, "/api/") && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 				return checked.RoundTrip(r)
 			}
 			return http.DefaultTransport.RoundTrip(r)
