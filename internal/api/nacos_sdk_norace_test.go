@@ -150,4 +150,3 @@ func TestNacosSDKIsBoundByBerthRoles(t *testing.T) {
 		t.Errorf("denied publishes by vera audited: %d, %v; want 1", denied, err)
 	}
 }
-
