@@ -97,10 +97,10 @@ type API struct {
 	hub       *live.Hub
 	heartbeat time.Duration
 	oidc      []sso.RedirectProvider
-	terminals terminalSlots
+	terminals slots // interactive terminals (terminal.go)
 	// The config center's Nacos listeners (nacos_listen.go, nacos_grpc.go).
 	watch  *configcenter.Watch
-	parked parked
+	parked slots // parked long-polls (nacos_listen.go)
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns
@@ -143,6 +143,8 @@ func New(o Options) *API {
 	}
 	a.oidc = o.OIDC
 	a.watch = o.ConfigWatch
+	a.terminals.perUser, a.terminals.max = MaxTerminalsPerUser, MaxTerminals
+	a.parked.perUser, a.parked.max = MaxParkedPerCaller, MaxParked
 	a.registerAuth()
 	a.registerTenancy()
 	a.registerClusters()

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"berth.dev/berth/internal/configcenter"
@@ -25,37 +24,6 @@ const (
 	// MaxLongPoll caps the Long-Pulling-Timeout a client asks for.
 	MaxLongPoll = 120 * time.Second
 )
-
-// parked counts the long-polls held open, per user and in all.
-type parked struct {
-	mu     sync.Mutex
-	byUser map[string]int
-	total  int
-}
-
-func (p *parked) take(user string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.byUser == nil {
-		p.byUser = map[string]int{}
-	}
-	if p.byUser[user] >= MaxParkedPerCaller || p.total >= MaxParked {
-		return false
-	}
-	p.byUser[user]++
-	p.total++
-	return true
-}
-
-func (p *parked) give(user string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.byUser[user]--
-	if p.byUser[user] <= 0 {
-		delete(p.byUser, user)
-	}
-	p.total--
-}
 
 // listenLine is one entry of Listening-Configs: the key and the MD5 the
 // client holds.

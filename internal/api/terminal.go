@@ -34,37 +34,6 @@ const (
 	MaxTerminals        = 256
 )
 
-// terminalSlots counts the open interactive terminals.
-type terminalSlots struct {
-	mu     sync.Mutex
-	byUser map[string]int
-	total  int
-}
-
-func (t *terminalSlots) acquire(user string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.byUser == nil {
-		t.byUser = map[string]int{}
-	}
-	if t.byUser[user] >= MaxTerminalsPerUser || t.total >= MaxTerminals {
-		return false
-	}
-	t.byUser[user]++
-	t.total++
-	return true
-}
-
-func (t *terminalSlots) release(user string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.byUser[user]--
-	t.total--
-	if t.byUser[user] == 0 {
-		delete(t.byUser, user)
-	}
-}
-
 var errTooManyTerminals = &httpError{status: http.StatusTooManyRequests, code: i18n.TerminalTooMany, retryAfter: 5 * time.Second,
 	cause: errors.New("too many open terminals")}
 
@@ -151,10 +120,10 @@ func (a *API) terminalSocket(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("terminal from origin %q: %w", r.Header.Get("Origin"), errForbidden)
 	}
 	user := a.caller(r).User
-	if !a.terminals.acquire(user) {
+	if !a.terminals.take(user) {
 		return errTooManyTerminals
 	}
-	defer a.terminals.release(user)
+	defer a.terminals.give(user)
 	ctx := context.WithoutCancel(r.Context())
 	s, err := a.p.OpenTerminal(r.Context(), a.caller(r), t, mode)
 	if err != nil {

@@ -169,29 +169,29 @@ func TestTerminalEntryPoints(t *testing.T) {
 // refused while four are open, and a slot comes back when one closes.
 func TestTerminalSlotsBoundEachUserAndTheServer(t *testing.T) {
 	t.Parallel()
-	var s terminalSlots
+	s := &slots{perUser: MaxTerminalsPerUser, max: MaxTerminals}
 	for i := range MaxTerminalsPerUser {
-		if !s.acquire("vera") {
+		if !s.take("vera") {
 			t.Fatalf("terminal %d of vera refused", i+1)
 		}
 	}
-	if s.acquire("vera") {
+	if s.take("vera") {
 		t.Fatalf("vera opened more than %d terminals", MaxTerminalsPerUser)
 	}
-	if !s.acquire("otto") {
+	if !s.take("otto") {
 		t.Fatal("another user was refused because of vera")
 	}
-	s.release("vera")
-	if !s.acquire("vera") {
+	s.give("vera")
+	if !s.take("vera") {
 		t.Fatal("a closed terminal's slot did not come back")
 	}
-	var all terminalSlots
+	all := &slots{perUser: MaxTerminalsPerUser, max: MaxTerminals}
 	for i := range MaxTerminals {
-		if !all.acquire(fmt.Sprintf("user-%d", i)) {
+		if !all.take(fmt.Sprintf("user-%d", i)) {
 			t.Fatalf("terminal %d of the server refused", i+1)
 		}
 	}
-	if all.acquire("one-more") {
+	if all.take("one-more") {
 		t.Fatalf("the server opened more than %d terminals", MaxTerminals)
 	}
 }
