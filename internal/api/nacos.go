@@ -263,18 +263,25 @@ func (a *API) nacosGetV2(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"code": 0, "message": "success", "data": s.Content})
 }
 
-// nacosPublish publishes the form's content at once (refused where the
-// environment requires approvals).
-func (a *API) nacosPublish(r *http.Request, nsParam string) error {
+// nacosWriter authenticates the caller of a write to the item the
+// request names, and checks that it may write there.
+func (a *API) nacosWriter(r *http.Request, nsParam string) (platform.Caller, configcenter.Key, error) {
 	c, err := a.nacosRequestCaller(r)
 	if err != nil {
-		return err
+		return platform.Caller{}, configcenter.Key{}, err
 	}
 	k, err := nacosKey(r, nsParam)
 	if err != nil {
-		return err
+		return platform.Caller{}, configcenter.Key{}, err
 	}
-	if err := a.nacosMay(r, c, authz.ConfigWrite, k); err != nil {
+	return c, k, a.nacosMay(r, c, authz.ConfigWrite, k)
+}
+
+// nacosPublish publishes the form's content at once (refused where the
+// environment requires approvals).
+func (a *API) nacosPublish(r *http.Request, nsParam string) error {
+	c, k, err := a.nacosWriter(r, nsParam)
+	if err != nil {
 		return err
 	}
 	ch, err := nacosChange(k, r.FormValue("type"), r.FormValue("content"), r.FormValue("desc"), r.FormValue("config_tags"))
@@ -337,15 +344,8 @@ func (a *API) nacosPublishV2(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) nacosDelete(r *http.Request, nsParam string) error {
-	c, err := a.nacosRequestCaller(r)
+	c, k, err := a.nacosWriter(r, nsParam)
 	if err != nil {
-		return err
-	}
-	k, err := nacosKey(r, nsParam)
-	if err != nil {
-		return err
-	}
-	if err := a.nacosMay(r, c, authz.ConfigWrite, k); err != nil {
 		return err
 	}
 	return a.p.Do(r.Context(), c.Actor, audit.Event{Tenant: k.Tenant, Project: k.Project, Action: "config.delete", Target: k.Path()}, func(tx platform.Tx) error {
