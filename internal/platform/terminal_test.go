@@ -151,6 +151,25 @@ func (f *fixture) pod(t *testing.T, name, app string) {
 	}
 }
 
+// recording reads the session's recording back as an admin: its bytes and
+// its events.
+func (f *fixture) recording(t *testing.T, id string) ([]byte, []terminal.Event) {
+	t.Helper()
+	var rec []byte
+	err := f.st.View(t.Context(), func(tx platform.Tx) (err error) {
+		_, rec, err = f.p.ReplayTerminal(t.Context(), tx, admin, id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, evs, err := terminal.ReadRecording(bytes.NewReader(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, evs
+}
+
 func (f *fixture) audit(t *testing.T, action string) []audit.Record {
 	t.Helper()
 	var recs []audit.Record
@@ -269,18 +288,7 @@ func TestLogOnlySessionRunsOnlyItsAllowList(t *testing.T) {
 		t.Errorf("session-end records %+v, want one naming the recording's SHA-256", ends)
 	}
 
-	var rec []byte
-	err = f.st.View(ctx, func(tx platform.Tx) (err error) {
-		_, rec, err = f.p.ReplayTerminal(ctx, tx, admin, s.ID)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, evs, err := terminal.ReadRecording(bytes.NewReader(rec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec, evs := f.recording(t, s.ID)
 	if replay := terminal.Replay(evs); replay != screen.String() {
 		t.Errorf("the recording replays %q, the screen showed %q", replay, screen.String())
 	}
@@ -462,19 +470,7 @@ func TestShellSessionIsRecordedAndAuditedBestEffort(t *testing.T) {
 	if want := []string{"echo shell-says-$((6*7))", "exit"}; !cmp.Equal(lines, want) {
 		t.Errorf("audited lines %q, want %q", lines, want)
 	}
-	var rec []byte
-	err = f.st.View(ctx, func(tx platform.Tx) (err error) {
-		_, rec, err = f.p.ReplayTerminal(ctx, tx, admin, s.ID)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, evs, err := terminal.ReadRecording(bytes.NewReader(rec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if terminal.Replay(evs) != screen.String() {
+	if _, evs := f.recording(t, s.ID); terminal.Replay(evs) != screen.String() {
 		t.Errorf("the recording replays %q, the screen showed %q", terminal.Replay(evs), screen.String())
 	}
 }
