@@ -24,26 +24,14 @@ import (
 	"berth.dev/berth/internal/client"
 )
 
-type target struct {
-	place kind.Place
-	env   string
-}
+type target struct{ kind.Environment }
 
-func (t *target) flags(cmd *cobra.Command) {
-	t.place.Flags(cmd.Flags())
-	cmd.Flags().StringVarP(&t.env, "env", "e", "", "environment (required)")
-}
+func (t *target) flags(cmd *cobra.Command) { t.Flags(cmd.Flags()) }
 
 // base opens the session and returns the environment's deployments path.
 func (t *target) base(getenv func(string) string) (*client.Session, string, error) {
-	if t.env == "" {
-		return nil, "", errors.New("--env: the environment is required")
-	}
-	s, project, err := kind.OpenProject(getenv, &t.place)
-	if err != nil {
-		return nil, "", err
-	}
-	return s, project + "/environments/" + url.PathEscape(t.env) + "/deployments", nil
+	s, env, err := t.Open(getenv)
+	return s, env + "/deployments", err
 }
 
 // New returns the `app` command.
@@ -136,7 +124,7 @@ func appCommand(env cli.Env, use, short string, nargs int,
 func deployCmd(env cli.Env) *cobra.Command {
 	return appCommand(env, "deploy APP VERSION", "Run VERSION of APP in the environment", 2,
 		func(args []string, t *target) (string, string, any, string, error) {
-			return "PUT", "", apitypes.DeployRequest{Version: args[1]}, fmt.Sprintf("%s: deploying version %s to %s", args[0], args[1], t.env), nil
+			return "PUT", "", apitypes.DeployRequest{Version: args[1]}, fmt.Sprintf("%s: deploying version %s to %s", args[0], args[1], t.Name), nil
 		})
 }
 
@@ -147,7 +135,7 @@ func scaleCmd(env cli.Env) *cobra.Command {
 			if err != nil {
 				return "", "", nil, "", fmt.Errorf("REPLICAS: want a whole number, got %q", args[1])
 			}
-			return "POST", "/scale", apitypes.ScaleRequest{Replicas: int32(n)}, fmt.Sprintf("%s: scaling to %d replicas in %s", args[0], n, t.env), nil
+			return "POST", "/scale", apitypes.ScaleRequest{Replicas: int32(n)}, fmt.Sprintf("%s: scaling to %d replicas in %s", args[0], n, t.Name), nil
 		})
 }
 
@@ -156,14 +144,14 @@ var opDone = map[string]string{"stop": "stopping", "start": "starting", "restart
 func opCmd(env cli.Env, op string) *cobra.Command {
 	return appCommand(env, op+" APP", strings.ToUpper(op[:1])+op[1:]+" APP in the environment", 1,
 		func(args []string, t *target) (string, string, any, string, error) {
-			return "POST", "/" + op, nil, fmt.Sprintf("%s: %s in %s", args[0], opDone[op], t.env), nil
+			return "POST", "/" + op, nil, fmt.Sprintf("%s: %s in %s", args[0], opDone[op], t.Name), nil
 		})
 }
 
 func undeployCmd(env cli.Env) *cobra.Command {
 	return appCommand(env, "undeploy APP", "Remove APP and its objects from the environment", 1,
 		func(args []string, t *target) (string, string, any, string, error) {
-			return "DELETE", "", nil, fmt.Sprintf("%s: removing from %s", args[0], t.env), nil
+			return "DELETE", "", nil, fmt.Sprintf("%s: removing from %s", args[0], t.Name), nil
 		})
 }
 
@@ -177,7 +165,7 @@ func change(ctx context.Context, env cli.Env, t *target, method, app, suffix str
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "%s (now %s, %d/%d ready; follow with `berth app status %s --env %s`)\n",
-		done, phase(d), d.Status.Ready, d.Status.Desired, app, t.env)
+		done, phase(d), d.Status.Ready, d.Status.Desired, app, t.Name)
 	return nil
 }
 

@@ -26,21 +26,14 @@ import (
 const maxFile = apitypes.ConfigMaxContent + 1
 
 type target struct {
-	place kind.Place
-	env   string
+	kind.Environment
 	group string
 }
 
 // base opens the session and returns the environment's configs path.
 func (t *target) base(getenv func(string) string) (*client.Session, string, error) {
-	if t.env == "" {
-		return nil, "", errors.New("--env: the environment is required")
-	}
-	s, project, err := kind.OpenProject(getenv, &t.place)
-	if err != nil {
-		return nil, "", err
-	}
-	return s, project + "/environments/" + url.PathEscape(t.env) + "/configs", nil
+	s, env, err := t.Open(getenv)
+	return s, env + "/configs", err
 }
 
 // item is the path of data ID id in the target's group.
@@ -52,8 +45,7 @@ func (t *target) item(base, id string) string {
 func New(env cli.Env) *cobra.Command {
 	t := &target{}
 	cmd := &cobra.Command{Use: "config", Short: "Application configuration, versioned and pushed live to Nacos clients (the config center)"}
-	t.place.Flags(cmd.PersistentFlags())
-	cmd.PersistentFlags().StringVarP(&t.env, "env", "e", "", "environment (required)")
+	t.Flags(cmd.PersistentFlags())
 	cmd.PersistentFlags().StringVarP(&t.group, "group", "g", apitypes.ConfigDefaultGroup, "the Nacos group")
 	cmd.AddCommand(listCmd(env, t), getCmd(env, t), setCmd(env, t), deleteCmd(env, t), historyCmd(env, t), diffCmd(env, t),
 		rollbackCmd(env, t), decideCmd(env, t, "approve"), decideCmd(env, t, "reject"), grayCmd(env, t, "promote"), grayCmd(env, t, "abort"))

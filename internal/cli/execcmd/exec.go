@@ -24,27 +24,19 @@ import (
 )
 
 type target struct {
-	place          kind.Place
-	env            string
+	kind.Environment
 	pod, container string
 }
 
 func (t *target) flags(cmd *cobra.Command) {
-	t.place.Flags(cmd.Flags())
-	cmd.Flags().StringVarP(&t.env, "env", "e", "", "environment (required)")
+	t.Flags(cmd.Flags())
 	cmd.Flags().StringVar(&t.pod, "pod", "", "pod of the application (default: the first running one)")
 	cmd.Flags().StringVarP(&t.container, "container", "c", "", "container of the pod (default: its first)")
 }
 
 func (t *target) base(getenv func(string) string, app string) (*client.Session, string, error) {
-	if t.env == "" {
-		return nil, "", errors.New("--env: the environment is required")
-	}
-	s, project, err := kind.OpenProject(getenv, &t.place)
-	if err != nil {
-		return nil, "", err
-	}
-	return s, project + "/environments/" + url.PathEscape(t.env) + "/deployments/" + url.PathEscape(app), nil
+	s, env, err := t.Open(getenv)
+	return s, env + "/deployments/" + url.PathEscape(app), err
 }
 
 // Line makes the line the server's policy reads from a command given as

@@ -186,3 +186,32 @@ func OpenProject(getenv func(string) string, p *Place) (*client.Session, string,
 	}
 	return s, "/tenants/" + url.PathEscape(p.Tenant) + "/projects/" + url.PathEscape(p.Project), nil
 }
+
+// Environment is the environment a command acts in: its project's place
+// and --env.
+type Environment struct {
+	Place Place
+	Name  string
+}
+
+// Flags registers the place's flags and --env (-e) on fs.
+func (e *Environment) Flags(fs interface {
+	StringVarP(*string, string, string, string, string)
+	StringVar(*string, string, string, string)
+}) {
+	e.Place.Flags(fs)
+	fs.StringVarP(&e.Name, "env", "e", "", "environment (required)")
+}
+
+// Open opens the session and returns the environment's API path; --env is
+// required.
+func (e *Environment) Open(getenv func(string) string) (*client.Session, string, error) {
+	if e.Name == "" {
+		return nil, "", errors.New("--env: the environment is required")
+	}
+	s, project, err := OpenProject(getenv, &e.Place)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, project + "/environments/" + url.PathEscape(e.Name), nil
+}
