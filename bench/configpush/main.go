@@ -24,6 +24,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -60,8 +61,20 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	clients := fs.Int("clients", 500, "connected clients")
 	items := fs.Int("items", 50, "items; each client listens to one, round robin")
 	changes := fs.Int("changes", 1000, "changes, round robin over the items")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	dir, err := os.MkdirTemp("", "bench-configpush")
 	if err != nil {

@@ -229,12 +229,7 @@ func (a *API) nacosServe(r *http.Request, nsParam string) (configcenter.Served, 
 	if err != nil {
 		return configcenter.Served{}, err
 	}
-	var s configcenter.Served
-	err = a.p.DB.View(r.Context(), func(tx platform.Tx) (err error) {
-		s, err = a.p.ServeConfig(r.Context(), tx, c, k, configcenter.Client{IP: a.sourceIP(r)})
-		return err
-	})
-	return s, err
+	return a.p.ServeConfig(r.Context(), c, k, configcenter.Client{IP: a.sourceIP(r)})
 }
 
 func (a *API) nacosGetV1(w http.ResponseWriter, r *http.Request) error {

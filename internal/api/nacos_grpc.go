@@ -169,6 +169,14 @@ func reply(typ string, v any) (*nacospb.Payload, error) {
 	return &nacospb.Payload{Metadata: &nacospb.Metadata{Type: typ}, Body: &anypb.Any{Value: b}}, nil
 }
 
+// listenContext is one item a ConfigBatchListenRequest names.
+type listenContext struct {
+	DataID string `json:"dataId"`
+	Group  string `json:"group"`
+	MD5    string `json:"md5"`
+	Tenant string `json:"tenant"`
+}
+
 // configRequest is the body of Nacos' config requests.
 type configRequest struct {
 	RequestID   string            `json:"requestId"`
@@ -179,12 +187,7 @@ type configRequest struct {
 	CasMD5      string            `json:"casMd5"`
 	AdditionMap map[string]string `json:"additionMap"`
 	Listen      bool              `json:"listen"`
-	Contexts    []struct {
-		DataID string `json:"dataId"`
-		Group  string `json:"group"`
-		MD5    string `json:"md5"`
-		Tenant string `json:"tenant"`
-	} `json:"configListenContexts"`
+	Contexts    []listenContext   `json:"configListenContexts"`
 	// ConnectionSetupRequest
 	Labels        map[string]string `json:"labels"`
 	ClientVersion string            `json:"clientVersion"`
@@ -310,11 +313,7 @@ func (g *NacosGRPC) config(ctx context.Context, addr, typ string, caller platfor
 	}
 	switch typ {
 	case "ConfigQueryRequest":
-		var s configcenter.Served
-		err = g.a.p.DB.View(ctx, func(tx platform.Tx) (err error) {
-			s, err = g.a.p.ServeConfig(ctx, tx, caller, k, client)
-			return err
-		})
+		s, err := g.a.p.ServeConfig(ctx, caller, k, client)
 		if err != nil {
 			return reply(rt, g.withID(failed(err), req))
 		}
@@ -374,42 +373,7 @@ func (g *NacosGRPC) listen(ctx context.Context, conn *nacosConn, c platform.Call
 		Tenant string `json:"tenant"`
 	}
 	out := []changed{}
-	err := g.a.p.DB.View(ctx, func(tx platform.Tx) error {
-		for _, lc := range req.Contexts {
-			k, err := nacosKeyOf(lc.DataID, lc.Group, lc.Tenant, "tenant")
-			if err != nil {
-				return err
-			}
-			if !req.Listen {
-				if conn != nil && conn.watcher != nil {
-					conn.watcher.Unlisten(k)
-				}
-				continue
-			}
-			if err := authorizeRead(c, k); err != nil {
-				return err
-			}
-			if conn != nil && conn.watcher != nil {
-				conn.mu.Lock()
-				conn.raw[k] = lc.Tenant
-				conn.mu.Unlock()
-				if !conn.watcher.Listen(k) {
-					return listeningError("a connection listens to at most %d items", configcenter.MaxWatchKeys)
-				}
-			}
-			s, err := g.a.p.ServeConfig(ctx, tx, c, k, client)
-			switch {
-			case errors.Is(err, resource.ErrNotFound):
-				s.MD5 = ""
-			case err != nil:
-				return err
-			}
-			if s.MD5 != lc.MD5 {
-				out = append(out, changed{lc.DataID, lc.Group, lc.Tenant})
-			}
-		}
-		return nil
-	})
+	err := g.listenTo(ctx, conn, c, client, req, func(lc listenContext) { out = append(out, changed{lc.DataID, lc.Group, lc.Tenant}) })
 	if err != nil {
 		return reply(rt, g.withID(failed(err), req))
 	}
@@ -417,6 +381,50 @@ func (g *NacosGRPC) listen(ctx context.Context, conn *nacosConn, c platform.Call
 		nacosResponse
 		Changed []changed `json:"changedConfigs"`
 	}{g.withID(ok200, req), out})
+}
+
+// listenTo adds (or removes) the request's contexts to the connection's
+// watcher and calls changed with those whose MD5 differs from what the
+// client is served.
+func (g *NacosGRPC) listenTo(ctx context.Context, conn *nacosConn, c platform.Caller, client configcenter.Client, req configRequest, changed func(listenContext)) error {
+	keys := make([]configcenter.Key, 0, len(req.Contexts))
+	for _, lc := range req.Contexts {
+		k, err := nacosKeyOf(lc.DataID, lc.Group, lc.Tenant, "tenant")
+		if err != nil {
+			return err
+		}
+		if !req.Listen {
+			if conn != nil && conn.watcher != nil {
+				conn.watcher.Unlisten(k)
+			}
+			continue
+		}
+		if err := authorizeRead(c, k); err != nil {
+			return err
+		}
+		if conn != nil && conn.watcher != nil {
+			conn.mu.Lock()
+			conn.raw[k] = lc.Tenant
+			conn.mu.Unlock()
+			if !conn.watcher.Listen(k) {
+				return listeningError("a connection listens to at most %d items", configcenter.MaxWatchKeys)
+			}
+		}
+		keys = append(keys, k)
+	}
+	if !req.Listen {
+		return nil
+	}
+	served, err := g.a.p.ServeConfigs(ctx, c, keys, client)
+	if err != nil {
+		return err
+	}
+	for i, lc := range req.Contexts {
+		if served[i].MD5 != lc.MD5 {
+			changed(lc)
+		}
+	}
+	return nil
 }
 
 func authorizeRead(c platform.Caller, k configcenter.Key) error {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -130,23 +129,21 @@ func (a *API) nacosListen(w http.ResponseWriter, r *http.Request) error {
 // changedLines returns the lines whose MD5 differs from what the client
 // is served now ("" for an item that does not exist).
 func (a *API) changedLines(r *http.Request, c platform.Caller, client configcenter.Client, lines []listenLine) ([]listenLine, error) {
+	keys := make([]configcenter.Key, len(lines))
+	for i, l := range lines {
+		keys[i] = l.key
+	}
+	served, err := a.p.ServeConfigs(r.Context(), c, keys, client)
+	if err != nil {
+		return nil, err
+	}
 	var out []listenLine
-	err := a.p.DB.View(r.Context(), func(tx platform.Tx) error {
-		for _, l := range lines {
-			s, err := a.p.ServeConfig(r.Context(), tx, c, l.key, client)
-			switch {
-			case errors.Is(err, resource.ErrNotFound):
-				s.MD5 = ""
-			case err != nil:
-				return err
-			}
-			if s.MD5 != l.md5 {
-				out = append(out, l)
-			}
+	for i, l := range lines {
+		if served[i].MD5 != l.md5 {
+			out = append(out, l)
 		}
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // writeChanged answers the changed keys as Nacos does:

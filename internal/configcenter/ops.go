@@ -41,7 +41,7 @@ func (s *Service) remove(ctx context.Context, st Tx, a audit.Actor, it Item, r R
 	if err := st.DeleteConfigItem(ctx, it.Key, it.ResourceVersion); err != nil {
 		return Revision{}, fmt.Errorf("delete config %s: %w", it.Name(), err)
 	}
-	s.changes.AfterCommit(st, Changed(it.Key))
+	s.announce(st, it.Key)
 	return r, s.audit(ctx, st, a, it.Key, "config.delete", fmt.Sprintf("deleted %s (revision %d, %s)", it.Name(), r.Number, describe(r)))
 }
 
@@ -220,6 +220,8 @@ type Served struct {
 	Content  string
 	// Gray says the client is in the gray revision's cohort.
 	Gray bool
+	// Secret says the item is secret (config:read-secret reads it).
+	Secret bool
 }
 
 // Serve returns what client c is served of k: the gray revision when c is
@@ -229,10 +231,7 @@ func (s *Service) Serve(ctx context.Context, st Store, k Key, c Client) (Served,
 	if err != nil {
 		return Served{}, err
 	}
-	if it.Gray != nil && it.Gray.Cohort.Includes(c) {
-		return Served{Type: it.Type, Revision: it.Gray.Revision, MD5: it.Gray.MD5, Content: it.Gray.Content, Gray: true}, nil
-	}
-	return Served{Type: it.Type, Revision: it.Revision, MD5: it.MD5, Content: it.Content}, nil
+	return serve(it, c), nil
 }
 
 // List lists an environment's items without their content.

@@ -32,13 +32,14 @@ type Service struct {
 	clock   clock.Clock
 	sealer  Sealer
 	changes *change.Bus
+	cache   *cache
 }
 
 // NewService returns a service sealing secrets with s and announcing each
 // change of what clients are served on changes (change.Config) after
 // commit.
 func NewService(c clock.Clock, s Sealer, changes *change.Bus) *Service {
-	return &Service{clock: c, sealer: s, changes: changes}
+	return &Service{clock: c, sealer: s, changes: changes, cache: newCache()}
 }
 
 // Change is a new content for an item.
@@ -260,8 +261,18 @@ func (s *Service) save(ctx context.Context, st Tx, a audit.Actor, it Item, exist
 			return fmt.Errorf("update config %s: %w", it.Name(), err)
 		}
 	}
-	s.changes.AfterCommit(st, Changed(it.Key))
+	s.announce(st, it.Key)
 	return nil
+}
+
+// announce has k dropped from the cache and then its change announced,
+// once st commits: the cache forgets the old content before any watcher
+// is woken to ask for the new.
+func (s *Service) announce(st Tx, k Key) {
+	st.AfterCommit(func() {
+		s.cache.drop(k)
+		s.changes.Publish(Changed(k))
+	})
 }
 
 // Changed is the change event of k.

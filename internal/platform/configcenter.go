@@ -151,22 +151,43 @@ func (p *Platform) ConfigItem(ctx context.Context, tx Tx, c Caller, k configcent
 }
 
 // ServeConfig returns what client is served of k (the gray revision when
-// it is in the cohort), for the Nacos protocols: a secret item only to who
-// may read secrets.
-func (p *Platform) ServeConfig(ctx context.Context, tx Tx, c Caller, k configcenter.Key, client configcenter.Client) (configcenter.Served, error) {
-	if err := c.may(authz.ConfigRead, scopeOf(k.Tenant, k.Project)); err != nil {
-		return configcenter.Served{}, err
-	}
-	s, err := p.Config.Serve(ctx, tx, k, client)
+// it is in the gray cohort). It reads in a transaction of its own, begun
+// after the call, or not at all when a recent read holds k.
+func (p *Platform) ServeConfig(ctx context.Context, c Caller, k configcenter.Key, client configcenter.Client) (configcenter.Served, error) {
+	s, err := p.ServeConfigs(ctx, c, []configcenter.Key{k}, client)
 	if err != nil {
 		return configcenter.Served{}, err
 	}
-	if it, err := tx.GetConfigItem(ctx, k); err == nil && it.Secret {
-		if err := c.may(authz.ConfigSecretRead, scopeOf(k.Tenant, k.Project)); err != nil {
-			return configcenter.Served{}, err
+	if s[0].Revision == 0 {
+		return configcenter.Served{}, fmt.Errorf("config %s: %w", k.Name(), resource.ErrNotFound)
+	}
+	return s[0], nil
+}
+
+// ServeConfigs returns what client is served of each key, in order; an
+// item that does not exist is a zero Served (Revision 0). The caller must
+// read every key's project, and read secrets where an item is secret.
+func (p *Platform) ServeConfigs(ctx context.Context, c Caller, keys []configcenter.Key, client configcenter.Client) ([]configcenter.Served, error) {
+	for _, k := range keys {
+		if err := c.may(authz.ConfigRead, scopeOf(k.Tenant, k.Project)); err != nil {
+			return nil, err
 		}
 	}
-	return s, nil
+	view := func(f func(configcenter.Store) error) error {
+		return p.DB.View(ctx, func(tx Tx) error { return f(tx) })
+	}
+	out, err := p.Config.ServeAll(ctx, view, keys, client)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range out {
+		if s.Secret {
+			if err := c.may(authz.ConfigSecretRead, scopeOf(keys[i].Tenant, keys[i].Project)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
 }
 
 // ConfigItems lists an environment's items, without content.

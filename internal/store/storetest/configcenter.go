@@ -58,12 +58,7 @@ func (h *harness) configOp(t *testing.T, c platform.Caller, fn func(platform.Tx)
 
 func (h *harness) served(t *testing.T, c platform.Caller, k configcenter.Key, client configcenter.Client) (configcenter.Served, error) {
 	t.Helper()
-	var s configcenter.Served
-	err := h.st.View(t.Context(), func(tx platform.Tx) (err error) {
-		s, err = h.p.ServeConfig(t.Context(), tx, c, k, client)
-		return err
-	})
-	return s, err
+	return h.p.ServeConfig(t.Context(), c, k, client)
 }
 
 func (h *harness) configActions(t *testing.T) []string {
@@ -301,6 +296,52 @@ func testConfigGray(t *testing.T, h *harness) {
 	}))
 	if s := must[configcenter.Served](t)(h.served(t, dev, appYAML, configcenter.Client{IP: "10.1.0.7"})); s.Content != v9090 {
 		t.Errorf("after abort the cohort gets %q, want the current content", s.Content)
+	}
+}
+
+// testConfigServedFresh: what clients are served is read from memory
+// after a first read, yet every committed change is served at once, and a
+// read that began before a commit and ended after it does not leave the
+// older content behind.
+func testConfigServedFresh(t *testing.T, h *harness) {
+	ctx := t.Context()
+	dev, _, _, _ := h.configFixture(t)
+	anyone := configcenter.Client{IP: "10.1.0.9"}
+	for i, content := range []string{v8080, v9090, v8080} {
+		r := must[configcenter.Revision](t)(h.publish(t, dev, configcenter.Change{Key: appYAML, Type: configcenter.YAML, Content: content}))
+		for range 2 { // the second answer comes from memory
+			if s := must[configcenter.Served](t)(h.served(t, dev, appYAML, anyone)); s.Revision != r.Number || s.Content != content {
+				t.Fatalf("after change %d (revision %d) served revision %d %q", i, r.Number, s.Revision, s.Content)
+			}
+		}
+	}
+	// A read whose transaction saw the current revision, with a change
+	// committed before the read ends.
+	var newer configcenter.Revision
+	view := func(f func(configcenter.Store) error) error {
+		return h.st.View(ctx, func(tx platform.Tx) error {
+			if err := f(tx); err != nil {
+				return err
+			}
+			var err error
+			newer, err = h.publish(t, dev, configcenter.Change{Key: appYAML, Content: v9090})
+			return err
+		})
+	}
+	h.p.Config.Forget(appYAML)
+	old := must[[]configcenter.Served](t)(h.p.Config.ServeAll(ctx, view, []configcenter.Key{appYAML}, anyone))
+	if old[0].Content != v8080 || newer.Number != old[0].Revision+1 {
+		t.Fatalf("the racing read saw %+v and published %+v", old[0], newer)
+	}
+	if s := must[configcenter.Served](t)(h.served(t, dev, appYAML, anyone)); s.Revision != newer.Number || s.Content != v9090 {
+		t.Errorf("after a change committed during a read, served revision %d %q, want %d", s.Revision, s.Content, newer.Number)
+	}
+	// Deleting an item stops serving it at once.
+	must[configcenter.Revision](t)(h.configOp(t, dev, func(tx platform.Tx) (configcenter.Revision, error) {
+		return h.p.RemoveConfig(ctx, tx, dev, appYAML, "", "")
+	}))
+	if _, err := h.served(t, dev, appYAML, anyone); !errors.Is(err, resource.ErrNotFound) {
+		t.Errorf("a deleted item is served: %v", err)
 	}
 }
 

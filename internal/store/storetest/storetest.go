@@ -89,6 +89,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"a secret config item is sealed at rest, never listed or audited, read only with config:read-secret", testConfigSecretSealed},
 		{"a config change where approvals are required is proposed and made current by another person", testConfigFourEyes},
 		{"a gray config revision reaches its cohort only until it is promoted or aborted", testConfigGray},
+		{"a client is never served content older than the last committed change", testConfigServedFresh},
 		{"bad config input is refused naming the field and line, a writer without permission is audited", testConfigBadInput},
 	}
 	for _, tc := range tests {
