@@ -18,7 +18,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -50,6 +49,10 @@ var (
 // Store is a database holding Berth's state. It is safe for concurrent use.
 type Store struct {
 	db *sql.DB
+	// ro reads (View): on SQLite a second pool of connections opened in
+	// query_only mode with deferred transactions, so a read neither takes
+	// the write lock nor toggles a connection's mode; on PostgreSQL db.
+	ro *sql.DB
 	d  *dialect
 }
 
@@ -83,17 +86,34 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
-		q.Add("_pragma", p)
+	dsn := func(pragmas []string, txlock string) string {
+		q := url.Values{}
+		for _, p := range append([]string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"}, pragmas...) {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", txlock)
+		return "file:" + path + "?" + q.Encode()
 	}
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open("sqlite", dsn(nil, "immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	db.SetMaxOpenConns(8)
-	return open(ctx, db, sqliteDialect)
+	db.SetMaxIdleConns(8)
+	s, err := open(ctx, db, sqliteDialect)
+	if err != nil {
+		return nil, err
+	}
+	// Opened after the migrations, so its connections never see an older schema.
+	ro, err := sql.Open("sqlite", dsn([]string{"query_only(1)"}, "deferred"))
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	ro.SetMaxOpenConns(8)
+	ro.SetMaxIdleConns(8)
+	s.ro = ro
+	return s, nil
 }
 
 // OpenPostgres connects to the PostgreSQL database at databaseURL and
@@ -110,7 +130,7 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*Store, error) {
 }
 
 func open(ctx context.Context, db *sql.DB, d *dialect) (*Store, error) {
-	s := &Store{db: db, d: d}
+	s := &Store{db: db, ro: db, d: d}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", d.name, err)
@@ -126,7 +146,13 @@ func open(ctx context.Context, db *sql.DB, d *dialect) (*Store, error) {
 func (s *Store) Dialect() string { return s.d.name }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.ro != s.db {
+		err = errors.Join(err, s.ro.Close())
+	}
+	return err
+}
 
 // Ping checks the database is reachable (for /readyz).
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
@@ -139,26 +165,9 @@ func (s *Store) InTx(ctx context.Context, fn func(platform.Tx) error) error {
 
 // View runs fn in a read-only transaction: a consistent snapshot that does
 // not block writers. Writes inside it fail on both dialects (SQLite's
-// connection is put in query_only mode for the duration).
+// read connections are opened in query_only mode).
 func (s *Store) View(ctx context.Context, fn func(platform.Tx) error) error {
-	if s.d.name != "sqlite" {
-		return s.run(ctx, s.db.BeginTx, true, fn)
-	}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA query_only = ON"); err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	defer func() {
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA query_only = OFF"); err != nil {
-			// never hand a read-only connection back to the pool
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	return s.run(ctx, conn.BeginTx, true, fn)
+	return s.run(ctx, s.ro.BeginTx, true, fn)
 }
 
 func (s *Store) run(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), readOnly bool, fn func(platform.Tx) error) (err error) {
