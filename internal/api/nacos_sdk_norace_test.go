@@ -150,3 +150,43 @@ func TestNacosSDKIsBoundByBerthRoles(t *testing.T) {
 		t.Errorf("denied publishes by vera audited: %d, %v; want 1", denied, err)
 	}
 }
+
+// TestNacosSDKGrayReachesAVersionsPods: the SDK reads the connection
+// labels Berth's driver sets on every container (nacos_app_conn_labels,
+// TestRenderLabelsNacosConnectionsWithAppAndVersion) and sends them at
+// connection setup; a revision grayed to red-auth:v2 reaches the client
+// of a v2 pod, not that of a v1 pod, until it is promoted.
+func TestNacosSDKGrayReachesAVersionsPods(t *testing.T) {
+	h := newNacosHarness(t)
+	k := configcenter.Key{Tenant: "acme", Project: "payments", Environment: "test", Group: "G", DataID: "red-auth.properties"}
+	dora := platform.Caller{Actor: audit.Actor{User: "dora"}, Bindings: []authz.Binding{{Role: authz.Developer, Scope: authz.Scope{Tenant: "acme", Project: "payments"}}}}
+	publish := func(ch configcenter.Change) {
+		t.Helper()
+		err := h.p.Do(t.Context(), dora.Actor, audit.Event{Action: "config.publish"}, func(tx platform.Tx) error {
+			_, err := h.p.PublishConfig(t.Context(), tx, dora, ch)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(configcenter.Change{Key: k, Type: configcenter.Properties, Content: "pool=10\n"})
+	publish(configcenter.Change{Key: k, Content: "pool=40\n", Cohort: &configcenter.Cohort{Versions: []configcenter.AppVersion{{App: "red-auth", Version: "v2"}}}})
+
+	// The SDK reads the variable when its connection starts, at the first request.
+	read := func(version string) string {
+		t.Helper()
+		t.Setenv("nacos_app_conn_labels", "berth.app=red-auth,berth.version="+version)
+		got, err := h.sdkClient(t, "dora", nacosNS).GetConfig(vo.ConfigParam{DataId: k.DataID, Group: k.Group})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := read("v2"); got != "pool=40\n" {
+		t.Errorf("the v2 pod's client reads %q, want the gray revision", got)
+	}
+	if got := read("v1"); got != "pool=10\n" {
+		t.Errorf("the v1 pod's client reads %q, want the current revision", got)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"crypto/md5" //nolint:gosec // Nacos names content by its MD5; it is an identifier, not a protection
 	"encoding/hex"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,12 +130,45 @@ type Gray struct {
 }
 
 // Cohort picks the clients a gray revision is served to: those whose
-// address is listed, or whose labels (sent at connection setup, or as
-// request headers) include every one given.
+// address is listed, whose labels (sent at connection setup, or as
+// request headers) include every one given, that run one of the listed
+// application versions, or that say they serve one of the listed org
+// units. A client in any of these is in the cohort.
 type Cohort struct {
 	IPs    []string          `json:"ips,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
+	// Versions are application versions: Berth's driver labels every
+	// pod's Nacos connections with its application and version (LabelApp,
+	// LabelVersion), so the pods of a gray version read its configuration.
+	Versions []AppVersion `json:"versions,omitempty"`
+	// Regions, Branches and Tellers are org unit codes (names are resolved
+	// to codes through the tenant's org directory when published); a
+	// client names its units with LabelRegion, LabelBranch, LabelTeller.
+	Regions  []string `json:"regions,omitempty"`
+	Branches []string `json:"branches,omitempty"`
+	Tellers  []string `json:"tellers,omitempty"`
 }
+
+// AppVersion names one version of one application.
+type AppVersion struct {
+	App     string `json:"app"`
+	Version string `json:"version"`
+}
+
+// The connection labels a cohort reads, as a Nacos 2.x client sends them:
+// the SDKs (Java and Go) read `nacos_app_conn_labels=k=v,…` from the
+// environment and send each label as app_k. Berth's driver sets
+// berth.app and berth.version on every container it runs
+// (ConnLabelsEnv); an application serving org units adds berth.region,
+// berth.branch or berth.teller to that variable itself.
+const (
+	ConnLabelsEnv = "nacos_app_conn_labels"
+	LabelApp      = "app_berth.app"
+	LabelVersion  = "app_berth.version"
+	LabelRegion   = "app_berth.region"
+	LabelBranch   = "app_berth.branch"
+	LabelTeller   = "app_berth.teller"
+)
 
 // Client is what a client says about itself when it asks for an item.
 type Client struct {
@@ -144,8 +178,17 @@ type Client struct {
 
 // Includes reports whether c is in the cohort.
 func (co Cohort) Includes(c Client) bool {
-	for _, ip := range co.IPs {
-		if ip == c.IP {
+	if slices.Contains(co.IPs, c.IP) {
+		return true
+	}
+	if app, v := c.Labels[LabelApp], c.Labels[LabelVersion]; app != "" && v != "" && slices.Contains(co.Versions, AppVersion{app, v}) {
+		return true
+	}
+	for _, u := range []struct {
+		label string
+		codes []string
+	}{{LabelRegion, co.Regions}, {LabelBranch, co.Branches}, {LabelTeller, co.Tellers}} {
+		if code := c.Labels[u.label]; code != "" && slices.Contains(u.codes, code) {
 			return true
 		}
 	}

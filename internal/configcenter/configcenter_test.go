@@ -104,6 +104,38 @@ func TestCohort(t *testing.T) {
 	}
 }
 
+func TestCohortOfVersionsAndOrgUnits(t *testing.T) {
+	t.Parallel()
+	co := Cohort{Versions: []AppVersion{{"pay", "v2"}}, Branches: []string{"B0101"}, Tellers: []string{"T9"}}
+	// Labels as the Nacos SDKs send nacos_app_conn_labels=berth.app=pay,… (prefixed app_).
+	l := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	cases := []struct {
+		labels map[string]string
+		want   bool
+	}{
+		{l("app_berth.app", "pay", "app_berth.version", "v2"), true},
+		{l("app_berth.app", "pay", "app_berth.version", "v1"), false},
+		{l("app_berth.app", "ledger", "app_berth.version", "v2"), false},
+		{l("app_berth.version", "v2"), false},
+		{l("berth.app", "pay", "berth.version", "v2"), false}, // not as the SDKs send them
+		{l("app_berth.branch", "B0101"), true},
+		{l("app_berth.region", "B0101"), false}, // a code at another level
+		{l("app_berth.teller", "T9", "app_berth.app", "pay", "app_berth.version", "v1"), true},
+		{nil, false},
+	}
+	for _, c := range cases {
+		if got := co.Includes(Client{IP: "10.0.0.2", Labels: c.labels}); got != c.want {
+			t.Errorf("Includes(%v) = %v, want %v", c.labels, got, c.want)
+		}
+	}
+}
+
 func FuzzCheckContent(f *testing.F) {
 	f.Add("a=1\nb=\\u00e9\n")
 	f.Add("a:\n  - b\n")

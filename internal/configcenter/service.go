@@ -140,11 +140,20 @@ func (s *Service) validate(ch Change, it Item, exists bool, required int) error 
 }
 
 func checkCohort(errs *resource.Errors, c Cohort) {
-	if len(c.IPs) == 0 && len(c.Labels) == 0 {
-		errs.Add("cohort", "must name client IPs or labels")
+	n := len(c.IPs) + len(c.Labels) + len(c.Versions) + len(c.Regions) + len(c.Branches) + len(c.Tellers)
+	if n == 0 {
+		errs.Add("cohort", "must name client IPs, labels, application versions or org units")
 	}
-	if len(c.IPs)+len(c.Labels) > 100 {
-		errs.Add("cohort", "must name at most 100 IPs and labels, got %d", len(c.IPs)+len(c.Labels))
+	if n > 100 {
+		errs.Add("cohort", "must name at most 100 IPs, labels, versions and org units, got %d", n)
+	}
+	for i, v := range c.Versions {
+		if v.App == "" {
+			errs.Add(fmt.Sprintf("cohort.versions[%d].app", i), "is required")
+		}
+		if v.Version == "" {
+			errs.Add(fmt.Sprintf("cohort.versions[%d].version", i), "is required")
+		}
 	}
 }
 

@@ -193,36 +193,61 @@ func resolve(dir []OrgUnit, steps []Step) ([]Step, error) {
 	if len(dir) == 0 {
 		return steps, nil
 	}
-	byCode := map[Level]map[string]bool{Region: {}, Branch: {}, Teller: {}}
-	byName := map[Level]map[string]string{Region: {}, Branch: {}, Teller: {}}
-	for _, u := range dir {
-		if byCode[u.Level] != nil {
-			byCode[u.Level][u.Code] = true
-			byName[u.Level][u.Name] = u.Code
-		}
-	}
+	ix := IndexOrg(dir)
 	var errs resource.Errors
 	out := make([]Step, len(steps))
 	for i, s := range steps {
 		out[i].Weight = s.Weight
-		for _, l := range []struct {
-			level Level
-			field string
-			in    []string
-			out   *[]string
-		}{{Region, "regions", s.Regions, &out[i].Regions}, {Branch, "branches", s.Branches, &out[i].Branches}, {Teller, "tellers", s.Tellers, &out[i].Tellers}} {
-			for j, v := range l.in {
-				code, isName := byName[l.level][v]
-				switch {
-				case byCode[l.level][v]:
-					*l.out = append(*l.out, v)
-				case isName:
-					*l.out = append(*l.out, code)
-				default:
-					errs.Add(fmt.Sprintf("steps[%d].%s[%d]", i, l.field, j), "no %s with code or name %q in the org directory", l.level, v)
-				}
+		field := fmt.Sprintf("steps[%d]", i)
+		out[i].Regions, out[i].Branches, out[i].Tellers = ix.Resolve(&errs, field, s.Regions, s.Branches, s.Tellers)
+	}
+	return out, errs.Err()
+}
+
+// OrgIndex finds org units by code or name, per level.
+type OrgIndex struct {
+	empty  bool
+	byCode map[Level]map[string]bool
+	byName map[Level]map[string]string
+}
+
+// IndexOrg indexes a tenant's org directory.
+func IndexOrg(dir []OrgUnit) OrgIndex {
+	ix := OrgIndex{empty: len(dir) == 0, byCode: map[Level]map[string]bool{Region: {}, Branch: {}, Teller: {}},
+		byName: map[Level]map[string]string{Region: {}, Branch: {}, Teller: {}}}
+	for _, u := range dir {
+		if ix.byCode[u.Level] != nil {
+			ix.byCode[u.Level][u.Code] = true
+			ix.byName[u.Level][u.Name] = u.Code
+		}
+	}
+	return ix
+}
+
+// Resolve turns regions, branches and tellers, each a code or a name,
+// into codes; one found in neither is an error naming field.level[j].
+// With an empty directory values are taken as codes.
+func (ix OrgIndex) Resolve(errs *resource.Errors, field string, regions, branches, tellers []string) (r, b, t []string) {
+	if ix.empty {
+		return regions, branches, tellers
+	}
+	for _, l := range []struct {
+		level Level
+		name  string
+		in    []string
+		out   *[]string
+	}{{Region, "regions", regions, &r}, {Branch, "branches", branches, &b}, {Teller, "tellers", tellers, &t}} {
+		for j, v := range l.in {
+			code, isName := ix.byName[l.level][v]
+			switch {
+			case ix.byCode[l.level][v]:
+				*l.out = append(*l.out, v)
+			case isName:
+				*l.out = append(*l.out, code)
+			default:
+				errs.Add(fmt.Sprintf("%s.%s[%d]", field, l.name, j), "no %s with code or name %q in the org directory", l.level, v)
 			}
 		}
 	}
-	return out, errs.Err()
+	return r, b, t
 }

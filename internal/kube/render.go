@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/resource"
 )
 
@@ -58,6 +60,7 @@ func Render(w Workload) ([]*unstructured.Unstructured, error) {
 	selector := map[string]string{LabelApp: w.App}
 
 	env, envData := renderEnv(o.Env)
+	env = w.connLabels(env, envData)
 	var objs []runtime.Object
 	configName := w.App + "-env"
 	if len(envData) > 0 {
@@ -344,6 +347,24 @@ func renderEnv(vars []apps.EnvVar) ([]corev1.EnvVar, map[string]string) {
 		data[v.Name] = v.Value
 	}
 	return env, data
+}
+
+// connLabels adds the Nacos connection labels naming w's application and
+// version (configcenter.ConnLabelsEnv), so a configuration can be grayed
+// to the pods of a version. Labels the operator set in that variable come
+// first and are kept; one taken from a ConfigMap is left alone.
+func (w Workload) connLabels(env []corev1.EnvVar, data map[string]string) []corev1.EnvVar {
+	for _, e := range env {
+		if e.Name == configcenter.ConnLabelsEnv {
+			return env
+		}
+	}
+	var parts []string
+	if v := strings.Trim(data[configcenter.ConnLabelsEnv], " ,"); v != "" {
+		parts = append(parts, v)
+	}
+	parts = append(parts, "berth.app="+w.App, "berth.version="+w.Version.Name)
+	return append(env, corev1.EnvVar{Name: configcenter.ConnLabelsEnv, Value: strings.Join(parts, ",")})
 }
 
 func configVolumes(refs []apps.ConfigRef) []corev1.Volume {

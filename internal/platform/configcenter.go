@@ -6,6 +6,7 @@ import (
 
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/configcenter"
+	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 )
@@ -29,7 +30,26 @@ func (p *Platform) PublishConfig(ctx context.Context, tx Tx, c Caller, ch config
 	if err != nil {
 		return configcenter.Revision{}, err
 	}
+	if ch.Cohort, err = resolveCohort(ctx, tx, ch.Tenant, ch.Cohort); err != nil {
+		return configcenter.Revision{}, err
+	}
 	return p.Config.Publish(ctx, tx, c.Actor, ch, required)
+}
+
+// resolveCohort returns co with its org units named by code, as the
+// tenant's org directory has them (a copy; nil for nil).
+func resolveCohort(ctx context.Context, tx Tx, tenant string, co *configcenter.Cohort) (*configcenter.Cohort, error) {
+	if co == nil || len(co.Regions)+len(co.Branches)+len(co.Tellers) == 0 {
+		return co, nil
+	}
+	dir, err := tx.ListOrgUnits(ctx, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("org directory of %s: %w", tenant, err)
+	}
+	var errs resource.Errors
+	out := *co
+	out.Regions, out.Branches, out.Tellers = gray.IndexOrg(dir).Resolve(&errs, "cohort", co.Regions, co.Branches, co.Tellers)
+	return &out, errs.Err()
 }
 
 // PublishConfigNow publishes ch at once, as a Nacos client asks: refused

@@ -135,6 +135,8 @@ type ConfigDiff struct {
 type (
 	// ConfigCohort picks the clients a gray revision is served to.
 	ConfigCohort = configcenter.Cohort
+	// ConfigAppVersion names an application version of a cohort.
+	ConfigAppVersion = configcenter.AppVersion
 	// ConfigType is an item's content type.
 	ConfigType = configcenter.Type
 )

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/cli"
@@ -98,8 +99,8 @@ func getCmd(env cli.Env, t *target) *cobra.Command {
 func setCmd(env cli.Env, t *target) *cobra.Command {
 	var req apitypes.ConfigPublishRequest
 	var file, typ, desc string
-	var ips, labels []string
-	cmd := &cobra.Command{Use: "set DATA-ID (--file F | --content C)", Short: "Publish a new revision (proposed where approvals are required; --gray-ip/--gray-label: to a cohort first)",
+	var g grayFlags
+	cmd := &cobra.Command{Use: "set DATA-ID (--file F | --content C)", Short: "Publish a new revision (proposed where approvals are required; --gray-*: to a cohort first)",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			content, err := readContent(env, cmd, file, req.Content)
@@ -110,7 +111,7 @@ func setCmd(env cli.Env, t *target) *cobra.Command {
 			if cmd.Flags().Changed("description") {
 				req.Description = &desc
 			}
-			if req.Cohort, err = cohort(ips, labels); err != nil {
+			if req.Cohort, err = g.cohort(); err != nil {
 				return err
 			}
 			s, base, err := t.base(env.Getenv)
@@ -134,8 +135,7 @@ func setCmd(env cli.Env, t *target) *cobra.Command {
 	f.StringVarP(&req.Comment, "message", "m", "", "what changes and why")
 	f.StringVar(&req.Ticket, "ticket", "", "the change ticket")
 	f.StringVar(&req.CasMD5, "if-md5", "", "publish only if the current content has this MD5")
-	f.StringSliceVar(&ips, "gray-ip", nil, "publish to clients at this address first (repeatable)")
-	f.StringSliceVar(&labels, "gray-label", nil, "publish to clients with this label first, KEY=VALUE (repeatable; all must match)")
+	g.add(f)
 	return cmd
 }
 
@@ -167,12 +167,26 @@ func readContent(env cli.Env, cmd *cobra.Command, file, content string) (string,
 	return string(b), nil
 }
 
-func cohort(ips, labels []string) (*apitypes.ConfigCohort, error) {
-	if len(ips) == 0 && len(labels) == 0 {
+// grayFlags are the --gray-* flags that publish to a cohort first.
+type grayFlags struct {
+	ips, labels, versions, regions, branches, tellers []string
+}
+
+func (g *grayFlags) add(f *pflag.FlagSet) {
+	f.StringSliceVar(&g.ips, "gray-ip", nil, "publish to clients at this address first (repeatable)")
+	f.StringSliceVar(&g.labels, "gray-label", nil, "publish to clients with this KEY=VALUE connection label first (repeatable; all must match)")
+	f.StringSliceVar(&g.versions, "gray-version", nil, "publish to the pods of this APP:VERSION first (repeatable)")
+	f.StringSliceVar(&g.regions, "gray-region", nil, "publish to clients serving this region (code or name) first (repeatable)")
+	f.StringSliceVar(&g.branches, "gray-branch", nil, "publish to clients serving this branch (code or name) first (repeatable)")
+	f.StringSliceVar(&g.tellers, "gray-teller", nil, "publish to clients serving this teller (code or name) first (repeatable)")
+}
+
+func (g *grayFlags) cohort() (*apitypes.ConfigCohort, error) {
+	if len(g.ips)+len(g.labels)+len(g.versions)+len(g.regions)+len(g.branches)+len(g.tellers) == 0 {
 		return nil, nil
 	}
-	c := &apitypes.ConfigCohort{IPs: ips}
-	for _, kv := range labels {
+	c := &apitypes.ConfigCohort{IPs: g.ips, Regions: g.regions, Branches: g.branches, Tellers: g.tellers}
+	for _, kv := range g.labels {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("--gray-label %q: want KEY=VALUE", kv)
@@ -181,6 +195,13 @@ func cohort(ips, labels []string) (*apitypes.ConfigCohort, error) {
 			c.Labels = map[string]string{}
 		}
 		c.Labels[k] = v
+	}
+	for _, av := range g.versions {
+		app, v, ok := strings.Cut(av, ":")
+		if !ok || app == "" || v == "" {
+			return nil, fmt.Errorf("--gray-version %q: want APP:VERSION", av)
+		}
+		c.Versions = append(c.Versions, apitypes.ConfigAppVersion{App: app, Version: v})
 	}
 	return c, nil
 }

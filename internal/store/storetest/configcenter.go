@@ -9,6 +9,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/configcenter"
+	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/seal"
@@ -296,6 +297,33 @@ func testConfigGray(t *testing.T, h *harness) {
 	}))
 	if s := must[configcenter.Served](t)(h.served(t, dev, appYAML, configcenter.Client{IP: "10.1.0.7"})); s.Content != v9090 {
 		t.Errorf("after abort the cohort gets %q, want the current content", s.Content)
+	}
+
+	// A cohort of a version's pods and of org units named as people name
+	// them: the tenant's org directory turns names into codes.
+	units, err := gray.ParseCSV(strings.NewReader("level,code,name,parent\nregion,north,North region,\nbranch,0101,Haidian branch,north\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.tx(t, func(tx platform.Tx) error { return h.p.Gray.ImportOrg(ctx, tx, h.admin, "acme", units) })
+	_, err = h.publish(t, dev, configcenter.Change{Key: appYAML, Content: v8080, Cohort: &configcenter.Cohort{Branches: []string{"Chaoyang branch"}}})
+	if ve := (*resource.ValidationError)(nil); !errors.As(err, &ve) || len(ve.Fields) != 1 || ve.Fields[0].Path != "cohort.branches[0]" {
+		t.Errorf("a cohort naming an unknown branch: %v, want one error naming cohort.branches[0]", err)
+	}
+	cohort = &configcenter.Cohort{Versions: []configcenter.AppVersion{{App: "red-auth", Version: "v2"}}, Branches: []string{"Haidian branch"}}
+	must[configcenter.Revision](t)(h.publish(t, dev, configcenter.Change{Key: appYAML, Content: v8080, Cohort: cohort}))
+	for _, c := range []struct {
+		labels map[string]string
+		want   string
+	}{
+		{map[string]string{configcenter.LabelApp: "red-auth", configcenter.LabelVersion: "v2"}, v8080},
+		{map[string]string{configcenter.LabelApp: "red-auth", configcenter.LabelVersion: "v1"}, v9090},
+		{map[string]string{configcenter.LabelBranch: "0101"}, v8080},
+		{map[string]string{configcenter.LabelBranch: "Haidian branch"}, v9090},
+	} {
+		if s := must[configcenter.Served](t)(h.served(t, dev, appYAML, configcenter.Client{IP: "10.1.0.9", Labels: c.labels})); s.Content != c.want {
+			t.Errorf("a client labelled %v is served %q, want %q", c.labels, s.Content, c.want)
+		}
 	}
 }
 

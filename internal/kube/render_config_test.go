@@ -1,0 +1,53 @@
+package kube_test
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/kube"
+)
+
+// TestRenderLabelsNacosConnectionsWithAppAndVersion: every container says
+// which application and version it runs through nacos_app_conn_labels (so
+// configuration can be grayed to a version's pods), after any labels the
+// operator set there; a value the operator takes from a ConfigMap is left
+// alone.
+func TestRenderLabelsNacosConnectionsWithAppAndVersion(t *testing.T) {
+	connLabels := func(env []apps.EnvVar) (string, int) {
+		t.Helper()
+		w := kube.Workload{Tenant: "bank", Project: "channels", Environment: "test", Namespace: "ns", App: "red-auth",
+			Version: apps.Version{Name: "v2", Image: "r/a:2", Orchestration: apps.Orchestration{Replicas: 1, Env: env}}}
+		objs, err := kube.Render(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			if o.GetKind() != "Deployment" {
+				continue
+			}
+			cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+			var value string
+			n := 0
+			for _, e := range cs[0].(map[string]any)["env"].([]any) {
+				if e := e.(map[string]any); e["name"] == "nacos_app_conn_labels" {
+					n++
+					value, _ = e["value"].(string)
+				}
+			}
+			return value, n
+		}
+		t.Fatal("no Deployment")
+		return "", 0
+	}
+	if v, n := connLabels(nil); n != 1 || v != "berth.app=red-auth,berth.version=v2" {
+		t.Errorf("without operator labels: %d variables, %q", n, v)
+	}
+	if v, n := connLabels([]apps.EnvVar{{Name: "nacos_app_conn_labels", Value: "berth.branch=B0101,"}}); n != 1 || v != "berth.branch=B0101,berth.app=red-auth,berth.version=v2" {
+		t.Errorf("with the operator's labels: %d variables, %q", n, v)
+	}
+	if v, n := connLabels([]apps.EnvVar{{Name: "nacos_app_conn_labels", ConfigRef: "labels"}}); n != 1 || v != "" {
+		t.Errorf("with labels from a ConfigMap: %d variables, value %q (want the reference only)", n, v)
+	}
+}
