@@ -17,6 +17,7 @@ package apps
 import (
 	"time"
 
+	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/resource"
 )
 
@@ -126,11 +127,54 @@ type EnvVar struct {
 	ConfigRef string `json:"configRef,omitempty"`
 }
 
-// ConfigRef mounts a config item (F15) into the container.
+// ConfigRef mounts configuration into the container, for applications
+// without a Nacos client: either a ConfigMap of the namespace by Name, or
+// a config center item (F15) of the environment the version runs in, by
+// DataID and Group, as the file MountPath/File. The item's current
+// revision is the file's content (its gray revision for the pods of a
+// version in the gray cohort); a new revision rewrites the file in place
+// (OnChange reload: the kubelet refreshes it, the pods keep running) or
+// rolls the pods (OnChange restart).
 type ConfigRef struct {
-	Name      string `json:"name"`
+	Name      string `json:"name,omitempty"`
 	MountPath string `json:"mountPath,omitempty"`
+	DataID    string `json:"dataId,omitempty"`
+	// Group is the item's group, DEFAULT_GROUP when empty.
+	Group string `json:"group,omitempty"`
+	// File is the file's name in MountPath, the DataID when empty.
+	File     string   `json:"file,omitempty"`
+	OnChange OnChange `json:"onChange,omitempty"`
 }
+
+// IsItem reports whether r mounts a config center item (not a ConfigMap).
+func (r ConfigRef) IsItem() bool { return r.DataID != "" }
+
+// ItemGroup is the group of the item r mounts.
+func (r ConfigRef) ItemGroup() string {
+	if r.Group == "" {
+		return configcenter.DefaultGroup
+	}
+	return r.Group
+}
+
+// FileName is the name of the file r mounts.
+func (r ConfigRef) FileName() string {
+	if r.File == "" {
+		return r.DataID
+	}
+	return r.File
+}
+
+// OnChange is what a new revision of a mounted item does to the pods.
+type OnChange string
+
+// The ways a mounted item's change reaches the pods.
+const (
+	// Reload rewrites the file in place; the application rereads it.
+	Reload OnChange = "reload"
+	// Restart replaces the pods, one at a time, as a rollout does.
+	Restart OnChange = "restart"
+)
 
 // Probes are the health checks.
 type Probes struct {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/resource"
 )
 
@@ -93,9 +94,7 @@ func validateOrchestration(errs *resource.Errors, path string, o Orchestration) 
 			errs.Add(ep, "set value or configRef, not both")
 		}
 	}
-	for i, c := range o.ConfigRefs {
-		errs.CheckName(fmt.Sprintf("%s.configRefs[%d].name", path, i), c.Name)
-	}
+	validateConfigRefs(errs, path, o.ConfigRefs)
 	for _, pr := range []struct {
 		name  string
 		probe *Probe
@@ -248,3 +247,66 @@ var (
 	labelKey   = regexp.MustCompile(`^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
 	labelValue = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$`)
 )
+
+// validateConfigRefs checks each reference: a ConfigMap by name, or an
+// item mounted as a file at an absolute path, each file once; a directory
+// holds either one ConfigMap or items' files.
+func validateConfigRefs(errs *resource.Errors, path string, refs []ConfigRef) {
+	dirs := map[string]string{} // mount path → "item" or the ConfigMap
+	files := map[string]bool{}
+	for i, c := range refs {
+		cp := fmt.Sprintf("%s.configRefs[%d]", path, i)
+		if !c.IsItem() {
+			errs.CheckName(cp+".name", c.Name)
+			if c.Group != "" || c.File != "" || c.OnChange != "" {
+				errs.Add(cp+".dataId", "must name the item that group, file or onChange are about")
+			}
+			if c.MountPath != "" {
+				checkMountDir(errs, cp+".mountPath", c.MountPath, "ConfigMap "+c.Name, dirs)
+			}
+			continue
+		}
+		if c.Name != "" {
+			errs.Add(cp+".name", "set name (a ConfigMap) or dataId (a config item), not both")
+		}
+		configcenter.CheckName(errs, cp+".dataId", c.DataID)
+		if c.Group != "" {
+			configcenter.CheckName(errs, cp+".group", c.Group)
+		}
+		if c.OnChange != "" && c.OnChange != Reload && c.OnChange != Restart {
+			errs.Add(cp+".onChange", "must be reload or restart, got %q", c.OnChange)
+		}
+		if c.File != "" && !configMapKey.MatchString(c.File) {
+			errs.Add(cp+".file", "may contain only letters, digits and '_', '-', '.', got %q", c.File)
+		} else if !configMapKey.MatchString(c.FileName()) {
+			errs.Add(cp+".file", "must be set: the data ID %q is not a file name (letters, digits and '_', '-', '.')", c.DataID)
+		}
+		if c.MountPath == "" {
+			errs.Add(cp+".mountPath", "must be set: the directory the file is mounted in")
+			continue
+		}
+		checkMountDir(errs, cp+".mountPath", c.MountPath, items, dirs)
+		if f := strings.TrimRight(c.MountPath, "/") + "/" + c.FileName(); files[f] {
+			errs.Add(cp+".file", "%s is mounted twice", f)
+		} else {
+			files[f] = true
+		}
+	}
+}
+
+const items = "config items"
+
+var configMapKey = regexp.MustCompile(`^[-._a-zA-Z0-9]{1,253}$`)
+
+func checkMountDir(errs *resource.Errors, path, dir, what string, dirs map[string]string) {
+	if !strings.HasPrefix(dir, "/") || strings.Contains(dir, "..") || strings.ContainsAny(dir, ":\x00") {
+		errs.Add(path, "must be an absolute directory without '..' or ':', got %q", dir)
+		return
+	}
+	dir = strings.TrimRight(dir, "/")
+	if prev, ok := dirs[dir]; ok && (prev != items || what != items) {
+		errs.Add(path, "%s is already taken by %s", dir, prev)
+		return
+	}
+	dirs[dir] = what
+}

@@ -40,6 +40,28 @@ func TestValidateVersion(t *testing.T) {
 			v.Tier = ""
 			v.Resources = &Resources{Requests: resource.List{resource.CPU: 2000}, Limits: resource.List{resource.CPU: 1000}}
 		}, VersionOptions{AllowRawResources: true}, []resource.FieldError{{Path: "resources.limits.cpu", Reason: "must not be below the request 2, got 1"}}},
+		{"config items mount as files: each mount needs a directory, a file name, a known onChange", func(v *Version) {
+			v.Orchestration.ConfigRefs = []ConfigRef{
+				{DataID: "app.yaml", MountPath: "/etc/app"},
+				{DataID: "db.properties", Group: "PAY", MountPath: "/etc/app/", File: "db.conf", OnChange: Restart},
+				{DataID: "limits.json"},
+				{DataID: "a:b", MountPath: "/etc/x"},
+				{DataID: "app.yaml", Group: "OTHER", MountPath: "/etc/app"},
+				{DataID: "c.yaml", MountPath: "etc/../y", OnChange: "often"},
+				{Name: "certs", MountPath: "/etc/app"},
+				{Name: "certs", DataID: "d.yaml", MountPath: "/d"},
+				{Name: "certs", OnChange: Reload},
+			}
+		}, VersionOptions{}, []resource.FieldError{
+			{Path: "orchestration.configRefs[2].mountPath", Reason: "must be set: the directory the file is mounted in"},
+			{Path: "orchestration.configRefs[3].file", Reason: `must be set: the data ID "a:b" is not a file name (letters, digits and '_', '-', '.')`},
+			{Path: "orchestration.configRefs[4].file", Reason: "/etc/app/app.yaml is mounted twice"},
+			{Path: "orchestration.configRefs[5].onChange", Reason: `must be reload or restart, got "often"`},
+			{Path: "orchestration.configRefs[5].mountPath", Reason: `must be an absolute directory without '..' or ':', got "etc/../y"`},
+			{Path: "orchestration.configRefs[6].mountPath", Reason: "/etc/app is already taken by config items"},
+			{Path: "orchestration.configRefs[7].name", Reason: "set name (a ConfigMap) or dataId (a config item), not both"},
+			{Path: "orchestration.configRefs[8].dataId", Reason: "must name the item that group, file or onChange are about"},
+		}},
 		{"negative graceful shutdown is refused", func(v *Version) { v.Orchestration.GracefulShutdownSeconds = -5 }, VersionOptions{},
 			[]resource.FieldError{{Path: "orchestration.gracefulShutdownSeconds", Reason: "must not be negative, got -5"}}},
 	}

@@ -285,14 +285,19 @@ var nacosName = regexp.MustCompile(`^[a-zA-Z0-9_.:-]+$`)
 
 // checkKey records errors of k's group and data ID (as Nacos allows them).
 func checkKey(errs *resource.Errors, k Key) {
-	for _, f := range []struct{ path, v string }{{"group", k.Group}, {"dataId", k.DataID}} {
-		switch {
-		case f.v == "":
-			errs.Add(f.path, "must not be empty")
-		case len(f.v) > 255:
-			errs.Add(f.path, "must be at most 255 characters, got %d", len(f.v))
-		case !nacosName.MatchString(f.v):
-			errs.Add(f.path, "may contain only letters, digits and '_', '-', '.', ':', got %q", f.v)
-		}
+	CheckName(errs, "group", k.Group)
+	CheckName(errs, "dataId", k.DataID)
+}
+
+// CheckName records an error at path unless v is a group or data ID as
+// Nacos allows them.
+func CheckName(errs *resource.Errors, path, v string) {
+	switch {
+	case v == "":
+		errs.Add(path, "must not be empty")
+	case len(v) > 255:
+		errs.Add(path, "must be at most 255 characters, got %d", len(v))
+	case !nacosName.MatchString(v):
+		errs.Add(path, "may contain only letters, digits and '_', '-', '.', ':', got %q", v)
 	}
 }

@@ -195,7 +195,7 @@ func TestGrayPlanReadyConditionNamesTheStepThatFailed(t *testing.T) {
 			Environment: e.key.Environment, GrayVersion: "v2", Steps: []gray.Step{{Tellers: []string{"T900"}}}})
 		return err
 	})
-	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
+	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.p.Config, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
 	if _, err := ctrl.Reconcile(t.Context(), e.key); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestGrayPlanReadyConditionSaysRenderFailed(t *testing.T) {
 		env.ResourceVersion++
 		return tx.UpdateEnvironment(ctx, env, env.ResourceVersion-1)
 	})
-	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
+	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.p.Config, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
 	if _, err := ctrl.Reconcile(t.Context(), e.key); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"berth.dev/berth/internal/change"
+	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/platform"
@@ -45,6 +46,7 @@ type Deployments struct {
 	// changes hears (change.Applied) of every deployment whose apply (or
 	// removal) was recorded; release orders wait on it. Set by Subscribe.
 	changes *change.Bus
+	files   *configFiles
 }
 
 type placement struct {
@@ -65,7 +67,7 @@ type placed struct {
 
 // NewDeployments returns a controller; resync is how often every deployment
 // is re-applied regardless of events (0: every 5 minutes).
-func NewDeployments(db platform.Transactor, svc *deploy.Service, clusters *kube.Registry, log *slog.Logger, resync time.Duration) *Deployments {
+func NewDeployments(db platform.Transactor, svc *deploy.Service, cfg *configcenter.Service, clusters *kube.Registry, log *slog.Logger, resync time.Duration) *Deployments {
 	if resync == 0 {
 		resync = 5 * time.Minute
 	}
@@ -74,6 +76,7 @@ func NewDeployments(db platform.Transactor, svc *deploy.Service, clusters *kube.
 		queue:   newQueue[deploy.Key]("deployments", 500*time.Millisecond, 30*time.Second),
 		where:   map[placement]*placed{},
 		ensured: map[string]string{},
+		files:   newConfigFiles(cfg, db),
 	}
 }
 
@@ -81,11 +84,12 @@ func NewDeployments(db platform.Transactor, svc *deploy.Service, clusters *kube.
 func (c *Deployments) Enqueue(k deploy.Key) { c.queue.Add(k) }
 
 // Subscribe has the controller reconcile every deployment whose desired
-// state or node ports change on b, and publish change.Applied on b once it
+// state, node ports or mounted config items change on b, and publish change.Applied on b once it
 // has recorded an apply or a removal. Call it before Run.
 func (c *Deployments) Subscribe(b *change.Bus) {
 	c.changes = b
 	b.Subscribe(func(ch change.Changed) { c.Enqueue(deploy.KeyOf(ch)) }, change.Deployment, change.Network)
+	c.files.subscribe(b, c.Enqueue)
 }
 
 // ClusterChanged is the kube.Registry callback: an application's objects
@@ -299,6 +303,7 @@ func (c *Deployments) sentBefore(pl *placed, drift []string) map[string]string {
 }
 
 func (c *Deployments) forget(k deploy.Key) {
+	c.files.track(k, nil)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for p, x := range c.where {

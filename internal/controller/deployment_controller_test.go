@@ -69,7 +69,7 @@ func newEnv(t *testing.T, dataDir string) *env {
 		t.Fatal(err)
 	}
 	e.reg = kube.NewRegistry(log, func(cluster string, k kube.AppKey) { e.ctrl.ClusterChanged(cluster, k) })
-	e.ctrl = controller.NewDeployments(st, e.p.Deploy, e.reg, log, time.Hour)
+	e.ctrl = controller.NewDeployments(st, e.p.Deploy, e.p.Config, e.reg, log, time.Hour)
 	e.rel = controller.NewReleases(st, e.p.Release, e.reg, log, 0)
 	e.ctrl.Subscribe(changes)
 	e.rel.Subscribe(changes)

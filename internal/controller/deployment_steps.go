@@ -132,6 +132,15 @@ func (p *deploymentPass) render(ctx context.Context) (bool, time.Duration, error
 	if d.RestartedAt != nil {
 		w.RestartedAt = d.RestartedAt.UTC().Format(time.RFC3339)
 	}
+	files, err := p.c.files.read(ctx, k, p.v)
+	if errors.Is(err, resource.ErrNotFound) {
+		// Shown in the status; the item's creation reconciles again.
+		return true, 0, p.fail(ctx, err)
+	}
+	if err != nil {
+		return true, 0, err
+	}
+	w.Files = files[0]
 	objs, err := kube.Render(w)
 	if err != nil {
 		return true, 0, p.fail(ctx, fmt.Errorf("render: %w", err))

@@ -17,6 +17,7 @@ import (
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
+	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/kube"
@@ -49,6 +50,7 @@ type GrayPlans struct {
 	resync   time.Duration
 	queue    workqueue.TypedRateLimitingInterface[deploy.Key]
 	gateway  *GatewayConfig // nil: no Berth gateway provider to wait for
+	files    *configFiles
 }
 
 // deliveryPoll is how soon a plan waiting for gateways to put its routes
@@ -62,11 +64,11 @@ func (c *GrayPlans) RouteThrough(g *GatewayConfig) { c.gateway = g }
 
 // NewGrayPlans returns the gray plan controller; resync is how often every
 // plan is looked at regardless of events (0: every minute).
-func NewGrayPlans(db platform.Transactor, svc *gray.Service, clusters *kube.Registry, c clock.Clock, log *slog.Logger, resync time.Duration) *GrayPlans {
+func NewGrayPlans(db platform.Transactor, svc *gray.Service, cfg *configcenter.Service, clusters *kube.Registry, c clock.Clock, log *slog.Logger, resync time.Duration) *GrayPlans {
 	if resync == 0 {
 		resync = time.Minute
 	}
-	return &GrayPlans{db: db, svc: svc, clusters: clusters, clock: c, log: log, resync: resync,
+	return &GrayPlans{db: db, svc: svc, clusters: clusters, clock: c, log: log, resync: resync, files: newConfigFiles(cfg, db),
 		queue: newQueue[deploy.Key]("grayplans", 200*time.Millisecond, 30*time.Second)}
 }
 
@@ -75,10 +77,12 @@ func NewGrayPlans(db platform.Transactor, svc *gray.Service, clusters *kube.Regi
 func (c *GrayPlans) Enqueue(k deploy.Key) { c.queue.Add(k) }
 
 // Subscribe has the controller reconcile the plan of every deployment or
-// gray plan that changes on b. Call it before Run, after the gateway
+// gray plan that changes on b, and of those whose versions mount a config
+// item that changes. Call it before Run, after the gateway
 // configuration subscribed (a plan's new routes are published first).
 func (c *GrayPlans) Subscribe(b *change.Bus) {
 	b.Subscribe(func(ch change.Changed) { c.Enqueue(deploy.KeyOf(ch)) }, change.Deployment, change.GrayPlan)
+	c.files.subscribe(b, c.Enqueue)
 }
 
 // Run reconciles with workers goroutines until ctx ends.
@@ -118,6 +122,7 @@ type grayState struct {
 	dep      *deploy.Deployment // nil when the application is not deployed
 	env      tenancy.Environment
 	versions map[string]apps.Version
+	files    map[string][]kube.File // by version: the config items it mounts
 }
 
 // Reconcile makes the cluster match k's plan once. It returns a delay after
@@ -393,7 +398,7 @@ func hasDeployment(inventory []byte, name string) bool {
 func (c *GrayPlans) workload(s grayState, v string) kube.Workload {
 	d := *s.dep
 	w := kube.Workload{Tenant: d.Tenant, Project: d.Project, Environment: d.Environment, Namespace: s.env.Namespace,
-		App: d.Application, Version: s.versions[v], Replicas: d.Replicas}
+		App: d.Application, Version: s.versions[v], Replicas: d.Replicas, Files: s.files[v]}
 	if v == s.plan.GrayVersion {
 		w.Replicas = s.plan.GrayReplicas
 	}

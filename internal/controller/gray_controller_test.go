@@ -44,7 +44,7 @@ func TestGrayPlanRunsTheSecondVersionBesideAndRemovesIt(t *testing.T) {
 			Environment: e.key.Environment, GrayVersion: "v2", Steps: []gray.Step{{Tellers: []string{"T900"}}}})
 		return err
 	})
-	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
+	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.p.Config, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
 	reconcileUntil := func(what string, done func(gray.Plan) bool) { e.reconcileUntil(t, ctrl, what, done) }
 	reconcileUntil("both versions serve", func(p gray.Plan) bool { return slices.Equal(p.Applied.Serving, []string{"v1", "v2"}) })
 
@@ -157,7 +157,7 @@ func TestPromotionKeepsTheOldVersionUntilItsTimeThenRemovesIt(t *testing.T) {
 		return err
 	})
 	fake := clock.NewFake(time.Now())
-	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, fake, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
+	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.p.Config, e.reg, fake, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
 	e.reconcileUntil(t, ctrl, "both versions serve", func(p gray.Plan) bool { return slices.Equal(p.Applied.Serving, []string{"v1", "v2"}) })
 
 	e.do(t, func(ctx context.Context, tx platform.Tx) error {
@@ -215,7 +215,7 @@ func TestGrayPlanInAnIstioEnvironmentWritesMeshRoutes(t *testing.T) {
 			Environment: e.key.Environment, GrayVersion: "v2", Steps: []gray.Step{{Tellers: []string{"T900"}}}})
 		return err
 	})
-	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
+	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.p.Config, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
 	e.reconcileUntil(t, ctrl, "both versions serve", func(p gray.Plan) bool { return slices.Equal(p.Applied.Serving, []string{"v1", "v2"}) })
 	e.reconcileUntil(t, ctrl, "the routes follow", func(p gray.Plan) bool { return p.Applied.Generation == p.Generation && p.Applied.Error == "" })
 	dyn, err := dynamic.NewForConfig(e.c.RESTConfig())
@@ -274,7 +274,7 @@ func TestGrayPlanNeverTakesOverAUsersObject(t *testing.T) {
 			Environment: e.key.Environment, GrayVersion: "v2", Steps: []gray.Step{{Tellers: []string{"T900"}}}})
 		return err
 	})
-	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
+	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.p.Config, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
 	if _, err := ctrl.Reconcile(t.Context(), e.key); err != nil {
 		t.Fatal(err)
 	}

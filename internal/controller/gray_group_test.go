@@ -76,7 +76,7 @@ func TestGrayGroupRunsEveryItemBesideStableAndAbortRemovesThem(t *testing.T) {
 		return err
 	})
 
-	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
+	ctrl := controller.NewGrayPlans(e.store, e.p.Gray, e.p.Config, e.reg, clock.Real{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Hour)
 	for _, k := range keys {
 		e.reconcileKeyUntil(t, ctrl, k, k.Application+" serves v1 and v2", func(p gray.Plan) bool {
 			return p.Group == order.ID && slices.Equal(p.Applied.Serving, []string{"v1", "v2"})

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/kube"
@@ -90,6 +92,11 @@ func (p *grayPass) route(ctx context.Context) (bool, time.Duration, error) {
 
 func (p *grayPass) render(ctx context.Context) (bool, time.Duration, error) {
 	c, plan := p.c, p.s.plan
+	if err := p.readFiles(ctx); errors.Is(err, resource.ErrNotFound) {
+		return true, 0, p.fail(ctx, err) // the item's creation reconciles again
+	} else if err != nil {
+		return true, 0, err
+	}
 	var err error
 	p.objs, p.waiting, err = c.desired(ctx, p.s, p.conn)
 	if err != nil {
@@ -152,4 +159,26 @@ func (p *grayPass) wait(context.Context) (bool, time.Duration, error) {
 		return true, max(plan.KeepOldUntil.Sub(p.c.clock.Now()), time.Second), nil // end it on time
 	}
 	return true, 0, nil
+}
+
+// readFiles reads the config items the plan's versions mount as files.
+func (p *grayPass) readFiles(ctx context.Context) error {
+	if !p.s.follows() {
+		p.c.files.track(p.k, nil)
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(p.s.versions))
+	versions := make([]apps.Version, len(names))
+	for i, n := range names {
+		versions[i] = p.s.versions[n]
+	}
+	files, err := p.c.files.read(ctx, p.k, versions...)
+	if err != nil {
+		return err
+	}
+	p.s.files = map[string][]kube.File{}
+	for i, n := range names {
+		p.s.files[n] = files[i]
+	}
+	return nil
 }

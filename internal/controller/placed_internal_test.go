@@ -16,7 +16,7 @@ import (
 // reachability changed) from what the controller placed.
 func TestPlacedMapsWhatTheClusterReportsBackToDeployments(t *testing.T) {
 	t.Parallel()
-	c := NewDeployments(nil, nil, nil, nil, 0)
+	c := NewDeployments(nil, nil, nil, nil, nil, 0)
 	pay := deploy.Key{Tenant: "bank", Project: "cards", Application: "pay", Environment: "prod"}
 	auth := deploy.Key{Tenant: "bank", Project: "cards", Application: "auth", Environment: "prod"}
 	ledger := deploy.Key{Tenant: "fund", Project: "core", Application: "ledger", Environment: "prod"}

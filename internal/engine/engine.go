@@ -129,10 +129,10 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 		}
 		p.Terminal = platform.TerminalOptions{Cluster: kube.Terminal{Registry: e.Clusters}, RecordingDir: o.TerminalRecordings}
 	}
-	e.Deployments = controller.NewDeployments(db, p.Deploy, e.Clusters, log, DeploymentResync)
+	e.Deployments = controller.NewDeployments(db, p.Deploy, p.Config, e.Clusters, log, DeploymentResync)
 	e.Releases = controller.NewReleases(db, p.Release, e.Clusters, log, 0)
 	e.Isolation = controller.NewIsolation(db, p.Network, e.Clusters, log, IsolationResync)
-	e.GrayPlans = controller.NewGrayPlans(db, p.Gray, e.Clusters, p.Clock, log, GrayPlanResync)
+	e.GrayPlans = controller.NewGrayPlans(db, p.Gray, p.Config, e.Clusters, p.Clock, log, GrayPlanResync)
 	e.Gateway = gateway.NewPublisher()
 	e.GatewayConfig = controller.NewGatewayConfig(db, p.Gray.Headers(), e.Gateway, log)
 	e.GrayPlans.RouteThrough(e.GatewayConfig)

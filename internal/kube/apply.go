@@ -114,8 +114,8 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	return a.prune(ctx, objs, previous)
 }
 
-// ApplyWorkload is Apply for the objects Render makes: the ConfigMaps go
-// first, since the Deployment's pods refer to them, then everything else at
+// ApplyWorkload is Apply for the objects Render makes: the ConfigMaps and
+// Secrets go first, since the Deployment's pods refer to them, then everything else at
 // once, so a rollout (or a rollback) reaches the API server after one round
 // trip rather than one per object. Objects for which skip (if not nil)
 // reports true are known to be applied as they are: they are not sent, but
@@ -127,7 +127,7 @@ func (a *Applier) ApplyWorkload(ctx context.Context, objs []*unstructured.Unstru
 		if skip != nil && skip(obj) {
 			continue
 		}
-		if obj.GetKind() != "ConfigMap" {
+		if k := obj.GetKind(); k != "ConfigMap" && k != "Secret" {
 			rest = append(rest, obj)
 			continue
 		}

@@ -48,6 +48,9 @@ type Workload struct {
 	// NodePorts are the node ports allocated to the version's ports, by
 	// port name; with any, a NodePort Service exposes them (render_net.go).
 	NodePorts map[string]int32
+	// Files are the config items the version mounts (render_files.go), as
+	// its pods are served them.
+	Files []File
 }
 
 // Render returns the objects that run w: Deployment, Service (when the
@@ -81,15 +84,24 @@ func Render(w Workload) ([]*unstructured.Unstructured, error) {
 		annotations[AnnotationRestartedAt] = w.RestartedAt
 	}
 	bandwidthAnnotations(o.Bandwidth, annotations)
+	files, err := w.renderFiles(labels)
+	if err != nil {
+		return nil, err
+	}
+	objs = append(objs, files.objs...)
+	if files.restarts != "" {
+		annotations[AnnotationFiles] = files.restarts
+	}
 	container, err := w.container(env, configName, len(envData) > 0)
 	if err != nil {
 		return nil, err
 	}
+	container.VolumeMounts = append(container.VolumeMounts, files.mounts...)
 	pod := corev1.PodSpec{
 		Containers:                    []corev1.Container{container},
 		TerminationGracePeriodSeconds: gracePeriod(o.GracefulShutdownSeconds),
 		Affinity:                      zoneAffinity(o.ZoneSpread, selector),
-		Volumes:                       configVolumes(o.ConfigRefs),
+		Volumes:                       append(configVolumes(o.ConfigRefs), files.volumes...),
 	}
 	replicas := o.Replicas
 	if w.Replicas != nil {
@@ -193,7 +205,7 @@ func (w Workload) container(env []corev1.EnvVar, configName string, hasConfig bo
 		c.Ports = append(c.Ports, corev1.ContainerPort{Name: p.Name, ContainerPort: p.ContainerPort, Protocol: proto})
 	}
 	for _, ref := range o.ConfigRefs {
-		if ref.MountPath != "" {
+		if ref.MountPath != "" && !ref.IsItem() {
 			c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "config-" + ref.Name, MountPath: ref.MountPath, ReadOnly: true})
 		}
 	}
@@ -370,7 +382,7 @@ func (w Workload) connLabels(env []corev1.EnvVar, data map[string]string) []core
 func configVolumes(refs []apps.ConfigRef) []corev1.Volume {
 	var out []corev1.Volume
 	for _, ref := range refs {
-		if ref.MountPath == "" {
+		if ref.MountPath == "" || ref.IsItem() {
 			continue
 		}
 		out = append(out, corev1.Volume{Name: "config-" + ref.Name, VolumeSource: corev1.VolumeSource{

@@ -41,8 +41,8 @@ func RenderVersionService(w Workload, name string) (*unstructured.Unstructured, 
 
 // RenderBeside returns the objects that run w.Version as a second
 // Deployment named name beside the application's main one: the Deployment
-// (selecting the application's pods of that version only) and its
-// environment ConfigMap. The replica count is fixed (w.Replicas, else the
+// (selecting the application's pods of that version only), its
+// environment ConfigMap and its mounted files' ConfigMap and Secret. The replica count is fixed (w.Replicas, else the
 // version's, else its autoscaling minimum): no autoscaler, no disruption
 // budget. Render keeps nothing of w.
 func RenderBeside(w Workload, name string) ([]*unstructured.Unstructured, error) {
@@ -62,8 +62,8 @@ func RenderBeside(w Workload, name string) ([]*unstructured.Unstructured, error)
 	var out []*unstructured.Unstructured
 	for _, u := range objs {
 		switch u.GetKind() {
-		case "ConfigMap":
-			u.SetName(name + "-env")
+		case "ConfigMap", "Secret": // "<app>-env", "<app>-files"
+			u.SetName(name + strings.TrimPrefix(u.GetName(), w.App))
 		case "Deployment":
 			if err := beside(u, w, name); err != nil {
 				return nil, err
@@ -99,7 +99,31 @@ func beside(u *unstructured.Unstructured, w Workload, name string) error {
 			}
 		}
 	}
-	return unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers")
+	if err := unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+		return err
+	}
+	return besideFiles(u, w, name)
+}
+
+// besideFiles points the projected volumes of the mounted files at the
+// second Deployment's own "-files" ConfigMap and Secret.
+func besideFiles(u *unstructured.Unstructured, w Workload, name string) error {
+	volumes, _, err := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "volumes")
+	if err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	for _, v := range volumes {
+		projected, _ := v.(map[string]any)["projected"].(map[string]any)
+		sources, _ := projected["sources"].([]any)
+		for _, s := range sources {
+			for _, kind := range []string{"configMap", "secret"} {
+				if ref, ok := s.(map[string]any)[kind].(map[string]any); ok && ref["name"] == w.filesName() {
+					ref["name"] = name + "-files"
+				}
+			}
+		}
+	}
+	return unstructured.SetNestedSlice(u.Object, volumes, "spec", "template", "spec", "volumes")
 }
 
 // ServiceServing reports whether the Service namespace/name has at least

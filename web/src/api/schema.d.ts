@@ -3165,8 +3165,12 @@ export interface components {
                     ingress?: string;
                 };
                 configRefs?: {
+                    dataId?: string;
+                    file?: string;
+                    group?: string;
                     mountPath?: string;
                     name?: string;
+                    onChange?: string;
                 }[];
                 env?: {
                     configRef?: string;
