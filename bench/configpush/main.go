@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	a := api.New(api.Options{Log: log, Platform: p, ConfigWatch: watch})
+	a := api.New(api.Options{Log: log, Platform: p, ConfigWatch: watch, Changes: bus})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/api/apitypes"
+	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/configcenter"
 	"berth.dev/berth/internal/gray"
@@ -80,6 +81,10 @@ type Options struct {
 	// ConfigWatch wakes Nacos listeners when configuration items change;
 	// nil answers long-polls at once.
 	ConfigWatch *configcenter.Watch
+	// Changes, when set, lets the Nacos protocols remember who a
+	// credential is until a committed change could alter it (nacos_auth.go);
+	// nil: every Nacos request reads it.
+	Changes *change.Bus
 }
 
 // API serves /api/v1.
@@ -99,8 +104,9 @@ type API struct {
 	oidc      []sso.RedirectProvider
 	terminals slots // interactive terminals (terminal.go)
 	// The config center's Nacos listeners (nacos_listen.go, nacos_grpc.go).
-	watch  *configcenter.Watch
-	parked slots // parked long-polls (nacos_listen.go)
+	watch   *configcenter.Watch
+	parked  slots    // parked long-polls (nacos_listen.go)
+	callers *callers // who Nacos credentials are (nacos_auth.go)
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns
@@ -143,6 +149,7 @@ func New(o Options) *API {
 	}
 	a.oidc = o.OIDC
 	a.watch = o.ConfigWatch
+	a.callers = newCallers(o.Changes, a.clock.Now)
 	a.terminals.perUser, a.terminals.max = MaxTerminalsPerUser, MaxTerminals
 	a.parked.perUser, a.parked.max = MaxParkedPerCaller, MaxParked
 	a.registerAuth()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
@@ -163,7 +164,13 @@ func (a *API) nacosCaller(ctx context.Context, secret, ip, reqID string) (platfo
 	if secret == "" {
 		return platform.Caller{}, fmt.Errorf("no accessToken: %w", resource.ErrUnauthenticated)
 	}
-	var c platform.Caller
+	c, ok := a.callers.get(secret)
+	if ok {
+		c.Actor.SourceIP, c.Actor.RequestID = ip, reqID
+		return c, nil
+	}
+	gen := a.callers.generation()
+	var expires time.Time
 	err := a.p.DB.View(ctx, func(tx platform.Tx) error {
 		var u identity.User
 		var err error
@@ -173,21 +180,29 @@ func (a *API) nacosCaller(ctx context.Context, secret, ip, reqID string) (platfo
 			if err == nil && tok.Role != "" {
 				err = fmt.Errorf("a %s token: %w", tok.Role, resource.ErrForbidden)
 			}
+			expires = tok.ExpiresAt
 		} else {
-			u, _, err = a.p.Identity.AuthenticateSession(ctx, tx, secret)
+			var sess identity.Session
+			u, sess, err = a.p.Identity.AuthenticateSession(ctx, tx, secret)
+			expires = sess.ExpiresAt
 		}
 		if err != nil {
 			return err
 		}
 		ms, err := a.p.Tenancy.MembershipsOf(ctx, tx, u.Name)
 		c.Bindings = bindingsOf(ms)
-		c.Actor = audit.Actor{User: u.Name, SourceIP: ip, RequestID: reqID}
+		c.Actor = audit.Actor{User: u.Name}
 		for _, b := range c.Bindings {
 			c.Roles = append(c.Roles, string(b.Role)+"@"+b.Scope.String())
 		}
 		return err
 	})
-	return c, err
+	if err != nil {
+		return platform.Caller{}, err
+	}
+	a.callers.put(secret, gen, c, expires)
+	c.Actor.SourceIP, c.Actor.RequestID = ip, reqID
+	return c, nil
 }
 
 func (a *API) nacosRequestCaller(r *http.Request) (platform.Caller, error) {

@@ -67,7 +67,7 @@ func newNacosHarness(t *testing.T) *nacosHarness {
 	bus := change.NewBus()
 	watch := configcenter.NewWatch()
 	watch.Subscribe(bus)
-	h := newHarnessWith(t, storetest.SQLite(t), Options{ConfigWatch: watch}, func(o *platform.Options) { o.Changes = bus })
+	h := newHarnessWith(t, storetest.SQLite(t), Options{ConfigWatch: watch, Changes: bus}, func(o *platform.Options) { o.Changes = bus })
 	nacosFixture(t, h.p)
 	srv := httptest.NewServer(h.api.Nacos())
 	t.Cleanup(srv.Close)

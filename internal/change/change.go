@@ -19,8 +19,8 @@ type Kind uint8
 
 // The kinds of change. Key says which object: the deployment for
 // Deployment, GrayPlan, Network and Applied; the release order for Release;
-// the tenant (and project) for Isolation; the record's tenant, project and
-// sequence number for Audit.
+// the tenant (and project) for Isolation; the record's tenant, project,
+// action (as Name) and sequence number for Audit.
 const (
 	// Deployment: a deployment's desired state.
 	Deployment Kind = iota + 1

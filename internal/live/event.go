@@ -25,7 +25,7 @@ const (
 	Releases    Topic = "releases"    // kind release (name: the order ID)
 	GrayPlans   Topic = "grayplans"   // kind grayplan (name: the application)
 	Network     Topic = "network"     // kinds network, isolation
-	Audit       Topic = "audit"       // kind audit (seq: the record's)
+	Audit       Topic = "audit"       // kind audit (name: the action; seq: the record's)
 )
 
 // Topics are every topic, in the order documented.

@@ -35,6 +35,6 @@ func (tx auditTx) InsertAudit(ctx context.Context, r audit.Record) error {
 		return err
 	}
 	tx.changes.AfterCommit(tx.Tx, change.Changed{Kind: change.Audit,
-		Key: change.Key{Tenant: r.Tenant, Project: r.Project, Seq: r.Seq}})
+		Key: change.Key{Tenant: r.Tenant, Project: r.Project, Name: r.Action, Seq: r.Seq}})
 	return nil
 }

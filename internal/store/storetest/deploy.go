@@ -279,7 +279,7 @@ func testDeploymentNotifiesAfterCommit(t *testing.T, h *harness) {
 
 // testAuditAnnouncedAfterCommit: through Platform.DB, every audit record a
 // transaction appends is announced (change.Audit, with its tenant, project
-// and seq) once the transaction commits, and never for a rollback.
+// action and seq) once the transaction commits, and never for a rollback.
 func testAuditAnnouncedAfterCommit(t *testing.T, h *harness) {
 	ctx := t.Context()
 	h.deployFixture(t)
@@ -315,7 +315,7 @@ func testAuditAnnouncedAfterCommit(t *testing.T, h *harness) {
 	if newest.Action == "" || newest.Tenant != redProd.Tenant {
 		t.Fatalf("newest record %+v, want the deploy's", newest)
 	}
-	diff(t, "heard after commit", heard, []change.Key{{Tenant: newest.Tenant, Project: newest.Project, Seq: newest.Seq}})
+	diff(t, "heard after commit", heard, []change.Key{{Tenant: newest.Tenant, Project: newest.Project, Name: newest.Action, Seq: newest.Seq}})
 }
 
 // listeningPlatform is a platform over h's store whose change bus hands
