@@ -29,6 +29,7 @@ import (
 	"berth.dev/berth/internal/cli/grantcmd"
 	"berth.dev/berth/internal/cli/graycmd"
 	"berth.dev/berth/internal/cli/logincmd"
+	"berth.dev/berth/internal/cli/logscmd"
 	"berth.dev/berth/internal/cli/netcmd"
 	"berth.dev/berth/internal/cli/orgcmd"
 	"berth.dev/berth/internal/cli/releasecmd"
@@ -87,6 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		netcmd.New(env),
 		execcmd.NewExec(env),
 		execcmd.NewShell(env),
+		logscmd.New(env),
 		sessioncmd.New(env),
 		configcmd.New(env),
 	)

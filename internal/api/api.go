@@ -107,6 +107,8 @@ type API struct {
 	watch   *configcenter.Watch
 	parked  slots    // parked long-polls (nacos_listen.go)
 	callers *callers // who Nacos credentials are (nacos_auth.go)
+	// logSearches bounds the log searches running at once (logs.go).
+	logSearches slots
 }
 
 // HandlerFunc is an API handler: it writes a success response or returns
@@ -152,6 +154,7 @@ func New(o Options) *API {
 	a.callers = newCallers(o.Changes, a.clock.Now)
 	a.terminals.perUser, a.terminals.max = MaxTerminalsPerUser, MaxTerminals
 	a.parked.perUser, a.parked.max = MaxParkedPerCaller, MaxParked
+	a.logSearches.perUser, a.logSearches.max = MaxLogSearchesPerUser, MaxLogSearches
 	a.registerAuth()
 	a.registerTenancy()
 	a.registerClusters()
@@ -167,6 +170,7 @@ func New(o Options) *API {
 	a.registerApply()
 	a.registerEvents()
 	a.registerTerminal()
+	a.registerLogs()
 	a.registerConfigs()
 	a.route(Route{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI document", Public: true, Response: "OpenAPI"}, a.openAPI)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

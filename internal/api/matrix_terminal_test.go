@@ -7,7 +7,7 @@ import (
 )
 
 // terminalCases are the role-matrix cases of the guarded terminal
-// (docs/terminal.md). The matrix's server reaches no cluster, so an allowed
+// (docs/terminal.md) and of log search. The matrix's server reaches no cluster, so an allowed
 // caller's session is refused as not configured (409) after the
 // authorization decision; sessions themselves are proven against the
 // local cluster (internal/platform's terminal tests, terminal_test.go).
@@ -24,6 +24,10 @@ func terminalCases() map[string]routeCase {
 		}),
 		"GET " + base + "/terminal": at(onProject, func(_ *matrixEnv, _ *subject, tg authz.Scope, _ string) request {
 			return unconfigured(need(dep(tg)+"/terminal", nil, tg, authz.TerminalOpen))
+		}),
+		// Log search (docs/observability.md) reaches no cluster here either.
+		"GET " + base + "/logs": at(onProject, func(_ *matrixEnv, _ *subject, tg authz.Scope, _ string) request {
+			return unconfigured(need(dep(tg)+"/logs?grep=ERROR", nil, tg, authz.LogRead))
 		}),
 		"GET /terminal-sessions": at(onEvery, func(_ *matrixEnv, _ *subject, tg authz.Scope, _ string) request {
 			if tg.Tenant == "" {

@@ -92,6 +92,7 @@ var schemaTypes = map[string]reflect.Type{
 
 	"TerminalExecRequest": reflect.TypeFor[apitypes.TerminalExecRequest](),
 	"TerminalExecResult":  reflect.TypeFor[apitypes.TerminalExecResult](),
+	"LogSearchResult":     reflect.TypeFor[apitypes.LogSearchResult](),
 	"TerminalSession":     reflect.TypeFor[terminal.Session](),
 	"TerminalSessionView": reflect.TypeFor[apitypes.TerminalSessionView](),
 	"TerminalMessage":     reflect.TypeFor[apitypes.TerminalMessage](),

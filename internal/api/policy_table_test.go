@@ -210,6 +210,10 @@ var policyTable = []policyRow{
 	{authz.TerminalSessionRead, atProject, grants{PA: in, TA: in, PrA: in, Aud: in}},
 	{authz.TerminalPolicyRead, atPlatform, grants{PA: in, Aud: in}},
 	{authz.TerminalPolicyManage, atPlatform, grants{PA: in}},
+	// Log search (docs/observability.md): logs hold what customers typed,
+	// so who acts on applications reads them; viewers and auditors do not
+	// (silent: as a bank keeps production logs from read-only roles).
+	{authz.LogRead, atProject, grants{PA: in, TA: in, PrA: in, Dev: in, RM: in, Op: in}},
 
 	// The config center (docs/config-center.md, "Permissions"): everyone
 	// reads items; secret content is read by who writes them and by

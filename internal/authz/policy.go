@@ -128,6 +128,9 @@ const (
 	ConfigSecretRead Permission = "config:read-secret"
 	ConfigWrite      Permission = "config:write"
 	ConfigApprove    Permission = "config:approve"
+	// LogRead searches the logs of an application's pods: they can hold
+	// what customers typed, so viewers and auditors do not.
+	LogRead Permission = "log:read"
 )
 
 // Permissions returns every permission, in a stable order.
@@ -151,6 +154,7 @@ func Permissions() []Permission {
 		ApprovalFloorSet, GroupBindingRead, GroupBindingManage,
 		TerminalOpen, TerminalSessionRead, TerminalPolicyRead, TerminalPolicyManage,
 		ConfigRead, ConfigSecretRead, ConfigWrite, ConfigApprove,
+		LogRead,
 	}
 }
 
@@ -183,7 +187,7 @@ var policy = map[Role][]Permission{
 		ProjectQuotaSet, MemberCreate, MemberDelete, AuditRead,
 		GrayManage, OrgImport,
 		ProjectPortsSet, NetworkExpose, IsolationSet, ApprovalFloorSet,
-		TerminalOpen, TerminalSessionRead,
+		TerminalOpen, TerminalSessionRead, LogRead,
 	}, configApprover),
 	ProjectAdmin: join(readAll, []Permission{
 		ClusterRead, ProjectUpdate,
@@ -192,13 +196,13 @@ var policy = map[Role][]Permission{
 		DeploymentDeploy, DeploymentOperate, DeploymentDelete,
 		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		MemberCreate, MemberDelete, NetworkExpose, IsolationSet, GrayManage,
-		TerminalOpen, TerminalSessionRead,
+		TerminalOpen, TerminalSessionRead, LogRead,
 	}, configApprover),
 	Developer: join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy,
-		ReleaseCreate, TerminalOpen}, configWriter),
+		ReleaseCreate, TerminalOpen, LogRead}, configWriter),
 	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, ReleaseCreate, ReleaseApprove, ReleaseOperate,
-		GrayManage, OrgImport, TerminalOpen}, configApprover),
-	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose, TerminalOpen, ConfigSecretRead}),
+		GrayManage, OrgImport, TerminalOpen, LogRead}, configApprover),
+	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose, TerminalOpen, ConfigSecretRead, LogRead}),
 	Auditor: join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify, GroupBindingRead,
 		TerminalSessionRead, TerminalPolicyRead}),
 	Viewer:  join(readAll, []Permission{TerminalOpen}),

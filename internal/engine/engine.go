@@ -129,6 +129,7 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 		}
 		p.Terminal = platform.TerminalOptions{Cluster: kube.Terminal{Registry: e.Clusters}, RecordingDir: o.TerminalRecordings}
 	}
+	p.Logs = kube.PodLogs{Registry: e.Clusters}
 	e.Deployments = controller.NewDeployments(db, p.Deploy, p.Config, e.Clusters, log, DeploymentResync)
 	e.Releases = controller.NewReleases(db, p.Release, e.Clusters, log, 0)
 	e.Isolation = controller.NewIsolation(db, p.Network, e.Clusters, log, IsolationResync)

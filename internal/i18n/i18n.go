@@ -74,6 +74,9 @@ const (
 	// TerminalTooMany: the user, or the server, has as many interactive
 	// terminals open as it may.
 	TerminalTooMany = "terminal_too_many"
+	// LogSearchTooMany: the user, or the server, runs as many log searches
+	// at once as it may.
+	LogSearchTooMany = "log_search_too_many"
 )
 
 var catalogue = map[string]map[Lang]string{
@@ -113,6 +116,8 @@ var catalogue = map[string]map[Lang]string{
 	TerminalFailed:  {EN: "the command did not finish", ZhCN: "命令未能执行完毕"},
 	TerminalTooMany: {EN: "You (or the server) have as many terminals open as allowed; close one and retry.",
 		ZhCN: "您（或服务器）打开的终端已达上限，请关闭一个后重试。"},
+	LogSearchTooMany: {EN: "You (or the server) run as many log searches at once as allowed; stop one and retry.",
+		ZhCN: "您（或服务器）同时进行的日志查询已达上限，请停止一个后重试。"},
 }
 
 // Codes returns every code in the catalogue.

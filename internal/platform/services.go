@@ -15,6 +15,7 @@ import (
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/netasset"
+	"berth.dev/berth/internal/podlog"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/sso"
@@ -48,6 +49,9 @@ type Options struct {
 	// Terminal reaches the clusters for terminal sessions and says where
 	// their recordings are written (see terminal.go); zero: no sessions.
 	Terminal TerminalOptions
+	// Logs reads the clusters' pod logs for log searches (logs.go); nil:
+	// no searches.
+	Logs podlog.Source
 }
 
 // Platform is the set of domain services over one database.
@@ -72,6 +76,8 @@ type Platform struct {
 	Terminal TerminalOptions
 	// Config keeps the config center's items and revisions.
 	Config *configcenter.Service
+	// Logs reads pod logs for AppLogs (Options.Logs).
+	Logs podlog.Source
 }
 
 // New wires the services over db. With o.Changes, p.DB is db announcing
@@ -112,6 +118,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		SSO:         sso.NewService(o.Clock, id, t, o.SSO),
 		Directories: o.Directories,
 		Terminal:    o.Terminal,
+		Logs:        o.Logs,
 		Config:      configcenter.NewService(o.Clock, o.Sealer, o.Changes),
 	}, nil
 }

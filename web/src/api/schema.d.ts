@@ -1090,6 +1090,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search the logs of the application's pods (all, one version's, or one pod's) by substring or regular expression and time; follow=true streams matching lines as server-sent events (event: line) */
+        get: operations["getTenantsTenantProjectsProjectEnvironmentsEnvironmentDeploymentsAppLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/ports/{port}": {
         parameters: {
             query?: never;
@@ -2600,6 +2617,18 @@ export interface components {
             seq?: number;
             tenant?: string;
             topic?: string;
+        };
+        LogSearchResult: {
+            lines?: {
+                container?: string;
+                pod?: string;
+                text?: string;
+                /** Format: date-time */
+                time?: string;
+                version?: string;
+            }[] | null;
+            pods?: number;
+            truncated?: boolean;
         };
         LoginRequest: {
             directory?: string;
@@ -6469,6 +6498,52 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TerminalExecResult"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectEnvironmentsEnvironmentDeploymentsAppLogs: {
+        parameters: {
+            query?: {
+                version?: string;
+                pod?: string;
+                since?: string;
+                until?: string;
+                tail?: string;
+                grep?: string;
+                regexp?: string;
+                ignoreCase?: string;
+                follow?: string;
+                limit?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                app: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogSearchResult"];
+                    "text/event-stream": string;
                 };
             };
             /** @description error */
