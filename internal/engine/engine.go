@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
@@ -248,4 +250,11 @@ func refreshDirectoryUsers(ctx context.Context, p *platform.Platform, log *slog.
 			log.Info("directory users refreshed", "count", n)
 		}
 	}
+}
+
+// Collectors are the engine's metrics for /metrics: the gateway
+// configuration's and the pods of every registered cluster, per
+// application and version (kube.PodCollector).
+func (e *Engine) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{e.GatewayConfig.Collector(), kube.PodCollector{Registry: e.Clusters}}
 }

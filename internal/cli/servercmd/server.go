@@ -124,7 +124,7 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	defer eng.Run(ctx)()
 
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
-	srv.Registry().MustRegister(eng.GatewayConfig.Collector())
+	srv.Registry().MustRegister(eng.Collectors()...)
 	apiHandler := api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway, Events: eng.Live,
 		TrustedProxies: proxies, OIDC: signOn.OIDC, ConfigWatch: eng.ConfigWatch, Changes: eng.Changes})
 	defer func() { // after the server drained: the aggregated audit records of refused logins
