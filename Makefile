@@ -13,7 +13,7 @@ TEST_ALLOWED_SKIPS ?= .ci/allowed-skips.txt
 # Tests built only without the race detector (see the test target).
 NORACE_TESTS ?= ^(TestNacosSDKGetPublishListenRemove|TestNacosSDKIsBoundByBerthRoles|TestConfigCenterFromTheCLIAndANacosClient)$$
 
-.PHONY: help build web components run test lint fmt verify bench fuzz clean stress-gray screenshots
+.PHONY: help build web components run test lint fmt verify bench fuzz clean stress-gray screenshots image
 
 help: ## Show this help
 	@echo "Berth — make targets:"
@@ -21,6 +21,15 @@ help: ## Show this help
 
 build: web ## Build bin/berth (the console included)
 	go build -ldflags "$(LDFLAGS)" -o bin/berth ./cmd/berth
+
+# make image IMAGE=127.0.0.1:5000/bank/berth:v1 PUSH=true: Berth's OCI image, built without a container
+# engine (scripts/image): the static binary over an empty base, non-root; bin/berth-image.tar always.
+IMAGE ?= berth:$(VERSION)
+PUSH ?= false
+image: web ## Build Berth's OCI image without a daemon (bin/berth-image.tar; PUSH=true pushes IMAGE)
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/berth-linux-amd64 ./cmd/berth
+	go run ./scripts/image -binary bin/berth-linux-amd64 -ref $(IMAGE) -tarball bin/berth-image.tar -push=$(PUSH) \
+		-version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null || echo unknown)
 
 web: ## Build the console into web/dist when its sources changed (npm ci from the lockfile)
 	@scripts/web.sh
@@ -38,6 +47,8 @@ test: lint web ## Lint, then run every test with the race detector, real cluster
 	@scripts/chromium.sh
 	@# Debian's slapd, for the single sign-on tests' own OpenLDAP server.
 	@scripts/slapd.sh
+	@# Debian's docker-registry, the OCI registry the image test pushes to (scripts/image).
+	@scripts/registry.sh
 	@go build -o bin/testreport ./scripts/testreport
 	@# The local control plane's components: built once per machine, cached by version.
 	@# go test -json goes through bin/testreport: failures in full, skips listed, counts last.
