@@ -71,6 +71,11 @@ type Config struct {
 	// server: empty means the host of Listen with its port + 1000, as
 	// Nacos clients expect; "off" serves none.
 	NacosGRPC string `json:"nacosGrpc"`
+	// ClusterQPS is the rate of requests Berth sends each cluster's API
+	// server, a whole number from 1 to MaxClusterQPS (bursts of twice as
+	// many): size it to the clusters' API servers and to how many
+	// applications Berth applies at once.
+	ClusterQPS string `json:"clusterQPS"`
 }
 
 // NacosGRPCAddr is the address the Nacos gRPC server listens on, "" for
@@ -93,6 +98,9 @@ func (c Config) NacosGRPCAddr() string {
 // MaxLiveStreams is the largest LiveStreams accepted.
 const MaxLiveStreams = 100000
 
+// MaxClusterQPS is the largest ClusterQPS accepted.
+const MaxClusterQPS = 10000
+
 // Default returns the configuration used when nothing else is given.
 func Default() Config {
 	return Config{
@@ -104,6 +112,7 @@ func Default() Config {
 		TokenTTL:       "2160h",
 		AuditRetention: "4320h",
 		LiveStreams:    "1000",
+		ClusterQPS:     "100",
 	}
 }
 
@@ -135,6 +144,7 @@ func Fields() []Field {
 		{"liveStreams", "BERTH_LIVE_STREAMS", "live-streams", "most console live event streams open at once (4 per user)", func(c *Config) *string { return &c.LiveStreams }},
 		{"ssoConfig", "BERTH_SSO_CONFIG", "sso-config", "YAML file of the LDAP directories and OIDC providers to sign in with (empty: local users only)", func(c *Config) *string { return &c.SSOConfig }},
 		{"nacosGrpc", "BERTH_NACOS_GRPC", "nacos-grpc", "address of the config center's Nacos gRPC server (empty: the listen port + 1000; off: none)", func(c *Config) *string { return &c.NacosGRPC }},
+		{"clusterQPS", "BERTH_CLUSTER_QPS", "cluster-qps", fmt.Sprintf("requests per second to each cluster's API server, bursts of twice as many (1 to %d)", MaxClusterQPS), func(c *Config) *string { return &c.ClusterQPS }},
 		{"sealKeyFile", "BERTH_SEAL_KEY_FILE", "seal-key-file", "key file sealing cluster kubeconfigs, mode 0600 (empty: seal.key in the data dir, created on first start)", func(c *Config) *string { return &c.SealKeyFile }},
 	}
 }
@@ -240,6 +250,9 @@ func (c Config) Validate() error {
 	if _, err := c.Proxies(); err != nil {
 		bad("trustedProxies", err.Error())
 	}
+	if n, err := strconv.Atoi(c.ClusterQPS); err != nil || n < 1 || n > MaxClusterQPS {
+		bad("clusterQPS", fmt.Sprintf("want a whole number from 1 to %d, got %q", MaxClusterQPS, c.ClusterQPS))
+	}
 	if n, err := strconv.Atoi(c.LiveStreams); err != nil || n < 1 || n > MaxLiveStreams {
 		bad("liveStreams", fmt.Sprintf("want a whole number from 1 to %d, got %q", MaxLiveStreams, c.LiveStreams))
 	}
@@ -272,6 +285,12 @@ func (c Config) Proxies() ([]netip.Prefix, error) {
 // Streams returns the parsed LiveStreams of a validated Config.
 func (c Config) Streams() int {
 	n, _ := strconv.Atoi(c.LiveStreams)
+	return n
+}
+
+// QPS returns the parsed ClusterQPS of a validated Config.
+func (c Config) QPS() int {
+	n, _ := strconv.Atoi(c.ClusterQPS)
 	return n
 }
 

@@ -28,7 +28,7 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 				Kubeconfig: "/etc/berth/kubeconfig", LogLevel: "debug", LogFormat: "json",
 				TLSCert: "/etc/berth/tls.crt", TLSKey: "/etc/berth/tls.key",
 				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key", LiveStreams: "200",
-				SSOConfig: "/etc/berth/sso.yaml",
+				SSOConfig: "/etc/berth/sso.yaml", ClusterQPS: "400",
 			}),
 		},
 		{
@@ -41,7 +41,7 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 				Kubeconfig: "/etc/berth/kubeconfig", LogLevel: "debug", LogFormat: "text",
 				TLSCert: "/etc/berth/tls.crt", TLSKey: "/etc/berth/tls.key",
 				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key", LiveStreams: "200",
-				SSOConfig: "/etc/berth/sso.yaml",
+				SSOConfig: "/etc/berth/sso.yaml", ClusterQPS: "400",
 			}),
 		},
 	}
@@ -91,7 +91,7 @@ func TestBadFilesNameEveryBadField(t *testing.T) {
 		{"unknown-field.bad.yaml", []string{`unknown field "listenn"`}},
 		{"bad-values.bad.yaml", []string{"listen:", "database:", "logLevel:", "logFormat:",
 			"tlsKey: tlsCert and tlsKey go together", `trustedProxies: want comma-separated CIDRs or addresses, got "not-a-network"`,
-			`liveStreams: want a whole number from 1 to 100000, got "0"`}},
+			`liveStreams: want a whole number from 1 to 100000, got "0"`, `clusterQPS: want a whole number from 1 to 10000, got "0"`}},
 		{"short-durations.bad.yaml", []string{"sessionTTL:", "auditRetention: want a duration of at least 4320h0m0s"}},
 	}
 	for _, tt := range tests {

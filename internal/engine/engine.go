@@ -72,6 +72,9 @@ type Options struct {
 	// TerminalRecordings is the directory of terminal session recordings
 	// (created 0700); empty: no terminal sessions (docs/terminal.md).
 	TerminalRecordings string
+	// ClusterQPS is the request rate to each cluster's API server (zero:
+	// kube.DefaultQPS).
+	ClusterQPS int
 }
 
 // Engine is the platform and the controllers that act on its changes. The
@@ -125,6 +128,7 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 		e.Deployments.ClusterChanged(cluster, k)
 		e.statusChanged(cluster, k)
 	})
+	e.Clusters.SetQPS(o.ClusterQPS)
 	if o.TerminalRecordings != "" {
 		if err := os.MkdirAll(o.TerminalRecordings, 0o700); err != nil {
 			return nil, fmt.Errorf("terminal recordings: %w", err)

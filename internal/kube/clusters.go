@@ -87,6 +87,7 @@ type Registry struct {
 	mu    sync.Mutex
 	conns map[string]*Conn
 	subs  map[chan Change]struct{}
+	qps   int // SetQPS
 }
 
 // Change says that an application's live state in a cluster changed; an
@@ -94,6 +95,18 @@ type Registry struct {
 type Change struct {
 	Cluster string
 	App     AppKey
+}
+
+// DefaultQPS is the request rate to each cluster's API server unless
+// SetQPS says otherwise (bursts of twice as many).
+const DefaultQPS = 100
+
+// SetQPS sets the request rate to the API server of each cluster connected
+// from now on (bursts of twice as many); call it before connecting any.
+func (r *Registry) SetQPS(qps int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.qps = qps
 }
 
 // NewRegistry returns an empty Registry. onChange (may be nil, must not
@@ -127,7 +140,13 @@ func (r *Registry) Connect(ctx context.Context, name string, kubeconfig []byte) 
 func (r *Registry) ConnectConfig(ctx context.Context, name string, cfg *rest.Config) error {
 	cfg = rest.CopyConfig(cfg)
 	cfg.Timeout = requestTimeout
-	cfg.QPS, cfg.Burst = 100, 200
+	r.mu.Lock()
+	qps := r.qps
+	r.mu.Unlock()
+	if qps <= 0 {
+		qps = DefaultQPS
+	}
+	cfg.QPS, cfg.Burst = float32(qps), 2*qps
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err

@@ -98,7 +98,7 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	}
 	eng, err := engine.New(st, engine.Options{Log: log, Sealer: sealer, AuditRetention: retention,
 		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders, Webhooks: targets,
-		Live: live.Options{MaxStreams: cfg.Streams()}, SSO: signOn.Infos, Directories: signOn.Directories,
+		Live: live.Options{MaxStreams: cfg.Streams()}, ClusterQPS: cfg.QPS(), SSO: signOn.Infos, Directories: signOn.Directories,
 		TerminalRecordings: filepath.Join(cfg.DataDir, "recordings")})
 	if err != nil {
 		return err
