@@ -2093,10 +2093,17 @@ export interface components {
             environment?: string;
             gray?: {
                 cohort?: {
+                    branches?: string[];
                     ips?: string[];
                     labels?: {
                         [key: string]: string;
                     };
+                    regions?: string[];
+                    tellers?: string[];
+                    versions?: {
+                        app?: string;
+                        version?: string;
+                    }[];
                 };
                 content?: string;
                 md5?: string;
@@ -2121,10 +2128,17 @@ export interface components {
         ConfigPublishRequest: {
             casMd5?: string;
             cohort?: {
+                branches?: string[];
                 ips?: string[];
                 labels?: {
                     [key: string]: string;
                 };
+                regions?: string[];
+                tellers?: string[];
+                versions?: {
+                    app?: string;
+                    version?: string;
+                }[];
             };
             comment?: string;
             content?: string;
