@@ -19,6 +19,10 @@ export const words = {
     promoted: '已全量', verify: '校验审计链', chainOk: '审计链完整', noPermission: '您没有权限', badLogin: '用户名或密码错误',
     ok: '确定', scale: '扩缩容', replicas: '副本数', startGray: '开始灰度', grayVersion: '灰度版本', tellers: '柜员',
     branches: '网点', ports: '端口池', free: '空闲', logout: '退出登录', approvalsNone: '审批人: 无',
+    config: '配置中心', newItem: '新建配置', dataId: 'Data ID', content: '配置内容', comment: '变更说明', publish: '发布',
+    newRevision: '发布新版本', publishGray: '灰度发布', history: '历史版本', compare: '版本对比', unified: '合并视图',
+    promoteAll: '全量发布', rollbackTo: '回滚到此版本', restores: '恢复自', cohortApp: '应用 1', cohortVersion: '版本 1',
+    cancel: '取消', approveConfig: '审批通过', ownProposal: '须由他人审批',
   },
   en: {
     signIn: 'Sign in', username: 'User name', password: 'Password', apps: 'Applications', releases: 'Release orders',
@@ -32,6 +36,10 @@ export const words = {
     noPermission: 'You lack the permission', badLogin: 'Wrong username or password', ok: 'OK', scale: 'Scale',
     replicas: 'Replicas', startGray: 'Start gray release', grayVersion: 'Gray version', tellers: 'Tellers',
     branches: 'Branches', ports: 'Port pools', free: 'Free', logout: 'Sign out', approvalsNone: 'Approved by: None',
+    config: 'Config center', newItem: 'New config item', dataId: 'Data ID', content: 'Content', comment: 'Comment', publish: 'Publish',
+    newRevision: 'Publish new revision', publishGray: 'Publish to gray', history: 'History', compare: 'Compare', unified: 'Unified',
+    promoteAll: 'Promote to everyone', rollbackTo: 'Roll back to this revision', restores: 'restores', cohortApp: 'Application 1',
+    cohortVersion: 'Version 1', cancel: 'Cancel', approveConfig: 'Approve', ownProposal: 'another person must approve it',
   },
 } as const;
 
