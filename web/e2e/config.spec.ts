@@ -4,7 +4,7 @@
 // refused YAML that does not parse, with the server's reason naming the
 // line. Every expectation is read from what the server answered.
 import type { Page, Response } from '@playwright/test';
-import { appYAML, choose, expect, scopeTo, shot, signIn, test, world, worldYAML } from './fixtures';
+import { appYAML, choose, expect, scopeTo, shot, signIn, signOut, test, world, worldYAML } from './fixtures';
 
 /** answer runs act and returns the server's answer to the request it makes. */
 async function answer(page: Page, method: string, path: RegExp, act: () => Promise<unknown>) {
@@ -119,7 +119,7 @@ test('a config item is published, compared, grayed to a version, promoted, rolle
   dialog = page.getByRole('dialog');
   await dialog.getByLabel(w.content, { exact: true }).fill(bad);
   const refused = await answer(page, 'PUT', itemPath, () => dialog.getByRole('button', { name: w.publish, exact: true }).click());
-  expect(refused.status).toBe(400);
+  expect(refused.status).toBe(422);
   const reason: string = refused.body.fields.find((f: { path: string }) => f.path === 'content').reason;
   const line = Number(/line (\d+)/.exec(reason)?.[1]);
   expect(line).toBe(3);
@@ -129,4 +129,68 @@ test('a config item is published, compared, grayed to a version, promoted, rolle
   await dialog.getByRole('button', { name: w.cancel }).click();
   await expect(dialog).toBeHidden();
   expect((await admin.call('GET', item)).revision).toBe(back.body.number);
+});
+
+test('a proposal in an environment with four eyes is approved by another, and a secret stays hidden from a viewer', async ({ page, lang, w, admin }) => {
+  const wd = world(lang, 'cfg4');
+  await admin.apply(worldYAML(wd, 0));
+  const configs = `/tenants/${wd.tenant}/projects/pay/environments/dev/configs/DEFAULT_GROUP`;
+  const secret = 'jdbc-password-' + wd.tenant;
+  await admin.call('PUT', `${configs}/fees.properties`, { type: 'properties', content: 'fee.rate=0.30\n', comment: 'first' });
+  await admin.call('PUT', `${configs}/db-password`, { type: 'text', secret: true, content: secret, comment: 'sealed' });
+  // From now on a change needs one approval by someone other than its author.
+  await admin.apply(worldYAML(wd, 1));
+  const [dev, rm, viewer] = [`dev-${wd.tenant}`, `rm-${wd.tenant}`, `ro-${wd.tenant}`];
+  for (const [u, role] of [[dev, 'developer'], [rm, 'release-manager'], [viewer, 'viewer']]) {
+    await admin.user(u, 'config-password-1');
+    await admin.call('POST', `/tenants/${wd.tenant}/projects/pay/members`, { user: u, role });
+  }
+
+  // A viewer sees that db-password is secret, never its content, and may change nothing.
+  await signIn(page, lang, viewer, 'config-password-1');
+  await scopeTo(page, wd);
+  await page.getByRole('menu', { name: 'navigation' }).getByText(w.config, { exact: true }).click();
+  await expect(page.getByTestId('config-db-password').getByTestId('secret')).toBeVisible();
+  await expect(page.getByTestId('config-fees.properties').getByTestId('secret')).toHaveCount(0);
+  const [seen] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'GET' && r.url().endsWith('/configs/DEFAULT_GROUP/db-password')),
+    page.getByRole('link', { name: 'db-password' }).click(),
+  ]);
+  const body = await seen.json();
+  expect(body.redacted).toBe(true);
+  expect(body.content ?? '').toBe('');
+  await expect(page.getByTestId('redacted')).toBeVisible();
+  await expect(page.getByRole('button', { name: w.newRevision })).toHaveAttribute('data-denied', 'config:write');
+  expect(await page.content()).not.toContain(secret);
+  await signOut(page, lang);
+
+  // The developer's change is proposed: the item keeps revision 1 and the author is not offered approval.
+  await signIn(page, lang, dev, 'config-password-1');
+  await page.getByRole('menu', { name: 'navigation' }).getByText(w.config, { exact: true }).click();
+  await page.getByRole('link', { name: 'fees.properties' }).click();
+  await page.getByRole('button', { name: w.newRevision }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel(w.content, { exact: true }).fill('fee.rate=0.25\n');
+  await dialog.getByLabel(w.comment).fill('lower the fee');
+  const proposed = await answer(page, 'PUT', /\/configs\/DEFAULT_GROUP\/fees\.properties$/, () => dialog.getByRole('button', { name: w.publish, exact: true }).click());
+  expect(proposed.body.state).toBe('proposed');
+  const banner = page.getByTestId('proposal-banner');
+  await expect(banner).toContainText(`r${proposed.body.number}`);
+  await expect(banner).toContainText(w.ownProposal);
+  await expect(banner.getByRole('button', { name: w.approveConfig })).toHaveCount(0);
+  const before = await admin.call('GET', `${configs}/fees.properties`);
+  expect(before.proposal).toBe(proposed.body.number);
+  await expect(page.getByTestId('current-revision')).toHaveText(`r${before.revision}`);
+  const url = page.url();
+  await signOut(page, lang);
+
+  // A release manager approves it: it becomes current.
+  await signIn(page, lang, rm, 'config-password-1');
+  await page.goto(url);
+  const approved = await answer(page, 'POST', /\/approve$/, () => page.getByTestId('proposal-banner').getByRole('button', { name: w.approveConfig }).click());
+  expect(approved.body.state).toBe('published');
+  expect(approved.body.approvals).toEqual([rm]);
+  await expect(page.getByTestId('current-revision')).toHaveText(`r${proposed.body.number}`);
+  await expect(page.getByTestId('proposal-banner')).toHaveCount(0);
+  expect((await admin.call('GET', `${configs}/fees.properties`)).content).toBe('fee.rate=0.25\n');
 });

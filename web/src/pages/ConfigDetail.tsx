@@ -404,6 +404,8 @@ export default function ConfigDetail() {
 
       {it && (
         <ConfigEditor
+          // A fresh form for each opening, filled from the item as it is now.
+          key={editing ? `${editing}-${it.resourceVersion}` : 'closed'}
           env={env}
           item={it}
           gray={editing === 'gray'}

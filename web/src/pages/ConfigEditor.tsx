@@ -4,7 +4,7 @@
 // content by its type; its reason (naming the line) shows under the editor
 // and the line is marked.
 import { MinusCircleOutlined, PlusOutlined } from '@ant-design/icons';
-import { Alert, Button, Checkbox, Form, Input, Modal, Select, Space, TreeSelect, Typography } from 'antd';
+import { Alert, Button, Checkbox, Form, Input, Modal, Select, Space, Tooltip, TreeSelect, Typography } from 'antd';
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, isApiError, must, type Schemas } from '../api/client';
@@ -191,8 +191,10 @@ export function ConfigEditor({ env, item, gray, open, onClose }: { env: EnvPath;
           <Form.Item name="type" label={t('config.type')}>
             <Select style={{ width: 130 }} options={configTypes.map((v) => ({ value: v, label: v }))} />
           </Form.Item>
-          <Form.Item name="secret" valuePropName="checked" label=" " tooltip={t('config.secretHint')}>
-            <Checkbox disabled={item?.secret}>{t('config.secret')}</Checkbox>
+          <Form.Item name="secret" valuePropName="checked" label=" ">
+            <Checkbox disabled={item?.secret}>
+              <Tooltip title={t('config.secretHint')}>{t('config.secret')}</Tooltip>
+            </Checkbox>
           </Form.Item>
         </Space>
         <Space wrap align="start">
