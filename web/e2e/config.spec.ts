@@ -152,6 +152,7 @@ test('a proposal in an environment with four eyes is approved by another, and a 
   await page.getByRole('menu', { name: 'navigation' }).getByText(w.config, { exact: true }).click();
   await expect(page.getByTestId('config-db-password').getByTestId('secret')).toBeVisible();
   await expect(page.getByTestId('config-fees.properties').getByTestId('secret')).toHaveCount(0);
+  await shot(page, lang, 'config');
   const [seen] = await Promise.all([
     page.waitForResponse((r) => r.request().method() === 'GET' && r.url().endsWith('/configs/DEFAULT_GROUP/db-password')),
     page.getByRole('link', { name: 'db-password' }).click(),

@@ -114,7 +114,6 @@ const en: Messages = {
     confirmDelete: 'Delete {{name}}? Its history is kept.', deleted: 'Deleted {{name}} (revision r{{n}})',
     published: 'Revision r{{n}} published', proposed: 'Revision r{{n}} proposed; it becomes current once approved',
     grayed: 'Revision r{{n}} published to the gray cohort',
-    approvalsRequired: 'Changes in this environment need approval: another person must approve before they take effect.',
     history: 'History', compare: 'Compare', op: 'Operation', state: 'State', author: 'Author', time: 'Time',
     approvals: 'Approved by', from: 'Old revision', to: 'New revision', unified: 'Unified', split: 'Side by side',
     noChanges: 'The two revisions have the same content.', view: 'View', compareCurrent: 'Compare with current',

@@ -108,7 +108,6 @@ const zhCN = {
     comment: '变更说明', ticket: '变更单号', description: '描述',
     confirmDelete: '确定删除 {{name}}？历史版本将保留。', deleted: '已删除 {{name}}（版本 r{{n}}）',
     published: '已发布版本 r{{n}}', proposed: '已提交版本 r{{n}}，审批通过后生效', grayed: '版本 r{{n}} 已发布到灰度范围',
-    approvalsRequired: '该环境的变更需要审批：提交后由他人审批通过才生效。',
     history: '历史版本', compare: '版本对比', op: '操作', state: '状态', author: '作者', time: '时间',
     approvals: '审批人', from: '旧版本', to: '新版本', unified: '合并视图', split: '并排视图',
     noChanges: '两个版本内容相同。', view: '查看', compareCurrent: '与当前对比', rollback: '回滚到此版本',

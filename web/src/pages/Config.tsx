@@ -1,8 +1,8 @@
 // The config center of an environment: its items (data ID, group, type,
 // tags, secret, current revision, gray, pending proposal), filtered, and the
 // editor of a new item. An item opens on its own page (ConfigDetail).
-import { LockOutlined } from '@ant-design/icons';
-import { App, Empty, Input, Space, Table, Tag, Tooltip, Typography } from 'antd';
+import { LockOutlined, ReloadOutlined } from '@ant-design/icons';
+import { App, Button, Empty, Input, Space, Table, Tag, Tooltip, Typography } from 'antd';
 import dayjs from 'dayjs';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -74,6 +74,7 @@ export default function Config() {
         </Space>
         <Space>
           <Input.Search allowClear placeholder={t('config.filter')} aria-label={t('config.filter')} onChange={(e) => setFilter(e.target.value)} style={{ width: 280 }} />
+          <Button icon={<ReloadOutlined />} onClick={items.reload} aria-label={t('common.refresh')} />
           <Guarded perms={perms} perm="config:write" type="primary" onClick={() => setCreating(true)}>
             {t('config.newItem')}
           </Guarded>

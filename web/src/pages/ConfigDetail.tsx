@@ -2,7 +2,7 @@
 // secrets), the gray revision with promote and abort, the proposal awaiting
 // approval (never offered to its author), the history of revisions with
 // rollback, and the diff between any two revisions.
-import { LockOutlined } from '@ant-design/icons';
+import { LockOutlined, ReloadOutlined } from '@ant-design/icons';
 import { Alert, App, Button, Card, Descriptions, Empty, Form, Input, Modal, Radio, Select, Space, Table, Tabs, Tag, Typography } from 'antd';
 import dayjs from 'dayjs';
 import { useEffect, useState } from 'react';
@@ -168,6 +168,7 @@ export default function ConfigDetail() {
           )}
         </Typography.Title>
         <Space wrap>
+          <Button icon={<ReloadOutlined />} onClick={reload} aria-label={t('common.refresh')} />
           <Guarded perms={perms} perm="config:write" type="primary" disabled={!it} onClick={() => setEditing('edit')}>
             {t('config.edit')}
           </Guarded>
