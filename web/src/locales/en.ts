@@ -109,6 +109,7 @@ const en: Messages = {
     secretHint: 'Sealed at rest, its content shown only to those who may read secrets; an item once secret stays secret',
     redacted: 'This item is secret: you lack the permission config:read-secret to see its content.',
     notPublished: 'This item has no published revision yet.',
+    wasDeleted: 'This item was deleted by r{{n}}; its history is kept and its revisions can be viewed and compared.',
     edit: 'Publish new revision', publishGray: 'Publish to gray', delete: 'Delete item', publish: 'Publish',
     comment: 'Comment', ticket: 'Change ticket', description: 'Description',
     confirmDelete: 'Delete {{name}}? Its history is kept.', deleted: 'Deleted {{name}} (revision r{{n}})',

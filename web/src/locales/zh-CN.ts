@@ -103,7 +103,7 @@ const zhCN = {
     content: '配置内容', md5: 'MD5', back: '全部配置', lines: '共 {{n}} 行',
     secretHint: '静态加密存储，仅有读取密文权限者可见内容；设为密文后不可取消',
     redacted: '该配置为密文，您没有读取密文的权限（config:read-secret），看不到其内容。',
-    notPublished: '该配置尚无已发布的版本。',
+    notPublished: '该配置尚无已发布的版本。', wasDeleted: '该配置已于 r{{n}} 删除，历史版本保留；可从历史版本查看和对比。',
     edit: '发布新版本', publishGray: '灰度发布', delete: '删除配置', publish: '发布',
     comment: '变更说明', ticket: '变更单号', description: '描述',
     confirmDelete: '确定删除 {{name}}？历史版本将保留。', deleted: '已删除 {{name}}（版本 r{{n}}）',

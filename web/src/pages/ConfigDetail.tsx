@@ -206,7 +206,13 @@ export default function ConfigDetail() {
         </Space>
       </Space>
       {!missing && <ErrorAlert error={item.error} />}
-      {missing && <Alert type="info" showIcon title={t('config.notPublished')} />}
+      {missing && (
+        <Alert
+          type="info"
+          showIcon
+          title={revisions[0]?.op === 'delete' && revisions[0].state === 'published' ? t('config.wasDeleted', { n: revisions[0].number }) : t('config.notPublished')}
+        />
+      )}
 
       {it && (
         <Card size="small">
