@@ -146,12 +146,14 @@ export async function signOut(page: Page, lang: Lang) {
 
 /**
  * choose picks the option text in the select (or tree select) field the way a
- * keyboard user does: focus, type to find, Enter. Popups of earlier selects
- * stay in the page, so the option is never looked up among them.
+ * keyboard user does: focus, type to find, wait until the open popup offers
+ * it (options may still be loading), Enter. Popups of earlier selects stay in
+ * the page, hidden, so only the visible popup is looked at.
  */
 export async function choose(page: Page, field: Locator, text: string, multiple = false) {
   await field.click();
   await field.pressSequentially(text);
+  await expect(page.locator('.ant-select-dropdown:visible', { hasText: text })).toHaveCount(1);
   await page.keyboard.press('Enter');
   // A multiple select stays open for more; Escape closes its popup only.
   if (multiple) await page.keyboard.press('Escape');
