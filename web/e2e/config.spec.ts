@@ -2,7 +2,9 @@
 // a second revision and reads the diff, grays a third to the pods of an
 // application version and promotes it, rolls back to the first, and is
 // refused YAML that does not parse, with the server's reason naming the
-// line. Every expectation is read from what the server answered.
+// line; in an environment with four eyes a proposal is approved by another
+// person and a proposal made elsewhere shows live. Every expectation is read
+// from what the server answered.
 import type { Page, Response } from '@playwright/test';
 import { appYAML, choose, expect, scopeTo, shot, signIn, signOut, test, world, worldYAML } from './fixtures';
 
@@ -190,4 +192,12 @@ test('a proposal in an environment with four eyes is approved by another, and a 
   await expect(page.getByTestId('current-revision')).toHaveText(`r${proposed.body.number}`);
   await expect(page.getByTestId('proposal-banner')).toHaveCount(0);
   expect((await admin.call('GET', `${configs}/fees.properties`)).content).toBe('fee.rate=0.25\n');
+
+  // A proposal made elsewhere shows on the open page without a reload (the configs topic of the live
+  // stream), offered for approval to this person, who is not its author.
+  const next = await admin.call('PUT', `${configs}/fees.properties`, { content: 'fee.rate=0.20\n', comment: 'lower again' });
+  expect(next.state).toBe('proposed');
+  await expect(page.getByTestId('proposal-banner')).toContainText(`r${next.number}`);
+  await expect(page.getByTestId('proposal-banner')).toContainText(next.author);
+  await expect(page.getByTestId('proposal-banner').getByRole('button', { name: w.approveConfig })).toBeVisible();
 });

@@ -1,6 +1,7 @@
 // The config center of an environment: its items (data ID, group, type,
 // tags, secret, current revision, gray, pending proposal), filtered, and the
-// editor of a new item. An item opens on its own page (ConfigDetail).
+// editor of a new item, kept up to date by the live stream. An item opens on
+// its own page (ConfigDetail).
 import { LockOutlined, ReloadOutlined } from '@ant-design/icons';
 import { App, Button, Empty, Input, Space, Table, Tag, Tooltip, Typography } from 'antd';
 import dayjs from 'dayjs';
@@ -10,6 +11,7 @@ import { Link, useNavigate } from 'react-router';
 import { api, must } from '../api/client';
 import { Guarded } from '../components/Can';
 import { ErrorAlert } from '../components/errors';
+import { useLive } from '../live';
 import { useLoad } from '../load';
 import { usePermissions, useSession } from '../session';
 import type { EnvPath } from './Apps';
@@ -56,6 +58,7 @@ export default function Config() {
   const [filter, setFilter] = useState('');
   const env = scope.tenant && scope.project && scope.environment ? (scope as EnvPath) : undefined;
   const items = useLoad(() => (env ? listItems(env) : undefined), [env?.tenant, env?.project, env?.environment]);
+  useLive('configs', (e) => e.tenant === env?.tenant && e.project === env?.project && e.environment === env?.environment, items.reload);
   if (!env) return <Empty description={t('common.chooseEnvironment')} />;
   const f = filter.trim().toLowerCase();
   const shown = (items.data ?? []).filter(

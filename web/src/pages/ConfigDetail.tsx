@@ -14,6 +14,7 @@ import { CodeArea } from '../components/CodeArea';
 import { DiffView } from '../components/DiffView';
 import { ErrorAlert } from '../components/errors';
 import { PhaseTag } from '../components/phase';
+import { useLive } from '../live';
 import { useLoad } from '../load';
 import { usePermissions, useSession } from '../session';
 import type { EnvPath } from './Apps';
@@ -129,6 +130,8 @@ export default function ConfigDetail() {
     item.reload();
     history.reload();
   };
+  // Another person's change (an approval, a promotion, a new proposal) shows without a reload.
+  useLive('configs', (e) => e.tenant === path.tenant && e.project === path.project && e.environment === path.environment && e.name === `${group}/${dataId}`, reload);
   const act = async (f: () => Promise<ConfigRevision>) => {
     try {
       notice(await f());
