@@ -106,6 +106,7 @@ test('a config item is published, compared, grayed to a version, promoted, rolle
   await expect(page.getByTestId('current-revision')).toHaveText(`r${back.body.number}`);
   await expect(page.getByTestId(`revision-${back.body.number}`)).toContainText(`${w.restores} r${first.body.number}`);
   await expect(page.getByTestId(`revision-${back.body.number}`)).toContainText('back to the first pool');
+  await shot(page, lang, 'config-history');
   const now = await admin.call('GET', item);
   expect(now.revision).toBe(back.body.number);
   expect(now.content).toBe((await admin.call('GET', `${item}/revisions/${first.body.number}`)).content);

@@ -21,7 +21,7 @@ export const words = {
     branches: '网点', ports: '端口池', free: '空闲', logout: '退出登录', approvalsNone: '审批人: 无',
     config: '配置中心', newItem: '新建配置', dataId: 'Data ID', content: '配置内容', comment: '变更说明', publish: '发布',
     newRevision: '发布新版本', publishGray: '灰度发布', history: '历史版本', compare: '版本对比', unified: '合并视图',
-    promoteAll: '全量发布', rollbackTo: '回滚到此版本', restores: '恢复自', cohortApp: '应用 1', cohortVersion: '版本 1',
+    promoteAll: '全量发布', rollbackTo: '回滚', restores: '恢复自', cohortApp: '应用 1', cohortVersion: '版本 1',
     cancel: '取消', approveConfig: '审批通过', ownProposal: '须由他人审批',
   },
   en: {
@@ -38,7 +38,7 @@ export const words = {
     branches: 'Branches', ports: 'Port pools', free: 'Free', logout: 'Sign out', approvalsNone: 'Approved by: None',
     config: 'Config center', newItem: 'New config item', dataId: 'Data ID', content: 'Content', comment: 'Comment', publish: 'Publish',
     newRevision: 'Publish new revision', publishGray: 'Publish to gray', history: 'History', compare: 'Compare', unified: 'Unified',
-    promoteAll: 'Promote to everyone', rollbackTo: 'Roll back to this revision', restores: 'restores', cohortApp: 'Application 1',
+    promoteAll: 'Promote to everyone', rollbackTo: 'Roll back', restores: 'restores', cohortApp: 'Application 1',
     cohortVersion: 'Version 1', cancel: 'Cancel', approveConfig: 'Approve', ownProposal: 'another person must approve it',
   },
 } as const;

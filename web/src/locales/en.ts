@@ -118,7 +118,7 @@ const en: Messages = {
     history: 'History', compare: 'Compare', op: 'Operation', state: 'State', author: 'Author', time: 'Time',
     approvals: 'Approved by', from: 'Old revision', to: 'New revision', unified: 'Unified', split: 'Side by side',
     noChanges: 'The two revisions have the same content.', view: 'View', compareCurrent: 'Compare with current',
-    rollback: 'Roll back to this revision', rollbackTitle: 'Roll back to r{{n}}',
+    rollback: 'Roll back', current: 'Current', compareShort: 'Diff', rollbackTitle: 'Roll back to r{{n}}',
     rollbackHint: 'Publishes the content of r{{n}} again, as a new revision (current: r{{cur}}).',
     restores: 'restores r{{n}}', revisionTitle: 'Revision r{{n}}', more: 'Load older revisions',
     approve: 'Approve', reject: 'Reject', rejectReason: 'Reason for rejecting',

@@ -110,7 +110,7 @@ const zhCN = {
     published: '已发布版本 r{{n}}', proposed: '已提交版本 r{{n}}，审批通过后生效', grayed: '版本 r{{n}} 已发布到灰度范围',
     history: '历史版本', compare: '版本对比', op: '操作', state: '状态', author: '作者', time: '时间',
     approvals: '审批人', from: '旧版本', to: '新版本', unified: '合并视图', split: '并排视图',
-    noChanges: '两个版本内容相同。', view: '查看', compareCurrent: '与当前对比', rollback: '回滚到此版本',
+    noChanges: '两个版本内容相同。', view: '查看', compareCurrent: '与当前对比', rollback: '回滚', current: '当前', compareShort: '对比当前',
     rollbackTitle: '回滚到 r{{n}}', rollbackHint: '将 r{{n}} 的内容作为一个新版本重新发布（当前为 r{{cur}}）。',
     restores: '恢复自 r{{n}}', revisionTitle: '版本 r{{n}}', more: '加载更早的版本',
     approve: '审批通过', reject: '驳回', rejectReason: '驳回原因',

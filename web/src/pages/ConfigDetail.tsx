@@ -365,9 +365,16 @@ export default function ConfigDetail() {
                       title: t('config.state'),
                       dataIndex: 'state',
                       render: (s: string, r) => (
-                        <Space size={4}>
-                          <PhaseTag prefix="config.states" state={s} />
-                          {r.number === current && r.state === 'published' && <Tag color="green">{t('config.revision')}</Tag>}
+                        <Space orientation="vertical" size={0}>
+                          <Space size={4}>
+                            <PhaseTag prefix="config.states" state={s} />
+                            {r.number === current && r.state === 'published' && <Tag color="green">{t('config.current')}</Tag>}
+                          </Space>
+                          {!!r.approvals?.length && (
+                            <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                              {t('config.approvals')}: {r.approvals.join(', ')}
+                            </Typography.Text>
+                          )}
                         </Space>
                       ),
                     },
@@ -375,7 +382,6 @@ export default function ConfigDetail() {
                     { title: t('config.time'), dataIndex: 'time', render: when },
                     { title: t('config.comment'), dataIndex: 'comment' },
                     { title: t('config.ticket'), dataIndex: 'ticket' },
-                    { title: t('config.approvals'), dataIndex: 'approvals', render: (a?: string[]) => (a ?? []).join(', ') },
                     {
                       title: t('common.actions'),
                       key: 'actions',
@@ -387,7 +393,7 @@ export default function ConfigDetail() {
                             </Button>
                             {current && r.number !== current && (
                               <Button type="link" size="small" onClick={() => compare(Math.min(r.number ?? 0, current), Math.max(r.number ?? 0, current))}>
-                                {t('config.compareCurrent')}
+                                {t('config.compareShort')}
                               </Button>
                             )}
                             {it && r.number !== current && r.state !== 'proposed' && (
