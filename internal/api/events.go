@@ -24,7 +24,7 @@ const maxEventID = 64
 func (a *API) registerEvents() {
 	a.route(Route{Method: "GET", Path: "/events", Response: "LiveEvents", Query: []string{"topics", "lastEventId"},
 		Summary: "The live event stream of the console (server-sent events): one stream per browser tab carrying the " +
-			"topics asked for (deployments, releases, grayplans, network, audit; default all), each event only to " +
+			"topics asked for (deployments, releases, grayplans, network, audit, configs; default all), each event only to " +
 			"callers who may read its object; resumes after Last-Event-ID or answers event reset"}, a.events)
 }
 

@@ -230,6 +230,7 @@ func TestLiveEvents(t *testing.T) {
 			}{
 				{"a member receives a deployment change of their tenant and never another tenant's", (*liveFixture).tenantsApart},
 				{"an audit record reaches the auditors of its tenant only", (*liveFixture).auditApart},
+				{"a config item's change reaches the readers of its project only, naming group/dataId", (*liveFixture).configsApart},
 				{"resuming after Last-Event-ID replays the missed events exactly once", (*liveFixture).resume},
 				{"an unknown Last-Event-ID starts with a reset", (*liveFixture).unknownID},
 				{"an idle stream sends heartbeats", (*liveFixture).heartbeat},
@@ -283,6 +284,19 @@ func (f *liveFixture) tenantsApart(t *testing.T) {
 	_, e = bob.nextEvent()
 	if e.Tenant != other {
 		t.Errorf("bob's first event is of tenant %q, want %q", e.Tenant, other)
+	}
+}
+
+func (f *liveFixture) configsApart(t *testing.T) {
+	alice := f.h.openStream("topics=configs", bearer(f.alice)...)
+	for _, tn := range []string{other, own} {
+		f.h.must(http.StatusOK, f.admin, "PUT", projPath(tn)+"/environments/dev/configs/DEFAULT_GROUP/pay.yaml",
+			map[string]string{"type": "yaml", "content": "pool: 10\n"})
+	}
+	m, e := alice.nextEvent()
+	want := live.Event{Topic: live.Configs, Kind: "config", Tenant: own, Project: proj, Environment: "dev", Name: "DEFAULT_GROUP/pay.yaml"}
+	if m.event != "configs" || e != want {
+		t.Errorf("alice's first config event %s %+v, want configs %+v (the other tenant's change came first and must not reach her)", m.event, e, want)
 	}
 }
 

@@ -26,10 +26,11 @@ const (
 	GrayPlans   Topic = "grayplans"   // kind grayplan (name: the application)
 	Network     Topic = "network"     // kinds network, isolation
 	Audit       Topic = "audit"       // kind audit (name: the action; seq: the record's)
+	Configs     Topic = "configs"     // kind config (name: "group/dataId")
 )
 
 // Topics are every topic, in the order documented.
-var Topics = []Topic{Deployments, Releases, GrayPlans, Network, Audit}
+var Topics = []Topic{Deployments, Releases, GrayPlans, Network, Audit, Configs}
 
 // Event is one numbered event of the stream. ID is "<boot>-<seq>": seq
 // increases within one server process, boot tells processes apart.
@@ -58,6 +59,7 @@ var topicOf = map[change.Kind]Topic{
 	change.Network:    Network,
 	change.Isolation:  Network,
 	change.Audit:      Audit,
+	change.Config:     Configs,
 }
 
 // Kinds are the kinds of change the hub streams.
@@ -96,6 +98,8 @@ func Permission(t Topic) authz.Permission {
 		return authz.NetworkRead
 	case Audit:
 		return authz.AuditRead
+	case Configs:
+		return authz.ConfigRead
 	}
 	return authz.DeploymentRead
 }

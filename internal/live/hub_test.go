@@ -51,6 +51,7 @@ func TestEachChangeBecomesOneEventOfItsTopic(t *testing.T) {
 		{Kind: change.Network, Key: change.Key{Tenant: "t", Project: "p", Environment: "e", Name: "pay"}},
 		{Kind: change.Isolation, Key: change.Key{Tenant: "t"}},
 		{Kind: change.Audit, Key: change.Key{Tenant: "t", Project: "p", Seq: 42}},
+		{Kind: change.Config, Key: change.Key{Tenant: "t", Project: "p", Environment: "e", Name: "DEFAULT_GROUP/pay.yaml"}},
 	} {
 		b.Publish(c)
 	}
@@ -65,7 +66,7 @@ func TestEachChangeBecomesOneEventOfItsTopic(t *testing.T) {
 	want := []string{
 		"deployments/deployment t/p/e/pay 0", "deployments/applied t/p/e/pay 0", "deployments/status t/p/e/pay 0",
 		"releases/release t/p//r-1 0", "grayplans/grayplan t/p/e/pay 0", "network/network t/p/e/pay 0",
-		"network/isolation t/// 0", "audit/audit t/p// 42",
+		"network/isolation t/// 0", "audit/audit t/p// 42", "configs/config t/p/e/DEFAULT_GROUP/pay.yaml 0",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
@@ -205,6 +206,8 @@ func TestPermissionsFollowTheReadPermissionOfEachTopic(t *testing.T) {
 		{"a deployment of another project", live.Event{Topic: live.Deployments, Tenant: "a", Project: "q"}, false},
 		{"a release order of the member's project", live.Event{Topic: live.Releases, Tenant: "a", Project: "p"}, true},
 		{"a platform-wide audit record", live.Event{Topic: live.Audit}, false},
+		{"a config item of the member's project", live.Event{Topic: live.Configs, Tenant: "a", Project: "p"}, true},
+		{"a config item of another project", live.Event{Topic: live.Configs, Tenant: "a", Project: "q"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := live.Allowed(member, tc.e); got != tc.want {

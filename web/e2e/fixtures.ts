@@ -19,6 +19,10 @@ export const words = {
     promoted: '已全量', verify: '校验审计链', chainOk: '审计链完整', noPermission: '您没有权限', badLogin: '用户名或密码错误',
     ok: '确定', scale: '扩缩容', replicas: '副本数', startGray: '开始灰度', grayVersion: '灰度版本', tellers: '柜员',
     branches: '网点', ports: '端口池', free: '空闲', logout: '退出登录', approvalsNone: '审批人: 无',
+    config: '配置中心', newItem: '新建配置', dataId: 'Data ID', content: '配置内容', comment: '变更说明', publish: '发布',
+    newRevision: '发布新版本', publishGray: '灰度发布', history: '历史版本', compare: '版本对比', unified: '合并视图',
+    promoteAll: '全量发布', rollbackTo: '回滚', restores: '恢复自', cohortApp: '应用 1', cohortVersion: '版本 1',
+    cancel: '取消', approveConfig: '审批通过', ownProposal: '须由他人审批',
   },
   en: {
     signIn: 'Sign in', username: 'User name', password: 'Password', apps: 'Applications', releases: 'Release orders',
@@ -32,6 +36,10 @@ export const words = {
     noPermission: 'You lack the permission', badLogin: 'Wrong username or password', ok: 'OK', scale: 'Scale',
     replicas: 'Replicas', startGray: 'Start gray release', grayVersion: 'Gray version', tellers: 'Tellers',
     branches: 'Branches', ports: 'Port pools', free: 'Free', logout: 'Sign out', approvalsNone: 'Approved by: None',
+    config: 'Config center', newItem: 'New config item', dataId: 'Data ID', content: 'Content', comment: 'Comment', publish: 'Publish',
+    newRevision: 'Publish new revision', publishGray: 'Publish to gray', history: 'History', compare: 'Compare', unified: 'Unified',
+    promoteAll: 'Promote to everyone', rollbackTo: 'Roll back', restores: 'restores', cohortApp: 'Application 1',
+    cohortVersion: 'Version 1', cancel: 'Cancel', approveConfig: 'Approve', ownProposal: 'another person must approve it',
   },
 } as const;
 
@@ -138,12 +146,14 @@ export async function signOut(page: Page, lang: Lang) {
 
 /**
  * choose picks the option text in the select (or tree select) field the way a
- * keyboard user does: focus, type to find, Enter. Popups of earlier selects
- * stay in the page, so the option is never looked up among them.
+ * keyboard user does: focus, type to find, wait until the open popup offers
+ * it (options may still be loading), Enter. Popups of earlier selects stay in
+ * the page, hidden, so only the visible popup is looked at.
  */
 export async function choose(page: Page, field: Locator, text: string, multiple = false) {
   await field.click();
   await field.pressSequentially(text);
+  await expect(page.locator('.ant-select-dropdown:visible', { hasText: text })).toHaveCount(1);
   await page.keyboard.press('Enter');
   // A multiple select stays open for more; Escape closes its popup only.
   if (multiple) await page.keyboard.press('Escape');

@@ -12,6 +12,8 @@ const AppDetail = lazy(() => import('./pages/AppDetail'));
 const Releases = lazy(() => import('./pages/Releases'));
 const ReleaseDetail = lazy(() => import('./pages/ReleaseDetail'));
 const Gray = lazy(() => import('./pages/Gray'));
+const Config = lazy(() => import('./pages/Config'));
+const ConfigDetail = lazy(() => import('./pages/ConfigDetail'));
 const Network = lazy(() => import('./pages/Network'));
 const Audit = lazy(() => import('./pages/Audit'));
 const Tenancy = lazy(() => import('./pages/Tenancy'));
@@ -33,6 +35,8 @@ export default function Console() {
           <Route path="/releases" element={<Releases />} />
           <Route path="/releases/:id" element={<ReleaseDetail />} />
           <Route path="/gray" element={<Gray />} />
+          <Route path="/config" element={<Config />} />
+          <Route path="/config/:group/:dataId" element={<ConfigDetail />} />
           <Route path="/network" element={<Network />} />
           <Route path="/audit" element={<Audit />} />
           <Route path="/tenancy" element={<Tenancy />} />

@@ -100,6 +100,7 @@ export function Shell({ children }: { children: ReactNode }) {
     { key: '/apps', icon: <DeploymentUnitOutlined />, label: t('nav.apps') },
     { key: '/releases', icon: <RocketOutlined />, label: t('nav.releases') },
     { key: '/gray', icon: <BranchesOutlined />, label: t('nav.gray') },
+    { key: '/config', icon: <SettingOutlined />, label: t('nav.config') },
     { key: '/network', icon: <GlobalOutlined />, label: t('nav.network') },
     { key: '/audit', icon: <AuditOutlined />, label: t('nav.audit') },
     { key: '/tenancy', icon: <ApartmentOutlined />, label: t('nav.tenancy') },
@@ -109,7 +110,6 @@ export function Shell({ children }: { children: ReactNode }) {
     { key: '/terminal', icon: <CodeOutlined />, label: t('nav.terminal') },
     soon('pipelines', <ApiOutlined />),
     soon('monitoring', <LineChartOutlined />),
-    soon('config', <SettingOutlined />),
   ];
   const selected = '/' + (location.pathname.split('/')[1] ?? '');
   return (

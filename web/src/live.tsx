@@ -6,7 +6,7 @@ import { createContext, useContext, useEffect, useRef, useState, type ReactNode 
 
 /** LiveEvent is one event of the stream, as the server sends it. */
 export interface LiveEvent {
-  topic: 'deployments' | 'releases' | 'grayplans' | 'network' | 'audit';
+  topic: 'deployments' | 'releases' | 'grayplans' | 'network' | 'audit' | 'configs';
   kind: string;
   tenant?: string;
   project?: string;
@@ -17,7 +17,7 @@ export interface LiveEvent {
 
 type Listener = (e: LiveEvent | 'reset') => void;
 
-const topics = ['deployments', 'releases', 'grayplans', 'network', 'audit'] as const;
+const topics = ['deployments', 'releases', 'grayplans', 'network', 'audit', 'configs'] as const;
 
 class Stream {
   private source?: EventSource;

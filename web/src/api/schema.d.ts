@@ -221,7 +221,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The live event stream of the console (server-sent events): one stream per browser tab carrying the topics asked for (deployments, releases, grayplans, network, audit; default all), each event only to callers who may read its object; resumes after Last-Event-ID or answers event reset */
+        /** The live event stream of the console (server-sent events): one stream per browser tab carrying the topics asked for (deployments, releases, grayplans, network, audit, configs; default all), each event only to callers who may read its object; resumes after Last-Event-ID or answers event reset */
         get: operations["getEvents"];
         put?: never;
         post?: never;

@@ -1,4 +1,4 @@
-// Coloured, translated states of deployments, orders and gray plans.
+// Coloured, translated states of deployments, orders, gray plans and config revisions.
 import { Tag } from 'antd';
 import { useTranslation } from 'react-i18next';
 
@@ -7,6 +7,8 @@ const colours: Record<string, string> = {
   Succeeded: 'success', Promoted: 'success', Approved: 'success', Ready: 'success',
   Failed: 'error', Degraded: 'warning', Aborted: 'default', RolledBack: 'warning', Unreachable: 'error',
   Stopped: 'default', Draft: 'default', PendingApproval: 'gold', Pending: 'default', Cancelled: 'default', Unknown: 'default',
+  // Revisions of config items.
+  published: 'success', proposed: 'gold', gray: 'processing', rejected: 'default',
 };
 
 /** PhaseTag shows state translated from the prefix namespace (apps.phase, releases.states…). */
