@@ -21,9 +21,6 @@ type dialect struct {
 	dollar bool
 	// forUpdate is appended to a SELECT to lock the rows it reads.
 	forUpdate string
-	// lockWrites runs first in every write transaction to serialize them;
-	// empty when the database does so itself.
-	lockWrites string
 	// insertAudit stores an audit record and moves the chain's head in
 	// one statement; empty: two statements.
 	insertAudit string
@@ -47,7 +44,6 @@ var postgresDialect = &dialect{
 	name:        "postgres",
 	dollar:      true,
 	forUpdate:   " FOR UPDATE",
-	lockWrites:  "SELECT head_seq FROM audit_chain WHERE id = 1 FOR UPDATE",
 	insertAudit: rebindDollar(insertAuditPostgres),
 	unique: func(err error) bool {
 		var e *pgconn.PgError

@@ -1,0 +1,232 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"berth.dev/berth/internal/platform"
+)
+
+// Group commit. Every write transaction appends to the one audit chain and
+// so holds the chain's lock until it commits: writers are serialized, and
+// each pays a commit (an fsync) of its own. InTx therefore lets concurrent
+// writers share one transaction and one commit, the way a write-ahead log
+// flushes the records of every backend waiting on it at once:
+//
+//   - A caller queues its function and waits. Whoever holds the leadership
+//     token (one at a time) takes the queue, up to maxGroup functions, as
+//     one group, and leads it; callers queued meanwhile form the next group.
+//   - The leader begins one transaction, locks the audit chain and runs the
+//     functions one after another, each inside a savepoint of its own. A
+//     function that fails (or panics, or whose context is done) is rolled
+//     back to its savepoint and answered at once with its error: nothing of
+//     it is committed, and the others carry on.
+//   - The leader commits once and then answers the others. A caller is
+//     answered success only after the commit that holds its change and its
+//     audit records; a failed commit answers every one of them with the
+//     error, and nothing of theirs is written.
+//
+// The chain is appended in the order the functions run, which is the
+// order of their one commit. A group of one runs without a savepoint, as a
+// transaction of its own. See docs/adr/0013-audit-group-commit.md.
+
+// maxGroup bounds a group. PostgreSQL tracks at most 64 subtransactions
+// per transaction in shared memory before every snapshot taken anywhere
+// must consult pg_subtrans; one savepoint per function stays within it.
+const maxGroup = 64
+
+// member is one InTx call waiting in, or answered by, a group.
+type member struct {
+	ctx context.Context
+	fn  func(platform.Tx) error
+	// Set by the leader before done is closed.
+	tx       *Tx // the member's view of the group's transaction (its after-commit hooks)
+	err      error
+	panicked any
+	done     chan struct{}
+}
+
+// committer queues write transactions and elects their leaders.
+type committer struct {
+	mu    sync.Mutex
+	queue []*member
+	// lead holds the leadership token: a send takes it, a receive gives it
+	// back.
+	lead chan struct{}
+
+	groups, members atomic.Int64
+}
+
+func newCommitter() *committer { return &committer{lead: make(chan struct{}, 1)} }
+
+// CommitStats counts the write transactions InTx committed.
+type CommitStats struct {
+	// Groups is how many database transactions the write transactions
+	// ran in; Members how many write transactions those were (each answered,
+	// committed or not).
+	Groups, Members int64
+	// Waiting is how many write transactions are queued for the next group.
+	Waiting int
+}
+
+// CommitStats reports how InTx grouped write transactions so far.
+func (s *Store) CommitStats() CommitStats {
+	c := s.commits
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return CommitStats{Groups: c.groups.Load(), Members: c.members.Load(), Waiting: len(c.queue)}
+}
+
+// InTx runs fn in a read-write transaction, committing when it returns nil
+// and rolling back otherwise (and on panic, which it re-raises). Concurrent
+// calls may share one database transaction, each in a savepoint of its own
+// (see group commit above): fn's changes commit together with its audit
+// records or not at all, and a failing fn never undoes another's. fn may
+// run on another goroutine than the caller's; InTx returns once fn's fate
+// is settled and, on success, after the functions fn registered with
+// AfterCommit have run on the caller's goroutine.
+func (s *Store) InTx(ctx context.Context, fn func(platform.Tx) error) error {
+	m := &member{ctx: ctx, fn: fn, done: make(chan struct{})}
+	c := s.commits
+	c.mu.Lock()
+	c.queue = append(c.queue, m)
+	c.mu.Unlock()
+	for {
+		select {
+		case <-m.done:
+			return m.answer()
+		case c.lead <- struct{}{}:
+			if g := c.take(); len(g) > 0 {
+				s.commitGroup(g)
+			}
+			<-c.lead
+		}
+	}
+}
+
+// take removes the next group from the queue.
+func (c *committer) take() []*member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := min(len(c.queue), maxGroup)
+	g := c.queue[:n:n]
+	c.queue = c.queue[n:]
+	c.groups.Add(1)
+	c.members.Add(int64(n))
+	return g
+}
+
+// answer returns the member's outcome on its own goroutine: the panic of
+// its function raised again, or its error, or nil after its after-commit
+// hooks ran.
+func (m *member) answer() error {
+	if m.panicked != nil {
+		panic(m.panicked)
+	}
+	if m.err != nil {
+		return m.err
+	}
+	for _, f := range m.tx.afterCommit {
+		f()
+	}
+	return nil
+}
+
+// commitGroup runs g in one transaction and answers every member.
+func (s *Store) commitGroup(g []*member) {
+	// The group's statements outlive any one caller's cancellation.
+	ctx := context.WithoutCancel(g[0].ctx)
+	stx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		answerAll(g, fmt.Errorf("begin transaction: %w", s.d.translate(err)))
+		return
+	}
+	shared := &Tx{tx: stx, d: s.d, write: true}
+	// Locking the chain first serializes writers (on PostgreSQL; SQLite's
+	// BEGIN IMMEDIATE already did) and rules out lock-order deadlocks.
+	if _, err := shared.LockAuditChain(ctx); err != nil {
+		_ = stx.Rollback()
+		answerAll(g, fmt.Errorf("serialize write transaction: %w", err))
+		return
+	}
+	savepoints := len(g) > 1
+	var kept []*member // run successfully, answered at the commit
+	for i, m := range g {
+		ok, err := s.runMember(ctx, shared, m, savepoints)
+		if err != nil { // the transaction is unusable: nothing of the group commits
+			_ = stx.Rollback()
+			answerAll(append(kept, g[i:]...), err)
+			return
+		}
+		if !ok {
+			close(m.done) // rolled back to its savepoint: answered now
+			continue
+		}
+		kept = append(kept, m)
+	}
+	if len(kept) == 0 {
+		_ = stx.Rollback()
+		return
+	}
+	if err := stx.Commit(); err != nil {
+		answerAll(kept, fmt.Errorf("commit: %w", s.d.translate(err)))
+		return
+	}
+	for _, m := range kept {
+		close(m.done)
+	}
+}
+
+// runMember runs m's function in shared, inside a savepoint when the group
+// has others. It reports whether m's changes stay in the transaction; an
+// error means the transaction can no longer be used.
+func (s *Store) runMember(ctx context.Context, shared *Tx, m *member, savepoint bool) (bool, error) {
+	if err := m.ctx.Err(); err != nil {
+		m.err = err
+		return false, nil
+	}
+	mt := &Tx{tx: shared.tx, d: shared.d, write: true}
+	if shared.chainState != nil {
+		c := *shared.chainState
+		mt.chainState = &c
+	}
+	if savepoint {
+		if _, err := shared.tx.ExecContext(ctx, "SAVEPOINT member"); err != nil {
+			return false, fmt.Errorf("savepoint: %w", s.d.translate(err))
+		}
+	}
+	m.panicked, m.err = call(m.fn, mt)
+	if m.err == nil && m.panicked == nil {
+		m.tx, shared.chainState = mt, mt.chainState
+		return true, nil
+	}
+	if !savepoint {
+		return false, nil // the group's one member: the transaction rolls back
+	}
+	if _, err := shared.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT member"); err != nil {
+		return false, fmt.Errorf("roll back to savepoint: %w", s.d.translate(err))
+	}
+	return false, nil
+}
+
+// call runs fn, turning a panic into a value.
+func call(fn func(platform.Tx) error, tx *Tx) (panicked any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = p
+		}
+	}()
+	return nil, fn(tx)
+}
+
+// answerAll answers every member of g with err.
+func answerAll(g []*member, err error) {
+	for _, m := range g {
+		if m.err == nil && m.panicked == nil {
+			m.err = err
+		}
+		close(m.done)
+	}
+}
