@@ -113,8 +113,10 @@ func (c *committer) take() []*member {
 	n := min(len(c.queue), maxGroup)
 	g := c.queue[:n:n]
 	c.queue = c.queue[n:]
-	c.groups.Add(1)
-	c.members.Add(int64(n))
+	if n > 0 {
+		c.groups.Add(1)
+		c.members.Add(int64(n))
+	}
 	return g
 }
 

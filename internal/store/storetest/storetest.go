@@ -51,6 +51,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"a failing batch changes nothing and leaves one failure record", testBatchAllOrNothing},
 		{"every change appends a chained audit record in its transaction", testAuditPerChange},
 		{"every mutating service method writes exactly one audit record", testEveryChangeAudited},
+		{"concurrent writers share commits: every acknowledged change has its record, in commit order", testGroupCommitConcurrentWriters},
+		{"a member of a commit group that fails, panics or is cancelled leaves nothing, the others commit", testGroupCommitFailingMember},
 		{"audit records are listed newest first with filters and exported", testAuditListExport},
 		{"verify names the first record altered, deleted or reordered in the database", testAuditTamper},
 		{"pruning old records keeps the chain verifiable", testAuditPrune},
