@@ -55,11 +55,25 @@ type committer struct {
 	// lead holds the leadership token: a send takes it, a receive gives it
 	// back.
 	lead chan struct{}
+	// limit is the largest group, maxGroup unless set.
+	limit atomic.Int64
 
 	groups, members atomic.Int64
 }
 
-func newCommitter() *committer { return &committer{lead: make(chan struct{}, 1)} }
+func newCommitter() *committer {
+	c := &committer{lead: make(chan struct{}, 1)}
+	c.limit.Store(maxGroup)
+	return c
+}
+
+// SetCommitGroupLimit bounds the write transactions one commit may hold to
+// n (1 to 64; others are clamped). 1 turns group commit off: every write
+// transaction commits alone, as before group commit, which benchmarks
+// compare against.
+func (s *Store) SetCommitGroupLimit(n int) {
+	s.commits.limit.Store(int64(min(max(n, 1), maxGroup)))
+}
 
 // CommitStats counts the write transactions InTx committed.
 type CommitStats struct {
@@ -110,7 +124,7 @@ func (s *Store) InTx(ctx context.Context, fn func(platform.Tx) error) error {
 func (c *committer) take() []*member {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := min(len(c.queue), maxGroup)
+	n := min(len(c.queue), int(c.limit.Load()))
 	g := c.queue[:n:n]
 	c.queue = c.queue[n:]
 	if n > 0 {
