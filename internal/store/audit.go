@@ -44,40 +44,95 @@ func (tx *Tx) chain(ctx context.Context, suffix string) (audit.Chain, error) {
 
 const auditCols = "seq, time, actor, roles, tenant, project, action, target, outcome, source_ip, request_id, summary, prev_hash, hash"
 
-// InsertAudit implements audit.Writer.
+// InsertAudit implements audit.Writer. In a write transaction that holds
+// the chain (LockAuditChain, as audit.Append does), the record must follow
+// the head; it is kept and written with the transaction's others just
+// before the commit (flushAudit): one statement for a whole commit group
+// instead of one per record. Reads of the trail inside the transaction do
+// not see it.
 func (tx *Tx) InsertAudit(ctx context.Context, r audit.Record) error {
-	roles, err := json.Marshal(r.Roles)
-	if err != nil {
-		return fmt.Errorf("encode roles: %w", err)
+	if !tx.write || tx.chainState == nil {
+		return tx.insertAudit(ctx, []audit.Record{r})
 	}
-	if r.Roles == nil {
-		roles = []byte("[]")
+	if c := tx.chainState; r.Seq != c.HeadSeq+1 || r.PrevHash != c.HeadHash {
+		return fmt.Errorf("audit record %d does not follow the chain's head %d: %w", r.Seq, c.HeadSeq, resource.ErrConflict)
 	}
-	args := []any{r.Seq, r.Time.UnixMicro(), r.Actor, string(roles), r.Tenant, r.Project, r.Action, r.Target,
-		string(r.Outcome), r.SourceIP, r.RequestID, r.Summary, r.PrevHash, r.Hash, r.Seq, r.Hash}
-	if tx.d.insertAudit == "" {
-		if _, err := tx.exec(ctx, insertAuditValues, args[:14]...); err != nil {
-			return err
-		}
-		if _, err := tx.exec(ctx, updateAuditHead, args[14:]...); err != nil {
-			return err
-		}
-	} else if _, err := tx.exec(ctx, tx.d.insertAudit, args...); err != nil {
-		return err
-	}
-	if tx.chainState != nil {
-		tx.chainState.HeadSeq, tx.chainState.HeadHash = r.Seq, r.Hash
-	}
+	tx.pendingAudit = append(tx.pendingAudit, r)
+	tx.chainState.HeadSeq, tx.chainState.HeadHash = r.Seq, r.Hash
 	return nil
 }
 
-// Storing a record and moving the chain's head: one round trip on
-// PostgreSQL (a data-modifying CTE), two statements on SQLite (in-process,
-// no round trips to save).
+// flushAudit writes the records InsertAudit kept.
+func (tx *Tx) flushAudit(ctx context.Context) error {
+	for recs := tx.pendingAudit; len(recs) > 0; recs = recs[min(len(recs), flushRows):] {
+		if err := tx.insertAudit(ctx, recs[:min(len(recs), flushRows)]); err != nil {
+			return err
+		}
+	}
+	tx.pendingAudit = nil
+	return nil
+}
+
+// flushRows bounds the records one statement inserts (14 parameters each
+// on SQLite).
+const flushRows = 256
+
+// insertAudit stores recs, in chain order, and makes the last the chain's
+// head: one statement on PostgreSQL (arrays unnested in a data-modifying
+// CTE), two on SQLite (in-process, no round trips to save).
+func (tx *Tx) insertAudit(ctx context.Context, recs []audit.Record) error {
+	cols := make([][]any, 14)
+	for _, r := range recs {
+		roles, err := json.Marshal(r.Roles)
+		if err != nil {
+			return fmt.Errorf("encode roles: %w", err)
+		}
+		if r.Roles == nil {
+			roles = []byte("[]")
+		}
+		for i, v := range []any{r.Seq, r.Time.UnixMicro(), r.Actor, string(roles), r.Tenant, r.Project, r.Action, r.Target,
+			string(r.Outcome), r.SourceIP, r.RequestID, r.Summary, r.PrevHash, r.Hash} {
+			cols[i] = append(cols[i], v)
+		}
+	}
+	last := recs[len(recs)-1]
+	if tx.d.dollar {
+		args := []any{column[int64](cols[0]), column[int64](cols[1])}
+		for _, c := range cols[2:] {
+			args = append(args, column[string](c))
+		}
+		_, err := tx.exec(ctx, insertAuditPostgres, append(args, last.Seq, last.Hash)...)
+		return err
+	}
+	var args []any
+	for i := range recs {
+		for _, c := range cols {
+			args = append(args, c[i])
+		}
+	}
+	if _, err := tx.exec(ctx, insertAuditValues+strings.Repeat(", "+auditRow, len(recs)-1), args...); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, updateAuditHead, last.Seq, last.Hash)
+	return err
+}
+
+// column converts one column's values to a typed slice (a PostgreSQL array).
+func column[T any](vs []any) []T {
+	out := make([]T, len(vs))
+	for i, v := range vs {
+		out[i] = v.(T)
+	}
+	return out
+}
+
 const (
-	insertAuditValues   = "INSERT INTO audit_records (" + auditCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	auditRow            = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	insertAuditValues   = "INSERT INTO audit_records (" + auditCols + ") VALUES " + auditRow
 	updateAuditHead     = "UPDATE audit_chain SET head_seq = ?, head_hash = ? WHERE id = 1"
-	insertAuditPostgres = "WITH ins AS (" + insertAuditValues + ") " + updateAuditHead
+	insertAuditPostgres = "WITH ins AS (INSERT INTO audit_records (" + auditCols + ") SELECT * FROM unnest(" +
+		"?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], " +
+		"?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])) " + updateAuditHead
 )
 
 // ListAudit implements audit.Reader.

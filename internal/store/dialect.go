@@ -21,9 +21,6 @@ type dialect struct {
 	dollar bool
 	// forUpdate is appended to a SELECT to lock the rows it reads.
 	forUpdate string
-	// insertAudit stores an audit record and moves the chain's head in
-	// one statement; empty: two statements.
-	insertAudit string
 	// unique and foreignKey classify a driver error.
 	unique, foreignKey func(error) bool
 }
@@ -44,7 +41,6 @@ var postgresDialect = &dialect{
 	name:        "postgres",
 	dollar:      true,
 	forUpdate:   " FOR UPDATE",
-	insertAudit: rebindDollar(insertAuditPostgres),
 	unique: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"

@@ -23,6 +23,8 @@ import (
 //     function that fails (or panics, or whose context is done) is rolled
 //     back to its savepoint and answered at once with its error: nothing of
 //     it is committed, and the others carry on.
+//   - The audit records the functions appended are written together, in
+//     one statement, just before the commit (Tx.InsertAudit keeps them).
 //   - The leader commits once and then answers the others. A caller is
 //     answered success only after the commit that holds its change and its
 //     audit records; a failed commit answers every one of them with the
@@ -186,6 +188,11 @@ func (s *Store) commitGroup(g []*member) {
 		_ = stx.Rollback()
 		return
 	}
+	if err := shared.flushAudit(ctx); err != nil {
+		_ = stx.Rollback()
+		answerAll(kept, fmt.Errorf("write audit records: %w", err))
+		return
+	}
 	if err := stx.Commit(); err != nil {
 		answerAll(kept, fmt.Errorf("commit: %w", s.d.translate(err)))
 		return
@@ -216,6 +223,7 @@ func (s *Store) runMember(ctx context.Context, shared *Tx, m *member, savepoint 
 	m.panicked, m.err = call(m.fn, mt)
 	if m.err == nil && m.panicked == nil {
 		m.tx, shared.chainState = mt, mt.chainState
+		shared.pendingAudit = append(shared.pendingAudit, mt.pendingAudit...)
 		return true, nil
 	}
 	if !savepoint {

@@ -70,6 +70,8 @@ type Tx struct {
 	write bool
 	// chainState is the audit chain once LockAuditChain has read it.
 	chainState *audit.Chain
+	// pendingAudit are the records InsertAudit keeps until the commit.
+	pendingAudit []audit.Record
 	// afterCommit runs, in order, once the transaction has committed.
 	afterCommit []func()
 }

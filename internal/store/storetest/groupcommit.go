@@ -184,9 +184,9 @@ func testGroupCommitFailingMember(t *testing.T, h *harness) {
 	waitFor(t, "the first writer to lead", func() bool { return h.st.CommitStats().Groups > before.Groups })
 
 	const members = 12
-	// "sqlerror" makes a statement fail in the database, which on
-	// PostgreSQL aborts the whole transaction unless rolled back to a
-	// savepoint.
+	// "sqlerror" makes a statement fail in the database (a project of a
+	// missing tenant: a foreign key), which on PostgreSQL aborts the whole
+	// transaction unless rolled back to a savepoint.
 	kinds := []string{"ok", "fail", "ok", "panic", "ok", "cancelled", "ok", "sqlerror"}
 	results := make([]error, members)
 	hooks := make([]atomic.Bool, members)
@@ -213,8 +213,8 @@ func testGroupCommitFailingMember(t *testing.T, h *harness) {
 					return err
 				}
 				switch kind {
-				case "sqlerror": // record 1 exists: a unique violation
-					return tx.InsertAudit(mctx, audit.Record{Seq: 1, Time: T0, Action: "x", PrevHash: audit.GenesisHash, Hash: audit.GenesisHash})
+				case "sqlerror":
+					return tx.CreateProject(mctx, tenancy.Project{Tenant: "missing", Name: "p"})
 				case "fail":
 					return errGiveUp
 				case "panic":
@@ -249,7 +249,7 @@ func testGroupCommitFailingMember(t *testing.T, h *harness) {
 		case "cancelled":
 			want = context.Canceled
 		case "sqlerror":
-			want = resource.ErrAlreadyExists
+			want = resource.ErrNotFound
 		}
 		if (want == nil) != (results[i] == nil) || (want != nil && !errors.Is(results[i], want)) {
 			t.Errorf("member %d (%s): got %v, want %v", i, kind, results[i], want)
