@@ -38,9 +38,9 @@ var sqliteDialect = &dialect{
 }
 
 var postgresDialect = &dialect{
-	name:        "postgres",
-	dollar:      true,
-	forUpdate:   " FOR UPDATE",
+	name:      "postgres",
+	dollar:    true,
+	forUpdate: " FOR UPDATE",
 	unique: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"
