@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	single := fs.Int("single", 5000, "records appended one per transaction")
 	writers := fs.Int("writers", 0, "instead: measure this many concurrent writers making audited changes through the application layer, each committing alone and then with group commit")
 	perWriter := fs.Int("changes", 200, "with -writers: changes each writer makes per run")
+	verifyOnly := fs.Bool("verify-only", false, "append nothing: verify the -n records already in -dir or -url")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of Verify (with -writers: of the whole run) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -78,6 +79,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if bulk < 0 {
 		return errors.New("-n must be at least -single")
 	}
+	if *verifyOnly {
+		bulk, *single = 0, 0
+	}
 	start := time.Now()
 	for done := 0; done < bulk; done += *batch {
 		if err := st.InTx(ctx, func(tx platform.Tx) error { return appendN(tx, min(*batch, bulk-done)) }); err != nil {
@@ -108,6 +112,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	stop()
 	if !rep.OK() || rep.Checked != int64(*n) {
 		return fmt.Errorf("verify: checked %d of %d, broken: %v", rep.Checked, *n, rep.Broken)
+	}
+	if *verifyOnly {
+		fmt.Fprintf(stdout, "| %s | %d | verify %.1f s (%.0f rec/s) |\n", *db, *n, verifyDur.Seconds(), float64(rep.Checked)/verifyDur.Seconds())
+		return nil
 	}
 	fmt.Fprintf(stdout, "| %s | %d | %.0f rec/s (batches of %d) | %.0f rec/s (%d single-record transactions) | %.1f s (%.0f rec/s) |\n",
 		*db, *n, float64(bulk)/bulkDur.Seconds(), *batch, float64(*single)/singleDur.Seconds(), *single,

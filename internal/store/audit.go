@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/resource"
@@ -207,12 +208,40 @@ func scanAudit(rows *sql.Rows) (audit.Record, error) {
 	}
 	r.Time = time.UnixMicro(t).UTC()
 	r.Outcome = audit.Outcome(outcome)
-	if err := json.Unmarshal([]byte(roles), &r.Roles); err != nil {
+	if rs, ok := plainRoles(roles); ok {
+		r.Roles = rs
+	} else if err := json.Unmarshal([]byte(roles), &r.Roles); err != nil {
 		// A tampered roles column must not stop verification: keep the raw
 		// text so the record's hash mismatches and Verify names it.
 		r.Roles = []string{roles}
 	}
 	return r, nil
+}
+
+// plainRoles decodes the roles column as json.Unmarshal would when it is
+// what InsertAudit writes for plain role names (["a","b"]: no escapes,
+// control characters or invalid UTF-8) without the cost of reflection on
+// every row Verify reads; ok=false leaves anything else to json.Unmarshal.
+func plainRoles(s string) (_ []string, ok bool) {
+	if s == "[]" {
+		return []string{}, true
+	}
+	if len(s) < 4 || !strings.HasPrefix(s, `["`) || !strings.HasSuffix(s, `"]`) || !utf8.ValidString(s) {
+		return nil, false
+	}
+	inner := s[2 : len(s)-2]
+	for i := 0; i < len(inner); i++ {
+		if c := inner[i]; c < 0x20 || c == '\\' {
+			return nil, false
+		}
+	}
+	out := strings.Split(inner, `","`)
+	for _, r := range out {
+		if strings.Contains(r, `"`) {
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 // FirstAuditSince implements audit.Store.
