@@ -19,9 +19,11 @@ go build -o bin/bench-audit ./bench/audit
 pg() { # pg args…: run bench-audit on a fresh schema
 	local schema="bench_audit_$$_$RANDOM" sep='?'
 	[[ "$PG" == *\?* ]] && sep='&'
+	local rc=0
 	psql "$PG" -qc "CREATE SCHEMA $schema" >/dev/null
-	bin/bench-audit -db postgres -url "${PG}${sep}sslmode=disable&search_path=$schema" "$@" || true
+	bin/bench-audit -db postgres -url "${PG}${sep}sslmode=disable&search_path=$schema" "$@" || rc=$?
 	psql "$PG" -qc "DROP SCHEMA $schema CASCADE" >/dev/null
+	return $rc
 }
 havepg=1
 psql "$PG" -qc "SELECT 1" >/dev/null 2>&1 || { havepg=0; echo "PostgreSQL at $PG unreachable: skipped" >&2; }
@@ -29,11 +31,10 @@ psql "$PG" -qc "SELECT 1" >/dev/null 2>&1 || { havepg=0; echo "PostgreSQL at $PG
 echo "| database | records | bulk append | single-record append | verify |"
 echo "|---|---|---|---|---|"
 bin/bench-audit -db sqlite -n "$N" -batch "$BATCH" -single "$SINGLE"
-((havepg)) && pg -n "$N" -batch "$BATCH" -single "$SINGLE"
+if ((havepg)); then pg -n "$N" -batch "$BATCH" -single "$SINGLE"; fi
 
 echo
 echo "| database | path | writers | changes per run | each commits alone | group commit | speed-up |"
 echo "|---|---|---|---|---|---|---|"
 bin/bench-audit -db sqlite -writers "$WRITERS" -changes "$CHANGES"
-((havepg)) && pg -writers "$WRITERS" -changes "$CHANGES"
-exit 0
+if ((havepg)); then pg -writers "$WRITERS" -changes "$CHANGES"; fi
