@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"concurrent writers share commits: every acknowledged change has its record, in commit order", testGroupCommitConcurrentWriters},
 		{"a member of a commit group that fails, panics or is cancelled leaves nothing, the others commit", testGroupCommitFailingMember},
 		{"audit records are listed newest first with filters and exported", testAuditListExport},
+		{"records holding the separator of a packed read are read back intact", testAuditSeparatorInText},
 		{"verify names the first record altered, deleted or reordered in the database", testAuditTamper},
 		{"pruning old records keeps the chain verifiable", testAuditPrune},
 		{"the chain's base moves only through an audit.prune record in the chain", testAuditPruneMovesTheBaseOnlyThroughItsRecord},
