@@ -16,13 +16,14 @@ import (
 // flushes the records of every backend waiting on it at once:
 //
 //   - A caller queues its function and waits. Whoever holds the leadership
-//     token (one at a time) takes the queue, up to maxGroup functions, as
-//     one group, and leads it; callers queued meanwhile form the next group.
+//     token (one at a time) takes the queue as one group and leads it.
 //   - The leader begins one transaction, locks the audit chain and runs the
-//     functions one after another, each inside a savepoint of its own. A
-//     function that fails (or panics, or whose context is done) is rolled
+//     functions one after another, each after the first inside a savepoint
+//     of its own; whoever queues meanwhile joins the group, up to maxGroup.
+//     A function that fails (or panics, or whose context is done) is rolled
 //     back to its savepoint and answered at once with its error: nothing of
-//     it is committed, and the others carry on.
+//     it is committed, and the others carry on. When the first fails, the
+//     transaction is rolled back and the others start a new one.
 //   - The audit records the functions appended are written together, in
 //     one statement, just before the commit (Tx.InsertAudit keeps them).
 //   - The leader commits once and then answers the others. A caller is
@@ -31,8 +32,8 @@ import (
 //     error, and nothing of theirs is written.
 //
 // The chain is appended in the order the functions run, which is the
-// order of their one commit. A group of one runs without a savepoint, as a
-// transaction of its own. See docs/adr/0013-audit-group-commit.md.
+// order of their one commit. A group of one is a transaction of its own,
+// as without group commit. See docs/adr/0013-audit-group-commit.md.
 
 // maxGroup bounds a group. PostgreSQL tracks at most 64 subtransactions
 // per transaction in shared memory before every snapshot taken anywhere
@@ -114,25 +115,22 @@ func (s *Store) InTx(ctx context.Context, fn func(platform.Tx) error) error {
 		case <-m.done:
 			return m.answer()
 		case c.lead <- struct{}{}:
-			if g := c.take(); len(g) > 0 {
-				s.commitGroup(g)
+			for g := c.take(int(c.limit.Load())); len(g) > 0; {
+				g = s.commitGroup(g)
 			}
 			<-c.lead
 		}
 	}
 }
 
-// take removes the next group from the queue.
-func (c *committer) take() []*member {
+// take removes up to n members from the front of the queue.
+func (c *committer) take(n int) []*member {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := min(len(c.queue), int(c.limit.Load()))
+	n = min(len(c.queue), max(n, 0))
 	g := c.queue[:n:n]
 	c.queue = c.queue[n:]
-	if n > 0 {
-		c.groups.Add(1)
-		c.members.Add(int64(n))
-	}
+	c.members.Add(int64(n))
 	return g
 }
 
@@ -152,14 +150,20 @@ func (m *member) answer() error {
 	return nil
 }
 
-// commitGroup runs g in one transaction and answers every member.
-func (s *Store) commitGroup(g []*member) {
+// commitGroup runs g, and whoever queues while it runs (up to the limit),
+// in one transaction and answers every member. When the first member
+// fails it runs without a savepoint (there is nothing before it to keep):
+// the transaction is rolled back, and the members not yet run are returned
+// for a transaction of their own.
+func (s *Store) commitGroup(g []*member) (rest []*member) {
+	c := s.commits
+	c.groups.Add(1)
 	// The group's statements outlive any one caller's cancellation.
 	ctx := context.WithoutCancel(g[0].ctx)
 	stx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		answerAll(g, fmt.Errorf("begin transaction: %w", s.d.translate(err)))
-		return
+		return nil
 	}
 	shared := &Tx{tx: stx, d: s.d, write: true}
 	// Locking the chain first serializes writers (on PostgreSQL; SQLite's
@@ -167,43 +171,48 @@ func (s *Store) commitGroup(g []*member) {
 	if _, err := shared.LockAuditChain(ctx); err != nil {
 		_ = stx.Rollback()
 		answerAll(g, fmt.Errorf("serialize write transaction: %w", err))
-		return
+		return nil
 	}
-	savepoints := len(g) > 1
 	var kept []*member // run successfully, answered at the commit
-	for i, m := range g {
-		ok, err := s.runMember(ctx, shared, m, savepoints)
+	for i := 0; i < len(g); i++ {
+		m := g[i]
+		ok, err := s.runMember(ctx, shared, m, i > 0)
 		if err != nil { // the transaction is unusable: nothing of the group commits
 			_ = stx.Rollback()
 			answerAll(append(kept, g[i:]...), err)
-			return
+			return nil
+		}
+		if !ok && i == 0 {
+			_ = stx.Rollback()
+			close(m.done)
+			return g[1:]
 		}
 		if !ok {
 			close(m.done) // rolled back to its savepoint: answered now
-			continue
+		} else {
+			kept = append(kept, m)
 		}
-		kept = append(kept, m)
-	}
-	if len(kept) == 0 {
-		_ = stx.Rollback()
-		return
+		if i == len(g)-1 { // take those who queued meanwhile
+			g = append(g, c.take(int(c.limit.Load())-len(g))...)
+		}
 	}
 	if err := shared.flushAudit(ctx); err != nil {
 		_ = stx.Rollback()
 		answerAll(kept, fmt.Errorf("write audit records: %w", err))
-		return
+		return nil
 	}
 	if err := stx.Commit(); err != nil {
 		answerAll(kept, fmt.Errorf("commit: %w", s.d.translate(err)))
-		return
+		return nil
 	}
 	for _, m := range kept {
 		close(m.done)
 	}
+	return nil
 }
 
-// runMember runs m's function in shared, inside a savepoint when the group
-// has others. It reports whether m's changes stay in the transaction; an
+// runMember runs m's function in shared, inside a savepoint unless it is
+// the group's first. It reports whether m's changes stay in the transaction; an
 // error means the transaction can no longer be used.
 func (s *Store) runMember(ctx context.Context, shared *Tx, m *member, savepoint bool) (bool, error) {
 	if err := m.ctx.Err(); err != nil {
@@ -227,7 +236,7 @@ func (s *Store) runMember(ctx context.Context, shared *Tx, m *member, savepoint 
 		return true, nil
 	}
 	if !savepoint {
-		return false, nil // the group's one member: the transaction rolls back
+		return false, nil // the group's first member: the transaction rolls back
 	}
 	if _, err := shared.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT member"); err != nil {
 		return false, fmt.Errorf("roll back to savepoint: %w", s.d.translate(err))
