@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -115,13 +117,25 @@ func (s *Store) InTx(ctx context.Context, fn func(platform.Tx) error) error {
 		case <-m.done:
 			return m.answer()
 		case c.lead <- struct{}{}:
-			for g := c.take(int(c.limit.Load())); len(g) > 0; {
-				g = s.commitGroup(g)
-			}
-			<-c.lead
+			s.lead()
 		}
 	}
 }
+
+// lead commits groups from the queue, holding the leadership token.
+func (s *Store) lead() {
+	c := s.commits
+	defer func() { <-c.lead }()
+	for g := c.take(int(c.limit.Load())); len(g) > 0; {
+		g = s.commitGroup(g)
+	}
+}
+
+// ErrAbandoned answers the members of a group whose leader's goroutine
+// ended inside a function (runtime.Goexit, as testing's FailNow does):
+// nothing of the group was committed. Functions given to InTx must not end
+// their goroutine; this keeps the others from waiting forever.
+var ErrAbandoned = errors.New("write transaction abandoned: a function in its commit group ended its goroutine")
 
 // take removes up to n members from the front of the queue.
 func (c *committer) take(n int) []*member {
@@ -165,6 +179,23 @@ func (s *Store) commitGroup(g []*member) (rest []*member) {
 		answerAll(g, fmt.Errorf("begin transaction: %w", s.d.translate(err)))
 		return nil
 	}
+	returned := false
+	defer func() {
+		if !returned { // a function ended the goroutine: nobody else may wait forever
+			_ = stx.Rollback()
+			answerAll(g, ErrAbandoned)
+		}
+	}()
+	rest = s.runGroup(ctx, stx, &g)
+	returned = true
+	return rest
+}
+
+// runGroup is commitGroup once the transaction has begun; members who
+// join are appended to *g.
+func (s *Store) runGroup(ctx context.Context, stx *sql.Tx, gp *[]*member) (rest []*member) {
+	c, g := s.commits, *gp
+	defer func() { *gp = g }()
 	shared := &Tx{tx: stx, d: s.d, write: true}
 	// Locking the chain first serializes writers (on PostgreSQL; SQLite's
 	// BEGIN IMMEDIATE already did) and rules out lock-order deadlocks.
@@ -254,9 +285,14 @@ func call(fn func(platform.Tx) error, tx *Tx) (panicked any, err error) {
 	return nil, fn(tx)
 }
 
-// answerAll answers every member of g with err.
+// answerAll answers every member of g not yet answered with err.
 func answerAll(g []*member, err error) {
 	for _, m := range g {
+		select {
+		case <-m.done:
+			continue
+		default:
+		}
 		if m.err == nil && m.panicked == nil {
 			m.err = err
 		}

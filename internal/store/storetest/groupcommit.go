@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/store"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -289,5 +291,57 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// testGroupCommitGoexit: a function that ends its goroutine (as t.FailNow
+// does) on the leader's goroutine abandons its group: every member is
+// answered ErrAbandoned, nothing of the group is written, and the next
+// write transaction is served.
+func testGroupCommitGoexit(t *testing.T, h *harness) {
+	ctx := t.Context()
+	before := h.st.CommitStats()
+	release := make(chan struct{})
+	go func() {
+		_ = h.st.InTx(ctx, func(tx platform.Tx) error {
+			<-release
+			_, err := h.p.Tenancy.CreateTenant(ctx, tx, h.admin, tenancy.Tenant{Name: "first"})
+			return err
+		})
+		t.Error("the leader's goroutine went on after a function ended it")
+	}()
+	waitFor(t, "the first writer to lead", func() bool { return h.st.CommitStats().Groups > before.Groups })
+	const members = 3
+	results := make([]error, members)
+	var wg sync.WaitGroup
+	for i := range members {
+		wg.Go(func() {
+			results[i] = h.st.InTx(ctx, func(tx platform.Tx) error {
+				if _, err := h.p.Tenancy.CreateTenant(ctx, tx, h.admin, tenancy.Tenant{Name: fmt.Sprintf("m%d", i)}); err != nil {
+					return err
+				}
+				if i == 1 {
+					runtime.Goexit()
+				}
+				return nil
+			})
+		})
+	}
+	waitFor(t, "every member to queue", func() bool { return h.st.CommitStats().Waiting == members })
+	close(release)
+	wg.Wait()
+	for i, err := range results {
+		if !errors.Is(err, store.ErrAbandoned) {
+			t.Errorf("member %d: got %v, want ErrAbandoned", i, err)
+		}
+	}
+	h.tenant(t, "after")
+	h.view(t, func(tx platform.Tx) error {
+		page := must[resource.Page[tenancy.Tenant]](t)(h.p.Tenancy.ListTenants(ctx, tx, resource.ListOptions{Limit: 100}))
+		diff(t, "tenants", len(page.Items), 1)
+		return nil
+	})
+	if rep := h.verify(t); !rep.OK() || rep.Checked != 1 {
+		t.Fatalf("verify: %+v", rep)
 	}
 }
