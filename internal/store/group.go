@@ -105,7 +105,8 @@ func (s *Store) CommitStats() CommitStats {
 // records or not at all, and a failing fn never undoes another's. fn may
 // run on another goroutine than the caller's; InTx returns once fn's fate
 // is settled and, on success, after the functions fn registered with
-// AfterCommit have run on the caller's goroutine.
+// AfterCommit have run on the caller's goroutine. fn must not call InTx
+// (it would wait for its own group) nor end its goroutine (ErrAbandoned).
 func (s *Store) InTx(ctx context.Context, fn func(platform.Tx) error) error {
 	m := &member{ctx: ctx, fn: fn, done: make(chan struct{})}
 	c := s.commits
