@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"berth.dev/berth/internal/audit"
@@ -39,6 +40,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	n := fs.Int("n", 1_000_000, "records to append before verifying")
 	batch := fs.Int("batch", 1000, "records per transaction in the bulk phase")
 	single := fs.Int("single", 5000, "records appended one per transaction")
+	writers := fs.Int("writers", 0, "instead: measure this many concurrent writers making audited changes through the application layer, each committing alone and then with group commit")
+	perWriter := fs.Int("changes", 200, "with -writers: changes each writer makes per run")
+	verifyOnly := fs.Bool("verify-only", false, "append nothing: verify the -n records already in -dir or -url")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of Verify (with -writers: of the whole run) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,6 +52,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer cleanup()
+	if *writers > 0 {
+		stop, err := startProfile(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		return concurrentWriters(ctx, stdout, st, *db, *writers, *perWriter)
+	}
 
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	actor := audit.Actor{User: "bench", Roles: []string{"developer@acme/payments"}, SourceIP: "10.1.2.3", RequestID: "bench"}
@@ -66,6 +79,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if bulk < 0 {
 		return errors.New("-n must be at least -single")
 	}
+	if *verifyOnly {
+		bulk, *single = 0, 0
+	}
 	start := time.Now()
 	for done := 0; done < bulk; done += *batch {
 		if err := st.InTx(ctx, func(tx platform.Tx) error { return appendN(tx, min(*batch, bulk-done)) }); err != nil {
@@ -84,18 +100,44 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	svc := audit.NewService(clk, 0)
 	var rep audit.Report
+	stop, err := startProfile(*cpuprofile)
+	if err != nil {
+		return err
+	}
 	start = time.Now()
 	if err := st.View(ctx, func(tx platform.Tx) (err error) { rep, err = svc.Verify(ctx, tx); return err }); err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
 	verifyDur := time.Since(start)
+	stop()
 	if !rep.OK() || rep.Checked != int64(*n) {
 		return fmt.Errorf("verify: checked %d of %d, broken: %v", rep.Checked, *n, rep.Broken)
+	}
+	if *verifyOnly {
+		fmt.Fprintf(stdout, "| %s | %d | verify %.1f s (%.0f rec/s) |\n", *db, *n, verifyDur.Seconds(), float64(rep.Checked)/verifyDur.Seconds())
+		return nil
 	}
 	fmt.Fprintf(stdout, "| %s | %d | %.0f rec/s (batches of %d) | %.0f rec/s (%d single-record transactions) | %.1f s (%.0f rec/s) |\n",
 		*db, *n, float64(bulk)/bulkDur.Seconds(), *batch, float64(*single)/singleDur.Seconds(), *single,
 		verifyDur.Seconds(), float64(rep.Checked)/verifyDur.Seconds())
 	return nil
+}
+
+// startProfile starts a CPU profile into path (none when empty) and
+// returns what stops it.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func open(ctx context.Context, db, url, dir string) (*store.Store, func(), error) {

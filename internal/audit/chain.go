@@ -6,53 +6,64 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
 // GenesisHash is the PrevHash of the first record ever appended.
 var GenesisHash = hex.EncodeToString(make([]byte, sha256.Size))
 
-// canonical is the hashed form of a record: fixed field order, UTC time
-// with microsecond precision (what every supported database keeps), no hash.
-type canonical struct {
-	Seq       int64    `json:"seq"`
-	Time      string   `json:"time"`
-	Actor     string   `json:"actor"`
-	Roles     []string `json:"roles"`
-	Tenant    string   `json:"tenant"`
-	Project   string   `json:"project"`
-	Action    string   `json:"action"`
-	Target    string   `json:"target"`
-	Outcome   Outcome  `json:"outcome"`
-	SourceIP  string   `json:"sourceIP"`
-	RequestID string   `json:"requestID"`
-	Summary   string   `json:"summary"`
+// Canonical returns the canonical JSON form of r that its hash covers:
+// fixed field order, UTC time with microsecond precision (what every
+// supported database keeps), no hash; strings quoted as encoding/json
+// quotes them (HTML characters escaped).
+func Canonical(r Record) []byte { return appendCanonical(nil, r) }
+
+// appendCanonical appends Canonical(r) to b without reflection: Verify
+// hashes every record of the trail.
+func appendCanonical(b []byte, r Record) []byte {
+	b = strconv.AppendInt(append(b, `{"seq":`...), r.Seq, 10)
+	b = append(r.Time.UTC().AppendFormat(append(b, `,"time":"`...), time.RFC3339Nano), '"')
+	b = appendString(append(b, `,"actor":`...), r.Actor)
+	b = append(b, `,"roles":[`...)
+	for i, role := range r.Roles {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, role)
+	}
+	b = appendString(append(b, `],"tenant":`...), r.Tenant)
+	b = appendString(append(b, `,"project":`...), r.Project)
+	b = appendString(append(b, `,"action":`...), r.Action)
+	b = appendString(append(b, `,"target":`...), r.Target)
+	b = appendString(append(b, `,"outcome":`...), string(r.Outcome))
+	b = appendString(append(b, `,"sourceIP":`...), r.SourceIP)
+	b = appendString(append(b, `,"requestID":`...), r.RequestID)
+	b = appendString(append(b, `,"summary":`...), r.Summary)
+	return append(b, '}')
 }
 
-// Canonical returns the canonical JSON form of r that its hash covers.
-func Canonical(r Record) []byte {
-	roles := r.Roles
-	if roles == nil {
-		roles = []string{}
+// appendString appends s quoted as json.Marshal quotes it: printable ASCII
+// that needs no escape as it is, anything else through json.Marshal.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // cannot fail: a string
+			return append(b, q...)
+		}
 	}
-	b, _ := json.Marshal(canonical{ // cannot fail: strings and ints only
-		Seq: r.Seq, Time: r.Time.UTC().Format(time.RFC3339Nano), Actor: r.Actor, Roles: roles,
-		Tenant: r.Tenant, Project: r.Project, Action: r.Action, Target: r.Target, Outcome: r.Outcome,
-		SourceIP: r.SourceIP, RequestID: r.RequestID, Summary: r.Summary,
-	})
-	return b
+	return append(append(append(b, '"'), s...), '"')
 }
 
 // HashOf returns hex SHA-256(prevHash bytes || Canonical(r)).
 func HashOf(prevHash string, r Record) string {
-	h := sha256.New()
-	prev, err := hex.DecodeString(prevHash)
+	buf := make([]byte, 0, 512)
+	buf, err := hex.AppendDecode(buf, []byte(prevHash))
 	if err != nil {
-		prev = []byte(prevHash) // a corrupted prev hash still hashes, and then mismatches
+		buf = append(buf[:0], prevHash...) // a corrupted prev hash still hashes, and then mismatches
 	}
-	h.Write(prev)
-	h.Write(Canonical(r))
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(appendCanonical(buf, r))
+	return hex.EncodeToString(sum[:])
 }
 
 // Append adds a record for e by a at now to the chain, through the

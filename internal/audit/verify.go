@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 
 	"berth.dev/berth/internal/resource"
 )
@@ -78,23 +80,23 @@ func (s *Service) VerifyAnchored(ctx context.Context, st Reader, anchors []Ancho
 		return w.rep, nil
 	}
 	prev, next := chain.BaseHash, chain.BaseSeq+1
-	after := chain.BaseSeq
-	for w.rep.Broken == nil {
-		recs, err := st.ListAudit(ctx, Query{After: after, Limit: batch})
-		if err != nil {
-			return Report{}, fmt.Errorf("read audit records after %d: %w", after, err)
+	batches, stop := readAhead(ctx, st, chain.BaseSeq)
+	defer stop()
+	for b := range batches {
+		if b.err != nil {
+			return Report{}, fmt.Errorf("read audit records after %d: %w", next-1, b.err)
 		}
-		for _, r := range recs {
-			if w.rep.Broken = w.record(r, next, prev); w.rep.Broken != nil {
+		hashes := hashAll(b.recs)
+		for i, r := range b.recs {
+			if w.rep.Broken = w.record(r, hashes[i], next, prev); w.rep.Broken != nil {
 				break
 			}
 			w.rep.Checked++
 			prev, next = r.Hash, r.Seq+1
 		}
-		if len(recs) < batch {
+		if w.rep.Broken != nil {
 			break
 		}
-		after = recs[len(recs)-1].Seq
 	}
 	w.rep.HeadHash = prev
 	if w.rep.Broken == nil {
@@ -171,9 +173,10 @@ func (w *walk) checkBase(newest Anchor) {
 	}
 }
 
-// record checks r, expected as record next after a record hashed prev.
-func (w *walk) record(r Record, next int64, prev string) *Break {
-	if b := check(r, next, prev); b != nil {
+// record checks r, whose contents hash to hash, expected as record next
+// after a record hashed prev.
+func (w *walk) record(r Record, hash string, next int64, prev string) *Break {
+	if b := check(r, hash, next, prev); b != nil {
 		return b
 	}
 	if hash, ok := w.anchors[r.Seq]; ok {
@@ -235,7 +238,9 @@ func PrunedThrough(r Record) (Anchor, bool) {
 	return Anchor{Seq: seq, Hash: m[2]}, true
 }
 
-func check(r Record, want int64, prev string) *Break {
+// check checks r, whose contents hash to hash (HashOf(r.PrevHash, r)),
+// expected as record want after a record hashed prev.
+func check(r Record, hash string, want int64, prev string) *Break {
 	switch {
 	case r.Seq > want:
 		return &Break{Seq: want, Problem: "deleted", Detail: fmt.Sprintf("record %d is missing; the next one is %d", want, r.Seq)}
@@ -244,10 +249,61 @@ func check(r Record, want int64, prev string) *Break {
 	case r.PrevHash != prev:
 		return &Break{Seq: r.Seq, Problem: "reordered",
 			Detail: "it does not follow the record before it (its previous hash differs): a record before it was deleted or records were moved"}
-	case HashOf(prev, r) != r.Hash:
+	case hash != r.Hash: // r.PrevHash is prev here
+
 		return &Break{Seq: r.Seq, Problem: "altered", Detail: "its contents do not match its hash"}
 	}
 	return nil
+}
+
+// batchOf is one batch read ahead.
+type batchOf struct {
+	recs []Record
+	err  error
+}
+
+// readAhead reads the records after `after` in batches on a goroutine of
+// its own, one batch ahead of the caller, so reading the database and
+// hashing overlap. stop ends the reading and waits for it: the
+// transaction st is used by one goroutine at a time, and by none once
+// stop returns.
+func readAhead(ctx context.Context, st Reader, after int64) (batches <-chan batchOf, stop func()) {
+	out := make(chan batchOf, 1)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(out)
+		for {
+			recs, err := st.ListAudit(ctx, Query{After: after, Limit: batch})
+			select {
+			case out <- batchOf{recs, err}:
+			case <-quit:
+				return
+			}
+			if err != nil || len(recs) < batch {
+				return
+			}
+			after = recs[len(recs)-1].Seq
+		}
+	}()
+	return out, func() { close(quit); <-done }
+}
+
+// hashAll returns HashOf(r.PrevHash, r) of every record, hashing slices of
+// recs in parallel: each hash depends on its record alone.
+func hashAll(recs []Record) []string {
+	out := make([]string, len(recs))
+	workers := min(runtime.GOMAXPROCS(0), max(len(recs)/256, 1))
+	var wg sync.WaitGroup
+	for k := range workers {
+		wg.Go(func() {
+			for i := k; i < len(recs); i += workers {
+				out[i] = HashOf(recs[i].PrevHash, recs[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // checkHead compares the last record verified with the chain's head.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/resource"
@@ -44,40 +45,95 @@ func (tx *Tx) chain(ctx context.Context, suffix string) (audit.Chain, error) {
 
 const auditCols = "seq, time, actor, roles, tenant, project, action, target, outcome, source_ip, request_id, summary, prev_hash, hash"
 
-// InsertAudit implements audit.Writer.
+// InsertAudit implements audit.Writer. In a write transaction that holds
+// the chain (LockAuditChain, as audit.Append does), the record must follow
+// the head; it is kept and written with the transaction's others just
+// before the commit (flushAudit): one statement for a whole commit group
+// instead of one per record. Reads of the trail inside the transaction do
+// not see it.
 func (tx *Tx) InsertAudit(ctx context.Context, r audit.Record) error {
-	roles, err := json.Marshal(r.Roles)
-	if err != nil {
-		return fmt.Errorf("encode roles: %w", err)
+	if !tx.write || tx.chainState == nil {
+		return tx.insertAudit(ctx, []audit.Record{r})
 	}
-	if r.Roles == nil {
-		roles = []byte("[]")
+	if c := tx.chainState; r.Seq != c.HeadSeq+1 || r.PrevHash != c.HeadHash {
+		return fmt.Errorf("audit record %d does not follow the chain's head %d: %w", r.Seq, c.HeadSeq, resource.ErrConflict)
 	}
-	args := []any{r.Seq, r.Time.UnixMicro(), r.Actor, string(roles), r.Tenant, r.Project, r.Action, r.Target,
-		string(r.Outcome), r.SourceIP, r.RequestID, r.Summary, r.PrevHash, r.Hash, r.Seq, r.Hash}
-	if tx.d.insertAudit == "" {
-		if _, err := tx.exec(ctx, insertAuditValues, args[:14]...); err != nil {
-			return err
-		}
-		if _, err := tx.exec(ctx, updateAuditHead, args[14:]...); err != nil {
-			return err
-		}
-	} else if _, err := tx.exec(ctx, tx.d.insertAudit, args...); err != nil {
-		return err
-	}
-	if tx.chainState != nil {
-		tx.chainState.HeadSeq, tx.chainState.HeadHash = r.Seq, r.Hash
-	}
+	tx.pendingAudit = append(tx.pendingAudit, r)
+	tx.chainState.HeadSeq, tx.chainState.HeadHash = r.Seq, r.Hash
 	return nil
 }
 
-// Storing a record and moving the chain's head: one round trip on
-// PostgreSQL (a data-modifying CTE), two statements on SQLite (in-process,
-// no round trips to save).
+// flushAudit writes the records InsertAudit kept.
+func (tx *Tx) flushAudit(ctx context.Context) error {
+	for recs := tx.pendingAudit; len(recs) > 0; recs = recs[min(len(recs), flushRows):] {
+		if err := tx.insertAudit(ctx, recs[:min(len(recs), flushRows)]); err != nil {
+			return err
+		}
+	}
+	tx.pendingAudit = nil
+	return nil
+}
+
+// flushRows bounds the records one statement inserts (14 parameters each
+// on SQLite).
+const flushRows = 256
+
+// insertAudit stores recs, in chain order, and makes the last the chain's
+// head: one statement on PostgreSQL (arrays unnested in a data-modifying
+// CTE), two on SQLite (in-process, no round trips to save).
+func (tx *Tx) insertAudit(ctx context.Context, recs []audit.Record) error {
+	cols := make([][]any, 14)
+	for _, r := range recs {
+		roles, err := json.Marshal(r.Roles)
+		if err != nil {
+			return fmt.Errorf("encode roles: %w", err)
+		}
+		if r.Roles == nil {
+			roles = []byte("[]")
+		}
+		for i, v := range []any{r.Seq, r.Time.UnixMicro(), r.Actor, string(roles), r.Tenant, r.Project, r.Action, r.Target,
+			string(r.Outcome), r.SourceIP, r.RequestID, r.Summary, r.PrevHash, r.Hash} {
+			cols[i] = append(cols[i], v)
+		}
+	}
+	last := recs[len(recs)-1]
+	if tx.d.dollar {
+		args := []any{column[int64](cols[0]), column[int64](cols[1])}
+		for _, c := range cols[2:] {
+			args = append(args, column[string](c))
+		}
+		_, err := tx.exec(ctx, insertAuditPostgres, append(args, last.Seq, last.Hash)...)
+		return err
+	}
+	var args []any
+	for i := range recs {
+		for _, c := range cols {
+			args = append(args, c[i])
+		}
+	}
+	if _, err := tx.exec(ctx, insertAuditValues+strings.Repeat(", "+auditRow, len(recs)-1), args...); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, updateAuditHead, last.Seq, last.Hash)
+	return err
+}
+
+// column converts one column's values to a typed slice (a PostgreSQL array).
+func column[T any](vs []any) []T {
+	out := make([]T, len(vs))
+	for i, v := range vs {
+		out[i] = v.(T)
+	}
+	return out
+}
+
 const (
-	insertAuditValues   = "INSERT INTO audit_records (" + auditCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	auditRow            = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	insertAuditValues   = "INSERT INTO audit_records (" + auditCols + ") VALUES " + auditRow
 	updateAuditHead     = "UPDATE audit_chain SET head_seq = ?, head_hash = ? WHERE id = 1"
-	insertAuditPostgres = "WITH ins AS (" + insertAuditValues + ") " + updateAuditHead
+	insertAuditPostgres = "WITH ins AS (INSERT INTO audit_records (" + auditCols + ") SELECT * FROM unnest(" +
+		"?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], " +
+		"?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])) " + updateAuditHead
 )
 
 // ListAudit implements audit.Reader.
@@ -112,7 +168,7 @@ func (tx *Tx) ListAudit(ctx context.Context, q audit.Query) ([]audit.Record, err
 	if !q.Until.IsZero() {
 		add("time < ?", q.Until.UnixMicro())
 	}
-	sqlq := "SELECT " + auditCols + " FROM audit_records"
+	sqlq := "SELECT " + tx.d.packedAuditCols + " FROM audit_records"
 	if len(conds) > 0 {
 		sqlq += " WHERE " + strings.Join(conds, " AND ")
 	}
@@ -132,14 +188,82 @@ func (tx *Tx) ListAudit(ctx context.Context, q audit.Query) ([]audit.Record, err
 	}
 	defer rows.Close()
 	out := make([]audit.Record, 0, min(limit, 1024))
+	var unpacked []int // records whose text holds the separator
 	for rows.Next() {
-		r, err := scanAudit(rows)
+		r, ok, err := scanPacked(rows)
 		if err != nil {
 			return nil, tx.d.translate(err)
 		}
+		if !ok {
+			unpacked = append(unpacked, len(out))
+		}
 		out = append(out, r)
 	}
-	return out, tx.d.translate(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, tx.d.translate(err)
+	}
+	rows.Close()
+	for _, i := range unpacked {
+		if out[i], err = tx.auditRecord(ctx, out[i].Seq); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Reading a record's twelve text columns as one, joined by the unit
+// separator (U+001F), makes a row three columns instead of fourteen: a
+// third of the time Verify spends reading on SQLite, where every column
+// fetched takes the connection's mutex. A record whose text holds the
+// separator itself is read again column by column.
+const (
+	unitSep   = "\x1f"
+	textCols  = "actor, roles, tenant, project, action, target, outcome, source_ip, request_id, summary, prev_hash, hash"
+	textCount = 12
+)
+
+// packedAuditCols is the select list of a packed read; sep is the SQL for
+// the separator.
+func packedAuditCols(sep string) string {
+	return "seq, time, " + strings.ReplaceAll(textCols, ", ", " || "+sep+" || ")
+}
+
+// scanPacked scans a packed row; ok=false when the separators do not
+// split it into the twelve columns unambiguously.
+func scanPacked(rows *sql.Rows) (r audit.Record, ok bool, err error) {
+	var t int64
+	var packed string
+	if err := rows.Scan(&r.Seq, &t, &packed); err != nil {
+		return r, false, err
+	}
+	if strings.Count(packed, unitSep) != textCount-1 {
+		return r, false, nil
+	}
+	var roles, outcome string
+	for _, f := range []*string{&r.Actor, &roles, &r.Tenant, &r.Project, &r.Action, &r.Target, &outcome,
+		&r.SourceIP, &r.RequestID, &r.Summary, &r.PrevHash} {
+		*f, packed, _ = strings.Cut(packed, unitSep)
+	}
+	r.Hash = packed
+	decodeAudit(&r, t, roles, outcome)
+	return r, true, nil
+}
+
+// auditRecord reads record seq column by column.
+func (tx *Tx) auditRecord(ctx context.Context, seq int64) (audit.Record, error) {
+	rows, err := tx.query(ctx, "SELECT "+auditCols+" FROM audit_records WHERE seq = ?", seq)
+	if err != nil {
+		return audit.Record{}, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return audit.Record{}, tx.d.translate(err)
+		}
+		return audit.Record{}, fmt.Errorf("audit record %d: %w", seq, resource.ErrNotFound)
+	}
+	r, err := scanAudit(rows)
+	return r, tx.d.translate(err)
 }
 
 func scanAudit(rows *sql.Rows) (audit.Record, error) {
@@ -150,14 +274,47 @@ func scanAudit(rows *sql.Rows) (audit.Record, error) {
 		&r.SourceIP, &r.RequestID, &r.Summary, &r.PrevHash, &r.Hash); err != nil {
 		return r, err
 	}
+	decodeAudit(&r, t, roles, outcome)
+	return r, nil
+}
+
+// decodeAudit sets the fields of r stored encoded.
+func decodeAudit(r *audit.Record, t int64, roles, outcome string) {
 	r.Time = time.UnixMicro(t).UTC()
 	r.Outcome = audit.Outcome(outcome)
-	if err := json.Unmarshal([]byte(roles), &r.Roles); err != nil {
+	if rs, ok := plainRoles(roles); ok {
+		r.Roles = rs
+	} else if err := json.Unmarshal([]byte(roles), &r.Roles); err != nil {
 		// A tampered roles column must not stop verification: keep the raw
 		// text so the record's hash mismatches and Verify names it.
 		r.Roles = []string{roles}
 	}
-	return r, nil
+}
+
+// plainRoles decodes the roles column as json.Unmarshal would when it is
+// what InsertAudit writes for plain role names (["a","b"]: no escapes,
+// control characters or invalid UTF-8) without the cost of reflection on
+// every row Verify reads; ok=false leaves anything else to json.Unmarshal.
+func plainRoles(s string) (_ []string, ok bool) {
+	if s == "[]" {
+		return []string{}, true
+	}
+	if len(s) < 4 || !strings.HasPrefix(s, `["`) || !strings.HasSuffix(s, `"]`) || !utf8.ValidString(s) {
+		return nil, false
+	}
+	inner := s[2 : len(s)-2]
+	for i := 0; i < len(inner); i++ {
+		if c := inner[i]; c < 0x20 || c == '\\' {
+			return nil, false
+		}
+	}
+	out := strings.Split(inner, `","`)
+	for _, r := range out {
+		if strings.Contains(r, `"`) {
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 // FirstAuditSince implements audit.Store.

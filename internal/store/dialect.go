@@ -21,18 +21,15 @@ type dialect struct {
 	dollar bool
 	// forUpdate is appended to a SELECT to lock the rows it reads.
 	forUpdate string
-	// lockWrites runs first in every write transaction to serialize them;
-	// empty when the database does so itself.
-	lockWrites string
-	// insertAudit stores an audit record and moves the chain's head in
-	// one statement; empty: two statements.
-	insertAudit string
+	// packedAuditCols reads an audit record as three columns (audit.go).
+	packedAuditCols string
 	// unique and foreignKey classify a driver error.
 	unique, foreignKey func(error) bool
 }
 
 var sqliteDialect = &dialect{
-	name: "sqlite",
+	name:            "sqlite",
+	packedAuditCols: packedAuditCols("char(31)"),
 	unique: func(err error) bool {
 		var e *sqlite.Error
 		return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -44,11 +41,10 @@ var sqliteDialect = &dialect{
 }
 
 var postgresDialect = &dialect{
-	name:        "postgres",
-	dollar:      true,
-	forUpdate:   " FOR UPDATE",
-	lockWrites:  "SELECT head_seq FROM audit_chain WHERE id = 1 FOR UPDATE",
-	insertAudit: rebindDollar(insertAuditPostgres),
+	name:            "postgres",
+	dollar:          true,
+	forUpdate:       " FOR UPDATE",
+	packedAuditCols: packedAuditCols("chr(31)"),
 	unique: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"

@@ -44,17 +44,28 @@ func (t table) where(cols []string) string {
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	res, err := tx.tx.ExecContext(ctx, tx.d.rebind(q), args...)
+	res, err := tx.tx.ExecContext(tx.stmtCtx(ctx), tx.d.rebind(q), args...)
 	return res, tx.d.translate(err)
 }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := tx.tx.QueryContext(ctx, tx.d.rebind(q), args...)
+	rows, err := tx.tx.QueryContext(tx.stmtCtx(ctx), tx.d.rebind(q), args...)
 	return rows, tx.d.translate(err)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, tx.d.rebind(q), args...)
+	return tx.tx.QueryRowContext(tx.stmtCtx(ctx), tx.d.rebind(q), args...)
+}
+
+// stmtCtx is the context of a statement: in a write transaction, a done
+// ctx still refuses the statement (database/sql checks it before using the
+// connection) but one not yet done cannot cancel it midway, which would
+// break the connection the group's other members share.
+func (tx *Tx) stmtCtx(ctx context.Context) context.Context {
+	if !tx.write || ctx.Err() != nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // insert stores a new row; a duplicate key or unique column is

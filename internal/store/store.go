@@ -11,8 +11,9 @@
 //
 // Write transactions are serialized: SQLite's BEGIN IMMEDIATE takes the
 // database's write lock, and on PostgreSQL InTx first locks the audit
-// chain's row, which every write appends to anyway. See
-// docs/adr/0003-store.md.
+// chain's row, which every write appends to anyway. Concurrent write
+// transactions share one database transaction and one commit (group
+// commit, group.go). See docs/adr/0003-store.md and 0013.
 package store
 
 import (
@@ -54,6 +55,8 @@ type Store struct {
 	// the write lock nor toggles a connection's mode; on PostgreSQL db.
 	ro *sql.DB
 	d  *dialect
+	// commits groups concurrent write transactions (group.go).
+	commits *committer
 }
 
 // Tx is the store bound to one transaction. It is not safe for concurrent
@@ -61,8 +64,14 @@ type Store struct {
 type Tx struct {
 	tx *sql.Tx
 	d  *dialect
+	// write marks a write transaction, possibly shared by a group (see
+	// InTx): its statements are not cancelled midway by a caller's context,
+	// which would break the connection the group shares.
+	write bool
 	// chainState is the audit chain once LockAuditChain has read it.
 	chainState *audit.Chain
+	// pendingAudit are the records InsertAudit keeps until the commit.
+	pendingAudit []audit.Record
 	// afterCommit runs, in order, once the transaction has committed.
 	afterCommit []func()
 }
@@ -130,7 +139,7 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*Store, error) {
 }
 
 func open(ctx context.Context, db *sql.DB, d *dialect) (*Store, error) {
-	s := &Store{db: db, ro: db, d: d}
+	s := &Store{db: db, ro: db, d: d, commits: newCommitter()}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", d.name, err)
@@ -157,25 +166,15 @@ func (s *Store) Close() error {
 // Ping checks the database is reachable (for /readyz).
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// InTx runs fn in a read-write transaction, committing when it returns nil
-// and rolling back otherwise (and on panic, which it re-raises).
-func (s *Store) InTx(ctx context.Context, fn func(platform.Tx) error) error {
-	return s.run(ctx, s.db.BeginTx, false, fn)
-}
-
 // View runs fn in a read-only transaction: a consistent snapshot that does
 // not block writers. Writes inside it fail on both dialects (SQLite's
 // read connections are opened in query_only mode).
-func (s *Store) View(ctx context.Context, fn func(platform.Tx) error) error {
-	return s.run(ctx, s.ro.BeginTx, true, fn)
-}
-
-func (s *Store) run(ctx context.Context, begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), readOnly bool, fn func(platform.Tx) error) (err error) {
-	opts := &sql.TxOptions{ReadOnly: readOnly}
-	if readOnly && s.d.name == "postgres" {
+func (s *Store) View(ctx context.Context, fn func(platform.Tx) error) (err error) {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.d.name == "postgres" {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
-	stx, err := begin(ctx, opts)
+	stx, err := s.ro.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", s.d.translate(err))
 	}
@@ -189,19 +188,11 @@ func (s *Store) run(ctx context.Context, begin func(context.Context, *sql.TxOpti
 			_ = stx.Rollback()
 		}
 	}()
-	if !readOnly && s.d.lockWrites != "" {
-		if _, err := stx.ExecContext(ctx, s.d.lockWrites); err != nil {
-			return fmt.Errorf("serialize write transaction: %w", s.d.translate(err))
-		}
-	}
 	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", s.d.translate(err))
-	}
-	for _, f := range tx.afterCommit {
-		f()
 	}
 	return nil
 }

@@ -249,3 +249,29 @@ func testAuditPruneMovesTheBaseOnlyThroughItsRecord(t *testing.T, h *harness) {
 	diff(t, "break", *rep.Broken, audit.Break{Seq: 3, Problem: "deleted",
 		Detail: "the chain starts after record 3 but no audit.prune record in it names that record and its hash: records up to 3 were deleted outside Berth"})
 }
+
+// testAuditSeparatorInText appends records whose text holds the unit
+// separator the store joins a record's columns with when it reads them:
+// they are read back intact, around plain ones, and verify.
+func testAuditSeparatorInText(t *testing.T, h *harness) {
+	ctx := t.Context()
+	actor := audit.Actor{User: "eve\x1f\x1f", Roles: []string{"platform-admin"}}
+	var want []audit.Record
+	h.tx(t, func(tx platform.Tx) error {
+		for _, summary := range []string{"plain", "one\x1fseparator", "plain again", "\x1f"} {
+			r, err := audit.Append(ctx, tx, T0, actor, audit.Event{Action: "test.separator", Target: "x", Summary: summary})
+			if err != nil {
+				return err
+			}
+			want = append(want, r)
+		}
+		return nil
+	})
+	h.view(t, func(tx platform.Tx) error {
+		diff(t, "records", auditRecords(t, h, tx), want)
+		return nil
+	})
+	if rep := h.verify(t); !rep.OK() || rep.Checked != 4 {
+		t.Fatalf("verify: %+v", rep)
+	}
+}
