@@ -47,6 +47,7 @@ type Deployments struct {
 	// removal) was recorded; release orders wait on it. Set by Subscribe.
 	changes *change.Bus
 	files   *configFiles
+	metrics *Metrics // Measure
 }
 
 type placement struct {
@@ -186,7 +187,7 @@ func confirmDrift(ctx context.Context, conn *kube.Conn, inv kube.Inventory) ([]s
 
 // Run reconciles with workers goroutines until ctx ends.
 func (c *Deployments) Run(ctx context.Context, workers int) {
-	stop := startWorkers(ctx, c.queue, workers, c.Reconcile, func(k deploy.Key, err error) {
+	stop := startWorkers(ctx, c.queue, workers, measure(c.metrics, "deployments", c.queue, c.Reconcile), func(k deploy.Key, err error) {
 		c.log.Warn("reconcile deployment", "deployment", k.Path(), "step", stepOf(err), "err", err)
 	})
 	defer stop()
@@ -353,3 +354,7 @@ func unchangedSince(sent map[string]string, prev kube.Inventory) func(*unstructu
 		return slices.Contains(prev, ref) && sent[ref.String()] == kube.Fingerprint(o)
 	}
 }
+
+// Measure has the controller's queue and reconciles measured by m; call it
+// before Run.
+func (c *Deployments) Measure(m *Metrics) { c.metrics = m }

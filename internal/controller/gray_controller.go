@@ -51,6 +51,7 @@ type GrayPlans struct {
 	queue    workqueue.TypedRateLimitingInterface[deploy.Key]
 	gateway  *GatewayConfig // nil: no Berth gateway provider to wait for
 	files    *configFiles
+	metrics  *Metrics // Measure
 }
 
 // deliveryPoll is how soon a plan waiting for gateways to put its routes
@@ -87,7 +88,7 @@ func (c *GrayPlans) Subscribe(b *change.Bus) {
 
 // Run reconciles with workers goroutines until ctx ends.
 func (c *GrayPlans) Run(ctx context.Context, workers int) {
-	stop := startWorkers(ctx, c.queue, workers, c.Reconcile, func(k deploy.Key, err error) {
+	stop := startWorkers(ctx, c.queue, workers, measure(c.metrics, "grayplans", c.queue, c.Reconcile), func(k deploy.Key, err error) {
 		c.log.Warn("reconcile gray plan", "plan", gray.Path(k), "step", stepOf(err), "err", err)
 	})
 	defer stop()
@@ -455,3 +456,7 @@ func (c *GrayPlans) record(ctx context.Context, p gray.Plan, inv []byte, serving
 		return c.svc.RecordApplied(ctx, st, p.Key(), p.Generation, inv, serving, reason, applyErr)
 	})
 }
+
+// Measure has the controller's queue and reconciles measured by m; call it
+// before Run.
+func (c *GrayPlans) Measure(m *Metrics) { c.metrics = m }

@@ -44,6 +44,7 @@ type Releases struct {
 	// committed: the moment a decision such as a rollback takes effect. It
 	// must not block.
 	OnAdvanced func(release.Order)
+	metrics    *Metrics // Measure
 }
 
 type appAt struct {
@@ -107,7 +108,7 @@ func (c *Releases) clusterChanged(ch kube.Change) {
 // Run advances orders with workers goroutines until ctx ends.
 func (c *Releases) Run(ctx context.Context, workers int) {
 	changes := c.clusters.Subscribe(ctx)
-	stop := startWorkers(ctx, c.queue, workers, c.Advance, func(k release.Key, err error) {
+	stop := startWorkers(ctx, c.queue, workers, measure(c.metrics, "releases", c.queue, c.Advance), func(k release.Key, err error) {
 		c.log.Warn("advance release order", "order", k.ID, "err", err)
 	})
 	defer stop()
@@ -244,3 +245,7 @@ func fault(st kube.Status) *release.Fault {
 	}
 	return f
 }
+
+// Measure has the controller's queue and reconciles measured by m; call it
+// before Run.
+func (c *Releases) Measure(m *Metrics) { c.metrics = m }

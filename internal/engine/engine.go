@@ -102,8 +102,9 @@ type Engine struct {
 	// and gRPC connections) when an item changes; the API serves them.
 	ConfigWatch *configcenter.Watch
 
-	log    *slog.Logger
-	status *live.Coalescer // live status changes, at most one per deployment per StatusEvery
+	log     *slog.Logger
+	status  *live.Coalescer     // live status changes, at most one per deployment per StatusEvery
+	metrics *controller.Metrics // the controllers' queues and reconciles
 }
 
 // New assembles the engine over db. Every change the platform commits
@@ -143,6 +144,10 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	e.Gateway = gateway.NewPublisher()
 	e.GatewayConfig = controller.NewGatewayConfig(db, p.Gray.Headers(), e.Gateway, log)
 	e.GrayPlans.RouteThrough(e.GatewayConfig)
+	e.metrics = controller.NewMetrics()
+	e.Deployments.Measure(e.metrics)
+	e.Releases.Measure(e.metrics)
+	e.GrayPlans.Measure(e.metrics)
 	// Every controller says which changes wake it, before anything can
 	// change. The gateway configuration comes first: a gray plan's new
 	// routes are published before its controller acts on it.
@@ -257,8 +262,9 @@ func refreshDirectoryUsers(ctx context.Context, p *platform.Platform, log *slog.
 }
 
 // Collectors are the engine's metrics for /metrics: the gateway
-// configuration's and the pods of every registered cluster, per
-// application and version (kube.PodCollector).
+// configuration's, the controllers' queue depths and reconcile durations,
+// and the pods of every registered cluster, per application and version
+// (kube.PodCollector).
 func (e *Engine) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{e.GatewayConfig.Collector(), kube.PodCollector{Registry: e.Clusters}}
+	return []prometheus.Collector{e.GatewayConfig.Collector(), e.metrics, kube.PodCollector{Registry: e.Clusters}}
 }

@@ -42,6 +42,13 @@ func (b berth) eventually(limit time.Duration, args []string, wants ...string) s
 // bound to a fresh namespace; the context defaults to tenant bank, project pay.
 func onCluster(t *testing.T, prefix, extra string) (berth, *clustertest.Cluster, string) {
 	t.Helper()
+	b, c, ns, _ := onClusterAt(t, prefix, extra)
+	return b, c, ns
+}
+
+// onClusterAt is onCluster that also returns the server's URL.
+func onClusterAt(t *testing.T, prefix, extra string) (berth, *clustertest.Cluster, string, string) {
+	t.Helper()
 	c := clustertest.Start(t)
 	dir := t.TempDir()
 	vars := map[string]string{"BERTH_ADMIN_PASSWORD": adminPassword, "BERTH_CONFIG": filepath.Join(dir, "config.yaml")}
@@ -57,7 +64,7 @@ func onCluster(t *testing.T, prefix, extra string) (berth, *clustertest.Cluster,
 	}
 	b.must("", []string{"apply", "-f", file})
 	b.must("", []string{"context", "set", "-t", "bank", "-p", "pay"})
-	return b, c, ns
+	return b, c, ns, url
 }
 
 // TestDeployAndOperateFromTheCLI is the tour a new user takes: the server

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,6 +237,10 @@ func checked(t *testing.T, url string) string {
 	return openapicheck.StartProxy(t, doc, url)
 }
 
+// serverURLs maps the checked proxy of each server started to the
+// server's own address, for what is not in the API document (/metrics).
+var serverURLs sync.Map
+
 // startServer runs `berth server` in-process on a loopback port and waits
 // until it is ready; the address returned is that of a [checked] proxy.
 func startServer(t *testing.T, dir, kubeconfig string, getenv func(string) string) string {
@@ -283,7 +288,9 @@ func startServerOut(t *testing.T, dir, kubeconfig string, getenv func(string) st
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return checked(t, url), stop
+				c := checked(t, url)
+				serverURLs.Store(c, url)
+				return c, stop
 			}
 		}
 		if time.Now().After(deadline) {
