@@ -21,6 +21,7 @@ const Users = lazy(() => import('./pages/Users'));
 const Tokens = lazy(() => import('./pages/Tokens'));
 const Clusters = lazy(() => import('./pages/Clusters'));
 const Terminal = lazy(() => import('./pages/Terminal'));
+const Logs = lazy(() => import('./pages/Logs'));
 
 /** Console is the signed-in console. */
 export default function Console() {
@@ -39,6 +40,7 @@ export default function Console() {
           <Route path="/config/:group/:dataId" element={<ConfigDetail />} />
           <Route path="/network" element={<Network />} />
           <Route path="/audit" element={<Audit />} />
+          <Route path="/logs" element={<Logs />} />
           <Route path="/tenancy" element={<Tenancy />} />
           <Route path="/users" element={<Users />} />
           <Route path="/tokens" element={<Tokens />} />

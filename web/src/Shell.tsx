@@ -1,7 +1,8 @@
 // The frame of every page once signed in: navigation, the tenant → project →
 // environment navigator, the language switch and the user menu.
 import {
-  ApartmentOutlined, AuditOutlined, BranchesOutlined, ClusterOutlined, CodeOutlined, DeploymentUnitOutlined,
+  ApartmentOutlined, AuditOutlined, BranchesOutlined, ClusterOutlined, CodeOutlined,
+  FileSearchOutlined, DeploymentUnitOutlined,
   GlobalOutlined, KeyOutlined, LineChartOutlined, RocketOutlined, SettingOutlined, TeamOutlined, UserOutlined,
   ApiOutlined,
 } from '@ant-design/icons';
@@ -108,6 +109,7 @@ export function Shell({ children }: { children: ReactNode }) {
     { key: '/tokens', icon: <KeyOutlined />, label: t('nav.tokens') },
     { key: '/clusters', icon: <ClusterOutlined />, label: t('nav.clusters') },
     { key: '/terminal', icon: <CodeOutlined />, label: t('nav.terminal') },
+    { key: '/logs', icon: <FileSearchOutlined />, label: t('nav.logs') },
     soon('pipelines', <ApiOutlined />),
     soon('monitoring', <LineChartOutlined />),
   ];

@@ -14,7 +14,7 @@ const en: Messages = {
   nav: {
     apps: 'Applications', releases: 'Release orders', gray: 'Gray release', network: 'Network assets', audit: 'Audit',
     tenancy: 'Tenants & projects', users: 'Users', tokens: 'API tokens', clusters: 'Clusters', pipelines: 'Pipelines',
-    monitoring: 'Monitoring', terminal: 'Terminal', config: 'Config center', comingSoon: 'Coming soon',
+    monitoring: 'Monitoring', terminal: 'Terminal', config: 'Config center', logs: 'Logs', comingSoon: 'Coming soon',
   },
   scope: { tenant: 'Tenant', project: 'Project', environment: 'Environment', pick: 'Choose' },
   login: {
@@ -67,6 +67,14 @@ const en: Messages = {
     title: 'Audit', verify: 'Verify the chain', export: 'Export', action: 'Action', actor: 'Actor', target: 'Target',
     outcome: 'Outcome', time: 'Time', seq: 'Seq', ok: 'Chain intact: {{n}} records checked',
     broken: 'Chain broken at record {{seq}}: {{problem}}', summary: 'Summary', sourceIP: 'Source IP',
+  },
+  logs: {
+    title: 'Logs', hint: 'Searched on the server across the application\'s pods; every search is audited.',
+    application: 'Application', version: 'Version', pod: 'Pod', since: 'Since', grep: 'Contains', regexp: 'Regular expression',
+    ignoreCase: 'Ignore case', tail: 'Last lines per pod', limit: 'At most', search: 'Search', follow: 'Follow', stop: 'Stop',
+    following: 'Following: new lines appear as they are written', time: 'Time', text: 'Line',
+    summary: '{{lines}} lines from {{pods}} pods', truncated: 'Older matching lines were left out: narrow the search or raise the limit.',
+    ago: { '15m': '15 minutes', '1h': '1 hour', '6h': '6 hours', '24h': '1 day', '168h': '7 days' },
   },
   terminal: {
     openTerminal: 'Open terminal', closeTerminal: 'Close', interactive: 'Interactive terminal', ended: 'session ended: {{reason}}',

@@ -11,7 +11,7 @@ const zhCN = {
   nav: {
     apps: '应用', releases: '发布单', gray: '灰度发布', network: '网络资产', audit: '审计', tenancy: '租户与项目',
     users: '用户', tokens: 'API 令牌', clusters: '集群', pipelines: '流水线', monitoring: '监控告警',
-    terminal: '终端', config: '配置中心', comingSoon: '即将推出',
+    terminal: '终端', config: '配置中心', logs: '日志', comingSoon: '即将推出',
   },
   scope: { tenant: '租户', project: '项目', environment: '环境', pick: '请选择' },
   login: {
@@ -62,6 +62,14 @@ const zhCN = {
     title: '审计', verify: '校验审计链', export: '导出', action: '动作', actor: '操作人', target: '对象',
     outcome: '结果', time: '时间', seq: '序号', ok: '审计链完整：已校验 {{n}} 条', broken: '审计链在第 {{seq}} 条断裂：{{problem}}',
     summary: '摘要', sourceIP: '来源 IP',
+  },
+  logs: {
+    title: '日志', hint: '在服务器端跨应用的所有实例检索；每次检索都会记入审计。',
+    application: '应用', version: '版本', pod: '实例', since: '起始', grep: '包含', regexp: '正则表达式',
+    ignoreCase: '忽略大小写', tail: '每个实例最后行数', limit: '最多', search: '检索', follow: '实时跟踪', stop: '停止',
+    following: '实时跟踪中：新日志写入即显示', time: '时间', text: '日志内容',
+    summary: '{{lines}} 行，来自 {{pods}} 个实例', truncated: '更早的匹配行未显示：请缩小范围或提高上限。',
+    ago: { '15m': '15 分钟', '1h': '1 小时', '6h': '6 小时', '24h': '1 天', '168h': '7 天' },
   },
   terminal: {
     openTerminal: '打开终端', closeTerminal: '关闭', interactive: '交互式终端', ended: '会话已结束：{{reason}}',

@@ -65,12 +65,21 @@ func TestConsoleJourneysInTheBrowser(t *testing.T) {
 	}
 
 	logs := terminalLogs(t, c)
+	// What every simulated container logs (kwok's ClusterLogs): the log
+	// search journey looks for its one ERROR line.
+	const podErrorLine = "ERROR card 4111 refused: limit exceeded"
+	cri := "2026-12-07T09:00:00.000000001Z stdout F INFO started\n" +
+		"2026-12-07T09:00:01.000000001Z stdout F " + podErrorLine + "\n" +
+		"2026-12-07T09:00:02.000000001Z stdout F INFO served\n"
+	if err := os.WriteFile(c.PodLogFile(), []byte(cri), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	report := filepath.Join(t.TempDir(), "report.json")
 	cmd := exec.CommandContext(t.Context(), "npx", "playwright", "test")
 	cmd.Dir = web
 	cmd.Env = append(os.Environ(), "BERTH_URL="+checkedProxy(t, url, proxyLn), "BERTH_ADMIN_PASSWORD="+adminPassword,
-		"BERTH_NS_PREFIX="+prefix, "BERTH_REPORT="+report, "BERTH_TERMINAL_LOGS="+logs, "CHROMIUM="+chromium(),
+		"BERTH_NS_PREFIX="+prefix, "BERTH_REPORT="+report, "BERTH_TERMINAL_LOGS="+logs, "BERTH_POD_LOG_LINE="+podErrorLine, "CHROMIUM="+chromium(),
 		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1", "CI=true", "FORCE_COLOR=0")
 	out := &lineLog{t: t}
 	cmd.Stdout, cmd.Stderr = out, out
