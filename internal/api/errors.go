@@ -116,6 +116,8 @@ func classify(err error) (int, apitypes.ErrorBody, time.Duration) {
 		return http.StatusConflict, apitypes.ErrorBody{Code: i18n.Conflict}, 0
 	case errors.Is(err, resource.ErrInUse):
 		return http.StatusConflict, apitypes.ErrorBody{Code: i18n.InUse}, 0
+	case errors.Is(err, resource.ErrUnavailable):
+		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.DatabaseUnavailable}, 5 * time.Second
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.Unavailable}, 0
 	}

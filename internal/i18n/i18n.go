@@ -74,6 +74,8 @@ const (
 	// TerminalTooMany: the user, or the server, has as many interactive
 	// terminals open as it may.
 	TerminalTooMany = "terminal_too_many"
+	// DatabaseUnavailable: the database did not answer; nothing changed.
+	DatabaseUnavailable = "database_unavailable"
 	// LogSearchTooMany: the user, or the server, runs as many log searches
 	// at once as it may.
 	LogSearchTooMany = "log_search_too_many"
@@ -116,6 +118,8 @@ var catalogue = map[string]map[Lang]string{
 	TerminalFailed:  {EN: "the command did not finish", ZhCN: "命令未能执行完毕"},
 	TerminalTooMany: {EN: "You (or the server) have as many terminals open as allowed; close one and retry.",
 		ZhCN: "您（或服务器）打开的终端已达上限，请关闭一个后重试。"},
+	DatabaseUnavailable: {EN: "Berth's database is not answering; nothing was changed. Try again shortly.",
+		ZhCN: "Berth 的数据库暂无响应，本次操作未做任何更改，请稍后重试。"},
 	LogSearchTooMany: {EN: "You (or the server) run as many log searches at once as allowed; stop one and retry.",
 		ZhCN: "您（或服务器）同时进行的日志查询已达上限，请停止一个后重试。"},
 }

@@ -19,6 +19,9 @@ var (
 	// ErrInUse: the resource cannot be deleted while others refer to it,
 	// such as a tenant that still has projects (409).
 	ErrInUse = errors.New("in use")
+	// ErrUnavailable: the database did not answer (connection refused,
+	// reset or lost); nothing was changed. Retry later (503).
+	ErrUnavailable = errors.New("the database is unavailable")
 	// ErrQuotaExceeded is matched by every *QuotaExceededError (403/422).
 	ErrQuotaExceeded = errors.New("quota exceeded")
 	// ErrUnauthenticated: credentials, token or session are wrong, expired

@@ -1,9 +1,14 @@
 package store
 
 import (
+	"context"
+	"database/sql/driver"
 	"errors"
+	"io"
+	"net"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -68,8 +73,23 @@ func (d *dialect) translate(err error) error {
 		return errors.Join(resource.ErrAlreadyExists, err)
 	case d.foreignKey(err):
 		return errors.Join(errForeignKey, err)
+	case unreachable(err):
+		return errors.Join(resource.ErrUnavailable, err)
 	}
 	return err
+}
+
+// unreachable reports whether err says the database could not be reached
+// or the connection was lost: the server down, restarting, or cut off.
+func unreachable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller gave up (context.DeadlineExceeded is a net.Error too)
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE)
 }
 
 // rebind rewrites '?' placeholders for the dialect.
