@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -34,14 +33,7 @@ func TestLogSearchAcrossAnApplicationsPods(t *testing.T) {
 	c := clustertest.Start(t)
 	ctx := t.Context()
 	ns := c.Namespace(t)
-	reg := kube.NewRegistry(slog.New(slog.DiscardHandler), nil)
-	t.Cleanup(reg.Close)
-	if err := reg.ConnectConfig(ctx, "c1", c.RESTConfig()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg.AwaitReady(ctx, "c1", time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	reg := c.Registry(t, "c1")
 	h := newHarness(t, storetest.SQLite(t), func(o *platform.Options) { o.Logs = kube.PodLogs{Registry: reg} })
 	admin := h.token("admin", adminPassword)
 	h.must(http.StatusCreated, admin, "POST", "/clusters", map[string]string{"name": "c1", "kubeconfig": kubeconfigFor(c.RESTConfig().Host)})

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,14 +34,7 @@ func TestTerminalEntryPoints(t *testing.T) {
 	c := clustertest.Start(t)
 	ctx := t.Context()
 	ns := c.Namespace(t)
-	reg := kube.NewRegistry(slog.New(slog.DiscardHandler), nil)
-	t.Cleanup(reg.Close)
-	if err := reg.ConnectConfig(ctx, "c1", c.RESTConfig()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg.AwaitReady(ctx, "c1", time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	reg := c.Registry(t, "c1")
 	recordings := t.TempDir()
 	h := newHarness(t, storetest.SQLite(t), func(o *platform.Options) {
 		o.Terminal = platform.TerminalOptions{Cluster: kube.Terminal{Registry: reg}, RecordingDir: recordings}

@@ -2,7 +2,6 @@ package kube_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -25,14 +24,7 @@ func TestPodCollectorCountsAVersionsPods(t *testing.T) {
 	c := clustertest.Start(t)
 	ctx := t.Context()
 	ns := c.Namespace(t)
-	reg := kube.NewRegistry(slog.New(slog.DiscardHandler), nil)
-	t.Cleanup(reg.Close)
-	if err := reg.ConnectConfig(ctx, "c1", c.RESTConfig()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg.AwaitReady(ctx, "c1", time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	reg := c.Registry(t, "c1")
 	for _, p := range []struct {
 		name, version string
 		crash         bool

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,14 +58,7 @@ func newFixture(t *testing.T, recordings string) *fixture {
 	ctx := t.Context()
 	c := clustertest.Start(t)
 	ns := c.Namespace(t)
-	reg := kube.NewRegistry(slog.New(slog.DiscardHandler), nil)
-	t.Cleanup(reg.Close)
-	if err := reg.ConnectConfig(ctx, "local", c.RESTConfig()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg.AwaitReady(ctx, "local", time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	reg := c.Registry(t, "local")
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "berth.db"))
 	if err != nil {
 		t.Fatal(err)
