@@ -2,12 +2,10 @@ package kube
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
 
 	"berth.dev/berth/internal/podlog"
@@ -21,22 +19,13 @@ var _ podlog.Source = PodLogs{}
 // Pods implements podlog.Source: the pods Berth runs for app in
 // namespace, with their version label.
 func (s PodLogs) Pods(ctx context.Context, cluster, namespace, app string) ([]podlog.Pod, error) {
-	c, err := s.Registry.Ready(cluster)
+	pods, err := s.Registry.appPods(ctx, cluster, namespace, app)
 	if err != nil {
 		return nil, err
 	}
-	list, err := c.Client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: labels.SelectorFromSet(labels.Set{LabelApp: app}).String(), Limit: 500})
-	if err != nil {
-		return nil, fmt.Errorf("pods of %s/%s: %w", namespace, app, err)
-	}
-	out := make([]podlog.Pod, 0, len(list.Items))
-	for _, p := range list.Items {
-		lp := podlog.Pod{Name: p.Name, Version: p.Labels[LabelVersion]}
-		for _, ctr := range p.Spec.Containers {
-			lp.Containers = append(lp.Containers, ctr.Name)
-		}
-		out = append(out, lp)
+	out := make([]podlog.Pod, 0, len(pods))
+	for _, p := range pods {
+		out = append(out, podlog.Pod{Name: p.Name, Version: p.Labels[LabelVersion], Containers: containerNames(p)})
 	}
 	return out, nil
 }

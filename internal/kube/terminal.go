@@ -19,7 +19,22 @@ var _ terminal.Cluster = Terminal{}
 // Pods implements terminal.Cluster: the pods Berth runs for app in
 // namespace, by its label.
 func (t Terminal) Pods(ctx context.Context, cluster, namespace, app string) ([]terminal.Pod, error) {
-	c, err := t.Registry.Ready(cluster)
+	pods, err := t.Registry.appPods(ctx, cluster, namespace, app)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]terminal.Pod, 0, len(pods))
+	for _, p := range pods {
+		out = append(out, terminal.Pod{Name: p.Name, Containers: containerNames(p),
+			Running: p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil})
+	}
+	return out, nil
+}
+
+// appPods lists, from the API server of the ready cluster, the pods Berth
+// runs for app in namespace, by its label (at most 500).
+func (r *Registry) appPods(ctx context.Context, cluster, namespace, app string) ([]corev1.Pod, error) {
+	c, err := r.Ready(cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -28,15 +43,15 @@ func (t Terminal) Pods(ctx context.Context, cluster, namespace, app string) ([]t
 	if err != nil {
 		return nil, fmt.Errorf("pods of %s/%s: %w", namespace, app, err)
 	}
-	out := make([]terminal.Pod, 0, len(list.Items))
-	for _, p := range list.Items {
-		tp := terminal.Pod{Name: p.Name, Running: p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil}
-		for _, ctr := range p.Spec.Containers {
-			tp.Containers = append(tp.Containers, ctr.Name)
-		}
-		out = append(out, tp)
+	return list.Items, nil
+}
+
+func containerNames(p corev1.Pod) []string {
+	names := make([]string, 0, len(p.Spec.Containers))
+	for _, ctr := range p.Spec.Containers {
+		names = append(names, ctr.Name)
 	}
-	return out, nil
+	return names
 }
 
 // Exec implements terminal.Cluster.
