@@ -10,34 +10,16 @@ import { useTranslation } from 'react-i18next';
 import { api, isApiError, must, type Schemas } from '../api/client';
 import { CodeArea, errorLine } from '../components/CodeArea';
 import { ErrorAlert, fieldName, showFieldErrors } from '../components/errors';
+import { orgTree, picked } from '../components/orgTree';
 import { useLoad } from '../load';
 import type { EnvPath } from './Apps';
 
 export type ConfigItem = Schemas['ConfigItemView'];
 export type ConfigRevision = Schemas['ConfigRevisionView'];
 type Cohort = NonNullable<Schemas['ConfigPublishRequest']['cohort']>;
-type Unit = Schemas['OrgUnit'];
 
 export const configTypes = ['text', 'yaml', 'properties', 'json'];
 export const configBase = '/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/configs/{group}/{dataid}' as const;
-
-interface TreeNode {
-  value: string;
-  title: string;
-  children: TreeNode[];
-}
-
-function orgTree(units: Unit[]): TreeNode[] {
-  const nodes = new Map<string, TreeNode>();
-  for (const u of units) nodes.set(u.code ?? '', { value: `${u.level}:${u.code}`, title: `${u.name} (${u.code})`, children: [] });
-  const roots: TreeNode[] = [];
-  for (const u of units) {
-    const n = nodes.get(u.code ?? '')!;
-    const parent = u.parent ? nodes.get(u.parent) : undefined;
-    (parent ? parent.children : roots).push(n);
-  }
-  return roots;
-}
 
 /** describeCohort says who a gray revision is served to. */
 export function describeCohort(c: Cohort | undefined, t: (k: string) => string): string {
@@ -105,7 +87,7 @@ interface Values {
 }
 
 function cohortOf(v: Values): Cohort {
-  const of = (level: string) => (v.units ?? []).filter((p) => p.startsWith(level + ':')).map((p) => p.slice(level.length + 1));
+  const of = (level: string) => picked(v.units ?? [], level);
   const labels: Record<string, string> = {};
   for (const l of v.labels ?? []) {
     const i = l.indexOf('=');

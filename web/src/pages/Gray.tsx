@@ -8,6 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { api, must, type Schemas } from '../api/client';
 import { Guarded } from '../components/Can';
 import { ErrorAlert, showFieldErrors } from '../components/errors';
+import { orgTree, picked } from '../components/orgTree';
 import { PhaseTag } from '../components/phase';
 import { useLive } from '../live';
 import { useLoad } from '../load';
@@ -15,31 +16,11 @@ import { usePermissions, useSession } from '../session';
 import { listDeployments, type EnvPath } from './Apps';
 
 type Plan = Schemas['GrayPlanView'];
-type Unit = Schemas['OrgUnit'];
 type Step = NonNullable<Plan['steps']>[number];
-
-interface TreeNode {
-  value: string;
-  title: string;
-  children: TreeNode[];
-}
-
-/** orgTree turns the flat org directory into the tree the cohort picker shows. */
-function orgTree(units: Unit[]): TreeNode[] {
-  const nodes = new Map<string, TreeNode>();
-  for (const u of units) nodes.set(u.code ?? '', { value: `${u.level}:${u.code}`, title: `${u.name} (${u.code})`, children: [] });
-  const roots: TreeNode[] = [];
-  for (const u of units) {
-    const n = nodes.get(u.code ?? '')!;
-    const parent = u.parent ? nodes.get(u.parent) : undefined;
-    (parent ? parent.children : roots).push(n);
-  }
-  return roots;
-}
 
 /** cohortOf splits "level:code" picks into a step's regions, branches and tellers. */
 function cohortOf(picks: string[] = [], weight?: number): Step {
-  const of = (level: string) => picks.filter((p) => p.startsWith(level + ':')).map((p) => p.slice(level.length + 1));
+  const of = (level: string) => picked(picks, level);
   return { regions: of('region'), branches: of('branch'), tellers: of('teller'), weight: weight || undefined };
 }
 

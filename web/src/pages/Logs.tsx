@@ -10,6 +10,7 @@ import { Guarded } from '../components/Can';
 import { ErrorAlert } from '../components/errors';
 import { useLoad } from '../load';
 import { usePermissions, useSession } from '../session';
+import { listDeployments } from './Apps';
 
 type Line = NonNullable<Schemas['LogSearchResult']['lines']>[number];
 interface SearchForm {
@@ -50,15 +51,7 @@ export default function Logs() {
   const [following, setFollowing] = useState(false);
   const source = useRef<EventSource | undefined>(undefined);
   const env = scope.tenant && scope.project && scope.environment ? { tenant: scope.tenant, project: scope.project, environment: scope.environment } : undefined;
-  const deployments = useLoad(
-    () =>
-      env
-        ? (must(
-            api.GET('/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments', { params: { path: env, query: { limit: '500' } } }),
-          ) as Promise<{ items: { application?: string }[] }>)
-        : undefined,
-    [env?.tenant, env?.project, env?.environment],
-  );
+  const deployments = useLoad(() => (env ? listDeployments(env) : undefined), [env?.tenant, env?.project, env?.environment]);
   const stop = () => {
     source.current?.close();
     source.current = undefined;

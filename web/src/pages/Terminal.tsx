@@ -11,6 +11,7 @@ import { Guarded } from '../components/Can';
 import { ErrorAlert } from '../components/errors';
 import { useLoad } from '../load';
 import { usePermissions, useSession } from '../session';
+import { listDeployments } from './Apps';
 
 const Replay = lazy(() => import('../components/Replay').then((m) => ({ default: m.Replay })));
 const LiveTerminal = lazy(() => import('../components/LiveTerminal').then((m) => ({ default: m.LiveTerminal })));
@@ -36,15 +37,7 @@ function RunCommand({ onRan }: { onRan: () => void }) {
   const [running, setRunning] = useState(false);
   const [live, setLive] = useState<{ app: string; pod?: string; key: number }>();
   const env = scope.tenant && scope.project && scope.environment ? { tenant: scope.tenant, project: scope.project, environment: scope.environment } : undefined;
-  const deployments = useLoad(
-    () =>
-      env
-        ? (must(
-            api.GET('/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments', { params: { path: env, query: { limit: '500' } } }),
-          ) as Promise<{ items: { application?: string }[] }>)
-        : undefined,
-    [env?.tenant, env?.project, env?.environment],
-  );
+  const deployments = useLoad(() => (env ? listDeployments(env) : undefined), [env?.tenant, env?.project, env?.environment]);
   if (!env) return <Alert type="info" showIcon title={t('common.chooseEnvironment')} />;
   const run = async (v: RunForm) => {
     setRunning(true);
