@@ -2,17 +2,11 @@ package api
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
-	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
@@ -36,11 +30,7 @@ func TestLogSearchAcrossAnApplicationsPods(t *testing.T) {
 	reg := c.Registry(t, "c1")
 	h := newHarness(t, storetest.SQLite(t), func(o *platform.Options) { o.Logs = kube.PodLogs{Registry: reg} })
 	admin := h.token("admin", adminPassword)
-	h.must(http.StatusCreated, admin, "POST", "/clusters", map[string]string{"name": "c1", "kubeconfig": kubeconfigFor(c.RESTConfig().Host)})
-	h.must(http.StatusCreated, admin, "POST", "/tenants", map[string]string{"name": "bank"})
-	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects", map[string]string{"name": "pay"})
-	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects/pay/environments", map[string]string{"name": "prod", "cluster": "c1", "namespace": ns})
-	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects/pay/applications", map[string]string{"name": "web"})
+	h.webOnCluster(c, admin, ns)
 	for _, u := range []struct{ name, role string }{{"dora", "developer"}, {"vera", "viewer"}} {
 		h.must(http.StatusCreated, admin, "POST", "/users", map[string]string{"name": u.name, "password": "password-of-" + u.name})
 		h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects/pay/members", map[string]string{"user": u.name, "role": u.role})
@@ -54,26 +44,7 @@ func TestLogSearchAcrossAnApplicationsPods(t *testing.T) {
 	if err := os.WriteFile(c.PodLogFile(), []byte(cri), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []struct{ name, version string }{{"web-1", "v1"}, {"web-2", "v2"}} {
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.name, Namespace: ns, Labels: map[string]string{kube.LabelApp: "web", kube.LabelVersion: p.version}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example.com/web:" + p.version}}}}
-		if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		list, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		running := 0
-		for _, p := range list.Items {
-			if p.Status.Phase == corev1.PodRunning {
-				running++
-			}
-		}
-		return err == nil && running == 2, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	runWebPods(t, c, ns, "v1", "v2")
 	dora, vera := h.token("dora", "password-of-dora"), h.token("vera", "password-of-vera")
 	base := "/tenants/bank/projects/pay/environments/prod/deployments/web/logs"
 	search := func(query string) apitypes.LogSearchResult {

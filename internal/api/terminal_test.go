@@ -12,8 +12,6 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"berth.dev/berth/internal/api/apitypes"
@@ -48,27 +46,12 @@ func TestTerminalEntryPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := h.token("admin", adminPassword)
-	h.must(http.StatusCreated, admin, "POST", "/clusters", map[string]string{"name": "c1", "kubeconfig": kubeconfigFor(c.RESTConfig().Host)})
-	h.must(http.StatusCreated, admin, "POST", "/tenants", map[string]string{"name": "bank"})
-	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects", map[string]string{"name": "pay"})
-	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects/pay/environments", map[string]string{"name": "prod", "cluster": "c1", "namespace": ns})
-	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects/pay/applications", map[string]string{"name": "web"})
+	h.webOnCluster(c, admin, ns)
 	h.must(http.StatusCreated, admin, "POST", "/users", map[string]string{"name": "vera", "password": "password-of-vera"})
 	h.must(http.StatusCreated, admin, "POST", "/tenants/bank/projects/pay/members", map[string]string{"user": "vera", "role": "viewer"})
 	h.must(http.StatusOK, admin, "POST", "/apply", "apiVersion: berth.dev/v1\nkind: TerminalPolicy\nmetadata: {name: log-only}\n"+
 		"spec: {role: viewer, mode: restricted, commands: [tail, grep], paths: ['"+logDir+"/**']}\n")
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: ns, Labels: map[string]string{kube.LabelApp: "web"}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example.com/web:1"}}}}
-	if _, err := c.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		p, err := c.Client.CoreV1().Pods(ns).Get(ctx, "web-1", metav1.GetOptions{})
-		return err == nil && p.Status.Phase == corev1.PodRunning, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	runWebPods(t, c, ns, "")
 	vera := h.token("vera", "password-of-vera")
 	base := "/tenants/bank/projects/pay/environments/prod/deployments/web"
 
