@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nacos-group/nacos-sdk-go/v2/clients"
+	"github.com/nacos-group/nacos-sdk-go/v2/clients/config_client"
 	"github.com/nacos-group/nacos-sdk-go/v2/common/constant"
 	"github.com/nacos-group/nacos-sdk-go/v2/vo"
 
@@ -69,22 +70,7 @@ func TestConfigCenterFromTheCLIAndANacosClient(t *testing.T) {
 	}
 
 	httpAddr := between(out.String(), "Berth server on http://", " ")
-	host, port, err := net.SplitHostPort(httpAddr)
-	if err != nil {
-		t.Fatalf("server address %q in %q: %v", httpAddr, out.String(), err)
-	}
-	_, gport, _ := net.SplitHostPort(grpcAddr)
-	httpPort, _ := strconv.ParseUint(port, 10, 64)
-	grpcPort, _ := strconv.ParseUint(gport, 10, 64)
-	cc := constant.NewClientConfig(constant.WithNamespaceId("bank.pay.dev"), constant.WithTimeoutMs(5000), constant.WithNotLoadCacheAtStart(true),
-		constant.WithLogDir(t.TempDir()), constant.WithCacheDir(t.TempDir()), constant.WithUsername("admin"), constant.WithPassword(adminPassword),
-		constant.WithLogLevel("error"))
-	sc := constant.NewServerConfig(host, httpPort, constant.WithContextPath("/nacos"), constant.WithGrpcPort(grpcPort))
-	client, err := clients.NewConfigClient(vo.NacosClientParam{ClientConfig: cc, ServerConfigs: []constant.ServerConfig{*sc}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.CloseClient()
+	client := adminNacosClient(t, httpAddr, grpcAddr)
 	got, err := client.GetConfig(vo.ConfigParam{DataId: "red-auth.yaml", Group: "DEFAULT_GROUP"})
 	if err != nil || got != "server:\n  port: 8080\n" {
 		t.Fatalf("the SDK reads %q, %v", got, err)
@@ -152,10 +138,6 @@ func TestConfigCenterClientsConvergeAfterKill9(t *testing.T) {
 	}
 	set(0)
 
-	host, port, _ := net.SplitHostPort(addr)
-	_, gport, _ := net.SplitHostPort(grpcAddr)
-	httpPort, _ := strconv.ParseUint(port, 10, 64)
-	grpcPort, _ := strconv.ParseUint(gport, 10, 64)
 	const nClients = 4
 	type heardLog struct {
 		mu   sync.Mutex
@@ -163,15 +145,7 @@ func TestConfigCenterClientsConvergeAfterKill9(t *testing.T) {
 	}
 	logs := make([]*heardLog, nClients)
 	for i := range nClients {
-		cc := constant.NewClientConfig(constant.WithNamespaceId("bank.pay.dev"), constant.WithTimeoutMs(5000), constant.WithNotLoadCacheAtStart(true),
-			constant.WithLogDir(t.TempDir()), constant.WithCacheDir(t.TempDir()), constant.WithUsername("admin"), constant.WithPassword(adminPassword),
-			constant.WithLogLevel("error"))
-		sc := constant.NewServerConfig(host, httpPort, constant.WithContextPath("/nacos"), constant.WithGrpcPort(grpcPort))
-		client, err := clients.NewConfigClient(vo.NacosClientParam{ClientConfig: cc, ServerConfigs: []constant.ServerConfig{*sc}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer client.CloseClient()
+		client := adminNacosClient(t, addr, grpcAddr)
 		l := &heardLog{revs: []int{0}}
 		logs[i] = l
 		if got, err := client.GetConfig(vo.ConfigParam{DataId: "pool.properties", Group: "DEFAULT_GROUP"}); err != nil || got != "rev=0\n" {
@@ -231,4 +205,28 @@ func TestConfigCenterClientsConvergeAfterKill9(t *testing.T) {
 			}
 		}
 	}
+}
+
+// adminNacosClient is a Nacos Go SDK config client of namespace
+// bank.pay.dev signed in as admin, reaching Berth's HTTP API at httpAddr
+// and its gRPC server at grpcAddr; it is closed when t ends.
+func adminNacosClient(t *testing.T, httpAddr, grpcAddr string) config_client.IConfigClient {
+	t.Helper()
+	host, port, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		t.Fatalf("server address %q: %v", httpAddr, err)
+	}
+	_, gport, _ := net.SplitHostPort(grpcAddr)
+	httpPort, _ := strconv.ParseUint(port, 10, 64)
+	grpcPort, _ := strconv.ParseUint(gport, 10, 64)
+	cc := constant.NewClientConfig(constant.WithNamespaceId("bank.pay.dev"), constant.WithTimeoutMs(5000), constant.WithNotLoadCacheAtStart(true),
+		constant.WithLogDir(t.TempDir()), constant.WithCacheDir(t.TempDir()), constant.WithUsername("admin"), constant.WithPassword(adminPassword),
+		constant.WithLogLevel("error"))
+	sc := constant.NewServerConfig(host, httpPort, constant.WithContextPath("/nacos"), constant.WithGrpcPort(grpcPort))
+	client, err := clients.NewConfigClient(vo.NacosClientParam{ClientConfig: cc, ServerConfigs: []constant.ServerConfig{*sc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.CloseClient)
+	return client
 }
