@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -172,23 +171,10 @@ func (a *API) watchDeployments(w http.ResponseWriter, r *http.Request, env tenan
 	if a.live == nil {
 		return errNotFound
 	}
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	rc := startEventStream(w)
 	ctx := r.Context()
 	changes := a.live.Subscribe(ctx)
-	send := func(v apitypes.DeploymentView) error {
-		data, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(w, "event: status\ndata: %s\n\n", data); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
+	send := func(v apitypes.DeploymentView) error { return sendEvent(w, rc, "status", v) }
 	resync := func() error {
 		views, _, err := a.deploymentViews(r, env, resource.ListOptions{Limit: resource.MaxLimit})
 		if err != nil {

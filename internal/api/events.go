@@ -46,13 +46,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) error {
 		return streamRefused(err)
 	}
 	defer s.Close()
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives any write timeout
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	rc := startEventStream(w)
 	if _, err := io.WriteString(w, "retry: 3000\n\n"); err != nil || rc.Flush() != nil {
 		return nil
 	}
@@ -139,4 +133,30 @@ func streamRefused(err error) error {
 		return &httpError{status: http.StatusServiceUnavailable, code: i18n.StreamsFull, cause: err, retryAfter: 5 * time.Second}
 	}
 	return err
+}
+
+// startEventStream answers 200 as a stream of server-sent events (not
+// cached, not buffered by a reverse proxy, outliving any write timeout)
+// and returns the controller that flushes it.
+func startEventStream(w http.ResponseWriter) *http.ResponseController {
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	return rc
+}
+
+// sendEvent writes v as one server-sent event of type event, and flushes.
+func sendEvent(w io.Writer, rc *http.ResponseController, event string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data); err != nil {
+		return err
+	}
+	return rc.Flush()
 }

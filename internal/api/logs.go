@@ -1,9 +1,7 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -69,39 +67,20 @@ func (a *API) searchLogs(w http.ResponseWriter, r *http.Request) error {
 // authorised and audited; a failure before the first line is an ordinary
 // HTTP error.
 func (a *API) followLogs(w http.ResponseWriter, r *http.Request, k deploy.Key, q podlog.Query) error {
-	rc := http.NewResponseController(w)
-	started := false
-	start := func() error {
-		if started {
-			return nil
-		}
-		started = true
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("X-Accel-Buffering", "no")
-		w.WriteHeader(http.StatusOK)
-		return rc.Flush()
-	}
+	var rc *http.ResponseController // set once the stream has begun
 	_, err := a.p.AppLogs(r.Context(), a.caller(r), k, q, func(l podlog.Line) error {
-		if err := start(); err != nil {
-			return err
+		if rc == nil {
+			rc = startEventStream(w)
 		}
-		data, err := json.Marshal(l)
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(w, "event: line\ndata: %s\n\n", data); err != nil {
-			return err
-		}
-		return rc.Flush()
+		return sendEvent(w, rc, "line", l)
 	})
-	if started {
+	if rc != nil {
 		return nil // the stream ended: by the client, or with every pod's log
 	}
 	if err != nil && r.Context().Err() == nil {
 		return err
 	}
-	return start()
+	return startEventStream(w).Flush() // no line matched: an empty stream
 }
 
 // logQuery reads a search from the query string: since and until as RFC
