@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -11,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/internal/identity"
-	"berth.dev/berth/internal/platform"
-	"berth.dev/berth/internal/seal"
 	"berth.dev/berth/internal/store"
 	"berth.dev/berth/internal/store/storetest"
 )
@@ -95,20 +90,14 @@ func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 	}
 	cut := newCutter(t, u.Host)
 	u.Host = cut.addr
-	st, err := store.Open(t.Context(), t.TempDir(), u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	sealer, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := platform.New(st, platform.Options{Sealer: sealer, Identity: identity.Options{Argon2: cheapArgon2}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := startHarness(t, p, Options{Log: slog.New(slog.DiscardHandler)})
+	h := newHarnessWith(t, func(tb testing.TB) *store.Store {
+		st, err := store.Open(tb.Context(), tb.TempDir(), u.String())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { _ = st.Close() })
+		return st
+	}, Options{})
 	admin := h.token("admin", adminPassword)
 	h.must(http.StatusCreated, admin, "POST", "/tenants", map[string]string{"name": "before"})
 
