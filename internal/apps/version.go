@@ -249,11 +249,14 @@ var (
 )
 
 // validateConfigRefs checks each reference: a ConfigMap by name, or an
-// item mounted as a file at an absolute path, each file once; a directory
-// holds either one ConfigMap or items' files.
+// item mounted as a file at an absolute path, each file once, and one file
+// name per item (the key of its content in the version's "-files"
+// ConfigMap or Secret); a directory holds either one ConfigMap or items'
+// files.
 func validateConfigRefs(errs *resource.Errors, path string, refs []ConfigRef) {
 	dirs := map[string]string{} // mount path → "item" or the ConfigMap
 	files := map[string]bool{}
+	names := map[string]string{} // file name → the item it holds: the key in the "-files" ConfigMap or Secret
 	for i, c := range refs {
 		cp := fmt.Sprintf("%s.configRefs[%d]", path, i)
 		if !c.IsItem() {
@@ -286,10 +289,13 @@ func validateConfigRefs(errs *resource.Errors, path string, refs []ConfigRef) {
 			continue
 		}
 		checkMountDir(errs, cp+".mountPath", c.MountPath, items, dirs)
+		item := c.ItemGroup() + "/" + c.DataID
 		if f := strings.TrimRight(c.MountPath, "/") + "/" + c.FileName(); files[f] {
 			errs.Add(cp+".file", "%s is mounted twice", f)
+		} else if other, ok := names[c.FileName()]; ok && other != item {
+			errs.Add(cp+".file", "%s is already the file name of item %s: a version's files are named uniquely", c.FileName(), other)
 		} else {
-			files[f] = true
+			files[f], names[c.FileName()] = true, item
 		}
 	}
 }

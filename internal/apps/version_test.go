@@ -51,6 +51,8 @@ func TestValidateVersion(t *testing.T) {
 				{Name: "certs", MountPath: "/etc/app"},
 				{Name: "certs", DataID: "d.yaml", MountPath: "/d"},
 				{Name: "certs", OnChange: Reload},
+				{DataID: "app.yaml", Group: "PAY", MountPath: "/etc/other"},
+				{DataID: "app.yaml", MountPath: "/etc/copy"},
 			}
 		}, VersionOptions{}, []resource.FieldError{
 			{Path: "orchestration.configRefs[2].mountPath", Reason: "must be set: the directory the file is mounted in"},
@@ -61,6 +63,7 @@ func TestValidateVersion(t *testing.T) {
 			{Path: "orchestration.configRefs[6].mountPath", Reason: "/etc/app is already taken by config items"},
 			{Path: "orchestration.configRefs[7].name", Reason: "set name (a ConfigMap) or dataId (a config item), not both"},
 			{Path: "orchestration.configRefs[8].dataId", Reason: "must name the item that group, file or onChange are about"},
+			{Path: "orchestration.configRefs[9].file", Reason: "app.yaml is already the file name of item DEFAULT_GROUP/app.yaml: a version's files are named uniquely"},
 		}},
 		{"negative graceful shutdown is refused", func(v *Version) { v.Orchestration.GracefulShutdownSeconds = -5 }, VersionOptions{},
 			[]resource.FieldError{{Path: "orchestration.gracefulShutdownSeconds", Reason: "must not be negative, got -5"}}},

@@ -64,7 +64,8 @@ type mountedFiles struct {
 func (w Workload) renderFiles(labels map[string]string) (mountedFiles, error) {
 	var out mountedFiles
 	plain, secret := map[string]string{}, map[string]string{}
-	var plainRevs, secretRevs, restart []string
+	var plainRevs, secretRevs []string
+	restart := map[string]string{} // file → content, of the items mounted with OnChange restart
 	dirs := map[string]*corev1.ProjectedVolumeSource{}
 	var order []string
 	for _, ref := range w.Version.Orchestration.ConfigRefs {
@@ -93,7 +94,7 @@ func (w Workload) renderFiles(labels map[string]string) (mountedFiles, error) {
 			src.Sources = append(src.Sources, corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: obj, Items: []corev1.KeyToPath{item}}})
 		}
 		if ref.OnChange == apps.Restart {
-			restart = append(restart, name+"\x00"+f.Content)
+			restart[name] = f.Content
 		}
 	}
 	meta := func(revs []string) metav1.ObjectMeta {
@@ -118,8 +119,7 @@ func (w Workload) renderFiles(labels map[string]string) (mountedFiles, error) {
 		out.mounts = append(out.mounts, corev1.VolumeMount{Name: vol, MountPath: dir, ReadOnly: true})
 	}
 	if len(restart) > 0 {
-		sort.Strings(restart)
-		out.restarts = hash(map[string]string{"": strings.Join(restart, "\x00")})
+		out.restarts = hash(restart)
 	}
 	return out, nil
 }
