@@ -38,15 +38,16 @@ var alice = audit.Actor{User: "alice", Roles: []string{"platform-admin"}}
 // env is a platform over a real SQLite store, registered with the shared
 // local cluster, with both controllers running.
 type env struct {
-	p     *platform.Platform
-	reg   *kube.Registry
-	ctrl  *controller.Deployments
-	rel   *controller.Releases
-	c     *clustertest.Cluster
-	ns    string
-	key   deploy.Key
-	stop  context.CancelFunc
-	store *store.Store
+	p       *platform.Platform
+	reg     *kube.Registry
+	ctrl    *controller.Deployments
+	rel     *controller.Releases
+	c       *clustertest.Cluster
+	ns      string
+	key     deploy.Key
+	stop    context.CancelFunc
+	store   *store.Store
+	changes *change.Bus
 }
 
 func newEnv(t *testing.T, dataDir string) *env {
@@ -64,6 +65,7 @@ func newEnv(t *testing.T, dataDir string) *env {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	changes := change.NewBus()
+	e.changes = changes
 	e.p, err = platform.New(st, platform.Options{Clock: clock.Real{}, Sealer: sealer, Changes: changes})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,9 +29,12 @@ import (
 
 // GatewayConfig keeps the Berth gateway configuration the server streams to
 // gateways equal to the deployments and gray plans of every environment
-// whose traffic provider is the gateway: it rebuilds and publishes it on
-// every change it hears of (Changed, or Publish directly) and periodically.
-// An unchanged result is a no-op for the publisher and the gateways.
+// whose traffic provider is the gateway. It reads everything at start and
+// at every resync (Publish); between them, a change it hears of re-reads
+// only the deployments that changed (PublishFor), and the environments
+// they are in are built again from what was read before and the new
+// routes. An unchanged result is a no-op for the publisher and the
+// gateways.
 //
 // Each environment's part (its apps and routes, every name carrying the
 // cluster) is built and validated on its own. A part that is invalid, or
@@ -48,9 +52,13 @@ type GatewayConfig struct {
 	metric  prometheus.Gauge
 
 	mu       sync.Mutex                   // one build and publish at a time, in order
+	read     map[string]envPart           // by environment path: what its deployments call for, as last read
 	good     map[string]part              // by environment path: the part last published
 	routes   map[deploy.Key]traffic.Route // the route published for each deployment
 	rejected map[string]string            // by environment path: why its part was rejected
+
+	pendingMu sync.Mutex
+	pending   map[deploy.Key]bool // deployments changed since they were last read
 }
 
 // part is one environment's share of the configuration.
@@ -65,7 +73,8 @@ func NewGatewayConfig(db platform.Transactor, h gray.Headers, pub *gateway.Publi
 	return &GatewayConfig{db: db, headers: h, pub: pub, log: log, kick: make(chan struct{}, 1),
 		metric: prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_gateway_config_rejected_environments",
 			Help: "Environments whose part of the published gateway configuration was rejected at the last build (they keep their last good part)."}),
-		good: map[string]part{}, routes: map[deploy.Key]traffic.Route{}, rejected: map[string]string{}}
+		read: map[string]envPart{}, good: map[string]part{}, routes: map[deploy.Key]traffic.Route{}, rejected: map[string]string{},
+		pending: map[deploy.Key]bool{}}
 }
 
 // Collector is the metric to register with the server's registry.
@@ -77,11 +86,11 @@ func (g *GatewayConfig) Collector() prometheus.Collector { return g.metric }
 // routes (after an abort: none to gray). Call it before Run, before the
 // gray plan controller subscribes.
 func (g *GatewayConfig) Subscribe(b *change.Bus) {
-	b.Subscribe(func(change.Changed) { g.Changed() }, change.Deployment)
-	b.Subscribe(func(change.Changed) {
+	b.Subscribe(func(c change.Changed) { g.Changed(deploy.KeyOf(c)) }, change.Deployment)
+	b.Subscribe(func(c change.Changed) {
 		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 		defer cancel()
-		if err := g.Publish(ctx); err != nil {
+		if err := g.PublishFor(ctx, deploy.KeyOf(c)); err != nil {
 			g.log.Error("publish gateway configuration", "err", err)
 		}
 	}, change.GrayPlan)
@@ -91,29 +100,38 @@ func (g *GatewayConfig) Subscribe(b *change.Bus) {
 // the API's answer waits for.
 const publishTimeout = 10 * time.Second
 
-// Changed asks for a rebuild; it never blocks, and changes heard during a
+// Changed asks for the deployments ks to be read again and the
+// configuration rebuilt; it never blocks, and changes heard during a
 // rebuild cause one more.
-func (g *GatewayConfig) Changed() {
+func (g *GatewayConfig) Changed(ks ...deploy.Key) {
+	g.pendingMu.Lock()
+	for _, k := range ks {
+		g.pending[k] = true
+	}
+	g.pendingMu.Unlock()
 	select {
 	case g.kick <- struct{}{}:
 	default:
 	}
 }
 
-// Run publishes at once, then on every change and every resync, until ctx
-// ends.
+// Run reads everything and publishes at once and at every resync, and
+// publishes what changed on every change, until ctx ends.
 func (g *GatewayConfig) Run(ctx context.Context, resync time.Duration) {
 	tick := time.NewTicker(resync)
 	defer tick.Stop()
+	publish := g.Publish
 	for {
-		if err := g.Publish(ctx); err != nil && ctx.Err() == nil {
+		if err := publish(ctx); err != nil && ctx.Err() == nil {
 			g.log.Error("publish gateway configuration", "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-g.kick:
+			publish = func(ctx context.Context) error { return g.PublishFor(ctx) }
 		case <-tick.C:
+			publish = g.Publish
 		}
 	}
 }
@@ -141,13 +159,62 @@ func (g *GatewayConfig) Publishes(k deploy.Key, r traffic.Route) bool {
 	return ok && reflect.DeepEqual(got, r)
 }
 
-// Publish builds the configuration once and publishes it.
+// Publish reads every deployment, builds the configuration and publishes
+// it.
 func (g *GatewayConfig) Publish(ctx context.Context) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.takePending() // read below
 	envs, err := g.environments(ctx)
 	if err != nil {
 		return err
+	}
+	g.read = envs
+	return g.publish()
+}
+
+// PublishFor reads deployments ks and those changed since they were last
+// read (Changed) again, builds the configuration from them and what was
+// read before, and publishes it.
+func (g *GatewayConfig) PublishFor(ctx context.Context, ks ...deploy.Key) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	pending := g.takePending()
+	for _, k := range ks {
+		pending[k] = true
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	envs, err := g.reread(ctx, pending)
+	if err != nil {
+		g.Changed(slices.Collect(maps.Keys(pending))...) // to be read at the next build
+		return err
+	}
+	maps.Copy(g.read, envs)
+	for path, e := range envs {
+		if e.err == nil && len(e.failed) == 0 && len(e.routes) == 0 {
+			delete(g.read, path)
+		}
+	}
+	return g.publish()
+}
+
+// takePending empties the set of deployments changed since they were last
+// read and returns it.
+func (g *GatewayConfig) takePending() map[deploy.Key]bool {
+	g.pendingMu.Lock()
+	defer g.pendingMu.Unlock()
+	p := g.pending
+	g.pending = map[deploy.Key]bool{}
+	return p
+}
+
+// publish merges the environments last read and publishes the result.
+func (g *GatewayConfig) publish() error {
+	envs := make([]envPart, 0, len(g.read))
+	for _, p := range slices.Sorted(maps.Keys(g.read)) {
+		envs = append(envs, g.read[p])
 	}
 	cfg, accepted, rejected := merge(envs, g.good)
 	if err := g.pub.Publish(cfg); err != nil {
@@ -169,11 +236,16 @@ func (g *GatewayConfig) Publish(ctx context.Context) error {
 	return nil
 }
 
-// envPart is what one environment calls for, or why it could not be read.
+// envPart is what one environment calls for, or why it could not be read:
+// the environment itself (err), or some of its deployments (failed). built
+// is its part, made by build once it is read.
 type envPart struct {
 	path   string
 	routes map[deploy.Key]traffic.Route
 	err    error
+	failed map[deploy.Key]error
+	built  part
+	bad    error
 }
 
 // merge builds each environment's part and puts the valid ones together
@@ -200,7 +272,7 @@ func merge(envs []envPart, prev map[string]part) (gateway.Config, map[string]par
 		return nil
 	}
 	for _, e := range envs {
-		p, err := e.part()
+		p, err := e.built, e.bad
 		if err == nil {
 			err = fits(p)
 		}
@@ -226,22 +298,33 @@ func merge(envs []envPart, prev map[string]part) (gateway.Config, map[string]par
 	return cfg, accepted, rejected
 }
 
-func (e envPart) part() (part, error) {
-	if e.err != nil {
-		return part{}, e.err
+// build makes e's part from its routes, or records why it has none.
+func (e *envPart) build() {
+	e.built, e.bad = part{}, e.err
+	if e.bad != nil {
+		return
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(e.failed), compareKeys) {
+		e.bad = e.failed[k]
+		return
 	}
 	cfg, err := trafficgw.Config(slices.Collect(maps.Values(e.routes)))
 	if err != nil {
-		return part{}, err
+		e.bad = err
+		return
 	}
-	return part{cfg: cfg, routes: e.routes}, nil
+	e.built = part{cfg: cfg, routes: e.routes}
+}
+
+func compareKeys(a, b deploy.Key) int {
+	return strings.Compare(a.Application, b.Application)
 }
 
 // environments reads every deployment served by the gateway with its
-// latest gray plan, in one snapshot, and returns the routes they call for
-// by environment, in path order. An environment that cannot be read is
-// returned with its error; only a failure to read the lists fails.
-func (g *GatewayConfig) environments(ctx context.Context) ([]envPart, error) {
+// gray plan, in one snapshot, and returns what they call for by
+// environment path. An environment that cannot be read is returned with
+// its error; only a failure to read the lists fails.
+func (g *GatewayConfig) environments(ctx context.Context) (map[string]envPart, error) {
 	byPath := map[string]*envPart{}
 	err := view(ctx, g.db, func(st gatewayReads) error {
 		deps, err := st.ListDeployments(ctx, deploy.Filter{}, "", 0)
@@ -261,7 +344,7 @@ func (g *GatewayConfig) environments(ctx context.Context) ([]envPart, error) {
 			path := envPath(d.Key())
 			e, ok := byPath[path]
 			if !ok {
-				e = &envPart{path: path, routes: map[deploy.Key]traffic.Route{}}
+				e = newEnvPart(path)
 				byPath[path] = e
 				env, err := st.GetEnvironment(ctx, d.Tenant, d.Project, d.Environment)
 				if err != nil {
@@ -270,20 +353,8 @@ func (g *GatewayConfig) environments(ctx context.Context) ([]envPart, error) {
 				}
 				envs[path] = env
 			}
-			env, ok := envs[path]
-			if !ok {
-				continue
-			}
-			if p, err := providers.Lookup(env.Traffic); err != nil || !p.Published {
-				continue
-			}
-			r, ok, err := g.route(ctx, st, d, env, byKey[d.Key()])
-			if err != nil {
-				e.err = err
-				continue
-			}
-			if ok {
-				e.routes[d.Key()] = r
+			if env, ok := envs[path]; ok {
+				g.readInto(ctx, st, e, d, env, byKey[d.Key()])
 			}
 		}
 		return nil
@@ -291,13 +362,95 @@ func (g *GatewayConfig) environments(ctx context.Context) ([]envPart, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]envPart, 0, len(byPath))
-	for _, p := range slices.Sorted(maps.Keys(byPath)) {
-		if e := byPath[p]; e.err != nil || len(e.routes) > 0 {
-			out = append(out, *e)
+	return built(byPath), nil
+}
+
+// reread reads deployments ks again, with their gray plans, in one
+// snapshot, and returns the environments they are in as last read with the
+// new routes of ks. It changes nothing of g.
+func (g *GatewayConfig) reread(ctx context.Context, ks map[deploy.Key]bool) (map[string]envPart, error) {
+	byPath := map[string]*envPart{}
+	err := view(ctx, g.db, func(st gatewayReads) error {
+		for _, k := range slices.SortedFunc(maps.Keys(ks), compareKeys) {
+			path := envPath(k)
+			e, ok := byPath[path]
+			if !ok {
+				e = g.read[path].clone(path)
+				byPath[path] = e
+			}
+			delete(e.routes, k)
+			delete(e.failed, k)
+			if e.err != nil {
+				continue // the environment's own failure stands until the next full read
+			}
+			d, err := st.GetDeployment(ctx, k)
+			if errors.Is(err, resource.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("read deployment %s: %w", k.Application, err)
+			}
+			env, err := st.GetEnvironment(ctx, k.Tenant, k.Project, k.Environment)
+			if err != nil {
+				e.failed[k] = fmt.Errorf("read environment: %w", err)
+				continue
+			}
+			plan, err := st.GetPlan(ctx, k)
+			if err != nil && !errors.Is(err, resource.ErrNotFound) {
+				return fmt.Errorf("read the gray plan of %s: %w", k.Application, err)
+			}
+			var p *gray.Plan
+			if err == nil {
+				p = &plan
+			}
+			g.readInto(ctx, st, e, d, env, p)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return built(byPath), nil
+}
+
+// readInto puts the route deployment d in env calls for under plan p
+// (nil: none) into e, or why it could not be read.
+func (g *GatewayConfig) readInto(ctx context.Context, st gatewayReads, e *envPart, d deploy.Deployment, env tenancy.Environment, p *gray.Plan) {
+	if prov, err := providers.Lookup(env.Traffic); err != nil || !prov.Published {
+		return
+	}
+	r, ok, err := g.route(ctx, st, d, env, p)
+	switch {
+	case err != nil:
+		e.failed[d.Key()] = err
+	case ok:
+		e.routes[d.Key()] = r
+	}
+}
+
+func newEnvPart(path string) *envPart {
+	return &envPart{path: path, routes: map[deploy.Key]traffic.Route{}, failed: map[deploy.Key]error{}}
+}
+
+// clone returns a copy of e that can be changed without changing e; a zero
+// e is an environment with nothing read yet, at path.
+func (e envPart) clone(path string) *envPart {
+	c := newEnvPart(path)
+	c.err = e.err
+	maps.Copy(c.routes, e.routes)
+	maps.Copy(c.failed, e.failed)
+	return c
+}
+
+// built builds each environment of byPath and returns those that call for
+// something or failed.
+func built(byPath map[string]*envPart) map[string]envPart {
+	out := make(map[string]envPart, len(byPath))
+	for path, e := range byPath {
+		e.build()
+		out[path] = *e
+	}
+	return out
 }
 
 // route is the gateway route of deployment d in env under plan p (nil:

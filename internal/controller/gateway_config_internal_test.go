@@ -18,11 +18,12 @@ func gwRoute(cluster, ns, env, app string) (deploy.Key, traffic.Route) {
 }
 
 func envOf(path string, pairs ...any) envPart {
-	e := envPart{path: path, routes: map[deploy.Key]traffic.Route{}}
+	e := newEnvPart(path)
 	for i := 0; i < len(pairs); i += 2 {
 		e.routes[pairs[i].(deploy.Key)] = pairs[i+1].(traffic.Route)
 	}
-	return e
+	e.build()
+	return *e
 }
 
 func appNames(t *testing.T, envs []envPart, prev map[string]part) ([]string, map[string]part, map[string]string) {

@@ -159,7 +159,7 @@ func (c *GrayPlans) gatewayBehind(ctx context.Context, s grayState, fail func(co
 	if !ok || c.gateway.Publishes(s.plan.Key(), r) {
 		return false, nil
 	}
-	if err := c.gateway.Publish(ctx); err != nil {
+	if err := c.gateway.PublishFor(ctx, s.plan.Key()); err != nil {
 		return true, fmt.Errorf("publish the gateway configuration: %w", err)
 	}
 	if c.gateway.Publishes(s.plan.Key(), r) {

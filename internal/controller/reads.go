@@ -38,6 +38,8 @@ type grayReads interface {
 
 // gatewayReads is what the gateway configuration publisher reads.
 type gatewayReads interface {
+	GetDeployment(ctx context.Context, k deploy.Key) (deploy.Deployment, error)
+	GetPlan(ctx context.Context, k deploy.Key) (gray.Plan, error)
 	ListDeployments(ctx context.Context, f deploy.Filter, after string, limit int) ([]deploy.Deployment, error)
 	ListPlans(ctx context.Context, f deploy.Filter) ([]gray.Plan, error)
 	GetEnvironment(ctx context.Context, tenant, project, name string) (tenancy.Environment, error)

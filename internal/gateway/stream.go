@@ -325,7 +325,7 @@ func (s *Subscriber) stream(ctx context.Context, lastID *string) (got bool, err 
 			return
 		}
 		got = true
-		cfg, err := Decode([]byte(ev.Data))
+		cfg, err := decodeStreamed([]byte(ev.Data))
 		if err == nil {
 			err = s.Apply(cfg)
 		}
