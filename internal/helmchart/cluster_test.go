@@ -1,15 +1,20 @@
 package helmchart
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -200,6 +205,107 @@ func TestServiceAccountDoesWhatTheDriverDoes(t *testing.T) {
 	}
 	if err := client.CoreV1().Namespaces().Delete(ctx, appNS, metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("delete a namespace as the service account: %v, want forbidden", err)
+	}
+}
+
+// TestRequiredSpreadKeepsAReplicaPendingRatherThanCrowdAZone installs the
+// chart's workload with three replicas and the zone spread required on
+// the local cluster (three nodes, three zones). With two zones cordoned,
+// one replica runs and the others wait, unschedulable by the spread
+// constraint; uncordoned, the Deployment becomes available with one
+// replica in each zone.
+func TestRequiredSpreadKeepsAReplicaPendingRatherThanCrowdAZone(t *testing.T) {
+	c := clustertest.Start(t)
+	ctx := t.Context()
+	nodes, err := c.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoneOf := map[string]string{}
+	var cordoned []string
+	for _, n := range nodes.Items {
+		zone := n.Labels["topology.kubernetes.io/zone"]
+		zoneOf[n.Name] = zone
+		if zone != "zone-a" {
+			cordoned = append(cordoned, n.Name)
+		}
+	}
+	if len(cordoned) != 2 || len(zoneOf) != 3 {
+		t.Fatalf("nodes by zone %v: want three nodes, one in zone-a", zoneOf)
+	}
+	cordon := func(on bool) {
+		for _, name := range cordoned {
+			patch := fmt.Appendf(nil, `{"spec":{"unschedulable":%v}}`, on)
+			if _, err := c.Client.CoreV1().Nodes().Patch(context.WithoutCancel(ctx), name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+				t.Fatalf("cordon %s %v: %v", name, on, err)
+			}
+		}
+	}
+	cordon(true)
+	t.Cleanup(func() { cordon(false) })
+
+	ns := c.Namespace(t)
+	vals := haValues()
+	vals["persistence"] = map[string]any{"enabled": false}
+	objs, err := render(t, ns, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var namespaced []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() != "ClusterRole" && o.GetKind() != "ClusterRoleBinding" {
+			o.SetNamespace(ns)
+			namespaced = append(namespaced, o)
+		}
+	}
+	if err := applyAll(t, c.RESTConfig(), namespaced, false); err != nil {
+		t.Fatal(err)
+	}
+	// zonesOf returns the zones of the release's scheduled pods and how
+	// many wait unschedulable because of the spread.
+	zonesOf := func(ctx context.Context) (map[string]int, int, error) {
+		pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + releaseName})
+		if err != nil {
+			return nil, 0, err
+		}
+		zones, spreadPending := map[string]int{}, 0
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil {
+				continue
+			}
+			if p.Spec.NodeName != "" {
+				zones[zoneOf[p.Spec.NodeName]]++
+				continue
+			}
+			for _, cond := range p.Status.Conditions {
+				if cond.Type == corev1.PodScheduled && cond.Reason == corev1.PodReasonUnschedulable && strings.Contains(cond.Message, "topology spread") {
+					spreadPending++
+				}
+			}
+		}
+		return zones, spreadPending, nil
+	}
+	var zones map[string]int
+	var pending int
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		zones, pending, err = zonesOf(ctx)
+		return err != nil || zones["zone-a"] == 1 && pending == 2, err
+	})
+	if err != nil || len(zones) != 1 {
+		t.Fatalf("two zones cordoned: pods in zones %v, %d pending on the spread (%v); want one in zone-a, two pending", zones, pending, err)
+	}
+
+	cordon(false)
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, releaseName, metav1.GetOptions{})
+		if err != nil || d.Status.AvailableReplicas != 3 {
+			return false, nil
+		}
+		zones, pending, err = zonesOf(ctx)
+		return err != nil || len(zones) == 3, err
+	})
+	if err != nil {
+		t.Fatalf("zones open again: pods in zones %v (%v); want three available replicas, one in each zone", zones, err)
 	}
 }
 
