@@ -292,6 +292,7 @@ func TestRequiredSpreadKeepsAReplicaPendingRatherThanCrowdAZone(t *testing.T) {
 		return err != nil || zones["zone-a"] == 1 && pending == 2, err
 	})
 	if err != nil || len(zones) != 1 {
+		zones, pending, _ = zonesOf(ctx) // as they are now, not as the deadline cut the last look
 		t.Fatalf("two zones cordoned: pods in zones %v, %d pending on the spread (%v); want one in zone-a, two pending", zones, pending, err)
 	}
 
@@ -305,6 +306,7 @@ func TestRequiredSpreadKeepsAReplicaPendingRatherThanCrowdAZone(t *testing.T) {
 		return err != nil || len(zones) == 3, err
 	})
 	if err != nil {
+		zones, _, _ = zonesOf(ctx)
 		t.Fatalf("zones open again: pods in zones %v (%v); want three available replicas, one in each zone", zones, err)
 	}
 }
