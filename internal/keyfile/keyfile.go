@@ -1,6 +1,8 @@
 // Package keyfile reads and writes secret key files (the seal key, the
-// audit anchoring key): a key file must be readable by its owner only, and
-// a new one is created with mode 0600 in a directory of mode 0700.
+// audit anchoring key): a key file must be readable by its owner only, or
+// be root's and readable by its group only (as Kubernetes mounts a
+// Secret for a non-root pod), and a new one is created with mode 0600 in a
+// directory of mode 0700.
 package keyfile
 
 import (
@@ -14,7 +16,10 @@ import (
 const MaxSize = 64 << 10
 
 // Read returns the contents of the key file at path. It refuses a file
-// that group or others may read or write (fix with chmod 600), and one
+// that group or others may read or write (fix with chmod 600), except that
+// a file owned by root may be readable by its group (mode 0440 or 0640:
+// root granted that group, as the kubelet does for a pod's fsGroup on a
+// Secret volume, and as PostgreSQL allows for its key files), and one
 // larger than MaxSize. A missing file is an error wrapping fs.ErrNotExist.
 func Read(path string) ([]byte, error) {
 	f, err := os.Open(path)
@@ -29,7 +34,7 @@ func Read(path string) ([]byte, error) {
 	if !info.Mode().IsRegular() {
 		return nil, fmt.Errorf("key file %s: not a regular file", path)
 	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+	if perm := info.Mode().Perm(); !private(perm, ownedByRoot(info)) {
 		return nil, fmt.Errorf("key file %s is accessible by group or others (mode %04o): run chmod 600 %s", path, perm, path)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
@@ -40,6 +45,16 @@ func Read(path string) ([]byte, error) {
 		return nil, fmt.Errorf("key file %s: larger than %d bytes", path, MaxSize)
 	}
 	return data, nil
+}
+
+// private reports whether a key file of mode perm is closed to others: no
+// access for group or others, or, when root owns it, read access for its
+// group only.
+func private(perm os.FileMode, rootOwned bool) bool {
+	if rootOwned {
+		return perm&0o037 == 0
+	}
+	return perm&0o077 == 0
 }
 
 // Create writes data to a new file at path with mode 0600, creating its

@@ -139,7 +139,7 @@ var layers = []layer{
 	},
 	{
 		name: "testsupport",
-		packages: []string{"internal/cli/e2e", "internal/cli/e2e/console", "internal/cli/e2e/grayrelease", "internal/localcluster/clustertest",
+		packages: []string{"internal/cli/e2e", "internal/cli/e2e/console", "internal/cli/e2e/grayrelease", "internal/helmchart", "internal/localcluster/clustertest",
 			"internal/logtest", "internal/openapicheck", "internal/sso/ldap/slapdtest", "internal/store/storetest", "internal/tlstest",
 			"internal/traffic/traffictest"},
 		mayImport: []string{"testsupport", "store", "kube", "localcluster", "application", "domain", "base",

@@ -137,7 +137,8 @@ func (s *AESGCM) Open(sealed, aad []byte) ([]byte, error) {
 }
 
 // LoadKey reads the base64 key file at path, refusing one that group or
-// others can access. A missing file is an error wrapping fs.ErrNotExist.
+// others can access (root's file may be readable by its group:
+// internal/keyfile). A missing file is an error wrapping fs.ErrNotExist.
 func LoadKey(path string) ([]byte, error) {
 	data, err := keyfile.Read(path)
 	if err != nil {

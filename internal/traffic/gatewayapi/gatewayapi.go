@@ -24,7 +24,7 @@ import (
 	"berth.dev/berth/internal/traffic/translate"
 )
 
-// Limits of the HTTPRoute CRD (gateway-api v1.3).
+// Limits of the HTTPRoute CRD (gateway-api v1.3 to v1.6: unchanged).
 const (
 	// MaxMatchesPerRule is the most matches one rule holds.
 	MaxMatchesPerRule = 64
