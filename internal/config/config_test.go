@@ -29,6 +29,7 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 				TLSCert: "/etc/berth/tls.crt", TLSKey: "/etc/berth/tls.key",
 				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key", LiveStreams: "200",
 				SSOConfig: "/etc/berth/sso.yaml", ClusterQPS: "400",
+				LeaderElection: "kubernetes", LeaseDuration: "10s", LeaseNamespace: "berth-system",
 			}),
 		},
 		{
@@ -42,6 +43,7 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 				TLSCert: "/etc/berth/tls.crt", TLSKey: "/etc/berth/tls.key",
 				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key", LiveStreams: "200",
 				SSOConfig: "/etc/berth/sso.yaml", ClusterQPS: "400",
+				LeaderElection: "kubernetes", LeaseDuration: "10s", LeaseNamespace: "berth-system",
 			}),
 		},
 	}
@@ -93,6 +95,7 @@ func TestBadFilesNameEveryBadField(t *testing.T) {
 			"tlsKey: tlsCert and tlsKey go together", `trustedProxies: want comma-separated CIDRs or addresses, got "not-a-network"`,
 			`liveStreams: want a whole number from 1 to 100000, got "0"`, `clusterQPS: want a whole number from 1 to 10000, got "0"`}},
 		{"short-durations.bad.yaml", []string{"sessionTTL:", "auditRetention: want a duration of at least 4320h0m0s"}},
+		{"election.bad.yaml", []string{"leaderElection: postgres needs a PostgreSQL database", `leaseDuration: want a duration from 1s to 5m, got "500ms"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
