@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,6 +115,8 @@ func TestLeaseTakeoverWaitsForTheHoldersFencedTransaction(t *testing.T) {
 	ta, _ := acquire(t, a, time.Hour)
 
 	checked, commit := make(chan struct{}), make(chan struct{})
+	release := sync.OnceFunc(func() { close(commit) })
+	defer release() // a failing test does not leave the transaction open
 	errc := make(chan error, 1)
 	go func() {
 		errc <- sts[0].InTx(context.Background(), func(tx platform.Tx) error {
@@ -134,7 +137,7 @@ func TestLeaseTakeoverWaitsForTheHoldersFencedTransaction(t *testing.T) {
 	if err == nil {
 		t.Fatal("the lease changed hands while the holder's fenced transaction was open")
 	}
-	close(commit)
+	release()
 	if err := <-errc; err != nil {
 		t.Fatalf("holder's transaction: %v", err)
 	}
