@@ -25,7 +25,7 @@ type LeaseOptions struct {
 	Kubeconfig string
 	// Namespace and Name name the Lease.
 	Namespace, Name string
-	// Identity names this replica in the Lease; unique per process.
+	// Identity names this replica in the Lease, the same after a restart.
 	Identity string
 	// TTL is the Lease's duration; renewals give up after 2/3 of it and
 	// are retried every 1/5.

@@ -31,13 +31,15 @@ func (s *Store) Lease(name, holder string) (*Lease, error) {
 }
 
 // Acquire implements leader.Lock: it takes the lease when it has no row
-// yet or its term has expired, with the next epoch.
+// yet, its term has expired, or its holder has this Lease's name (the same
+// replica, restarted: its old term is fenced by the new epoch), with the
+// next epoch.
 func (l *Lease) Acquire(ctx context.Context, ttl time.Duration) (leader.Term, bool, error) {
 	var epoch int64
 	err := l.s.db.QueryRowContext(ctx, `INSERT INTO leases (name, holder, epoch, expires_at)
 		VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond')
 		ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, epoch = leases.epoch + 1, expires_at = EXCLUDED.expires_at
-		WHERE leases.expires_at < now()
+		WHERE leases.expires_at < now() OR leases.holder = EXCLUDED.holder
 		RETURNING epoch`, l.name, l.holder, ttl.Milliseconds()).Scan(&epoch)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):

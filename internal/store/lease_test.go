@@ -200,3 +200,20 @@ func TestElectorsLeadOneAtATime(t *testing.T) {
 		t.Errorf("b's election after losing the lease: %v, want leader.ErrLost", err)
 	}
 }
+
+func TestLeaseOfARestartedHolderIsTakenBackAtOnce(t *testing.T) {
+	t.Parallel()
+	sts := replicas(t, 2)
+	before, _ := acquire(t, lease(t, sts[0], "host:/var/lib/berth"), time.Hour)
+	// The process was killed and started again on the same host and directory.
+	again, ok := acquire(t, lease(t, sts[1], "host:/var/lib/berth"), time.Hour)
+	if !ok || again.Epoch != before.Epoch+1 {
+		t.Fatalf("restarted holder's acquire = %+v, %v; want epoch %d at once", again, ok, before.Epoch+1)
+	}
+	if err := check(t, sts[0], before); !errors.Is(err, leader.ErrFenced) {
+		t.Errorf("the killed process's term: %v, want leader.ErrFenced", err)
+	}
+	if _, ok := acquire(t, lease(t, sts[0], "other:/var/lib/berth"), time.Hour); ok {
+		t.Error("another replica took a held lease")
+	}
+}

@@ -2,11 +2,10 @@ package servercmd
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 
 	"berth.dev/berth/internal/config"
@@ -27,7 +26,7 @@ func replicas(cfg config.Config, st *store.Store, log *slog.Logger) (leader.Elec
 	if kind == "none" {
 		return leader.Always{}, nil, nil
 	}
-	lease, err := st.Lease(LeaseName, holderID())
+	lease, err := st.Lease(LeaseName, holderID(cfg.DataDir))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -46,13 +45,17 @@ func replicas(cfg config.Config, st *store.Store, log *slog.Logger) (leader.Elec
 	return nil, nil, fmt.Errorf("config leaderElection: unknown %q", kind)
 }
 
-// holderID names this process among the replicas: its host, its process
-// ID and a random part (a restarted process is a new holder).
-func holderID() string {
+// holderID names this replica among those of its database: its host and
+// data directory. A replica restarted on the same host and directory (a
+// container restarted in its pod, a killed process started again) takes
+// its lease back at once instead of waiting for it to expire; the new
+// term's epoch fences the old one.
+func holderID(dataDir string) string {
 	host, _ := os.Hostname()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
+	return host + ":" + dataDir
 }
 
 // untilLost returns a context that ends with ctx, when lost is closed or
