@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -125,5 +126,29 @@ func TestEveryFieldHasEnvAndFlag(t *testing.T) {
 			t.Errorf("field %s listed twice", f.Key)
 		}
 		seen[f.Key] = true
+	}
+}
+
+func TestElectionFollowsTheDatabase(t *testing.T) {
+	tests := []struct {
+		name, database, election string
+		want                     string
+	}{
+		{"sqlite is alone whatever is asked", "", "auto", "none"},
+		{"postgres elects by a lease row by default", "postgres://db/berth", "auto", "postgres"},
+		{"a kubernetes Lease when asked", "postgres://db/berth", "kubernetes", "kubernetes"},
+		{"a single server on postgres when asked", "postgres://db/berth", "none", "none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.Database, c.LeaderElection = tt.database, tt.election
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if got, lease := c.Election(); got != tt.want || lease != 15*time.Second {
+				t.Errorf("Election() = %s, %s; want %s, 15s", got, lease, tt.want)
+			}
+		})
 	}
 }
