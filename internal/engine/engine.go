@@ -213,7 +213,8 @@ func (e *Engine) Run(ctx context.Context) (stop func()) {
 		func() { clusters.Run(ctx, ClusterResync) },
 		func() { e.GatewayConfig.Run(ctx, GatewayConfigEvery) },
 		func() { e.status.Run(ctx, StatusEvery) },
-		func() { e.relayChanges(ctx) },
+		func() { e.sendChanges(ctx) },
+		func() { e.hearChanges(ctx) },
 		func() { e.campaign(ctx) },
 		func() { <-ctx.Done(); e.Live.Close() }, // streams must not hold the server's drain
 	} {
@@ -266,13 +267,20 @@ func (e *Engine) lead(ctx context.Context, t leader.Term) {
 	wg.Wait()
 }
 
-// relayChanges sends this replica's changes to the others and delivers
-// theirs, until ctx ends; without peers it does nothing.
-func (e *Engine) relayChanges(ctx context.Context) {
+// sendChanges sends this replica's changes to the others until ctx ends;
+// without peers it does nothing.
+func (e *Engine) sendChanges(ctx context.Context) {
+	if e.relay != nil {
+		e.relay.Run(ctx)
+	}
+}
+
+// hearChanges delivers the other replicas' changes until ctx ends;
+// without peers it does nothing.
+func (e *Engine) hearChanges(ctx context.Context) {
 	if e.relay == nil {
 		return
 	}
-	go e.relay.Run(ctx)
 	e.peers.Listen(ctx, e.relay.Receive, e.relay.Resync, func(err error) {
 		e.log.Warn("listen to the other replicas", "err", err)
 	})

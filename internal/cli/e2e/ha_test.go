@@ -127,6 +127,33 @@ func cliOn(t *testing.T, p *process, dir, name string) berth {
 	return b
 }
 
+// ha is two replicas on the local cluster, the CLI logged in to the
+// follower, and applications deployed at v1 in namespace ns.
+type ha struct {
+	c              *clustertest.Cluster
+	dir, ns        string
+	lead, follower *process
+	b              berth
+}
+
+// startHA starts two replicas and, through the follower, the bank and
+// apps (with versions v2, v3 and v3-crash), deployed at v1 by the leader
+// in a namespace named after prefix.
+func startHA(t *testing.T, prefix string, apps []string) ha {
+	t.Helper()
+	c := clustertest.Start(t)
+	bin := buildBerth(t)
+	h := ha{c: c, dir: t.TempDir(), ns: fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%100000)}
+	lead, rest := leaderOf(t, replicaSet(t, c, bin, 2), 30*time.Second)
+	h.lead, h.follower = lead, rest[0]
+	h.b = cliOn(t, h.follower, h.dir, "follower")
+	haFixture(t, c, h.b, h.dir, h.ns, apps)
+	for _, app := range apps {
+		runs(t, c, h.ns, app, "v1") // the leader applied what the follower committed
+	}
+	return h
+}
+
 // haFixture applies the bank, its applications and their versions
 // through b and deploys v1 of each, in namespace ns.
 func haFixture(t *testing.T, c *clustertest.Cluster, b berth, dir, ns string, apps []string) {
@@ -155,18 +182,9 @@ func haFixture(t *testing.T, c *clustertest.Cluster, b berth, dir, ns string, ap
 // back: the first takes over again and the order ends RolledBack with the
 // versions that ran before it. The audit chain verifies.
 func TestKillingTheLeaderHandsItsOrdersToAnotherReplica(t *testing.T) {
-	c := clustertest.Start(t)
-	bin := buildBerth(t)
-	dir := t.TempDir()
-	lead, rest := leaderOf(t, replicaSet(t, c, bin, 2), 30*time.Second)
-	follower := rest[0]
-	b := cliOn(t, follower, dir, "follower")
-	ns := fmt.Sprintf("bank-pay-ha-%d", time.Now().UnixNano()%100000)
 	apps := []string{"s1", "s2", "s3", "s4"}
-	haFixture(t, c, b, dir, ns, apps)
-	for _, app := range apps {
-		runs(t, c, ns, app, "v1") // the leader applied what the follower committed
-	}
+	h := startHA(t, "bank-pay-ha", apps)
+	c, ns, dir, lead, follower, b := h.c, h.ns, h.dir, h.lead, h.follower, h.b
 
 	good := failover(t, b, lead, follower, stagesOf(apps, "v2", ""), "Running")
 	if good.State != "Succeeded" {
@@ -276,15 +294,8 @@ func contains[S ~string](list []string, s S) bool {
 // the follower's stream hears that it was applied, which only the
 // leader's controller announces.
 func TestAChangeThroughOneReplicaReachesEveryReplicasLiveStream(t *testing.T) {
-	c := clustertest.Start(t)
-	bin := buildBerth(t)
-	dir := t.TempDir()
-	lead, rest := leaderOf(t, replicaSet(t, c, bin, 2), 30*time.Second)
-	follower := rest[0]
-	b := cliOn(t, follower, dir, "follower")
-	ns := fmt.Sprintf("bank-pay-hal-%d", time.Now().UnixNano()%100000)
-	haFixture(t, c, b, dir, ns, []string{"s1"})
-	runs(t, c, ns, "s1", "v1")
+	h := startHA(t, "bank-pay-hal", []string{"s1"})
+	c, ns, lead, follower, b := h.c, h.ns, h.lead, h.follower, h.b
 	out := b.must("", []string{"token", "create", "live"}, "shown only now")
 	token := strings.TrimSpace(between(out, ":\n", "\n(shown"))
 
