@@ -289,8 +289,8 @@ func (e *Engine) hearChanges(ctx context.Context) {
 // resync wakes everything that serves or acts on changes this replica
 // may have missed from the others: the gateway configuration, the Nacos
 // listeners, the live streams and, on the leader, the deployments and
-// network isolation. Release orders and gray plans resync on their own
-// within seconds.
+// network isolation. Release orders resync on their own every few
+// seconds, gray plans every GrayPlanResync.
 func (e *Engine) resync() {
 	e.GatewayConfig.Changed()
 	e.ConfigWatch.ChangedAll()
