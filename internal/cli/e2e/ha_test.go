@@ -26,8 +26,9 @@ const haLease = 3 * time.Second
 
 // replicaSet is n `berth server` processes on one PostgreSQL database (a
 // fresh schema: its notifications have a channel of their own) and one
-// seal key, each with a data directory of its own.
-func replicaSet(t *testing.T, c *clustertest.Cluster, bin string, n int) []*process {
+// seal key, each with a data directory of its own, electing their leader
+// with a lease row unless election says otherwise (flags).
+func replicaSet(t *testing.T, c *clustertest.Cluster, bin string, n int, election ...string) []*process {
 	t.Helper()
 	database := storetest.PostgresSchema(t)
 	dir := t.TempDir()
@@ -41,11 +42,15 @@ func replicaSet(t *testing.T, c *clustertest.Cluster, bin string, n int) []*proc
 		t.Cleanup(func() { logFile.Close() })
 		addr := freeAddr(t)
 		data := filepath.Join(dir, fmt.Sprintf("data-%d", i))
+		if len(election) == 0 {
+			election = []string{"--leader-election", "postgres"}
+		}
 		p := &process{t: t, bin: bin, log: logFile, url: "http://" + addr, dataDir: data, database: database,
 			args: []string{"server", "--data-dir", data, "--listen", addr, "--kubeconfig", c.Kubeconfig(),
 				"--database", database, "--seal-key-file", key, "--nacos-grpc", "off",
-				"--leader-election", "postgres", "--lease-duration", haLease.String()},
+				"--lease-duration", haLease.String()},
 			env: append(os.Environ(), "BERTH_ADMIN_PASSWORD="+adminPassword)}
+		p.args = append(p.args, election...)
 		p.start() // one after the other: the first creates the admin and the seal key
 		t.Cleanup(p.kill)
 		out = append(out, p)
@@ -136,15 +141,16 @@ type ha struct {
 	b              berth
 }
 
-// startHA starts two replicas and, through the follower, the bank and
-// apps (with versions v2, v3 and v3-crash), deployed at v1 by the leader
-// in a namespace named after prefix.
-func startHA(t *testing.T, prefix string, apps []string) ha {
+// startHA starts two replicas (with the election flags given) and,
+// through the follower, the bank and apps (with versions v2, v3 and
+// v3-crash), deployed at v1 by the leader in a namespace named after
+// prefix.
+func startHA(t *testing.T, prefix string, apps []string, election ...string) ha {
 	t.Helper()
 	c := clustertest.Start(t)
 	bin := buildBerth(t)
 	h := ha{c: c, dir: t.TempDir(), ns: fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%100000)}
-	lead, rest := leaderOf(t, replicaSet(t, c, bin, 2), 30*time.Second)
+	lead, rest := leaderOf(t, replicaSet(t, c, bin, 2, election...), 30*time.Second)
 	h.lead, h.follower = lead, rest[0]
 	h.b = cliOn(t, h.follower, h.dir, "follower")
 	haFixture(t, c, h.b, h.dir, h.ns, apps)
@@ -365,4 +371,28 @@ func (e *events) await(t *testing.T, wants ...string) {
 			t.Fatalf("no event with %q within a minute", wants)
 		}
 	}
+}
+
+// TestKillingTheLeaderOfAKubernetesLease elects the leader through a
+// Lease in the local cluster: the leader is killed with SIGKILL, the
+// follower takes over once the Lease expires, and a deployment made
+// through the new leader is applied by its controllers.
+func TestKillingTheLeaderOfAKubernetesLease(t *testing.T) {
+	c := clustertest.Start(t)
+	leases := c.Namespace(t)
+	h := startHA(t, "bank-pay-hak", []string{"s1"}, "--leader-election", "kubernetes", "--lease-namespace", leases)
+	l, err := c.Client.CoordinationV1().Leases(leases).Get(t.Context(), "berth-controllers", metav1.GetOptions{})
+	if err != nil || l.Spec.HolderIdentity == nil || !strings.HasSuffix(*l.Spec.HolderIdentity, h.lead.dataDir) {
+		t.Fatalf("the Lease does not name the leader (%s): %+v, %v", h.lead.dataDir, l, err)
+	}
+	h.lead.kill()
+	killed := time.Now()
+	for role(h.follower) != "leader" {
+		if time.Since(killed) > 3*haLease {
+			t.Fatalf("the follower did not take over within %s of the leader's death", 3*haLease)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.b.must("", []string{"app", "deploy", "s1", "v2", "--env", "dev"})
+	runs(t, c, h.ns, "s1", "v2")
 }
