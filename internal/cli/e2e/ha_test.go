@@ -253,15 +253,7 @@ func failover(t *testing.T, b berth, lead, follower *process, stages []string, k
 	if st := lead.stored(id).State; !contains(killIn, string(st)) {
 		t.Fatalf("the leader was killed with the order %s, want %v", st, killIn)
 	}
-	// The dead leader's last renewal lasts haLease; the follower tries
-	// every haLease/4. Three leases leave room for a loaded machine.
-	for role(follower) != "leader" {
-		if time.Since(killed) > 3*haLease {
-			t.Fatalf("the follower did not take over within %s of the leader's death", 3*haLease)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Logf("follower took over %s after the leader was killed (lease %s)", time.Since(killed).Round(time.Millisecond), haLease)
+	takesOver(t, follower, killed)
 	for {
 		o, ok := getOrder(b, id)
 		if ok && (o.State == "Succeeded" || o.State == "RolledBack") {
@@ -272,6 +264,21 @@ func failover(t *testing.T, b berth, lead, follower *process, stages []string, k
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// takesOver waits until follower leads, failing when it did not within
+// three leases of the leader's death at killed: the dead leader's last
+// renewal lasts haLease and the follower tries every haLease/4; the rest
+// is room for a loaded machine.
+func takesOver(t *testing.T, follower *process, killed time.Time) {
+	t.Helper()
+	for role(follower) != "leader" {
+		if time.Since(killed) > 3*haLease {
+			t.Fatalf("the follower did not take over within %s of the leader's death", 3*haLease)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("follower took over %s after the leader was killed (lease %s)", time.Since(killed).Round(time.Millisecond), haLease)
 }
 
 // started reports whether an item of o has started (it has a "before").
@@ -386,13 +393,7 @@ func TestKillingTheLeaderOfAKubernetesLease(t *testing.T) {
 		t.Fatalf("the Lease does not name the leader (%s): %+v, %v", h.lead.dataDir, l, err)
 	}
 	h.lead.kill()
-	killed := time.Now()
-	for role(h.follower) != "leader" {
-		if time.Since(killed) > 3*haLease {
-			t.Fatalf("the follower did not take over within %s of the leader's death", 3*haLease)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	takesOver(t, h.follower, time.Now())
 	h.b.must("", []string{"app", "deploy", "s1", "v2", "--env", "dev"})
 	runs(t, c, h.ns, "s1", "v2")
 }
