@@ -78,6 +78,10 @@ type Changed struct {
 type Bus struct {
 	mu   sync.RWMutex
 	subs [numKinds][]func(Changed)
+	// relays hear every Changed published here, of every kind, but none
+	// delivered from elsewhere (Deliver): they carry this process's changes
+	// to the other replicas (Relay).
+	relays []func(Changed)
 }
 
 // NewBus returns a bus with no subscribers.
@@ -98,8 +102,24 @@ func (b *Bus) Subscribe(f func(Changed), kinds ...Kind) {
 	}
 }
 
-// Publish hands c to the subscribers of its kind.
+// Publish hands c to the subscribers of its kind, then to the relays.
 func (b *Bus) Publish(c Changed) {
+	if b == nil || c.Kind == 0 || c.Kind >= numKinds {
+		return
+	}
+	b.Deliver(c)
+	b.mu.RLock()
+	relays := b.relays
+	b.mu.RUnlock()
+	for _, f := range relays {
+		f(c)
+	}
+}
+
+// Deliver hands c to the subscribers of its kind but not to the relays:
+// it is how a Changed another replica committed reaches this one's
+// subscribers without being sent back.
+func (b *Bus) Deliver(c Changed) {
 	if b == nil || c.Kind == 0 || c.Kind >= numKinds {
 		return
 	}
@@ -109,6 +129,15 @@ func (b *Bus) Publish(c Changed) {
 	for _, f := range subs {
 		f(c)
 	}
+}
+
+// OnPublish has f called with every Changed published on b (not those
+// delivered with Deliver), after its subscribers; like a subscriber, f
+// must not block.
+func (b *Bus) OnPublish(f func(Changed)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.relays = append(b.relays, f)
 }
 
 // Committer runs functions once the current transaction has committed;

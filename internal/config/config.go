@@ -76,6 +76,20 @@ type Config struct {
 	// many): size it to the clusters' API servers and to how many
 	// applications Berth applies at once.
 	ClusterQPS string `json:"clusterQPS"`
+	// LeaderElection picks how the replicas sharing a PostgreSQL database
+	// choose the one that runs the controllers: "postgres" (a lease row in
+	// the database), "kubernetes" (a coordination.k8s.io Lease in
+	// LeaseNamespace of the cluster the server runs in, or of Kubeconfig),
+	// "auto": postgres with a database URL; or "none": this server is the
+	// only one on its database and always leads (an SQLite server always
+	// is), so it rides out a database outage instead of stopping when its
+	// lease cannot be renewed.
+	LeaderElection string `json:"leaderElection"`
+	// LeaseDuration is how long a leader's lease lasts without renewal: a
+	// killed leader is replaced within it (a Go duration, 1s to 5m).
+	LeaseDuration string `json:"leaseDuration"`
+	// LeaseNamespace is the namespace of the Kubernetes Lease.
+	LeaseNamespace string `json:"leaseNamespace"`
 }
 
 // NacosGRPCAddr is the address the Nacos gRPC server listens on, "" for
@@ -113,6 +127,9 @@ func Default() Config {
 		AuditRetention: "4320h",
 		LiveStreams:    "1000",
 		ClusterQPS:     "100",
+		LeaderElection: "auto",
+		LeaseDuration:  "15s",
+		LeaseNamespace: "berth",
 	}
 }
 
@@ -145,6 +162,9 @@ func Fields() []Field {
 		{"ssoConfig", "BERTH_SSO_CONFIG", "sso-config", "YAML file of the LDAP directories and OIDC providers to sign in with (empty: local users only)", func(c *Config) *string { return &c.SSOConfig }},
 		{"nacosGrpc", "BERTH_NACOS_GRPC", "nacos-grpc", "address of the config center's Nacos gRPC server (empty: the listen port + 1000; off: none)", func(c *Config) *string { return &c.NacosGRPC }},
 		{"clusterQPS", "BERTH_CLUSTER_QPS", "cluster-qps", fmt.Sprintf("requests per second to each cluster's API server, bursts of twice as many (1 to %d)", MaxClusterQPS), func(c *Config) *string { return &c.ClusterQPS }},
+		{"leaderElection", "BERTH_LEADER_ELECTION", "leader-election", "how replicas on one PostgreSQL elect the one running the controllers: auto, postgres, kubernetes, or none (a single server)", func(c *Config) *string { return &c.LeaderElection }},
+		{"leaseDuration", "BERTH_LEASE_DURATION", "lease-duration", "how long a leader's lease lasts unrenewed: a killed leader is replaced within it (1s to 5m)", func(c *Config) *string { return &c.LeaseDuration }},
+		{"leaseNamespace", "BERTH_LEASE_NAMESPACE", "lease-namespace", "namespace of the Kubernetes Lease (leaderElection kubernetes)", func(c *Config) *string { return &c.LeaseNamespace }},
 		{"sealKeyFile", "BERTH_SEAL_KEY_FILE", "seal-key-file", "key file sealing cluster kubeconfigs, mode 0600 (empty: seal.key in the data dir, created on first start)", func(c *Config) *string { return &c.SealKeyFile }},
 	}
 }
@@ -256,7 +276,36 @@ func (c Config) Validate() error {
 	if n, err := strconv.Atoi(c.LiveStreams); err != nil || n < 1 || n > MaxLiveStreams {
 		bad("liveStreams", fmt.Sprintf("want a whole number from 1 to %d, got %q", MaxLiveStreams, c.LiveStreams))
 	}
+	switch c.LeaderElection {
+	case "auto", "none":
+	case "postgres", "kubernetes":
+		if c.Database == "" {
+			bad("leaderElection", fmt.Sprintf("%s needs a PostgreSQL database: an SQLite server is alone and always leads", c.LeaderElection))
+		}
+	default:
+		bad("leaderElection", fmt.Sprintf("want auto, postgres, kubernetes or none, got %q", c.LeaderElection))
+	}
+	if d, err := time.ParseDuration(c.LeaseDuration); err != nil || d < time.Second || d > 5*time.Minute {
+		bad("leaseDuration", fmt.Sprintf("want a duration from 1s to 5m, got %q", c.LeaseDuration))
+	}
+	if c.LeaderElection == "kubernetes" && c.LeaseNamespace == "" {
+		bad("leaseNamespace", "must not be empty with leaderElection kubernetes")
+	}
 	return errors.Join(errs...)
+}
+
+// Election returns how this server elects its leader: "none" (SQLite, or
+// a server alone on PostgreSQL by configuration), "postgres" or
+// "kubernetes", and the lease duration, of a validated Config.
+func (c Config) Election() (kind string, lease time.Duration) {
+	lease, _ = time.ParseDuration(c.LeaseDuration)
+	switch {
+	case c.Database == "" || c.LeaderElection == "none":
+		return "none", lease
+	case c.LeaderElection == "auto":
+		return "postgres", lease
+	}
+	return c.LeaderElection, lease
 }
 
 // Proxies parses TrustedProxies: comma-separated CIDRs, or addresses

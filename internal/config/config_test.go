@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -29,6 +30,7 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 				TLSCert: "/etc/berth/tls.crt", TLSKey: "/etc/berth/tls.key",
 				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key", LiveStreams: "200",
 				SSOConfig: "/etc/berth/sso.yaml", ClusterQPS: "400",
+				LeaderElection: "kubernetes", LeaseDuration: "10s", LeaseNamespace: "berth-system",
 			}),
 		},
 		{
@@ -42,6 +44,7 @@ func TestLoadLayersDefaultsFileAndEnvironment(t *testing.T) {
 				TLSCert: "/etc/berth/tls.crt", TLSKey: "/etc/berth/tls.key",
 				TrustedProxies: "10.0.0.0/8, 192.0.2.7", SealKeyFile: "/etc/berth/seal.key", LiveStreams: "200",
 				SSOConfig: "/etc/berth/sso.yaml", ClusterQPS: "400",
+				LeaderElection: "kubernetes", LeaseDuration: "10s", LeaseNamespace: "berth-system",
 			}),
 		},
 	}
@@ -93,6 +96,7 @@ func TestBadFilesNameEveryBadField(t *testing.T) {
 			"tlsKey: tlsCert and tlsKey go together", `trustedProxies: want comma-separated CIDRs or addresses, got "not-a-network"`,
 			`liveStreams: want a whole number from 1 to 100000, got "0"`, `clusterQPS: want a whole number from 1 to 10000, got "0"`}},
 		{"short-durations.bad.yaml", []string{"sessionTTL:", "auditRetention: want a duration of at least 4320h0m0s"}},
+		{"election.bad.yaml", []string{"leaderElection: postgres needs a PostgreSQL database", `leaseDuration: want a duration from 1s to 5m, got "500ms"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -122,5 +126,29 @@ func TestEveryFieldHasEnvAndFlag(t *testing.T) {
 			t.Errorf("field %s listed twice", f.Key)
 		}
 		seen[f.Key] = true
+	}
+}
+
+func TestElectionFollowsTheDatabase(t *testing.T) {
+	tests := []struct {
+		name, database, election string
+		want                     string
+	}{
+		{"sqlite is alone whatever is asked", "", "auto", "none"},
+		{"postgres elects by a lease row by default", "postgres://db/berth", "auto", "postgres"},
+		{"a kubernetes Lease when asked", "postgres://db/berth", "kubernetes", "kubernetes"},
+		{"a single server on postgres when asked", "postgres://db/berth", "none", "none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.Database, c.LeaderElection = tt.database, tt.election
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if got, lease := c.Election(); got != tt.want || lease != 15*time.Second {
+				t.Errorf("Election() = %s, %s; want %s, 15s", got, lease, tt.want)
+			}
+		})
 	}
 }

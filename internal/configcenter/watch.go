@@ -39,6 +39,19 @@ func (w *Watch) Changed(c change.Changed) {
 	}
 }
 
+// ChangedAll wakes every watcher for every item it listens to: changes
+// may have been missed (another replica's, while the connection to it was
+// broken), and each client compares what it has with what is served.
+func (w *Watch) ChangedAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, xs := range w.byKey {
+		for x := range xs {
+			x.pend(k)
+		}
+	}
+}
+
 // Watchers is how many watchers listen to k.
 func (w *Watch) Watchers(k Key) int {
 	w.mu.Lock()

@@ -35,6 +35,8 @@ type Deployments struct {
 	log      *slog.Logger
 	resync   time.Duration
 	queue    workqueue.TypedRateLimitingInterface[deploy.Key]
+	// again asks Run for a resync before the next tick (Resync).
+	again chan struct{}
 
 	mu    sync.Mutex
 	where map[placement]*placed // what runs where, for drift events
@@ -75,6 +77,7 @@ func NewDeployments(db platform.Transactor, svc *deploy.Service, cfg *configcent
 	return &Deployments{
 		db: db, svc: svc, clusters: clusters, log: log, resync: resync,
 		queue:   newQueue[deploy.Key]("deployments", 500*time.Millisecond, 30*time.Second),
+		again:   make(chan struct{}, 1),
 		where:   map[placement]*placed{},
 		ensured: map[string]string{},
 		files:   newConfigFiles(cfg, db),
@@ -199,8 +202,19 @@ func (c *Deployments) Run(ctx context.Context, workers int) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			c.enqueueAll(ctx)
+		case <-c.again:
 		}
+		c.enqueueAll(ctx)
+	}
+}
+
+// Resync asks for every deployment to be reconciled soon, as at a
+// periodic resync: changes may have been missed (another replica's, while
+// the connection to it was broken). It never blocks.
+func (c *Deployments) Resync() {
+	select {
+	case c.again <- struct{}{}:
+	default:
 	}
 }
 

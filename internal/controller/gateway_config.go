@@ -59,6 +59,7 @@ type GatewayConfig struct {
 
 	pendingMu sync.Mutex
 	pending   map[deploy.Key]bool // deployments changed since they were last read
+	all       bool                // everything is to be read again (ChangedAll)
 }
 
 // part is one environment's share of the configuration.
@@ -109,6 +110,20 @@ func (g *GatewayConfig) Changed(ks ...deploy.Key) {
 		g.pending[k] = true
 	}
 	g.pendingMu.Unlock()
+	g.wake()
+}
+
+// ChangedAll asks for every deployment to be read again, for changes that
+// may have been missed (another replica's, while the relay was down); it
+// never blocks.
+func (g *GatewayConfig) ChangedAll() {
+	g.pendingMu.Lock()
+	g.all = true
+	g.pendingMu.Unlock()
+	g.wake()
+}
+
+func (g *GatewayConfig) wake() {
 	select {
 	case g.kick <- struct{}{}:
 	default:
@@ -164,9 +179,15 @@ func (g *GatewayConfig) Publishes(k deploy.Key, r traffic.Route) bool {
 func (g *GatewayConfig) Publish(ctx context.Context) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.takePending() // read below
+	return g.publishAll(ctx)
+}
+
+func (g *GatewayConfig) publishAll(ctx context.Context) error {
+	pending, _ := g.takePending() // read below
 	envs, err := g.environments(ctx)
 	if err != nil {
+		g.ChangedAll() // to be read at the next build
+		g.Changed(slices.Collect(maps.Keys(pending))...)
 		return err
 	}
 	g.read = envs
@@ -179,7 +200,10 @@ func (g *GatewayConfig) Publish(ctx context.Context) error {
 func (g *GatewayConfig) PublishFor(ctx context.Context, ks ...deploy.Key) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	pending := g.takePending()
+	if g.takeAll() {
+		return g.publishAll(ctx)
+	}
+	pending, _ := g.takePending()
 	for _, k := range ks {
 		pending[k] = true
 	}
@@ -201,13 +225,22 @@ func (g *GatewayConfig) PublishFor(ctx context.Context, ks ...deploy.Key) error 
 }
 
 // takePending empties the set of deployments changed since they were last
-// read and returns it.
-func (g *GatewayConfig) takePending() map[deploy.Key]bool {
+// read and returns it, and whether everything was to be read again.
+func (g *GatewayConfig) takePending() (map[deploy.Key]bool, bool) {
 	g.pendingMu.Lock()
 	defer g.pendingMu.Unlock()
-	p := g.pending
-	g.pending = map[deploy.Key]bool{}
-	return p
+	p, all := g.pending, g.all
+	g.pending, g.all = map[deploy.Key]bool{}, false
+	return p, all
+}
+
+// takeAll reports whether everything is to be read again, and clears it.
+func (g *GatewayConfig) takeAll() bool {
+	g.pendingMu.Lock()
+	defer g.pendingMu.Unlock()
+	all := g.all
+	g.all = false
+	return all
 }
 
 // publish merges the environments last read and publishes the result.

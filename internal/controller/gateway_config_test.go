@@ -10,10 +10,13 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/audit"
+	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/controller"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gateway"
 	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/seal"
 )
 
 // The gateway configuration reads every deployment only at start and at a
@@ -31,6 +34,15 @@ func TestGatewayConfigPublishesChangesAsAFullReadWould(t *testing.T) {
 	defer cancel()
 	go g.Run(ctx, time.Hour) // no resync during the test: only changes are read
 
+	// silent is a platform on the same store whose changes reach no one.
+	sealer, err := seal.New(make([]byte, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent, err := platform.New(e.store, platform.Options{Clock: clock.Real{}, Sealer: sealer})
+	if err != nil {
+		t.Fatal(err)
+	}
 	key := func(app string) deploy.Key { k := e.key; k.Application = app; return k }
 	e.do(t, func(ctx context.Context, tx platform.Tx) error {
 		for _, app := range []string{"blue-pay", "green-fx"} {
@@ -79,9 +91,19 @@ func TestGatewayConfigPublishesChangesAsAFullReadWould(t *testing.T) {
 			_, err = e.p.Deploy.Deploy(ctx, tx, alice, key("blue-pay"), "v2")
 			return err
 		}, []string{"green-fx"}},
+		{"move blue-pay back to v1 on a platform that announces nothing (another replica, its notification lost), then ChangedAll",
+			func(ctx context.Context, tx platform.Tx) error {
+				_, err := silent.Deploy.Deploy(ctx, tx, alice, key("blue-pay"), "v1")
+				return err
+			}, []string{"blue-pay", "green-fx"}},
 	}
 	for _, s := range steps {
-		e.do(t, s.op)
+		if err := e.p.Do(t.Context(), alice, audit.Event{Action: "test"}, func(tx platform.Tx) error { return s.op(t.Context(), tx) }); err != nil {
+			t.Fatalf("%s: %v", s.what, err)
+		}
+		if strings.HasSuffix(s.what, "ChangedAll") {
+			g.ChangedAll()
+		}
 		full := gateway.NewPublisher()
 		if err := controller.NewGatewayConfig(e.store, e.p.Gray.Headers(), full, log).Publish(t.Context()); err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/kube"
+	"berth.dev/berth/internal/leader"
 	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/notify/webhook"
 	"berth.dev/berth/internal/platform"
@@ -75,6 +77,12 @@ type Options struct {
 	// ClusterQPS is the request rate to each cluster's API server (zero:
 	// kube.DefaultQPS).
 	ClusterQPS int
+	// Elector decides whether this replica runs the controllers (nil:
+	// leader.Always, a replica alone on its database).
+	Elector leader.Elector
+	// Peers carries committed changes to and from the other replicas on
+	// the database (nil: none).
+	Peers Peers
 }
 
 // Engine is the platform and the controllers that act on its changes. The
@@ -102,15 +110,26 @@ type Engine struct {
 	// and gRPC connections) when an item changes; the API serves them.
 	ConfigWatch *configcenter.Watch
 
+	// Leadership is whether this replica leads, for /readyz and /metrics.
+	Leadership *leader.State
+
 	log     *slog.Logger
 	status  *live.Coalescer     // live status changes, at most one per deployment per StatusEvery
 	metrics *controller.Metrics // the controllers' queues and reconciles
+	elector leader.Elector
+	fence   *fenced       // the singletons' transactions, checked against the term
+	relay   *change.Relay // nil without Peers
+	peers   Peers
+	lost    chan struct{} // closed when this replica's term is lost
 }
 
 // New assembles the engine over db. Every change the platform commits
 // wakes the controllers that act on it; nothing runs until Run.
 func New(db platform.Transactor, o Options) (*Engine, error) {
-	e := &Engine{log: o.Log}
+	e := &Engine{log: o.Log, elector: o.Elector, peers: o.Peers, Leadership: &leader.State{}, lost: make(chan struct{})}
+	if e.elector == nil {
+		e.elector = leader.Always{}
+	}
 	changes := change.NewBus()
 	p, err := platform.New(db, platform.Options{Clock: o.Clock, Sealer: o.Sealer, AuditRetention: o.AuditRetention,
 		Identity: o.Identity, OrgHeaders: o.OrgHeaders, Changes: changes, SSO: o.SSO, Directories: o.Directories,
@@ -124,6 +143,9 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	// p.DB announces the audit records its transactions append; everything
 	// below writes through it.
 	db = p.DB
+	// The singletons write through the fence; every replica reads and
+	// serves through db.
+	e.fence = &fenced{Transactor: db}
 	e.status = live.NewCoalescer(change.Status, changes.Publish)
 	e.Clusters = kube.NewRegistry(log, func(cluster string, k kube.AppKey) {
 		e.Deployments.ClusterChanged(cluster, k)
@@ -137,10 +159,10 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 		p.Terminal = platform.TerminalOptions{Cluster: kube.Terminal{Registry: e.Clusters}, RecordingDir: o.TerminalRecordings}
 	}
 	p.Logs = kube.PodLogs{Registry: e.Clusters}
-	e.Deployments = controller.NewDeployments(db, p.Deploy, p.Config, e.Clusters, log, DeploymentResync)
-	e.Releases = controller.NewReleases(db, p.Release, e.Clusters, log, 0)
-	e.Isolation = controller.NewIsolation(db, p.Network, e.Clusters, log, IsolationResync)
-	e.GrayPlans = controller.NewGrayPlans(db, p.Gray, p.Config, e.Clusters, p.Clock, log, GrayPlanResync)
+	e.Deployments = controller.NewDeployments(e.fence, p.Deploy, p.Config, e.Clusters, log, DeploymentResync)
+	e.Releases = controller.NewReleases(e.fence, p.Release, e.Clusters, log, 0)
+	e.Isolation = controller.NewIsolation(e.fence, p.Network, e.Clusters, log, IsolationResync)
+	e.GrayPlans = controller.NewGrayPlans(e.fence, p.Gray, p.Config, e.Clusters, p.Clock, log, GrayPlanResync)
 	e.Gateway = gateway.NewPublisher()
 	e.GatewayConfig = controller.NewGatewayConfig(db, p.Gray.Headers(), e.Gateway, log)
 	e.GrayPlans.RouteThrough(e.GatewayConfig)
@@ -163,16 +185,23 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	e.Live = live.NewHub(o.Live)
 	e.Live.Subscribe(changes)
 	e.Changes = changes
-	e.Notifier = webhook.NewSender(db, o.Webhooks, log, 0)
+	e.Notifier = webhook.NewSender(e.fence, o.Webhooks, log, 0)
+	if o.Peers != nil {
+		e.relay = change.NewRelay(changes, o.Peers.Notify, e.resync, log)
+	}
 	return e, nil
 }
 
-// Run connects the registered clusters and runs every controller, the
-// notification sender, the hourly audit pruning and the coalescing of live
-// status changes until ctx ends or the returned function is called, which
-// stops them, waits for them and closes the cluster connections. When ctx
-// ends the live hub's streams end too, so they do not hold the server's
-// drain.
+// Run connects the registered clusters and runs, on every replica, the
+// cluster connections, the gateway configuration, the coalescing of live
+// status changes and the relay of changes between replicas; and, while
+// this replica leads (Options.Elector), the singletons: every controller
+// that acts on clusters, the notification sender, the hourly audit pruning
+// and the refresh of directory users. It runs until ctx ends or the
+// returned function is called, which stops everything, waits for it and
+// closes the cluster connections. When ctx ends the live hub's streams end
+// too, so they do not hold the server's drain. When the term is lost the
+// singletons stop and Lost is closed: the replica should exit.
 func (e *Engine) Run(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	clusters := controller.NewClusters(e.Platform, e.Clusters, e.log)
@@ -181,16 +210,12 @@ func (e *Engine) Run(ctx context.Context) (stop func()) {
 	}
 	var wg sync.WaitGroup
 	for _, run := range []func(){
-		func() { pruneAudit(ctx, e.Platform, e.log) },
-		func() { refreshDirectoryUsers(ctx, e.Platform, e.log) },
 		func() { clusters.Run(ctx, ClusterResync) },
-		func() { e.Deployments.Run(ctx, deploymentWorkers) },
-		func() { e.Releases.Run(ctx, releaseWorkers) },
-		func() { e.Notifier.Run(ctx) },
-		func() { e.Isolation.Run(ctx) },
-		func() { e.GrayPlans.Run(ctx, grayPlanWorkers) },
 		func() { e.GatewayConfig.Run(ctx, GatewayConfigEvery) },
 		func() { e.status.Run(ctx, StatusEvery) },
+		func() { e.sendChanges(ctx) },
+		func() { e.hearChanges(ctx) },
+		func() { e.campaign(ctx) },
 		func() { <-ctx.Done(); e.Live.Close() }, // streams must not hold the server's drain
 	} {
 		wg.Add(1)
@@ -200,6 +225,79 @@ func (e *Engine) Run(ctx context.Context) (stop func()) {
 		cancel()
 		wg.Wait()
 		e.Clusters.Close()
+	}
+}
+
+// Lost is closed when this replica's term of leadership was lost (not
+// ended by Run's context): its singletons have stopped, and it should
+// exit to be started again as a follower.
+func (e *Engine) Lost() <-chan struct{} { return e.lost }
+
+// campaign runs for leadership and, while leading, the singletons.
+func (e *Engine) campaign(ctx context.Context) {
+	err := e.elector.Run(ctx, e.lead)
+	switch {
+	case errors.Is(err, leader.ErrLost):
+		close(e.lost)
+	case err != nil && ctx.Err() == nil:
+		e.log.Error("leader election", "err", err)
+		close(e.lost)
+	}
+}
+
+// lead runs the singletons in term t until ctx ends (the term ends).
+func (e *Engine) lead(ctx context.Context, t leader.Term) {
+	e.fence.term.Store(&t)
+	defer e.fence.term.Store(nil)
+	e.Leadership.Set(true, t)
+	defer e.Leadership.Set(false, t)
+	var wg sync.WaitGroup
+	for _, run := range []func(){
+		func() { pruneAudit(ctx, e.fence, e.Platform, e.log) },
+		func() { refreshDirectoryUsers(ctx, e.Platform, e.log) },
+		func() { e.Deployments.Run(ctx, deploymentWorkers) },
+		func() { e.Releases.Run(ctx, releaseWorkers) },
+		func() { e.Notifier.Run(ctx) },
+		func() { e.Isolation.Run(ctx) },
+		func() { e.GrayPlans.Run(ctx, grayPlanWorkers) },
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); run() }()
+	}
+	wg.Wait()
+}
+
+// sendChanges sends this replica's changes to the others until ctx ends;
+// without peers it does nothing.
+func (e *Engine) sendChanges(ctx context.Context) {
+	if e.relay != nil {
+		e.relay.Run(ctx)
+	}
+}
+
+// hearChanges delivers the other replicas' changes until ctx ends;
+// without peers it does nothing.
+func (e *Engine) hearChanges(ctx context.Context) {
+	if e.relay == nil {
+		return
+	}
+	e.peers.Listen(ctx, e.relay.Receive, e.relay.Resync, func(err error) {
+		e.log.Warn("listen to the other replicas", "err", err)
+	})
+}
+
+// resync wakes everything that serves or acts on changes this replica
+// may have missed from the others: the gateway configuration, the Nacos
+// listeners, the live streams and, on the leader, the deployments and
+// network isolation. Release orders resync on their own every few
+// seconds, gray plans every GrayPlanResync.
+func (e *Engine) resync() {
+	e.GatewayConfig.ChangedAll()
+	e.ConfigWatch.ChangedAll()
+	e.Live.Reset()
+	if e.Leadership.Leading() {
+		e.Deployments.Resync()
+		e.Isolation.Trigger()
 	}
 }
 
@@ -213,12 +311,12 @@ func (e *Engine) statusChanged(cluster string, app kube.AppKey) {
 
 // pruneAudit drops audit records past their retention at start and then
 // every AuditPruneEvery, until ctx is done.
-func pruneAudit(ctx context.Context, p *platform.Platform, log *slog.Logger) {
+func pruneAudit(ctx context.Context, db platform.Transactor, p *platform.Platform, log *slog.Logger) {
 	t := time.NewTicker(AuditPruneEvery)
 	defer t.Stop()
 	for {
 		var n int64
-		err := p.DB.InTx(ctx, func(tx platform.Tx) error {
+		err := db.InTx(ctx, func(tx platform.Tx) error {
 			var err error
 			n, err = p.Audit.Prune(ctx, tx, audit.System)
 			return err
@@ -266,5 +364,6 @@ func refreshDirectoryUsers(ctx context.Context, p *platform.Platform, log *slog.
 // and the pods of every registered cluster, per application and version
 // (kube.PodCollector).
 func (e *Engine) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{e.GatewayConfig.Collector(), e.metrics, kube.PodCollector{Registry: e.Clusters}}
+	return append([]prometheus.Collector{e.GatewayConfig.Collector(), e.metrics, kube.PodCollector{Registry: e.Clusters}},
+		leadershipMetrics(e.Leadership)...)
 }

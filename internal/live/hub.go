@@ -101,6 +101,16 @@ func (h *Hub) Publish(c change.Changed) {
 	}
 }
 
+// Reset asks the client of every open stream to reload: changes may have
+// been missed (another replica's, while the connection to it was broken).
+func (h *Hub) Reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.streams {
+		s.requestReset(h.idOf(h.seq))
+	}
+}
+
 // Open opens a stream for owner of the given topics, whose events pass
 // allow (called on the publisher's goroutine: it must be quick and must
 // not block). lastID is the ID of the last event the client saw ("" for

@@ -31,6 +31,7 @@ import (
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
+	"berth.dev/berth/internal/leader"
 	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/sso"
@@ -51,6 +52,7 @@ type Tx interface {
 	sso.Store
 	terminal.Store
 	configcenter.Store
+	leader.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

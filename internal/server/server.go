@@ -36,6 +36,7 @@ type Server struct {
 	mux      *http.ServeMux
 	registry *prometheus.Registry
 	checks   []Check
+	role     func() string
 	draining atomic.Bool
 
 	requests *prometheus.CounterVec
@@ -71,6 +72,11 @@ func New(log *slog.Logger, checks []Check) *Server {
 	s.mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, version.Get()) })
 	return s
 }
+
+// SetRole has /readyz report role() as this replica's role ("leader" or
+// "follower"): both are ready, only the leader runs the controllers. Call
+// it before serving.
+func (s *Server) SetRole(role func() string) { s.role = role }
 
 // Registry is where other packages register their berth_* metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
@@ -174,7 +180,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if code != http.StatusOK {
 		status = "not ready"
 	}
-	writeJSON(w, code, map[string]any{"status": status, "checks": results})
+	body := map[string]any{"status": status, "checks": results}
+	if s.role != nil {
+		body["role"] = s.role()
+	}
+	writeJSON(w, code, body)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

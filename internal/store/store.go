@@ -57,6 +57,11 @@ type Store struct {
 	d  *dialect
 	// commits groups concurrent write transactions (group.go).
 	commits *committer
+	// pg is the PostgreSQL connection configuration, for the connection
+	// that listens to other replicas (notify.go); nil on SQLite.
+	pg *pgx.ConnConfig
+	// channel is the notification channel of this database's schema.
+	channel string
 }
 
 // Tx is the store bound to one transaction. It is not safe for concurrent
@@ -135,7 +140,17 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*Store, error) {
 	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(16)
-	return open(ctx, db, postgresDialect)
+	s, err := open(ctx, db, postgresDialect)
+	if err != nil {
+		return nil, err
+	}
+	var schema string
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("read schema: %w", s.d.translate(err))
+	}
+	s.pg, s.channel = cfg, channelOf(schema)
+	return s, nil
 }
 
 func open(ctx context.Context, db *sql.DB, d *dialect) (*Store, error) {

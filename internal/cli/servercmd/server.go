@@ -96,10 +96,14 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	if err != nil {
 		return err
 	}
+	elector, peers, err := replicas(cfg, st, log)
+	if err != nil {
+		return err
+	}
 	eng, err := engine.New(st, engine.Options{Log: log, Sealer: sealer, AuditRetention: retention,
 		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders, Webhooks: targets,
 		Live: live.Options{MaxStreams: cfg.Streams()}, ClusterQPS: cfg.QPS(), SSO: signOn.Infos, Directories: signOn.Directories,
-		TerminalRecordings: filepath.Join(cfg.DataDir, "recordings")})
+		TerminalRecordings: filepath.Join(cfg.DataDir, "recordings"), Elector: elector, Peers: peers})
 	if err != nil {
 		return err
 	}
@@ -121,9 +125,14 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 			return err
 		}
 	}
+	// A replica whose term of leadership is lost stops serving and exits,
+	// to be started again as a follower (docs/adr/0016-high-availability.md).
+	ctx, cancel, lost := untilLost(ctx, eng.Lost())
+	defer cancel()
 	defer eng.Run(ctx)()
 
 	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
+	srv.SetRole(eng.Leadership.Role)
 	srv.Registry().MustRegister(eng.Collectors()...)
 	apiHandler := api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway, Events: eng.Live,
 		TrustedProxies: proxies, OIDC: signOn.OIDC, ConfigWatch: eng.ConfigWatch, Changes: eng.Changes})
@@ -161,9 +170,14 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	log.Info("berth server listening", "addr", ln.Addr().String(), "scheme", scheme, "version", version.Get().Version, "database", st.Dialect())
 	fmt.Fprintf(env.Stdout, "Berth server on %s://%s (console /, API /api/v1, health /healthz, metrics /metrics)\n", scheme, ln.Addr())
 	if cfg.TLSCert != "" {
-		return srv.ServeTLS(ctx, ln, 15*time.Second, cfg.TLSCert, cfg.TLSKey)
+		err = srv.ServeTLS(ctx, ln, 15*time.Second, cfg.TLSCert, cfg.TLSKey)
+	} else {
+		err = srv.Serve(ctx, ln, 15*time.Second)
 	}
-	return srv.Serve(ctx, ln, 15*time.Second)
+	if err == nil && lost() {
+		return errors.New("leadership lost: this server stopped so that it can be started again as a follower")
+	}
+	return err
 }
 
 // LocalCluster is the name the start-up kubeconfig is registered under.
