@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/notify/webhook"
+	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
@@ -75,6 +77,11 @@ type Options struct {
 	// ClusterQPS is the request rate to each cluster's API server (zero:
 	// kube.DefaultQPS).
 	ClusterQPS int
+	// PipelineDir holds the pipelines' step logs, work and build caches
+	// (created 0700); empty: no runner (runs stay queued).
+	// PipelineExecutor builds their images (internal/pipeline/local).
+	PipelineDir      string
+	PipelineExecutor pipeline.Executor
 }
 
 // Engine is the platform and the controllers that act on its changes. The
@@ -101,6 +108,8 @@ type Engine struct {
 	// ConfigWatch wakes the config center's Nacos listeners (long-polls
 	// and gRPC connections) when an item changes; the API serves them.
 	ConfigWatch *configcenter.Watch
+	// Pipelines runs pipeline runs (nil without Options.PipelineDir).
+	Pipelines *controller.PipelineRunner
 
 	log     *slog.Logger
 	status  *live.Coalescer     // live status changes, at most one per deployment per StatusEvery
@@ -159,6 +168,15 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	// Nacos listeners hear of configuration changes.
 	e.ConfigWatch = configcenter.NewWatch()
 	e.ConfigWatch.Subscribe(changes)
+	if o.PipelineDir != "" && o.PipelineExecutor != nil {
+		logs, err := pipeline.NewLogs(filepath.Join(o.PipelineDir, "logs"))
+		if err != nil {
+			return nil, err
+		}
+		p.PipelineLogs = logs
+		e.Pipelines = controller.NewPipelineRunner(p, o.PipelineExecutor, logs, o.PipelineDir, log)
+		e.Pipelines.Subscribe(changes)
+	}
 	// The live hub hears everything, after the controllers.
 	e.Live = live.NewHub(o.Live)
 	e.Live.Subscribe(changes)
@@ -192,6 +210,11 @@ func (e *Engine) Run(ctx context.Context) (stop func()) {
 		func() { e.GatewayConfig.Run(ctx, GatewayConfigEvery) },
 		func() { e.status.Run(ctx, StatusEvery) },
 		func() { <-ctx.Done(); e.Live.Close() }, // streams must not hold the server's drain
+		func() {
+			if e.Pipelines != nil {
+				e.Pipelines.Run(ctx)
+			}
+		},
 	} {
 		wg.Add(1)
 		go func() { defer wg.Done(); run() }()

@@ -242,6 +242,9 @@ func (p Pipeline) Validate() error {
 		if s.Environment != "" {
 			errs.CheckName(sp+".environment", s.Environment)
 		}
+		if s.Approval == ApprovalRequired && s.Owner.Group != "" && !authz.Has(s.Owner.Group, authz.PipelineApprove) {
+			errs.Add(sp+".owner.group", "role %s cannot approve pipeline stages (it lacks %s)", s.Owner.Group, authz.PipelineApprove)
+		}
 	}
 	if p.Timeout.Duration < 0 || p.Timeout.Duration > MaxTimeout {
 		errs.Add("timeout", "must be between 0 (default %s) and %s, got %s", DefaultTimeout, MaxTimeout, p.Timeout.Duration)

@@ -109,8 +109,8 @@ type TriggerKind string
 
 // The trigger kinds.
 const (
-	Manual  TriggerKind = "manual"
-	Push TriggerKind = "push"
+	Manual TriggerKind = "manual"
+	Push   TriggerKind = "push"
 )
 
 // Trigger is who started a run, and how.

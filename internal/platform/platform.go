@@ -32,6 +32,7 @@ import (
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/netasset"
+	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
@@ -51,6 +52,7 @@ type Tx interface {
 	sso.Store
 	terminal.Store
 	configcenter.Store
+	pipeline.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

@@ -221,4 +221,3 @@ func TestDockerfileBuildWithBuildah(t *testing.T) {
 		t.Errorf("site/index.html is %q", data)
 	}
 }
-
