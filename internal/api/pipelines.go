@@ -100,11 +100,7 @@ func (a *API) applyPipeline(w http.ResponseWriter, r *http.Request) error {
 	}); err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if out.Created {
-		status = http.StatusCreated
-	}
-	return writeJSON(w, status, apitypes.PipelineApplied{Pipeline: apitypes.PipelineOf(out.Pipeline), Created: out.Created, WebhookSecret: out.Secret})
+	return writeJSON(w, http.StatusOK, apitypes.PipelineApplied{Pipeline: apitypes.PipelineOf(out.Pipeline), Created: out.Created, WebhookSecret: out.Secret})
 }
 
 func (a *API) getPipeline(w http.ResponseWriter, r *http.Request) error {

@@ -271,7 +271,7 @@ func logsCmd(env cli.Env, p *kind.Place) *cobra.Command {
 				return followLog(cmd, env, s, path, step)
 			}
 			var res apitypes.RunLog
-			if err := s.Client.Do(cmd.Context(), "GET", path+"/log?"+client.Query("step", step), nil, &res); err != nil {
+			if err := s.Client.Do(cmd.Context(), "GET", path+"/log"+client.Query("step", step), nil, &res); err != nil {
 				return err
 			}
 			for _, l := range res.Steps {
@@ -289,7 +289,7 @@ func logsCmd(env cli.Env, p *kind.Place) *cobra.Command {
 func followLog(cmd *cobra.Command, env cli.Env, s *client.Session, runPath, step string) error {
 	pr, pw := io.Pipe()
 	go func() {
-		pw.CloseWithError(s.Client.Stream(cmd.Context(), "GET", runPath+"/log?"+client.Query("step", step, "follow", "true"), pw))
+		pw.CloseWithError(s.Client.Stream(cmd.Context(), "GET", runPath+"/log"+client.Query("step", step, "follow", "true"), pw))
 	}()
 	sc := bufio.NewScanner(pr)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
