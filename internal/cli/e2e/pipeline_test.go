@@ -187,12 +187,16 @@ func TestPipelineFromAGitPushToAVersionPinnedByDigest(t *testing.T) {
 	want := registry + "/bank/red-auth:" + run.Version + "@" + digest
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
+		image := ""
 		dep, err := c.Client.AppsV1().Deployments(ns).Get(t.Context(), "red-auth", metav1.GetOptions{})
-		if err == nil && dep.Spec.Template.Spec.Containers[0].Image == want {
+		if err == nil {
+			image = dep.Spec.Template.Spec.Containers[0].Image
+		}
+		if image == want {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the cluster's Deployment: %v %v; want image %s", err, dep, want)
+			t.Fatalf("the cluster's Deployment runs %q (%v); want %s", image, err, want)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
