@@ -106,7 +106,7 @@ func newRunnerEnv(t *testing.T, timeout time.Duration) *runnerEnv {
 			Source:   pipeline.Source{Repository: "https://git.example/red-auth.git"},
 			Build:    pipeline.Build{Type: pipeline.Go, Package: ".", Image: "registry.example/bank/red-auth", Owner: pipeline.Owner{User: "dora"}},
 			Delivery: pipeline.Delivery{Tier: "small"}, Timeout: resource.Duration{Duration: timeout},
-			Webhook:  pipeline.Webhook{Provider: pipeline.GitHub}}, false)
+			Webhook: pipeline.Webhook{Provider: pipeline.GitHub}}, false)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -243,4 +243,3 @@ func TestRunnerFailsRunsInterruptedByARestart(t *testing.T) {
 		t.Errorf("run failed with %q", got.Message)
 	}
 }
-
