@@ -17,6 +17,9 @@ import (
 	"berth.dev/berth/internal/platform"
 )
 
+// MaxPipelineRuns is how many runs one runner builds at once by default.
+const MaxPipelineRuns = 8
+
 // PipelineResync is how often the runner looks for queued runs and
 // passed deadlines regardless of changes.
 const PipelineResync = 5 * time.Second
@@ -35,8 +38,10 @@ type PipelineRunner struct {
 	log      *slog.Logger
 	workDir  string
 	cacheDir string
-	// Limit is how many runs of one project run at once.
-	Limit int
+	// Limit is how many runs of one project run at once; MaxRuns how many
+	// run at once in all, so many projects cannot crowd the machine.
+	Limit   int
+	MaxRuns int
 
 	wake chan struct{}
 	mu   sync.Mutex
@@ -48,7 +53,7 @@ type PipelineRunner struct {
 // cache directories under dir.
 func NewPipelineRunner(p *platform.Platform, exec pipeline.Executor, logs *pipeline.Logs, dir string, log *slog.Logger) *PipelineRunner {
 	return &PipelineRunner{p: p, exec: exec, logs: logs, log: log, workDir: filepath.Join(dir, "work"), cacheDir: filepath.Join(dir, "cache"),
-		Limit: pipeline.DefaultConcurrency, wake: make(chan struct{}, 1), runs: map[pipeline.RunKey]context.CancelCauseFunc{}}
+		Limit: pipeline.DefaultConcurrency, MaxRuns: MaxPipelineRuns, wake: make(chan struct{}, 1), runs: map[pipeline.RunKey]context.CancelCauseFunc{}}
 }
 
 // Subscribe wakes the runner on every committed change of a run.
@@ -111,6 +116,12 @@ func (r *PipelineRunner) schedule(ctx context.Context) {
 		return
 	}
 	for _, q := range queued {
+		r.mu.Lock()
+		full := len(r.runs) >= r.MaxRuns
+		r.mu.Unlock()
+		if full {
+			return
+		}
 		var run pipeline.Run
 		err := r.p.DB.InTx(ctx, func(tx platform.Tx) error {
 			n, err := tx.CountRunsInState(ctx, q.Tenant, q.Project, pipeline.Running)

@@ -243,3 +243,26 @@ func TestRunnerFailsRunsInterruptedByARestart(t *testing.T) {
 		t.Errorf("run failed with %q", got.Message)
 	}
 }
+
+// However many projects have room, one runner builds at most MaxRuns at once.
+func TestRunnerKeepsItsOwnLimit(t *testing.T) {
+	t.Parallel()
+	e := newRunnerEnv(t, 0)
+	e.r.Limit, e.r.MaxRuns = 5, 1
+	e.trigger(t)
+	e.trigger(t)
+	e.run(t)
+	if n := started(t, e.g); n != 1 {
+		t.Fatalf("run %d built first", n)
+	}
+	if r := e.get(t, 2); r.State != pipeline.Queued {
+		t.Fatalf("run 2 is %s while run 1 builds; the runner's limit is 1", r.State)
+	}
+	close(e.g.ch(1))
+	e.waitFor(t, 1, pipeline.Succeeded)
+	if n := started(t, e.g); n != 2 {
+		t.Fatalf("run %d built second", n)
+	}
+	close(e.g.ch(2))
+	e.waitFor(t, 2, pipeline.Succeeded)
+}
