@@ -38,6 +38,7 @@ components: ## Build (once per machine) the Kubernetes components of the local c
 	@build/components/build.sh
 
 run: build ## Build, start a local cluster (unless KUBECONFIG=… is given) and the server
+	@scripts/buildah.sh
 	@scripts/run.sh
 
 test: lint web ## Lint, then run every test with the race detector, real cluster, PostgreSQL and browser included
@@ -49,6 +50,8 @@ test: lint web ## Lint, then run every test with the race detector, real cluster
 	@scripts/slapd.sh
 	@# Debian's docker-registry, the OCI registry the image test pushes to (scripts/image).
 	@scripts/registry.sh
+	@# Debian's buildah, which builds the Dockerfiles of pipelines (internal/pipeline/local).
+	@scripts/buildah.sh
 	@go build -o bin/testreport ./scripts/testreport
 	@# The local control plane's components: built once per machine, cached by version.
 	@# go test -json goes through bin/testreport: failures in full, skips listed, counts last.

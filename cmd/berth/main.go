@@ -32,6 +32,7 @@ import (
 	"berth.dev/berth/internal/cli/logscmd"
 	"berth.dev/berth/internal/cli/netcmd"
 	"berth.dev/berth/internal/cli/orgcmd"
+	"berth.dev/berth/internal/cli/pipelinecmd"
 	"berth.dev/berth/internal/cli/releasecmd"
 	"berth.dev/berth/internal/cli/servercmd"
 	"berth.dev/berth/internal/cli/sessioncmd"
@@ -91,6 +92,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		logscmd.New(env),
 		sessioncmd.New(env),
 		configcmd.New(env),
+		pipelinecmd.New(env),
 	)
 	return root.ExecuteContext(ctx)
 }

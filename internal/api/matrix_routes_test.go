@@ -345,6 +345,9 @@ func matrixCases() map[string]routeCase {
 	for k, v := range configCases() {
 		cases[k] = v
 	}
+	for k, v := range pipelineCases() {
+		cases[k] = v
+	}
 	return cases
 }
 

@@ -18,6 +18,7 @@ import (
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/netasset"
+	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/sso"
@@ -103,6 +104,16 @@ var schemaTypes = map[string]reflect.Type{
 	"ConfigRollbackRequest": reflect.TypeFor[apitypes.ConfigRollbackRequest](),
 	"ConfigRejectRequest":   reflect.TypeFor[apitypes.ConfigRejectRequest](),
 	"ConfigDiff":            reflect.TypeFor[apitypes.ConfigDiff](),
+	// Pipelines (pipelines.go).
+	"PipelineSpec":    reflect.TypeFor[apitypes.PipelineSpec](),
+	"PipelineView":    reflect.TypeFor[apitypes.PipelineView](),
+	"PipelineApplied": reflect.TypeFor[apitypes.PipelineApplied](),
+	"PipelineRun":     reflect.TypeFor[pipeline.Run](),
+	"RunRequest":      reflect.TypeFor[apitypes.RunRequest](),
+	"DecisionRequest": reflect.TypeFor[apitypes.DecisionRequest](),
+	"RunLog":          reflect.TypeFor[apitypes.RunLog](),
+	"WebhookResult":   reflect.TypeFor[apitypes.WebhookResult](),
+	"GitPush":         reflect.TypeFor[map[string]any](), // the Git server's push event, as it sends it
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)

@@ -224,6 +224,15 @@ var policyTable = []policyRow{
 	{authz.ConfigWrite, atProject, grants{PA: in, TA: in, PrA: in, Dev: in, RM: in}},
 	{authz.ConfigApprove, atProject, grants{PA: in, TA: in, PrA: in, RM: in}},
 
+	// Pipelines (docs/pipelines.md, "Permissions"): everyone reads runs and
+	// build logs; who writes code changes pipelines and runs them; who
+	// approves release orders approves stages (ownership and four eyes
+	// are the domain's, on top).
+	{authz.PipelineRead, atProject, everyone},
+	{authz.PipelineWrite, atProject, grants{PA: in, TA: in, PrA: in, Dev: in}},
+	{authz.PipelineRun, atProject, grants{PA: in, TA: in, PrA: in, Dev: in, RM: in}},
+	{authz.PipelineApprove, atProject, grants{PA: in, TA: in, PrA: in, RM: in}},
+
 	// Network assets (docs/network-assets.md, "Permissions").
 	{authz.NetworkRead, atEvery, everyone},
 	{authz.PortPoolSet, []authz.Level{authz.PlatformLevel, authz.TenantLevel}, grants{PA: in}},

@@ -66,6 +66,12 @@ type Version struct {
 type Source struct {
 	Repository string `json:"repository,omitempty"`
 	Revision   string `json:"revision,omitempty"`
+	// Ref, Run and BuildLog are set on versions a pipeline delivered: the
+	// branch ref built, the run's resource path and its build log's API
+	// path (the asset's provenance).
+	Ref      string `json:"ref,omitempty"`
+	Run      string `json:"run,omitempty"`
+	BuildLog string `json:"buildLog,omitempty"`
 }
 
 // Orchestration is how the version runs.

@@ -41,6 +41,9 @@ func validateVersion(v Version, opt VersionOptions) error {
 	}
 	errs.CheckLen("source.repository", v.Source.Repository, 1024)
 	errs.CheckLen("source.revision", v.Source.Revision, 256)
+	errs.CheckLen("source.ref", v.Source.Ref, 256)
+	errs.CheckLen("source.run", v.Source.Run, 512)
+	errs.CheckLen("source.buildLog", v.Source.BuildLog, 512)
 	if v.Pipeline != "" {
 		errs.CheckName("pipeline", v.Pipeline)
 	}

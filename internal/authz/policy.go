@@ -131,6 +131,16 @@ const (
 	// LogRead searches the logs of an application's pods: they can hold
 	// what customers typed, so viewers and auditors do not.
 	LogRead Permission = "log:read"
+	// PipelineRead reads pipelines, their runs and build logs;
+	// PipelineWrite applies, changes and deletes pipelines (and rotates
+	// their webhook secrets); PipelineRun triggers and cancels runs;
+	// PipelineApprove approves or rejects a run's stage — only where the
+	// caller also owns the stage, and never the run's trigger or the
+	// pipeline's last author (four eyes, internal/pipeline).
+	PipelineRead    Permission = "pipeline:read"
+	PipelineWrite   Permission = "pipeline:write"
+	PipelineRun     Permission = "pipeline:run"
+	PipelineApprove Permission = "pipeline:approve"
 )
 
 // Permissions returns every permission, in a stable order.
@@ -155,6 +165,7 @@ func Permissions() []Permission {
 		TerminalOpen, TerminalSessionRead, TerminalPolicyRead, TerminalPolicyManage,
 		ConfigRead, ConfigSecretRead, ConfigWrite, ConfigApprove,
 		LogRead,
+		PipelineRead, PipelineWrite, PipelineRun, PipelineApprove,
 	}
 }
 
@@ -165,8 +176,16 @@ func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
 var readAll = []Permission{
 	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
 	DeploymentRead, ReleaseRead, NetworkRead, GrayRead, OrgRead,
-	ConfigRead,
+	ConfigRead, PipelineRead,
 }
+
+// The pipelines' permissions beyond reading: who writes code runs and
+// changes pipelines; who approves releases approves their stages.
+var (
+	pipelineWriter   = []Permission{PipelineWrite, PipelineRun}
+	pipelineApprover = []Permission{PipelineRun, PipelineApprove}
+	pipelineAll      = []Permission{PipelineWrite, PipelineRun, PipelineApprove}
+)
 
 // The config center's permissions beyond reading: writers are who deploy,
 // approvers who approve release orders.
@@ -188,7 +207,7 @@ var policy = map[Role][]Permission{
 		GrayManage, OrgImport,
 		ProjectPortsSet, NetworkExpose, IsolationSet, ApprovalFloorSet,
 		TerminalOpen, TerminalSessionRead, LogRead,
-	}, configApprover),
+	}, configApprover, pipelineAll),
 	ProjectAdmin: join(readAll, []Permission{
 		ClusterRead, ProjectUpdate,
 		EnvironmentCreate, EnvironmentUpdate, EnvironmentDelete,
@@ -197,11 +216,11 @@ var policy = map[Role][]Permission{
 		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		MemberCreate, MemberDelete, NetworkExpose, IsolationSet, GrayManage,
 		TerminalOpen, TerminalSessionRead, LogRead,
-	}, configApprover),
+	}, configApprover, pipelineAll),
 	Developer: join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy,
-		ReleaseCreate, TerminalOpen, LogRead}, configWriter),
+		ReleaseCreate, TerminalOpen, LogRead}, configWriter, pipelineWriter),
 	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, ReleaseCreate, ReleaseApprove, ReleaseOperate,
-		GrayManage, OrgImport, TerminalOpen, LogRead}, configApprover),
+		GrayManage, OrgImport, TerminalOpen, LogRead}, configApprover, pipelineApprover),
 	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose, TerminalOpen, ConfigSecretRead, LogRead}),
 	Auditor: join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify, GroupBindingRead,
 		TerminalSessionRead, TerminalPolicyRead}),

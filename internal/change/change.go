@@ -45,10 +45,13 @@ const (
 	// environment, and "group/dataId" as Name) changed what its clients
 	// are served.
 	Config
+	// Pipeline: a pipeline run (Key names its pipeline as Name and the
+	// run's number as Seq) changed state.
+	Pipeline
 	numKinds
 )
 
-var names = [numKinds]string{"", "deployment", "grayplan", "release", "network", "isolation", "applied", "status", "audit", "config"}
+var names = [numKinds]string{"", "deployment", "grayplan", "release", "network", "isolation", "applied", "status", "audit", "config", "pipeline"}
 
 func (k Kind) String() string {
 	if k == 0 || k >= numKinds {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"berth.dev/berth/internal/leader"
 	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/notify/webhook"
+	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
@@ -83,6 +85,11 @@ type Options struct {
 	// Peers carries committed changes to and from the other replicas on
 	// the database (nil: none).
 	Peers Peers
+	// PipelineDir holds the pipelines' step logs, work and build caches
+	// (created 0700); empty: no runner (runs stay queued).
+	// PipelineExecutor builds their images (internal/pipeline/local).
+	PipelineDir      string
+	PipelineExecutor pipeline.Executor
 }
 
 // Engine is the platform and the controllers that act on its changes. The
@@ -109,6 +116,8 @@ type Engine struct {
 	// ConfigWatch wakes the config center's Nacos listeners (long-polls
 	// and gRPC connections) when an item changes; the API serves them.
 	ConfigWatch *configcenter.Watch
+	// Pipelines runs pipeline runs (nil without Options.PipelineDir).
+	Pipelines *controller.PipelineRunner
 
 	// Leadership is whether this replica leads, for /readyz and /metrics.
 	Leadership *leader.State
@@ -181,6 +190,15 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	// Nacos listeners hear of configuration changes.
 	e.ConfigWatch = configcenter.NewWatch()
 	e.ConfigWatch.Subscribe(changes)
+	if o.PipelineDir != "" && o.PipelineExecutor != nil {
+		logs, err := pipeline.NewLogs(filepath.Join(o.PipelineDir, "logs"))
+		if err != nil {
+			return nil, err
+		}
+		p.PipelineLogs = logs
+		e.Pipelines = controller.NewPipelineRunner(p, o.PipelineExecutor, logs, o.PipelineDir, log)
+		e.Pipelines.Subscribe(changes)
+	}
 	// The live hub hears everything, after the controllers.
 	e.Live = live.NewHub(o.Live)
 	e.Live.Subscribe(changes)
@@ -197,7 +215,7 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 // status changes and the relay of changes between replicas; and, while
 // this replica leads (Options.Elector), the singletons: every controller
 // that acts on clusters, the notification sender, the hourly audit pruning
-// and the refresh of directory users. It runs until ctx ends or the
+// the refresh of directory users and the pipeline runner. It runs until ctx ends or the
 // returned function is called, which stops everything, waits for it and
 // closes the cluster connections. When ctx ends the live hub's streams end
 // too, so they do not hold the server's drain. When the term is lost the
@@ -260,6 +278,11 @@ func (e *Engine) lead(ctx context.Context, t leader.Term) {
 		func() { e.Notifier.Run(ctx) },
 		func() { e.Isolation.Run(ctx) },
 		func() { e.GrayPlans.Run(ctx, grayPlanWorkers) },
+		func() {
+			if e.Pipelines != nil { // on the leader only: it ends the runs a stopped leader left running
+				e.Pipelines.Run(ctx)
+			}
+		},
 	} {
 		wg.Add(1)
 		go func() { defer wg.Done(); run() }()

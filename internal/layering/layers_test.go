@@ -23,7 +23,7 @@ var layers = []layer{
 		packages: []string{"internal/apps", "internal/audit", "internal/authz", "internal/deploy",
 			"internal/gray", "internal/health", "internal/identity", "internal/live", "internal/manifest", "internal/netasset", "internal/notify",
 			"internal/release", "internal/sso", "internal/tenancy", "internal/terminal", "internal/traffic",
-			"internal/configcenter", "internal/podlog", "internal/leader"},
+			"internal/configcenter", "internal/podlog", "internal/leader", "internal/pipeline"},
 		mayImport:    []string{"domain", "base"},
 		neverReaches: []string{"net/http", "SQL", "client-go", "application", "store", "api"},
 	},
@@ -32,6 +32,12 @@ var layers = []layer{
 		packages: []string{"internal/traffic/gateway", "internal/traffic/gatewayapi", "internal/traffic/istio",
 			"internal/traffic/providers", "internal/traffic/translate"},
 		mayImport:    []string{"provider", "domain", "base", "gateway"},
+		neverReaches: []string{"SQL", "client-go", "application", "store", "api"},
+	},
+	{
+		name:         "executor",
+		packages:     []string{"internal/pipeline/local"},
+		mayImport:    []string{"domain", "base", "net/http"},
 		neverReaches: []string{"SQL", "client-go", "application", "store", "api"},
 	},
 	{
@@ -120,7 +126,7 @@ var layers = []layer{
 			"internal/cli/getcmd", "internal/cli/grantcmd", "internal/cli/graycmd", "internal/cli/kind",
 			"internal/cli/logincmd", "internal/cli/netcmd", "internal/cli/orgcmd", "internal/cli/releasecmd",
 			"internal/cli/tokencmd", "internal/cli/usercmd", "internal/cli/versioncmd",
-			"internal/cli/execcmd", "internal/cli/sessioncmd", "internal/cli/logscmd"},
+			"internal/cli/execcmd", "internal/cli/sessioncmd", "internal/cli/logscmd", "internal/cli/pipelinecmd"},
 		mayImport:    []string{"cli", "client", "wire", "base", "net/http"},
 		neverReaches: []string{"SQL", "client-go", "application", "store", "api"},
 	},
@@ -128,7 +134,7 @@ var layers = []layer{
 		name: "command",
 		packages: []string{"internal/cli/admincmd", "internal/cli/clustercmd", "internal/cli/gatewaycmd",
 			"internal/cli/servercmd"},
-		mayImport: []string{"command", "cli", "api", "engine", "store", "server", "console", "outbound", "gateway", "kube", "signon",
+		mayImport: []string{"command", "cli", "api", "engine", "store", "server", "console", "outbound", "gateway", "kube", "signon", "executor",
 			"localcluster", "application", "domain", "base", "net/http"},
 	},
 	{
@@ -140,7 +146,7 @@ var layers = []layer{
 	{
 		name: "testsupport",
 		packages: []string{"internal/cli/e2e", "internal/cli/e2e/console", "internal/cli/e2e/grayrelease", "internal/helmchart", "internal/localcluster/clustertest",
-			"internal/logtest", "internal/openapicheck", "internal/sso/ldap/slapdtest", "internal/store/storetest", "internal/tlstest",
+			"internal/logtest", "internal/openapicheck", "internal/sso/ldap/slapdtest", "internal/store/storetest", "internal/pipeline/pipelinetest", "internal/tlstest",
 			"internal/traffic/traffictest"},
 		mayImport: []string{"testsupport", "store", "kube", "localcluster", "application", "domain", "base",
 			"net/http", "SQL", "client-go"},

@@ -33,6 +33,7 @@ import (
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/leader"
 	"berth.dev/berth/internal/netasset"
+	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
@@ -53,6 +54,7 @@ type Tx interface {
 	terminal.Store
 	configcenter.Store
 	leader.Store
+	pipeline.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

@@ -15,6 +15,7 @@ import (
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/netasset"
+	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/podlog"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
@@ -78,6 +79,10 @@ type Platform struct {
 	Config *configcenter.Service
 	// Logs reads pod logs for AppLogs (Options.Logs).
 	Logs podlog.Source
+	// Pipelines keeps pipelines and their runs; PipelineLogs their step
+	// logs (nil: none kept, as where no runner runs).
+	Pipelines    *pipeline.Service
+	PipelineLogs *pipeline.Logs
 }
 
 // New wires the services over db. With o.Changes, p.DB is db announcing
@@ -120,6 +125,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Terminal:    o.Terminal,
 		Logs:        o.Logs,
 		Config:      configcenter.NewService(o.Clock, o.Sealer, o.Changes),
+		Pipelines:   pipeline.NewService(o.Clock, o.Sealer, o.Changes),
 	}, nil
 }
 

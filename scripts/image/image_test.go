@@ -5,10 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,55 +14,16 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-)
 
-// registry is Debian's docker-registry (the distribution registry) on a
-// loopback port, storing in t's temporary directory.
-func registry(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Fatalf("Debian's docker-registry is missing: run scripts/registry.sh (make test does): %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, "version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: %s}\n",
-		filepath.Join(dir, "data"), addr), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve", cfg)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the registry did not answer on %s: %v\n%s", addr, err, logs.String())
-		}
-	}
-}
+	"berth.dev/berth/internal/pipeline/pipelinetest"
+)
 
 // TestImageIsPushedAndRunsTheBinary builds a static berth, makes the image
 // with run (as `make image` does), pushes it to a real registry, pulls it
 // back and checks what a container runtime reads: the config (entrypoint,
 // non-root user, ports, labels) and the layer, whose binary is run.
 func TestImageIsPushedAndRunsTheBinary(t *testing.T) {
-	addr := registry(t)
+	addr := pipelinetest.StartRegistry(t)
 	dir := t.TempDir()
 	binary := filepath.Join(dir, "berth")
 	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X berth.dev/berth/internal/version.Version=v9.9.9-image", "-o", binary, "berth.dev/berth/cmd/berth")

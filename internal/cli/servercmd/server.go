@@ -29,6 +29,7 @@ import (
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/notify/webhook"
+	"berth.dev/berth/internal/pipeline/local"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/server"
@@ -103,7 +104,8 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	eng, err := engine.New(st, engine.Options{Log: log, Sealer: sealer, AuditRetention: retention,
 		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders, Webhooks: targets,
 		Live: live.Options{MaxStreams: cfg.Streams()}, ClusterQPS: cfg.QPS(), SSO: signOn.Infos, Directories: signOn.Directories,
-		TerminalRecordings: filepath.Join(cfg.DataDir, "recordings"), Elector: elector, Peers: peers})
+		TerminalRecordings: filepath.Join(cfg.DataDir, "recordings"), Elector: elector, Peers: peers,
+		PipelineDir: filepath.Join(cfg.DataDir, "pipelines"), PipelineExecutor: &local.Executor{}})
 	if err != nil {
 		return err
 	}

@@ -95,6 +95,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"a gray config revision reaches its cohort only until it is promoted or aborted", testConfigGray},
 		{"a client is never served content older than the last committed change", testConfigServedFresh},
 		{"bad config input is refused naming the field and line, a writer without permission is audited", testConfigBadInput},
+		{"a signed push queues a run that waits for its owner's approval, four eyes, each decision audited", testPipelineRuns},
+		{"a bad pipeline is refused naming each field and nothing is written", testPipelineBadInput},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1435,6 +1435,145 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/projects/{project}/pipelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a project's pipelines */
+        get: operations["getTenantsTenantProjectsProjectPipelines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/pipelines/{pipeline}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a pipeline (never its webhook secret) */
+        get: operations["getTenantsTenantProjectsProjectPipelinesPipeline"];
+        /** Create or change a pipeline (a new revision); the webhook secret is answered once, on creation or with rotateSecret=true */
+        put: operations["putTenantsTenantProjectsProjectPipelinesPipeline"];
+        post?: never;
+        /** Delete a pipeline and its runs (not while a run has not ended) */
+        delete: operations["deleteTenantsTenantProjectsProjectPipelinesPipeline"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/pipelines/{pipeline}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a pipeline's runs, newest first (before: numbered below it) */
+        get: operations["getTenantsTenantProjectsProjectPipelinesPipelineRuns"];
+        put?: never;
+        /** Run a pipeline: queue a run of a branch (and commit), triggered by the caller */
+        post: operations["postTenantsTenantProjectsProjectPipelinesPipelineRuns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/pipelines/{pipeline}/runs/{run}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a run: its steps, decisions, image, digest and version */
+        get: operations["getTenantsTenantProjectsProjectPipelinesPipelineRunsRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/pipelines/{pipeline}/runs/{run}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a run: at once when queued or waiting, its running step stopped otherwise */
+        post: operations["postTenantsTenantProjectsProjectPipelinesPipelineRunsRunCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/pipelines/{pipeline}/runs/{run}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run's step logs (step: one step; offset: from there); follow=true streams them as server-sent events (event: log with {step, offset, text}, event: step with the step's state, event: end with the run) until the run ends */
+        get: operations["getTenantsTenantProjectsProjectPipelinesPipelineRunsRunLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/pipelines/{pipeline}/runs/{run}/stages/{stage}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a waiting stage: by its owner, never the run's trigger nor the pipeline's last author */
+        post: operations["postTenantsTenantProjectsProjectPipelinesPipelineRunsRunStagesStageApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/pipelines/{pipeline}/runs/{run}/stages/{stage}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a waiting stage, with a reason; the run fails */
+        post: operations["postTenantsTenantProjectsProjectPipelinesPipelineRunsRunStagesStageReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants/{tenant}/projects/{project}/quota": {
         parameters: {
             query?: never;
@@ -1906,6 +2045,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks/{tenant}/{project}/{pipeline}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A Git push webhook (GitHub X-Hub-Signature-256, Gitea X-Gitea-Signature, GitLab X-Gitlab-Token with the pipeline's secret); a matching branch queues a run triggered by the pusher; a delivery ID seen before is refused */
+        post: operations["postWebhooksTenantProjectPipeline"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/whoami": {
         parameters: {
             query?: never;
@@ -2197,6 +2353,9 @@ export interface components {
             resourceVersion?: number;
             version?: string;
         };
+        DecisionRequest: {
+            reason?: string;
+        };
         DeployRequest: {
             version?: string;
         };
@@ -2311,6 +2470,9 @@ export interface components {
             subscriber?: string;
         };
         GatewayConfig: {
+            [key: string]: unknown;
+        };
+        GitPush: {
             [key: string]: unknown;
         };
         Grant: {
@@ -2788,6 +2950,514 @@ export interface components {
                 tenant?: string;
             };
         };
+        PipelineApplied: {
+            created?: boolean;
+            pipeline?: {
+                /** Format: date-time */
+                createdAt?: string;
+                name?: string;
+                project?: string;
+                resourceVersion?: number;
+                revision?: number;
+                spec?: {
+                    application?: string;
+                    build?: {
+                        context?: string;
+                        dockerfile?: string;
+                        image?: string;
+                        owner?: {
+                            group?: string;
+                            user?: string;
+                        };
+                        package?: string;
+                        type?: string;
+                    };
+                    delivery?: {
+                        orchestration?: {
+                            autoscaling?: {
+                                maxReplicas?: number;
+                                minReplicas?: number;
+                                targetCPUPercent?: number;
+                                targetMemoryPercent?: number;
+                            };
+                            bandwidth?: {
+                                /** @description quantity: 500m, 2, 4Gi */
+                                egress?: string;
+                                /** @description quantity: 500m, 2, 4Gi */
+                                ingress?: string;
+                            };
+                            configRefs?: {
+                                dataId?: string;
+                                file?: string;
+                                group?: string;
+                                mountPath?: string;
+                                name?: string;
+                                onChange?: string;
+                            }[];
+                            env?: {
+                                configRef?: string;
+                                name?: string;
+                                value?: string;
+                            }[];
+                            gracefulShutdownSeconds?: number;
+                            podLabels?: {
+                                [key: string]: string;
+                            };
+                            ports?: {
+                                containerPort?: number;
+                                name?: string;
+                                protocol?: string;
+                            }[];
+                            preStop?: string[];
+                            probes?: {
+                                liveness?: {
+                                    command?: string[];
+                                    failureThreshold?: number;
+                                    httpPath?: string;
+                                    initialDelaySeconds?: number;
+                                    periodSeconds?: number;
+                                    port?: number;
+                                    timeoutSeconds?: number;
+                                };
+                                readiness?: {
+                                    command?: string[];
+                                    failureThreshold?: number;
+                                    httpPath?: string;
+                                    initialDelaySeconds?: number;
+                                    periodSeconds?: number;
+                                    port?: number;
+                                    timeoutSeconds?: number;
+                                };
+                                startup?: {
+                                    command?: string[];
+                                    failureThreshold?: number;
+                                    httpPath?: string;
+                                    initialDelaySeconds?: number;
+                                    periodSeconds?: number;
+                                    port?: number;
+                                    timeoutSeconds?: number;
+                                };
+                            };
+                            replicas?: number;
+                            zoneSpread?: string;
+                        };
+                        tier?: string;
+                    };
+                    source?: {
+                        branches?: string[];
+                        repository?: string;
+                    };
+                    stages?: {
+                        approval?: string;
+                        environment?: string;
+                        name?: string;
+                        owner?: {
+                            group?: string;
+                            user?: string;
+                        };
+                    }[];
+                    /** @description duration: 90s, 5m, 1h */
+                    timeout?: string;
+                    webhook?: {
+                        provider?: string;
+                    };
+                };
+                tenant?: string;
+                /** Format: date-time */
+                updatedAt?: string;
+                updatedBy?: string;
+                webhookPath?: string;
+            };
+            webhookSecret?: string;
+        };
+        PipelineRun: {
+            cancelRequested?: boolean;
+            commit?: string;
+            /** Format: date-time */
+            createdAt?: string;
+            /** Format: date-time */
+            deadline?: string;
+            decisions?: {
+                /** Format: date-time */
+                at?: string;
+                by?: string;
+                reason?: string;
+                stage?: string;
+                verdict?: string;
+            }[];
+            digest?: string;
+            /** Format: date-time */
+            endedAt?: string;
+            image?: string;
+            message?: string;
+            name?: string;
+            number?: number;
+            project?: string;
+            ref?: string;
+            resourceVersion?: number;
+            spec?: {
+                application?: string;
+                build?: {
+                    context?: string;
+                    dockerfile?: string;
+                    image?: string;
+                    owner?: {
+                        group?: string;
+                        user?: string;
+                    };
+                    package?: string;
+                    type?: string;
+                };
+                /** Format: date-time */
+                createdAt?: string;
+                delivery?: {
+                    orchestration?: {
+                        autoscaling?: {
+                            maxReplicas?: number;
+                            minReplicas?: number;
+                            targetCPUPercent?: number;
+                            targetMemoryPercent?: number;
+                        };
+                        bandwidth?: {
+                            /** @description quantity: 500m, 2, 4Gi */
+                            egress?: string;
+                            /** @description quantity: 500m, 2, 4Gi */
+                            ingress?: string;
+                        };
+                        configRefs?: {
+                            dataId?: string;
+                            file?: string;
+                            group?: string;
+                            mountPath?: string;
+                            name?: string;
+                            onChange?: string;
+                        }[];
+                        env?: {
+                            configRef?: string;
+                            name?: string;
+                            value?: string;
+                        }[];
+                        gracefulShutdownSeconds?: number;
+                        podLabels?: {
+                            [key: string]: string;
+                        };
+                        ports?: {
+                            containerPort?: number;
+                            name?: string;
+                            protocol?: string;
+                        }[];
+                        preStop?: string[];
+                        probes?: {
+                            liveness?: {
+                                command?: string[];
+                                failureThreshold?: number;
+                                httpPath?: string;
+                                initialDelaySeconds?: number;
+                                periodSeconds?: number;
+                                port?: number;
+                                timeoutSeconds?: number;
+                            };
+                            readiness?: {
+                                command?: string[];
+                                failureThreshold?: number;
+                                httpPath?: string;
+                                initialDelaySeconds?: number;
+                                periodSeconds?: number;
+                                port?: number;
+                                timeoutSeconds?: number;
+                            };
+                            startup?: {
+                                command?: string[];
+                                failureThreshold?: number;
+                                httpPath?: string;
+                                initialDelaySeconds?: number;
+                                periodSeconds?: number;
+                                port?: number;
+                                timeoutSeconds?: number;
+                            };
+                        };
+                        replicas?: number;
+                        zoneSpread?: string;
+                    };
+                    tier?: string;
+                };
+                name?: string;
+                project?: string;
+                resourceVersion?: number;
+                revision?: number;
+                /** Format: byte */
+                sealedSecret?: string;
+                source?: {
+                    branches?: string[];
+                    repository?: string;
+                };
+                stages?: {
+                    approval?: string;
+                    environment?: string;
+                    name?: string;
+                    owner?: {
+                        group?: string;
+                        user?: string;
+                    };
+                }[];
+                tenant?: string;
+                /** @description duration: 90s, 5m, 1h */
+                timeout?: string;
+                /** Format: date-time */
+                updatedAt?: string;
+                updatedBy?: string;
+                webhook?: {
+                    provider?: string;
+                };
+            };
+            /** Format: date-time */
+            startedAt?: string;
+            state?: string;
+            steps?: {
+                /** Format: date-time */
+                endedAt?: string;
+                logBytes?: number;
+                logDropped?: number;
+                logTail?: string;
+                message?: string;
+                name?: string;
+                owner?: {
+                    group?: string;
+                    user?: string;
+                };
+                stage?: string;
+                /** Format: date-time */
+                startedAt?: string;
+                state?: string;
+            }[] | null;
+            tenant?: string;
+            trigger?: {
+                delivery?: string;
+                kind?: string;
+                provider?: string;
+                user?: string;
+            };
+            version?: string;
+        };
+        PipelineSpec: {
+            application?: string;
+            build?: {
+                context?: string;
+                dockerfile?: string;
+                image?: string;
+                owner?: {
+                    group?: string;
+                    user?: string;
+                };
+                package?: string;
+                type?: string;
+            };
+            delivery?: {
+                orchestration?: {
+                    autoscaling?: {
+                        maxReplicas?: number;
+                        minReplicas?: number;
+                        targetCPUPercent?: number;
+                        targetMemoryPercent?: number;
+                    };
+                    bandwidth?: {
+                        /** @description quantity: 500m, 2, 4Gi */
+                        egress?: string;
+                        /** @description quantity: 500m, 2, 4Gi */
+                        ingress?: string;
+                    };
+                    configRefs?: {
+                        dataId?: string;
+                        file?: string;
+                        group?: string;
+                        mountPath?: string;
+                        name?: string;
+                        onChange?: string;
+                    }[];
+                    env?: {
+                        configRef?: string;
+                        name?: string;
+                        value?: string;
+                    }[];
+                    gracefulShutdownSeconds?: number;
+                    podLabels?: {
+                        [key: string]: string;
+                    };
+                    ports?: {
+                        containerPort?: number;
+                        name?: string;
+                        protocol?: string;
+                    }[];
+                    preStop?: string[];
+                    probes?: {
+                        liveness?: {
+                            command?: string[];
+                            failureThreshold?: number;
+                            httpPath?: string;
+                            initialDelaySeconds?: number;
+                            periodSeconds?: number;
+                            port?: number;
+                            timeoutSeconds?: number;
+                        };
+                        readiness?: {
+                            command?: string[];
+                            failureThreshold?: number;
+                            httpPath?: string;
+                            initialDelaySeconds?: number;
+                            periodSeconds?: number;
+                            port?: number;
+                            timeoutSeconds?: number;
+                        };
+                        startup?: {
+                            command?: string[];
+                            failureThreshold?: number;
+                            httpPath?: string;
+                            initialDelaySeconds?: number;
+                            periodSeconds?: number;
+                            port?: number;
+                            timeoutSeconds?: number;
+                        };
+                    };
+                    replicas?: number;
+                    zoneSpread?: string;
+                };
+                tier?: string;
+            };
+            source?: {
+                branches?: string[];
+                repository?: string;
+            };
+            stages?: {
+                approval?: string;
+                environment?: string;
+                name?: string;
+                owner?: {
+                    group?: string;
+                    user?: string;
+                };
+            }[];
+            /** @description duration: 90s, 5m, 1h */
+            timeout?: string;
+            webhook?: {
+                provider?: string;
+            };
+        };
+        PipelineView: {
+            /** Format: date-time */
+            createdAt?: string;
+            name?: string;
+            project?: string;
+            resourceVersion?: number;
+            revision?: number;
+            spec?: {
+                application?: string;
+                build?: {
+                    context?: string;
+                    dockerfile?: string;
+                    image?: string;
+                    owner?: {
+                        group?: string;
+                        user?: string;
+                    };
+                    package?: string;
+                    type?: string;
+                };
+                delivery?: {
+                    orchestration?: {
+                        autoscaling?: {
+                            maxReplicas?: number;
+                            minReplicas?: number;
+                            targetCPUPercent?: number;
+                            targetMemoryPercent?: number;
+                        };
+                        bandwidth?: {
+                            /** @description quantity: 500m, 2, 4Gi */
+                            egress?: string;
+                            /** @description quantity: 500m, 2, 4Gi */
+                            ingress?: string;
+                        };
+                        configRefs?: {
+                            dataId?: string;
+                            file?: string;
+                            group?: string;
+                            mountPath?: string;
+                            name?: string;
+                            onChange?: string;
+                        }[];
+                        env?: {
+                            configRef?: string;
+                            name?: string;
+                            value?: string;
+                        }[];
+                        gracefulShutdownSeconds?: number;
+                        podLabels?: {
+                            [key: string]: string;
+                        };
+                        ports?: {
+                            containerPort?: number;
+                            name?: string;
+                            protocol?: string;
+                        }[];
+                        preStop?: string[];
+                        probes?: {
+                            liveness?: {
+                                command?: string[];
+                                failureThreshold?: number;
+                                httpPath?: string;
+                                initialDelaySeconds?: number;
+                                periodSeconds?: number;
+                                port?: number;
+                                timeoutSeconds?: number;
+                            };
+                            readiness?: {
+                                command?: string[];
+                                failureThreshold?: number;
+                                httpPath?: string;
+                                initialDelaySeconds?: number;
+                                periodSeconds?: number;
+                                port?: number;
+                                timeoutSeconds?: number;
+                            };
+                            startup?: {
+                                command?: string[];
+                                failureThreshold?: number;
+                                httpPath?: string;
+                                initialDelaySeconds?: number;
+                                periodSeconds?: number;
+                                port?: number;
+                                timeoutSeconds?: number;
+                            };
+                        };
+                        replicas?: number;
+                        zoneSpread?: string;
+                    };
+                    tier?: string;
+                };
+                source?: {
+                    branches?: string[];
+                    repository?: string;
+                };
+                stages?: {
+                    approval?: string;
+                    environment?: string;
+                    name?: string;
+                    owner?: {
+                        group?: string;
+                        user?: string;
+                    };
+                }[];
+                /** @description duration: 90s, 5m, 1h */
+                timeout?: string;
+                webhook?: {
+                    provider?: string;
+                };
+            };
+            tenant?: string;
+            /** Format: date-time */
+            updatedAt?: string;
+            updatedBy?: string;
+            webhookPath?: string;
+        };
         PortView: {
             allocations?: {
                 application?: string;
@@ -2916,6 +3586,19 @@ export interface components {
             to?: {
                 [key: string]: string;
             };
+        };
+        RunLog: {
+            steps?: {
+                next?: number;
+                offset?: number;
+                state?: string;
+                step?: string;
+                text?: string;
+            }[] | null;
+        };
+        RunRequest: {
+            commit?: string;
+            ref?: string;
         };
         SSOProviders: {
             displayName?: {
@@ -3259,11 +3942,18 @@ export interface components {
                 } | null;
             };
             source?: {
+                buildLog?: string;
+                ref?: string;
                 repository?: string;
                 revision?: string;
+                run?: string;
             };
             tenant?: string;
             tier?: string;
+        };
+        WebhookResult: {
+            message?: string;
+            run?: number;
         };
         WhoAmI: {
             roles?: {
@@ -7416,6 +8106,412 @@ export interface operations {
             };
         };
     };
+    getTenantsTenantProjectsProjectPipelines: {
+        parameters: {
+            query?: {
+                limit?: string;
+                continue?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        continue?: string;
+                        items: components["schemas"]["PipelineView"][];
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectPipelinesPipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineView"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putTenantsTenantProjectsProjectPipelinesPipeline: {
+        parameters: {
+            query?: {
+                rotateSecret?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineSpec"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineApplied"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteTenantsTenantProjectsProjectPipelinesPipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectPipelinesPipelineRuns: {
+        parameters: {
+            query?: {
+                before?: string;
+                limit?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        continue?: string;
+                        items: components["schemas"]["PipelineRun"][];
+                    };
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsTenantProjectsProjectPipelinesPipelineRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RunRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRun"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectPipelinesPipelineRunsRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                pipeline: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRun"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsTenantProjectsProjectPipelinesPipelineRunsRunCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                pipeline: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRun"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectPipelinesPipelineRunsRunLog: {
+        parameters: {
+            query?: {
+                step?: string;
+                offset?: string;
+                follow?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                pipeline: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunLog"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsTenantProjectsProjectPipelinesPipelineRunsRunStagesStageApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                pipeline: string;
+                run: string;
+                stage: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRun"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsTenantProjectsProjectPipelinesPipelineRunsRunStagesStageReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                pipeline: string;
+                run: string;
+                stage: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRun"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getTenantsTenantProjectsProjectQuota: {
         parameters: {
             query?: never;
@@ -8734,6 +9830,43 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postWebhooksTenantProjectPipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                pipeline: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GitPush"];
+            };
+        };
+        responses: {
+            /** @description success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResult"];
+                };
             };
             /** @description error */
             default: {
