@@ -214,7 +214,7 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 // cluster connections, the gateway configuration, the coalescing of live
 // status changes and the relay of changes between replicas; and, while
 // this replica leads (Options.Elector), the singletons: every controller
-// that acts on clusters, the notification sender, the hourly audit pruning
+// that acts on clusters, the notification sender, the hourly audit pruning,
 // the refresh of directory users and the pipeline runner. It runs until ctx ends or the
 // returned function is called, which stops everything, waits for it and
 // closes the cluster connections. When ctx ends the live hub's streams end

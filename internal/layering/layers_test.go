@@ -164,7 +164,7 @@ var layers = []layer{
 	{
 		name:     "bench",
 		packages: []string{"bench/..."},
-		mayImport: []string{"bench", "engine", "api", "wire", "store", "kube", "localcluster", "application", "provider",
+		mayImport: []string{"bench", "engine", "api", "gateway", "wire", "store", "kube", "localcluster", "application", "provider",
 			"domain", "testsupport", "base", "net/http", "client-go"},
 	},
 }
