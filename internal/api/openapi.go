@@ -103,6 +103,17 @@ var schemaTypes = map[string]reflect.Type{
 	"ConfigRollbackRequest": reflect.TypeFor[apitypes.ConfigRollbackRequest](),
 	"ConfigRejectRequest":   reflect.TypeFor[apitypes.ConfigRejectRequest](),
 	"ConfigDiff":            reflect.TypeFor[apitypes.ConfigDiff](),
+	// Alerting (alerts.go).
+	"AlertRule":                reflect.TypeFor[apitypes.AlertRule](),
+	"AlertRules":               reflect.TypeFor[[]apitypes.AlertRule](),
+	"AlertReceiver":            reflect.TypeFor[apitypes.AlertReceiver](),
+	"AlertReceivers":           reflect.TypeFor[[]apitypes.AlertReceiver](),
+	"Silence":                  reflect.TypeFor[apitypes.Silence](),
+	"Silences":                 reflect.TypeFor[[]apitypes.Silence](),
+	"SilenceRequest":           reflect.TypeFor[apitypes.SilenceRequest](),
+	"Alert":                    reflect.TypeFor[apitypes.Alert](),
+	"Alerts":                   reflect.TypeFor[[]apitypes.Alert](),
+	"AlertmanagerNotification": reflect.TypeFor[apitypes.AlertmanagerNotification](),
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)

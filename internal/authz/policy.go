@@ -131,6 +131,16 @@ const (
 	// LogRead searches the logs of an application's pods: they can hold
 	// what customers typed, so viewers and auditors do not.
 	LogRead Permission = "log:read"
+	// AlertRead reads a project's alert rules, receivers (URLs redacted),
+	// silences and the alerts firing now. AlertWrite changes rules and
+	// creates and expires silences: the operators' work.
+	// AlertReceiverManage changes where a project's alerts are sent: its
+	// admins'. AlertCustom writes rules with custom PromQL, which
+	// Prometheus evaluates over every tenant's series: platform-wide only.
+	AlertRead           Permission = "alert:read"
+	AlertWrite          Permission = "alert:write"
+	AlertReceiverManage Permission = "alert:manage-receivers"
+	AlertCustom         Permission = "alert:write-custom"
 )
 
 // Permissions returns every permission, in a stable order.
@@ -155,6 +165,7 @@ func Permissions() []Permission {
 		TerminalOpen, TerminalSessionRead, TerminalPolicyRead, TerminalPolicyManage,
 		ConfigRead, ConfigSecretRead, ConfigWrite, ConfigApprove,
 		LogRead,
+		AlertRead, AlertWrite, AlertReceiverManage, AlertCustom,
 	}
 }
 
@@ -165,7 +176,7 @@ func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
 var readAll = []Permission{
 	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
 	DeploymentRead, ReleaseRead, NetworkRead, GrayRead, OrgRead,
-	ConfigRead,
+	ConfigRead, AlertRead,
 }
 
 // The config center's permissions beyond reading: writers are who deploy,
@@ -188,6 +199,7 @@ var policy = map[Role][]Permission{
 		GrayManage, OrgImport,
 		ProjectPortsSet, NetworkExpose, IsolationSet, ApprovalFloorSet,
 		TerminalOpen, TerminalSessionRead, LogRead,
+		AlertWrite, AlertReceiverManage,
 	}, configApprover),
 	ProjectAdmin: join(readAll, []Permission{
 		ClusterRead, ProjectUpdate,
@@ -197,12 +209,14 @@ var policy = map[Role][]Permission{
 		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		MemberCreate, MemberDelete, NetworkExpose, IsolationSet, GrayManage,
 		TerminalOpen, TerminalSessionRead, LogRead,
+		AlertWrite, AlertReceiverManage,
 	}, configApprover),
 	Developer: join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy,
 		ReleaseCreate, TerminalOpen, LogRead}, configWriter),
 	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, ReleaseCreate, ReleaseApprove, ReleaseOperate,
-		GrayManage, OrgImport, TerminalOpen, LogRead}, configApprover),
-	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose, TerminalOpen, ConfigSecretRead, LogRead}),
+		GrayManage, OrgImport, TerminalOpen, LogRead, AlertWrite}, configApprover),
+	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose, TerminalOpen, ConfigSecretRead, LogRead,
+		AlertWrite}),
 	Auditor: join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify, GroupBindingRead,
 		TerminalSessionRead, TerminalPolicyRead}),
 	Viewer:  join(readAll, []Permission{TerminalOpen}),

@@ -45,10 +45,13 @@ const (
 	// environment, and "group/dataId" as Name) changed what its clients
 	// are served.
 	Config
+	// Alert: a project's alert rules or receivers (Key names the tenant
+	// and project) changed what Prometheus and Alertmanager must load.
+	Alert
 	numKinds
 )
 
-var names = [numKinds]string{"", "deployment", "grayplan", "release", "network", "isolation", "applied", "status", "audit", "config"}
+var names = [numKinds]string{"", "deployment", "grayplan", "release", "network", "isolation", "applied", "status", "audit", "config", "alert"}
 
 func (k Kind) String() string {
 	if k == 0 || k >= numKinds {

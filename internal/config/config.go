@@ -76,6 +76,21 @@ type Config struct {
 	// many): size it to the clusters' API servers and to how many
 	// applications Berth applies at once.
 	ClusterQPS string `json:"clusterQPS"`
+	// Alerting (docs/observability.md): PrometheusURL and AlertmanagerURL
+	// are the processes Berth reloads and asks; PrometheusRules is the
+	// directory of rule files that Prometheus loads and Berth writes;
+	// AlertmanagerConfig the configuration file Berth writes whole;
+	// AlertHookURL the API's address as Alertmanager reaches it (default
+	// http://<listen>/api/v1); Promtool checks rules (default: on PATH);
+	// AlertTiming is Alertmanager's "groupWait,groupInterval,repeatInterval"
+	// (default 30s,5m,4h). Alerting is on when AlertmanagerURL is set.
+	PrometheusURL      string `json:"prometheusURL"`
+	PrometheusRules    string `json:"prometheusRules"`
+	AlertmanagerURL    string `json:"alertmanagerURL"`
+	AlertmanagerConfig string `json:"alertmanagerConfig"`
+	AlertHookURL       string `json:"alertHookURL"`
+	Promtool           string `json:"promtool"`
+	AlertTiming        string `json:"alertTiming"`
 }
 
 // NacosGRPCAddr is the address the Nacos gRPC server listens on, "" for
@@ -145,6 +160,13 @@ func Fields() []Field {
 		{"ssoConfig", "BERTH_SSO_CONFIG", "sso-config", "YAML file of the LDAP directories and OIDC providers to sign in with (empty: local users only)", func(c *Config) *string { return &c.SSOConfig }},
 		{"nacosGrpc", "BERTH_NACOS_GRPC", "nacos-grpc", "address of the config center's Nacos gRPC server (empty: the listen port + 1000; off: none)", func(c *Config) *string { return &c.NacosGRPC }},
 		{"clusterQPS", "BERTH_CLUSTER_QPS", "cluster-qps", fmt.Sprintf("requests per second to each cluster's API server, bursts of twice as many (1 to %d)", MaxClusterQPS), func(c *Config) *string { return &c.ClusterQPS }},
+		{"prometheusURL", "BERTH_PROMETHEUS_URL", "prometheus-url", "Prometheus that loads Berth's alert rules (reloaded through /-/reload)", func(c *Config) *string { return &c.PrometheusURL }},
+		{"prometheusRules", "BERTH_PROMETHEUS_RULES", "prometheus-rules", "directory of rule files Prometheus loads and Berth writes (berth_*.yml)", func(c *Config) *string { return &c.PrometheusRules }},
+		{"alertmanagerURL", "BERTH_ALERTMANAGER_URL", "alertmanager-url", "Alertmanager that routes Berth's alerts (empty: no alerting)", func(c *Config) *string { return &c.AlertmanagerURL }},
+		{"alertmanagerConfig", "BERTH_ALERTMANAGER_CONFIG", "alertmanager-config", "Alertmanager's configuration file, written by Berth", func(c *Config) *string { return &c.AlertmanagerConfig }},
+		{"alertHookURL", "BERTH_ALERT_HOOK_URL", "alert-hook-url", "the API's address as Alertmanager reaches it (default http://<listen>/api/v1)", func(c *Config) *string { return &c.AlertHookURL }},
+		{"promtool", "BERTH_PROMTOOL", "promtool", "promtool binary that checks alert rules (default: on PATH)", func(c *Config) *string { return &c.Promtool }},
+		{"alertTiming", "BERTH_ALERT_TIMING", "alert-timing", "Alertmanager's groupWait,groupInterval,repeatInterval (default 30s,5m,4h)", func(c *Config) *string { return &c.AlertTiming }},
 		{"sealKeyFile", "BERTH_SEAL_KEY_FILE", "seal-key-file", "key file sealing cluster kubeconfigs, mode 0600 (empty: seal.key in the data dir, created on first start)", func(c *Config) *string { return &c.SealKeyFile }},
 	}
 }
@@ -256,7 +278,58 @@ func (c Config) Validate() error {
 	if n, err := strconv.Atoi(c.LiveStreams); err != nil || n < 1 || n > MaxLiveStreams {
 		bad("liveStreams", fmt.Sprintf("want a whole number from 1 to %d, got %q", MaxLiveStreams, c.LiveStreams))
 	}
+	c.validateAlerting(bad)
 	return errors.Join(errs...)
+}
+
+// validateAlerting checks the alerting settings: with AlertmanagerURL set,
+// Prometheus's URL and both files are needed.
+func (c Config) validateAlerting(bad func(path, reason string)) {
+	if _, err := c.AlertTimings(); err != nil {
+		bad("alertTiming", err.Error())
+	}
+	if c.AlertmanagerURL == "" {
+		return
+	}
+	for _, f := range []struct{ path, v string }{{"prometheusURL", c.PrometheusURL}, {"alertmanagerURL", c.AlertmanagerURL}, {"alertHookURL", c.AlertHookURL}} {
+		if f.v != "" && !strings.HasPrefix(f.v, "http://") && !strings.HasPrefix(f.v, "https://") {
+			bad(f.path, fmt.Sprintf("want an http(s) URL, got %q", f.v))
+		}
+	}
+	for _, f := range []struct{ path, v string }{{"prometheusURL", c.PrometheusURL}, {"prometheusRules", c.PrometheusRules}, {"alertmanagerConfig", c.AlertmanagerConfig}} {
+		if f.v == "" {
+			bad(f.path, "alerting (alertmanagerURL) needs it")
+		}
+	}
+}
+
+// AlertTimings parses AlertTiming: Alertmanager's group wait, group
+// interval and repeat interval (zero values when empty: the defaults).
+func (c Config) AlertTimings() ([3]time.Duration, error) {
+	var out [3]time.Duration
+	if c.AlertTiming == "" {
+		return out, nil
+	}
+	parts := strings.Split(c.AlertTiming, ",")
+	if len(parts) != 3 {
+		return out, fmt.Errorf("want groupWait,groupInterval,repeatInterval such as 30s,5m,4h, got %q", c.AlertTiming)
+	}
+	for i, p := range parts {
+		d, err := time.ParseDuration(strings.TrimSpace(p))
+		if err != nil || d < time.Second || d%time.Second != 0 {
+			return out, fmt.Errorf("want whole seconds of at least 1s, got %q", p)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// HookURL is the API's address as Alertmanager reaches it.
+func (c Config) HookURL() string {
+	if c.AlertHookURL != "" {
+		return c.AlertHookURL
+	}
+	return "http://" + c.Listen + "/api/v1"
 }
 
 // Proxies parses TrustedProxies: comma-separated CIDRs, or addresses

@@ -23,7 +23,7 @@ var layers = []layer{
 		packages: []string{"internal/apps", "internal/audit", "internal/authz", "internal/deploy",
 			"internal/gray", "internal/health", "internal/identity", "internal/live", "internal/manifest", "internal/netasset", "internal/notify",
 			"internal/release", "internal/sso", "internal/tenancy", "internal/terminal", "internal/traffic",
-			"internal/configcenter", "internal/podlog"},
+			"internal/configcenter", "internal/podlog", "internal/alert"},
 		mayImport:    []string{"domain", "base"},
 		neverReaches: []string{"net/http", "SQL", "client-go", "application", "store", "api"},
 	},
@@ -97,7 +97,7 @@ var layers = []layer{
 	},
 	{
 		name:         "outbound",
-		packages:     []string{"internal/notify/webhook"},
+		packages:     []string{"internal/notify/webhook", "internal/alert/prom"},
 		mayImport:    []string{"application", "domain", "base", "net/http"},
 		neverReaches: []string{"SQL", "client-go", "store", "api"},
 	},
@@ -140,7 +140,7 @@ var layers = []layer{
 	{
 		name: "testsupport",
 		packages: []string{"internal/cli/e2e", "internal/cli/e2e/console", "internal/cli/e2e/grayrelease", "internal/localcluster/clustertest",
-			"internal/logtest", "internal/openapicheck", "internal/sso/ldap/slapdtest", "internal/store/storetest", "internal/tlstest",
+			"internal/logtest", "internal/openapicheck", "internal/promtest", "internal/sso/ldap/slapdtest", "internal/store/storetest", "internal/tlstest",
 			"internal/traffic/traffictest"},
 		mayImport: []string{"testsupport", "store", "kube", "localcluster", "application", "domain", "base",
 			"net/http", "SQL", "client-go"},

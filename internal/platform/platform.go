@@ -25,6 +25,7 @@ package platform
 import (
 	"context"
 
+	"berth.dev/berth/internal/alert"
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/configcenter"
@@ -51,6 +52,7 @@ type Tx interface {
 	sso.Store
 	terminal.Store
 	configcenter.Store
+	alert.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

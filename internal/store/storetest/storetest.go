@@ -95,6 +95,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"a gray config revision reaches its cohort only until it is promoted or aborted", testConfigGray},
 		{"a client is never served content older than the last committed change", testConfigServedFresh},
 		{"bad config input is refused naming the field and line, a writer without permission is audited", testConfigBadInput},
+		{"alert rules and receivers are kept at their versions, audited, and read without their secrets", testAlertRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
