@@ -37,7 +37,8 @@ web: ## Build the console into web/dist when its sources changed (npm ci from th
 components: ## Build (once per machine) the Kubernetes components of the local cluster
 	@build/components/build.sh
 
-run: build ## Build, start a local cluster (unless KUBECONFIG=… is given) and the server
+run: build ## Build, start a local cluster (unless KUBECONFIG=… is given), Prometheus, Alertmanager and the server
+	@scripts/prometheus.sh
 	@scripts/run.sh
 
 test: lint web ## Lint, then run every test with the race detector, real cluster, PostgreSQL and browser included
@@ -49,6 +50,8 @@ test: lint web ## Lint, then run every test with the race detector, real cluster
 	@scripts/slapd.sh
 	@# Debian's docker-registry, the OCI registry the image test pushes to (scripts/image).
 	@scripts/registry.sh
+	@# Debian's prometheus and prometheus-alertmanager, for the alerting tests (internal/promtest).
+	@scripts/prometheus.sh
 	@go build -o bin/testreport ./scripts/testreport
 	@# The local control plane's components: built once per machine, cached by version.
 	@# go test -json goes through bin/testreport: failures in full, skips listed, counts last.
