@@ -67,7 +67,10 @@ func testAlertRecords(t *testing.T, h *harness) {
 		t.Fatalf("create receiver answered %+v: %v", shown, err)
 	}
 	var first alert.Receiver
-	h.view(t, func(tx platform.Tx) (err error) { first, err = tx.GetAlertReceiver(ctx, "acme", "payments", "ops-group"); return err })
+	h.view(t, func(tx platform.Tx) (err error) {
+		first, err = tx.GetAlertReceiver(ctx, "acme", "payments", "ops-group")
+		return err
+	})
 	if len(first.Token) < 32 || first.Token == rc.Token || first.URL != rc.URL {
 		t.Fatalf("stored receiver token %q url %q: want a fresh token of its own and the full URL", first.Token, first.URL)
 	}
@@ -76,7 +79,10 @@ func testAlertRecords(t *testing.T, h *harness) {
 		t.Fatalf("replace receiver: created %v: %v", created, err)
 	}
 	var second alert.Receiver
-	h.view(t, func(tx platform.Tx) (err error) { second, err = tx.GetAlertReceiver(ctx, "acme", "payments", "ops-group"); return err })
+	h.view(t, func(tx platform.Tx) (err error) {
+		second, err = tx.GetAlertReceiver(ctx, "acme", "payments", "ops-group")
+		return err
+	})
 	if second.Token != first.Token || second.Kind != alert.DingTalk || second.ResourceVersion != 2 {
 		t.Errorf("replaced receiver %+v: want the first token kept, kind dingtalk, version 2", second)
 	}
