@@ -56,11 +56,10 @@ func (a *API) putAlertRule(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rule.Tenant, rule.Project, rule.Name = s.Tenant, s.Project, r.PathValue("name")
-	out, created, err := a.p.PutAlertRule(r.Context(), a.caller(r), rule)
+	out, _, err := a.p.PutAlertRule(r.Context(), a.caller(r), rule)
 	if err != nil {
 		return err
 	}
-	_ = created
 	return writeJSON(w, http.StatusOK, out)
 }
 
@@ -98,11 +97,10 @@ func (a *API) putAlertReceiver(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rc.Tenant, rc.Project, rc.Name = s.Tenant, s.Project, r.PathValue("name")
-	out, created, err := a.p.PutAlertReceiver(r.Context(), a.caller(r), rc)
+	out, _, err := a.p.PutAlertReceiver(r.Context(), a.caller(r), rc)
 	if err != nil {
 		return err
 	}
-	_ = created
 	return writeJSON(w, http.StatusOK, out)
 }
 
