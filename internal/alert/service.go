@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
@@ -21,6 +22,7 @@ import (
 type Tx interface {
 	Store
 	GetEnvironment(ctx context.Context, tenant, project, name string) (tenancy.Environment, error)
+	GetApplication(ctx context.Context, tenant, project, name string) (apps.Application, error)
 	audit.Writer
 	change.Committer
 }
@@ -60,6 +62,17 @@ func (s *Service) PutRule(ctx context.Context, st Tx, a audit.Actor, r Rule) (Ru
 	}
 	if err != nil {
 		return Rule{}, false, fmt.Errorf("environment %s: %w", r.Environment, err)
+	}
+	if r.Application != "" {
+		_, err := st.GetApplication(ctx, r.Tenant, r.Project, r.Application)
+		if errors.Is(err, resource.ErrNotFound) {
+			var errs resource.Errors
+			errs.Add("application", "project %s/%s has no application %q", r.Tenant, r.Project, r.Application)
+			return Rule{}, false, errs.Err()
+		}
+		if err != nil {
+			return Rule{}, false, fmt.Errorf("application %s: %w", r.Application, err)
+		}
 	}
 	if err := s.check(ctx, r, Place{Cluster: env.Cluster, Namespace: env.Namespace}); err != nil {
 		return Rule{}, false, err

@@ -47,6 +47,10 @@ func testAlertRecords(t *testing.T, h *harness) {
 	if _, _, err := h.p.PutAlertRule(ctx, ops, bad); !errors.As(err, &ve) || ve.Fields[0].Path != "environment" {
 		t.Errorf("rule in an unknown environment = %v, want a field error of environment", err)
 	}
+	bad.Environment, bad.Application = "prod", "nobody"
+	if _, _, err := h.p.PutAlertRule(ctx, ops, bad); !errors.As(err, &ve) || ve.Fields[0].Path != "application" {
+		t.Errorf("rule of an unknown application = %v, want a field error of application", err)
+	}
 	custom := alert.Rule{Tenant: "acme", Project: "payments", Name: "custom", Environment: "prod", Expr: "vector(1)"}
 	for _, c := range []platform.Caller{viewer, ops, tenantAdmin} {
 		if _, _, err := h.p.PutAlertRule(ctx, c, custom); !errors.Is(err, resource.ErrForbidden) {
