@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 
 	"berth.dev/berth/internal/alert"
 	"berth.dev/berth/internal/audit"
@@ -30,19 +32,45 @@ import (
 func (p *Platform) PutAlertRule(ctx context.Context, c Caller, r alert.Rule) (out alert.Rule, created bool, err error) {
 	ev := audit.Event{Tenant: r.Tenant, Project: r.Project, Action: "alert-rule.put", Target: r.Path()}
 	err = p.Do(ctx, c.Actor, ev, func(tx Tx) error {
-		scope := scopeOf(r.Tenant, r.Project)
-		if err := c.may(authz.AlertWrite, scope); err != nil {
-			return err
-		}
-		if r.Expr != "" {
-			if err := c.may(authz.AlertCustom, scope); err != nil {
-				return err
-			}
-		}
-		out, created, err = p.Alerting.PutRule(ctx, tx, c.Actor, r)
+		out, created, err = p.putAlertRule(ctx, tx, c, r)
 		return err
 	})
 	return out, created, err
+}
+
+func (p *Platform) putAlertRule(ctx context.Context, tx Tx, c Caller, r alert.Rule) (alert.Rule, bool, error) {
+	scope := scopeOf(r.Tenant, r.Project)
+	if err := c.may(authz.AlertWrite, scope); err != nil {
+		return alert.Rule{}, false, err
+	}
+	if r.Expr != "" {
+		if err := c.may(authz.AlertCustom, scope); err != nil {
+			return alert.Rule{}, false, err
+		}
+	}
+	return p.Alerting.PutRule(ctx, tx, c.Actor, r)
+}
+
+// ApplyAlertRule is PutAlertRule in the caller's transaction (manifest
+// apply): "created", "updated", or "unchanged" when r's spec is the
+// stored one's (nothing written).
+func (p *Platform) ApplyAlertRule(ctx context.Context, tx Tx, c Caller, r alert.Rule) (string, error) {
+	old, err := tx.GetAlertRule(ctx, r.Tenant, r.Project, r.Name)
+	if err == nil {
+		r.ResourceVersion, r.CreatedAt, r.UpdatedAt = old.ResourceVersion, old.CreatedAt, old.UpdatedAt
+		if reflect.DeepEqual(normalLabels(old), normalLabels(r)) {
+			return "unchanged", c.may(authz.AlertWrite, scopeOf(r.Tenant, r.Project))
+		}
+	}
+	_, created, err := p.putAlertRule(ctx, tx, c, r)
+	return map[bool]string{true: "created", false: "updated"}[created], err
+}
+
+func normalLabels(r alert.Rule) alert.Rule {
+	if len(r.Labels) == 0 {
+		r.Labels = nil
+	}
+	return r
 }
 
 // DeleteAlertRule deletes a rule.
@@ -76,16 +104,35 @@ func (p *Platform) AlertRules(ctx context.Context, c Caller, tenant, project str
 func (p *Platform) PutAlertReceiver(ctx context.Context, c Caller, r alert.Receiver) (out alert.Receiver, created bool, err error) {
 	ev := audit.Event{Tenant: r.Tenant, Project: r.Project, Action: "alert-receiver.put", Target: r.Path()}
 	err = p.Do(ctx, c.Actor, ev, func(tx Tx) error {
-		if err := c.may(authz.AlertReceiverManage, scopeOf(r.Tenant, r.Project)); err != nil {
-			return err
-		}
-		if _, err := tx.GetProject(ctx, r.Tenant, r.Project); err != nil {
-			return fmt.Errorf("project %s/%s: %w", r.Tenant, r.Project, err)
-		}
-		out, created, err = p.Alerting.PutReceiver(ctx, tx, c.Actor, r)
+		out, created, err = p.putAlertReceiver(ctx, tx, c, r)
 		return err
 	})
 	return out.Redacted(), created, err
+}
+
+func (p *Platform) putAlertReceiver(ctx context.Context, tx Tx, c Caller, r alert.Receiver) (alert.Receiver, bool, error) {
+	if err := c.may(authz.AlertReceiverManage, scopeOf(r.Tenant, r.Project)); err != nil {
+		return alert.Receiver{}, false, err
+	}
+	if _, err := tx.GetProject(ctx, r.Tenant, r.Project); err != nil {
+		return alert.Receiver{}, false, fmt.Errorf("project %s/%s: %w", r.Tenant, r.Project, err)
+	}
+	return p.Alerting.PutReceiver(ctx, tx, c.Actor, r)
+}
+
+// ApplyAlertReceiver is PutAlertReceiver in the caller's transaction
+// (manifest apply): "created", "updated", or "unchanged" when kind, URL
+// and severities are the stored ones (nothing written).
+func (p *Platform) ApplyAlertReceiver(ctx context.Context, tx Tx, c Caller, r alert.Receiver) (string, error) {
+	if err := c.may(authz.AlertReceiverManage, scopeOf(r.Tenant, r.Project)); err != nil {
+		return "", err
+	}
+	old, err := tx.GetAlertReceiver(ctx, r.Tenant, r.Project, r.Name)
+	if err == nil && old.Kind == r.Kind && old.URL == r.URL && slices.Equal(old.Severities, r.Severities) {
+		return "unchanged", nil
+	}
+	_, created, err := p.putAlertReceiver(ctx, tx, c, r)
+	return map[bool]string{true: "created", false: "updated"}[created], err
 }
 
 // DeleteAlertReceiver deletes a receiver.
