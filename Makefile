@@ -37,8 +37,9 @@ web: ## Build the console into web/dist when its sources changed (npm ci from th
 components: ## Build (once per machine) the Kubernetes components of the local cluster
 	@build/components/build.sh
 
-run: build ## Build, start a local cluster (unless KUBECONFIG=… is given) and the server
+run: build ## Build, start a local cluster (unless KUBECONFIG=… is given), Prometheus, Alertmanager and the server
 	@scripts/buildah.sh
+	@scripts/prometheus.sh
 	@scripts/run.sh
 
 test: lint web ## Lint, then run every test with the race detector, real cluster, PostgreSQL and browser included
@@ -52,6 +53,8 @@ test: lint web ## Lint, then run every test with the race detector, real cluster
 	@scripts/registry.sh
 	@# Debian's buildah, which builds the Dockerfiles of pipelines (internal/pipeline/local).
 	@scripts/buildah.sh
+	@# Debian's prometheus and prometheus-alertmanager, for the alerting tests (internal/promtest).
+	@scripts/prometheus.sh
 	@go build -o bin/testreport ./scripts/testreport
 	@# The local control plane's components: built once per machine, cached by version.
 	@# go test -json goes through bin/testreport: failures in full, skips listed, counts last.

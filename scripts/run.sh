@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make run: start a local Kubernetes control plane (unless KUBECONFIG names a
-# cluster to use) and the Berth server in the foreground. Ctrl-C stops both;
-# the data stays under .berth/ so the next `make run` resumes.
+# cluster to use), a Prometheus and an Alertmanager of its own (loopback,
+# configuration and data under .berth/; never the system services) and the
+# Berth server in the foreground. Ctrl-C stops them all; the data stays
+# under .berth/ so the next `make run` resumes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,8 +11,12 @@ berth=bin/berth
 run_dir=${RUN_DIR:-.berth}
 cluster_dir=$run_dir/cluster
 started_cluster=
+pids=()
 
 stop() {
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
 	if [ -n "$started_cluster" ]; then
 		"$berth" cluster down --dir "$cluster_dir" || true
 	fi
@@ -28,9 +34,39 @@ else
 fi
 
 listen=${BERTH_LISTEN:-127.0.0.1:8080}
+
+# Alerting (docs/observability.md): Prometheus scrapes Berth's /metrics and
+# loads the rule files Berth writes; Alertmanager's configuration is Berth's.
+prom_listen=${BERTH_PROMETHEUS_LISTEN:-127.0.0.1:19090}
+am_listen=${BERTH_ALERTMANAGER_LISTEN:-127.0.0.1:19093}
+mkdir -p "$run_dir/alerting"
+alert_dir=$(cd "$run_dir/alerting" && pwd)
+mkdir -p "$alert_dir/rules" "$alert_dir/prometheus" "$alert_dir/alertmanager"
+cat >"$alert_dir/prometheus.yml" <<CONFIG
+global: {scrape_interval: 15s, evaluation_interval: 15s}
+rule_files: ["$alert_dir/rules/*.yml"]
+alerting:
+  alertmanagers: [{static_configs: [{targets: ["$am_listen"]}]}]
+scrape_configs:
+- job_name: berth
+  static_configs: [{targets: ["$listen"]}]
+CONFIG
+if [ ! -f "$alert_dir/alertmanager.yml" ]; then
+	printf 'route: {receiver: berth-none}\nreceivers: [{name: berth-none}]\n' >"$alert_dir/alertmanager.yml"
+fi
+/usr/bin/prometheus-alertmanager --config.file="$alert_dir/alertmanager.yml" --storage.path="$alert_dir/alertmanager" \
+	--web.listen-address="$am_listen" --cluster.listen-address= --log.level=warn >"$alert_dir/alertmanager.log" 2>&1 &
+pids+=($!)
+/usr/bin/prometheus --config.file="$alert_dir/prometheus.yml" --storage.tsdb.path="$alert_dir/prometheus" \
+	--web.listen-address="$prom_listen" --web.enable-lifecycle --log.level=warn >"$alert_dir/prometheus.log" 2>&1 &
+pids+=($!)
+
 echo
 echo "Berth:      http://$listen   (API under /api/v1, health /healthz, metrics /metrics)"
 echo "Kubeconfig: $kubeconfig"
+echo "Prometheus: http://$prom_listen   Alertmanager: http://$am_listen   (logs in $alert_dir)"
 echo "CLI:        $berth login --server http://$listen --username admin --password-stdin"
 echo
-"$berth" server --listen "$listen" --data-dir "$run_dir/data" --kubeconfig "$kubeconfig"
+"$berth" server --listen "$listen" --data-dir "$run_dir/data" --kubeconfig "$kubeconfig" \
+	--prometheus-url "http://$prom_listen" --prometheus-rules "$alert_dir/rules" \
+	--alertmanager-url "http://$am_listen" --alertmanager-config "$alert_dir/alertmanager.yml" --promtool /usr/bin/promtool

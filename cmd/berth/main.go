@@ -14,6 +14,7 @@ import (
 
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/cli/admincmd"
+	"berth.dev/berth/internal/cli/alertcmd"
 	"berth.dev/berth/internal/cli/appcmd"
 	"berth.dev/berth/internal/cli/applycmd"
 	"berth.dev/berth/internal/cli/auditcmd"
@@ -93,6 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		sessioncmd.New(env),
 		configcmd.New(env),
 		pipelinecmd.New(env),
+		alertcmd.New(env),
 	)
 	return root.ExecuteContext(ctx)
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"berth.dev/berth/internal/alert"
 	"context"
 	"encoding/json"
 	"errors"
@@ -199,6 +200,13 @@ func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 		return one(authz.ReleaseCreate, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindConfigItem:
 		return one(authz.ConfigWrite, authz.ProjectScope(md.Tenant, md.Project))
+	case manifest.KindAlertRule:
+		if s, ok := o.Spec.(*manifest.AlertRuleSpec); ok && s.Expr != "" {
+			return []authz.Permission{authz.AlertWrite, authz.AlertCustom}, authz.ProjectScope(md.Tenant, md.Project)
+		}
+		return one(authz.AlertWrite, authz.ProjectScope(md.Tenant, md.Project))
+	case manifest.KindAlertReceiver:
+		return one(authz.AlertReceiverManage, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindPortPool, manifest.KindPortGrant, manifest.KindNetworkIsolation:
 		perm, scope, _ := netPermissionsOf(o)
 		return one(perm, scope)
@@ -288,6 +296,13 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, c platform.Caller, o
 		return a.applyApplication(ctx, tx, act, md, s)
 	case *manifest.ConfigItemSpec:
 		return a.applyConfigItem(ctx, tx, c, md, s)
+	case *manifest.AlertRuleSpec:
+		return a.p.ApplyAlertRule(ctx, tx, c, alert.Rule{Tenant: md.Tenant, Project: md.Project, Name: md.Name,
+			Environment: s.Environment, Application: s.Application, Template: s.Template, Threshold: s.Threshold, Window: s.Window,
+			Expr: s.Expr, For: s.For, Severity: s.Severity, Labels: s.Labels, Summary: s.Summary})
+	case *manifest.AlertReceiverSpec:
+		return a.p.ApplyAlertReceiver(ctx, tx, c, alert.Receiver{Tenant: md.Tenant, Project: md.Project, Name: md.Name,
+			Kind: s.Kind, URL: s.URL, Severities: s.Severities})
 	case *manifest.ReleaseOrderSpec:
 		return "", &resource.ValidationError{Fields: []resource.FieldError{{Path: "kind",
 			Reason: "a ReleaseOrder is not applied: create it with `berth release create -f FILE`, once per release"}}}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"berth.dev/berth/internal/alert"
 	"context"
 	"errors"
 	"log/slog"
@@ -116,6 +117,8 @@ func classify(err error) (int, apitypes.ErrorBody, time.Duration) {
 		return http.StatusConflict, apitypes.ErrorBody{Code: i18n.Conflict}, 0
 	case errors.Is(err, resource.ErrInUse):
 		return http.StatusConflict, apitypes.ErrorBody{Code: i18n.InUse}, 0
+	case errors.Is(err, alert.ErrUnavailable):
+		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.AlertmanagerUnavailable}, 5 * time.Second
 	case errors.Is(err, resource.ErrUnavailable):
 		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.DatabaseUnavailable}, 5 * time.Second
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -43,6 +43,15 @@ func placed(tg authz.Scope, name string) string {
 func applyCases() []applyCase {
 	v := "{name: %s, image: registry.local/app1:1, tier: small, orchestration: {replicas: 1, ports: [{name: http, containerPort: 8080}]}}"
 	return []applyCase{
+		// One rule and one receiver per project (at most 20 receivers).
+		{manifest.KindAlertRule, onProject, func(_ *matrixEnv, tg authz.Scope, _ string) (string, string, request) {
+			return header(manifest.KindAlertRule, placed(tg, "matrix-apply")), "spec: {environment: dev, application: app1, template: restarts, threshold: \"3\"}\n",
+				need("", nil, tg, authz.AlertWrite)
+		}},
+		{manifest.KindAlertReceiver, onProject, func(_ *matrixEnv, tg authz.Scope, _ string) (string, string, request) {
+			return header(manifest.KindAlertReceiver, placed(tg, "matrix-apply")), "spec: {kind: webhook, url: \"https://hooks.bank.internal/alerts\"}\n",
+				need("", nil, tg, authz.AlertReceiverManage)
+		}},
 		{manifest.KindConfigItem, onProject, func(_ *matrixEnv, tg authz.Scope, n string) (string, string, request) {
 			return header(manifest.KindConfigItem, placed(tg, "")), "spec: {environment: dev, dataId: " + n + ".properties, type: properties, content: \"a=1\"}\n",
 				need("", nil, tg, authz.ConfigWrite)

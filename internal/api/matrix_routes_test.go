@@ -342,6 +342,9 @@ func matrixCases() map[string]routeCase {
 	for k, v := range terminalCases() {
 		cases[k] = v
 	}
+	for k, v := range alertCases() {
+		cases[k] = v
+	}
 	for k, v := range configCases() {
 		cases[k] = v
 	}

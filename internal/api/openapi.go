@@ -114,6 +114,17 @@ var schemaTypes = map[string]reflect.Type{
 	"RunLog":          reflect.TypeFor[apitypes.RunLog](),
 	"WebhookResult":   reflect.TypeFor[apitypes.WebhookResult](),
 	"GitPush":         reflect.TypeFor[map[string]any](), // the Git server's push event, as it sends it
+	// Alerting (alerts.go).
+	"AlertRule":                reflect.TypeFor[apitypes.AlertRule](),
+	"AlertRules":               reflect.TypeFor[[]apitypes.AlertRule](),
+	"AlertReceiver":            reflect.TypeFor[apitypes.AlertReceiver](),
+	"AlertReceivers":           reflect.TypeFor[[]apitypes.AlertReceiver](),
+	"Silence":                  reflect.TypeFor[apitypes.Silence](),
+	"Silences":                 reflect.TypeFor[[]apitypes.Silence](),
+	"SilenceRequest":           reflect.TypeFor[apitypes.SilenceRequest](),
+	"Alert":                    reflect.TypeFor[apitypes.Alert](),
+	"Alerts":                   reflect.TypeFor[[]apitypes.Alert](),
+	"AlertmanagerNotification": reflect.TypeFor[apitypes.AlertmanagerNotification](),
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)

@@ -214,6 +214,16 @@ var policyTable = []policyRow{
 	// so who acts on applications reads them; viewers and auditors do not
 	// (silent: as a bank keeps production logs from read-only roles).
 	{authz.LogRead, atProject, grants{PA: in, TA: in, PrA: in, Dev: in, RM: in, Op: in}},
+	// Alerting (docs/observability.md, "Permissions"): everyone reads a
+	// project's rules, receivers (URLs redacted), silences and alerts;
+	// operators (PRODUCT.md: "scale, restart, logs, terminal, alerts"),
+	// release managers and admins change rules and silence; admins decide
+	// where alerts go; custom PromQL reads every tenant's series, so only
+	// the platform writes it.
+	{authz.AlertRead, atProject, everyone},
+	{authz.AlertWrite, atProject, grants{PA: in, TA: in, PrA: in, RM: in, Op: in}},
+	{authz.AlertReceiverManage, atProject, grants{PA: in, TA: in, PrA: in}},
+	{authz.AlertCustom, atProject, grants{PA: in}},
 
 	// The config center (docs/config-center.md, "Permissions"): everyone
 	// reads items; secret content is read by who writes them and by

@@ -141,6 +141,16 @@ const (
 	PipelineWrite   Permission = "pipeline:write"
 	PipelineRun     Permission = "pipeline:run"
 	PipelineApprove Permission = "pipeline:approve"
+	// AlertRead reads a project's alert rules, receivers (URLs redacted),
+	// silences and the alerts firing now. AlertWrite changes rules and
+	// creates and expires silences: the operators' work.
+	// AlertReceiverManage changes where a project's alerts are sent: its
+	// admins'. AlertCustom writes rules with custom PromQL, which
+	// Prometheus evaluates over every tenant's series: platform-wide only.
+	AlertRead           Permission = "alert:read"
+	AlertWrite          Permission = "alert:write"
+	AlertReceiverManage Permission = "alert:manage-receivers"
+	AlertCustom         Permission = "alert:write-custom"
 )
 
 // Permissions returns every permission, in a stable order.
@@ -166,6 +176,7 @@ func Permissions() []Permission {
 		ConfigRead, ConfigSecretRead, ConfigWrite, ConfigApprove,
 		LogRead,
 		PipelineRead, PipelineWrite, PipelineRun, PipelineApprove,
+		AlertRead, AlertWrite, AlertReceiverManage, AlertCustom,
 	}
 }
 
@@ -176,7 +187,7 @@ func (p Permission) Read() bool { return strings.HasSuffix(string(p), ":read") }
 var readAll = []Permission{
 	TenantRead, ProjectRead, EnvironmentRead, ApplicationRead, VersionRead, TierRead, QuotaRead, MemberRead,
 	DeploymentRead, ReleaseRead, NetworkRead, GrayRead, OrgRead,
-	ConfigRead, PipelineRead,
+	ConfigRead, PipelineRead, AlertRead,
 }
 
 // The pipelines' permissions beyond reading: who writes code runs and
@@ -207,6 +218,7 @@ var policy = map[Role][]Permission{
 		GrayManage, OrgImport,
 		ProjectPortsSet, NetworkExpose, IsolationSet, ApprovalFloorSet,
 		TerminalOpen, TerminalSessionRead, LogRead,
+		AlertWrite, AlertReceiverManage,
 	}, configApprover, pipelineAll),
 	ProjectAdmin: join(readAll, []Permission{
 		ClusterRead, ProjectUpdate,
@@ -216,12 +228,14 @@ var policy = map[Role][]Permission{
 		ReleaseCreate, ReleaseApprove, ReleaseOperate,
 		MemberCreate, MemberDelete, NetworkExpose, IsolationSet, GrayManage,
 		TerminalOpen, TerminalSessionRead, LogRead,
+		AlertWrite, AlertReceiverManage,
 	}, configApprover, pipelineAll),
 	Developer: join(readAll, []Permission{ApplicationCreate, ApplicationUpdate, ApplicationDelete, VersionCreate, DeploymentDeploy,
 		ReleaseCreate, TerminalOpen, LogRead}, configWriter, pipelineWriter),
 	ReleaseManager: join(readAll, []Permission{VersionCreate, DeploymentDeploy, ReleaseCreate, ReleaseApprove, ReleaseOperate,
-		GrayManage, OrgImport, TerminalOpen, LogRead}, configApprover, pipelineApprover),
-	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose, TerminalOpen, ConfigSecretRead, LogRead}),
+		GrayManage, OrgImport, TerminalOpen, LogRead, AlertWrite}, configApprover, pipelineApprover),
+	Operator: join(readAll, []Permission{ApplicationUpdate, DeploymentOperate, NetworkExpose, TerminalOpen, ConfigSecretRead, LogRead,
+		AlertWrite}),
 	Auditor: join(readAll, []Permission{ClusterRead, UserRead, AuditRead, AuditVerify, GroupBindingRead,
 		TerminalSessionRead, TerminalPolicyRead}),
 	Viewer:  join(readAll, []Permission{TerminalOpen}),

@@ -48,10 +48,13 @@ const (
 	// Pipeline: a pipeline run (Key names its pipeline as Name and the
 	// run's number as Seq) changed state.
 	Pipeline
+	// Alert: a project's alert rules or receivers (Key names the tenant
+	// and project) changed what Prometheus and Alertmanager must load.
+	Alert
 	numKinds
 )
 
-var names = [numKinds]string{"", "deployment", "grayplan", "release", "network", "isolation", "applied", "status", "audit", "config", "pipeline"}
+var names = [numKinds]string{"", "deployment", "grayplan", "release", "network", "isolation", "applied", "status", "audit", "config", "pipeline", "alert"}
 
 func (k Kind) String() string {
 	if k == 0 || k >= numKinds {

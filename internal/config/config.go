@@ -90,6 +90,21 @@ type Config struct {
 	LeaseDuration string `json:"leaseDuration"`
 	// LeaseNamespace is the namespace of the Kubernetes Lease.
 	LeaseNamespace string `json:"leaseNamespace"`
+	// Alerting (docs/observability.md): PrometheusURL and AlertmanagerURL
+	// are the processes Berth reloads and asks; PrometheusRules is the
+	// directory of rule files that Prometheus loads and Berth writes;
+	// AlertmanagerConfig the configuration file Berth writes whole;
+	// AlertHookURL the API's address as Alertmanager reaches it (default
+	// http://<listen>/api/v1); Promtool checks rules (default: on PATH);
+	// AlertTiming is Alertmanager's "groupWait,groupInterval,repeatInterval"
+	// (default 30s,5m,4h). Alerting is on when AlertmanagerURL is set.
+	PrometheusURL      string `json:"prometheusURL"`
+	PrometheusRules    string `json:"prometheusRules"`
+	AlertmanagerURL    string `json:"alertmanagerURL"`
+	AlertmanagerConfig string `json:"alertmanagerConfig"`
+	AlertHookURL       string `json:"alertHookURL"`
+	Promtool           string `json:"promtool"`
+	AlertTiming        string `json:"alertTiming"`
 }
 
 // NacosGRPCAddr is the address the Nacos gRPC server listens on, "" for
@@ -165,6 +180,13 @@ func Fields() []Field {
 		{"leaderElection", "BERTH_LEADER_ELECTION", "leader-election", "how replicas on one PostgreSQL elect the one running the controllers: auto, postgres, kubernetes, or none (a single server)", func(c *Config) *string { return &c.LeaderElection }},
 		{"leaseDuration", "BERTH_LEASE_DURATION", "lease-duration", "how long a leader's lease lasts unrenewed: a killed leader is replaced within it (1s to 5m)", func(c *Config) *string { return &c.LeaseDuration }},
 		{"leaseNamespace", "BERTH_LEASE_NAMESPACE", "lease-namespace", "namespace of the Kubernetes Lease (leaderElection kubernetes)", func(c *Config) *string { return &c.LeaseNamespace }},
+		{"prometheusURL", "BERTH_PROMETHEUS_URL", "prometheus-url", "Prometheus that loads Berth's alert rules (reloaded through /-/reload)", func(c *Config) *string { return &c.PrometheusURL }},
+		{"prometheusRules", "BERTH_PROMETHEUS_RULES", "prometheus-rules", "directory of rule files Prometheus loads and Berth writes (berth_*.yml)", func(c *Config) *string { return &c.PrometheusRules }},
+		{"alertmanagerURL", "BERTH_ALERTMANAGER_URL", "alertmanager-url", "Alertmanager that routes Berth's alerts (empty: no alerting)", func(c *Config) *string { return &c.AlertmanagerURL }},
+		{"alertmanagerConfig", "BERTH_ALERTMANAGER_CONFIG", "alertmanager-config", "Alertmanager's configuration file, written by Berth", func(c *Config) *string { return &c.AlertmanagerConfig }},
+		{"alertHookURL", "BERTH_ALERT_HOOK_URL", "alert-hook-url", "the API's address as Alertmanager reaches it (default http://<listen>/api/v1)", func(c *Config) *string { return &c.AlertHookURL }},
+		{"promtool", "BERTH_PROMTOOL", "promtool", "promtool binary that checks alert rules (default: on PATH)", func(c *Config) *string { return &c.Promtool }},
+		{"alertTiming", "BERTH_ALERT_TIMING", "alert-timing", "Alertmanager's groupWait,groupInterval,repeatInterval (default 30s,5m,4h)", func(c *Config) *string { return &c.AlertTiming }},
 		{"sealKeyFile", "BERTH_SEAL_KEY_FILE", "seal-key-file", "key file sealing cluster kubeconfigs, mode 0600 (empty: seal.key in the data dir, created on first start)", func(c *Config) *string { return &c.SealKeyFile }},
 	}
 }
@@ -291,6 +313,7 @@ func (c Config) Validate() error {
 	if c.LeaderElection == "kubernetes" && c.LeaseNamespace == "" {
 		bad("leaseNamespace", "must not be empty with leaderElection kubernetes")
 	}
+	c.validateAlerting(bad)
 	return errors.Join(errs...)
 }
 
@@ -306,6 +329,56 @@ func (c Config) Election() (kind string, lease time.Duration) {
 		return "postgres", lease
 	}
 	return c.LeaderElection, lease
+}
+
+// validateAlerting checks the alerting settings: with AlertmanagerURL set,
+// Prometheus's URL and both files are needed.
+func (c Config) validateAlerting(bad func(path, reason string)) {
+	if _, err := c.AlertTimings(); err != nil {
+		bad("alertTiming", err.Error())
+	}
+	if c.AlertmanagerURL == "" {
+		return
+	}
+	for _, f := range []struct{ path, v string }{{"prometheusURL", c.PrometheusURL}, {"alertmanagerURL", c.AlertmanagerURL}, {"alertHookURL", c.AlertHookURL}} {
+		if f.v != "" && !strings.HasPrefix(f.v, "http://") && !strings.HasPrefix(f.v, "https://") {
+			bad(f.path, fmt.Sprintf("want an http(s) URL, got %q", f.v))
+		}
+	}
+	for _, f := range []struct{ path, v string }{{"prometheusURL", c.PrometheusURL}, {"prometheusRules", c.PrometheusRules}, {"alertmanagerConfig", c.AlertmanagerConfig}} {
+		if f.v == "" {
+			bad(f.path, "alerting (alertmanagerURL) needs it")
+		}
+	}
+}
+
+// AlertTimings parses AlertTiming: Alertmanager's group wait, group
+// interval and repeat interval (zero values when empty: the defaults).
+func (c Config) AlertTimings() ([3]time.Duration, error) {
+	var out [3]time.Duration
+	if c.AlertTiming == "" {
+		return out, nil
+	}
+	parts := strings.Split(c.AlertTiming, ",")
+	if len(parts) != 3 {
+		return out, fmt.Errorf("want groupWait,groupInterval,repeatInterval such as 30s,5m,4h, got %q", c.AlertTiming)
+	}
+	for i, p := range parts {
+		d, err := time.ParseDuration(strings.TrimSpace(p))
+		if err != nil || d < time.Second || d%time.Second != 0 {
+			return out, fmt.Errorf("want whole seconds of at least 1s, got %q", p)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// HookURL is the API's address as Alertmanager reaches it.
+func (c Config) HookURL() string {
+	if c.AlertHookURL != "" {
+		return c.AlertHookURL
+	}
+	return "http://" + c.Listen + "/api/v1"
 }
 
 // Proxies parses TrustedProxies: comma-separated CIDRs, or addresses

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"berth.dev/berth/internal/alert/prom"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
@@ -42,7 +43,10 @@ const (
 	GrayPlanResync     = time.Minute
 	ClusterResync      = 10 * time.Second
 	GatewayConfigEvery = 30 * time.Second
-	AuditPruneEvery    = time.Hour
+	// AlertingResync is how often the alert rules and routes are written
+	// again (a no-op when unchanged; a failed reload is retried).
+	AlertingResync  = 30 * time.Second
+	AuditPruneEvery = time.Hour
 	// StatusEvery bounds how often one deployment's live status change is
 	// announced (change.Status) while its pods churn.
 	StatusEvery = 250 * time.Millisecond
@@ -90,6 +94,11 @@ type Options struct {
 	// PipelineExecutor builds their images (internal/pipeline/local).
 	PipelineDir      string
 	PipelineExecutor pipeline.Executor
+	// Alerting says where Prometheus and Alertmanager are
+	// (docs/observability.md); nil: no alerting beyond keeping rules.
+	// Promtool checks rules when Alerting is set (default: on PATH).
+	Alerting *prom.Options
+	Promtool string
 }
 
 // Engine is the platform and the controllers that act on its changes. The
@@ -106,6 +115,9 @@ type Engine struct {
 	// Gateway publishes the gateway configuration to `berth gateway`.
 	Gateway  *gateway.Publisher
 	Notifier *webhook.Sender
+	// Alerting writes rules and routes into Prometheus and Alertmanager
+	// (nil without Options.Alerting).
+	Alerting *prom.Publisher
 	// Changes carries every committed change to the controllers above; a
 	// live view may subscribe to it too (before Run; handlers must not
 	// block).
@@ -140,10 +152,15 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 		e.elector = leader.Always{}
 	}
 	changes := change.NewBus()
-	p, err := platform.New(db, platform.Options{Clock: o.Clock, Sealer: o.Sealer, AuditRetention: o.AuditRetention,
+	po := platform.Options{Clock: o.Clock, Sealer: o.Sealer, AuditRetention: o.AuditRetention,
 		Identity: o.Identity, OrgHeaders: o.OrgHeaders, Changes: changes, SSO: o.SSO, Directories: o.Directories,
 		// Environments' namespaces are checked on their clusters.
-		Namespaces: kube.NamespaceInspector{}})
+		Namespaces: kube.NamespaceInspector{}}
+	if o.Alerting != nil {
+		po.AlertChecker = prom.Promtool{Path: o.Promtool}
+		po.AlertManager = &prom.Alertmanager{URL: o.Alerting.AlertmanagerURL}
+	}
+	p, err := platform.New(db, po)
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +221,10 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	e.Live.Subscribe(changes)
 	e.Changes = changes
 	e.Notifier = webhook.NewSender(e.fence, o.Webhooks, log, 0)
+	if o.Alerting != nil {
+		e.Alerting = prom.NewPublisher(db, *o.Alerting, log)
+		e.Alerting.Subscribe(changes)
+	}
 	if o.Peers != nil {
 		e.relay = change.NewRelay(changes, o.Peers.Notify, e.resync, log)
 	}
@@ -235,6 +256,11 @@ func (e *Engine) Run(ctx context.Context) (stop func()) {
 		func() { e.hearChanges(ctx) },
 		func() { e.campaign(ctx) },
 		func() { <-ctx.Done(); e.Live.Close() }, // streams must not hold the server's drain
+		func() {
+			if e.Alerting != nil {
+				e.Alerting.Run(ctx, AlertingResync)
+			}
+		},
 	} {
 		wg.Add(1)
 		go func() { defer wg.Done(); run() }()

@@ -79,6 +79,9 @@ const (
 	// LogSearchTooMany: the user, or the server, runs as many log searches
 	// at once as it may.
 	LogSearchTooMany = "log_search_too_many"
+	// AlertmanagerUnavailable: Alertmanager did not answer; nothing
+	// changed.
+	AlertmanagerUnavailable = "alertmanager_unavailable"
 )
 
 var catalogue = map[string]map[Lang]string{
@@ -122,6 +125,8 @@ var catalogue = map[string]map[Lang]string{
 		ZhCN: "Berth 的数据库暂无响应，本次操作未做任何更改，请稍后重试。"},
 	LogSearchTooMany: {EN: "You (or the server) run as many log searches at once as allowed; stop one and retry.",
 		ZhCN: "您（或服务器）同时进行的日志查询已达上限，请停止一个后重试。"},
+	AlertmanagerUnavailable: {EN: "Alertmanager is not answering; nothing was changed. Try again shortly.",
+		ZhCN: "Alertmanager 暂无响应，本次操作未做任何更改，请稍后重试。"},
 }
 
 // Codes returns every code in the catalogue.

@@ -60,12 +60,17 @@ const (
 	// applying it publishes its content as a new revision when it differs
 	// (proposed where the environment requires approvals).
 	KindConfigItem Kind = "ConfigItem"
+	// KindAlertRule and KindAlertReceiver are a project's alert rules and
+	// where its alerts go (docs/observability.md).
+	KindAlertRule     Kind = "AlertRule"
+	KindAlertReceiver Kind = "AlertReceiver"
 )
 
 // Kinds returns every kind in apply order: what others refer to first.
 func Kinds() []Kind {
 	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindGroupBinding, KindEnvironment, KindApplication,
-		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation, KindTerminalPolicy, KindConfigItem}
+		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation, KindTerminalPolicy, KindConfigItem,
+		KindAlertReceiver, KindAlertRule}
 }
 
 // Metadata names an object and places it. Tenant is required for kinds

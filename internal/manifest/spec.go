@@ -152,6 +152,29 @@ type ReleaseItem struct {
 	Deadline    string   `json:"deadline,omitempty"`
 }
 
+// AlertRuleSpec is an alert rule of the project (alert.Rule): a template
+// with its threshold, or a custom expr; the service validates it and
+// Prometheus's promtool checks it.
+type AlertRuleSpec struct {
+	Environment string            `json:"environment"`
+	Application string            `json:"application,omitempty"`
+	Template    string            `json:"template,omitempty"`
+	Threshold   string            `json:"threshold,omitempty"`
+	Window      string            `json:"window,omitempty"`
+	Expr        string            `json:"expr,omitempty"`
+	For         string            `json:"for,omitempty"`
+	Severity    string            `json:"severity,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Summary     string            `json:"summary,omitempty"`
+}
+
+// AlertReceiverSpec is where the project's alerts go (alert.Receiver).
+type AlertReceiverSpec struct {
+	Kind       string   `json:"kind"`
+	URL        string   `json:"url"`
+	Severities []string `json:"severities,omitempty"`
+}
+
 var specTypes = map[Kind]reflect.Type{
 	KindReleaseOrder: reflect.TypeFor[ReleaseOrderSpec](),
 	KindTenant:       reflect.TypeFor[TenantSpec](),
@@ -171,6 +194,9 @@ var specTypes = map[Kind]reflect.Type{
 
 	KindTerminalPolicy: reflect.TypeFor[TerminalPolicySpec](),
 	KindConfigItem:     reflect.TypeFor[ConfigItemSpec](),
+
+	KindAlertRule:     reflect.TypeFor[AlertRuleSpec](),
+	KindAlertReceiver: reflect.TypeFor[AlertReceiverSpec](),
 }
 
 // placement says which metadata fields a kind requires (true), forbids
@@ -194,6 +220,9 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 
 	KindTerminalPolicy: {name: yes, tenant: no, project: no},
 	KindConfigItem:     {name: no, tenant: yes, project: yes},
+
+	KindAlertRule:     {name: yes, tenant: yes, project: yes},
+	KindAlertReceiver: {name: yes, tenant: yes, project: yes},
 }
 
 var yes, no = ptr(true), ptr(false)

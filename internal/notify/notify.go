@@ -24,6 +24,11 @@ type Message struct {
 	Title string    `json:"title"`
 	Text  string    `json:"text"`
 	At    time.Time `json:"at"`
+	// Format and URL, when URL is set, address the message to one target
+	// (an alert receiver: internal/alert) instead of the server's
+	// configured webhooks. Format is wecom, dingtalk or json.
+	Format string `json:"format,omitempty"`
+	URL    string `json:"url,omitempty"`
 	// Attempts counts failed deliveries so far.
 	Attempts  int    `json:"attempts,omitempty"`
 	LastError string `json:"lastError,omitempty"`

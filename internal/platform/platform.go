@@ -25,6 +25,7 @@ package platform
 import (
 	"context"
 
+	"berth.dev/berth/internal/alert"
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/configcenter"
@@ -55,6 +56,7 @@ type Tx interface {
 	configcenter.Store
 	leader.Store
 	pipeline.Store
+	alert.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

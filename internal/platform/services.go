@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"berth.dev/berth/internal/alert"
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/change"
@@ -53,6 +54,11 @@ type Options struct {
 	// Logs reads the clusters' pod logs for log searches (logs.go); nil:
 	// no searches.
 	Logs podlog.Source
+	// AlertChecker checks alert rules as Prometheus loads them
+	// (promtool); nil: Validate only. AlertManager is Alertmanager, for
+	// silences and the alerts firing now (alerts.go); nil: none.
+	AlertChecker alert.Checker
+	AlertManager alert.Manager
 }
 
 // Platform is the set of domain services over one database.
@@ -83,6 +89,10 @@ type Platform struct {
 	// logs (nil: none kept, as where no runner runs).
 	Pipelines    *pipeline.Service
 	PipelineLogs *pipeline.Logs
+	// Alerting keeps alert rules and receivers; AlertManager is
+	// Alertmanager (Options.AlertManager).
+	Alerting     *alert.Service
+	AlertManager alert.Manager
 }
 
 // New wires the services over db. With o.Changes, p.DB is db announcing
@@ -109,23 +119,25 @@ func New(db Transactor, o Options) (*Platform, error) {
 	}
 	id := identity.NewService(o.Clock, o.Identity, o.Providers...)
 	return &Platform{
-		DB:          db,
-		Clock:       o.Clock,
-		Tenancy:     t,
-		Apps:        apps.NewService(o.Clock, t),
-		Identity:    id,
-		Audit:       audit.NewService(o.Clock, o.AuditRetention),
-		Deploy:      d,
-		Gray:        g,
-		Release:     r,
-		GrayGroups:  gray.NewGroups(g, r),
-		Network:     netasset.NewService(o.Clock, t, o.Changes),
-		SSO:         sso.NewService(o.Clock, id, t, o.SSO),
-		Directories: o.Directories,
-		Terminal:    o.Terminal,
-		Logs:        o.Logs,
-		Config:      configcenter.NewService(o.Clock, o.Sealer, o.Changes),
-		Pipelines:   pipeline.NewService(o.Clock, o.Sealer, o.Changes),
+		DB:           db,
+		Clock:        o.Clock,
+		Tenancy:      t,
+		Apps:         apps.NewService(o.Clock, t),
+		Identity:     id,
+		Audit:        audit.NewService(o.Clock, o.AuditRetention),
+		Deploy:       d,
+		Gray:         g,
+		Release:      r,
+		GrayGroups:   gray.NewGroups(g, r),
+		Network:      netasset.NewService(o.Clock, t, o.Changes),
+		SSO:          sso.NewService(o.Clock, id, t, o.SSO),
+		Directories:  o.Directories,
+		Terminal:     o.Terminal,
+		Logs:         o.Logs,
+		Config:       configcenter.NewService(o.Clock, o.Sealer, o.Changes),
+		Pipelines:    pipeline.NewService(o.Clock, o.Sealer, o.Changes),
+		Alerting:     alert.NewService(o.Clock, o.Changes, o.AlertChecker),
+		AlertManager: o.AlertManager,
 	}, nil
 }
 

@@ -3,6 +3,8 @@
 package servercmd
 
 import (
+	"berth.dev/berth/internal/alert"
+	"berth.dev/berth/internal/alert/prom"
 	"bytes"
 	"context"
 	"errors"
@@ -101,7 +103,11 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	eng, err := engine.New(st, engine.Options{Log: log, Sealer: sealer, AuditRetention: retention,
+	alerting, err := alertingOptions(cfg)
+	if err != nil {
+		return err
+	}
+	eng, err := engine.New(st, engine.Options{Log: log, Sealer: sealer, AuditRetention: retention, Alerting: alerting, Promtool: cfg.Promtool,
 		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders, Webhooks: targets,
 		Live: live.Options{MaxStreams: cfg.Streams()}, ClusterQPS: cfg.QPS(), SSO: signOn.Infos, Directories: signOn.Directories,
 		TerminalRecordings: filepath.Join(cfg.DataDir, "recordings"), Elector: elector, Peers: peers,
@@ -248,4 +254,19 @@ func serveNacosGRPC(log *slog.Logger, a *api.API, addr, cert, key string) (stop 
 	}()
 	log.Info("nacos grpc listening", "addr", ln.Addr().String())
 	return func() { g.Stop(); <-done }, nil
+}
+
+// alertingOptions are the engine's alerting settings, nil when no
+// Alertmanager is configured (cfg is validated).
+func alertingOptions(cfg config.Config) (*prom.Options, error) {
+	if cfg.AlertmanagerURL == "" {
+		return nil, nil
+	}
+	t, err := cfg.AlertTimings()
+	if err != nil {
+		return nil, fmt.Errorf("config alertTiming: %w", err)
+	}
+	return &prom.Options{RulesDir: cfg.PrometheusRules, PrometheusURL: cfg.PrometheusURL, AlertmanagerConfig: cfg.AlertmanagerConfig,
+		AlertmanagerURL: cfg.AlertmanagerURL, HookBase: cfg.HookURL(),
+		Timing: alert.Timing{GroupWait: t[0], GroupInterval: t[1], RepeatInterval: t[2]}}, nil
 }

@@ -70,6 +70,7 @@ func Payload(format string, m notify.Message) ([]byte, error) {
 		return json.Marshal(map[string]any{"msgtype": "markdown",
 			"markdown": map[string]string{"title": m.Title, "text": "### " + m.Title + "\n" + m.Text}})
 	case JSON:
+		m.Format, m.URL = "", "" // the target's address is no business of the target
 		return json.Marshal(m)
 	}
 	return nil, fmt.Errorf("unknown webhook format %q", format)
@@ -95,8 +96,10 @@ func NewSender(db platform.Transactor, targets []Target, log *slog.Logger, every
 		client: &http.Client{Timeout: 10 * time.Second}}
 }
 
-// Run delivers until ctx ends. Without targets it empties the outbox, so
-// messages do not pile up on a platform that notifies nobody.
+// Run delivers until ctx ends. Without targets it empties the outbox of
+// messages addressed to none, so they do not pile up on a platform that
+// notifies nobody; a message with its own URL (an alert receiver's) goes
+// there.
 func (s *Sender) Run(ctx context.Context) {
 	t := time.NewTicker(s.every)
 	defer t.Stop()
@@ -159,7 +162,11 @@ func (s *Sender) settle(ctx context.Context, m notify.Message, deliverErr error)
 }
 
 func (s *Sender) deliver(ctx context.Context, m notify.Message) error {
-	for _, t := range s.targets {
+	targets := s.targets
+	if m.URL != "" {
+		targets = []Target{{Format: m.Format, URL: m.URL}}
+	}
+	for _, t := range targets {
 		body, err := Payload(t.Format, m)
 		if err != nil {
 			return err

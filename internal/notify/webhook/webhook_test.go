@@ -113,3 +113,47 @@ func TestParseTargetsNamesTheBadEntry(t *testing.T) {
 		t.Errorf("empty: %v %v", ts, err)
 	}
 }
+
+// TestAMessageWithItsOwnAddressGoesThereOnly: an alert receiver's message
+// is delivered to the receiver alone, not to the server's webhooks, and a
+// json receiver is not told the address it was sent to.
+func TestAMessageWithItsOwnAddressGoesThereOnly(t *testing.T) {
+	st, err := store.OpenSQLite(t.Context(), t.TempDir()+"/berth.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	configured, receiver, hook := &chat{}, &chat{}, &chat{}
+	cs, rs, hs := httptest.NewServer(configured), httptest.NewServer(receiver), httptest.NewServer(hook)
+	defer cs.Close()
+	defer rs.Close()
+	defer hs.Close()
+	err = st.InTx(t.Context(), func(tx platform.Tx) error {
+		if err := tx.EnqueueNotification(t.Context(), notify.Message{Event: "alert.firing", Title: "[FIRING:1] red-auth-errors",
+			Text: "- **FIRING** …", Format: webhook.DingTalk, URL: rs.URL + "/robot/send?access_token=secret"}); err != nil {
+			return err
+		}
+		return tx.EnqueueNotification(t.Context(), notify.Message{Event: "alert.firing", Title: "to a webhook", Format: webhook.JSON, URL: hs.URL})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := webhook.ParseTargets("wecom=" + cs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := webhook.NewSender(st, targets, slog.New(slog.DiscardHandler), time.Hour).Once(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := configured.messages(); len(got) != 0 {
+		t.Errorf("the server's webhook got an alert receiver's messages: %v", got)
+	}
+	got := receiver.messages()
+	if len(got) != 1 || got[0]["msgtype"] != "markdown" || !strings.Contains(got[0]["markdown"].(map[string]any)["title"].(string), "red-auth-errors") {
+		t.Errorf("the receiver got %v, want one DingTalk markdown message", got)
+	}
+	js := hook.messages()
+	if len(js) != 1 || js[0]["title"] != "to a webhook" || js[0]["url"] != nil || js[0]["format"] != nil {
+		t.Errorf("the json receiver got %v, want the message without its address", js)
+	}
+}

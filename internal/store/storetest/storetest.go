@@ -97,6 +97,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"bad config input is refused naming the field and line, a writer without permission is audited", testConfigBadInput},
 		{"a signed push queues a run that waits for its owner's approval, four eyes, each decision audited", testPipelineRuns},
 		{"a bad pipeline is refused naming each field and nothing is written", testPipelineBadInput},
+		{"alert rules and receivers are kept at their versions, audited, and read without their secrets", testAlertRecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/v1/alert-hooks/{tenant}/{project}/{receiver}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Alertmanager's webhook for a receiver, authenticated by the receiver's token (Authorization: Bearer); queues the receiver's group-chat message */
+        post: operations["postAlert-hooksTenantProjectReceiver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/apply": {
         parameters: {
             query?: never;
@@ -734,6 +751,93 @@ export interface paths {
         post?: never;
         /** Delete an empty project */
         delete: operations["deleteTenantsTenantProjectsProject"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/alert-receivers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a project's alert receivers (URLs redacted) */
+        get: operations["getTenantsTenantProjectsProjectAlert-receivers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/alert-receivers/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Create or replace an alert receiver (wecom, dingtalk or webhook) */
+        put: operations["putTenantsTenantProjectsProjectAlert-receiversName"];
+        post?: never;
+        /** Delete an alert receiver */
+        delete: operations["deleteTenantsTenantProjectsProjectAlert-receiversName"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/alert-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a project's alert rules */
+        get: operations["getTenantsTenantProjectsProjectAlert-rules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/alert-rules/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Create or replace an alert rule (a template with a threshold, or custom PromQL); Prometheus checks it before it is saved */
+        put: operations["putTenantsTenantProjectsProjectAlert-rulesName"];
+        post?: never;
+        /** Delete an alert rule */
+        delete: operations["deleteTenantsTenantProjectsProjectAlert-rulesName"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the project's alerts Alertmanager holds now (active or suppressed) */
+        get: operations["getTenantsTenantProjectsProjectAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1815,6 +1919,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/projects/{project}/silences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a project's silences in Alertmanager, newest first */
+        get: operations["getTenantsTenantProjectsProjectSilences"];
+        put?: never;
+        /** Silence a project's alerts (all, or an environment's, an application's or a rule's) for a duration */
+        post: operations["postTenantsTenantProjectsProjectSilences"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/silences/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Expire a silence now */
+        delete: operations["deleteTenantsTenantProjectsProjectSilencesId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants/{tenant}/quota": {
         parameters: {
             query?: never;
@@ -2103,6 +2242,136 @@ export interface components {
         AbortRequest: {
             reason?: string;
         };
+        Alert: {
+            annotations?: {
+                [key: string]: string;
+            };
+            labels?: {
+                [key: string]: string;
+            } | null;
+            name?: string;
+            silencedBy?: string[];
+            /** Format: date-time */
+            startsAt?: string;
+            state?: string;
+        };
+        AlertReceiver: {
+            /** Format: date-time */
+            createdAt?: string;
+            kind?: string;
+            name?: string;
+            project?: string;
+            resourceVersion?: number;
+            severities?: string[];
+            tenant?: string;
+            token?: string;
+            /** Format: date-time */
+            updatedAt?: string;
+            url?: string;
+        };
+        AlertReceivers: {
+            /** Format: date-time */
+            createdAt?: string;
+            kind?: string;
+            name?: string;
+            project?: string;
+            resourceVersion?: number;
+            severities?: string[];
+            tenant?: string;
+            token?: string;
+            /** Format: date-time */
+            updatedAt?: string;
+            url?: string;
+        }[];
+        AlertRule: {
+            application?: string;
+            /** Format: date-time */
+            createdAt?: string;
+            environment?: string;
+            expr?: string;
+            for?: string;
+            labels?: {
+                [key: string]: string;
+            };
+            name?: string;
+            project?: string;
+            resourceVersion?: number;
+            severity?: string;
+            summary?: string;
+            template?: string;
+            tenant?: string;
+            threshold?: string;
+            /** Format: date-time */
+            updatedAt?: string;
+            window?: string;
+        };
+        AlertRules: {
+            application?: string;
+            /** Format: date-time */
+            createdAt?: string;
+            environment?: string;
+            expr?: string;
+            for?: string;
+            labels?: {
+                [key: string]: string;
+            };
+            name?: string;
+            project?: string;
+            resourceVersion?: number;
+            severity?: string;
+            summary?: string;
+            template?: string;
+            tenant?: string;
+            threshold?: string;
+            /** Format: date-time */
+            updatedAt?: string;
+            window?: string;
+        }[];
+        AlertmanagerNotification: {
+            alerts?: {
+                annotations?: {
+                    [key: string]: string;
+                } | null;
+                /** Format: date-time */
+                endsAt?: string;
+                fingerprint?: string;
+                generatorURL?: string;
+                labels?: {
+                    [key: string]: string;
+                } | null;
+                /** Format: date-time */
+                startsAt?: string;
+                status?: string;
+            }[] | null;
+            commonAnnotations?: {
+                [key: string]: string;
+            } | null;
+            commonLabels?: {
+                [key: string]: string;
+            } | null;
+            externalURL?: string;
+            groupKey?: string;
+            groupLabels?: {
+                [key: string]: string;
+            } | null;
+            receiver?: string;
+            status?: string;
+            truncatedAlerts?: number;
+            version?: string;
+        };
+        Alerts: {
+            annotations?: {
+                [key: string]: string;
+            };
+            labels?: {
+                [key: string]: string;
+            } | null;
+            name?: string;
+            silencedBy?: string[];
+            /** Format: date-time */
+            startsAt?: string;
+            state?: string;
+        }[];
         Allocation: {
             application?: string;
             cluster?: string;
@@ -3619,6 +3888,45 @@ export interface components {
         ScaleRequest: {
             replicas?: number;
         };
+        Silence: {
+            comment?: string;
+            createdBy?: string;
+            /** Format: date-time */
+            endsAt?: string;
+            id?: string;
+            matchers?: {
+                isEqual?: boolean;
+                isRegex?: boolean;
+                name?: string;
+                value?: string;
+            }[] | null;
+            /** Format: date-time */
+            startsAt?: string;
+            state?: string;
+        };
+        SilenceRequest: {
+            application?: string;
+            comment?: string;
+            duration?: string;
+            environment?: string;
+            rule?: string;
+        };
+        Silences: {
+            comment?: string;
+            createdBy?: string;
+            /** Format: date-time */
+            endsAt?: string;
+            id?: string;
+            matchers?: {
+                isEqual?: boolean;
+                isRegex?: boolean;
+                name?: string;
+                value?: string;
+            }[] | null;
+            /** Format: date-time */
+            startsAt?: string;
+            state?: string;
+        }[];
         Tenant: {
             /** Format: date-time */
             createdAt?: string;
@@ -3984,6 +4292,41 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "postAlert-hooksTenantProjectReceiver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                receiver: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertmanagerNotification"];
+            };
+        };
+        responses: {
+            /** @description success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     postApply: {
         parameters: {
             query?: never;
@@ -6050,6 +6393,238 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "getTenantsTenantProjectsProjectAlert-receivers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertReceivers"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "putTenantsTenantProjectsProjectAlert-receiversName": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertReceiver"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertReceiver"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "deleteTenantsTenantProjectsProjectAlert-receiversName": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "getTenantsTenantProjectsProjectAlert-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRules"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "putTenantsTenantProjectsProjectAlert-rulesName": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertRule"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "deleteTenantsTenantProjectsProjectAlert-rulesName": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alerts"];
+                };
             };
             /** @description error */
             default: {
@@ -9104,6 +9679,105 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["OrderView"];
                 };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectSilences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Silences"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsTenantProjectsProjectSilences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SilenceRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Silence"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteTenantsTenantProjectsProjectSilencesId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description error */
             default: {

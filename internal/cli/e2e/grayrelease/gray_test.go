@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -185,7 +186,15 @@ func TestGrayReleaseRoutesCohortsThroughTheGateway(t *testing.T) {
 
 // newStack starts the backends, the server on the test binary's cluster
 // with svc v1 deployed (v2 registered), and a gateway routing svc to v1.
-func newStack(t testing.TB) (*stack, string) {
+func newStack(t testing.TB) (*stack, string) { return newStackWith(t, stackOptions{}) }
+
+// stackOptions add to what newStack starts.
+type stackOptions struct {
+	serverArgs   []string // more flags of `berth server`
+	gatewayAdmin string   // the gateway's /metrics address (empty: none)
+}
+
+func newStackWith(t testing.TB, o stackOptions) (*stack, string) {
 	c := clustertest.Start(t)
 	dir := t.TempDir()
 	ns := fmt.Sprintf("gray-e2e-%d", time.Now().UnixNano()%100000)
@@ -194,8 +203,8 @@ func newStack(t testing.TB) (*stack, string) {
 	serveVersion(t, hostIP, ports[1], "v2")
 
 	s := &stack{t: t, host: "svc." + ns, config: filepath.Join(dir, "cli.yaml")}
-	server := startProcess(t, dir, "server", nil, "--data-dir", filepath.Join(dir, "data"), "--kubeconfig", c.Kubeconfig(),
-		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1")))
+	server := startProcess(t, dir, "server", nil, append([]string{"--data-dir", filepath.Join(dir, "data"), "--kubeconfig", c.Kubeconfig(),
+		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))}, o.serverArgs...)...)
 	s.api = checked(t, server) + "/api/v1"
 	s.token = s.login()
 	s.apply(fmt.Sprintf(fixture, ns, ports[0]))
@@ -211,7 +220,7 @@ func newStack(t testing.TB) (*stack, string) {
 		}
 	}
 	s.gateway = startProcess(t, dir, "gateway", []string{"BERTH_GATEWAY_TOKEN=" + s.token},
-		"--server", s.api+"/gateway/config", "--kubeconfig", c.Kubeconfig(), "--admin-listen", "", "--access-log", "off",
+		"--server", s.api+"/gateway/config", "--kubeconfig", c.Kubeconfig(), "--admin-listen", o.gatewayAdmin, "--access-log", "off",
 		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1")))
 	s.eventually("stable v1 for everyone", map[string]string{}, "v1")
 	return s, dir
@@ -316,14 +325,20 @@ func freePort(t testing.TB, ip string) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// serveVersion answers every request with the version's name.
+// serveVersion answers every request with the version's name, with the
+// status a request asks for in X-Status (200 without).
 func serveVersion(t testing.TB, ip string, port int, version string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, version) }),
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if code, err := strconv.Atoi(r.Header.Get("X-Status")); err == nil && code >= 200 && code <= 599 {
+			w.WriteHeader(code)
+		}
+		io.WriteString(w, version)
+	}),
 		ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })

@@ -1,0 +1,256 @@
+// Package alertcmd implements `berth alert rule|receiver|silence|list`: a
+// project's alert rules (templates or custom PromQL), where its alerts go
+// (WeCom, DingTalk, webhook), silences, and the alerts firing now.
+package alertcmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"berth.dev/berth/internal/api/apitypes"
+	"berth.dev/berth/internal/cli"
+	"berth.dev/berth/internal/cli/kind"
+)
+
+// New returns the `alert` command.
+func New(env cli.Env) *cobra.Command {
+	var place kind.Place
+	var output string
+	cmd := &cobra.Command{Use: "alert", Short: "Alert rules, receivers and silences of a project, and its alerts firing now"}
+	cmd.PersistentFlags().StringVarP(&place.Tenant, "tenant", "t", "", "tenant (default: the context's)")
+	cmd.PersistentFlags().StringVarP(&place.Project, "project", "p", "", "project (default: the context's)")
+	cmd.PersistentFlags().StringVarP(&output, "output", "o", "table", "table or json")
+	c := &cmds{env: env, place: &place, output: &output}
+	cmd.AddCommand(c.rule(), c.receiver(), c.silence(), c.list())
+	return cmd
+}
+
+type cmds struct {
+	env    cli.Env
+	place  *kind.Place
+	output *string
+}
+
+// call opens the session and calls the project's path + suffix.
+func (c *cmds) call(cmd *cobra.Command, method, suffix string, body, out any) error {
+	s, project, err := kind.OpenProject(c.env.Getenv, c.place)
+	if err != nil {
+		return err
+	}
+	return s.Client.Do(cmd.Context(), method, project+suffix, body, out)
+}
+
+// print writes v as JSON with -o json, else through table.
+func (c *cmds) print(v any, table func(w *tabwriter.Writer)) error {
+	if *c.output == "json" {
+		enc := json.NewEncoder(c.env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
+	table(w)
+	return w.Flush()
+}
+
+func (c *cmds) rule() *cobra.Command {
+	cmd := &cobra.Command{Use: "rule", Short: "Alert rules: set, list, delete"}
+	var r apitypes.AlertRule
+	var labels []string
+	set := &cobra.Command{
+		Use:   "set NAME -e ENV (--template T --app APP --threshold X | --expr PROMQL) [--for 5m] [--severity critical]",
+		Short: "Create or replace an alert rule; Prometheus checks it before it is saved",
+		Long: "Templates: error-rate (threshold a percentage, \"5%\"), latency-p99 (a duration, \"300ms\"), restarts and\n" +
+			"not-ready (a count). --window is the range they look at (default 5m). A custom --expr fires while it returns series.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if r.Labels, err = keyValues(labels); err != nil {
+				return err
+			}
+			var out apitypes.AlertRule
+			if err := c.call(cmd, "PUT", "/alert-rules/"+url.PathEscape(args[0]), r, &out); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.env.Stdout, "Alert rule %s set (version %d)\n", out.Name, out.ResourceVersion)
+			return nil
+		},
+	}
+	f := set.Flags()
+	f.StringVarP(&r.Environment, "env", "e", "", "environment (required)")
+	f.StringVar(&r.Application, "app", "", "application the rule watches")
+	f.StringVar(&r.Template, "template", "", "error-rate, latency-p99, restarts or not-ready")
+	f.StringVar(&r.Threshold, "threshold", "", "the template's threshold, with its unit")
+	f.StringVar(&r.Window, "window", "", "the range the template looks at (default 5m)")
+	f.StringVar(&r.Expr, "expr", "", "a custom PromQL expression (platform admins)")
+	f.StringVar(&r.For, "for", "", "how long the condition holds before the alert fires")
+	f.StringVar(&r.Severity, "severity", "", "critical, warning (default) or info")
+	f.StringVar(&r.Summary, "summary", "", "the alert's line for people")
+	f.StringSliceVar(&labels, "label", nil, "an extra label, NAME=VALUE (repeatable)")
+	list := &cobra.Command{Use: "list", Short: "List the project's alert rules", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var rules []apitypes.AlertRule
+			if err := c.call(cmd, "GET", "/alert-rules", nil, &rules); err != nil {
+				return err
+			}
+			return c.print(rules, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NAME\tENV\tAPP\tCONDITION\tFOR\tSEVERITY")
+				for _, r := range rules {
+					cond := r.Expr
+					if r.Template != "" {
+						cond = r.Template + " > " + r.Threshold
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Environment, dash(r.Application), cond, dash(r.For), dash(r.Severity))
+				}
+			})
+		}}
+	del := &cobra.Command{Use: "delete NAME", Short: "Delete an alert rule", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := c.call(cmd, "DELETE", "/alert-rules/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.env.Stdout, "Alert rule %s deleted\n", args[0])
+			return nil
+		}}
+	cmd.AddCommand(set, list, del)
+	return cmd
+}
+
+func (c *cmds) receiver() *cobra.Command {
+	cmd := &cobra.Command{Use: "receiver", Short: "Where the project's alerts go: set, list, delete"}
+	var rc apitypes.AlertReceiver
+	set := &cobra.Command{
+		Use:   "set NAME --kind wecom|dingtalk|webhook --url URL [--severity critical]...",
+		Short: "Create or replace an alert receiver: a WeCom or DingTalk group robot, or a webhook",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out apitypes.AlertReceiver
+			if err := c.call(cmd, "PUT", "/alert-receivers/"+url.PathEscape(args[0]), rc, &out); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.env.Stdout, "Alert receiver %s set: %s %s\n", out.Name, out.Kind, out.URL)
+			return nil
+		},
+	}
+	set.Flags().StringVar(&rc.Kind, "kind", "", "wecom, dingtalk or webhook")
+	set.Flags().StringVar(&rc.URL, "url", "", "the robot's webhook URL (with its key)")
+	set.Flags().StringSliceVar(&rc.Severities, "severity", nil, "only alerts of these severities (default: all)")
+	list := &cobra.Command{Use: "list", Short: "List the project's alert receivers (URLs redacted)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var rs []apitypes.AlertReceiver
+			if err := c.call(cmd, "GET", "/alert-receivers", nil, &rs); err != nil {
+				return err
+			}
+			return c.print(rs, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NAME\tKIND\tURL\tSEVERITIES")
+				for _, r := range rs {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Name, r.Kind, r.URL, dash(strings.Join(r.Severities, ",")))
+				}
+			})
+		}}
+	del := &cobra.Command{Use: "delete NAME", Short: "Delete an alert receiver", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := c.call(cmd, "DELETE", "/alert-receivers/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.env.Stdout, "Alert receiver %s deleted\n", args[0])
+			return nil
+		}}
+	cmd.AddCommand(set, list, del)
+	return cmd
+}
+
+func (c *cmds) silence() *cobra.Command {
+	cmd := &cobra.Command{Use: "silence", Short: "Silence the project's alerts: create, list, expire"}
+	var q apitypes.SilenceRequest
+	create := &cobra.Command{
+		Use:   "create --duration 2h --comment WHY [-e ENV] [--app APP] [--rule RULE]",
+		Short: "Silence the project's alerts (all, or an environment's, an application's or a rule's)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var s apitypes.Silence
+			if err := c.call(cmd, "POST", "/silences", q, &s); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.env.Stdout, "Silence %s until %s\n", s.ID, s.EndsAt.Local().Format(time.DateTime))
+			return nil
+		},
+	}
+	f := create.Flags()
+	f.StringVarP(&q.Environment, "env", "e", "", "only this environment's alerts")
+	f.StringVar(&q.Application, "app", "", "only this application's alerts")
+	f.StringVar(&q.Rule, "rule", "", "only this rule's alerts")
+	f.StringVar(&q.Duration, "duration", "", "how long, such as 2h (required)")
+	f.StringVar(&q.Comment, "comment", "", "why (required)")
+	list := &cobra.Command{Use: "list", Short: "List the project's silences, newest first", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var ss []apitypes.Silence
+			if err := c.call(cmd, "GET", "/silences", nil, &ss); err != nil {
+				return err
+			}
+			return c.print(ss, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "ID\tSTATE\tMATCHES\tENDS\tBY\tCOMMENT")
+				for _, s := range ss {
+					var ms []string
+					for _, m := range s.Matchers {
+						ms = append(ms, m.Name+"="+m.Value)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.State, strings.Join(ms, ","), s.EndsAt.Local().Format(time.DateTime), s.CreatedBy, s.Comment)
+				}
+			})
+		}}
+	expire := &cobra.Command{Use: "expire ID", Short: "End a silence now", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := c.call(cmd, "DELETE", "/silences/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.env.Stdout, "Silence %s expired\n", args[0])
+			return nil
+		}}
+	cmd.AddCommand(create, list, expire)
+	return cmd
+}
+
+func (c *cmds) list() *cobra.Command {
+	return &cobra.Command{Use: "list", Short: "List the project's alerts firing now (active or silenced)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var as []apitypes.Alert
+			if err := c.call(cmd, "GET", "/alerts", nil, &as); err != nil {
+				return err
+			}
+			return c.print(as, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NAME\tSTATE\tENV\tAPP\tSEVERITY\tSINCE\tSUMMARY")
+				for _, a := range as {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, a.State, dash(a.Labels["environment"]), dash(a.Labels["app"]),
+						dash(a.Labels["severity"]), a.StartsAt.Local().Format(time.DateTime), a.Annotations["summary"])
+				}
+			})
+		}}
+}
+
+func keyValues(kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--label %q: want NAME=VALUE", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

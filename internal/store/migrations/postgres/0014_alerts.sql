@@ -1,0 +1,22 @@
+-- Berth schema 12: alerting (docs/observability.md). alert_rules are a
+-- project's alert rules (by name; the environment is in the body),
+-- alert_receivers where its alerts are sent (the body holds the receiver's
+-- URL and the token Alertmanager presents). Both go with their project.
+CREATE TABLE alert_rules (
+	tenant  TEXT COLLATE "C" NOT NULL,
+	project TEXT COLLATE "C" NOT NULL,
+	name    TEXT COLLATE "C" NOT NULL,
+	rv      BIGINT NOT NULL,
+	body    TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (tenant, project, name),
+	FOREIGN KEY (tenant, project) REFERENCES projects (tenant, name) ON DELETE CASCADE
+);
+CREATE TABLE alert_receivers (
+	tenant  TEXT COLLATE "C" NOT NULL,
+	project TEXT COLLATE "C" NOT NULL,
+	name    TEXT COLLATE "C" NOT NULL,
+	rv      BIGINT NOT NULL,
+	body    TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (tenant, project, name),
+	FOREIGN KEY (tenant, project) REFERENCES projects (tenant, name) ON DELETE CASCADE
+);
