@@ -66,12 +66,16 @@ func (a *API) follow(w io.Writer, rc *http.ResponseController, r *http.Request, 
 		case <-s.Done():
 			return
 		case <-tick.C:
+			read := time.Now()
 			p, err := a.authenticate(r)
 			if err != nil {
 				return // logged out, expired or revoked: the stream ends
 			}
 			s.SetFilter(allowFor(p.bindings))
-			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
+			// The heartbeat says when the bindings now in force were
+			// read (Unix nanoseconds): a client that changed them can
+			// tell a heartbeat after its change from one still in transit.
+			if _, err := fmt.Fprintf(w, ": ping %d\n\n", read.UnixNano()); err != nil {
 				return
 			}
 		case <-s.Ready():

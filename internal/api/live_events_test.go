@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -361,7 +362,27 @@ func (f *liveFixture) heartbeat(t *testing.T) {
 	if m := s.next("first message", func(sse) bool { return true }); m != (sse{retry: "3000"}) {
 		t.Errorf("first message %+v, want retry: 3000 alone", m)
 	}
-	s.next("heartbeat", func(m sse) bool { return m.comment == "ping" })
+	s.next("heartbeat", isPing)
+}
+
+// isPing reports whether m is a heartbeat.
+func isPing(m sse) bool { return strings.HasPrefix(m.comment, "ping ") }
+
+// pingAfter reports whether m is a heartbeat whose stream read the
+// caller's bindings after t: it follows every change committed before t.
+// A heartbeat alone proves nothing: under load, some written before a
+// change may still be in transit when the change's request returns.
+func pingAfter(t *testing.T, m sse, after time.Time) bool {
+	t.Helper()
+	read, ok := strings.CutPrefix(m.comment, "ping ")
+	if !ok {
+		return false
+	}
+	ns, err := strconv.ParseInt(read, 10, 64)
+	if err != nil {
+		t.Fatalf("heartbeat %q: want the Unix nanoseconds its bindings were read: %v", m.comment, err)
+	}
+	return ns > after.UnixNano()
 }
 
 func (f *liveFixture) fifthStream(t *testing.T) {
@@ -407,7 +428,7 @@ func (f *liveFixture) logout(t *testing.T) {
 	}
 	cookie := strings.Join(cookies, "; ")
 	s := f.h.openStream("", "Cookie", cookie)
-	s.next("heartbeat", func(m sse) bool { return m.comment == "ping" })
+	s.next("heartbeat", isPing)
 	if r := f.h.call("", "POST", "/logout", nil, "Cookie", cookie, CSRFHeader, lr.CSRFToken); r.status != http.StatusNoContent {
 		t.Fatalf("logout: %d %s", r.status, r.body)
 	}
@@ -421,26 +442,28 @@ func (f *liveFixture) revoked(t *testing.T) {
 	watcher := f.h.openStream("topics=deployments", bearer(f.admin)...)
 	bob := f.h.openStream("topics=deployments", bearer(f.bob)...)
 	members := "/tenants/" + other + "/members"
-	// Two heartbeats after each change of bindings: the second one was
-	// certainly sent after the stream took the new bindings. Bob holds no
-	// binding while they are awaited after the revocation, so any event
-	// seen meanwhile is one he must not get.
-	heartbeats := func() {
-		for pings := 0; pings < 2; {
-			m := bob.next("heartbeat", func(m sse) bool { return m.comment == "ping" || m.event != "" })
+	// After each change of bindings, a heartbeat whose bindings were read
+	// after the change committed: from then on the stream filters by the
+	// new ones. Bob holds no binding while it is awaited after the
+	// revocation, so any event seen meanwhile is one he must not get.
+	heartbeat := func(after time.Time) {
+		for {
+			m := bob.next("heartbeat", func(m sse) bool { return isPing(m) || m.event != "" })
 			if m.event != "" {
 				t.Errorf("bob received %s %s while he held no binding", m.id, m.data)
 				continue
 			}
-			pings++
+			if pingAfter(t, m, after) {
+				return
+			}
 		}
 	}
 	f.h.must(http.StatusNoContent, f.admin, "DELETE", members+"/bob/tenant-admin", nil)
-	heartbeats()
+	heartbeat(time.Now())
 	f.deploy(f.otherPath, "v2")
 	hidden, _ := watcher.nextEvent()
 	f.h.must(http.StatusCreated, f.admin, "POST", members, map[string]string{"user": "bob", "role": "tenant-admin"})
-	heartbeats()
+	heartbeat(time.Now())
 	f.deploy(f.otherPath, "v1")
 	shown, _ := watcher.nextEvent()
 	if got, _ := bob.nextEvent(); got.id != shown.id {

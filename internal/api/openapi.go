@@ -197,7 +197,7 @@ func operation(rt Route) map[string]any {
 	case rt.Response == "LiveEvents":
 		ok["content"] = map[string]any{eventStream: map[string]any{"schema": map[string]any{"type": "string",
 			"description": "server-sent events: retry: 3000 first; each event has id <boot>-<seq>, event <topic> and " +
-				"data a LiveEvent; event reset (data {}) asks the client to reload its views; a comment : ping every 15 s"}}}
+				"data a LiveEvent; event reset (data {}) asks the client to reload its views; a comment \": ping <when the bindings in force were read, Unix ns>\" every 15 s"}}}
 	case rt.Response == "TerminalRecording":
 		ok["content"] = map[string]any{"application/x-asciicast": map[string]any{"schema": map[string]any{"type": "string",
 			"description": "asciicast v2: a header line, then [time, \"o\"|\"i\", data] events; header X-Recording-Sha256"}}}
