@@ -17,10 +17,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
+	"berth.dev/berth/bench/internal/benchdb"
 	"berth.dev/berth/internal/api"
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/apps"
@@ -29,7 +29,6 @@ import (
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/seal"
-	"berth.dev/berth/internal/store"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -52,12 +51,7 @@ func run(ctx context.Context, db, url string, n, requests, walks int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var st *store.Store
-	if db == "postgres" {
-		st, err = store.OpenPostgres(ctx, url)
-	} else {
-		st, err = store.OpenSQLite(ctx, filepath.Join(dir, store.SQLiteFile))
-	}
+	st, err := benchdb.Open(ctx, db, url, dir)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"berth.dev/berth/bench/internal/benchdb"
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/deploy"
@@ -38,7 +39,6 @@ import (
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/seal"
-	"berth.dev/berth/internal/store"
 	"berth.dev/berth/internal/tenancy"
 )
 
@@ -66,12 +66,7 @@ func run(ctx context.Context, db, url string, routes, changes int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var st *store.Store
-	if db == "postgres" {
-		st, err = store.OpenPostgres(ctx, url)
-	} else {
-		st, err = store.OpenSQLite(ctx, filepath.Join(dir, store.SQLiteFile))
-	}
+	st, err := benchdb.Open(ctx, db, url, dir)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"berth.dev/berth/bench/internal/benchdb"
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/controller"
@@ -56,13 +57,7 @@ func main() {
 }
 
 func open(ctx context.Context, dir, db, url string) (*store.Store, *platform.Platform, error) {
-	var st *store.Store
-	var err error
-	if db == "postgres" {
-		st, err = store.OpenPostgres(ctx, url)
-	} else {
-		st, err = store.OpenSQLite(ctx, filepath.Join(dir, store.SQLiteFile))
-	}
+	st, err := benchdb.Open(ctx, db, url, dir)
 	if err != nil {
 		return nil, nil, err
 	}
