@@ -10,6 +10,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	kptr "k8s.io/utils/ptr"
 
 	"berth.dev/berth/internal/kube"
@@ -74,14 +75,21 @@ func TestLeaseElectorsLeadOneAtATime(t *testing.T) {
 	}
 
 	// Someone else takes the Lease: b cannot renew it, and its term ends.
-	l, err := c.Client.CoordinationV1().Leases(ns).Get(t.Context(), "berth-controllers", metav1.GetOptions{})
+	// b renews it meanwhile, so the intruder's update may meet a newer
+	// version of it: it reads it again and takes it then, as any other
+	// contender would.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		l, err := c.Client.CoordinationV1().Leases(ns).Get(t.Context(), "berth-controllers", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		l.Spec.HolderIdentity = kptr.To("intruder")
+		l.Spec.LeaseDurationSeconds = kptr.To(int32(3600))
+		l.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+		_, err = c.Client.CoordinationV1().Leases(ns).Update(t.Context(), l, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	l.Spec.HolderIdentity = kptr.To("intruder")
-	l.Spec.LeaseDurationSeconds = kptr.To(int32(3600))
-	l.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
-	if _, err := c.Client.CoordinationV1().Leases(ns).Update(t.Context(), l, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	<-leadB.Done()

@@ -141,9 +141,13 @@ func TestLeaseTakeoverWaitsForTheHoldersFencedTransaction(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatalf("holder's transaction: %v", err)
 	}
+	// The refused Take's statement may still commit once the holder's
+	// transaction has (its cancellation reaches the server late under
+	// load): then b already holds the next epoch and takes the one after.
+	// Either way b's term comes after a's, and a's is fenced.
 	tb, err := b.Take(t.Context())
-	if err != nil || tb.Epoch != 2 {
-		t.Fatalf("take after commit = %+v, %v; want epoch 2", tb, err)
+	if err != nil || tb.Epoch <= ta.Epoch {
+		t.Fatalf("take after commit = %+v, %v; want an epoch after a's %d", tb, err, ta.Epoch)
 	}
 	if err := check(t, sts[0], ta); !errors.Is(err, leader.ErrFenced) {
 		t.Errorf("transaction of the taken term: %v, want leader.ErrFenced", err)
