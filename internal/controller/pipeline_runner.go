@@ -32,6 +32,7 @@ const PipelineResync = 5 * time.Second
 // stay queued), stops a run when someone cancels it or its deadline
 // passes, and on start fails the runs a previous process left running.
 type PipelineRunner struct {
+	db       platform.Transactor // every transaction of the runner's
 	p        *platform.Platform
 	exec     pipeline.Executor
 	logs     *pipeline.Logs
@@ -50,9 +51,11 @@ type PipelineRunner struct {
 }
 
 // NewPipelineRunner returns a runner building with exec, its work and
-// cache directories under dir.
-func NewPipelineRunner(p *platform.Platform, exec pipeline.Executor, logs *pipeline.Logs, dir string, log *slog.Logger) *PipelineRunner {
-	return &PipelineRunner{p: p, exec: exec, logs: logs, log: log, workDir: filepath.Join(dir, "work"), cacheDir: filepath.Join(dir, "cache"),
+// cache directories under dir, running its transactions on db (the
+// leader's fenced transactor in a server: see internal/engine) with p's
+// services.
+func NewPipelineRunner(db platform.Transactor, p *platform.Platform, exec pipeline.Executor, logs *pipeline.Logs, dir string, log *slog.Logger) *PipelineRunner {
+	return &PipelineRunner{db: db, p: p, exec: exec, logs: logs, log: log, workDir: filepath.Join(dir, "work"), cacheDir: filepath.Join(dir, "cache"),
 		Limit: pipeline.DefaultConcurrency, MaxRuns: MaxPipelineRuns, wake: make(chan struct{}, 1), runs: map[pipeline.RunKey]context.CancelCauseFunc{}}
 }
 
@@ -94,7 +97,7 @@ func (r *PipelineRunner) Run(ctx context.Context) {
 // failInterrupted ends the runs left running by a process that stopped.
 func (r *PipelineRunner) failInterrupted(ctx context.Context) {
 	var left []pipeline.Run
-	_ = r.p.DB.View(ctx, func(tx platform.Tx) (err error) {
+	_ = r.db.View(ctx, func(tx platform.Tx) (err error) {
 		left, err = tx.RunsInState(ctx, pipeline.Running, 1000)
 		return err
 	})
@@ -106,7 +109,7 @@ func (r *PipelineRunner) failInterrupted(ctx context.Context) {
 // schedule starts queued runs while their projects have room.
 func (r *PipelineRunner) schedule(ctx context.Context) {
 	var queued []pipeline.Run
-	if err := r.p.DB.View(ctx, func(tx platform.Tx) (err error) {
+	if err := r.db.View(ctx, func(tx platform.Tx) (err error) {
 		queued, err = tx.RunsInState(ctx, pipeline.Queued, 200)
 		return err
 	}); err != nil {
@@ -123,7 +126,7 @@ func (r *PipelineRunner) schedule(ctx context.Context) {
 			return
 		}
 		var run pipeline.Run
-		err := r.p.DB.InTx(ctx, func(tx platform.Tx) error {
+		err := r.db.InTx(ctx, func(tx platform.Tx) error {
 			n, err := tx.CountRunsInState(ctx, q.Tenant, q.Project, pipeline.Running)
 			if err != nil || n >= r.Limit {
 				return err
@@ -177,7 +180,7 @@ func (r *PipelineRunner) checkRunning(ctx context.Context) {
 	r.mu.Unlock()
 	for _, k := range keys {
 		var run pipeline.Run
-		if err := r.p.DB.View(ctx, func(tx platform.Tx) (err error) {
+		if err := r.db.View(ctx, func(tx platform.Tx) (err error) {
 			run, err = tx.GetRun(ctx, k)
 			return err
 		}); err != nil || !run.CancelRequested {
@@ -218,7 +221,7 @@ func (r *PipelineRunner) execute(rctx, ctx context.Context, run pipeline.Run) {
 			r.stopped(rctx, ctx, k, err)
 			return
 		}
-		if err := r.p.DB.View(ctx, func(tx platform.Tx) (err error) {
+		if err := r.db.View(ctx, func(tx platform.Tx) (err error) {
 			run, err = tx.GetRun(ctx, k)
 			return err
 		}); err != nil {
@@ -248,7 +251,7 @@ func (r *PipelineRunner) stopped(rctx, ctx context.Context, k pipeline.RunKey, e
 
 func (r *PipelineRunner) finish(ctx context.Context, k pipeline.RunKey, st pipeline.State, msg string) {
 	ctx = context.WithoutCancel(ctx)
-	err := r.p.DB.InTx(ctx, func(tx platform.Tx) error {
+	err := r.db.InTx(ctx, func(tx platform.Tx) error {
 		run, err := tx.GetRun(ctx, k)
 		if err != nil || run.State.Ended() {
 			return err
@@ -281,7 +284,7 @@ func (r *PipelineRunner) build(ctx context.Context, run pipeline.Run) error {
 	if run.Commit == "" { // the image is tagged by the commit it built
 		run.Commit = art.Commit
 	}
-	return r.p.DB.InTx(context.WithoutCancel(ctx), func(tx platform.Tx) error {
+	return r.db.InTx(context.WithoutCancel(ctx), func(tx platform.Tx) error {
 		_, err := r.p.Pipelines.Built(ctx, tx, k, art.Commit, art)
 		return err
 	})
@@ -307,7 +310,7 @@ func (r *PipelineRunner) deliver(ctx context.Context, run pipeline.Run) error {
 // otherwise deploys the version where the stage says.
 func (r *PipelineRunner) stage(ctx context.Context, run pipeline.Run, st pipeline.Stage) (parked bool, err error) {
 	if st.Approval == pipeline.ApprovalRequired && !run.Approved(st.Name) {
-		err := r.p.DB.InTx(context.WithoutCancel(ctx), func(tx platform.Tx) error {
+		err := r.db.InTx(context.WithoutCancel(ctx), func(tx platform.Tx) error {
 			_, err := r.p.Pipelines.Wait(ctx, tx, run.RunKey, st.Name)
 			return err
 		})
@@ -336,7 +339,7 @@ func (r *PipelineRunner) step(ctx context.Context, k pipeline.RunKey, name strin
 	sink := &stepSink{r: r, k: k, ctx: ctx}
 	log := sink.Begin(name)
 	var msg string
-	err := r.p.DB.InTx(ctx, func(tx platform.Tx) (err error) {
+	err := r.db.InTx(ctx, func(tx platform.Tx) (err error) {
 		msg, err = fn(tx, log)
 		return err
 	})
@@ -360,7 +363,7 @@ type stepSink struct {
 
 func (s *stepSink) Begin(step string) io.Writer {
 	ctx := context.Background()
-	if err := s.r.p.DB.InTx(ctx, func(tx platform.Tx) error {
+	if err := s.r.db.InTx(ctx, func(tx platform.Tx) error {
 		_, err := s.r.p.Pipelines.BeginStep(ctx, tx, s.k, step)
 		return err
 	}); err != nil {
@@ -402,7 +405,7 @@ func (s *stepSink) end(step string, stepErr error, msg string) {
 		return
 	}
 	ctx := context.Background()
-	if err := s.r.p.DB.InTx(ctx, func(tx platform.Tx) error {
+	if err := s.r.db.InTx(ctx, func(tx platform.Tx) error {
 		_, err := s.r.p.Pipelines.EndStep(ctx, tx, s.k, step, stepErr, msg, l)
 		return err
 	}); err != nil {

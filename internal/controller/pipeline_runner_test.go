@@ -111,7 +111,7 @@ func newRunnerEnv(t *testing.T, timeout time.Duration) *runnerEnv {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.r = controller.NewPipelineRunner(p, e.g, p.PipelineLogs, t.TempDir(), slog.New(slog.DiscardHandler))
+	e.r = controller.NewPipelineRunner(p.DB, p, e.g, p.PipelineLogs, t.TempDir(), slog.New(slog.DiscardHandler))
 	e.r.Limit = 1
 	e.r.Subscribe(changes)
 	return e

@@ -213,7 +213,7 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 			return nil, err
 		}
 		p.PipelineLogs = logs
-		e.Pipelines = controller.NewPipelineRunner(p, o.PipelineExecutor, logs, o.PipelineDir, log)
+		e.Pipelines = controller.NewPipelineRunner(e.fence, p, o.PipelineExecutor, logs, o.PipelineDir, log)
 		e.Pipelines.Subscribe(changes)
 	}
 	// The live hub hears everything, after the controllers.
