@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -398,6 +399,103 @@ func sameVerbs(a, b string) bool {
 	return true
 }
 
+// leaseName is the Lease `berth server` elects its leader on
+// (servercmd.LeaseName, docs/install.md "Several replicas").
+const leaseName = "berth-controllers"
+
+// kubeElectionValues are haValues electing the leader on a Kubernetes
+// Lease.
+func kubeElectionValues() map[string]any {
+	v := haValues()
+	v["leaderElection"] = "kubernetes"
+	return v
+}
+
+// env returns the plain value of the container's variable name, and
+// whether it is set.
+func env(c corev1.Container, name string) (string, bool) {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value, true
+		}
+	}
+	return "", false
+}
+
+// TestKubernetesElectionMountsTheTokenAndGrantsTheLeaseOnly renders the
+// chart with leaderElection=kubernetes: the server is told so, with the
+// release namespace as the lease namespace; its pods mount their token;
+// a Role in the release namespace grants get and update on the server's
+// Lease by name and create on leases, nothing else, bound to the chart's
+// service account. With the default election none of that is there.
+func TestKubernetesElectionMountsTheTokenAndGrantsTheLeaseOnly(t *testing.T) {
+	objs := mustRender(t, kubeElectionValues())
+	d, c := deployment(t, objs)
+	if v, _ := env(c, "BERTH_LEADER_ELECTION"); v != "kubernetes" {
+		t.Errorf("BERTH_LEADER_ELECTION %q, want kubernetes", v)
+	}
+	if v, _ := env(c, "BERTH_LEASE_NAMESPACE"); v != namespace {
+		t.Errorf("BERTH_LEASE_NAMESPACE %q, want the release namespace %s", v, namespace)
+	}
+	if a := d.Spec.Template.Spec.AutomountServiceAccountToken; a == nil || !*a {
+		t.Errorf("automountServiceAccountToken %v: want the token mounted (in-cluster config)", a != nil && *a)
+	}
+	if d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {
+		t.Errorf("strategy %s, want RollingUpdate (the replicas elect their leader)", d.Spec.Strategy.Type)
+	}
+	name := releaseName + "-leader-election"
+	var role rbacv1.Role
+	if !object(t, objs, "Role", name, &role) {
+		t.Fatalf("no Role %s (%s)", name, manifest(objs))
+	}
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{leaseName}, Verbs: []string{"get", "update"}},
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
+	}
+	if !reflect.DeepEqual(role.Rules, want) {
+		t.Errorf("Role rules %+v, want exactly %+v", role.Rules, want)
+	}
+	if role.Namespace != "" && role.Namespace != namespace {
+		t.Errorf("Role in namespace %q, want the release namespace", role.Namespace)
+	}
+	var binding rbacv1.RoleBinding
+	if !object(t, objs, "RoleBinding", name, &binding) || binding.RoleRef.Kind != "Role" || binding.RoleRef.Name != name ||
+		len(binding.Subjects) != 1 || binding.Subjects[0].Kind != "ServiceAccount" || binding.Subjects[0].Name != releaseName || binding.Subjects[0].Namespace != namespace {
+		t.Errorf("binding %+v, want Role %s bound to service account %s/%s", binding, name, namespace, releaseName)
+	}
+	// The Role does not depend on rbac.create (the cluster driver's ClusterRole).
+	v := kubeElectionValues()
+	v["rbac"] = map[string]any{"create": false}
+	if !object(t, mustRender(t, v), "Role", name, &role) {
+		t.Errorf("rbac.create=false: no Role %s, which the election needs", name)
+	}
+
+	for vname, vals := range map[string]map[string]any{"defaults": nil, "three replicas on PostgreSQL": haValues()} {
+		objs := mustRender(t, vals)
+		d, c := deployment(t, objs)
+		if v, _ := env(c, "BERTH_LEADER_ELECTION"); v != "auto" {
+			t.Errorf("%s: BERTH_LEADER_ELECTION %q, want auto", vname, v)
+		}
+		if _, ok := env(c, "BERTH_LEASE_NAMESPACE"); ok {
+			t.Errorf("%s: BERTH_LEASE_NAMESPACE set without kubernetes election", vname)
+		}
+		if a := d.Spec.Template.Spec.AutomountServiceAccountToken; a == nil || *a {
+			t.Errorf("%s: automountServiceAccountToken unset or true, want false", vname)
+		}
+		for _, o := range objs {
+			if o.GetKind() == "Role" || o.GetKind() == "RoleBinding" {
+				t.Errorf("%s: %s %s rendered without kubernetes election", vname, o.GetKind(), o.GetName())
+			}
+		}
+	}
+	// none: one server that always leads is never surged next to another.
+	v = haValues()
+	v["replicaCount"], v["leaderElection"] = 1, "none"
+	if d, _ := deployment(t, mustRender(t, v)); d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+		t.Errorf("leaderElection none: strategy %s, want Recreate (two servers would both lead)", d.Spec.Strategy.Type)
+	}
+}
+
 func TestBadValuesAreRefusedNamingThePath(t *testing.T) {
 	tests := []struct {
 		name string
@@ -417,6 +515,13 @@ func TestBadValuesAreRefusedNamingThePath(t *testing.T) {
 		{"an unknown top-level key", map[string]any{"replicas": 3}, []string{"replicas"}},
 		{"three replicas on SQLite", map[string]any{"replicaCount": 3},
 			[]string{"replicaCount: 3 replicas need PostgreSQL"}},
+		{"an election the server does not know", map[string]any{"leaderElection": "raft"}, []string{"leaderElection"}},
+		{"kubernetes election on SQLite", map[string]any{"leaderElection": "kubernetes"},
+			[]string{"leaderElection: kubernetes needs PostgreSQL"}},
+		{"postgres election on SQLite", map[string]any{"leaderElection": "postgres"},
+			[]string{"leaderElection: postgres needs PostgreSQL"}},
+		{"three replicas that all lead", map[string]any{"leaderElection": "none", "replicaCount": 3, "database": map[string]any{"url": "postgres://db/berth"},
+			"persistence": map[string]any{"enabled": false}}, []string{"leaderElection: none", "3 replicas"}},
 		{"three replicas on one ReadWriteOnce volume", map[string]any{"replicaCount": 3, "database": map[string]any{"existingSecret": "db"}},
 			[]string{"persistence.accessModes", "ReadWriteMany"}},
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,9 +22,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	kptr "k8s.io/utils/ptr"
 
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/kube"
+	"berth.dev/berth/internal/leader"
 	"berth.dev/berth/internal/localcluster/clustertest"
 	"berth.dev/berth/internal/resource"
 )
@@ -71,7 +74,9 @@ func TestRenderedObjectsPassAServerSideDryRun(t *testing.T) {
 	c := clustertest.Start(t)
 	ha := haValues()
 	ha["rbac"] = map[string]any{"create": true, "clusterToken": true}
-	for name, vals := range map[string]map[string]any{"defaults": nil, "three replicas on PostgreSQL": ha} {
+	kubeElection := kubeElectionValues()
+	kubeElection["serviceAccount"] = map[string]any{"create": true, "name": "berth-server"}
+	for name, vals := range map[string]map[string]any{"defaults": nil, "three replicas on PostgreSQL": ha, "kubernetes election": kubeElection} {
 		ns := c.Namespace(t)
 		objs, err := render(t, ns, vals)
 		if err != nil {
@@ -88,6 +93,9 @@ func TestRenderedObjectsPassAServerSideDryRun(t *testing.T) {
 			if !kinds[k] {
 				t.Errorf("%s: no %s rendered (%s)", name, k, manifest(objs))
 			}
+		}
+		if vals["leaderElection"] == "kubernetes" && (!kinds["Role"] || !kinds["RoleBinding"]) {
+			t.Errorf("%s: no Role and RoleBinding for the Lease (%s)", name, manifest(objs))
 		}
 		if err := applyAll(t, c.RESTConfig(), objs, true); err != nil {
 			t.Errorf("%s: server-side dry run: %v", name, err)
@@ -319,4 +327,104 @@ func allowed(t *testing.T, client kubernetes.Interface, attr authorizationv1.Res
 		t.Fatalf("access review %+v: %v", attr, err)
 	}
 	return r.Status.Allowed
+}
+
+// TestServiceAccountHoldsTheLeaderLease installs the chart's Role and
+// RoleBinding of leaderElection=kubernetes for real and runs the server's
+// Lease elector as the chart's service account, in the namespace the
+// chart gives the server: it creates the Lease and leads, renews it, and
+// releases it when it stops (updates). Deleting it, or reading or taking
+// another Lease, stays forbidden.
+func TestServiceAccountHoldsTheLeaderLease(t *testing.T) {
+	c := clustertest.Start(t)
+	ns := c.Namespace(t)
+	objs, err := render(t, ns, kubeElectionValues())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, container := deployment(t, objs)
+	leaseNS, _ := env(container, "BERTH_LEASE_NAMESPACE")
+	var rbac []*unstructured.Unstructured
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "ServiceAccount", "Role", "RoleBinding":
+			o.SetNamespace(ns)
+			rbac = append(rbac, o)
+		}
+	}
+	if err := applyAll(t, c.RESTConfig(), rbac, false); err != nil {
+		t.Fatal(err)
+	}
+	as := rest.CopyConfig(c.RESTConfig())
+	as.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + releaseName}
+	e, err := kube.NewLeaseElectorForConfig(as, kube.LeaseOptions{Namespace: leaseNS, Name: leaseName, Identity: "berth-0",
+		TTL: 2 * time.Second, Log: slog.New(slog.DiscardHandler),
+		Fence: func(context.Context) (leader.Term, error) { return leader.Term{Name: "controllers", Epoch: 1}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease := func(ctx context.Context) (*coordinationv1.Lease, error) {
+		return c.Client.CoordinationV1().Leases(ns).Get(ctx, leaseName, metav1.GetOptions{})
+	}
+	// Bounded: an elector the API server refuses retries until its context ends.
+	ctx, stop := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer stop()
+	renewed := make(chan error, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- e.Run(ctx, func(ctx context.Context, _ leader.Term) {
+			first, err := lease(ctx)
+			if err != nil {
+				renewed <- err
+				return
+			}
+			// A renewal is an update of the Lease's renewTime.
+			renewed <- wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, false, func(ctx context.Context) (bool, error) {
+				l, err := lease(ctx)
+				return err == nil && l.Spec.RenewTime != nil && l.Spec.RenewTime.After(first.Spec.RenewTime.Time), nil
+			})
+			<-ctx.Done()
+		})
+	}()
+	select {
+	case err := <-renewed:
+		if err != nil {
+			t.Fatalf("lead and renew the Lease as the service account: %v", err)
+		}
+	case err := <-errc:
+		t.Fatalf("the elector stopped without leading in 2 minutes (%v): the service account cannot take the Lease", err)
+	}
+	if l, err := lease(t.Context()); err != nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != "berth-0" {
+		t.Fatalf("Lease %s/%s: %+v (%v), want it held by berth-0", ns, leaseName, l, err)
+	}
+	stop()
+	if err := <-errc; err != nil {
+		t.Errorf("step down: %v", err)
+	}
+	if l, err := lease(t.Context()); err != nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != "" {
+		t.Errorf("Lease after stepping down: %+v (%v), want it released (an update)", l, err)
+	}
+
+	client, err := kubernetes.NewForConfig(as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases := client.CoordinationV1().Leases(ns)
+	if err := leases.Delete(t.Context(), leaseName, metav1.DeleteOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("delete the Lease as the service account: %v, want forbidden", err)
+	}
+	other := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "someone-elses", Namespace: ns}}
+	if _, err := c.Client.CoordinationV1().Leases(ns).Create(t.Context(), other, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leases.Get(t.Context(), other.Name, metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("read another Lease as the service account: %v, want forbidden", err)
+	}
+	other.Spec.HolderIdentity = kptr.To("berth-0")
+	if _, err := leases.Update(t.Context(), other, metav1.UpdateOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("take another Lease as the service account: %v, want forbidden", err)
+	}
+	if _, err := leases.List(t.Context(), metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("list Leases as the service account: %v, want forbidden", err)
+	}
 }

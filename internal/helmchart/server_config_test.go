@@ -16,7 +16,8 @@ import (
 // through the server's own configuration loader: every flag exists, the
 // file passes its strict parse, and the result validates.
 func TestServerAcceptsTheChartsConfiguration(t *testing.T) {
-	for name, vals := range map[string]map[string]any{"defaults": nil, "three replicas on PostgreSQL": haValues()} {
+	for name, vals := range map[string]map[string]any{"defaults": nil, "three replicas on PostgreSQL": haValues(),
+		"kubernetes election": kubeElectionValues()} {
 		objs := mustRender(t, vals)
 		_, c := deployment(t, objs)
 		var cm struct {
@@ -41,7 +42,10 @@ func TestServerAcceptsTheChartsConfiguration(t *testing.T) {
 		}
 		env := map[string]string{}
 		for _, e := range c.Env {
-			env[e.Name] = "set" // from Secrets: the server sees their values
+			env[e.Name] = e.Value
+			if e.ValueFrom != nil {
+				env[e.Name] = "set" // from Secrets: the server sees their values
+			}
 		}
 		if _, ok := env["BERTH_DATABASE"]; ok {
 			env["BERTH_DATABASE"] = "postgres://berth@db.bank.internal:5432/berth"
@@ -61,6 +65,17 @@ func TestServerAcceptsTheChartsConfiguration(t *testing.T) {
 		}
 		if cfg.LogFormat != "json" {
 			t.Errorf("%s: log format %q, want the chart's json", name, cfg.LogFormat)
+		}
+		kind, _ := cfg.Election()
+		wantKind, wantNS := "none", "berth" // SQLite: one server; the server's default namespace
+		if vals != nil {
+			wantKind = "postgres"
+		}
+		if vals != nil && vals["leaderElection"] == "kubernetes" {
+			wantKind, wantNS = "kubernetes", namespace
+		}
+		if kind != wantKind || cfg.LeaseNamespace != wantNS {
+			t.Errorf("%s: election %q, lease namespace %q; want %q, %q", name, kind, cfg.LeaseNamespace, wantKind, wantNS)
 		}
 		if vals != nil && (cfg.QPS() != 400 || cfg.LogLevel != "debug") {
 			t.Errorf("%s: cluster QPS %d, log level %q: want the values' 400, debug", name, cfg.QPS(), cfg.LogLevel)

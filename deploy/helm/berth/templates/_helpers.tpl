@@ -57,8 +57,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
 {{/*
-Refuses combinations of values the schema cannot express: several replicas on SQLite, and several
-replicas on one ReadWriteOnce volume.
+Refuses combinations of values the schema cannot express: several replicas on SQLite, several
+replicas on one ReadWriteOnce volume, an election that needs PostgreSQL without it, and several
+replicas that would all lead.
 */}}
 {{- define "berth.validate" -}}
 {{- if and (gt (int .Values.replicaCount) 1) (not (include "berth.postgres" .)) -}}
@@ -74,7 +75,16 @@ replicas on one ReadWriteOnce volume.
 {{- if and .Values.secrets.sealKey (not (regexMatch "^[A-Za-z0-9+/]{43}=$" .Values.secrets.sealKey)) -}}
 {{- fail "secrets.sealKey: want base64 of 32 bytes, e.g. from head -c 32 /dev/urandom | base64 (the value is not shown)" -}}
 {{- end -}}
+{{- if and (has .Values.leaderElection (list "postgres" "kubernetes")) (not (include "berth.postgres" .)) -}}
+{{- fail (printf "leaderElection: %s needs PostgreSQL (set database.existingSecret or database.url); an SQLite server is alone and always leads (keep auto)" .Values.leaderElection) -}}
+{{- end -}}
+{{- if and (eq .Values.leaderElection "none") (gt (int .Values.replicaCount) 1) -}}
+{{- fail (printf "leaderElection: none makes every replica lead; %d replicas need auto, postgres or kubernetes" (int .Values.replicaCount)) -}}
+{{- end -}}
 {{- if and .Values.database.url .Values.database.existingSecret -}}
 {{- fail "database: give either database.url or database.existingSecret, not both" -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The Kubernetes Lease of leaderElection=kubernetes: the server's name for it (servercmd.LeaseName). */}}
+{{- define "berth.leaseName" -}}berth-controllers{{- end -}}
