@@ -37,9 +37,10 @@ web: ## Build the console into web/dist when its sources changed (npm ci from th
 components: ## Build (once per machine) the Kubernetes components of the local cluster
 	@build/components/build.sh
 
-run: build ## Build, start a local cluster (unless KUBECONFIG=… is given), Prometheus, Alertmanager and the server
+run: build ## Build, start a local cluster (unless KUBECONFIG=… is given), Prometheus, Alertmanager, a registry and the server
 	@scripts/buildah.sh
 	@scripts/prometheus.sh
+	@scripts/registry.sh
 	@scripts/run.sh
 
 test: lint web ## Lint, then run every test with the race detector, real cluster, PostgreSQL and browser included

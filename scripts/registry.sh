@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make test and make image: Debian's docker-registry (the distribution
+# make test, make run and make image: Debian's docker-registry (the distribution
 # registry) is the local OCI registry images are pushed to. Install it with
 # apt when it is missing.
 set -euo pipefail

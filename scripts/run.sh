@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make run: start a local Kubernetes control plane (unless KUBECONFIG names a
-# cluster to use), a Prometheus and an Alertmanager of its own (loopback,
-# configuration and data under .berth/; never the system services) and the
-# Berth server in the foreground. Ctrl-C stops them all; the data stays
+# cluster to use), a Prometheus, an Alertmanager and an OCI registry of its own
+# (loopback, configuration and data under .berth/; never the system services)
+# and the Berth server in the foreground. Ctrl-C stops them all; the data stays
 # under .berth/ so the next `make run` resumes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,10 +61,21 @@ pids+=($!)
 	--web.listen-address="$prom_listen" --web.enable-lifecycle --log.level=warn >"$alert_dir/prometheus.log" 2>&1 &
 pids+=($!)
 
+# The OCI registry pipelines push to (docs/pipelines.md, examples/pipeline.yaml):
+# Debian's docker-registry, storage under .berth/registry.
+registry_listen=${BERTH_REGISTRY_LISTEN:-127.0.0.1:5000}
+mkdir -p "$run_dir/registry/data"
+registry_dir=$(cd "$run_dir/registry" && pwd)
+printf 'version: 0.1\nlog: {level: warn}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: %s}\n' \
+	"$registry_dir/data" "$registry_listen" >"$registry_dir/config.yml"
+docker-registry serve "$registry_dir/config.yml" >"$registry_dir/registry.log" 2>&1 &
+pids+=($!)
+
 echo
 echo "Berth:      http://$listen   (API under /api/v1, health /healthz, metrics /metrics)"
 echo "Kubeconfig: $kubeconfig"
 echo "Prometheus: http://$prom_listen   Alertmanager: http://$am_listen   (logs in $alert_dir)"
+echo "Registry:   http://$registry_listen   (pipelines push here; log in $registry_dir)"
 echo "CLI:        $berth login --server http://$listen --username admin --password-stdin"
 echo
 "$berth" server --listen "$listen" --data-dir "$run_dir/data" --kubeconfig "$kubeconfig" \
