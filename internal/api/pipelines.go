@@ -346,11 +346,26 @@ func (a *API) followRunLog(w http.ResponseWriter, r *http.Request, c platform.Ca
 		}
 		offset = 0
 	}
+	// The last step ends a transaction before the run does: the end event
+	// waits for the run's own end, so it says how the run ended.
 	var run pipeline.Run
-	_ = a.view(r, func(tx platform.Tx) (err error) {
-		run, err = a.p.GetRun(ctx, tx, c, k)
-		return err
-	})
+	for {
+		err := a.view(r, func(tx platform.Tx) (err error) {
+			run, err = a.p.GetRun(ctx, tx, c, k)
+			return err
+		})
+		if err != nil {
+			return nil //nolint:nilerr // the stream has begun: it ends
+		}
+		if run.State.Ended() {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(followLogPoll / 5):
+		}
+	}
 	_ = sendEvent(w, rc, "end", run)
 	return nil
 }
