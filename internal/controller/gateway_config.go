@@ -179,11 +179,13 @@ func (g *GatewayConfig) Publishes(k deploy.Key, r traffic.Route) bool {
 func (g *GatewayConfig) Publish(ctx context.Context) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.publishAll(ctx)
+	pending, _ := g.takePending() // read below
+	return g.publishAll(ctx, pending)
 }
 
-func (g *GatewayConfig) publishAll(ctx context.Context) error {
-	pending, _ := g.takePending() // read below
+// publishAll reads every deployment and publishes the configuration built
+// from them; pending, taken from the changes, is read again with the rest.
+func (g *GatewayConfig) publishAll(ctx context.Context, pending map[deploy.Key]bool) error {
 	envs, err := g.environments(ctx)
 	if err != nil {
 		g.ChangedAll() // to be read at the next build
@@ -200,10 +202,10 @@ func (g *GatewayConfig) publishAll(ctx context.Context) error {
 func (g *GatewayConfig) PublishFor(ctx context.Context, ks ...deploy.Key) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.takeAll() {
-		return g.publishAll(ctx)
+	pending, all := g.takePending()
+	if all {
+		return g.publishAll(ctx, pending)
 	}
-	pending, _ := g.takePending()
 	for _, k := range ks {
 		pending[k] = true
 	}
@@ -232,15 +234,6 @@ func (g *GatewayConfig) takePending() (map[deploy.Key]bool, bool) {
 	p, all := g.pending, g.all
 	g.pending, g.all = map[deploy.Key]bool{}, false
 	return p, all
-}
-
-// takeAll reports whether everything is to be read again, and clears it.
-func (g *GatewayConfig) takeAll() bool {
-	g.pendingMu.Lock()
-	defer g.pendingMu.Unlock()
-	all := g.all
-	g.all = false
-	return all
 }
 
 // publish merges the environments last read and publishes the result.
