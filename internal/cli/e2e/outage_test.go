@@ -18,7 +18,7 @@ import (
 // outageLease is the lease of the server in TestPostgreSQLStoppingMidOrder:
 // long enough that a stop and start of PostgreSQL fits in 4/5 of it, short
 // enough that a longer outage ends the term within seconds.
-const outageLease = 10 * time.Second
+const outageLease = 20 * time.Second
 
 // TestPostgreSQLStoppingMidOrder runs a server on a PostgreSQL of its own
 // (pgtest: the shared test server is never stopped) and the local
