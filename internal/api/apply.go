@@ -314,7 +314,7 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, c platform.Caller, o
 }
 
 func (a *API) applyCluster(ctx context.Context, tx platform.Tx, act audit.Actor, md manifest.Metadata, s *manifest.ClusterSpec) (string, error) {
-	c := tenancy.Cluster{Name: md.Name, DisplayName: s.DisplayName, Zone: s.Zone, Labels: s.Labels}
+	c := tenancy.Cluster{Name: md.Name, DisplayName: s.DisplayName, Zone: s.Zone, Labels: s.Labels, QPS: s.QPS, Burst: s.Burst}
 	if s.Kubeconfig != "" {
 		// Parsed, not probed: a manifest is applied in one transaction,
 		// which waits on no cluster. The cluster's status shows whether it

@@ -72,7 +72,7 @@ func TestMissingEventsAreReportedWithTheRequestID(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	reg := kube.NewRegistry(log, nil)
 	t.Cleanup(reg.Close)
-	if err := reg.Connect(ctx, "c1", []byte(kubeconfig)); err != nil {
+	if err := reg.Connect(ctx, "c1", []byte(kubeconfig), kube.Rate{}); err != nil {
 		t.Fatal(err)
 	}
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {

@@ -216,3 +216,31 @@ func TestClusterKubeconfigsAreCheckedBeforeRegistering(t *testing.T) {
 		t.Errorf("status %+v of a cluster whose API server is not listening, want Unknown saying %s refused the connection", got.Status, addr)
 	}
 }
+
+// TestAClusterRequestRateIsCheckedByField: a cluster's own request rate out
+// of bounds is refused naming the field, through the API and a manifest;
+// a good one is kept and shown.
+func TestAClusterRequestRateIsCheckedByField(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, storetest.SQLite(t))
+	tok := h.token("admin", adminPassword)
+	kc := kubeconfigFor("https://127.0.0.1:1")
+	r := h.call(tok, "POST", "/clusters", map[string]any{"name": "c1", "kubeconfig": kc, "qps": 20000})
+	if e := r.errorBody(t); r.status != http.StatusUnprocessableEntity || len(e.Fields) != 1 || e.Fields[0].Path != "qps" {
+		t.Errorf("qps 20000: %d %+v, want 422 at qps", r.status, e)
+	}
+	manifest := "apiVersion: berth.dev/v1\nkind: Cluster\nmetadata: {name: c1}\nspec:\n  qps: 400\n  burst: 100\n  kubeconfig: " + strconv.Quote(kc) + "\n"
+	r = h.call(tok, "POST", "/apply", manifest)
+	if e := r.errorBody(t); r.status != http.StatusUnprocessableEntity || len(e.Fields) != 1 || !strings.HasSuffix(e.Fields[0].Path, "burst") {
+		t.Errorf("burst below qps in a manifest: %d %+v, want 422 at burst", r.status, e)
+	}
+	var got struct{ QPS, Burst int }
+	h.must(http.StatusCreated, tok, "POST", "/clusters", map[string]any{"name": "c1", "kubeconfig": kc, "qps": 400, "burst": 1000}).decode(t, &got)
+	if got.QPS != 400 || got.Burst != 1000 {
+		t.Errorf("registered with qps 400, burst 1000: shown %+v", got)
+	}
+	h.must(http.StatusOK, tok, "GET", "/clusters/c1", nil).decode(t, &got)
+	if got.QPS != 400 || got.Burst != 1000 {
+		t.Errorf("read back: %+v, want qps 400, burst 1000", got)
+	}
+}

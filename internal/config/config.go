@@ -141,7 +141,7 @@ func Default() Config {
 		TokenTTL:       "2160h",
 		AuditRetention: "4320h",
 		LiveStreams:    "1000",
-		ClusterQPS:     "100",
+		ClusterQPS:     "200",
 		LeaderElection: "auto",
 		LeaseDuration:  "15s",
 		LeaseNamespace: "berth",

@@ -81,7 +81,7 @@ func (c *Clusters) Reconcile(ctx context.Context) error {
 		if !changed {
 			continue
 		}
-		if err := c.registry.Connect(ctx, cl.Name, kc); err != nil {
+		if err := c.registry.Connect(ctx, cl.Name, kc, kube.Rate{QPS: cl.QPS, Burst: cl.Burst}); err != nil {
 			c.log.Error("connect cluster", "cluster", cl.Name, "err", err)
 			continue
 		}

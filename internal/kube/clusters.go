@@ -98,8 +98,12 @@ type Change struct {
 }
 
 // DefaultQPS is the request rate to each cluster's API server unless
-// SetQPS says otherwise (bursts of twice as many).
-const DefaultQPS = 100
+// SetQPS or the cluster's own Rate says otherwise (bursts of twice as
+// many): sized for a few thousand applications per cluster, each
+// reconcile of one a few requests, so that a resync of all of them takes
+// tens of seconds of the budget rather than minutes, and well within what
+// one API server serves (client-go's own default is 5).
+const DefaultQPS = 200
 
 // SetQPS sets the request rate to the API server of each cluster connected
 // from now on (bursts of twice as many); call it before connecting any.
@@ -125,28 +129,49 @@ func RESTConfigFromKubeconfig(kubeconfig []byte) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// Connect registers (or replaces) the cluster name reached with kubeconfig.
-// It returns at once; the connection becomes Ready once its watches have
-// synced, in the background, until ctx ends or Disconnect.
-func (r *Registry) Connect(ctx context.Context, name string, kubeconfig []byte) error {
+// Rate is the rate of requests to one cluster's API server: QPS per
+// second, Burst at once. A zero QPS is the Registry's (SetQPS); a zero
+// Burst is twice the rate.
+type Rate struct{ QPS, Burst int }
+
+// Connect registers (or replaces) the cluster name reached with kubeconfig
+// at rate. It returns at once; the connection becomes Ready once its
+// watches have synced, in the background, until ctx ends or Disconnect.
+func (r *Registry) Connect(ctx context.Context, name string, kubeconfig []byte, rate Rate) error {
 	cfg, err := RESTConfigFromKubeconfig(kubeconfig)
 	if err != nil {
 		return err
 	}
-	return r.ConnectConfig(ctx, name, cfg)
+	return r.connect(ctx, name, cfg, rate)
 }
 
-// ConnectConfig is Connect with a parsed configuration, which it copies.
+// ConnectConfig is Connect with a parsed configuration, which it copies,
+// at the Registry's rate.
 func (r *Registry) ConnectConfig(ctx context.Context, name string, cfg *rest.Config) error {
+	return r.connect(ctx, name, cfg, Rate{})
+}
+
+// rate fills in want's zeros.
+func (r *Registry) rate(want Rate) Rate {
+	if want.QPS <= 0 {
+		r.mu.Lock()
+		want.QPS = r.qps
+		r.mu.Unlock()
+	}
+	if want.QPS <= 0 {
+		want.QPS = DefaultQPS
+	}
+	if want.Burst <= 0 {
+		want.Burst = 2 * want.QPS
+	}
+	return want
+}
+
+func (r *Registry) connect(ctx context.Context, name string, cfg *rest.Config, rate Rate) error {
 	cfg = rest.CopyConfig(cfg)
 	cfg.Timeout = requestTimeout
-	r.mu.Lock()
-	qps := r.qps
-	r.mu.Unlock()
-	if qps <= 0 {
-		qps = DefaultQPS
-	}
-	cfg.QPS, cfg.Burst = float32(qps), 2*qps
+	rate = r.rate(rate)
+	cfg.QPS, cfg.Burst = float32(rate.QPS), rate.Burst
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err

@@ -146,7 +146,7 @@ var layers = []layer{
 	{
 		name: "testsupport",
 		packages: []string{"internal/cli/e2e", "internal/cli/e2e/console", "internal/cli/e2e/grayrelease", "internal/helmchart", "internal/localcluster/clustertest",
-			"internal/logtest", "internal/openapicheck", "internal/promtest", "internal/sso/ldap/slapdtest", "internal/store/storetest", "internal/pipeline/pipelinetest", "internal/tlstest",
+			"internal/logtest", "internal/openapicheck", "internal/promtest", "internal/sso/ldap/slapdtest", "internal/store/pgtest", "internal/store/storetest", "internal/pipeline/pipelinetest", "internal/tlstest",
 			"internal/traffic/traffictest"},
 		mayImport: []string{"testsupport", "store", "kube", "localcluster", "application", "domain", "base",
 			"net/http", "SQL", "client-go"},

@@ -45,6 +45,10 @@ type ClusterSpec struct {
 	Zone        string            `json:"zone,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
 	Kubeconfig  string            `json:"kubeconfig"`
+	// QPS and Burst are the cluster's request rate (tenancy.Cluster); 0
+	// takes the server's.
+	QPS   int `json:"qps,omitempty"`
+	Burst int `json:"burst,omitempty"`
 }
 
 // ApplicationSpec is an application of a project and, optionally, the

@@ -87,6 +87,12 @@ func unreachable(err error) bool {
 	}
 	var ce *pgconn.ConnectError
 	var ne net.Error
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08, connection exception; 57P01–57P03, the server shutting
+		// down (pg_ctl stop), crashing or not yet accepting connections.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
 	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, pgconn.ErrConnClosed) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE)

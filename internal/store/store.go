@@ -179,7 +179,7 @@ func (s *Store) Close() error {
 }
 
 // Ping checks the database is reachable (for /readyz).
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+func (s *Store) Ping(ctx context.Context) error { return s.d.translate(s.db.PingContext(ctx)) }
 
 // View runs fn in a read-only transaction: a consistent snapshot that does
 // not block writers. Writes inside it fail on both dialects (SQLite's

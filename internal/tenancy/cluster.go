@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/resource"
@@ -12,6 +13,10 @@ import (
 
 // MaxKubeconfigBytes bounds a registered kubeconfig.
 const MaxKubeconfigBytes = 1 << 20
+
+// MaxClusterQPS bounds a cluster's request rate (Cluster.QPS); its burst
+// is bounded by twice as many.
+const MaxClusterQPS = 10000
 
 func validateCluster(c Cluster, kubeconfig []byte, required bool) error {
 	var errs resource.Errors
@@ -21,6 +26,15 @@ func validateCluster(c Cluster, kubeconfig []byte, required bool) error {
 	for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
 		errs.CheckLen("labels."+k, c.Labels[k], 256)
 	}
+	if c.QPS < 0 || c.QPS > MaxClusterQPS {
+		errs.Add("qps", "must be from 1 to %d requests per second, or 0 for the server's clusterQPS, got %d", MaxClusterQPS, c.QPS)
+	}
+	switch {
+	case c.Burst < 0 || c.Burst > 2*MaxClusterQPS:
+		errs.Add("burst", "must be from 1 to %d requests, or 0 for twice the rate, got %d", 2*MaxClusterQPS, c.Burst)
+	case c.Burst > 0 && c.Burst < c.QPS:
+		errs.Add("burst", "must be at least qps (%d), got %d", c.QPS, c.Burst)
+	}
 	switch {
 	case required && len(kubeconfig) == 0:
 		errs.Add("kubeconfig", "must not be empty")
@@ -28,6 +42,20 @@ func validateCluster(c Cluster, kubeconfig []byte, required bool) error {
 		errs.Add("kubeconfig", "must be at most %d bytes, got %d", MaxKubeconfigBytes, len(kubeconfig))
 	}
 	return errs.Err()
+}
+
+// rateSummary says a cluster's own request rate for its audit record, ""
+// when it takes the server's.
+func rateSummary(c Cluster) string {
+	switch {
+	case c.QPS == 0 && c.Burst == 0:
+		return ""
+	case c.Burst == 0:
+		return fmt.Sprintf(", %d requests/s", c.QPS)
+	case c.QPS == 0:
+		return fmt.Sprintf(", bursts of %d requests", c.Burst)
+	}
+	return fmt.Sprintf(", %d requests/s, bursts of %d", c.QPS, c.Burst)
 }
 
 func clusterAAD(name string) []byte { return []byte("berth/cluster/" + name) }
@@ -48,7 +76,7 @@ func (s *Service) RegisterCluster(ctx context.Context, st Store, a audit.Actor, 
 		return Cluster{}, fmt.Errorf("register cluster %s: %w", c.Name, err)
 	}
 	return c, s.record(ctx, st, a, audit.Event{Action: "cluster.register", Target: clusterPath(c.Name),
-		Summary: fmt.Sprintf("registered cluster %s (zone %q)", c.Name, c.Zone)})
+		Summary: fmt.Sprintf("registered cluster %s (zone %q%s)", c.Name, c.Zone, rateSummary(c))})
 }
 
 // UpdateCluster replaces the cluster's description, zone and labels and,
@@ -69,6 +97,9 @@ func (s *Service) UpdateCluster(ctx context.Context, st Store, a audit.Actor, c 
 	}
 	rec := ClusterRecord{Cluster: c, SealedKubeconfig: old.SealedKubeconfig}
 	summary := fmt.Sprintf("updated cluster %s", c.Name)
+	if c.QPS != old.QPS || c.Burst != old.Burst {
+		summary += fmt.Sprintf(" (request rate %s)", strings.TrimPrefix(rateSummary(c), ", "))
+	}
 	if len(kubeconfig) > 0 {
 		if rec.SealedKubeconfig, err = s.sealer.Seal(kubeconfig, clusterAAD(c.Name)); err != nil {
 			return Cluster{}, fmt.Errorf("seal kubeconfig of cluster %s: %w", c.Name, err)

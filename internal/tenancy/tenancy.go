@@ -91,13 +91,20 @@ var TrafficProviders = []string{TrafficGateway, TrafficIstio, TrafficGatewayAPI}
 // encrypted (AES-GCM) and never part of this type; read it with
 // Service.Kubeconfig.
 type Cluster struct {
-	Name            string            `json:"name"`
-	DisplayName     string            `json:"displayName,omitempty"`
-	Zone            string            `json:"zone,omitempty"` // e.g. "beijing", "shanghai" (F16)
-	Labels          map[string]string `json:"labels,omitempty"`
-	ResourceVersion int64             `json:"resourceVersion"`
-	CreatedAt       time.Time         `json:"createdAt"`
-	UpdatedAt       time.Time         `json:"updatedAt"`
+	Name        string            `json:"name"`
+	DisplayName string            `json:"displayName,omitempty"`
+	Zone        string            `json:"zone,omitempty"` // e.g. "beijing", "shanghai" (F16)
+	Labels      map[string]string `json:"labels,omitempty"`
+	// QPS is the rate of requests Berth sends this cluster's API server,
+	// from 1 to MaxClusterQPS; 0 is the server's clusterQPS.
+	QPS int `json:"qps,omitempty"`
+	// Burst is how many requests Berth may send it at once (the size of
+	// the bucket QPS refills), from QPS to 2×MaxClusterQPS; 0 is twice
+	// the rate.
+	Burst           int       `json:"burst,omitempty"`
+	ResourceVersion int64     `json:"resourceVersion"`
+	CreatedAt       time.Time `json:"createdAt"`
+	UpdatedAt       time.Time `json:"updatedAt"`
 }
 
 // ClusterRecord is a Cluster as stored: with the sealed kubeconfig.

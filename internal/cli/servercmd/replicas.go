@@ -2,16 +2,19 @@ package servercmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/engine"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/leader"
+	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/store"
 )
 
@@ -59,17 +62,73 @@ func holderID(dataDir string) string {
 }
 
 // untilLost returns a context that ends with ctx, when lost is closed or
-// when cancel is called, and reports whether lost was closed.
-func untilLost(ctx context.Context, lost <-chan struct{}) (_ context.Context, cancel func(), wasLost func() bool) {
+// when cancel is called, and reports whether lost was closed. A term lost
+// while the database does not answer (answers fails) does not end the
+// context until it answers again: meanwhile the replica goes on serving,
+// the API answering 503 and /readyz saying why, rather than exiting into a
+// supervisor that would start it against a database that is still down
+// (docs/adr/0021-database-outage.md).
+func untilLost(ctx context.Context, lost <-chan struct{}, answers func(context.Context) error, log *slog.Logger) (_ context.Context, cancel func(), wasLost func() bool) {
 	ctx, cancel = context.WithCancel(ctx)
 	var was atomic.Bool
 	go func() {
 		select {
 		case <-lost:
 			was.Store(true)
-			cancel()
 		case <-ctx.Done():
+			return
+		}
+		if waitForDatabase(ctx, answers, log) {
+			cancel()
 		}
 	}()
 	return ctx, cancel, was.Load
+}
+
+// DatabasePoll is how often a replica whose term was lost asks whether
+// the database answers again.
+var DatabasePoll = time.Second
+
+// waitForDatabase returns true once answers succeeds, false when ctx ends
+// first.
+func waitForDatabase(ctx context.Context, answers func(context.Context) error, log *slog.Logger) bool {
+	t := time.NewTicker(DatabasePoll)
+	defer t.Stop()
+	for said := false; ; said = true {
+		pctx, cancel := context.WithTimeout(ctx, DatabasePoll)
+		err := answers(pctx)
+		cancel()
+		if err == nil {
+			return true
+		}
+		if !said {
+			log.Warn("leadership lost while the database does not answer: serving until it answers, then stopping to start again", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+// databaseReady is /readyz's database check: a reason a person can act on,
+// without the driver's text (host names, ports) on an unauthenticated
+// endpoint; the cause is logged.
+func databaseReady(st *store.Store, log *slog.Logger) func(context.Context) error {
+	return func(ctx context.Context) error {
+		err := st.Ping(ctx)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, resource.ErrUnavailable):
+			err = errors.New("the database does not answer (connection refused or lost): the API answers 503 until it does")
+		case errors.Is(err, context.DeadlineExceeded):
+			err = errors.New("the database did not answer in time: the API answers 503 until it does")
+		default:
+			log.Warn("readiness: the database answered with an error", "err", err)
+			return errors.New("the database answered with an error (see the server's log)")
+		}
+		return err
+	}
 }

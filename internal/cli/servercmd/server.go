@@ -135,11 +135,11 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	}
 	// A replica whose term of leadership is lost stops serving and exits,
 	// to be started again as a follower (docs/adr/0016-high-availability.md).
-	ctx, cancel, lost := untilLost(ctx, eng.Lost())
+	ctx, cancel, lost := untilLost(ctx, eng.Lost(), st.Ping, log)
 	defer cancel()
 	defer eng.Run(ctx)()
 
-	srv := server.New(log, []server.Check{{Name: "database", Func: st.Ping}})
+	srv := server.New(log, []server.Check{{Name: "database", Func: databaseReady(st, log)}})
 	srv.SetRole(eng.Leadership.Role)
 	srv.Registry().MustRegister(eng.Collectors()...)
 	apiHandler := api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway, Events: eng.Live,

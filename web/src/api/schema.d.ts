@@ -2475,6 +2475,7 @@ export interface components {
             };
         };
         Cluster: {
+            burst?: number;
             /** Format: date-time */
             createdAt?: string;
             displayName?: string;
@@ -2482,12 +2483,14 @@ export interface components {
                 [key: string]: string;
             };
             name?: string;
+            qps?: number;
             resourceVersion?: number;
             /** Format: date-time */
             updatedAt?: string;
             zone?: string;
         };
         ClusterRequest: {
+            burst?: number;
             /** Format: date-time */
             createdAt?: string;
             displayName?: string;
@@ -2496,12 +2499,14 @@ export interface components {
                 [key: string]: string;
             };
             name?: string;
+            qps?: number;
             resourceVersion?: number;
             /** Format: date-time */
             updatedAt?: string;
             zone?: string;
         };
         ClusterView: {
+            burst?: number;
             /** Format: date-time */
             createdAt?: string;
             displayName?: string;
@@ -2509,6 +2514,7 @@ export interface components {
                 [key: string]: string;
             };
             name?: string;
+            qps?: number;
             resourceVersion?: number;
             status?: {
                 phase?: string;
