@@ -2763,6 +2763,16 @@ export interface components {
             step?: number;
             steps?: {
                 branches?: string[];
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 regions?: string[];
                 tellers?: string[];
                 weight?: number;
@@ -2774,6 +2784,16 @@ export interface components {
             step?: number;
             steps?: {
                 branches?: string[];
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 regions?: string[];
                 tellers?: string[];
                 weight?: number;
@@ -2806,6 +2826,30 @@ export interface components {
                 finishedAt?: string;
                 id?: string;
                 items?: {
+                    analysis?: {
+                        checks?: {
+                            message?: string;
+                            name?: string;
+                            queries?: {
+                                expr?: string;
+                                name?: string;
+                            }[] | null;
+                            samples?: {
+                                /** Format: date-time */
+                                at?: string;
+                                error?: string;
+                                outcome?: string;
+                                values?: (number | null)[] | null;
+                            }[];
+                            threshold?: string;
+                            verdict?: string;
+                        }[] | null;
+                        /** Format: date-time */
+                        finishedAt?: string;
+                        /** Format: date-time */
+                        startedAt?: string;
+                        verdict?: string;
+                    };
                     application?: string;
                     before?: {
                         absent?: boolean;
@@ -2813,6 +2857,16 @@ export interface components {
                         stopped?: boolean;
                         version?: string;
                     };
+                    checks?: {
+                        failureLimit?: number;
+                        interval?: string;
+                        name?: string;
+                        noData?: string;
+                        query?: string;
+                        samples?: number;
+                        template?: string;
+                        threshold?: string;
+                    }[];
                     /** @description duration: 90s, 5m, 1h */
                     deadline?: string;
                     dependsOn?: string[];
@@ -2858,6 +2912,31 @@ export interface components {
                 updatedAt?: string;
             };
             plans?: {
+                analysis?: {
+                    checks?: {
+                        message?: string;
+                        name?: string;
+                        queries?: {
+                            expr?: string;
+                            name?: string;
+                        }[] | null;
+                        samples?: {
+                            /** Format: date-time */
+                            at?: string;
+                            error?: string;
+                            outcome?: string;
+                            values?: (number | null)[] | null;
+                        }[];
+                        threshold?: string;
+                        verdict?: string;
+                    }[] | null;
+                    /** Format: date-time */
+                    finishedAt?: string;
+                    /** Format: date-time */
+                    startedAt?: string;
+                    step?: number;
+                    verdict?: string;
+                };
                 application?: string;
                 applied?: {
                     /** Format: date-time */
@@ -2911,6 +2990,16 @@ export interface components {
                 step?: number;
                 steps?: {
                     branches?: string[];
+                    checks?: {
+                        failureLimit?: number;
+                        interval?: string;
+                        name?: string;
+                        noData?: string;
+                        query?: string;
+                        samples?: number;
+                        template?: string;
+                        threshold?: string;
+                    }[];
                     regions?: string[];
                     tellers?: string[];
                     weight?: number;
@@ -2922,6 +3011,31 @@ export interface components {
             }[] | null;
         };
         GrayPlanView: {
+            analysis?: {
+                checks?: {
+                    message?: string;
+                    name?: string;
+                    queries?: {
+                        expr?: string;
+                        name?: string;
+                    }[] | null;
+                    samples?: {
+                        /** Format: date-time */
+                        at?: string;
+                        error?: string;
+                        outcome?: string;
+                        values?: (number | null)[] | null;
+                    }[];
+                    threshold?: string;
+                    verdict?: string;
+                }[] | null;
+                /** Format: date-time */
+                finishedAt?: string;
+                /** Format: date-time */
+                startedAt?: string;
+                step?: number;
+                verdict?: string;
+            };
             application?: string;
             applied?: {
                 /** Format: date-time */
@@ -2975,6 +3089,16 @@ export interface components {
             step?: number;
             steps?: {
                 branches?: string[];
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 regions?: string[];
                 tellers?: string[];
                 weight?: number;
@@ -2995,6 +3119,16 @@ export interface components {
             step?: number;
             steps?: {
                 branches?: string[];
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 regions?: string[];
                 tellers?: string[];
                 weight?: number;
@@ -3142,6 +3276,30 @@ export interface components {
             finishedAt?: string;
             id?: string;
             items?: {
+                analysis?: {
+                    checks?: {
+                        message?: string;
+                        name?: string;
+                        queries?: {
+                            expr?: string;
+                            name?: string;
+                        }[] | null;
+                        samples?: {
+                            /** Format: date-time */
+                            at?: string;
+                            error?: string;
+                            outcome?: string;
+                            values?: (number | null)[] | null;
+                        }[];
+                        threshold?: string;
+                        verdict?: string;
+                    }[] | null;
+                    /** Format: date-time */
+                    finishedAt?: string;
+                    /** Format: date-time */
+                    startedAt?: string;
+                    verdict?: string;
+                };
                 application?: string;
                 before?: {
                     absent?: boolean;
@@ -3149,6 +3307,16 @@ export interface components {
                     stopped?: boolean;
                     version?: string;
                 };
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 /** @description duration: 90s, 5m, 1h */
                 deadline?: string;
                 dependsOn?: string[];
@@ -3796,6 +3964,30 @@ export interface components {
             draft?: boolean;
             environment?: string;
             items?: {
+                analysis?: {
+                    checks?: {
+                        message?: string;
+                        name?: string;
+                        queries?: {
+                            expr?: string;
+                            name?: string;
+                        }[] | null;
+                        samples?: {
+                            /** Format: date-time */
+                            at?: string;
+                            error?: string;
+                            outcome?: string;
+                            values?: (number | null)[] | null;
+                        }[];
+                        threshold?: string;
+                        verdict?: string;
+                    }[] | null;
+                    /** Format: date-time */
+                    finishedAt?: string;
+                    /** Format: date-time */
+                    startedAt?: string;
+                    verdict?: string;
+                };
                 application?: string;
                 before?: {
                     absent?: boolean;
@@ -3803,6 +3995,16 @@ export interface components {
                     stopped?: boolean;
                     version?: string;
                 };
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 /** @description duration: 90s, 5m, 1h */
                 deadline?: string;
                 dependsOn?: string[];
@@ -3822,6 +4024,30 @@ export interface components {
             }[];
             parallelism?: number;
             stages?: ({
+                analysis?: {
+                    checks?: {
+                        message?: string;
+                        name?: string;
+                        queries?: {
+                            expr?: string;
+                            name?: string;
+                        }[] | null;
+                        samples?: {
+                            /** Format: date-time */
+                            at?: string;
+                            error?: string;
+                            outcome?: string;
+                            values?: (number | null)[] | null;
+                        }[];
+                        threshold?: string;
+                        verdict?: string;
+                    }[] | null;
+                    /** Format: date-time */
+                    finishedAt?: string;
+                    /** Format: date-time */
+                    startedAt?: string;
+                    verdict?: string;
+                };
                 application?: string;
                 before?: {
                     absent?: boolean;
@@ -3829,6 +4055,16 @@ export interface components {
                     stopped?: boolean;
                     version?: string;
                 };
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 /** @description duration: 90s, 5m, 1h */
                 deadline?: string;
                 dependsOn?: string[];
