@@ -179,3 +179,15 @@ type Analyzer interface {
 type Checker interface {
 	CheckRules(ctx context.Context, file []byte) error
 }
+
+// Custom reports whether some check of checks is a custom query, which
+// Prometheus evaluates over every tenant's series: saving one takes the
+// platform's alert:write-custom, as a custom alert rule does.
+func Custom(checks []Check) bool {
+	for _, c := range checks {
+		if c.Query != "" {
+			return true
+		}
+	}
+	return false
+}
