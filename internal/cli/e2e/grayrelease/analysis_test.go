@@ -105,6 +105,7 @@ func TestGrayPlanAbortsItselfOnAFailedMetricCheck(t *testing.T) {
 		}
 	}
 	s.eventually("everyone back on v1 after the abort", map[string]string{}, "v1")
+	t.Logf("the plan aborted itself: %s", p.Reason)
 	if !strings.Contains(p.Reason, "metric analysis failed") || !strings.Contains(p.Reason, "gray=100%, stable=0%") {
 		t.Errorf("abort reason %q lacks the failed analysis and its numbers", p.Reason)
 	}
@@ -184,6 +185,7 @@ func TestReleaseOrderRollsBackEveryServiceOnALatencyCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	t.Logf("the order rolled back: %s: %s", order.Failure.Reason, order.Failure.Message)
 	if order.Failure.Item != "svc" || order.Failure.Reason != "AnalysisFailed" || !strings.Contains(order.Failure.Message, "histogram_quantile(0.99") {
 		t.Errorf("order failure %+v, want svc's failed analysis with its query", order.Failure)
 	}
