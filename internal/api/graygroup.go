@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"berth.dev/berth/internal/analysis"
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/gray"
@@ -23,6 +24,9 @@ func (a *API) registerGrayGroups() {
 			if err := decodeOptional(r, &req); err != nil {
 				return release.Order{}, nil, err
 			}
+			if err := a.mayQuery(r, req.Steps); err != nil {
+				return release.Order{}, nil, err
+			}
 			spec := gray.Plan{Strategy: req.Strategy, GrayReplicas: req.GrayReplicas, Steps: req.Steps, Step: req.Step, Side: req.Side}
 			return a.p.GrayGroups.Start(r.Context(), tx, a.actor(r), k, spec)
 		})
@@ -37,6 +41,11 @@ func (a *API) registerGrayGroups() {
 		var req gray.Change
 		if err := decodeOptional(r, &req); err != nil {
 			return release.Order{}, nil, err
+		}
+		if req.Steps != nil {
+			if err := a.mayQuery(r, *req.Steps); err != nil {
+				return release.Order{}, nil, err
+			}
 		}
 		return a.p.GrayGroups.Set(r.Context(), tx, a.actor(r), k, req)
 	})
@@ -133,4 +142,16 @@ func (a *API) grayGroupRoute(rt Route, action string, perm authz.Permission, fn 
 		}
 		return writeJSON(w, status, a.groupView(o, plans))
 	})
+}
+
+// mayQuery refuses steps with a custom metric query unless the caller may
+// write custom PromQL (authz.AlertCustom): Prometheus evaluates it over
+// every tenant's series.
+func (a *API) mayQuery(r *http.Request, steps []gray.Step) error {
+	for _, st := range steps {
+		if analysis.Custom(st.Checks) {
+			return a.authorize(r, authz.AlertCustom, scopeOf(r))
+		}
+	}
+	return nil
 }

@@ -2,7 +2,9 @@ package api
 
 import (
 	"net/http"
+	"slices"
 
+	"berth.dev/berth/internal/analysis"
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/platform"
@@ -103,6 +105,14 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) error {
 	var req apitypes.ReleaseRequest
 	if err := decode(r, &req); err != nil {
 		return err
+	}
+	for _, it := range append(slices.Concat(req.Stages...), req.Items...) {
+		if analysis.Custom(it.Checks) { // Prometheus evaluates it over every tenant's series
+			if err := a.authorize(r, authz.AlertCustom, s); err != nil {
+				return err
+			}
+			break
+		}
 	}
 	items := req.Items
 	if len(req.Stages) > 0 {

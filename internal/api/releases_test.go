@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"berth.dev/berth/internal/analysis"
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/store/storetest"
@@ -96,6 +97,9 @@ func TestBadOrdersNameTheItemAndWriteNothing(t *testing.T) {
 	item := func(app, v string, deps ...string) release.Item {
 		return release.Item{Application: app, Version: v, DependsOn: deps}
 	}
+	checked := func(app string, c analysis.Check) release.Item {
+		return release.Item{Application: app, Version: "v2", Checks: []analysis.Check{c}}
+	}
 	tests := []struct {
 		name string
 		req  apitypes.ReleaseRequest
@@ -119,6 +123,14 @@ func TestBadOrdersNameTheItemAndWriteNothing(t *testing.T) {
 			"environment", "environment uat"},
 		{"items and stages", apitypes.ReleaseRequest{Items: []release.Item{item("red-auth", "v2")}, Stages: [][]release.Item{{item("blue-ledger", "v2")}}},
 			"stages", "not both"},
+		{"threshold without its unit", apitypes.ReleaseRequest{Items: []release.Item{checked("red-auth", analysis.Check{Name: "p99", Template: analysis.LatencyP99, Threshold: "300"})}},
+			"items[0].checks[0].threshold", "a duration with its unit"},
+		{"comparison with stable outside a gray plan", apitypes.ReleaseRequest{Items: []release.Item{checked("red-auth",
+			analysis.Check{Name: "e", Template: analysis.ErrorRateOverStable, Threshold: "1%"})}}, "items[0].checks[0].template", "only a gray plan"},
+		{"no-data policy unknown", apitypes.ReleaseRequest{Items: []release.Item{checked("red-auth",
+			analysis.Check{Name: "e", Template: analysis.ErrorRate, Threshold: "1%", NoData: "ignore"})}}, "items[0].checks[0].noData", "fail or pass"},
+		{"checks without a Prometheus", apitypes.ReleaseRequest{Items: []release.Item{checked("red-auth",
+			analysis.Check{Name: "e", Template: analysis.ErrorRate, Threshold: "1%"})}}, "items[0].checks", "--prometheus-url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,6 +151,13 @@ func TestBadOrdersNameTheItemAndWriteNothing(t *testing.T) {
 				t.Errorf("fields %+v, want %s: ...%s...", e.Fields, tt.path, tt.want)
 			}
 		})
+	}
+	// A custom query is evaluated over every tenant's series: a release
+	// manager may not give one.
+	custom := apitypes.ReleaseRequest{Environment: "test", Title: "custom", Items: []release.Item{checked("red-auth",
+		analysis.Check{Name: "q", Query: "sum(up)", Threshold: "> 0"})}}
+	if r := h.call(rm1, "POST", base, custom); r.status != http.StatusForbidden {
+		t.Errorf("a custom check query by a release manager: %d %s, want 403", r.status, r.body)
 	}
 	var list apitypes.List[apitypes.OrderView]
 	h.must(http.StatusOK, rm1, "GET", base, nil).decode(t, &list)

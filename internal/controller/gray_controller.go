@@ -51,8 +51,14 @@ type GrayPlans struct {
 	queue    workqueue.TypedRateLimitingInterface[deploy.Key]
 	gateway  *GatewayConfig // nil: no Berth gateway provider to wait for
 	files    *configFiles
-	metrics  *Metrics // Measure
+	metrics  *Metrics     // Measure
+	groups   *gray.Groups // AnalyseWith; nil: no metric analysis
 }
+
+// AnalyseWith has the controller run the metric checks of plans' current
+// steps through g (gray.Groups.Analyse), which aborts a plan, or its
+// order's whole gray group, when a check fails. Call it before Run.
+func (c *GrayPlans) AnalyseWith(g *gray.Groups) { c.groups = g }
 
 // deliveryPoll is how soon a plan waiting for gateways to put its routes
 // in force is looked at again.
@@ -139,6 +145,7 @@ func (c *GrayPlans) Reconcile(ctx context.Context, k deploy.Key) (time.Duration,
 		step{"claim", reasonNotOwned, p.claim},               // none of them taken from others
 		step{"apply", reasonApplyFailed, p.apply},            // routes first, then workloads; prune
 		step{"record", "", p.record},                         // the inventory and the serving versions, in the database
+		step{"analyse", "", p.analyse},                       // the current step's metric checks, once gray serves
 		step{"wait", "", p.wait},                             // look again while versions come up, or when the old one is due to go
 	)
 }

@@ -36,6 +36,7 @@ type grayPass struct {
 	waiting      bool // a version's objects wait on something (desired)
 	inv          kube.Inventory
 	serving      []string
+	analysis     time.Duration // how soon the step's metric checks want a look (0: none running)
 }
 
 func (p *grayPass) load(ctx context.Context) (bool, time.Duration, error) {
@@ -150,10 +151,29 @@ func (p *grayPass) record(ctx context.Context) (bool, time.Duration, error) {
 	return false, 0, nil
 }
 
+// analyse runs the current step's metric checks in a transaction of
+// their own, after the plan's serving versions are recorded (the checks
+// start once gray serves). Prometheus is asked without blocking; a failed
+// check aborts the plan, which is announced and reconciled again.
+func (p *grayPass) analyse(ctx context.Context) (bool, time.Duration, error) {
+	c := p.c
+	if c.groups == nil || p.s.plan.Phase != gray.Running {
+		return false, 0, nil
+	}
+	return false, 0, c.db.InTx(ctx, func(st platform.Tx) error {
+		var err error
+		p.analysis, err = c.groups.Analyse(ctx, st, p.k, p.s.env)
+		return err
+	})
+}
+
 func (p *grayPass) wait(context.Context) (bool, time.Duration, error) {
 	plan := p.s.plan
 	if p.waiting || len(p.serving) < len(wantServing(p.s)) {
 		return true, time.Second, nil
+	}
+	if p.analysis > 0 {
+		return true, p.analysis, nil
 	}
 	if plan.Phase == gray.Promoted && plan.KeepOldUntil != nil {
 		return true, max(plan.KeepOldUntil.Sub(p.c.clock.Now()), time.Second), nil // end it on time

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"berth.dev/berth/internal/alert/prom"
+	analysisprom "berth.dev/berth/internal/analysis/prom"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
@@ -192,6 +193,17 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	e.Gateway = gateway.NewPublisher()
 	e.GatewayConfig = controller.NewGatewayConfig(db, p.Gray.Headers(), e.Gateway, log)
 	e.GrayPlans.RouteThrough(e.GatewayConfig)
+	if o.Alerting != nil {
+		// Release orders' and gray plans' metric checks ask the Prometheus
+		// the alert rules are published to (ADR 0020).
+		an, err := analysisprom.New(o.Alerting.PrometheusURL)
+		if err != nil {
+			return nil, err
+		}
+		p.Release.SetAnalysis(an, po.AlertChecker)
+		p.Gray.SetAnalysis(an, po.AlertChecker)
+		e.GrayPlans.AnalyseWith(p.GrayGroups)
+	}
 	e.metrics = controller.NewMetrics()
 	e.Deployments.Measure(e.metrics)
 	e.Releases.Measure(e.metrics)

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"berth.dev/berth/internal/analysis"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/resource"
 )
@@ -61,6 +62,17 @@ type Step struct {
 	// Weight is the percentage (0-100) of requests outside every cohort
 	// sent to gray at this step.
 	Weight int `json:"weight,omitempty"`
+	// Checks are metric checks (internal/analysis) run while this is the
+	// current step, from the moment gray serves: a failed check aborts
+	// the plan.
+	Checks []analysis.Check `json:"checks,omitempty"`
+}
+
+// StepAnalysis is the run of one step's checks: the evidence.
+type StepAnalysis struct {
+	// Step is the step whose checks ran.
+	Step int `json:"step"`
+	analysis.Run
 }
 
 // Plan is one gray release of an application in an environment. There is
@@ -94,6 +106,9 @@ type Plan struct {
 	KeepOldUntil *time.Time `json:"keepOldUntil,omitempty"`
 	// Reason is the abort's explanation, if one was given.
 	Reason string `json:"reason,omitempty"`
+	// Analysis is the run of the current (or, once the plan ended, the
+	// last) step's checks.
+	Analysis *StepAnalysis `json:"analysis,omitempty"`
 
 	// Generation counts changes; Applied is the controller's last apply.
 	Generation int64   `json:"generation"`

@@ -197,7 +197,7 @@ func resolve(dir []OrgUnit, steps []Step) ([]Step, error) {
 	var errs resource.Errors
 	out := make([]Step, len(steps))
 	for i, s := range steps {
-		out[i].Weight = s.Weight
+		out[i] = s
 		field := fmt.Sprintf("steps[%d]", i)
 		out[i].Regions, out[i].Branches, out[i].Tellers = ix.Resolve(&errs, field, s.Regions, s.Branches, s.Tellers)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/textproto"
 	"strings"
 
+	"berth.dev/berth/internal/analysis"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/traffic"
 )
@@ -144,6 +145,7 @@ func validateSteps(errs *resource.Errors, steps []Step, cur int) {
 		if s.Weight < 0 || s.Weight > 100 {
 			errs.Add(path+".weight", "want a percentage 0-100, got %d", s.Weight)
 		}
+		analysis.Validate(errs, path+".checks", s.Checks, true)
 		for _, l := range []struct {
 			name string
 			vals []string

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"berth.dev/berth/internal/analysis"
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/change"
@@ -25,7 +26,16 @@ type Service struct {
 	deploy  *deploy.Service
 	headers Headers
 	changes *change.Bus
+	// analyzer answers steps' metric checks and checker parses their
+	// custom queries (SetAnalysis); without an analyzer a plan with
+	// checks is refused.
+	analyzer analysis.Analyzer
+	checker  analysis.Checker
 }
+
+// SetAnalysis has steps' metric checks answered by a (Prometheus) and
+// their custom queries parsed by c; call it before use.
+func (s *Service) SetAnalysis(a analysis.Analyzer, c analysis.Checker) { s.analyzer, s.checker = a, c }
 
 // NewService returns a Service reading time from c, changing deployments'
 // versions through d (promotion, switch back) and compiling rules with the
@@ -64,6 +74,10 @@ func (s *Service) start(ctx context.Context, st Store, a audit.Actor, spec Plan)
 	if err := validateSpec(spec); err != nil {
 		return Plan{}, err
 	}
+	if err := s.checkAnalysis(ctx, spec.Steps); err != nil {
+		return Plan{}, err
+	}
+	spec.Analysis = nil
 	what := "start gray plan " + Path(k)
 	steps, err := s.resolve(ctx, st, k.Tenant, spec.Steps)
 	if err != nil {
@@ -191,7 +205,7 @@ func (s *Service) step(ctx context.Context, st Store, a audit.Actor, k deploy.Ke
 			return "", &resource.ValidationError{Fields: []resource.FieldError{{Path: "step",
 				Reason: fmt.Sprintf("want a step between 0 and %d, got %d (at the last step, promote)", len(p.Steps)-1, next)}}}
 		}
-		p.Step = next
+		p.Step, p.Analysis = next, nil
 		return fmt.Sprintf("moved to step %d of %d", next+1, len(p.Steps)), nil
 	})
 }
@@ -220,10 +234,13 @@ func (s *Service) set(ctx context.Context, st Store, a audit.Actor, k deploy.Key
 			if err != nil {
 				return "", err
 			}
-			p.Steps = steps
+			if err := s.checkAnalysis(ctx, steps); err != nil {
+				return "", err
+			}
+			p.Steps, p.Analysis = steps, nil
 		}
 		if c.Step != nil {
-			p.Step = *c.Step
+			p.Step, p.Analysis = *c.Step, nil
 		}
 		if c.Side != nil {
 			p.Side = *c.Side

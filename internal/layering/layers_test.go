@@ -23,7 +23,7 @@ var layers = []layer{
 		packages: []string{"internal/apps", "internal/audit", "internal/authz", "internal/deploy",
 			"internal/gray", "internal/health", "internal/identity", "internal/live", "internal/manifest", "internal/netasset", "internal/notify",
 			"internal/release", "internal/sso", "internal/tenancy", "internal/terminal", "internal/traffic",
-			"internal/configcenter", "internal/podlog", "internal/leader", "internal/pipeline", "internal/alert"},
+			"internal/configcenter", "internal/podlog", "internal/leader", "internal/pipeline", "internal/alert", "internal/analysis"},
 		mayImport:    []string{"domain", "base"},
 		neverReaches: []string{"net/http", "SQL", "client-go", "application", "store", "api"},
 	},
@@ -103,7 +103,7 @@ var layers = []layer{
 	},
 	{
 		name:         "outbound",
-		packages:     []string{"internal/notify/webhook", "internal/alert/prom"},
+		packages:     []string{"internal/notify/webhook", "internal/alert/prom", "internal/analysis/prom"},
 		mayImport:    []string{"application", "domain", "base", "net/http"},
 		neverReaches: []string{"SQL", "client-go", "store", "api"},
 	},

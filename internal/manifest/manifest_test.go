@@ -94,6 +94,11 @@ func TestDecodeErrors(t *testing.T) {
 			[]string{`document 1 (TerminalPolicy log-only): spec.commands[1]: "find" is not a command restricted sessions can run; want one of cat, grep, head, ls, tail, wc; spec.paths[0]: must be a clean path, optionally ending in /**, got "/var/log/../etc"`},
 		},
 		{
+			"a release order item's bad check is named by its path",
+			"apiVersion: berth.dev/v1\nkind: ReleaseOrder\nmetadata: {tenant: bank, project: pay}\nspec: {environment: prod, title: t, items: [{application: a, version: v1, checks: [{name: p99, template: latency-p99, threshold: \"300\", interval: 1m, samples: 3}]}]}\n",
+			[]string{`document 1 (ReleaseOrder): spec.items[0].checks[0].threshold: must be a duration with its unit, such as "300ms" or "1.5s", got "300"`},
+		},
+		{
 			"a wrong apiVersion is refused",
 			"apiVersion: v1\nkind: Tenant\nmetadata: {name: bank}\n",
 			[]string{`document 1 (Tenant bank): apiVersion: must be berth.dev/v1, got "v1"`},

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"time"
 
+	"berth.dev/berth/internal/analysis"
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/gray"
@@ -154,6 +155,9 @@ type ReleaseItem struct {
 	Version     string   `json:"version"`
 	DependsOn   []string `json:"dependsOn,omitempty"`
 	Deadline    string   `json:"deadline,omitempty"`
+	// Checks are metric checks the new version must pass once ready
+	// (docs/release-orders.md).
+	Checks []analysis.Check `json:"checks,omitempty"`
 }
 
 // AlertRuleSpec is an alert rule of the project (alert.Rule): a template
@@ -350,6 +354,7 @@ func checkItem(errs *resource.Errors, path string, it ReleaseItem) {
 	errs.CheckName(path+".application", it.Application)
 	errs.CheckName(path+".version", it.Version)
 	checkDeadline(errs, path+".deadline", it.Deadline)
+	analysis.Validate(errs, path+".checks", it.Checks, false)
 }
 
 func checkDeadline(errs *resource.Errors, path, d string) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"berth.dev/berth/internal/analysis"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/deploy"
@@ -117,6 +118,9 @@ func (p *Platform) StartGrayPlan(ctx context.Context, tx Tx, c Caller, spec gray
 	if err := c.may(authz.GrayManage, scopeOf(spec.Tenant, spec.Project)); err != nil {
 		return gray.Plan{}, err
 	}
+	if err := c.mayQuery(scopeOf(spec.Tenant, spec.Project), spec.Steps); err != nil {
+		return gray.Plan{}, err
+	}
 	k := spec.Key()
 	if err := release.NotHeld(ctx, tx, k); err != nil {
 		return gray.Plan{}, err
@@ -142,6 +146,11 @@ func (p *Platform) StepGrayPlan(ctx context.Context, tx Tx, c Caller, k deploy.K
 func (p *Platform) SetGrayPlan(ctx context.Context, tx Tx, c Caller, k deploy.Key, change gray.Change) (gray.Plan, error) {
 	if err := c.may(authz.GrayManage, scopeOf(k.Tenant, k.Project)); err != nil {
 		return gray.Plan{}, err
+	}
+	if change.Steps != nil {
+		if err := c.mayQuery(scopeOf(k.Tenant, k.Project), *change.Steps); err != nil {
+			return gray.Plan{}, err
+		}
 	}
 	if err := p.planNotHeld(ctx, tx, k); err != nil {
 		return gray.Plan{}, err
@@ -249,4 +258,16 @@ func (c Caller) may(perm authz.Permission, scope authz.Scope) error {
 
 func scopeOf(tenant, project string) authz.Scope {
 	return authz.Scope{Tenant: tenant, Project: project}
+}
+
+// mayQuery refuses steps with a custom metric query unless c may write
+// custom PromQL (authz.AlertCustom): Prometheus evaluates it over every
+// tenant's series.
+func (c Caller) mayQuery(scope authz.Scope, steps []gray.Step) error {
+	for _, st := range steps {
+		if analysis.Custom(st.Checks) {
+			return c.may(authz.AlertCustom, scope)
+		}
+	}
+	return nil
 }

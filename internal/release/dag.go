@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"berth.dev/berth/internal/analysis"
 	"berth.dev/berth/internal/resource"
 )
 
@@ -53,6 +54,7 @@ func validateItems(items []Item) error {
 		if it.Deadline != nil && (it.Deadline.Duration < time.Second || it.Deadline.Duration > 24*time.Hour) {
 			errs.Add(p+".deadline", "want between 1s and 24h, got %s", it.Deadline.Duration)
 		}
+		analysis.Validate(&errs, p+".checks", it.Checks, false)
 	}
 	for i, it := range items {
 		seen := map[string]bool{}

@@ -210,12 +210,19 @@ func (e *engine) check(ctx context.Context, it *Item) (*Failure, error) {
 	if ob.Fault != nil {
 		return e.fail(ctx, it, *ob.Fault)
 	}
-	if !ob.Ready {
+	if !ob.Ready && it.Analysis == nil { // once analysing, a pod restarting is no reason to stop
 		return e.deadline(ctx, it, ob.Summary)
 	}
+	if len(it.Checks) > 0 {
+		return e.analyse(ctx, it)
+	}
+	return nil, e.succeed(ctx, it, "version "+it.Version+" ready")
+}
+
+func (e *engine) succeed(ctx context.Context, it *Item, what string) error {
 	done := e.now
-	it.State, it.FinishedAt, it.Message = ItemSucceeded, &done, "version "+it.Version+" ready"
-	return nil, e.event(ctx, "release.item-succeeded", "%s version %s is ready in %s", it.Application, it.Version, e.o.Environment)
+	it.State, it.FinishedAt, it.Message = ItemSucceeded, &done, what
+	return e.event(ctx, "release.item-succeeded", "%s version %s in %s: %s", it.Application, it.Version, e.o.Environment, what)
 }
 
 // deadline fails the item when its deadline passed, else waits for it.

@@ -25,6 +25,7 @@ import (
 	"context"
 	"time"
 
+	"berth.dev/berth/internal/analysis"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/notify"
 	"berth.dev/berth/internal/resource"
@@ -130,6 +131,10 @@ type Item struct {
 	DependsOn   []string `json:"dependsOn,omitempty"`
 	// Deadline overrides the order's deadline for this item.
 	Deadline *resource.Duration `json:"deadline,omitempty"`
+	// Checks are the metric checks (internal/analysis) the item's new
+	// version must pass once ready before the item succeeds; a failed
+	// check is a fault that rolls the whole order back.
+	Checks []analysis.Check `json:"checks,omitempty"`
 
 	State ItemState `json:"state"`
 	// Before is what ran before the order touched the item; set when the
@@ -144,6 +149,9 @@ type Item struct {
 	Message string `json:"message,omitempty"`
 	// Fault is the evidence when this item failed.
 	Fault *Fault `json:"fault,omitempty"`
+	// Analysis is the run of Checks, started when the version became
+	// ready: every query, the values observed and when, the verdicts.
+	Analysis *analysis.Run `json:"analysis,omitempty"`
 }
 
 // Snapshot is an application's deployment in the environment as it was

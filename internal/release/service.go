@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"berth.dev/berth/internal/analysis"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
@@ -46,7 +47,16 @@ type Service struct {
 	// UnreachableLimit is how long the cluster may be away during an
 	// order before that is a system fault.
 	UnreachableLimit time.Duration
+	// analyzer answers the items' metric checks and checker parses their
+	// custom queries (SetAnalysis); without an analyzer an order with
+	// checks is refused.
+	analyzer analysis.Analyzer
+	checker  analysis.Checker
 }
+
+// SetAnalysis has items' metric checks answered by a (Prometheus) and
+// their custom queries parsed by c; call it before use.
+func (s *Service) SetAnalysis(a analysis.Analyzer, c analysis.Checker) { s.analyzer, s.checker = a, c }
 
 // NewService returns a Service reading time from c and changing
 // deployments through d. changes may be nil.
@@ -67,6 +77,9 @@ func (s *Service) Create(ctx context.Context, st Store, a audit.Actor, o Order, 
 		return Order{}, err
 	}
 	if err := s.checkRefs(ctx, st, o); err != nil {
+		return Order{}, err
+	}
+	if err := s.checkAnalysis(ctx, o.Items); err != nil {
 		return Order{}, err
 	}
 	now := s.now()
@@ -141,12 +154,29 @@ func (s *Service) checkRefs(ctx context.Context, st Store, o Order) error {
 	return errs.Err()
 }
 
+// checkAnalysis refuses checks when no Prometheus answers them, and has
+// their custom queries parsed.
+func (s *Service) checkAnalysis(ctx context.Context, items []Item) error {
+	for i, it := range items {
+		path := fmt.Sprintf("items[%d].checks", i)
+		if len(it.Checks) > 0 && s.analyzer == nil {
+			return &resource.ValidationError{Fields: []resource.FieldError{{Path: path,
+				Reason: "metric checks need the Prometheus Berth queries (berth server --prometheus-url); none is configured"}}}
+		}
+		if err := analysis.CheckQueries(ctx, s.checker, path, it.Checks); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // fresh returns items as a new order holds them: what was asked, nothing
 // of what happened.
 func fresh(items []Item) []Item {
 	out := make([]Item, len(items))
 	for i, it := range items {
-		out[i] = Item{Application: it.Application, Version: it.Version, DependsOn: it.DependsOn, Deadline: it.Deadline, State: ItemPending}
+		out[i] = Item{Application: it.Application, Version: it.Version, DependsOn: it.DependsOn, Deadline: it.Deadline, Checks: it.Checks,
+			State: ItemPending}
 	}
 	return out
 }

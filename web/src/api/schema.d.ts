@@ -2769,6 +2769,16 @@ export interface components {
             step?: number;
             steps?: {
                 branches?: string[];
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 regions?: string[];
                 tellers?: string[];
                 weight?: number;
@@ -2780,6 +2790,16 @@ export interface components {
             step?: number;
             steps?: {
                 branches?: string[];
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 regions?: string[];
                 tellers?: string[];
                 weight?: number;
@@ -2812,6 +2832,30 @@ export interface components {
                 finishedAt?: string;
                 id?: string;
                 items?: {
+                    analysis?: {
+                        checks?: {
+                            message?: string;
+                            name?: string;
+                            queries?: {
+                                expr?: string;
+                                name?: string;
+                            }[] | null;
+                            samples?: {
+                                /** Format: date-time */
+                                at?: string;
+                                error?: string;
+                                outcome?: string;
+                                values?: (number | null)[] | null;
+                            }[];
+                            threshold?: string;
+                            verdict?: string;
+                        }[] | null;
+                        /** Format: date-time */
+                        finishedAt?: string;
+                        /** Format: date-time */
+                        startedAt?: string;
+                        verdict?: string;
+                    };
                     application?: string;
                     before?: {
                         absent?: boolean;
@@ -2819,6 +2863,16 @@ export interface components {
                         stopped?: boolean;
                         version?: string;
                     };
+                    checks?: {
+                        failureLimit?: number;
+                        interval?: string;
+                        name?: string;
+                        noData?: string;
+                        query?: string;
+                        samples?: number;
+                        template?: string;
+                        threshold?: string;
+                    }[];
                     /** @description duration: 90s, 5m, 1h */
                     deadline?: string;
                     dependsOn?: string[];
@@ -2864,6 +2918,31 @@ export interface components {
                 updatedAt?: string;
             };
             plans?: {
+                analysis?: {
+                    checks?: {
+                        message?: string;
+                        name?: string;
+                        queries?: {
+                            expr?: string;
+                            name?: string;
+                        }[] | null;
+                        samples?: {
+                            /** Format: date-time */
+                            at?: string;
+                            error?: string;
+                            outcome?: string;
+                            values?: (number | null)[] | null;
+                        }[];
+                        threshold?: string;
+                        verdict?: string;
+                    }[] | null;
+                    /** Format: date-time */
+                    finishedAt?: string;
+                    /** Format: date-time */
+                    startedAt?: string;
+                    step?: number;
+                    verdict?: string;
+                };
                 application?: string;
                 applied?: {
                     /** Format: date-time */
@@ -2917,6 +2996,16 @@ export interface components {
                 step?: number;
                 steps?: {
                     branches?: string[];
+                    checks?: {
+                        failureLimit?: number;
+                        interval?: string;
+                        name?: string;
+                        noData?: string;
+                        query?: string;
+                        samples?: number;
+                        template?: string;
+                        threshold?: string;
+                    }[];
                     regions?: string[];
                     tellers?: string[];
                     weight?: number;
@@ -2928,6 +3017,31 @@ export interface components {
             }[] | null;
         };
         GrayPlanView: {
+            analysis?: {
+                checks?: {
+                    message?: string;
+                    name?: string;
+                    queries?: {
+                        expr?: string;
+                        name?: string;
+                    }[] | null;
+                    samples?: {
+                        /** Format: date-time */
+                        at?: string;
+                        error?: string;
+                        outcome?: string;
+                        values?: (number | null)[] | null;
+                    }[];
+                    threshold?: string;
+                    verdict?: string;
+                }[] | null;
+                /** Format: date-time */
+                finishedAt?: string;
+                /** Format: date-time */
+                startedAt?: string;
+                step?: number;
+                verdict?: string;
+            };
             application?: string;
             applied?: {
                 /** Format: date-time */
@@ -2981,6 +3095,16 @@ export interface components {
             step?: number;
             steps?: {
                 branches?: string[];
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 regions?: string[];
                 tellers?: string[];
                 weight?: number;
@@ -3001,6 +3125,16 @@ export interface components {
             step?: number;
             steps?: {
                 branches?: string[];
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 regions?: string[];
                 tellers?: string[];
                 weight?: number;
@@ -3148,6 +3282,30 @@ export interface components {
             finishedAt?: string;
             id?: string;
             items?: {
+                analysis?: {
+                    checks?: {
+                        message?: string;
+                        name?: string;
+                        queries?: {
+                            expr?: string;
+                            name?: string;
+                        }[] | null;
+                        samples?: {
+                            /** Format: date-time */
+                            at?: string;
+                            error?: string;
+                            outcome?: string;
+                            values?: (number | null)[] | null;
+                        }[];
+                        threshold?: string;
+                        verdict?: string;
+                    }[] | null;
+                    /** Format: date-time */
+                    finishedAt?: string;
+                    /** Format: date-time */
+                    startedAt?: string;
+                    verdict?: string;
+                };
                 application?: string;
                 before?: {
                     absent?: boolean;
@@ -3155,6 +3313,16 @@ export interface components {
                     stopped?: boolean;
                     version?: string;
                 };
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 /** @description duration: 90s, 5m, 1h */
                 deadline?: string;
                 dependsOn?: string[];
@@ -3802,6 +3970,30 @@ export interface components {
             draft?: boolean;
             environment?: string;
             items?: {
+                analysis?: {
+                    checks?: {
+                        message?: string;
+                        name?: string;
+                        queries?: {
+                            expr?: string;
+                            name?: string;
+                        }[] | null;
+                        samples?: {
+                            /** Format: date-time */
+                            at?: string;
+                            error?: string;
+                            outcome?: string;
+                            values?: (number | null)[] | null;
+                        }[];
+                        threshold?: string;
+                        verdict?: string;
+                    }[] | null;
+                    /** Format: date-time */
+                    finishedAt?: string;
+                    /** Format: date-time */
+                    startedAt?: string;
+                    verdict?: string;
+                };
                 application?: string;
                 before?: {
                     absent?: boolean;
@@ -3809,6 +4001,16 @@ export interface components {
                     stopped?: boolean;
                     version?: string;
                 };
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 /** @description duration: 90s, 5m, 1h */
                 deadline?: string;
                 dependsOn?: string[];
@@ -3828,6 +4030,30 @@ export interface components {
             }[];
             parallelism?: number;
             stages?: ({
+                analysis?: {
+                    checks?: {
+                        message?: string;
+                        name?: string;
+                        queries?: {
+                            expr?: string;
+                            name?: string;
+                        }[] | null;
+                        samples?: {
+                            /** Format: date-time */
+                            at?: string;
+                            error?: string;
+                            outcome?: string;
+                            values?: (number | null)[] | null;
+                        }[];
+                        threshold?: string;
+                        verdict?: string;
+                    }[] | null;
+                    /** Format: date-time */
+                    finishedAt?: string;
+                    /** Format: date-time */
+                    startedAt?: string;
+                    verdict?: string;
+                };
                 application?: string;
                 before?: {
                     absent?: boolean;
@@ -3835,6 +4061,16 @@ export interface components {
                     stopped?: boolean;
                     version?: string;
                 };
+                checks?: {
+                    failureLimit?: number;
+                    interval?: string;
+                    name?: string;
+                    noData?: string;
+                    query?: string;
+                    samples?: number;
+                    template?: string;
+                    threshold?: string;
+                }[];
                 /** @description duration: 90s, 5m, 1h */
                 deadline?: string;
                 dependsOn?: string[];

@@ -326,7 +326,9 @@ func freePort(t testing.TB, ip string) int {
 }
 
 // serveVersion answers every request with the version's name, with the
-// status a request asks for in X-Status (200 without).
+// status a request asks for in X-Status, or of this version in
+// X-Status-<version> (200 without), after the delay it asks of this version
+// in X-Delay-<version> ("400ms"; none without).
 func serveVersion(t testing.TB, ip string, port int, version string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port)))
@@ -334,7 +336,14 @@ func serveVersion(t testing.TB, ip string, port int, version string) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if code, err := strconv.Atoi(r.Header.Get("X-Status")); err == nil && code >= 200 && code <= 599 {
+		if d, err := time.ParseDuration(r.Header.Get("X-Delay-" + version)); err == nil && d > 0 && d < 10*time.Second {
+			time.Sleep(d)
+		}
+		status := r.Header.Get("X-Status")
+		if mine := r.Header.Get("X-Status-" + version); mine != "" {
+			status = mine
+		}
+		if code, err := strconv.Atoi(status); err == nil && code >= 200 && code <= 599 {
 			w.WriteHeader(code)
 		}
 		io.WriteString(w, version)
