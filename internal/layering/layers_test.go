@@ -41,6 +41,12 @@ var layers = []layer{
 		neverReaches: []string{"SQL", "client-go", "application", "store", "api"},
 	},
 	{
+		name:         "clusterexecutor",
+		packages:     []string{"internal/pipeline/tekton"},
+		mayImport:    []string{"domain", "base", "kube", "client-go"},
+		neverReaches: []string{"SQL", "application", "store", "api"},
+	},
+	{
 		name:         "signon",
 		packages:     []string{"internal/sso/ldap", "internal/sso/oidc"},
 		mayImport:    []string{"domain", "base", "net/http"},
