@@ -141,7 +141,7 @@ var layers = []layer{
 		packages: []string{"internal/cli/admincmd", "internal/cli/clustercmd", "internal/cli/gatewaycmd",
 			"internal/cli/servercmd"},
 		mayImport: []string{"command", "cli", "api", "engine", "store", "server", "console", "outbound", "gateway", "kube", "signon", "executor",
-			"localcluster", "application", "domain", "base", "net/http"},
+			"clusterexecutor", "localcluster", "application", "domain", "base", "net/http"},
 	},
 	{
 		name:         "localcluster",

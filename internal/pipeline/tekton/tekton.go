@@ -32,6 +32,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/pipeline"
@@ -150,4 +151,14 @@ func (e *Executor) stepLog(ctx context.Context, ns, pod, step string, w io.Write
 	if _, err := io.Copy(w, io.LimitReader(rc, limit)); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(w, "(reading the log of %s/%s: %v)\n", pod, "step-"+step, err)
 	}
+}
+
+// FromKubeconfig returns an executor on the cluster of the kubeconfig
+// file at path (its current context).
+func FromKubeconfig(path string) (*Executor, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
+	}
+	return New(cfg)
 }
