@@ -93,9 +93,10 @@ func (f *follower) taskRun(ctx context.Context, pr *unstructured.Unstructured) *
 // buildSteps are the steps the PipelineRun runs, in order.
 var buildSteps = []string{pipeline.StepClone, pipeline.StepBuild, pipeline.StepPush}
 
-// observe announces what tr's steps did since the last look: a step that
-// started begins; one that ended well ends, its log copied from its
-// container. A failed step ends once the TaskRun has (Tekton records the
+// observe announces what tr's steps did since the last look, in order (a
+// step begins only after the one before it ended, however many a look
+// finds running): a step that started begins; one that ended well ends,
+// its log copied from its container. A failed step ends once the TaskRun has (Tekton records the
 // step's results then), and push only when the build does (finish), so
 // its end can still report a missing digest.
 func (f *follower) observe(ctx context.Context, tr *unstructured.Unstructured) {
@@ -105,14 +106,17 @@ func (f *follower) observe(ctx context.Context, tr *unstructured.Unstructured) {
 	done, _, _ := succeeded(tr)
 	pod, _, _ := unstructured.NestedString(tr.Object, "status", "podName")
 	for _, s := range stepStates(tr) {
-		if s.skipped || (s.terminated == nil && !s.running) || f.announced[s.name] == 2 || !isBuildStep(s.name) {
+		if !isBuildStep(s.name) || f.announced[s.name] == 2 {
 			continue
+		}
+		if s.skipped || (s.terminated == nil && !s.running) {
+			return
 		}
 		if f.announced[s.name] == 0 {
 			f.begin(s.name)
 		}
 		if s.terminated == nil || s.name == pipeline.StepPush || (s.exitCode() != 0 && done == metav1.ConditionUnknown) {
-			continue
+			return // the next steps are announced after this one ends
 		}
 		f.e.stepLog(ctx, f.ns, pod, s.name, f.logs[s.name])
 		f.end(s.name, s.err())
@@ -128,7 +132,7 @@ func (f *follower) finish(ctx context.Context, job pipeline.Job, tr *unstructure
 		pod, _, _ = unstructured.NestedString(tr.Object, "status", "podName")
 	}
 	for _, s := range stepStates(tr) {
-		if s.name != pipeline.StepPush || f.announced[s.name] == 2 || s.terminated == nil {
+		if s.name != pipeline.StepPush || f.announced[s.name] == 2 || s.terminated == nil || s.skipped {
 			continue
 		}
 		if f.announced[s.name] == 0 {

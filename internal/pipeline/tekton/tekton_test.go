@@ -131,6 +131,25 @@ func TestABuildRunsAsAPipelineRunThatTektonReconciles(t *testing.T) {
 	if st, reason := condition(pr); st != "True" || reason != "Succeeded" {
 		t.Errorf("PipelineRun condition %s/%s", st, reason)
 	}
+	// What comes from outside reaches the steps as parameters, never as
+	// part of a script.
+	tasks, _, _ := unstructured.NestedSlice(pr.Object, "spec", "pipelineSpec", "tasks")
+	steps0, _, _ := unstructured.NestedSlice(tasks[0].(map[string]any), "taskSpec", "steps")
+	for _, s := range steps0 {
+		if script := fmt.Sprint(s.(map[string]any)["script"]); strings.Contains(script, "red-auth") {
+			t.Errorf("a step's script holds the job's values:\n%s", script)
+		}
+	}
+	params, _, _ := unstructured.NestedSlice(pr.Object, "spec", "params")
+	if fmt.Sprint(params) != fmt.Sprint([]any{
+		map[string]any{"name": "repository", "value": "https://git.bank.example/pay/red-auth.git"},
+		map[string]any{"name": "branch", "value": "main"}, map[string]any{"name": "commit", "value": ""},
+		map[string]any{"name": "image", "value": "registry.bank.example/pay/red-auth:r1"},
+		map[string]any{"name": "package", "value": "./cmd/server"}, map[string]any{"name": "dockerfile", "value": "Dockerfile"},
+		map[string]any{"name": "context", "value": "."},
+	}) {
+		t.Errorf("PipelineRun params %v", params)
+	}
 	l := pr.GetLabels()
 	if l["berth.dev/tenant"] != "bank" || l["berth.dev/project"] != "pay" || l[tekton.LabelPipeline] != "red-auth-ci" || l[tekton.LabelRun] != "1" {
 		t.Errorf("PipelineRun labels %v", l)
