@@ -7,7 +7,7 @@
 # cluster beside the local control plane (internal/localcluster/tekton). The
 # result is cached by a hash of this module, apart from the Kubernetes
 # components' cache, so neither build redoes the other; a fresh machine
-# builds it by itself (about 5 minutes on 2 cores).
+# builds it by itself.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +33,7 @@ if [ -f "$dir/.complete" ]; then
 	exit 0
 fi
 
-echo "building the Tekton Pipelines $version controller into $dir (about 5 minutes, once per machine)" >&2
+echo "building the Tekton Pipelines $version controller into $dir (several minutes on 2 cores, once per machine)" >&2
 tmp=$(mktemp -d "$cache/tekton/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
