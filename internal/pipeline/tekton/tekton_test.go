@@ -131,6 +131,11 @@ func TestABuildRunsAsAPipelineRunThatTektonReconciles(t *testing.T) {
 	if st, reason := condition(pr); st != "True" || reason != "Succeeded" {
 		t.Errorf("PipelineRun condition %s/%s", st, reason)
 	}
+	// The build's deadline bounds the PipelineRun on the cluster too.
+	timeout, _, _ := unstructured.NestedString(pr.Object, "spec", "timeouts", "pipeline")
+	if d, err := time.ParseDuration(timeout); err != nil || d <= 0 || d > 3*time.Minute+time.Second {
+		t.Errorf("PipelineRun timeouts.pipeline %q", timeout)
+	}
 	// What comes from outside reaches the steps as parameters, never as
 	// part of a script.
 	tasks, _, _ := unstructured.NestedSlice(pr.Object, "spec", "pipelineSpec", "tasks")
