@@ -42,6 +42,10 @@ func (f *follower) follow(ctx context.Context, job pipeline.Job) (pipeline.Artif
 			err = fmt.Errorf("PipelineRun %s/%s was deleted", f.ns, f.name)
 			f.fail(f.current(), err)
 			return pipeline.Artifact{}, err
+		case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+			err = fmt.Errorf("read PipelineRun %s/%s: %w", f.ns, f.name, err)
+			f.fail(f.current(), err)
+			return pipeline.Artifact{}, err
 		case err == nil:
 			tr := f.taskRun(ctx, pr)
 			f.observe(ctx, tr)
@@ -49,7 +53,8 @@ func (f *follower) follow(ctx context.Context, job pipeline.Job) (pipeline.Artif
 				return f.finish(ctx, job, tr, st == metav1.ConditionTrue, msg)
 			}
 		}
-		// Other errors are the API server's or the network's: read again.
+		// Other errors are the API server's or the network's: read again
+		// (until the build's deadline).
 		select {
 		case <-ctx.Done():
 			return pipeline.Artifact{}, f.interrupted(ctx)
