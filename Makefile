@@ -34,8 +34,9 @@ image: web ## Build Berth's OCI image without a daemon (bin/berth-image.tar; PUS
 web: ## Build the console into web/dist when its sources changed (npm ci from the lockfile)
 	@scripts/web.sh
 
-components: ## Build (once per machine) the Kubernetes components of the local cluster
+components: ## Build (once per machine) the Kubernetes components of the local cluster and the Tekton controller
 	@build/components/build.sh
+	@build/components/tekton/build.sh
 
 run: build ## Build, start a local cluster (unless KUBECONFIG=… is given), Prometheus, Alertmanager, a registry and the server
 	@scripts/buildah.sh
@@ -57,12 +58,13 @@ test: lint web ## Lint, then run every test with the race detector, real cluster
 	@# Debian's prometheus and prometheus-alertmanager, for the alerting tests (internal/promtest).
 	@scripts/prometheus.sh
 	@go build -o bin/testreport ./scripts/testreport
-	@# The local control plane's components: built once per machine, cached by version.
+	@# The local control plane's components and the Tekton controller (for the Tekton executor's
+	@# tests): built once per machine, cached by version.
 	@# go test -json goes through bin/testreport: failures in full, skips listed, counts last.
 	@# Then, without the race detector, the tests that drive the Nacos Go SDK in-process: the SDK
 	@# races on its own client map (internal/api/nacos_sdk_norace_test.go); they are built only then.
-	components=$$(build/components/build.sh) && \
-		{ BERTH_COMPONENTS_DIR="$$components" go test -json -race -count=1 -timeout 40m $(TEST_FLAGS) ./...; \
+	components=$$(build/components/build.sh) && tekton=$$(build/components/tekton/build.sh) && \
+		{ BERTH_COMPONENTS_DIR="$$components" BERTH_TEKTON_DIR="$$tekton" go test -json -race -count=1 -timeout 40m $(TEST_FLAGS) ./...; \
 		  BERTH_COMPONENTS_DIR="$$components" go test -json -count=1 -timeout 20m -run '$(NORACE_TESTS)' ./internal/api/ ./internal/cli/e2e/; } | \
 		bin/testreport -allowed $(TEST_ALLOWED_SKIPS)
 

@@ -105,6 +105,12 @@ type Config struct {
 	AlertHookURL       string `json:"alertHookURL"`
 	Promtool           string `json:"promtool"`
 	AlertTiming        string `json:"alertTiming"`
+	// PipelineKubeconfig is the kubeconfig of the cluster whose Tekton
+	// runs the pipelines' builds (empty: the local executor builds on
+	// this machine); PipelineNamespace the namespace of every build there
+	// (empty: each project's "<tenant>-<project>-builds").
+	PipelineKubeconfig string `json:"pipelineKubeconfig"`
+	PipelineNamespace  string `json:"pipelineNamespace"`
 }
 
 // NacosGRPCAddr is the address the Nacos gRPC server listens on, "" for
@@ -187,6 +193,8 @@ func Fields() []Field {
 		{"alertHookURL", "BERTH_ALERT_HOOK_URL", "alert-hook-url", "the API's address as Alertmanager reaches it (default http://<listen>/api/v1)", func(c *Config) *string { return &c.AlertHookURL }},
 		{"promtool", "BERTH_PROMTOOL", "promtool", "promtool binary that checks alert rules (default: on PATH)", func(c *Config) *string { return &c.Promtool }},
 		{"alertTiming", "BERTH_ALERT_TIMING", "alert-timing", "Alertmanager's groupWait,groupInterval,repeatInterval (default 30s,5m,4h)", func(c *Config) *string { return &c.AlertTiming }},
+		{"pipelineKubeconfig", "BERTH_PIPELINE_KUBECONFIG", "pipeline-kubeconfig", "kubeconfig of the cluster whose Tekton runs pipeline builds (empty: builds run on this machine)", func(c *Config) *string { return &c.PipelineKubeconfig }},
+		{"pipelineNamespace", "BERTH_PIPELINE_NAMESPACE", "pipeline-namespace", "namespace of every Tekton build (empty: <tenant>-<project>-builds per project)", func(c *Config) *string { return &c.PipelineNamespace }},
 		{"sealKeyFile", "BERTH_SEAL_KEY_FILE", "seal-key-file", "key file sealing cluster kubeconfigs, mode 0600 (empty: seal.key in the data dir, created on first start)", func(c *Config) *string { return &c.SealKeyFile }},
 	}
 }

@@ -69,6 +69,15 @@ type runnerEnv struct {
 
 func newRunnerEnv(t *testing.T, timeout time.Duration) *runnerEnv {
 	t.Helper()
+	g := newGate()
+	e := newRunnerEnvOn(t, timeout, g)
+	e.g = g
+	return e
+}
+
+// newRunnerEnvOn is a runner building on exec.
+func newRunnerEnvOn(t *testing.T, timeout time.Duration, exec pipeline.Executor) *runnerEnv {
+	t.Helper()
 	st, err := store.Open(t.Context(), t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +95,7 @@ func newRunnerEnv(t *testing.T, timeout time.Duration) *runnerEnv {
 	if p.PipelineLogs, err = pipeline.NewLogs(t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
-	e := &runnerEnv{p: p, g: newGate(),
+	e := &runnerEnv{p: p,
 		admin: platform.Caller{Actor: audit.Actor{User: "ada"}, Bindings: []authz.Binding{{Role: authz.PlatformAdmin, Scope: authz.Platform}}}}
 	ctx, a := t.Context(), e.admin.Actor
 	if err := p.DB.InTx(ctx, func(tx platform.Tx) error {
@@ -111,7 +120,7 @@ func newRunnerEnv(t *testing.T, timeout time.Duration) *runnerEnv {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.r = controller.NewPipelineRunner(p.DB, p, e.g, p.PipelineLogs, t.TempDir(), slog.New(slog.DiscardHandler))
+	e.r = controller.NewPipelineRunner(p.DB, p, exec, p.PipelineLogs, t.TempDir(), slog.New(slog.DiscardHandler))
 	e.r.Limit = 1
 	e.r.Subscribe(changes)
 	return e
@@ -148,10 +157,11 @@ func (e *runnerEnv) get(t *testing.T, n int64) pipeline.Run {
 	return r
 }
 
-// waitFor polls run n until it is in state want.
+// waitFor polls run n until it is in state want (within three minutes:
+// builds on the local cluster's Tekton take seconds on a loaded machine).
 func (e *runnerEnv) waitFor(t *testing.T, n int64, want pipeline.State) pipeline.Run {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		r := e.get(t, n)
 		if r.State == want {

@@ -41,6 +41,12 @@ var layers = []layer{
 		neverReaches: []string{"SQL", "client-go", "application", "store", "api"},
 	},
 	{
+		name:         "clusterexecutor",
+		packages:     []string{"internal/pipeline/tekton"},
+		mayImport:    []string{"domain", "base", "kube", "client-go"},
+		neverReaches: []string{"SQL", "application", "store", "api"},
+	},
+	{
 		name:         "signon",
 		packages:     []string{"internal/sso/ldap", "internal/sso/oidc"},
 		mayImport:    []string{"domain", "base", "net/http"},
@@ -135,7 +141,7 @@ var layers = []layer{
 		packages: []string{"internal/cli/admincmd", "internal/cli/clustercmd", "internal/cli/gatewaycmd",
 			"internal/cli/servercmd"},
 		mayImport: []string{"command", "cli", "api", "engine", "store", "server", "console", "outbound", "gateway", "kube", "signon", "executor",
-			"localcluster", "application", "domain", "base", "net/http"},
+			"clusterexecutor", "localcluster", "application", "domain", "base", "net/http"},
 	},
 	{
 		name:         "localcluster",

@@ -264,7 +264,7 @@ func (c *Cluster) startComponent(ctx context.Context, name string, args []string
 		return fmt.Errorf("component %s: %w (build the components with build/components/build.sh)", name, err)
 	}
 	logPath := filepath.Join(c.opts.Dir, "logs", name+".log")
-	proc, err := startProcess(name, bin, args, logPath)
+	proc, err := startProcess(name, bin, args, nil, logPath)
 	if err != nil {
 		return err
 	}

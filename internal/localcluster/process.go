@@ -22,16 +22,18 @@ type process struct {
 	err  error         // valid after done
 }
 
-// startProcess runs bin with args, its output appended to logPath. The child
-// gets SIGKILL when the thread that started it dies (Pdeathsig), so killing
-// whatever supervises the cluster — even with SIGKILL — leaves no orphans.
-func startProcess(name, bin string, args []string, logPath string) (*process, error) {
+// startProcess runs bin with args, its output appended to logPath; env, when
+// not nil, is its whole environment (else it inherits this process's). The
+// child gets SIGKILL when the thread that started it dies (Pdeathsig), so
+// killing whatever supervises the cluster — even with SIGKILL — leaves no
+// orphans.
+func startProcess(name, bin string, args, env []string, logPath string) (*process, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open %s log: %w", name, err)
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Stdout, cmd.Stderr, cmd.Env = logf, logf, env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logf.Close()

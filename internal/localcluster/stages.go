@@ -48,3 +48,22 @@ func kwokStages(podIP string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// Annotations on a PipelineRun or TaskRun (Tekton copies them to the pod)
+// that tell the berth-tekton-steps-end stage how the simulated steps end.
+// Without them every step exits 0.
+const (
+	// StepFailAnnotation names the step (its Tekton name) that fails; the
+	// steps after it end as Skipped, as Tekton's entrypoint ends them.
+	StepFailAnnotation = "berth.dev/simulate-step-fail"
+	// StepExitCodeAnnotation is the failing step's exit code (default 1).
+	StepExitCodeAnnotation = "berth.dev/simulate-step-exit-code"
+	// StepMessageAnnotation is the failing step's result "message".
+	StepMessageAnnotation = "berth.dev/simulate-step-message"
+	// StepResultsAnnotation is a JSON object of string task results the
+	// last step writes when no step fails.
+	StepResultsAnnotation = "berth.dev/simulate-results"
+	// StepHoldAnnotation, with any value, keeps the steps running until
+	// the pod is deleted.
+	StepHoldAnnotation = "berth.dev/simulate-step-hold"
+)

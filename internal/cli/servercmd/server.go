@@ -31,7 +31,9 @@ import (
 	"berth.dev/berth/internal/identity"
 	"berth.dev/berth/internal/live"
 	"berth.dev/berth/internal/notify/webhook"
+	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/pipeline/local"
+	"berth.dev/berth/internal/pipeline/tekton"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/server"
@@ -107,11 +109,15 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	if err != nil {
 		return err
 	}
+	builds, err := pipelineExecutor(cfg)
+	if err != nil {
+		return err
+	}
 	eng, err := engine.New(st, engine.Options{Log: log, Sealer: sealer, AuditRetention: retention, Alerting: alerting, Promtool: cfg.Promtool,
 		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders, Webhooks: targets,
 		Live: live.Options{MaxStreams: cfg.Streams()}, ClusterQPS: cfg.QPS(), SSO: signOn.Infos, Directories: signOn.Directories,
 		TerminalRecordings: filepath.Join(cfg.DataDir, "recordings"), Elector: elector, Peers: peers,
-		PipelineDir: filepath.Join(cfg.DataDir, "pipelines"), PipelineExecutor: &local.Executor{}})
+		PipelineDir: filepath.Join(cfg.DataDir, "pipelines"), PipelineExecutor: builds})
 	if err != nil {
 		return err
 	}
@@ -269,4 +275,18 @@ func alertingOptions(cfg config.Config) (*prom.Options, error) {
 	return &prom.Options{RulesDir: cfg.PrometheusRules, PrometheusURL: cfg.PrometheusURL, AlertmanagerConfig: cfg.AlertmanagerConfig,
 		AlertmanagerURL: cfg.AlertmanagerURL, HookBase: cfg.HookURL(),
 		Timing: alert.Timing{GroupWait: t[0], GroupInterval: t[1], RepeatInterval: t[2]}}, nil
+}
+
+// pipelineExecutor is where pipelines build: Tekton on the cluster of
+// cfg.PipelineKubeconfig, or else this machine (ADR 0017).
+func pipelineExecutor(cfg config.Config) (pipeline.Executor, error) {
+	if cfg.PipelineKubeconfig == "" {
+		return &local.Executor{}, nil
+	}
+	e, err := tekton.FromKubeconfig(cfg.PipelineKubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("config pipelineKubeconfig: %w", err)
+	}
+	e.Namespace = cfg.PipelineNamespace
+	return e, nil
 }

@@ -100,6 +100,9 @@ func start() (*Cluster, error) {
 // and removes its directory. Use it as TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	if tekton != nil {
+		tekton.Stop()
+	}
 	if shared != nil {
 		shared.Stop()
 	}
