@@ -16,7 +16,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"berth.dev/berth/catalog"
 	"berth.dev/berth/internal/alert/prom"
+	"berth.dev/berth/internal/appstore"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
@@ -155,7 +157,11 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	po := platform.Options{Clock: o.Clock, Sealer: o.Sealer, AuditRetention: o.AuditRetention,
 		Identity: o.Identity, OrgHeaders: o.OrgHeaders, Changes: changes, SSO: o.SSO, Directories: o.Directories,
 		// Environments' namespaces are checked on their clusters.
-		Namespaces: kube.NamespaceInspector{}}
+		Namespaces: kube.NamespaceInspector{},
+		// The app store renders charts for their clusters; the starter
+		// catalogue is built in.
+		Store: platform.StoreOptions{Renderer: kube.ChartRenderer{},
+			Catalogs: []appstore.Catalog{appstore.DirCatalog{Catalog: catalog.Name, FS: catalog.Charts}}}}
 	if o.Alerting != nil {
 		po.AlertChecker = prom.Promtool{Path: o.Promtool}
 		po.AlertManager = &prom.Alertmanager{URL: o.Alerting.AlertmanagerURL}

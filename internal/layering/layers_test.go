@@ -14,7 +14,7 @@ var layers = []layer{
 	{
 		name: "base",
 		packages: []string{"internal/change", "internal/clock", "internal/config", "internal/i18n", "internal/keyfile",
-			"internal/resource", "internal/seal", "internal/version"},
+			"internal/resource", "internal/seal", "internal/version", "catalog"},
 		mayImport:    []string{"base"},
 		neverReaches: []string{"net/http", "SQL", "client-go"},
 	},
@@ -23,7 +23,8 @@ var layers = []layer{
 		packages: []string{"internal/apps", "internal/audit", "internal/authz", "internal/deploy",
 			"internal/gray", "internal/health", "internal/identity", "internal/live", "internal/manifest", "internal/netasset", "internal/notify",
 			"internal/release", "internal/sso", "internal/tenancy", "internal/terminal", "internal/traffic",
-			"internal/configcenter", "internal/podlog", "internal/leader", "internal/pipeline", "internal/alert"},
+			"internal/configcenter", "internal/podlog", "internal/leader", "internal/pipeline", "internal/alert",
+			"internal/appstore"},
 		mayImport:    []string{"domain", "base"},
 		neverReaches: []string{"net/http", "SQL", "client-go", "application", "store", "api"},
 	},
