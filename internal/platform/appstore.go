@@ -132,7 +132,7 @@ func (p *Platform) renderInstall(ctx context.Context, c Caller, in appstore.Inst
 		return apps.Version{}, err
 	}
 	if p.Store.Renderer == nil {
-		return apps.Version{}, errors.New("the app store has no chart renderer on this server")
+		return apps.Version{}, fmt.Errorf("the app store has no chart renderer on this server: %w", resource.ErrConflict)
 	}
 	cat, err := p.catalog(in.Catalog)
 	if err != nil {
