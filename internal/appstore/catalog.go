@@ -99,3 +99,48 @@ func (c DirCatalog) files(dir string) (Chart, error) {
 	}
 	return out, nil
 }
+
+// Curated is a catalogue narrowed to the charts a platform admin allows:
+// Allow holds "chart" (every version) or "chart@version"; empty allows
+// every chart.
+type Curated struct {
+	Catalog
+	Allow []string
+}
+
+func (c Curated) allowed(chart, version string) bool {
+	if len(c.Allow) == 0 {
+		return true
+	}
+	for _, a := range c.Allow {
+		if a == chart || a == chart+"@"+version {
+			return true
+		}
+	}
+	return false
+}
+
+// List implements Catalog: the allowed entries.
+func (c Curated) List(ctx context.Context) ([]Entry, error) {
+	all, err := c.Catalog.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, e := range all {
+		if c.allowed(e.Name, e.Version) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Get implements Catalog: an allowed chart version, else a field error
+// at "chart".
+func (c Curated) Get(ctx context.Context, chart, version string) (Chart, error) {
+	if !c.allowed(chart, version) {
+		return Chart{}, &resource.ValidationError{Fields: []resource.FieldError{{Path: "chart",
+			Reason: fmt.Sprintf("chart %s %s of catalog %s is not allowed on this platform", chart, version, c.Name())}}}
+	}
+	return c.Catalog.Get(ctx, chart, version)
+}

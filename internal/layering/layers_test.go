@@ -104,7 +104,7 @@ var layers = []layer{
 	},
 	{
 		name:         "outbound",
-		packages:     []string{"internal/notify/webhook", "internal/alert/prom"},
+		packages:     []string{"internal/notify/webhook", "internal/alert/prom", "internal/appstore/repo"},
 		mayImport:    []string{"application", "domain", "base", "net/http"},
 		neverReaches: []string{"SQL", "client-go", "store", "api"},
 	},
