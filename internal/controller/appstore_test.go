@@ -17,6 +17,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/localcluster"
 	"berth.dev/berth/internal/platform"
@@ -264,6 +265,24 @@ func TestAppStoreUpgradeThatCrashLoopsRollsBack(t *testing.T) {
 		var ve *resource.ValidationError
 		if !errors.As(err, &ve) || ve.Fields[0].Path != "name" {
 			t.Fatalf("upgrade of red-auth: %v", err)
+		}
+	})
+	t.Run("an install is scaled through its values, not by scale, and has no gray plans", func(t *testing.T) {
+		err := e.p.Do(t.Context(), alice, audit.Event{Action: "test"}, func(tx platform.Tx) error {
+			_, err := e.p.ScaleDeployment(t.Context(), tx, admin, e.appKey("cache"), 5)
+			return err
+		})
+		var ve *resource.ValidationError
+		if !errors.As(err, &ve) || ve.Fields[0].Path != "replicas" {
+			t.Fatalf("scale of an install: %v", err)
+		}
+		err = e.p.Do(t.Context(), alice, audit.Event{Action: "test"}, func(tx platform.Tx) error {
+			_, err := e.p.StartGrayPlan(t.Context(), tx, admin, gray.Plan{Tenant: "bank", Project: "channels", Application: "cache",
+				Environment: "test", GrayVersion: "r1"})
+			return err
+		})
+		if !errors.As(err, &ve) || ve.Fields[0].Path != "grayVersion" {
+			t.Fatalf("gray plan of an install: %v", err)
 		}
 	})
 	t.Run("install refuses an existing name", func(t *testing.T) {

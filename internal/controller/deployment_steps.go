@@ -158,7 +158,7 @@ func (p *deploymentPass) render(ctx context.Context) (bool, time.Duration, error
 func (p *deploymentPass) renderChart(ctx context.Context) (bool, time.Duration, error) {
 	k, d := p.k, p.d
 	w := kube.ChartWorkload{Tenant: k.Tenant, Project: k.Project, Environment: k.Environment, Namespace: p.env.Namespace,
-		App: k.Application, Version: p.v.Name, Objects: p.v.Chart.Objects, Stopped: d.Stopped, Replicas: d.Replicas}
+		App: k.Application, Version: p.v.Name, Objects: p.v.Chart.Objects, Stopped: d.Stopped}
 	if d.RestartedAt != nil {
 		w.RestartedAt = d.RestartedAt.UTC().Format(time.RFC3339)
 	}

@@ -268,6 +268,23 @@ func refuseHooks(hooks []*release.Hook) error {
 	return nil
 }
 
+// autoscaled returns the most replicas the objs' HorizontalPodAutoscalers
+// may scale each target to, by "Kind/name".
+func autoscaled(objs []*unstructured.Unstructured) map[string]int64 {
+	out := map[string]int64{}
+	for _, o := range objs {
+		if groupKind(o) != "autoscaling/HorizontalPodAutoscaler" {
+			continue
+		}
+		kind, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "kind")
+		name, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+		if n, ok := intField(o.Object, "spec", "maxReplicas"); ok && n > out[kind+"/"+name] {
+			out[kind+"/"+name] = n
+		}
+	}
+	return out
+}
+
 // checkChartObjects refuses what a project may not hold — cluster-scoped
 // objects (CustomResourceDefinitions too, for now), objects in another
 // namespace, kinds the cluster does not serve — and returns what the
@@ -275,6 +292,7 @@ func refuseHooks(hooks []*release.Hook) error {
 func checkChartObjects(objs []*unstructured.Unstructured, mapper meta.RESTMapper, namespace string) (resource.List, error) {
 	seen := map[string]bool{}
 	footprint := resource.List{}
+	scaled := autoscaled(objs)
 	for _, o := range objs {
 		gvk := o.GroupVersionKind()
 		what := fmt.Sprintf("%s %s", gvk.Kind, o.GetName())
@@ -292,7 +310,7 @@ func checkChartObjects(objs []*unstructured.Unstructured, mapper meta.RESTMapper
 		if ns := o.GetNamespace(); ns != "" && ns != namespace {
 			return nil, chartError("chart", "%s is in namespace %s: an install holds only objects of its environment's namespace %s", what, ns, namespace)
 		}
-		need, err := workloadFootprint(o)
+		need, err := workloadFootprint(o, scaled[o.GetKind()+"/"+o.GetName()])
 		if err != nil {
 			return nil, chartError("chart", "%s: %v", what, err)
 		}

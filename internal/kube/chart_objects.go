@@ -31,11 +31,12 @@ func groupKind(o *unstructured.Unstructured) string {
 }
 
 // workloadFootprint is what o holds against quota: each container's
-// requests times its replicas, one container per replica and container,
+// requests times its replicas (or the most an autoscaler may run,
+// maxReplicas, when more), one container per replica and container,
 // and a PersistentVolumeClaim's storage. A DaemonSet runs on every node,
 // which no project's quota can bound: refused. Containers must request
 // CPU and memory, or the quota could not count them.
-func workloadFootprint(o *unstructured.Unstructured) (resource.List, error) {
+func workloadFootprint(o *unstructured.Unstructured, maxReplicas int64) (resource.List, error) {
 	gk := groupKind(o)
 	switch gk {
 	case "apps/DaemonSet":
@@ -70,6 +71,7 @@ func workloadFootprint(o *unstructured.Unstructured) (resource.List, error) {
 			n = r
 		}
 	}
+	n = max(n, maxReplicas)
 	if gk == "batch/Job" {
 		if p, found := intField(o.Object, "spec", "parallelism"); found {
 			n = p
@@ -135,17 +137,17 @@ type ChartWorkload struct {
 	// Version is the name of the chart version (LabelVersion).
 	Version string
 	Objects []json.RawMessage
-	// Stopped scales every Deployment and StatefulSet to zero; Replicas
-	// (nil: the chart's) sets the replicas of the one named App.
+	// Stopped scales every Deployment and StatefulSet to zero. (Scale is
+	// refused for chart versions: replicas are values, their footprint is
+	// counted when the version is rendered.)
 	Stopped     bool
-	Replicas    *int32
 	RestartedAt string
 }
 
 // RenderChartObjects returns w's objects as the deployment controller
 // applies them: in w's namespace, with Berth's labels on each object and
 // each pod template (so the watcher sees the install's pods, and network
-// isolation selects them), stopped or scaled as asked. A selector that
+// isolation selects them), stopped as asked. A selector that
 // would no longer match its pods (it uses a label Berth sets, with
 // another value) is refused.
 func RenderChartObjects(w ChartWorkload) ([]*unstructured.Unstructured, error) {
@@ -163,13 +165,8 @@ func RenderChartObjects(w ChartWorkload) ([]*unstructured.Unstructured, error) {
 			return nil, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
 		}
 		gk := groupKind(o)
-		switch {
-		case scalable[gk] && w.Stopped:
+		if scalable[gk] && w.Stopped {
 			if err := unstructured.SetNestedField(o.Object, int64(0), "spec", "replicas"); err != nil {
-				return nil, err
-			}
-		case scalable[gk] && w.Replicas != nil && o.GetName() == w.App:
-			if err := unstructured.SetNestedField(o.Object, int64(*w.Replicas), "spec", "replicas"); err != nil {
 				return nil, err
 			}
 		}

@@ -28,6 +28,7 @@ func chartMapper() meta.RESTMapper {
 		{Group: "apps", Version: "v1", Kind: "DaemonSet"}, {Group: "batch", Version: "v1", Kind: "Job"}} {
 		m.Add(k, meta.RESTScopeNamespace)
 	}
+	m.Add(schema.GroupVersionKind{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"}, meta.RESTScopeNamespace)
 	m.Add(schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole"}, meta.RESTScopeRoot)
 	m.Add(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}, meta.RESTScopeRoot)
 	return m
@@ -208,5 +209,30 @@ data:
 	}
 	if !strings.Contains(string(r.Objects[0]), `"found":"0"`) {
 		t.Fatalf("object %s, want lookup to find nothing", r.Objects[0])
+	}
+}
+
+// An autoscaler's maxReplicas is what its target may run: the footprint
+// counts it.
+func TestRenderCountsAutoscaledReplicas(t *testing.T) {
+	r, err := render(t, testChart(map[string]string{"deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: c, image: x, resources: {requests: {cpu: 100m, memory: 10Mi}}}]}
+`, "hpa.yaml": `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: api}
+spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}, minReplicas: 2, maxReplicas: 6}
+`}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Footprint[resource.CPU], resource.MilliUnits(600); got != want {
+		t.Errorf("cpu %v, want %v (6 replicas × 100m)", got, want)
 	}
 }
