@@ -287,8 +287,8 @@ func autoscaled(objs []*unstructured.Unstructured) map[string]int64 {
 
 // checkChartObjects refuses what a project may not hold — cluster-scoped
 // objects (CustomResourceDefinitions too, for now), objects in another
-// namespace, kinds the cluster does not serve — and returns what the
-// workloads request.
+// namespace, kinds the cluster does not serve, Secrets — and returns what
+// the workloads request.
 func checkChartObjects(objs []*unstructured.Unstructured, mapper meta.RESTMapper, namespace string) (resource.List, error) {
 	seen := map[string]bool{}
 	footprint := resource.List{}
@@ -306,6 +306,11 @@ func checkChartObjects(objs []*unstructured.Unstructured, mapper meta.RESTMapper
 		}
 		if m.Scope.Name() != meta.RESTScopeNameNamespace {
 			return nil, chartError("chart", "%s is cluster-scoped: an install holds only objects of its environment's namespace %s", what, namespace)
+		}
+		if groupKind(o) == "/Secret" {
+			// The version keeps its objects, readable with version:read.
+			return nil, chartError("chart", "%s: a chart may not carry a Secret (Berth keeps a version's objects, readable by whoever reads versions); "+
+				"create the Secret in the namespace and give the chart its name", what)
 		}
 		if ns := o.GetNamespace(); ns != "" && ns != namespace {
 			return nil, chartError("chart", "%s is in namespace %s: an install holds only objects of its environment's namespace %s", what, ns, namespace)

@@ -170,6 +170,8 @@ func TestRenderRefusals(t *testing.T) {
 			[]string{"probe/templates/job.yaml", "Berth does not run hooks"}},
 		{"no requests", map[string]string{"pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n"},
 			[]string{"Pod p: container c requests no cpu"}},
+		{"secret", map[string]string{"s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: hunter2}\n"},
+			[]string{"Secret s: a chart may not carry a Secret"}},
 		{"daemon set", map[string]string{"ds.yaml": "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: d}\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n"},
 			[]string{"DaemonSet d: a DaemonSet runs on every node"}},
 		{"unserved kind", map[string]string{"x.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"},
