@@ -27,7 +27,7 @@ func TestTheAppStoreFromTheCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := b.run("", "store", "install", "cache", "-e", "dev", "--chart", "redis", "--version", "1.0.0", "-f", bad)
-	if err == nil || !strings.Contains(out, "/replicas") {
+	if err == nil || !strings.Contains(err.Error(), "values: ") || !strings.Contains(err.Error(), "at '/replicas'") {
 		t.Fatalf("install with bad values: %v\n%s", err, out)
 	}
 
