@@ -117,6 +117,9 @@ var schemaTypes = map[string]reflect.Type{
 	// Alerting (alerts.go).
 	"AlertRule":                reflect.TypeFor[apitypes.AlertRule](),
 	"AlertRules":               reflect.TypeFor[[]apitypes.AlertRule](),
+	"StoreCharts":              reflect.TypeFor[[]apitypes.StoreChart](),
+	"InstallRequest":           reflect.TypeFor[apitypes.InstallRequest](),
+	"Installs":                 reflect.TypeFor[[]apitypes.Install](),
 	"AlertReceiver":            reflect.TypeFor[apitypes.AlertReceiver](),
 	"AlertReceivers":           reflect.TypeFor[[]apitypes.AlertReceiver](),
 	"Silence":                  reflect.TypeFor[apitypes.Silence](),

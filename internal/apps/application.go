@@ -104,11 +104,18 @@ func (s *Service) activate(ctx context.Context, st Store, a audit.Actor, app App
 		Target: appPath(app.Tenant, app.Project, app.Name), Summary: summary})
 }
 
-// Reservation returns what a version holds against quota when it runs:
-// its requests times its maximum replica count, one container per replica
+// Reservation returns what a version holds against quota when it runs: a
+// chart version's footprint, or else its requests times its maximum replica count, one container per replica
 // and one config item per config ref. Products saturate at
 // resource.MaxQuantity; tenancy.Service.Reserve refuses such sizes.
 func Reservation(v Version) resource.List {
+	if v.Chart != nil {
+		out := resource.List{}
+		for n, q := range v.Chart.Footprint {
+			out[n] = q
+		}
+		return out
+	}
 	n := int64(v.Orchestration.Replicas)
 	if as := v.Orchestration.Autoscaling; as != nil && int64(as.MaxReplicas) > n {
 		n = int64(as.MaxReplicas)

@@ -58,8 +58,12 @@ type Version struct {
 	Tier      string     `json:"tier"`
 	Resources *Resources `json:"resources,omitempty"`
 	Pipeline  string     `json:"pipeline,omitempty"`
-	CreatedBy string     `json:"createdBy"`
-	CreatedAt time.Time  `json:"createdAt"`
+	// Chart is set on the versions of an app-store install: the chart
+	// rendered and the objects it rendered to, which the deployment
+	// controller applies instead of rendering Image and Orchestration.
+	Chart     *Chart    `json:"chart,omitempty"`
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // Source is where the version was built from.

@@ -30,6 +30,13 @@ func validateVersion(v Version, opt VersionOptions) error {
 	errs.CheckName("project", v.Project)
 	errs.CheckName("application", v.Application)
 	errs.CheckName("name", v.Name)
+	if v.Chart != nil {
+		validateChart(&errs, "chart", *v.Chart)
+		if v.Image != "" || v.Tier != "" || v.Resources != nil {
+			errs.Add("chart", "a chart version has no image, tier or resources: its objects say what runs")
+		}
+		return errs.Err()
+	}
 	switch {
 	case v.Image == "":
 		errs.Add("image", "must not be empty")
@@ -193,13 +200,16 @@ func (s *Service) CreateVersion(ctx context.Context, st Store, a audit.Actor, v 
 	if err := st.CreateVersion(ctx, v); err != nil {
 		return Version{}, fmt.Errorf("%s: %w", what, err)
 	}
-	ref := v.Image
+	what = fmt.Sprintf("image %s, tier %q", v.Image, v.Tier)
 	if v.Digest != "" {
-		ref += "@" + v.Digest
+		what = fmt.Sprintf("image %s@%s, tier %q", v.Image, v.Digest, v.Tier)
+	}
+	if v.Chart != nil {
+		what = fmt.Sprintf("%s, %d objects (%s)", v.Chart, len(v.Chart.Objects), v.Chart.Digest)
 	}
 	if err := s.record(ctx, st, a, audit.Event{Tenant: v.Tenant, Project: v.Project, Action: "version.create",
 		Target:  appPath(v.Tenant, v.Project, v.Application) + "/versions/" + v.Name,
-		Summary: fmt.Sprintf("created version %s of %s: image %s, tier %q", v.Name, v.Application, ref, v.Tier)}); err != nil {
+		Summary: fmt.Sprintf("created version %s of %s: %s", v.Name, v.Application, what)}); err != nil {
 		return Version{}, err
 	}
 	if opt.Activate {

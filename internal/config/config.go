@@ -111,6 +111,11 @@ type Config struct {
 	// (empty: each project's "<tenant>-<project>-builds").
 	PipelineKubeconfig string `json:"pipelineKubeconfig"`
 	PipelineNamespace  string `json:"pipelineNamespace"`
+	// ChartRepos are the app store's platform-wide chart repositories,
+	// "NAME=URL,..." (docs/app-store.md); ChartAllow, when set, the only
+	// charts installs may use, "CATALOG/CHART[@VERSION],...".
+	ChartRepos string `json:"chartRepos"`
+	ChartAllow string `json:"chartAllow"`
 }
 
 // NacosGRPCAddr is the address the Nacos gRPC server listens on, "" for
@@ -195,6 +200,8 @@ func Fields() []Field {
 		{"alertTiming", "BERTH_ALERT_TIMING", "alert-timing", "Alertmanager's groupWait,groupInterval,repeatInterval (default 30s,5m,4h)", func(c *Config) *string { return &c.AlertTiming }},
 		{"pipelineKubeconfig", "BERTH_PIPELINE_KUBECONFIG", "pipeline-kubeconfig", "kubeconfig of the cluster whose Tekton runs pipeline builds (empty: builds run on this machine)", func(c *Config) *string { return &c.PipelineKubeconfig }},
 		{"pipelineNamespace", "BERTH_PIPELINE_NAMESPACE", "pipeline-namespace", "namespace of every Tekton build (empty: <tenant>-<project>-builds per project)", func(c *Config) *string { return &c.PipelineNamespace }},
+		{"chartRepos", "BERTH_CHART_REPOS", "chart-repos", "the app store's chart repositories, NAME=URL,... (index.yaml over HTTP(S))", func(c *Config) *string { return &c.ChartRepos }},
+		{"chartAllow", "BERTH_CHART_ALLOW", "chart-allow", "the only charts installs may use, CATALOG/CHART[@VERSION],... (empty: every chart)", func(c *Config) *string { return &c.ChartAllow }},
 		{"sealKeyFile", "BERTH_SEAL_KEY_FILE", "seal-key-file", "key file sealing cluster kubeconfigs, mode 0600 (empty: seal.key in the data dir, created on first start)", func(c *Config) *string { return &c.SealKeyFile }},
 	}
 }
@@ -322,7 +329,56 @@ func (c Config) Validate() error {
 		bad("leaseNamespace", "must not be empty with leaderElection kubernetes")
 	}
 	c.validateAlerting(bad)
+	if _, err := c.Repos(); err != nil {
+		bad("chartRepos", err.Error())
+	}
+	if _, err := c.Allowed(); err != nil {
+		bad("chartAllow", err.Error())
+	}
 	return errors.Join(errs...)
+}
+
+// Repos parses ChartRepos: catalogue name → repository URL.
+func (c Config) Repos() (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range splitList(c.ChartRepos) {
+		name, u, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || (!strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://")) {
+			return nil, fmt.Errorf("want NAME=http(s)://URL, got %q", kv)
+		}
+		if _, dup := out[name]; dup || name == "starter" {
+			return nil, fmt.Errorf("catalogue %q is named twice (starter is built in)", name)
+		}
+		out[name] = u
+	}
+	return out, nil
+}
+
+// Allowed parses ChartAllow: catalogue name → "chart" or "chart@version"
+// entries; nil when every chart is allowed.
+func (c Config) Allowed() (map[string][]string, error) {
+	var out map[string][]string
+	for _, e := range splitList(c.ChartAllow) {
+		cat, chart, ok := strings.Cut(e, "/")
+		if !ok || cat == "" || chart == "" {
+			return nil, fmt.Errorf("want CATALOG/CHART[@VERSION], got %q", e)
+		}
+		if out == nil {
+			out = map[string][]string{}
+		}
+		out[cat] = append(out[cat], chart)
+	}
+	return out, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Election returns how this server elects its leader: "none" (SQLite, or

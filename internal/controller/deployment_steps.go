@@ -124,6 +124,9 @@ func (p *deploymentPass) namespace(ctx context.Context) (bool, time.Duration, er
 
 func (p *deploymentPass) render(ctx context.Context) (bool, time.Duration, error) {
 	k, d := p.k, p.d
+	if p.v.Chart != nil {
+		return p.renderChart(ctx)
+	}
 	w := kube.Workload{Tenant: k.Tenant, Project: k.Project, Environment: k.Environment, Namespace: p.env.Namespace,
 		App: k.Application, Version: p.v, Replicas: d.Replicas, NodePorts: p.nodePorts}
 	if d.Stopped {
@@ -142,6 +145,24 @@ func (p *deploymentPass) render(ctx context.Context) (bool, time.Duration, error
 	}
 	w.Files = files[0]
 	objs, err := kube.Render(w)
+	if err != nil {
+		return true, 0, p.fail(ctx, fmt.Errorf("render: %w", err))
+	}
+	p.objs = objs
+	return false, 0, nil
+}
+
+// renderChart renders a chart version (an app-store install): the objects
+// rendered when the version was made, in the environment's namespace, with
+// Berth's labels.
+func (p *deploymentPass) renderChart(ctx context.Context) (bool, time.Duration, error) {
+	k, d := p.k, p.d
+	w := kube.ChartWorkload{Tenant: k.Tenant, Project: k.Project, Environment: k.Environment, Namespace: p.env.Namespace,
+		App: k.Application, Version: p.v.Name, Objects: p.v.Chart.Objects, Stopped: d.Stopped}
+	if d.RestartedAt != nil {
+		w.RestartedAt = d.RestartedAt.UTC().Format(time.RFC3339)
+	}
+	objs, err := kube.RenderChartObjects(w)
 	if err != nil {
 		return true, 0, p.fail(ctx, fmt.Errorf("render: %w", err))
 	}

@@ -123,6 +123,11 @@ func (s *Service) Scale(ctx context.Context, st Store, a audit.Actor, k Key, rep
 			return &resource.ValidationError{Fields: []resource.FieldError{{Path: "replicas", Reason: fmt.Sprintf(
 				"version %s autoscales between %d and %d replicas; change its autoscaling instead", v.Name, as.MinReplicas, as.MaxReplicas)}}}
 		}
+		if v.Chart != nil {
+			// Its footprint, counted against quota, is the chart's objects.
+			return &resource.ValidationError{Fields: []resource.FieldError{{Path: "replicas", Reason: fmt.Sprintf(
+				"version %s is an app-store chart version; set replicas in its values and upgrade it", v.Name)}}}
+		}
 		d.Replicas = &replicas
 		return nil
 	})

@@ -16,8 +16,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"berth.dev/berth/catalog"
 	"berth.dev/berth/internal/alert/prom"
 	analysisprom "berth.dev/berth/internal/analysis/prom"
+	"berth.dev/berth/internal/appstore"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
@@ -100,6 +102,28 @@ type Options struct {
 	// Promtool checks rules when Alerting is set (default: on PATH).
 	Alerting *prom.Options
 	Promtool string
+	// Catalogs are the app store's catalogues besides the built-in
+	// starter one; ChartAllow, when not nil, narrows each catalogue (by
+	// name) to the charts it lists ("chart" or "chart@version"; a
+	// catalogue it does not name offers nothing).
+	Catalogs   []appstore.Catalog
+	ChartAllow map[string][]string
+}
+
+// catalogs are the app store's catalogues: the built-in starter one and
+// o.Catalogs, each narrowed by o.ChartAllow.
+func catalogs(o Options) []appstore.Catalog {
+	all := append([]appstore.Catalog{appstore.DirCatalog{Catalog: catalog.Name, FS: catalog.Charts}}, o.Catalogs...)
+	if o.ChartAllow == nil {
+		return all
+	}
+	out := make([]appstore.Catalog, 0, len(all))
+	for _, c := range all {
+		if allow := o.ChartAllow[c.Name()]; len(allow) > 0 {
+			out = append(out, appstore.Curated{Catalog: c, Allow: allow})
+		}
+	}
+	return out
 }
 
 // Engine is the platform and the controllers that act on its changes. The
@@ -156,7 +180,10 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	po := platform.Options{Clock: o.Clock, Sealer: o.Sealer, AuditRetention: o.AuditRetention,
 		Identity: o.Identity, OrgHeaders: o.OrgHeaders, Changes: changes, SSO: o.SSO, Directories: o.Directories,
 		// Environments' namespaces are checked on their clusters.
-		Namespaces: kube.NamespaceInspector{}}
+		Namespaces: kube.NamespaceInspector{},
+		// The app store renders charts for their clusters; the starter
+		// catalogue is built in.
+		Store: platform.StoreOptions{Renderer: kube.ChartRenderer{}, Catalogs: catalogs(o)}}
 	if o.Alerting != nil {
 		po.AlertChecker = prom.Promtool{Path: o.Promtool}
 		po.AlertManager = &prom.Alertmanager{URL: o.Alerting.AlertmanagerURL}

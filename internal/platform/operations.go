@@ -128,6 +128,11 @@ func (p *Platform) StartGrayPlan(ctx context.Context, tx Tx, c Caller, spec gray
 	if err := release.Unapproved(ctx, tx, k, "a gray plan of "+spec.GrayVersion); err != nil {
 		return gray.Plan{}, err
 	}
+	if v, err := tx.GetVersion(ctx, k.Tenant, k.Project, k.Application, spec.GrayVersion); err == nil && v.Chart != nil {
+		// The gray controller renders images and orchestration, not charts.
+		return gray.Plan{}, &resource.ValidationError{Fields: []resource.FieldError{{Path: "grayVersion",
+			Reason: fmt.Sprintf("version %s is an app-store chart version: gray plans run image versions; release it with a release order", v.Name)}}}
+	}
 	return p.Gray.Start(ctx, tx, c.Actor, spec)
 }
 

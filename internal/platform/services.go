@@ -59,6 +59,9 @@ type Options struct {
 	// silences and the alerts firing now (alerts.go); nil: none.
 	AlertChecker alert.Checker
 	AlertManager alert.Manager
+	// Store renders charts and names the catalogues of the app store
+	// (appstore.go); zero: no installs.
+	Store StoreOptions
 }
 
 // Platform is the set of domain services over one database.
@@ -93,6 +96,8 @@ type Platform struct {
 	// Alertmanager (Options.AlertManager).
 	Alerting     *alert.Service
 	AlertManager alert.Manager
+	// Store is the app store's renderer and catalogues (Options.Store).
+	Store StoreOptions
 }
 
 // New wires the services over db. With o.Changes, p.DB is db announcing
@@ -138,6 +143,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Pipelines:    pipeline.NewService(o.Clock, o.Sealer, o.Changes),
 		Alerting:     alert.NewService(o.Clock, o.Changes, o.AlertChecker),
 		AlertManager: o.AlertManager,
+		Store:        o.Store,
 	}, nil
 }
 

@@ -34,6 +34,7 @@ import (
 	"berth.dev/berth/internal/cli/pipelinecmd"
 	"berth.dev/berth/internal/cli/releasecmd"
 	"berth.dev/berth/internal/cli/servercmd"
+	"berth.dev/berth/internal/cli/storecmd"
 	"berth.dev/berth/internal/cli/tokencmd"
 	"berth.dev/berth/internal/cli/usercmd"
 	"berth.dev/berth/internal/config"
@@ -67,7 +68,8 @@ func (b berth) runTo(ctx context.Context, out io.Writer, stdin string, args ...s
 	root.SetErr(out)
 	root.AddCommand(appcmd.New(env), logincmd.New(env), contextcmd.New(env), getcmd.New(env), describecmd.New(env),
 		deletecmd.New(env), applycmd.New(env), auditcmd.New(env), tokencmd.New(env), usercmd.New(env), releasecmd.New(env),
-		netcmd.New(env), grantcmd.New(env), floorcmd.New(env), configcmd.New(env), logscmd.New(env), pipelinecmd.New(env))
+		netcmd.New(env), grantcmd.New(env), floorcmd.New(env), configcmd.New(env), logscmd.New(env), pipelinecmd.New(env),
+		storecmd.New(env))
 	return root.ExecuteContext(ctx)
 }
 

@@ -3,8 +3,6 @@
 package servercmd
 
 import (
-	"berth.dev/berth/internal/alert"
-	"berth.dev/berth/internal/alert/prom"
 	"bytes"
 	"context"
 	"errors"
@@ -21,7 +19,11 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"berth.dev/berth/internal/alert"
+	"berth.dev/berth/internal/alert/prom"
 	"berth.dev/berth/internal/api"
+	"berth.dev/berth/internal/appstore"
+	"berth.dev/berth/internal/appstore/repo"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/cli"
 	"berth.dev/berth/internal/config"
@@ -113,7 +115,13 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	eng, err := engine.New(st, engine.Options{Log: log, Sealer: sealer, AuditRetention: retention, Alerting: alerting, Promtool: cfg.Promtool,
+	repos, _ := cfg.Repos()        // validated
+	chartAllow, _ := cfg.Allowed() // validated
+	var catalogs []appstore.Catalog
+	for name, u := range repos {
+		catalogs = append(catalogs, &repo.Catalog{Catalog: name, URL: u})
+	}
+	eng, err := engine.New(st, engine.Options{Log: log, Catalogs: catalogs, ChartAllow: chartAllow, Sealer: sealer, AuditRetention: retention, Alerting: alerting, Promtool: cfg.Promtool,
 		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders, Webhooks: targets,
 		Live: live.Options{MaxStreams: cfg.Streams()}, ClusterQPS: cfg.QPS(), SSO: signOn.Infos, Directories: signOn.Directories,
 		TerminalRecordings: filepath.Join(cfg.DataDir, "recordings"), Elector: elector, Peers: peers,

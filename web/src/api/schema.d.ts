@@ -490,6 +490,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/store/charts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the charts of the app store's catalogues */
+        get: operations["getStoreCharts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants": {
         parameters: {
             query?: never;
@@ -1428,6 +1445,58 @@ export interface paths {
         put?: never;
         /** Widen a canary plan to its next (or a given) step */
         post: operations["postTenantsTenantProjectsProjectEnvironmentsEnvironmentGrayplansAppStep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/installs/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Uninstall: remove the install's deployment and every object it applied; its application and versions stay */
+        delete: operations["deleteTenantsTenantProjectsProjectEnvironmentsEnvironmentInstallsName"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/installs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a project's app-store installs (deployments of chart versions) */
+        get: operations["getTenantsTenantProjectsProjectInstalls"];
+        put?: never;
+        /** Install a chart: render it for the environment's cluster, check the project's quota, create the application and its version r1 and deploy it */
+        post: operations["postTenantsTenantProjectsProjectInstalls"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/installs/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Upgrade an install: render its next chart version and deploy it (versionOnly: only create it, for a release order) */
+        put: operations["putTenantsTenantProjectsProjectInstallsName"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3160,6 +3229,66 @@ export interface components {
             /** Format: date-time */
             updatedAt?: string;
         };
+        InstallRequest: {
+            catalog?: string;
+            chart?: string;
+            environment?: string;
+            name?: string;
+            values?: string;
+            version?: string;
+            versionOnly?: boolean;
+        };
+        Installs: {
+            chart?: {
+                appVersion?: string;
+                catalog?: string;
+                digest?: string;
+                footprint?: {
+                    [key: string]: string;
+                } | null;
+                name?: string;
+                notes?: string;
+                objects?: unknown[] | null;
+                values?: string;
+                version?: string;
+            };
+            deployment?: {
+                application?: string;
+                applied?: {
+                    /** Format: date-time */
+                    at?: string;
+                    conditions?: {
+                        /** Format: date-time */
+                        lastTransitionTime?: string;
+                        message?: string;
+                        observedGeneration?: number;
+                        reason?: string;
+                        status?: string;
+                        type?: string;
+                    }[];
+                    error?: string;
+                    generation?: number;
+                    /** @description any JSON value */
+                    inventory?: unknown;
+                };
+                /** Format: date-time */
+                createdAt?: string;
+                createdBy?: string;
+                deleting?: boolean;
+                environment?: string;
+                generation?: number;
+                project?: string;
+                replicas?: number;
+                resourceVersion?: number;
+                /** Format: date-time */
+                restartedAt?: string;
+                stopped?: boolean;
+                tenant?: string;
+                /** Format: date-time */
+                updatedAt?: string;
+                version?: string;
+            };
+        }[];
         Isolation: {
             allow?: {
                 from?: {
@@ -4169,6 +4298,13 @@ export interface components {
             startsAt?: string;
             state?: string;
         }[];
+        StoreCharts: {
+            appVersion?: string;
+            catalog?: string;
+            description?: string;
+            name?: string;
+            version?: string;
+        }[];
         Tenant: {
             /** Format: date-time */
             createdAt?: string;
@@ -4407,6 +4543,19 @@ export interface components {
         };
         Version: {
             application?: string;
+            chart?: {
+                appVersion?: string;
+                catalog?: string;
+                digest?: string;
+                footprint?: {
+                    [key: string]: string;
+                } | null;
+                name?: string;
+                notes?: string;
+                objects?: unknown[] | null;
+                values?: string;
+                version?: string;
+            };
             /** Format: date-time */
             createdAt?: string;
             createdBy?: string;
@@ -5757,6 +5906,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getStoreCharts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreCharts"];
+                };
             };
             /** @description error */
             default: {
@@ -8594,6 +8772,143 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GrayPlanView"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteTenantsTenantProjectsProjectEnvironmentsEnvironmentInstallsName: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectInstalls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Installs"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsTenantProjectsProjectInstalls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InstallRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Version"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putTenantsTenantProjectsProjectInstallsName: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InstallRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Version"];
                 };
             };
             /** @description error */
