@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -132,6 +134,9 @@ func RenderChartFor(_ context.Context, caps Capabilities, mapper meta.RESTMapper
 	if err := checkKubeVersion(ch, kv); err != nil {
 		return appstore.Rendered{}, err
 	}
+	if err := checkSchemaRefs(ch); err != nil {
+		return appstore.Rendered{}, err
+	}
 	revision := max(req.Revision, 1)
 	opts := common.ReleaseOptions{Name: req.Release, Namespace: req.Namespace, Revision: revision, IsInstall: !req.Upgrade, IsUpgrade: req.Upgrade}
 	values, err := util.ToRenderValuesWithSchemaValidation(ch, req.Values, opts, hc, false)
@@ -212,6 +217,58 @@ func loadChart(c appstore.Chart) (*chartv2.Chart, error) {
 		files = append(files, &archive.BufferedFile{Name: f.Name, Data: f.Data})
 	}
 	return loader.LoadFiles(files)
+}
+
+// checkSchemaRefs refuses a values schema, the chart's or a dependency's,
+// that refers outside itself: Helm's schema compiler loads "$ref" and
+// "$schema" URLs over HTTP(S) and from files, which would let a chart make
+// the server fetch any address its network reaches, or read its files.
+// References within the document ("#/...") and the JSON Schema drafts the
+// compiler knows are kept.
+func checkSchemaRefs(ch *chartv2.Chart) error {
+	if len(ch.Schema) > 0 {
+		var doc any
+		if err := json.Unmarshal(ch.Schema, &doc); err != nil {
+			return chartError("chart", "%s: values.schema.json is not JSON: %v", ch.ChartFullPath(), err)
+		}
+		if err := outsideRef(doc, "#"); err != nil {
+			return chartError("chart", "%s: values.schema.json %v", ch.ChartFullPath(), err)
+		}
+	}
+	for _, dep := range ch.Dependencies() {
+		if err := checkSchemaRefs(dep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outsideRef finds the first reference in schema node v, at pointer at,
+// that leaves the document.
+func outsideRef(v any, at string) error {
+	switch n := v.(type) {
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(n)) {
+			s, isString := n[k].(string)
+			switch {
+			case !isString:
+			case (k == "$ref" || k == "$dynamicRef") && !strings.HasPrefix(s, "#"):
+				return fmt.Errorf("at %s/%s refers outside the schema (%q): only references within it (#/...) are allowed", at, k, s)
+			case k == "$schema" && !strings.HasPrefix(s, "http://json-schema.org/") && !strings.HasPrefix(s, "https://json-schema.org/"):
+				return fmt.Errorf("at %s/$schema names %q: only the JSON Schema drafts are allowed", at, s)
+			}
+			if err := outsideRef(n[k], at+"/"+k); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range n {
+			if err := outsideRef(e, fmt.Sprintf("%s/%d", at, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // renderError says why Helm refused: values against the schema (at

@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -236,5 +240,53 @@ spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}, minRe
 	}
 	if got, want := r.Footprint[resource.CPU], resource.MilliUnits(600); got != want {
 		t.Errorf("cpu %v, want %v (6 replicas × 100m)", got, want)
+	}
+}
+
+// A values schema that refers outside itself is refused before Helm's
+// compiler would fetch it: a chart must not make the server reach an
+// address of its choosing or read the server's files. The loopback server
+// counts the requests it gets: none.
+func TestRenderRefusesSchemaReferencesOutsideTheChart(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		_, _ = io.WriteString(w, `{"type": "object"}`)
+	}))
+	defer srv.Close()
+	withSchema := func(schema string) appstore.Chart {
+		ch := testChart(map[string]string{"pod.yaml": okPod})
+		ch.Files = append(ch.Files, appstore.File{Name: "values.schema.json", Data: []byte(schema)})
+		return ch
+	}
+	for _, tc := range []struct{ name, schema, want string }{
+		{"http", `{"type": "object", "properties": {"x": {"$ref": "` + srv.URL + `/s.json"}}}`,
+			`at #/properties/x/$ref refers outside the schema ("` + srv.URL + `/s.json")`},
+		{"file", `{"allOf": [{"$ref": "file:///etc/passwd"}]}`, `at #/allOf/0/$ref refers outside the schema ("file:///etc/passwd")`},
+		{"relative", `{"$id": "` + srv.URL + `/", "$ref": "other.json"}`, `at #/$ref refers outside the schema ("other.json")`},
+		{"meta-schema", `{"$schema": "` + srv.URL + `/meta.json", "type": "object"}`, `at #/$schema names "` + srv.URL + `/meta.json"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := render(t, withSchema(tc.schema), nil)
+			if err == nil {
+				t.Fatal("rendered, want a refusal")
+			}
+			if f := refusal(t, err); f.Path != "chart" || !strings.Contains(f.Reason, tc.want) {
+				t.Errorf("refusal %+v, want chart: …%s…", f, tc.want)
+			}
+		})
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the schema's server was asked %d times, want never", n)
+	}
+	// References within the schema, and a draft's meta-schema, still work.
+	local := `{"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": {"n": {"type": "integer"}},
+		"properties": {"replicas": {"$ref": "#/$defs/n"}}}`
+	if _, err := render(t, withSchema(local), map[string]any{"replicas": 2}); err != nil {
+		t.Fatalf("a schema with a reference within itself: %v", err)
+	}
+	_, err := render(t, withSchema(local), map[string]any{"replicas": "two"})
+	if err == nil || refusal(t, err).Path != "values" {
+		t.Fatalf("a value against the referenced definition: %v, want a refusal at values", err)
 	}
 }
