@@ -92,6 +92,11 @@ type Options struct {
 	// Peers carries committed changes to and from the other replicas on
 	// the database (nil: none).
 	Peers Peers
+	// GatewayLedger is where the replicas on the database record what
+	// their gateways have put in force, so that the leader waits for
+	// every replica's gateways (nil: this replica's only;
+	// gateway.Publisher.Share).
+	GatewayLedger gateway.Ledger
 	// PipelineDir holds the pipelines' step logs, work and build caches
 	// (created 0700); empty: no runner (runs stay queued).
 	// PipelineExecutor builds their images (internal/pipeline/local).
@@ -218,6 +223,9 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	e.Isolation = controller.NewIsolation(e.fence, p.Network, e.Clusters, log, IsolationResync)
 	e.GrayPlans = controller.NewGrayPlans(e.fence, p.Gray, p.Config, e.Clusters, p.Clock, log, GrayPlanResync)
 	e.Gateway = gateway.NewPublisher()
+	if o.GatewayLedger != nil {
+		e.Gateway.Share(o.GatewayLedger)
+	}
 	e.GatewayConfig = controller.NewGatewayConfig(db, p.Gray.Headers(), e.Gateway, log)
 	e.GrayPlans.RouteThrough(e.GatewayConfig)
 	if o.Alerting != nil {
@@ -271,7 +279,8 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 }
 
 // Run connects the registered clusters and runs, on every replica, the
-// cluster connections, the gateway configuration, the coalescing of live
+// cluster connections, the gateway configuration and its gateways'
+// acknowledgements, the coalescing of live
 // status changes and the relay of changes between replicas; and, while
 // this replica leads (Options.Elector), the singletons: every controller
 // that acts on clusters, the notification sender, the hourly audit pruning,
@@ -290,6 +299,7 @@ func (e *Engine) Run(ctx context.Context) (stop func()) {
 	for _, run := range []func(){
 		func() { clusters.Run(ctx, ClusterResync) },
 		func() { e.GatewayConfig.Run(ctx, GatewayConfigEvery) },
+		func() { e.Gateway.RunLedger(ctx, e.log) },
 		func() { e.status.Run(ctx, StatusEvery) },
 		func() { e.sendChanges(ctx) },
 		func() { e.hearChanges(ctx) },

@@ -41,11 +41,19 @@ type Publisher struct {
 	mu      sync.Mutex
 	data    []byte
 	id      string
+	since   time.Time     // when id became current
 	changed chan struct{} // closed and replaced on every Publish
 	// subs are the connected subscribers that report what they apply
 	// (header SubscriberHeader), by subscriber ID: how many streams each
 	// holds open and the configuration ID it last reported applied.
 	subs map[string]*subscription
+
+	// With a Ledger (Share), the subscribers whose rows are to be written
+	// again, and a wake-up for RunLedger.
+	ledger  Ledger
+	replica string
+	dirty   map[string]bool
+	wrote   chan struct{}
 }
 
 type subscription struct {
@@ -90,8 +98,8 @@ func (p *Publisher) Publish(cfg Config) error {
 	if id == p.id {
 		return nil
 	}
-	p.data, p.id = data, id
 	now := time.Now()
+	p.data, p.id, p.since = data, id, now
 	for _, s := range p.subs {
 		if s.behind.IsZero() {
 			s.behind = now
@@ -121,6 +129,9 @@ func (p *Publisher) Applied(sub, id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s, ok := p.subs[sub]; ok {
+		if s.applied != id {
+			p.markLocked(sub)
+		}
 		s.applied = id
 		if id == p.id {
 			s.behind = time.Time{}
@@ -132,19 +143,25 @@ func (p *Publisher) Applied(sub, id string) {
 // connected subscriber that reports what it applies, except those that have
 // been behind for AckWait or longer (a stuck gateway does not stop the
 // platform; it is the gateway's operators' alarm). It is what lets the gray plan controller
-// remove a version's pods only once no gateway routes to them.
+// remove a version's pods only once no gateway routes to them. With a
+// Ledger (Share) the subscribers of the other replicas count too: those
+// seen within LedgerLive, until AckWait after the configuration became
+// current here.
 func (p *Publisher) Delivered() bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.id == "" {
+		p.mu.Unlock()
 		return true
 	}
 	for _, s := range p.subs {
 		if s.applied != p.id && time.Since(s.behind) < p.AckWait {
+			p.mu.Unlock()
 			return false
 		}
 	}
-	return true
+	l, replica, id, since := p.ledger, p.replica, p.id, p.since
+	p.mu.Unlock()
+	return p.othersDelivered(l, replica, id, since)
 }
 
 // subscribe counts one more stream of sub; the returned function ends it.
@@ -158,6 +175,7 @@ func (p *Publisher) subscribe(sub string) func() {
 		}
 		s = &subscription{behind: time.Now()}
 		p.subs[sub] = s
+		p.markLocked(sub)
 	}
 	s.streams++
 	return func() {
@@ -165,6 +183,7 @@ func (p *Publisher) subscribe(sub string) func() {
 		defer p.mu.Unlock()
 		if s.streams--; s.streams == 0 {
 			delete(p.subs, sub)
+			p.markLocked(sub)
 		}
 	}
 }

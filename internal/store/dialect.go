@@ -28,6 +28,8 @@ type dialect struct {
 	forUpdate string
 	// packedAuditCols reads an audit record as three columns (audit.go).
 	packedAuditCols string
+	// nowMillis is the database's clock in Unix milliseconds.
+	nowMillis string
 	// unique and foreignKey classify a driver error.
 	unique, foreignKey func(error) bool
 }
@@ -35,6 +37,7 @@ type dialect struct {
 var sqliteDialect = &dialect{
 	name:            "sqlite",
 	packedAuditCols: packedAuditCols("char(31)"),
+	nowMillis:       "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
 	unique: func(err error) bool {
 		var e *sqlite.Error
 		return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -50,6 +53,7 @@ var postgresDialect = &dialect{
 	dollar:          true,
 	forUpdate:       " FOR UPDATE",
 	packedAuditCols: packedAuditCols("chr(31)"),
+	nowMillis:       "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)",
 	unique: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"

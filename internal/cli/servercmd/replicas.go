@@ -12,6 +12,7 @@ import (
 
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/engine"
+	"berth.dev/berth/internal/gateway"
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/leader"
 	"berth.dev/berth/internal/resource"
@@ -46,6 +47,18 @@ func replicas(cfg config.Config, st *store.Store, log *slog.Logger) (leader.Elec
 		return e, st, nil
 	}
 	return nil, nil, fmt.Errorf("config leaderElection: unknown %q", kind)
+}
+
+var _ gateway.Ledger = (*store.Store)(nil)
+
+// gatewayLedger is where this replica records its gateways'
+// acknowledgements: the database when it has peers, none when it is alone
+// (they stay in memory, and an acknowledgement writes nothing).
+func gatewayLedger(st *store.Store, peers engine.Peers) gateway.Ledger {
+	if peers == nil {
+		return nil
+	}
+	return st
 }
 
 // holderID names this replica among those of its database: its host and

@@ -124,7 +124,7 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	eng, err := engine.New(st, engine.Options{Log: log, Catalogs: catalogs, ChartAllow: chartAllow, Sealer: sealer, AuditRetention: retention, Alerting: alerting, Promtool: cfg.Promtool,
 		Identity: identity.Options{SessionTTL: sessionTTL, TokenTTL: tokenTTL}, OrgHeaders: orgHeaders, Webhooks: targets,
 		Live: live.Options{MaxStreams: cfg.Streams()}, ClusterQPS: cfg.QPS(), SSO: signOn.Infos, Directories: signOn.Directories,
-		TerminalRecordings: filepath.Join(cfg.DataDir, "recordings"), Elector: elector, Peers: peers,
+		TerminalRecordings: filepath.Join(cfg.DataDir, "recordings"), Elector: elector, Peers: peers, GatewayLedger: gatewayLedger(st, peers),
 		PipelineDir: filepath.Join(cfg.DataDir, "pipelines"), PipelineExecutor: builds})
 	if err != nil {
 		return err
