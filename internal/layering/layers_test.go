@@ -23,7 +23,7 @@ var layers = []layer{
 		packages: []string{"internal/apps", "internal/audit", "internal/authz", "internal/deploy",
 			"internal/gray", "internal/health", "internal/identity", "internal/live", "internal/manifest", "internal/netasset", "internal/notify",
 			"internal/release", "internal/sso", "internal/tenancy", "internal/terminal", "internal/traffic",
-			"internal/configcenter", "internal/podlog", "internal/leader", "internal/pipeline", "internal/alert", "internal/analysis"},
+			"internal/configcenter", "internal/podlog", "internal/leader", "internal/pipeline", "internal/alert", "internal/analysis", "internal/slo"},
 		mayImport:    []string{"domain", "base"},
 		neverReaches: []string{"net/http", "SQL", "client-go", "application", "store", "api"},
 	},

@@ -20,6 +20,7 @@ import (
 	"berth.dev/berth/internal/podlog"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/slo"
 	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
 )
@@ -59,6 +60,9 @@ type Options struct {
 	// silences and the alerts firing now (alerts.go); nil: none.
 	AlertChecker alert.Checker
 	AlertManager alert.Manager
+	// SLOQuerier answers the error-budget reads of SLOs from Prometheus
+	// (slos.go); nil: no reads.
+	SLOQuerier slo.Querier
 }
 
 // Platform is the set of domain services over one database.
@@ -93,6 +97,10 @@ type Platform struct {
 	// Alertmanager (Options.AlertManager).
 	Alerting     *alert.Service
 	AlertManager alert.Manager
+	// SLOs keeps service level objectives; SLOQuerier reads their error
+	// budgets (Options.SLOQuerier).
+	SLOs       *slo.Service
+	SLOQuerier slo.Querier
 }
 
 // New wires the services over db. With o.Changes, p.DB is db announcing
@@ -138,6 +146,8 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Pipelines:    pipeline.NewService(o.Clock, o.Sealer, o.Changes),
 		Alerting:     alert.NewService(o.Clock, o.Changes, o.AlertChecker),
 		AlertManager: o.AlertManager,
+		SLOs:         slo.NewService(o.Clock, o.Changes, o.AlertChecker),
+		SLOQuerier:   o.SLOQuerier,
 	}, nil
 }
 
