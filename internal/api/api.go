@@ -174,6 +174,7 @@ func New(o Options) *API {
 	a.registerConfigs()
 	a.registerPipelines()
 	a.registerAlerts()
+	a.registerSLOs()
 	a.route(Route{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI document", Public: true, Response: "OpenAPI"}, a.openAPI)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, errNotFound)
