@@ -345,6 +345,9 @@ func matrixCases() map[string]routeCase {
 	for k, v := range alertCases() {
 		cases[k] = v
 	}
+	for k, v := range sloCases() {
+		cases[k] = v
+	}
 	for k, v := range configCases() {
 		cases[k] = v
 	}
