@@ -132,7 +132,7 @@ var layers = []layer{
 			"internal/cli/getcmd", "internal/cli/grantcmd", "internal/cli/graycmd", "internal/cli/kind",
 			"internal/cli/logincmd", "internal/cli/netcmd", "internal/cli/orgcmd", "internal/cli/releasecmd",
 			"internal/cli/tokencmd", "internal/cli/usercmd", "internal/cli/versioncmd",
-			"internal/cli/execcmd", "internal/cli/sessioncmd", "internal/cli/logscmd", "internal/cli/pipelinecmd", "internal/cli/alertcmd"},
+			"internal/cli/execcmd", "internal/cli/sessioncmd", "internal/cli/logscmd", "internal/cli/pipelinecmd", "internal/cli/alertcmd", "internal/cli/slocmd"},
 		mayImport:    []string{"cli", "client", "wire", "base", "net/http"},
 		neverReaches: []string{"SQL", "client-go", "application", "store", "api"},
 	},
