@@ -247,7 +247,10 @@ func (s SLO) Rules(place alert.Place) []alert.PromRule {
 		}
 		l := s.labels()
 		l["rule"], l["severity"] = name, sev
-		out = append(out, alert.PromRule{Alert: name, Expr: pair(bas[2*i]) + " or " + pair(bas[2*i+1]), Labels: l,
+		// One alert per SLO and severity, whichever pair fires: the window
+		// label is aggregated away.
+		expr := "max without (window) (" + pair(bas[2*i]) + " or " + pair(bas[2*i+1]) + ")"
+		out = append(out, alert.PromRule{Alert: name, Expr: expr, Labels: l,
 			Annotations: map[string]string{"summary": fmt.Sprintf("%s in %s: SLO %s (%s %v%% over %s) is burning its error budget %s",
 				s.Application, s.Environment, s.Name, s.Kind, s.Objective, cmpWindow(s.Window), what)}})
 	}

@@ -83,10 +83,10 @@ func TestAvailabilityRendersTheWorkbookAlertsOverRecordedRatios(t *testing.T) {
 		return `berth:slo_error_ratio{tenant="bank",project="pay",environment="prod",app="checkout",slo="checkout-avail",window="` + w + `"}`
 	}
 	page, ticket := rules[7], rules[8]
-	wantPage := `(` + sel("3600s") + ` > 14.4 * (1 - 99.9 / 100) and ignoring (window) ` + sel("300s") + ` > 14.4 * (1 - 99.9 / 100))` +
-		` or (` + sel("21600s") + ` > 6 * (1 - 99.9 / 100) and ignoring (window) ` + sel("1800s") + ` > 6 * (1 - 99.9 / 100))`
-	wantTicket := `(` + sel("86400s") + ` > 3 * (1 - 99.9 / 100) and ignoring (window) ` + sel("7200s") + ` > 3 * (1 - 99.9 / 100))` +
-		` or (` + sel("259200s") + ` > 1 * (1 - 99.9 / 100) and ignoring (window) ` + sel("21600s") + ` > 1 * (1 - 99.9 / 100))`
+	wantPage := `max without (window) ((` + sel("3600s") + ` > 14.4 * (1 - 99.9 / 100) and ignoring (window) ` + sel("300s") + ` > 14.4 * (1 - 99.9 / 100))` +
+		` or (` + sel("21600s") + ` > 6 * (1 - 99.9 / 100) and ignoring (window) ` + sel("1800s") + ` > 6 * (1 - 99.9 / 100)))`
+	wantTicket := `max without (window) ((` + sel("86400s") + ` > 3 * (1 - 99.9 / 100) and ignoring (window) ` + sel("7200s") + ` > 3 * (1 - 99.9 / 100))` +
+		` or (` + sel("259200s") + ` > 1 * (1 - 99.9 / 100) and ignoring (window) ` + sel("21600s") + ` > 1 * (1 - 99.9 / 100)))`
 	if page.Alert != "checkout-avail-burn-page" || page.Expr != wantPage || page.For != "" || page.Labels["severity"] != "critical" {
 		t.Errorf("page alert %s (for %q, %v):\n%s\nwant checkout-avail-burn-page, critical, at once:\n%s", page.Alert, page.For, page.Labels, page.Expr, wantPage)
 	}
