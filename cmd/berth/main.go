@@ -37,6 +37,7 @@ import (
 	"berth.dev/berth/internal/cli/releasecmd"
 	"berth.dev/berth/internal/cli/servercmd"
 	"berth.dev/berth/internal/cli/sessioncmd"
+	"berth.dev/berth/internal/cli/slocmd"
 	"berth.dev/berth/internal/cli/storecmd"
 	"berth.dev/berth/internal/cli/tokencmd"
 	"berth.dev/berth/internal/cli/usercmd"
@@ -97,6 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		pipelinecmd.New(env),
 		alertcmd.New(env),
 		storecmd.New(env),
+		slocmd.New(env),
 	)
 	return root.ExecuteContext(ctx)
 }

@@ -102,7 +102,7 @@ func TestTemplatesRenderTheirQueries(t *testing.T) {
 func TestRuleFileCarriesTheRoutingLabels(t *testing.T) {
 	t.Parallel()
 	r := rule(func(r *alert.Rule) { r.Labels = map[string]string{"team": "cards"} })
-	file, err := alert.RuleFile("bank/pay", []alert.Rule{r}, map[string]alert.Place{"prod": {Cluster: "local", Namespace: "ns"}})
+	file, err := alert.RuleFile("bank/pay", []alert.Rule{r}, nil, map[string]alert.Place{"prod": {Cluster: "local", Namespace: "ns"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,32 +107,37 @@ type ruleFile struct {
 
 type ruleGroup struct {
 	Name  string     `json:"name"`
-	Rules []promRule `json:"rules"`
+	Rules []PromRule `json:"rules"`
 }
 
-type promRule struct {
-	Alert       string            `json:"alert"`
+// PromRule is one rule of a Prometheus rule file: an alert or a
+// recording rule (Record).
+type PromRule struct {
+	Record      string            `json:"record,omitempty"`
+	Alert       string            `json:"alert,omitempty"`
 	Expr        string            `json:"expr"`
 	For         string            `json:"for,omitempty"`
-	Labels      map[string]string `json:"labels"`
-	Annotations map[string]string `json:"annotations"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // RuleFile renders rules (all of one project, each placed by places, keyed
 // by environment) as one Prometheus rule file with one group,
-// "<tenant>/<project>". It keeps none of its arguments.
-func RuleFile(group string, rules []Rule, places map[string]Place) ([]byte, error) {
-	g := ruleGroup{Name: group, Rules: []promRule{}}
+// "<tenant>/<project>": the rules by name, then more (the project's SLOs,
+// internal/slo), in their order. It keeps none of its arguments.
+func RuleFile(group string, rules []Rule, more []PromRule, places map[string]Place) ([]byte, error) {
+	g := ruleGroup{Name: group, Rules: []PromRule{}}
 	rules = slices.Clone(rules)
 	slices.SortFunc(rules, func(a, b Rule) int { return cmp.Compare(a.Name, b.Name) })
 	for _, r := range rules {
-		pr := promRule{Alert: r.Name, Expr: r.expr(places[r.Environment]), Labels: r.alertLabels(),
+		pr := PromRule{Alert: r.Name, Expr: r.expr(places[r.Environment]), Labels: r.alertLabels(),
 			Annotations: map[string]string{"summary": r.summary()}}
 		if r.For != "" {
 			pr.For = promDuration(r.For, 0)
 		}
 		g.Rules = append(g.Rules, pr)
 	}
+	g.Rules = append(g.Rules, more...)
 	return yaml.Marshal(ruleFile{Groups: []ruleGroup{g}})
 }
 

@@ -131,7 +131,7 @@ func (s *Service) check(ctx context.Context, r Rule, p Place) error {
 	if s.checker == nil {
 		return nil
 	}
-	file, err := RuleFile(r.Tenant+"/"+r.Project, []Rule{r}, map[string]Place{r.Environment: p})
+	file, err := RuleFile(r.Tenant+"/"+r.Project, []Rule{r}, nil, map[string]Place{r.Environment: p})
 	if err != nil {
 		return fmt.Errorf("render alert rule %s: %w", r.Name, err)
 	}

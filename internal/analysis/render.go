@@ -33,6 +33,22 @@ func errorRate(s Subject, version, w string) string {
 		sel, w)
 }
 
+// ErrorRatio is the share of 5xx answers of s's requests (every version
+// when s.Version is empty) over the PromQL range w ("300s"): no data when
+// there were no requests. SLOs (internal/alert) measure with it.
+func ErrorRatio(s Subject, w string) string { return errorRate(s, s.Version, w) }
+
+// Selector is the label selector of the gateway's series of s's routes
+// and version (every version when s.Version is empty).
+func Selector(s Subject) string { return selector(s, s.Version) }
+
+// LatencyBuckets are the upper bounds, in seconds, of the gateway's
+// request duration histogram (berth_gateway_request_duration_seconds):
+// the latencies a ratio of fast requests can be counted at.
+func LatencyBuckets() []float64 {
+	return []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+}
+
 // selector selects the gateway's series of s's routes and version ("":
 // every version).
 func selector(s Subject, version string) string {

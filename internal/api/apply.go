@@ -21,6 +21,7 @@ import (
 	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/slo"
 	"berth.dev/berth/internal/tenancy"
 	"sigs.k8s.io/yaml"
 )
@@ -207,6 +208,8 @@ func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 		return one(authz.AlertWrite, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindAlertReceiver:
 		return one(authz.AlertReceiverManage, authz.ProjectScope(md.Tenant, md.Project))
+	case manifest.KindSLO:
+		return one(authz.AlertWrite, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindPortPool, manifest.KindPortGrant, manifest.KindNetworkIsolation:
 		perm, scope, _ := netPermissionsOf(o)
 		return one(perm, scope)
@@ -303,6 +306,9 @@ func (a *API) applyOne(ctx context.Context, tx platform.Tx, c platform.Caller, o
 	case *manifest.AlertReceiverSpec:
 		return a.p.ApplyAlertReceiver(ctx, tx, c, alert.Receiver{Tenant: md.Tenant, Project: md.Project, Name: md.Name,
 			Kind: s.Kind, URL: s.URL, Severities: s.Severities})
+	case *manifest.SLOSpec:
+		return a.p.ApplySLO(ctx, tx, c, slo.SLO{Tenant: md.Tenant, Project: md.Project, Name: md.Name, Environment: s.Environment,
+			Application: s.Application, Kind: s.Kind, Objective: s.Objective, Threshold: s.Threshold, Window: s.Window})
 	case *manifest.ReleaseOrderSpec:
 		return "", &resource.ValidationError{Fields: []resource.FieldError{{Path: "kind",
 			Reason: "a ReleaseOrder is not applied: create it with `berth release create -f FILE`, once per release"}}}

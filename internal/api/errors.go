@@ -13,6 +13,7 @@ import (
 	"berth.dev/berth/internal/i18n"
 	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/slo"
 )
 
 // httpError is an error with its status and public code; cause is logged,
@@ -119,6 +120,8 @@ func classify(err error) (int, apitypes.ErrorBody, time.Duration) {
 		return http.StatusConflict, apitypes.ErrorBody{Code: i18n.InUse}, 0
 	case errors.Is(err, alert.ErrUnavailable):
 		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.AlertmanagerUnavailable}, 5 * time.Second
+	case errors.Is(err, slo.ErrUnavailable):
+		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.PrometheusUnavailable}, 5 * time.Second
 	case errors.Is(err, resource.ErrUnavailable):
 		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.DatabaseUnavailable}, 5 * time.Second
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

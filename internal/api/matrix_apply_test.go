@@ -52,6 +52,10 @@ func applyCases() []applyCase {
 			return header(manifest.KindAlertReceiver, placed(tg, "matrix-apply")), "spec: {kind: webhook, url: \"https://hooks.bank.internal/alerts\"}\n",
 				need("", nil, tg, authz.AlertReceiverManage)
 		}},
+		{manifest.KindSLO, onProject, func(_ *matrixEnv, tg authz.Scope, _ string) (string, string, request) {
+			return header(manifest.KindSLO, placed(tg, "matrix-apply")), "spec: {environment: dev, application: app1, kind: availability, objective: 99.9}\n",
+				need("", nil, tg, authz.AlertWrite)
+		}},
 		{manifest.KindConfigItem, onProject, func(_ *matrixEnv, tg authz.Scope, n string) (string, string, request) {
 			return header(manifest.KindConfigItem, placed(tg, "")), "spec: {environment: dev, dataId: " + n + ".properties, type: properties, content: \"a=1\"}\n",
 				need("", nil, tg, authz.ConfigWrite)

@@ -348,6 +348,9 @@ func matrixCases() map[string]routeCase {
 	for k, v := range storeCases() {
 		cases[k] = v
 	}
+	for k, v := range sloCases() {
+		cases[k] = v
+	}
 	for k, v := range configCases() {
 		cases[k] = v
 	}

@@ -115,6 +115,9 @@ var schemaTypes = map[string]reflect.Type{
 	"WebhookResult":   reflect.TypeFor[apitypes.WebhookResult](),
 	"GitPush":         reflect.TypeFor[map[string]any](), // the Git server's push event, as it sends it
 	// Alerting (alerts.go).
+	"SLO":                      reflect.TypeFor[apitypes.SLO](),
+	"SLOs":                     reflect.TypeFor[[]apitypes.SLO](),
+	"SLOBudget":                reflect.TypeFor[apitypes.SLOBudget](),
 	"AlertRule":                reflect.TypeFor[apitypes.AlertRule](),
 	"AlertRules":               reflect.TypeFor[[]apitypes.AlertRule](),
 	"StoreCharts":              reflect.TypeFor[[]apitypes.StoreChart](),

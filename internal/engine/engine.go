@@ -192,6 +192,11 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	if o.Alerting != nil {
 		po.AlertChecker = prom.Promtool{Path: o.Promtool}
 		po.AlertManager = &prom.Alertmanager{URL: o.Alerting.AlertmanagerURL}
+		q, err := prom.NewQuerier(o.Alerting.PrometheusURL)
+		if err != nil {
+			return nil, err
+		}
+		po.SLOQuerier = q
 	}
 	p, err := platform.New(db, po)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"berth.dev/berth/internal/analysis"
 )
 
 type metrics struct {
@@ -36,7 +38,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "berth_gateway_request_duration_seconds",
 			Help:    "Time from request received to response written, by route and version.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+			Buckets: analysis.LatencyBuckets(),
 		}, []string{"route", "version"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "berth_gateway_config_reloads_total",

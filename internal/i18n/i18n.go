@@ -82,6 +82,8 @@ const (
 	// AlertmanagerUnavailable: Alertmanager did not answer; nothing
 	// changed.
 	AlertmanagerUnavailable = "alertmanager_unavailable"
+	// PrometheusUnavailable: Prometheus did not answer a read.
+	PrometheusUnavailable = "prometheus_unavailable"
 )
 
 var catalogue = map[string]map[Lang]string{
@@ -127,6 +129,8 @@ var catalogue = map[string]map[Lang]string{
 		ZhCN: "您（或服务器）同时进行的日志查询已达上限，请停止一个后重试。"},
 	AlertmanagerUnavailable: {EN: "Alertmanager is not answering; nothing was changed. Try again shortly.",
 		ZhCN: "Alertmanager 暂无响应，本次操作未做任何更改，请稍后重试。"},
+	PrometheusUnavailable: {EN: "Prometheus is not answering; try again shortly.",
+		ZhCN: "Prometheus 暂无响应，请稍后重试。"},
 }
 
 // Codes returns every code in the catalogue.

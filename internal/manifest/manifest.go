@@ -64,13 +64,16 @@ const (
 	// where its alerts go (docs/observability.md).
 	KindAlertRule     Kind = "AlertRule"
 	KindAlertReceiver Kind = "AlertReceiver"
+	// KindSLO is a service level objective of an application, whose
+	// burn-rate alerts go to the project's receivers (docs/observability.md).
+	KindSLO Kind = "SLO"
 )
 
 // Kinds returns every kind in apply order: what others refer to first.
 func Kinds() []Kind {
 	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindGroupBinding, KindEnvironment, KindApplication,
 		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation, KindTerminalPolicy, KindConfigItem,
-		KindAlertReceiver, KindAlertRule}
+		KindAlertReceiver, KindAlertRule, KindSLO}
 }
 
 // Metadata names an object and places it. Tenant is required for kinds

@@ -183,6 +183,18 @@ type AlertReceiverSpec struct {
 	Severities []string `json:"severities,omitempty"`
 }
 
+// SLOSpec is a service level objective of one application in one
+// environment (slo.SLO): availability, or latency within a threshold, as
+// a percentage over a window (default 30d).
+type SLOSpec struct {
+	Environment string  `json:"environment"`
+	Application string  `json:"application"`
+	Kind        string  `json:"kind"`
+	Objective   float64 `json:"objective"`
+	Threshold   string  `json:"threshold,omitempty"`
+	Window      string  `json:"window,omitempty"`
+}
+
 var specTypes = map[Kind]reflect.Type{
 	KindReleaseOrder: reflect.TypeFor[ReleaseOrderSpec](),
 	KindTenant:       reflect.TypeFor[TenantSpec](),
@@ -205,6 +217,7 @@ var specTypes = map[Kind]reflect.Type{
 
 	KindAlertRule:     reflect.TypeFor[AlertRuleSpec](),
 	KindAlertReceiver: reflect.TypeFor[AlertReceiverSpec](),
+	KindSLO:           reflect.TypeFor[SLOSpec](),
 }
 
 // placement says which metadata fields a kind requires (true), forbids
@@ -231,6 +244,7 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 
 	KindAlertRule:     {name: yes, tenant: yes, project: yes},
 	KindAlertReceiver: {name: yes, tenant: yes, project: yes},
+	KindSLO:           {name: yes, tenant: yes, project: yes},
 }
 
 var yes, no = ptr(true), ptr(false)

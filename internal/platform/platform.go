@@ -36,6 +36,7 @@ import (
 	"berth.dev/berth/internal/netasset"
 	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/release"
+	"berth.dev/berth/internal/slo"
 	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
 	"berth.dev/berth/internal/terminal"
@@ -57,6 +58,7 @@ type Tx interface {
 	leader.Store
 	pipeline.Store
 	alert.Store
+	slo.Store
 }
 
 // Transactor runs functions in transactions. internal/store implements it.

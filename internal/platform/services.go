@@ -20,6 +20,7 @@ import (
 	"berth.dev/berth/internal/podlog"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/slo"
 	"berth.dev/berth/internal/sso"
 	"berth.dev/berth/internal/tenancy"
 )
@@ -62,6 +63,9 @@ type Options struct {
 	// Store renders charts and names the catalogues of the app store
 	// (appstore.go); zero: no installs.
 	Store StoreOptions
+	// SLOQuerier answers the error-budget reads of SLOs from Prometheus
+	// (slos.go); nil: no reads.
+	SLOQuerier slo.Querier
 }
 
 // Platform is the set of domain services over one database.
@@ -98,6 +102,10 @@ type Platform struct {
 	AlertManager alert.Manager
 	// Store is the app store's renderer and catalogues (Options.Store).
 	Store StoreOptions
+	// SLOs keeps service level objectives; SLOQuerier reads their error
+	// budgets (Options.SLOQuerier).
+	SLOs       *slo.Service
+	SLOQuerier slo.Querier
 }
 
 // New wires the services over db. With o.Changes, p.DB is db announcing
@@ -144,6 +152,8 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Alerting:     alert.NewService(o.Clock, o.Changes, o.AlertChecker),
 		AlertManager: o.AlertManager,
 		Store:        o.Store,
+		SLOs:         slo.NewService(o.Clock, o.Changes, o.AlertChecker),
+		SLOQuerier:   o.SLOQuerier,
 	}, nil
 }
 

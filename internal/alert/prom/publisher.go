@@ -16,6 +16,7 @@ import (
 	"berth.dev/berth/internal/alert"
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/slo"
 )
 
 // Options say where Prometheus and Alertmanager read what Berth writes.
@@ -38,7 +39,7 @@ type Options struct {
 }
 
 // Publisher keeps Prometheus's rule files and Alertmanager's configuration
-// equal to the rules and receivers in the database: it renders everything
+// equal to the rules, SLOs and receivers in the database: it renders everything
 // on every change it hears of (change.Alert) and periodically, writes
 // what differs and reloads the process that reads it. A failed reload is
 // tried again at the next pass.
@@ -124,28 +125,40 @@ func (p *Publisher) Publish(ctx context.Context) error {
 // render returns the rule files by name and Alertmanager's configuration.
 func (p *Publisher) render(ctx context.Context) (map[string][]byte, []byte, error) {
 	var rules []alert.Rule
+	var slos []slo.SLO
 	var receivers []alert.Receiver
 	places := map[string]map[string]alert.Place{} // by tenant/project, environment
 	err := p.db.View(ctx, func(tx platform.Tx) (err error) {
 		if rules, err = tx.AllAlertRules(ctx); err != nil {
 			return err
 		}
+		if slos, err = tx.AllSLOs(ctx); err != nil {
+			return err
+		}
 		if receivers, err = tx.AllAlertReceivers(ctx); err != nil {
 			return err
 		}
+		type placed struct{ tenant, project, env, name string }
+		var all []placed
 		for _, r := range rules {
-			proj := r.Tenant + "/" + r.Project
-			if _, ok := places[proj][r.Environment]; ok {
+			all = append(all, placed{r.Tenant, r.Project, r.Environment, "alert rule " + r.Name})
+		}
+		for _, s := range slos {
+			all = append(all, placed{s.Tenant, s.Project, s.Environment, "SLO " + s.Name})
+		}
+		for _, r := range all {
+			proj := r.tenant + "/" + r.project
+			if _, ok := places[proj][r.env]; ok {
 				continue
 			}
-			env, err := tx.GetEnvironment(ctx, r.Tenant, r.Project, r.Environment)
+			env, err := tx.GetEnvironment(ctx, r.tenant, r.project, r.env)
 			if err != nil {
-				return fmt.Errorf("environment of alert rule %s/%s: %w", proj, r.Name, err)
+				return fmt.Errorf("environment of %s of %s: %w", r.name, proj, err)
 			}
 			if places[proj] == nil {
 				places[proj] = map[string]alert.Place{}
 			}
-			places[proj][r.Environment] = alert.Place{Cluster: env.Cluster, Namespace: env.Namespace}
+			places[proj][r.env] = alert.Place{Cluster: env.Cluster, Namespace: env.Namespace}
 		}
 		return nil
 	})
@@ -153,12 +166,20 @@ func (p *Publisher) render(ctx context.Context) (map[string][]byte, []byte, erro
 		return nil, nil, fmt.Errorf("read alerting: %w", err)
 	}
 	byProject := map[string][]alert.Rule{}
+	projects := map[string]bool{}
 	for _, r := range rules {
 		byProject[r.Tenant+"/"+r.Project] = append(byProject[r.Tenant+"/"+r.Project], r)
+		projects[r.Tenant+"/"+r.Project] = true
+	}
+	sloRules := map[string][]alert.PromRule{} // AllSLOs is by name
+	for _, s := range slos {
+		proj := s.Tenant + "/" + s.Project
+		sloRules[proj] = append(sloRules[proj], s.Rules(places[proj][s.Environment])...)
+		projects[proj] = true
 	}
 	files := map[string][]byte{}
-	for proj, rs := range byProject {
-		f, err := alert.RuleFile(proj, rs, places[proj])
+	for proj := range projects {
+		f, err := alert.RuleFile(proj, byProject[proj], sloRules[proj], places[proj])
 		if err != nil {
 			return nil, nil, err
 		}

@@ -1,6 +1,9 @@
 package apitypes
 
-import "berth.dev/berth/internal/alert"
+import (
+	"berth.dev/berth/internal/alert"
+	"berth.dev/berth/internal/slo"
+)
 
 // AlertRule is a project's alert rule, as PUT takes it and reads answer
 // (tenant, project and name come from the path).
@@ -28,3 +31,10 @@ type SilenceRequest struct {
 
 // AlertmanagerNotification is what Alertmanager posts to a receiver's hook.
 type AlertmanagerNotification = alert.Notification
+
+// SLO is a project's service level objective, as PUT takes it and reads
+// answer (tenant, project and name come from the path).
+type SLO = slo.SLO
+
+// SLOBudget is where an SLO's error budget stands, read from Prometheus.
+type SLOBudget = slo.Budget

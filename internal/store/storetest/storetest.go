@@ -98,6 +98,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"a signed push queues a run that waits for its owner's approval, four eyes, each decision audited", testPipelineRuns},
 		{"a bad pipeline is refused naming each field and nothing is written", testPipelineBadInput},
 		{"alert rules and receivers are kept at their versions, audited, and read without their secrets", testAlertRecords},
+		{"SLOs are kept at their versions and audited, an unknown application named", testSLORecords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

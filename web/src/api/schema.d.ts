@@ -2023,6 +2023,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/projects/{project}/slos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a project's SLOs */
+        get: operations["getTenantsTenantProjectsProjectSlos"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/slos/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read an SLO */
+        get: operations["getTenantsTenantProjectsProjectSlosName"];
+        /** Create or replace an SLO (availability or latency objective over a window); its burn-rate alerts go to the project's receivers */
+        put: operations["putTenantsTenantProjectsProjectSlosName"];
+        post?: never;
+        /** Delete an SLO */
+        delete: operations["deleteTenantsTenantProjectsProjectSlosName"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/slos/{name}/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read an SLO's error ratio over its window and the error budget left, from Prometheus */
+        get: operations["getTenantsTenantProjectsProjectSlosNameBudget"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants/{tenant}/quota": {
         parameters: {
             query?: never;
@@ -4240,6 +4293,49 @@ export interface components {
             commit?: string;
             ref?: string;
         };
+        SLO: {
+            application?: string;
+            /** Format: date-time */
+            createdAt?: string;
+            environment?: string;
+            kind?: string;
+            name?: string;
+            objective?: number;
+            project?: string;
+            resourceVersion?: number;
+            tenant?: string;
+            threshold?: string;
+            /** Format: date-time */
+            updatedAt?: string;
+            window?: string;
+        };
+        SLOBudget: {
+            /** Format: date-time */
+            at?: string;
+            errorRatio?: number | null;
+            kind?: string;
+            objective?: number;
+            query?: string;
+            remaining?: number | null;
+            slo?: string;
+            window?: string;
+        };
+        SLOs: {
+            application?: string;
+            /** Format: date-time */
+            createdAt?: string;
+            environment?: string;
+            kind?: string;
+            name?: string;
+            objective?: number;
+            project?: string;
+            resourceVersion?: number;
+            tenant?: string;
+            threshold?: string;
+            /** Format: date-time */
+            updatedAt?: string;
+            window?: string;
+        }[];
         SSOProviders: {
             displayName?: {
                 [key: string]: string;
@@ -10335,6 +10431,172 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectSlos: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SLOs"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectSlosName: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SLO"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putTenantsTenantProjectsProjectSlosName: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SLO"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SLO"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteTenantsTenantProjectsProjectSlosName: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectSlosNameBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SLOBudget"];
+                };
             };
             /** @description error */
             default: {

@@ -3,6 +3,7 @@ package grayrelease_test
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -86,10 +87,49 @@ func TestAlertFiresToAGroupRobotUntilSilenced(t *testing.T) {
 		t.Errorf("alert list while firing:\n%s", out)
 	}
 
+	// An SLO over the same traffic: refused naming the field when bad; its
+	// page alert becomes active in Prometheus from the real gateway's
+	// metrics; its budget is overspent by what the error ratio says.
+	for _, bad := range []struct {
+		args  []string
+		field string
+	}{
+		{[]string{"--app", "svc", "--objective", "100"}, "objective"},
+		{[]string{"--app", "nobody", "--objective", "99.9"}, "application"},
+		{[]string{"--app", "svc", "--objective", "99", "--kind", "latency", "--threshold", "300ms"}, "threshold"},
+	} {
+		out, err := s.try(append([]string{"slo", "set", "bad", "-e", "dev"}, bad.args...)...)
+		if err == nil || !strings.Contains(out, bad.field+":") {
+			t.Errorf("slo set %v: %v, want a refusal naming %s:\n%s", bad.args, err, bad.field, out)
+		}
+	}
+	s.cli("", "slo", "set", "svc-avail", "-e", "dev", "--app", "svc", "--objective", "99.9")
+	if out := s.cli("", "slo", "list"); strings.Contains(out, "bad") || !strings.Contains(out, "99.9% available") {
+		t.Errorf("slo list:\n%s", out)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !paging(t, pr.URL, "svc-avail-burn-page") {
+		if time.Now().After(deadline) {
+			t.Fatal("the SLO's page alert never became active in Prometheus")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	var budget struct {
+		ErrorRatio *float64 `json:"errorRatio"`
+		Remaining  *float64 `json:"remaining"`
+	}
+	if err := json.Unmarshal([]byte(s.cli("", "slo", "show", "svc-avail", "-o", "json")), &budget); err != nil {
+		t.Fatal(err)
+	}
+	// 99.9 % allows 0.001 of errors: what is left is 1 - ratio/0.001.
+	if budget.ErrorRatio == nil || *budget.ErrorRatio <= 0.0144 || budget.Remaining == nil || math.Abs(*budget.Remaining-(1-*budget.ErrorRatio/0.001)) > 1e-6 {
+		t.Errorf("budget %+v, want an error ratio above the page's 1.44 %% and 1 - ratio/0.001 left", budget)
+	}
+
 	// Silence the rule: its messages stop, the heartbeat's go on.
 	created := s.cli("", "alert", "silence", "create", "--rule", "svc-errors", "--duration", "1h", "--comment", "fixing svc")
 	id := strings.Fields(strings.TrimPrefix(created, "Silence "))[0]
-	deadline := time.Now().Add(time.Minute)
+	deadline = time.Now().Add(time.Minute)
 	for out := ""; !strings.Contains(out, "suppressed"); out = s.cli("", "alert", "list") {
 		if time.Now().After(deadline) {
 			t.Fatalf("svc-errors never showed as suppressed:\n%s", out)
@@ -114,11 +154,39 @@ func TestAlertFiresToAGroupRobotUntilSilenced(t *testing.T) {
 		t.Errorf("silence list after expiry:\n%s", out)
 	}
 	audit := s.cli("", "audit", "list", "--tenant", "bank")
-	for _, want := range []string{"alert-receiver.create", "alert-rule.create", "alert-silence.create", "alert-silence.expire"} {
+	for _, want := range []string{"alert-receiver.create", "alert-rule.create", "alert-silence.create", "alert-silence.expire", "slo.create"} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit trail lacks %s:\n%s", want, audit)
 		}
 	}
+}
+
+// paging reports whether Prometheus at url holds alert name, pending or
+// firing.
+func paging(t *testing.T, url, name string) bool {
+	t.Helper()
+	resp, err := http.Get(url + "/api/v1/alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var alerts struct {
+		Data struct {
+			Alerts []struct {
+				Labels map[string]string `json:"labels"`
+				State  string            `json:"state"`
+			} `json:"alerts"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&alerts); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range alerts.Data.Alerts {
+		if a.Labels["alertname"] == name && (a.State == "pending" || a.State == "firing") {
+			return true
+		}
+	}
+	return false
 }
 
 // robot is a loopback group-chat robot in WeCom's format: it records the
