@@ -25,6 +25,13 @@ var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Ver
 // "berth", and waits until each is established or ctx ends. Installing the
 // same CRDs again is a no-op. It returns the CRDs' names.
 func InstallCRDs(ctx context.Context, cfg *rest.Config, files ...string) ([]string, error) {
+	return InstallEditedCRDs(ctx, cfg, nil, files...)
+}
+
+// InstallEditedCRDs is InstallCRDs with edit, when not nil, applied to each
+// CRD before it is installed (the local cluster's Tekton keeps only the
+// storage version of each); an edit's error stops the installation.
+func InstallEditedCRDs(ctx context.Context, cfg *rest.Config, edit func(*unstructured.Unstructured) error, files ...string) ([]string, error) {
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -36,6 +43,11 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config, files ...string) ([]stri
 			return nil, fmt.Errorf("read CRDs: %w", err)
 		}
 		for _, crd := range crds {
+			if edit != nil {
+				if err := edit(crd); err != nil {
+					return nil, fmt.Errorf("%s: CRD %s: %w", f, crd.GetName(), err)
+				}
+			}
 			_, err := dyn.Resource(crdResource).Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: ManagedBy, Force: true})
 			if err != nil {
 				return nil, fmt.Errorf("install CRD %s from %s: %w", crd.GetName(), f, err)

@@ -3,7 +3,6 @@ package localcluster
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,10 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/dynamic"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -99,17 +94,15 @@ type Tekton struct {
 	Log string
 }
 
-// StartTekton installs Tekton's CRDs and configuration into c and starts
-// the controller found in dir (FindTekton). It returns once the controller
-// answers its readiness probe; on error nothing it started runs. Starting
-// it again on the same cluster reinstalls the same CRDs (a no-op).
+// StartTekton installs Tekton's configuration into c and starts the
+// controller found in dir (FindTekton); Tekton's CRDs (TektonCRDs) must be
+// installed first, each reduced to its storage version by
+// TektonStorageVersionOnly. It returns once the controller answers its
+// readiness probe; on error nothing it started runs.
 func (c *Cluster) StartTekton(ctx context.Context, dir string) (*Tekton, error) {
 	bin := filepath.Join(dir, "controller")
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("tekton controller: %w (build it with build/components/tekton/build.sh)", err)
-	}
-	if err := c.installTektonCRDs(ctx, filepath.Join(dir, "crds")); err != nil {
-		return nil, err
 	}
 	if err := c.tektonConfig(ctx); err != nil {
 		return nil, err
@@ -160,83 +153,19 @@ func (t *Tekton) Exited() error {
 	return t.proc.exitError()
 }
 
-var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-
-// installTektonCRDs applies every CRD of the YAML files in dir, each
-// reduced to its storage version with conversion None, and waits until
-// they are established.
-func (c *Cluster) installTektonCRDs(ctx context.Context, dir string) error {
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+// TektonCRDs returns the YAML files of Tekton's CRDs in dir (FindTekton).
+func TektonCRDs(dir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "crds", "*.yaml"))
 	if err != nil || len(files) == 0 {
-		return fmt.Errorf("tekton CRDs: none in %s (%v)", dir, err)
+		return nil, fmt.Errorf("tekton CRDs: none in %s (%v)", dir, err)
 	}
-	dyn, err := dynamic.NewForConfig(c.config)
-	if err != nil {
-		return err
-	}
-	var names []string
-	for _, f := range files {
-		crds, err := readCRDs(f)
-		if err != nil {
-			return err
-		}
-		for _, crd := range crds {
-			if err := storageVersionOnly(crd); err != nil {
-				return fmt.Errorf("%s: %w", f, err)
-			}
-			if _, err := dyn.Resource(crdResource).Apply(ctx, crd.GetName(), crd,
-				metav1.ApplyOptions{FieldManager: "berth-localcluster", Force: true}); err != nil {
-				return fmt.Errorf("install CRD %s: %w", crd.GetName(), err)
-			}
-			names = append(names, crd.GetName())
-		}
-	}
-	for _, name := range names {
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-			crd, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return false, nil
-			}
-			conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-			for _, cond := range conds {
-				if m, _ := cond.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			return fmt.Errorf("CRD %s not established: %w", name, err)
-		}
-	}
-	return nil
+	return files, nil
 }
 
-func readCRDs(path string) ([]*unstructured.Unstructured, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
-	var out []*unstructured.Unstructured
-	for {
-		var m map[string]any
-		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-			return out, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		u := &unstructured.Unstructured{Object: m}
-		if m != nil && u.GetKind() == "CustomResourceDefinition" {
-			out = append(out, u)
-		}
-	}
-}
-
-// storageVersionOnly keeps crd's storage version alone, served, and sets
-// its conversion to None: with one version there is nothing to convert,
-// and no webhook to do it.
-func storageVersionOnly(crd *unstructured.Unstructured) error {
+// TektonStorageVersionOnly keeps crd's storage version alone, served, and
+// sets its conversion to None: with one version there is nothing to
+// convert, and no webhook to do it.
+func TektonStorageVersionOnly(crd *unstructured.Unstructured) error {
 	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
 	var keep []any
 	for _, v := range versions {

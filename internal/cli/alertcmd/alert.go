@@ -4,7 +4,6 @@
 package alertcmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -20,45 +19,16 @@ import (
 
 // New returns the `alert` command.
 func New(env cli.Env) *cobra.Command {
-	var place kind.Place
-	var output string
 	cmd := &cobra.Command{Use: "alert", Short: "Alert rules, receivers and silences of a project, and its alerts firing now"}
-	cmd.PersistentFlags().StringVarP(&place.Tenant, "tenant", "t", "", "tenant (default: the context's)")
-	cmd.PersistentFlags().StringVarP(&place.Project, "project", "p", "", "project (default: the context's)")
-	cmd.PersistentFlags().StringVarP(&output, "output", "o", "table", "table or json")
-	c := &cmds{env: env, place: &place, output: &output}
+	c := cmds{kind.NewProjectCommands(env, cmd)}
 	cmd.AddCommand(c.rule(), c.receiver(), c.silence(), c.list())
 	return cmd
 }
 
-type cmds struct {
-	env    cli.Env
-	place  *kind.Place
-	output *string
-}
+// cmds are the subcommands, sharing the project and output flags.
+type cmds struct{ *kind.ProjectCommands }
 
-// call opens the session and calls the project's path + suffix.
-func (c *cmds) call(cmd *cobra.Command, method, suffix string, body, out any) error {
-	s, project, err := kind.OpenProject(c.env.Getenv, c.place)
-	if err != nil {
-		return err
-	}
-	return s.Client.Do(cmd.Context(), method, project+suffix, body, out)
-}
-
-// print writes v as JSON with -o json, else through table.
-func (c *cmds) print(v any, table func(w *tabwriter.Writer)) error {
-	if *c.output == "json" {
-		enc := json.NewEncoder(c.env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	}
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
-	table(w)
-	return w.Flush()
-}
-
-func (c *cmds) rule() *cobra.Command {
+func (c cmds) rule() *cobra.Command {
 	cmd := &cobra.Command{Use: "rule", Short: "Alert rules: set, list, delete"}
 	var r apitypes.AlertRule
 	var labels []string
@@ -74,10 +44,10 @@ func (c *cmds) rule() *cobra.Command {
 				return err
 			}
 			var out apitypes.AlertRule
-			if err := c.call(cmd, "PUT", "/alert-rules/"+url.PathEscape(args[0]), r, &out); err != nil {
+			if err := c.Call(cmd, "PUT", "/alert-rules/"+url.PathEscape(args[0]), r, &out); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.env.Stdout, "Alert rule %s set (version %d)\n", out.Name, out.ResourceVersion)
+			fmt.Fprintf(c.Env.Stdout, "Alert rule %s set (version %d)\n", out.Name, out.ResourceVersion)
 			return nil
 		},
 	}
@@ -95,10 +65,10 @@ func (c *cmds) rule() *cobra.Command {
 	list := &cobra.Command{Use: "list", Short: "List the project's alert rules", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var rules []apitypes.AlertRule
-			if err := c.call(cmd, "GET", "/alert-rules", nil, &rules); err != nil {
+			if err := c.Call(cmd, "GET", "/alert-rules", nil, &rules); err != nil {
 				return err
 			}
-			return c.print(rules, func(w *tabwriter.Writer) {
+			return c.Print(rules, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "NAME\tENV\tAPP\tCONDITION\tFOR\tSEVERITY")
 				for _, r := range rules {
 					cond := r.Expr
@@ -111,17 +81,17 @@ func (c *cmds) rule() *cobra.Command {
 		}}
 	del := &cobra.Command{Use: "delete NAME", Short: "Delete an alert rule", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := c.call(cmd, "DELETE", "/alert-rules/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			if err := c.Call(cmd, "DELETE", "/alert-rules/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.env.Stdout, "Alert rule %s deleted\n", args[0])
+			fmt.Fprintf(c.Env.Stdout, "Alert rule %s deleted\n", args[0])
 			return nil
 		}}
 	cmd.AddCommand(set, list, del)
 	return cmd
 }
 
-func (c *cmds) receiver() *cobra.Command {
+func (c cmds) receiver() *cobra.Command {
 	cmd := &cobra.Command{Use: "receiver", Short: "Where the project's alerts go: set, list, delete"}
 	var rc apitypes.AlertReceiver
 	set := &cobra.Command{
@@ -130,10 +100,10 @@ func (c *cmds) receiver() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out apitypes.AlertReceiver
-			if err := c.call(cmd, "PUT", "/alert-receivers/"+url.PathEscape(args[0]), rc, &out); err != nil {
+			if err := c.Call(cmd, "PUT", "/alert-receivers/"+url.PathEscape(args[0]), rc, &out); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.env.Stdout, "Alert receiver %s set: %s %s\n", out.Name, out.Kind, out.URL)
+			fmt.Fprintf(c.Env.Stdout, "Alert receiver %s set: %s %s\n", out.Name, out.Kind, out.URL)
 			return nil
 		},
 	}
@@ -143,10 +113,10 @@ func (c *cmds) receiver() *cobra.Command {
 	list := &cobra.Command{Use: "list", Short: "List the project's alert receivers (URLs redacted)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var rs []apitypes.AlertReceiver
-			if err := c.call(cmd, "GET", "/alert-receivers", nil, &rs); err != nil {
+			if err := c.Call(cmd, "GET", "/alert-receivers", nil, &rs); err != nil {
 				return err
 			}
-			return c.print(rs, func(w *tabwriter.Writer) {
+			return c.Print(rs, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "NAME\tKIND\tURL\tSEVERITIES")
 				for _, r := range rs {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Name, r.Kind, r.URL, dash(strings.Join(r.Severities, ",")))
@@ -155,17 +125,17 @@ func (c *cmds) receiver() *cobra.Command {
 		}}
 	del := &cobra.Command{Use: "delete NAME", Short: "Delete an alert receiver", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := c.call(cmd, "DELETE", "/alert-receivers/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			if err := c.Call(cmd, "DELETE", "/alert-receivers/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.env.Stdout, "Alert receiver %s deleted\n", args[0])
+			fmt.Fprintf(c.Env.Stdout, "Alert receiver %s deleted\n", args[0])
 			return nil
 		}}
 	cmd.AddCommand(set, list, del)
 	return cmd
 }
 
-func (c *cmds) silence() *cobra.Command {
+func (c cmds) silence() *cobra.Command {
 	cmd := &cobra.Command{Use: "silence", Short: "Silence the project's alerts: create, list, expire"}
 	var q apitypes.SilenceRequest
 	create := &cobra.Command{
@@ -174,10 +144,10 @@ func (c *cmds) silence() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var s apitypes.Silence
-			if err := c.call(cmd, "POST", "/silences", q, &s); err != nil {
+			if err := c.Call(cmd, "POST", "/silences", q, &s); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.env.Stdout, "Silence %s until %s\n", s.ID, s.EndsAt.Local().Format(time.DateTime))
+			fmt.Fprintf(c.Env.Stdout, "Silence %s until %s\n", s.ID, s.EndsAt.Local().Format(time.DateTime))
 			return nil
 		},
 	}
@@ -190,10 +160,10 @@ func (c *cmds) silence() *cobra.Command {
 	list := &cobra.Command{Use: "list", Short: "List the project's silences, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var ss []apitypes.Silence
-			if err := c.call(cmd, "GET", "/silences", nil, &ss); err != nil {
+			if err := c.Call(cmd, "GET", "/silences", nil, &ss); err != nil {
 				return err
 			}
-			return c.print(ss, func(w *tabwriter.Writer) {
+			return c.Print(ss, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ID\tSTATE\tMATCHES\tENDS\tBY\tCOMMENT")
 				for _, s := range ss {
 					var ms []string
@@ -206,24 +176,24 @@ func (c *cmds) silence() *cobra.Command {
 		}}
 	expire := &cobra.Command{Use: "expire ID", Short: "End a silence now", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := c.call(cmd, "DELETE", "/silences/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			if err := c.Call(cmd, "DELETE", "/silences/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.env.Stdout, "Silence %s expired\n", args[0])
+			fmt.Fprintf(c.Env.Stdout, "Silence %s expired\n", args[0])
 			return nil
 		}}
 	cmd.AddCommand(create, list, expire)
 	return cmd
 }
 
-func (c *cmds) list() *cobra.Command {
+func (c cmds) list() *cobra.Command {
 	return &cobra.Command{Use: "list", Short: "List the project's alerts firing now (active or silenced)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var as []apitypes.Alert
-			if err := c.call(cmd, "GET", "/alerts", nil, &as); err != nil {
+			if err := c.Call(cmd, "GET", "/alerts", nil, &as); err != nil {
 				return err
 			}
-			return c.print(as, func(w *tabwriter.Writer) {
+			return c.Print(as, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "NAME\tSTATE\tENV\tAPP\tSEVERITY\tSINCE\tSUMMARY")
 				for _, a := range as {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, a.State, dash(a.Labels["environment"]), dash(a.Labels["app"]),

@@ -4,7 +4,6 @@
 package slocmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -19,45 +18,16 @@ import (
 
 // New returns the `slo` command.
 func New(env cli.Env) *cobra.Command {
-	var place kind.Place
-	var output string
 	cmd := &cobra.Command{Use: "slo", Short: "Service level objectives of a project's applications and their error budgets"}
-	cmd.PersistentFlags().StringVarP(&place.Tenant, "tenant", "t", "", "tenant (default: the context's)")
-	cmd.PersistentFlags().StringVarP(&place.Project, "project", "p", "", "project (default: the context's)")
-	cmd.PersistentFlags().StringVarP(&output, "output", "o", "table", "table or json")
-	c := &cmds{env: env, place: &place, output: &output}
+	c := cmds{kind.NewProjectCommands(env, cmd)}
 	cmd.AddCommand(c.set(), c.list(), c.show(), c.del())
 	return cmd
 }
 
-type cmds struct {
-	env    cli.Env
-	place  *kind.Place
-	output *string
-}
+// cmds are the subcommands, sharing the project and output flags.
+type cmds struct{ *kind.ProjectCommands }
 
-// call opens the session and calls the project's path + suffix.
-func (c *cmds) call(cmd *cobra.Command, method, suffix string, body, out any) error {
-	s, project, err := kind.OpenProject(c.env.Getenv, c.place)
-	if err != nil {
-		return err
-	}
-	return s.Client.Do(cmd.Context(), method, project+suffix, body, out)
-}
-
-// print writes v as JSON with -o json, else through table.
-func (c *cmds) print(v any, table func(w *tabwriter.Writer)) error {
-	if *c.output == "json" {
-		enc := json.NewEncoder(c.env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	}
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
-	table(w)
-	return w.Flush()
-}
-
-func (c *cmds) set() *cobra.Command {
+func (c cmds) set() *cobra.Command {
 	var s apitypes.SLO
 	cmd := &cobra.Command{
 		Use:   "set NAME -e ENV --app APP --kind availability|latency --objective 99.9 [--threshold 250ms] [--window 30d]",
@@ -69,10 +39,10 @@ func (c *cmds) set() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out apitypes.SLO
-			if err := c.call(cmd, "PUT", "/slos/"+url.PathEscape(args[0]), s, &out); err != nil {
+			if err := c.Call(cmd, "PUT", "/slos/"+url.PathEscape(args[0]), s, &out); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.env.Stdout, "SLO %s set (version %d)\n", out.Name, out.ResourceVersion)
+			fmt.Fprintf(c.Env.Stdout, "SLO %s set (version %d)\n", out.Name, out.ResourceVersion)
 			return nil
 		},
 	}
@@ -86,14 +56,14 @@ func (c *cmds) set() *cobra.Command {
 	return cmd
 }
 
-func (c *cmds) list() *cobra.Command {
+func (c cmds) list() *cobra.Command {
 	return &cobra.Command{Use: "list", Short: "List the project's SLOs", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var slos []apitypes.SLO
-			if err := c.call(cmd, "GET", "/slos", nil, &slos); err != nil {
+			if err := c.Call(cmd, "GET", "/slos", nil, &slos); err != nil {
 				return err
 			}
-			return c.print(slos, func(w *tabwriter.Writer) {
+			return c.Print(slos, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "NAME\tENV\tAPP\tOBJECTIVE\tWINDOW")
 				for _, s := range slos {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Environment, s.Application, objective(s), window(s.Window))
@@ -102,19 +72,19 @@ func (c *cmds) list() *cobra.Command {
 		}}
 }
 
-func (c *cmds) show() *cobra.Command {
+func (c cmds) show() *cobra.Command {
 	return &cobra.Command{Use: "show NAME", Short: "Show an SLO's error ratio over its window and the error budget left (from Prometheus)",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var s apitypes.SLO
-			if err := c.call(cmd, "GET", "/slos/"+url.PathEscape(args[0]), nil, &s); err != nil {
+			if err := c.Call(cmd, "GET", "/slos/"+url.PathEscape(args[0]), nil, &s); err != nil {
 				return err
 			}
 			var b apitypes.SLOBudget
-			if err := c.call(cmd, "GET", "/slos/"+url.PathEscape(args[0])+"/budget", nil, &b); err != nil {
+			if err := c.Call(cmd, "GET", "/slos/"+url.PathEscape(args[0])+"/budget", nil, &b); err != nil {
 				return err
 			}
-			return c.print(b, func(w *tabwriter.Writer) {
+			return c.Print(b, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "SLO:\t%s (%s in %s)\n", s.Name, s.Application, s.Environment)
 				fmt.Fprintf(w, "Objective:\t%s over %s\n", objective(s), window(s.Window))
 				if b.ErrorRatio == nil {
@@ -127,13 +97,13 @@ func (c *cmds) show() *cobra.Command {
 		}}
 }
 
-func (c *cmds) del() *cobra.Command {
+func (c cmds) del() *cobra.Command {
 	return &cobra.Command{Use: "delete NAME", Short: "Delete an SLO and its alerts", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := c.call(cmd, "DELETE", "/slos/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			if err := c.Call(cmd, "DELETE", "/slos/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.env.Stdout, "SLO %s deleted\n", args[0])
+			fmt.Fprintf(c.Env.Stdout, "SLO %s deleted\n", args[0])
 			return nil
 		}}
 }

@@ -4,7 +4,6 @@
 package storecmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -25,44 +24,17 @@ const maxValuesFile = 256 << 10
 
 // New returns the `store` command.
 func New(env cli.Env) *cobra.Command {
-	var place kind.Place
-	var output string
 	cmd := &cobra.Command{Use: "store", Short: "The app store: charts of the catalogues, installed into a project through Berth's own path"}
-	cmd.PersistentFlags().StringVarP(&place.Tenant, "tenant", "t", "", "tenant (default: the context's)")
-	cmd.PersistentFlags().StringVarP(&place.Project, "project", "p", "", "project (default: the context's)")
-	cmd.PersistentFlags().StringVarP(&output, "output", "o", "table", "table or json")
-	c := &cmds{env: env, place: &place, output: &output}
+	c := cmds{kind.NewProjectCommands(env, cmd)}
 	cmd.AddCommand(c.catalog(), c.search(), c.show(), c.install(), c.upgrade(), c.rollback(), c.uninstall(), c.list())
 	return cmd
 }
 
-type cmds struct {
-	env    cli.Env
-	place  *kind.Place
-	output *string
-}
+// cmds are the subcommands, sharing the project and output flags.
+type cmds struct{ *kind.ProjectCommands }
 
-func (c *cmds) call(cmd *cobra.Command, method, suffix string, body, out any) error {
-	s, project, err := kind.OpenProject(c.env.Getenv, c.place)
-	if err != nil {
-		return err
-	}
-	return s.Client.Do(cmd.Context(), method, project+suffix, body, out)
-}
-
-func (c *cmds) print(v any, table func(w *tabwriter.Writer)) error {
-	if *c.output == "json" {
-		enc := json.NewEncoder(c.env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	}
-	w := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
-	table(w)
-	return w.Flush()
-}
-
-func (c *cmds) charts(cmd *cobra.Command) ([]apitypes.StoreChart, error) {
-	s, err := client.Open(c.env.Getenv)
+func (c cmds) charts(cmd *cobra.Command) ([]apitypes.StoreChart, error) {
+	s, err := client.Open(c.Env.Getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -70,8 +42,8 @@ func (c *cmds) charts(cmd *cobra.Command) ([]apitypes.StoreChart, error) {
 	return out, s.Client.Do(cmd.Context(), "GET", "/store/charts", nil, &out)
 }
 
-func (c *cmds) printCharts(charts []apitypes.StoreChart) error {
-	return c.print(charts, func(w *tabwriter.Writer) {
+func (c cmds) printCharts(charts []apitypes.StoreChart) error {
+	return c.Print(charts, func(w *tabwriter.Writer) {
 		fmt.Fprintln(w, "CATALOG\tCHART\tVERSION\tAPP VERSION\tDESCRIPTION")
 		for _, e := range charts {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Catalog, e.Name, e.Version, e.AppVersion, e.Description)
@@ -79,7 +51,7 @@ func (c *cmds) printCharts(charts []apitypes.StoreChart) error {
 	})
 }
 
-func (c *cmds) catalog() *cobra.Command {
+func (c cmds) catalog() *cobra.Command {
 	return &cobra.Command{Use: "catalog", Short: "List every chart of the catalogues", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			charts, err := c.charts(cmd)
@@ -90,7 +62,7 @@ func (c *cmds) catalog() *cobra.Command {
 		}}
 }
 
-func (c *cmds) search() *cobra.Command {
+func (c cmds) search() *cobra.Command {
 	return &cobra.Command{Use: "search WORD", Short: "List the charts whose name or description holds WORD", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			charts, err := c.charts(cmd)
@@ -108,7 +80,7 @@ func (c *cmds) search() *cobra.Command {
 		}}
 }
 
-func (c *cmds) show() *cobra.Command {
+func (c cmds) show() *cobra.Command {
 	return &cobra.Command{Use: "show CHART", Short: "Show a chart's versions in every catalogue", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			charts, err := c.charts(cmd)
@@ -170,45 +142,45 @@ func (r *request) read(in io.Reader) error {
 	return nil
 }
 
-func (c *cmds) install() *cobra.Command {
+func (c cmds) install() *cobra.Command {
 	var r request
 	cmd := &cobra.Command{Use: "install NAME -e ENV --chart CHART --version V [-f values.yaml]",
 		Short: "Install a chart as the application NAME: rendered for the environment's cluster, checked against the quota, deployed as version r1",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := r.read(c.env.Stdin); err != nil {
+			if err := r.read(c.Env.Stdin); err != nil {
 				return err
 			}
 			r.req.Name = args[0]
 			var v struct{ Name string }
-			if err := c.call(cmd, "POST", "/installs", r.req, &v); err != nil {
+			if err := c.Call(cmd, "POST", "/installs", r.req, &v); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.env.Stdout, "Installed %s %s as %s version %s in %s\n", r.req.Chart, r.req.Version, args[0], v.Name, r.req.Environment)
+			fmt.Fprintf(c.Env.Stdout, "Installed %s %s as %s version %s in %s\n", r.req.Chart, r.req.Version, args[0], v.Name, r.req.Environment)
 			return nil
 		}}
 	r.flags(cmd)
 	return cmd
 }
 
-func (c *cmds) upgrade() *cobra.Command {
+func (c cmds) upgrade() *cobra.Command {
 	var r request
 	cmd := &cobra.Command{Use: "upgrade NAME -e ENV --chart CHART --version V [-f values.yaml] [--version-only]",
 		Short: "Render the install's next version and deploy it (--version-only: leave the deploy to a release order)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := r.read(c.env.Stdin); err != nil {
+			if err := r.read(c.Env.Stdin); err != nil {
 				return err
 			}
 			var v struct{ Name string }
-			if err := c.call(cmd, "PUT", "/installs/"+url.PathEscape(args[0]), r.req, &v); err != nil {
+			if err := c.Call(cmd, "PUT", "/installs/"+url.PathEscape(args[0]), r.req, &v); err != nil {
 				return err
 			}
 			what := "deployed to " + r.req.Environment
 			if r.req.VersionOnly {
 				what = "created; release it with a release order"
 			}
-			fmt.Fprintf(c.env.Stdout, "Upgraded %s to %s %s: version %s %s\n", args[0], r.req.Chart, r.req.Version, v.Name, what)
+			fmt.Fprintf(c.Env.Stdout, "Upgraded %s to %s %s: version %s %s\n", args[0], r.req.Chart, r.req.Version, v.Name, what)
 			return nil
 		}}
 	r.flags(cmd)
@@ -216,15 +188,15 @@ func (c *cmds) upgrade() *cobra.Command {
 	return cmd
 }
 
-func (c *cmds) rollback() *cobra.Command {
+func (c cmds) rollback() *cobra.Command {
 	var env, to string
 	cmd := &cobra.Command{Use: "rollback NAME -e ENV --to rN", Short: "Deploy an earlier version of an install", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := "/environments/" + url.PathEscape(env) + "/deployments/" + url.PathEscape(args[0])
-			if err := c.call(cmd, "PUT", path, apitypes.DeployRequest{Version: to}, nil); err != nil {
+			if err := c.Call(cmd, "PUT", path, apitypes.DeployRequest{Version: to}, nil); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.env.Stdout, "Rolled %s back to %s in %s\n", args[0], to, env)
+			fmt.Fprintf(c.Env.Stdout, "Rolled %s back to %s in %s\n", args[0], to, env)
 			return nil
 		}}
 	cmd.Flags().StringVarP(&env, "env", "e", "", "environment (required)")
@@ -234,15 +206,15 @@ func (c *cmds) rollback() *cobra.Command {
 	return cmd
 }
 
-func (c *cmds) uninstall() *cobra.Command {
+func (c cmds) uninstall() *cobra.Command {
 	var env string
 	cmd := &cobra.Command{Use: "uninstall NAME -e ENV", Short: "Remove an install and every object it applied from the environment",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := c.call(cmd, "DELETE", "/environments/"+url.PathEscape(env)+"/installs/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			if err := c.Call(cmd, "DELETE", "/environments/"+url.PathEscape(env)+"/installs/"+url.PathEscape(args[0]), nil, nil); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.env.Stdout, "Uninstalling %s from %s: its objects are being deleted\n", args[0], env)
+			fmt.Fprintf(c.Env.Stdout, "Uninstalling %s from %s: its objects are being deleted\n", args[0], env)
 			return nil
 		}}
 	cmd.Flags().StringVarP(&env, "env", "e", "", "environment (required)")
@@ -250,14 +222,14 @@ func (c *cmds) uninstall() *cobra.Command {
 	return cmd
 }
 
-func (c *cmds) list() *cobra.Command {
+func (c cmds) list() *cobra.Command {
 	return &cobra.Command{Use: "list", Short: "List the project's installs", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var list []apitypes.Install
-			if err := c.call(cmd, "GET", "/installs", nil, &list); err != nil {
+			if err := c.Call(cmd, "GET", "/installs", nil, &list); err != nil {
 				return err
 			}
-			return c.print(list, func(w *tabwriter.Writer) {
+			return c.Print(list, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "NAME\tENV\tVERSION\tCHART\tCHART VERSION\tAPPLIED")
 				for _, in := range list {
 					d := in.Deployment

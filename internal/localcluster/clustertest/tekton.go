@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/localcluster"
 )
 
@@ -32,6 +33,15 @@ func (c *Cluster) Tekton(t testing.TB) *localcluster.Tekton {
 		}
 		dir, err := localcluster.FindTekton(ctx, os.Getenv, wd, os.Stderr)
 		if err != nil {
+			tektonErr = err
+			return
+		}
+		files, err := localcluster.TektonCRDs(dir)
+		if err != nil {
+			tektonErr = err
+			return
+		}
+		if _, err := kube.InstallEditedCRDs(ctx, c.RESTConfig(), localcluster.TektonStorageVersionOnly, files...); err != nil {
 			tektonErr = err
 			return
 		}
