@@ -89,13 +89,13 @@ func concurrentWriters(ctx context.Context, stdout io.Writer, st *store.Store, d
 			}
 			total += rs[k].changes
 		}
-		single, grouped := "—", "—"
+		single, speedup := "—", "—"
 		if alone {
-			single, grouped = fmt.Sprintf("%.0f changes/s", rs[0].rate()), fmt.Sprintf("%.1f×", rs[1].rate()/rs[0].rate())
+			single, speedup = fmt.Sprintf("%.0f changes/s", rs[0].rate()), fmt.Sprintf("%.1f×", rs[1].rate()/rs[0].rate())
 		}
 		fmt.Fprintf(stdout, "| %s | %s | %d | %d | %s | %.0f changes/s (%.1f changes per commit) | %s |\n",
 			db, path.name, writers, rs[1].changes, single, rs[1].rate(),
-			float64(rs[1].members)/float64(max(rs[1].groups, 1)), grouped)
+			float64(rs[1].members)/float64(max(rs[1].groups, 1)), speedup)
 	}
 	svc := audit.NewService(clock.Real{}, 0)
 	var rep audit.Report
