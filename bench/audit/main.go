@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	single := fs.Int("single", 5000, "records appended one per transaction")
 	writers := fs.Int("writers", 0, "instead: measure this many concurrent writers making audited changes through the application layer, each committing alone and then with group commit")
 	perWriter := fs.Int("changes", 200, "with -writers: changes each writer makes per run")
+	alone := fs.Bool("alone", true, "with -writers: measure each change committing alone too (one fsync each: slow)")
 	verifyOnly := fs.Bool("verify-only", false, "append nothing: verify the -n records already in -dir or -url")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of Verify (with -writers: of the whole run) to this file")
 	if err := fs.Parse(args); err != nil {
@@ -58,7 +59,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		defer stop()
-		return concurrentWriters(ctx, stdout, st, *db, *writers, *perWriter)
+		return concurrentWriters(ctx, stdout, st, *db, *writers, *perWriter, *alone)
 	}
 
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))

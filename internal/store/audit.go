@@ -48,7 +48,7 @@ const auditCols = "seq, time, actor, roles, tenant, project, action, target, out
 // InsertAudit implements audit.Writer. In a write transaction that holds
 // the chain (LockAuditChain, as audit.Append does), the record must follow
 // the head; it is kept and written with the transaction's others just
-// before the commit (flushAudit): one statement for a whole commit group
+// before the commit (flushStmts): one statement for a whole commit group
 // instead of one per record. Reads of the trail inside the transaction do
 // not see it.
 func (tx *Tx) InsertAudit(ctx context.Context, r audit.Record) error {
@@ -63,30 +63,48 @@ func (tx *Tx) InsertAudit(ctx context.Context, r audit.Record) error {
 	return nil
 }
 
-// flushAudit writes the records InsertAudit kept.
-func (tx *Tx) flushAudit(ctx context.Context) error {
+// flushStmts are the statements that write the records InsertAudit kept,
+// run before the commit.
+func (tx *Tx) flushStmts() ([]stmt, error) {
+	var out []stmt
 	for recs := tx.pendingAudit; len(recs) > 0; recs = recs[min(len(recs), flushRows):] {
-		if err := tx.insertAudit(ctx, recs[:min(len(recs), flushRows)]); err != nil {
-			return err
+		sts, err := tx.d.auditStmts(recs[:min(len(recs), flushRows)])
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, sts...)
 	}
-	tx.pendingAudit = nil
-	return nil
+	return out, nil
 }
 
 // flushRows bounds the records one statement inserts (14 parameters each
 // on SQLite).
 const flushRows = 256
 
-// insertAudit stores recs, in chain order, and makes the last the chain's
-// head: one statement on PostgreSQL (arrays unnested in a data-modifying
-// CTE), two on SQLite (in-process, no round trips to save).
+// insertAudit stores recs at once.
 func (tx *Tx) insertAudit(ctx context.Context, recs []audit.Record) error {
+	sts, err := tx.d.auditStmts(recs)
+	if err != nil {
+		return err
+	}
+	for _, st := range sts {
+		if _, err := tx.exec(ctx, st.q, st.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// auditStmts store recs, in chain order, and make the last the chain's
+// head: one statement on PostgreSQL (arrays unnested in a data-modifying
+// CTE), two on SQLite (in-process, no round trips to save). Their
+// placeholders are rebound for the dialect.
+func (d *dialect) auditStmts(recs []audit.Record) ([]stmt, error) {
 	cols := make([][]any, 14)
 	for _, r := range recs {
 		roles, err := json.Marshal(r.Roles)
 		if err != nil {
-			return fmt.Errorf("encode roles: %w", err)
+			return nil, fmt.Errorf("encode roles: %w", err)
 		}
 		if r.Roles == nil {
 			roles = []byte("[]")
@@ -97,13 +115,12 @@ func (tx *Tx) insertAudit(ctx context.Context, recs []audit.Record) error {
 		}
 	}
 	last := recs[len(recs)-1]
-	if tx.d.dollar {
+	if d.dollar {
 		args := []any{column[int64](cols[0]), column[int64](cols[1])}
 		for _, c := range cols[2:] {
 			args = append(args, column[string](c))
 		}
-		_, err := tx.exec(ctx, insertAuditPostgres, append(args, last.Seq, last.Hash)...)
-		return err
+		return []stmt{{q: d.rebind(insertAuditPostgres), args: append(args, last.Seq, last.Hash)}}, nil
 	}
 	var args []any
 	for i := range recs {
@@ -111,11 +128,10 @@ func (tx *Tx) insertAudit(ctx context.Context, recs []audit.Record) error {
 			args = append(args, c[i])
 		}
 	}
-	if _, err := tx.exec(ctx, insertAuditValues+strings.Repeat(", "+auditRow, len(recs)-1), args...); err != nil {
-		return err
-	}
-	_, err := tx.exec(ctx, updateAuditHead, last.Seq, last.Hash)
-	return err
+	return []stmt{
+		{q: insertAuditValues + strings.Repeat(", "+auditRow, len(recs)-1), args: args},
+		{q: updateAuditHead, args: []any{last.Seq, last.Hash}},
+	}, nil
 }
 
 // column converts one column's values to a typed slice (a PostgreSQL array).
@@ -230,7 +246,7 @@ func packedAuditCols(sep string) string {
 
 // scanPacked scans a packed row; ok=false when the separators do not
 // split it into the twelve columns unambiguously.
-func scanPacked(rows *sql.Rows) (r audit.Record, ok bool, err error) {
+func scanPacked(rows rows) (r audit.Record, ok bool, err error) {
 	var t int64
 	var packed string
 	if err := rows.Scan(&r.Seq, &t, &packed); err != nil {
@@ -266,7 +282,7 @@ func (tx *Tx) auditRecord(ctx context.Context, seq int64) (audit.Record, error) 
 	return r, tx.d.translate(err)
 }
 
-func scanAudit(rows *sql.Rows) (audit.Record, error) {
+func scanAudit(rows rows) (audit.Record, error) {
 	var r audit.Record
 	var t int64
 	var roles, outcome string

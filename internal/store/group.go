@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
-	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"berth.dev/berth/internal/platform"
 )
@@ -20,12 +22,12 @@ import (
 //   - A caller queues its function and waits. Whoever holds the leadership
 //     token (one at a time) takes the queue as one group and leads it.
 //   - The leader begins one transaction, locks the audit chain and runs the
-//     functions one after another, each after the first inside a savepoint
-//     of its own; whoever queues meanwhile joins the group, up to maxGroup.
-//     A function that fails (or panics, or whose context is done) is rolled
-//     back to its savepoint and answered at once with its error: nothing of
-//     it is committed, and the others carry on. When the first fails, the
-//     transaction is rolled back and the others start a new one.
+//     functions one after another, each inside a savepoint of its own, sent
+//     with the function's first statement (savepointState); whoever queues
+//     meanwhile joins the group, up to maxGroup. A function that fails (or
+//     panics, or whose context is done) is rolled back to its savepoint and
+//     answered at once with its error: nothing of it is committed, and the
+//     others carry on.
 //   - The audit records the functions appended are written together, in
 //     one statement, just before the commit (Tx.InsertAudit keeps them).
 //   - The leader commits once and then answers the others. A caller is
@@ -127,8 +129,8 @@ func (s *Store) InTx(ctx context.Context, fn func(platform.Tx) error) error {
 func (s *Store) lead() {
 	c := s.commits
 	defer func() { <-c.lead }()
-	for g := c.take(int(c.limit.Load())); len(g) > 0; {
-		g = s.commitGroup(g)
+	if g := c.take(int(c.limit.Load())); len(g) > 0 {
+		s.commitGroup(g)
 	}
 }
 
@@ -166,58 +168,77 @@ func (m *member) answer() error {
 }
 
 // commitGroup runs g, and whoever queues while it runs (up to the limit),
-// in one transaction and answers every member. When the first member
-// fails it runs without a savepoint (there is nothing before it to keep):
-// the transaction is rolled back, and the members not yet run are returned
-// for a transaction of their own.
-func (s *Store) commitGroup(g []*member) (rest []*member) {
-	c := s.commits
-	c.groups.Add(1)
+// in one transaction and answers every member.
+func (s *Store) commitGroup(g []*member) {
+	s.commits.groups.Add(1)
 	// The group's statements outlive any one caller's cancellation.
 	ctx := context.WithoutCancel(g[0].ctx)
-	stx, err := s.db.BeginTx(ctx, nil)
+	if s.d.name != "postgres" {
+		stx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			answerAll(g, fmt.Errorf("begin transaction: %w", s.d.translate(err)))
+			return
+		}
+		s.runGuarded(ctx, sqlConn{stx}, g)
+		return
+	}
+	// On PostgreSQL the group runs on pgx's connection beneath
+	// database/sql, which sends a member's savepoint with its first
+	// statement, BEGIN with the chain's lock and the audit records with the
+	// COMMIT, each pair in one round trip.
+	dbc, err := s.db.Conn(ctx)
 	if err != nil {
 		answerAll(g, fmt.Errorf("begin transaction: %w", s.d.translate(err)))
-		return nil
+		return
 	}
+	defer dbc.Close()
+	_ = dbc.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			answerAll(g, fmt.Errorf("begin transaction: unexpected driver connection %T", dc))
+			return nil
+		}
+		s.runGuarded(ctx, &pgConn{c: sc.Conn()}, g)
+		if sc.Conn().PgConn().TxStatus() != 'I' { // a failed rollback: never reuse the connection
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+}
+
+// runGuarded runs the group g on cn, which holds no transaction yet.
+func (s *Store) runGuarded(ctx context.Context, cn conn, g []*member) {
 	returned := false
 	defer func() {
 		if !returned { // a function ended the goroutine: nobody else may wait forever
-			_ = stx.Rollback()
+			_ = cn.rollback(ctx)
 			answerAll(g, ErrAbandoned)
 		}
 	}()
-	rest = s.runGroup(ctx, stx, &g)
+	s.runGroup(ctx, cn, &g)
 	returned = true
-	return rest
 }
 
-// runGroup is commitGroup once the transaction has begun; members who
-// join are appended to *g.
-func (s *Store) runGroup(ctx context.Context, stx *sql.Tx, gp *[]*member) (rest []*member) {
+// runGroup is commitGroup on cn; members who join are appended to *g.
+func (s *Store) runGroup(ctx context.Context, cn conn, gp *[]*member) {
 	c, g := s.commits, *gp
 	defer func() { *gp = g }()
-	shared := &Tx{tx: stx, d: s.d, write: true}
+	shared := &Tx{c: cn, d: s.d, write: true}
 	// Locking the chain first serializes writers (on PostgreSQL; SQLite's
 	// BEGIN IMMEDIATE already did) and rules out lock-order deadlocks.
 	if _, err := shared.LockAuditChain(ctx); err != nil {
-		_ = stx.Rollback()
+		_ = cn.rollback(ctx)
 		answerAll(g, fmt.Errorf("serialize write transaction: %w", err))
-		return nil
+		return
 	}
 	var kept []*member // run successfully, answered at the commit
 	for i := 0; i < len(g); i++ {
 		m := g[i]
-		ok, err := s.runMember(ctx, shared, m, i > 0)
+		ok, err := s.runMember(ctx, shared, m)
 		if err != nil { // the transaction is unusable: nothing of the group commits
-			_ = stx.Rollback()
+			_ = cn.rollback(ctx)
 			answerAll(append(kept, g[i:]...), err)
-			return nil
-		}
-		if !ok && i == 0 {
-			_ = stx.Rollback()
-			close(m.done)
-			return g[1:]
+			return
 		}
 		if !ok {
 			close(m.done) // rolled back to its savepoint: answered now
@@ -228,49 +249,93 @@ func (s *Store) runGroup(ctx context.Context, stx *sql.Tx, gp *[]*member) (rest 
 			g = append(g, c.take(int(c.limit.Load())-len(g))...)
 		}
 	}
-	if err := shared.flushAudit(ctx); err != nil {
-		_ = stx.Rollback()
-		answerAll(kept, fmt.Errorf("write audit records: %w", err))
-		return nil
+	if len(kept) == 0 {
+		_ = cn.rollback(ctx) // nothing to commit
+		return
 	}
-	if err := stx.Commit(); err != nil {
-		answerAll(kept, fmt.Errorf("commit: %w", s.d.translate(err)))
-		return nil
+	if err := s.commit(ctx, cn, shared); err != nil {
+		answerAll(kept, err)
+		return
 	}
 	for _, m := range kept {
 		close(m.done)
 	}
+}
+
+// commit writes the audit records of the group's shared transaction and
+// commits it (one round trip on PostgreSQL). On failure nothing of it is
+// written.
+func (s *Store) commit(ctx context.Context, cn conn, shared *Tx) error {
+	pre, err := shared.flushStmts()
+	if err != nil {
+		_ = cn.rollback(ctx)
+		return fmt.Errorf("write audit records: %w", err)
+	}
+	err = cn.commit(ctx, pre)
+	var pe *preError
+	if errors.As(err, &pe) {
+		_ = cn.rollback(ctx)
+		return fmt.Errorf("write audit records: %w", s.d.translate(err))
+	}
+	if err != nil {
+		return fmt.Errorf("commit: %w", s.d.translate(err))
+	}
 	return nil
 }
 
-// runMember runs m's function in shared, inside a savepoint unless it is
-// the group's first. It reports whether m's changes stay in the transaction; an
-// error means the transaction can no longer be used.
-func (s *Store) runMember(ctx context.Context, shared *Tx, m *member, savepoint bool) (bool, error) {
+// savepointState is where the savepoint of a group's member stands. Each
+// member runs inside "SAVEPOINT member", sent with its first statement
+// (in the same round trip on PostgreSQL): a member that runs none (it
+// only appends audit records, which the commit writes, or fails first)
+// needs none.
+type savepointState int
+
+const (
+	savepointNone   savepointState = iota // not a member's Tx
+	savepointDue                          // to be sent with the member's next statement
+	savepointSet                          // sent and established
+	savepointFailed                       // sent and not established: the transaction is unusable
+)
+
+var savepointStmt = []stmt{{q: "SAVEPOINT member"}}
+
+// ErrIgnoredFailure answers a function given to InTx that returned no
+// error although one of its statements failed, aborting the transaction
+// (PostgreSQL): it is rolled back to its savepoint, the others go on.
+var ErrIgnoredFailure = errors.New("write transaction rolled back: a statement failed and the function returned no error")
+
+// errSavepoint answers a group whose member's savepoint failed.
+var errSavepoint = errors.New("savepoint failed: the write transaction cannot go on")
+
+// runMember runs m's function in shared, inside a savepoint of its own. It
+// reports whether m's changes stay in the transaction; an error means the
+// transaction can no longer be used.
+func (s *Store) runMember(ctx context.Context, shared *Tx, m *member) (bool, error) {
 	if err := m.ctx.Err(); err != nil {
 		m.err = err
 		return false, nil
 	}
-	mt := &Tx{tx: shared.tx, d: shared.d, write: true}
+	mt := &Tx{c: shared.c, d: shared.d, write: true, savepoint: savepointDue}
 	if shared.chainState != nil {
 		c := *shared.chainState
 		mt.chainState = &c
 	}
-	if savepoint {
-		if _, err := shared.tx.ExecContext(ctx, "SAVEPOINT member"); err != nil {
-			return false, fmt.Errorf("savepoint: %w", s.d.translate(err))
-		}
-	}
 	m.panicked, m.err = call(m.fn, mt)
-	if m.err == nil && m.panicked == nil {
+	switch {
+	case mt.savepoint == savepointFailed:
+		// Not established: rolling back to "member" would undo the
+		// member before it.
+		return false, errSavepoint
+	case m.err == nil && m.panicked == nil && shared.c.aborted():
+		m.err = ErrIgnoredFailure
+	case m.err == nil && m.panicked == nil:
 		m.tx, shared.chainState = mt, mt.chainState
 		shared.pendingAudit = append(shared.pendingAudit, mt.pendingAudit...)
 		return true, nil
+	case mt.savepoint == savepointDue:
+		return false, nil // no statement ran: nothing to roll back
 	}
-	if !savepoint {
-		return false, nil // the group's first member: the transaction rolls back
-	}
-	if _, err := shared.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT member"); err != nil {
+	if _, err := shared.c.exec(ctx, nil, "ROLLBACK TO SAVEPOINT member", nil); err != nil {
 		return false, fmt.Errorf("roll back to savepoint: %w", s.d.translate(err))
 	}
 	return false, nil

@@ -44,28 +44,60 @@ func (t table) where(cols []string) string {
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	res, err := tx.tx.ExecContext(tx.stmtCtx(ctx), tx.d.rebind(q), args...)
+	ctx, pre, err := tx.stmtStart(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := tx.c.exec(ctx, pre, tx.d.rebind(q), args)
+	tx.stmtSent(pre, err)
 	return res, tx.d.translate(err)
 }
 
-func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := tx.tx.QueryContext(tx.stmtCtx(ctx), tx.d.rebind(q), args...)
-	return rows, tx.d.translate(err)
-}
-
-func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(tx.stmtCtx(ctx), tx.d.rebind(q), args...)
-}
-
-// stmtCtx is the context of a statement: in a write transaction, a done
-// ctx still refuses the statement (database/sql checks it before using the
-// connection) but one not yet done cannot cancel it midway, which would
-// break the connection the group's other members share.
-func (tx *Tx) stmtCtx(ctx context.Context) context.Context {
-	if !tx.write || ctx.Err() != nil {
-		return ctx
+func (tx *Tx) query(ctx context.Context, q string, args ...any) (rows, error) {
+	ctx, pre, err := tx.stmtStart(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return context.WithoutCancel(ctx)
+	r, err := tx.c.query(ctx, pre, tx.d.rebind(q), args)
+	tx.stmtSent(pre, err)
+	return r, tx.d.translate(err)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) row {
+	r, err := tx.query(ctx, q, args...)
+	return row{rows: r, err: err}
+}
+
+// stmtStart prepares a statement: its context and the statements due
+// before it (the member's savepoint, see runMember). In a write
+// transaction a done ctx refuses the statement, but one not yet done
+// cannot cancel it midway, which would break the connection the group's
+// other members share.
+func (tx *Tx) stmtStart(ctx context.Context) (context.Context, []stmt, error) {
+	if err := ctx.Err(); err != nil {
+		return ctx, nil, err
+	}
+	if !tx.write {
+		return ctx, nil, nil
+	}
+	var pre []stmt
+	if tx.savepoint == savepointDue {
+		pre = savepointStmt
+	}
+	return context.WithoutCancel(ctx), pre, nil
+}
+
+// stmtSent records whether the statements sent before one ran.
+func (tx *Tx) stmtSent(pre []stmt, err error) {
+	if len(pre) == 0 {
+		return
+	}
+	var pe *preError
+	if errors.As(err, &pe) {
+		tx.savepoint = savepointFailed
+		return
+	}
+	tx.savepoint = savepointSet
 }
 
 // insert stores a new row; a duplicate key or unique column is

@@ -67,12 +67,15 @@ type Store struct {
 // Tx is the store bound to one transaction. It is not safe for concurrent
 // use and is valid only inside the function given to InTx or View.
 type Tx struct {
-	tx *sql.Tx
-	d  *dialect
+	c conn
+	d *dialect
 	// write marks a write transaction, possibly shared by a group (see
 	// InTx): its statements are not cancelled midway by a caller's context,
 	// which would break the connection the group shares.
 	write bool
+	// savepoint is the state of the savepoint of the group's member this
+	// Tx serves (runMember).
+	savepoint savepointState
 	// chainState is the audit chain once LockAuditChain has read it.
 	chainState *audit.Chain
 	// pendingAudit are the records InsertAudit keeps until the commit.
@@ -193,7 +196,7 @@ func (s *Store) View(ctx context.Context, fn func(platform.Tx) error) (err error
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", s.d.translate(err))
 	}
-	tx := &Tx{tx: stx, d: s.d}
+	tx := &Tx{c: sqlConn{stx}, d: s.d}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"every mutating service method writes exactly one audit record", testEveryChangeAudited},
 		{"concurrent writers share commits: every acknowledged change has its record, in commit order", testGroupCommitConcurrentWriters},
 		{"a member of a commit group that fails, panics or is cancelled leaves nothing, the others commit", testGroupCommitFailingMember},
+		{"a member's savepoint goes with its first statement: one failing there, before or ignoring one leaves nothing of its own, the others commit", testGroupCommitSavepointWithFirstStatement},
 		{"a function that ends its goroutine abandons its commit group, and the next write is served", testGroupCommitGoexit},
 		{"audit records are listed newest first with filters and exported", testAuditListExport},
 		{"records holding the separator of a packed read are read back intact", testAuditSeparatorInText},
