@@ -30,12 +30,17 @@ func lastEvent(t testing.TB, ev []byte) Event {
 	return got
 }
 
-// BenchmarkChange measures one app changed in a configuration of 10,000,
-// from the server's publication to the gateway's table swapped in: as a
-// delta (stream version 2) and as a whole configuration (version 1, and
-// what every change cost before ADR 0022).
+// BenchmarkChange measures one app changed in a configuration of 2,000
+// and 10,000, from the server's publication to the gateway's table
+// swapped in: as a delta (stream version 2) and as a whole configuration
+// (version 1, and what every change cost before ADR 0022).
 func BenchmarkChange(b *testing.B) {
-	const n = 10000
+	for _, n := range []int{2000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchmarkChange(b, n) })
+	}
+}
+
+func benchmarkChange(b *testing.B, n int) {
 	cfg := manyApps(n)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b.Run("delta", func(b *testing.B) {
