@@ -42,7 +42,10 @@ import (
 	"berth.dev/berth/internal/tenancy"
 )
 
-var profile string
+var (
+	profile     string
+	wholeStream = flag.Bool("whole", false, "follow the stream's version 1 (a whole configuration per change), as gateways before ADR 0022")
+)
 
 var admin = audit.Actor{User: "bench", Roles: []string{"platform-admin"}}
 
@@ -111,13 +114,18 @@ func run(ctx context.Context, db, url string, routes, changes int) error {
 	}
 	gw := gateway.New(gateway.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Resolver: w})
 	loaded := newWatch()
-	sub := &gateway.Subscriber{URL: srv.URL, Client: srv.Client(), Apply: func(c gateway.Config) error {
-		if _, err := gw.Load(c); err != nil {
-			return err
+	sub := &gateway.Subscriber{URL: srv.URL, Client: srv.Client(), Gateway: gw, Log: log,
+		Applied: func(string) { _, apps := gw.Loaded(); loaded.saw(apps) }}
+	if *wholeStream {
+		sub.Gateway, sub.Applied = nil, nil
+		sub.Apply = func(c gateway.Config) error {
+			if _, err := gw.Load(c); err != nil {
+				return err
+			}
+			loaded.saw(len(c.Apps))
+			return nil
 		}
-		loaded.saw(c)
-		return nil
-	}, Log: log}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { _ = sub.Run(ctx) }()
@@ -169,10 +177,10 @@ type watch struct {
 
 func newWatch() *watch { return &watch{more: make(chan struct{})} }
 
-func (w *watch) saw(c gateway.Config) {
+func (w *watch) saw(apps int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.apps = len(c.Apps)
+	w.apps = apps
 	close(w.more)
 	w.more = make(chan struct{})
 }

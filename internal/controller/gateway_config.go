@@ -51,20 +51,22 @@ type GatewayConfig struct {
 	kick    chan struct{}
 	metric  prometheus.Gauge
 
-	mu       sync.Mutex                   // one build and publish at a time, in order
-	read     map[string]envPart           // by environment path: what its deployments call for, as last read
-	good     map[string]part              // by environment path: the part last published
-	routes   map[deploy.Key]traffic.Route // the route published for each deployment
-	rejected map[string]string            // by environment path: why its part was rejected
+	mu       sync.Mutex         // one build and publish at a time, in order
+	read     map[string]envPart // by environment path: what its deployments call for, as last read
+	good     map[string]part    // by environment path: the part last published
+	rejected map[string]string  // by environment path: why its part was rejected
 
 	pendingMu sync.Mutex
 	pending   map[deploy.Key]bool // deployments changed since they were last read
 	all       bool                // everything is to be read again (ChangedAll)
 }
 
-// part is one environment's share of the configuration.
+// part is one environment's share of the configuration: a unit (an app
+// and its routes) per deployment it routes. Units are built once per read
+// of their deployment, so the publisher sees the same pointer while a
+// deployment is unchanged and encodes only what changed.
 type part struct {
-	cfg    gateway.Config
+	units  map[deploy.Key]*gateway.Unit
 	routes map[deploy.Key]traffic.Route
 }
 
@@ -74,7 +76,7 @@ func NewGatewayConfig(db platform.Transactor, h gray.Headers, pub *gateway.Publi
 	return &GatewayConfig{db: db, headers: h, pub: pub, log: log, kick: make(chan struct{}, 1),
 		metric: prometheus.NewGauge(prometheus.GaugeOpts{Name: "berth_gateway_config_rejected_environments",
 			Help: "Environments whose part of the published gateway configuration was rejected at the last build (they keep their last good part)."}),
-		read: map[string]envPart{}, good: map[string]part{}, routes: map[deploy.Key]traffic.Route{}, rejected: map[string]string{},
+		read: map[string]envPart{}, good: map[string]part{}, rejected: map[string]string{},
 		pending: map[deploy.Key]bool{}}
 }
 
@@ -170,7 +172,7 @@ func (g *GatewayConfig) Delivered() bool { return g.pub.Delivered() }
 func (g *GatewayConfig) Publishes(k deploy.Key, r traffic.Route) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	got, ok := g.routes[k]
+	got, ok := g.good[envPath(k)].routes[k]
 	return ok && reflect.DeepEqual(got, r)
 }
 
@@ -242,15 +244,11 @@ func (g *GatewayConfig) publish() error {
 	for _, p := range slices.Sorted(maps.Keys(g.read)) {
 		envs = append(envs, g.read[p])
 	}
-	cfg, accepted, rejected := merge(envs, g.good)
-	if err := g.pub.Publish(cfg); err != nil {
+	units, accepted, rejected := merge(envs, g.good)
+	if err := g.pub.Set(units); err != nil {
 		return fmt.Errorf("gateway configuration: %w", err)
 	}
 	g.good = accepted
-	g.routes = map[deploy.Key]traffic.Route{}
-	for _, p := range accepted {
-		maps.Copy(g.routes, p.routes)
-	}
 	for env, why := range rejected {
 		if g.rejected[env] != why {
 			g.log.Error("gateway configuration of an environment rejected; it keeps its last good routes",
@@ -263,68 +261,80 @@ func (g *GatewayConfig) publish() error {
 }
 
 // envPart is what one environment calls for, or why it could not be read:
-// the environment itself (err), or some of its deployments (failed). built
-// is its part, made by build once it is read.
+// the environment itself (err), or some of its deployments (failed, which
+// holds too the routes that make no valid unit). built is its part, made
+// by build once it is read.
 type envPart struct {
 	path   string
 	routes map[deploy.Key]traffic.Route
+	units  map[deploy.Key]*gateway.Unit
 	err    error
 	failed map[deploy.Key]error
 	built  part
 	bad    error
 }
 
-// merge builds each environment's part and puts the valid ones together
-// in path order; an invalid part, or one whose names collide with a part
-// already in, is replaced by the environment's previous good part when
-// that still fits, else left out. It returns the configuration, the parts
-// it holds and why each rejected environment was rejected. It keeps none
-// of envs and does not change prev.
-func merge(envs []envPart, prev map[string]part) (gateway.Config, map[string]part, map[string]string) {
-	cfg := gateway.Config{Routes: []gateway.Route{}, Apps: []gateway.App{}}
+// merge puts the parts of envs, in path order, together: an invalid
+// part, or one whose names collide with a part already in, is replaced by
+// the environment's previous good part when that still fits, else left
+// out. It returns the units of the configuration, the parts it holds and
+// why each rejected environment was rejected. It keeps none of envs and
+// does not change prev.
+func merge(envs []envPart, prev map[string]part) ([]*gateway.Unit, map[string]part, map[string]string) {
+	var units []*gateway.Unit
 	accepted, rejected := map[string]part{}, map[string]string{}
 	apps, routes := map[string]bool{}, map[string]bool{}
-	fits := func(p part) error {
-		for _, a := range p.cfg.Apps {
-			if apps[a.Name] {
-				return fmt.Errorf("app %q is another environment's too", a.Name)
-			}
-		}
-		for _, r := range p.cfg.Routes {
-			if routes[r.Name] {
-				return fmt.Errorf("route %q is another environment's too", r.Name)
-			}
-		}
-		return nil
-	}
 	for _, e := range envs {
 		p, err := e.built, e.bad
 		if err == nil {
-			err = fits(p)
+			err = fits(p, apps, routes)
 		}
 		if err != nil {
 			rejected[e.path] = err.Error()
 			var ok bool
-			if p, ok = prev[e.path]; !ok || fits(p) != nil {
+			if p, ok = prev[e.path]; !ok || fits(p, apps, routes) != nil {
 				continue
 			}
 		}
 		accepted[e.path] = p
-		for _, a := range p.cfg.Apps {
-			apps[a.Name] = true
+		for _, u := range p.units {
+			apps[u.App.Name] = true
+			for _, r := range u.Routes {
+				routes[r.Name] = true
+			}
+			units = append(units, u)
 		}
-		for _, r := range p.cfg.Routes {
-			routes[r.Name] = true
-		}
-		cfg.Apps = append(cfg.Apps, p.cfg.Apps...)
-		cfg.Routes = append(cfg.Routes, p.cfg.Routes...)
 	}
 	// Environments gone since the last build are gone from the
 	// configuration too; kept parts of rejected ones stay.
-	return cfg, accepted, rejected
+	return units, accepted, rejected
 }
 
-// build makes e's part from its routes, or records why it has none.
+// fits reports the first of p's units, in deployment order, whose app or
+// route names are already in apps or routes.
+func fits(p part, apps, routes map[string]bool) error {
+	var clash []deploy.Key
+	for k, u := range p.units {
+		if apps[u.App.Name] || slices.ContainsFunc(u.Routes, func(r gateway.Route) bool { return routes[r.Name] }) {
+			clash = append(clash, k)
+		}
+	}
+	if len(clash) == 0 {
+		return nil
+	}
+	u := p.units[slices.MinFunc(clash, compareKeys)]
+	if apps[u.App.Name] {
+		return fmt.Errorf("app %q is another environment's too", u.App.Name)
+	}
+	for _, r := range u.Routes {
+		if routes[r.Name] {
+			return fmt.Errorf("route %q is another environment's too", r.Name)
+		}
+	}
+	return nil
+}
+
+// build makes e's part from its units, or records why it has none.
 func (e *envPart) build() {
 	e.built, e.bad = part{}, e.err
 	if e.bad != nil {
@@ -334,12 +344,7 @@ func (e *envPart) build() {
 		e.bad = e.failed[k]
 		return
 	}
-	cfg, err := trafficgw.Config(slices.Collect(maps.Values(e.routes)))
-	if err != nil {
-		e.bad = err
-		return
-	}
-	e.built = part{cfg: cfg, routes: e.routes}
+	e.built = part{units: e.units, routes: e.routes}
 }
 
 func compareKeys(a, b deploy.Key) int {
@@ -405,6 +410,7 @@ func (g *GatewayConfig) reread(ctx context.Context, ks map[deploy.Key]bool) (map
 				byPath[path] = e
 			}
 			delete(e.routes, k)
+			delete(e.units, k)
 			delete(e.failed, k)
 			if e.err != nil {
 				continue // the environment's own failure stands until the next full read
@@ -450,12 +456,23 @@ func (g *GatewayConfig) readInto(ctx context.Context, st gatewayReads, e *envPar
 	case err != nil:
 		e.failed[d.Key()] = err
 	case ok:
-		e.routes[d.Key()] = r
+		e.put(d.Key(), r)
 	}
 }
 
+// put records that deployment k calls for route r, with its unit, or
+// why r makes no valid unit.
+func (e *envPart) put(k deploy.Key, r traffic.Route) {
+	u, err := trafficgw.Unit(r)
+	if err != nil {
+		e.failed[k] = err
+		return
+	}
+	e.routes[k], e.units[k] = r, u
+}
+
 func newEnvPart(path string) *envPart {
-	return &envPart{path: path, routes: map[deploy.Key]traffic.Route{}, failed: map[deploy.Key]error{}}
+	return &envPart{path: path, routes: map[deploy.Key]traffic.Route{}, units: map[deploy.Key]*gateway.Unit{}, failed: map[deploy.Key]error{}}
 }
 
 // clone returns a copy of e that can be changed without changing e; a zero
@@ -464,6 +481,7 @@ func (e envPart) clone(path string) *envPart {
 	c := newEnvPart(path)
 	c.err = e.err
 	maps.Copy(c.routes, e.routes)
+	maps.Copy(c.units, e.units)
 	maps.Copy(c.failed, e.failed)
 	return c
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/gateway"
 	"berth.dev/berth/internal/traffic"
 )
 
@@ -20,7 +21,7 @@ func gwRoute(cluster, ns, env, app string) (deploy.Key, traffic.Route) {
 func envOf(path string, pairs ...any) envPart {
 	e := newEnvPart(path)
 	for i := 0; i < len(pairs); i += 2 {
-		e.routes[pairs[i].(deploy.Key)] = pairs[i+1].(traffic.Route)
+		e.put(pairs[i].(deploy.Key), pairs[i+1].(traffic.Route))
 	}
 	e.build()
 	return *e
@@ -28,8 +29,13 @@ func envOf(path string, pairs ...any) envPart {
 
 func appNames(t *testing.T, envs []envPart, prev map[string]part) ([]string, map[string]part, map[string]string) {
 	t.Helper()
-	cfg, accepted, rejected := merge(envs, prev)
-	if err := cfg.Validate(); err != nil {
+	units, accepted, rejected := merge(envs, prev)
+	pub := gateway.NewPublisher()
+	if err := pub.Set(units); err != nil {
+		t.Fatalf("merged units do not publish: %v", err)
+	}
+	cfg, err := gateway.Decode(pub.Current())
+	if err != nil {
 		t.Fatalf("merged configuration does not validate: %v", err)
 	}
 	var names []string

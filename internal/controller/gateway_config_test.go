@@ -2,7 +2,9 @@ package controller_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"berth.dev/berth/internal/controller"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gateway"
+	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/seal"
 )
@@ -22,7 +25,8 @@ import (
 // The gateway configuration reads every deployment only at start and at a
 // resync; in between, each change re-reads the deployments it names. What
 // it publishes after a series of changes must be what a fresh read of
-// everything builds.
+// everything builds, and a gateway following the stream (a snapshot, then
+// deltas) must hold it byte for byte.
 func TestGatewayConfigPublishesChangesAsAFullReadWould(t *testing.T) {
 	e := newEnv(t, t.TempDir())
 	e.fixture(t)
@@ -33,6 +37,20 @@ func TestGatewayConfigPublishesChangesAsAFullReadWould(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go g.Run(ctx, time.Hour) // no resync during the test: only changes are read
+
+	// A gateway follows the stream over loopback HTTP, as `berth gateway
+	// --server` does, resolving Services from the cluster's EndpointSlices.
+	srv := httptest.NewServer(pub)
+	defer srv.Close()
+	w := kube.NewEndpointWatcher(e.c.Client, log)
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gw := gateway.New(gateway.Options{Log: log, Resolver: w})
+	sub := &gateway.Subscriber{URL: srv.URL, Client: srv.Client(), Gateway: gw, Log: log}
+	subDone := make(chan error, 1)
+	go func() { subDone <- sub.Run(ctx) }()
+	defer func() { cancel(); <-subDone }()
 
 	// silent is a platform on the same store whose changes reach no one.
 	sealer, err := seal.New(make([]byte, seal.KeySize))
@@ -119,7 +137,29 @@ func TestGatewayConfigPublishesChangesAsAFullReadWould(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+		// The gateway, having received the first configuration whole and
+		// every later one as a delta, holds what the full read builds.
+		for loaded(t, gw) != string(full.Current()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after %s the gateway holds\n%s\nwant\n%s", s.what, loaded(t, gw), full.Current())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
+}
+
+// loaded is the JSON of the configuration gw received by units.
+func loaded(t *testing.T, gw *gateway.Gateway) string {
+	t.Helper()
+	cfg, ok := gw.Streamed()
+	if !ok {
+		return ""
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // routedApps are the applications a gateway configuration routes, by the

@@ -42,6 +42,7 @@ type Gateway struct {
 	log       *slog.Logger
 	table     atomic.Pointer[table]
 	loadMu    sync.Mutex
+	streamed  *streamed // the units of the table in force when streamed by units; guarded by loadMu
 	endpoints endpoints
 	metrics   *metrics
 	proxy     *httputil.ReverseProxy
@@ -106,6 +107,7 @@ func (g *Gateway) Load(cfg Config) (bool, error) {
 		return false, err
 	}
 	g.table.Store(t)
+	g.streamed = nil
 	g.metrics.reloads.WithLabelValues("applied").Inc()
 	g.log.Info("gateway configuration applied", "routes", len(cfg.Routes), "apps", len(cfg.Apps))
 	return true, nil

@@ -12,7 +12,7 @@ import (
 // which configuration each gateway streaming from them has put in force,
 // so that the leader's Delivered waits for the gateways of every replica
 // (docs/adr/0016-high-availability.md). internal/store implements it.
-// Configurations are named by their stream ID, the SHA-256 of their JSON:
+// Configurations are named by their stream ID, a digest of their units:
 // replicas that build from the same database state name it alike.
 type Ledger interface {
 	// PutGatewayAck records that gateway subscriber, streaming from

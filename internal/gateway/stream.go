@@ -3,9 +3,9 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	crand "crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,227 +15,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
-
-// The configuration stream is Server-Sent Events (text/event-stream): one
-// "config" event per configuration, its id the SHA-256 of the JSON data,
-// the data one line of JSON; ": ping" comments every Heartbeat keep idle
-// proxies from closing the stream and let the subscriber notice a dead
-// server. SSE was chosen over long-polling because it is one request for
-// the stream's life, is plain HTTP through any proxy, and the framing is
-// trivial to parse with a bound (docs/gateway.md).
-
-// Publisher is the http.Handler the Berth server mounts for gateways to
-// watch. Every subscriber gets the current configuration at once, then each
-// new one. It is safe for concurrent use.
-type Publisher struct {
-	// Heartbeat is the interval of keep-alive comments. Default 15s.
-	Heartbeat time.Duration
-
-	// AckWait bounds how long Delivered waits for a connected gateway that
-	// does not report the current configuration applied. Default 10s.
-	AckWait time.Duration
-
-	mu      sync.Mutex
-	data    []byte
-	id      string
-	since   time.Time     // when id became current
-	changed chan struct{} // closed and replaced on every Publish
-	// subs are the connected subscribers that report what they apply
-	// (header SubscriberHeader), by subscriber ID: how many streams each
-	// holds open and the configuration ID it last reported applied.
-	subs map[string]*subscription
-
-	// With a Ledger (Share), the subscribers whose rows are to be written
-	// again, and a wake-up for RunLedger.
-	ledger  Ledger
-	replica string
-	dirty   map[string]bool
-	wrote   chan struct{}
-}
-
-type subscription struct {
-	streams int
-	applied string
-	// behind is when the subscriber fell behind: the first publication (or
-	// its connection) since it last reported the current configuration
-	// applied. Zero while it is current. AckWait counts from here, so a
-	// stream of new publications does not keep a stuck gateway waited for.
-	behind time.Time
-}
-
-// SubscriberHeader names, on a stream request, the subscriber that will
-// report each configuration it applies (Publisher.Applied). A gateway
-// without it is not waited for.
-const SubscriberHeader = "X-Berth-Gateway-Subscriber"
-
-// MaxSubscribers bounds the subscribers a publisher tracks; streams past it
-// are served but not waited for.
-const MaxSubscribers = 1024
-
-// NewPublisher returns a publisher with no configuration yet: subscribers
-// wait for the first.
-func NewPublisher() *Publisher {
-	return &Publisher{Heartbeat: 15 * time.Second, AckWait: 10 * time.Second, changed: make(chan struct{}), subs: map[string]*subscription{}}
-}
-
-// Publish validates cfg and, if it differs from the current one, sends it
-// to every subscriber.
-func (p *Publisher) Publish(cfg Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	data, err := json.Marshal(cfg)
-	if err != nil {
-		return fmt.Errorf("encode configuration: %w", err)
-	}
-	sum := sha256.Sum256(data)
-	id := hex.EncodeToString(sum[:])
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if id == p.id {
-		return nil
-	}
-	now := time.Now()
-	p.data, p.id, p.since = data, id, now
-	for _, s := range p.subs {
-		if s.behind.IsZero() {
-			s.behind = now
-		}
-	}
-	close(p.changed)
-	p.changed = make(chan struct{})
-	return nil
-}
-
-// Current returns the JSON of the current configuration, nil before the
-// first Publish. The caller must not modify it.
-func (p *Publisher) Current() []byte {
-	data, _, _ := p.current()
-	return data
-}
-
-func (p *Publisher) current() ([]byte, string, <-chan struct{}) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.data, p.id, p.changed
-}
-
-// Applied records that subscriber sub has applied configuration id. An
-// unknown subscriber (not streaming now) is ignored.
-func (p *Publisher) Applied(sub, id string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if s, ok := p.subs[sub]; ok {
-		if s.applied != id {
-			p.markLocked(sub)
-		}
-		s.applied = id
-		if id == p.id {
-			s.behind = time.Time{}
-		}
-	}
-}
-
-// Delivered reports whether the current configuration is in force at every
-// connected subscriber that reports what it applies, except those that have
-// been behind for AckWait or longer (a stuck gateway does not stop the
-// platform; it is the gateway's operators' alarm). It is what lets the gray plan controller
-// remove a version's pods only once no gateway routes to them. With a
-// Ledger (Share) the subscribers of the other replicas count too: those
-// seen within LedgerLive, until AckWait after the configuration became
-// current here.
-func (p *Publisher) Delivered() bool {
-	p.mu.Lock()
-	if p.id == "" {
-		p.mu.Unlock()
-		return true
-	}
-	for _, s := range p.subs {
-		if s.applied != p.id && time.Since(s.behind) < p.AckWait {
-			p.mu.Unlock()
-			return false
-		}
-	}
-	l, replica, id, since := p.ledger, p.replica, p.id, p.since
-	p.mu.Unlock()
-	return p.othersDelivered(l, replica, id, since)
-}
-
-// subscribe counts one more stream of sub; the returned function ends it.
-func (p *Publisher) subscribe(sub string) func() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s, ok := p.subs[sub]
-	if !ok {
-		if len(p.subs) >= MaxSubscribers {
-			return func() {}
-		}
-		s = &subscription{behind: time.Now()}
-		p.subs[sub] = s
-		p.markLocked(sub)
-	}
-	s.streams++
-	return func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if s.streams--; s.streams == 0 {
-			delete(p.subs, sub)
-			p.markLocked(sub)
-		}
-	}
-}
-
-// ServeHTTP streams configurations until the client goes away; a POST
-// (to URL+"/applied" when mounted alone) is a subscriber's AppliedReport.
-func (p *Publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost {
-		var v AppliedReport
-		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&v); err != nil {
-			http.Error(w, "bad applied report", http.StatusBadRequest)
-			return
-		}
-		p.Applied(v.Subscriber, v.ID)
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	if sub := r.Header.Get(SubscriberHeader); sub != "" && len(sub) <= 64 {
-		defer p.subscribe(sub)()
-	}
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	_ = rc.Flush()
-	tick := time.NewTicker(p.Heartbeat)
-	defer tick.Stop()
-	sent := r.Header.Get("Last-Event-ID")
-	for {
-		data, id, changed := p.current()
-		if id != "" && id != sent {
-			if _, err := fmt.Fprintf(w, "event: config\nid: %s\ndata: %s\n\n", id, data); err != nil {
-				return
-			}
-			sent = id
-		}
-		if rc.Flush() != nil {
-			return
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-changed:
-		case <-tick.C:
-			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
-				return
-			}
-		}
-	}
-}
 
 // Subscriber follows a Publisher's stream and applies each configuration.
 // While the server is away the gateway keeps its last good configuration;
@@ -243,10 +24,21 @@ func (p *Publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type Subscriber struct {
 	URL    string
 	Client *http.Client // no overall Timeout: the stream is long-lived
-	// Apply receives each configuration decoded and validated; an error is
-	// logged and the stream continues (the old configuration stays).
+	// Gateway, when set, is fed by changes (stream version 2, ADR 0022): a
+	// snapshot on connect, then the units each publication changes. A
+	// change that does not apply to what the gateway has (a gap), or that
+	// it rejects, leaves the last good configuration in force and ends
+	// the stream; the next connection asks for a snapshot.
+	Gateway *Gateway
+	// Apply, without Gateway, receives each whole configuration decoded
+	// and validated (stream version 1, as gateways before ADR 0022 speak
+	// it); an error is logged and the stream continues (the old
+	// configuration stays). From a server that speaks only version 1, a
+	// Gateway is loaded this way too.
 	Apply func(Config) error
-	Log   *slog.Logger
+	// Applied, if set, is told the ID of each configuration put in force.
+	Applied func(id string)
+	Log     *slog.Logger
 	// MinBackoff and MaxBackoff bound reconnect delays (defaults 200ms, 30s).
 	MinBackoff, MaxBackoff time.Duration
 	// Idle is how long without any byte (event or ping) before the stream is
@@ -308,7 +100,13 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// stream runs one connection; got reports whether any event arrived.
+// errResync ends a stream whose change was not applied; the next
+// connection asks for the whole configuration.
+var errResync = errors.New("a configuration change was not applied: asking for the whole configuration")
+
+// stream runs one connection; got reports whether any configuration was
+// put in force. After a change it could not apply it clears *lastID, so
+// that the next connection gets a snapshot rather than the same deltas.
 func (s *Subscriber) stream(ctx context.Context, lastID *string) (got bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -317,6 +115,9 @@ func (s *Subscriber) stream(ctx context.Context, lastID *string) (got bool, err 
 		return false, fmt.Errorf("config stream request: %w", err)
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if s.Gateway != nil {
+		req.Header.Set(StreamHeader, "2")
+	}
 	if s.ID != "" {
 		req.Header.Set(SubscriberHeader, s.ID)
 	}
@@ -331,7 +132,7 @@ func (s *Subscriber) stream(ctx context.Context, lastID *string) (got bool, err 
 	if resp.StatusCode != http.StatusOK {
 		return false, fmt.Errorf("config stream: status %d", resp.StatusCode)
 	}
-	s.Log.Info("configuration stream connected", "url", s.URL)
+	s.Log.Info("configuration stream connected", "url", s.URL, "version", cmp.Or(resp.Header.Get(StreamHeader), "1"))
 	idle := time.AfterFunc(orDefault(s.Idle, 45*time.Second), cancel)
 	defer idle.Stop()
 	// Reports go out on the side, newest first: a slow answer never holds
@@ -339,23 +140,65 @@ func (s *Subscriber) stream(ctx context.Context, lastID *string) (got bool, err 
 	// is replaced by a newer one (the server only needs the latest).
 	reports := make(chan string, 1)
 	go s.reporter(ctx, reports)
+	resync := false
 	err = ReadEvents(resp.Body, func() { idle.Reset(orDefault(s.Idle, 45*time.Second)) }, func(ev Event) {
-		if ev.Name != "config" {
+		if resync {
+			return
+		}
+		change, err := s.apply(ev)
+		switch {
+		case err != nil && change:
+			s.Log.Error("configuration change from server not applied, keeping the last good configuration and asking for the whole one",
+				"id", ev.ID, "err", err.Error())
+			resync = true
+			*lastID = ""
+			cancel()
+			return
+		case err != nil:
+			s.Log.Error("configuration from server rejected, keeping the last good one", "id", ev.ID, "err", err.Error())
+			return
+		case ev.Name != "config" && ev.Name != "snapshot" && ev.Name != "delta":
 			return
 		}
 		got = true
-		cfg, err := decodeStreamed([]byte(ev.Data))
-		if err == nil {
-			err = s.Apply(cfg)
-		}
-		if err != nil {
-			s.Log.Error("configuration from server rejected, keeping the last good one", "id", ev.ID, "err", err.Error())
-			return
-		}
 		*lastID = ev.ID
+		if s.Applied != nil {
+			s.Applied(ev.ID)
+		}
 		offerLatest(reports, ev.ID)
 	})
+	if resync {
+		return got, errResync
+	}
 	return got, err
+}
+
+// apply puts the configuration of ev in force; change reports an event of
+// stream version 2, whose failure calls for a snapshot. Other events are
+// ignored.
+func (s *Subscriber) apply(ev Event) (change bool, err error) {
+	switch ev.Name {
+	case "config":
+		cfg, err := decodeStreamed([]byte(ev.Data))
+		if err != nil {
+			return false, err
+		}
+		if s.Gateway != nil {
+			_, err = s.Gateway.Load(cfg)
+			return false, err
+		}
+		return false, s.Apply(cfg)
+	case "snapshot", "delta":
+		if s.Gateway == nil {
+			return false, nil
+		}
+		u, err := decodeUpdate(ev)
+		if err == nil {
+			err = s.Gateway.update(u)
+		}
+		return true, err
+	}
+	return false, nil
 }
 
 // reporter reports each id it receives until ctx ends.

@@ -19,7 +19,9 @@ import (
 
 // table is one built configuration: immutable once swapped in.
 type table struct {
-	hash   [32]byte
+	hash   [32]byte // of the Config loaded (Load)
+	id     string   // of the configuration streamed (update)
+	apps   int
 	routes []*route // in match order
 }
 
@@ -36,6 +38,7 @@ type route struct {
 	retries     int
 	stable, grv *versionMetrics
 	rejected    *versionMetrics
+	idx         int // in its app's unit (streamed configurations)
 }
 
 type app struct {
@@ -67,24 +70,11 @@ func (g *Gateway) build(cfg Config, prev *table) (*table, error) {
 	var errs []*resource.FieldError
 	apps := map[string]*app{}
 	for i, a := range cfg.Apps {
-		p := fmt.Sprintf("apps[%d]", i)
-		m, err := traffic.Compile(a.Traffic)
-		if err != nil {
-			errs = append(errs, &resource.FieldError{Path: p + ".traffic", Reason: err.Error()})
-			continue
+		built, fes := g.buildApp(fmt.Sprintf("apps[%d]", i), a)
+		errs = append(errs, fes...)
+		if built != nil {
+			apps[a.Name] = built
 		}
-		built := &app{name: a.Name, matcher: m}
-		var e1, e2 *resource.FieldError
-		built.stable, e1 = g.selector(p+".stable", a.Stable, a.Health)
-		if a.Gray != nil {
-			built.gray, e2 = g.selector(p+".gray", *a.Gray, a.Health)
-		}
-		for _, e := range []*resource.FieldError{e1, e2} {
-			if e != nil {
-				errs = append(errs, e)
-			}
-		}
-		apps[a.Name] = built
 	}
 	old := map[string]*governance{}
 	if prev != nil {
@@ -92,7 +82,7 @@ func (g *Gateway) build(cfg Config, prev *table) (*table, error) {
 			old[r.gov.key] = r.gov
 		}
 	}
-	t := &table{hash: hashConfig(cfg)}
+	t := &table{hash: hashConfig(cfg), apps: len(cfg.Apps)}
 	for i, rc := range cfg.Routes {
 		r, fe := g.buildRoute(fmt.Sprintf("routes[%d]", i), rc, apps[rc.App], old)
 		if fe != nil {
@@ -109,6 +99,28 @@ func (g *Gateway) build(cfg Config, prev *table) (*table, error) {
 			cmp.Compare(len(b.prefix), len(a.prefix)))
 	})
 	return t, nil
+}
+
+// buildApp builds a, reporting problems under path; the app is nil when
+// its rules do not compile.
+func (g *Gateway) buildApp(path string, a App) (*app, []*resource.FieldError) {
+	m, err := traffic.Compile(a.Traffic)
+	if err != nil {
+		return nil, []*resource.FieldError{{Path: path + ".traffic", Reason: err.Error()}}
+	}
+	built := &app{name: a.Name, matcher: m}
+	var errs []*resource.FieldError
+	var e1, e2 *resource.FieldError
+	built.stable, e1 = g.selector(path+".stable", a.Stable, a.Health)
+	if a.Gray != nil {
+		built.gray, e2 = g.selector(path+".gray", *a.Gray, a.Health)
+	}
+	for _, e := range []*resource.FieldError{e1, e2} {
+		if e != nil {
+			errs = append(errs, e)
+		}
+	}
+	return built, errs
 }
 
 func hostRank(r *route) int {

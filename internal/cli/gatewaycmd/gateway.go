@@ -119,10 +119,7 @@ func run(ctx context.Context, env cli.Env, f flags) error {
 			return err
 		}
 		client := &http.Client{Transport: bearer{token: token, next: http.DefaultTransport}}
-		sub := &gateway.Subscriber{URL: f.server, Client: client, Apply: func(c gateway.Config) error {
-			_, err := gw.Load(c)
-			return err
-		}, Log: log}
+		sub := &gateway.Subscriber{URL: f.server, Client: client, Gateway: gw, Log: log}
 		g.Go(func() error { return sub.Run(ctx) })
 	}
 	ln, err := net.Listen("tcp", f.listen)

@@ -26,28 +26,44 @@ func Config(routes []traffic.Route) (gw.Config, error) {
 	})
 	cfg := gw.Config{Routes: []gw.Route{}, Apps: []gw.App{}}
 	for _, r := range routes {
-		if bad := r.SpanningBackends(); len(bad) > 0 {
-			return gw.Config{}, fmt.Errorf("route %s: %s names the application's Service %q, which selects every version's pods, while a gray version runs",
-				AppName(r), bad[0], r.Service)
+		u, err := Unit(r)
+		if err != nil {
+			return gw.Config{}, err
 		}
-		app := App(r)
-		cfg.Apps = append(cfg.Apps, app)
-		prefix := r.PathPrefix
-		if prefix == "" {
-			prefix = "/"
-		}
-		hosts := r.Hosts
-		if len(hosts) == 0 {
-			hosts = []string{""}
-		}
-		for i, h := range hosts {
-			cfg.Routes = append(cfg.Routes, gw.Route{Name: app.Name + "#" + strconv.Itoa(i), Host: h, PathPrefix: prefix, App: app.Name})
-		}
+		cfg.Apps = append(cfg.Apps, u.App)
+		cfg.Routes = append(cfg.Routes, u.Routes...)
 	}
 	if err := cfg.Validate(); err != nil {
 		return gw.Config{}, fmt.Errorf("gateway configuration: %w", err)
 	}
 	return cfg, nil
+}
+
+// Unit builds the part of the gateway configuration realising r alone:
+// its app and one gateway route per host, validated on their own (names
+// across routes are the caller's to check). It keeps none of r.
+func Unit(r traffic.Route) (*gw.Unit, error) {
+	if bad := r.SpanningBackends(); len(bad) > 0 {
+		return nil, fmt.Errorf("route %s: %s names the application's Service %q, which selects every version's pods, while a gray version runs",
+			AppName(r), bad[0], r.Service)
+	}
+	app := App(r)
+	u := &gw.Unit{App: app, Routes: []gw.Route{}}
+	prefix := r.PathPrefix
+	if prefix == "" {
+		prefix = "/"
+	}
+	hosts := r.Hosts
+	if len(hosts) == 0 {
+		hosts = []string{""}
+	}
+	for i, h := range hosts {
+		u.Routes = append(u.Routes, gw.Route{Name: app.Name + "#" + strconv.Itoa(i), Host: h, PathPrefix: prefix, App: app.Name})
+	}
+	if err := (gw.Config{Apps: []gw.App{u.App}, Routes: u.Routes}).Validate(); err != nil {
+		return nil, fmt.Errorf("gateway configuration: %w", err)
+	}
+	return u, nil
 }
 
 // App is the gateway app of one route: stable and gray Service upstreams
