@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,7 +23,6 @@ import (
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/localcluster/clustertest"
 	"berth.dev/berth/internal/platform"
-	"berth.dev/berth/internal/store"
 )
 
 // gatewayProc is `berth gateway` as a real process following one
@@ -89,7 +89,15 @@ func (g *gatewayProc) stop() {
 // configOf reads the gateway configuration p publishes now.
 func configOf(t *testing.T, p *process, token string) gateway.Config {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, p.url+"/api/v1/gateway/config", nil)
+	var cfg gateway.Config
+	getJSON(t, p, token, "/gateway/config", &cfg)
+	return cfg
+}
+
+// getJSON decodes into v what GET /api/v1+path answers on p with token.
+func getJSON(t *testing.T, p *process, token, path string, v any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, p.url+"/api/v1"+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +108,9 @@ func configOf(t *testing.T, p *process, token string) gateway.Config {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	var cfg gateway.Config
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &cfg) != nil {
-		t.Fatalf("GET /api/v1/gateway/config on %s: %d %s", p.url, resp.StatusCode, body)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, v) != nil {
+		t.Fatalf("GET /api/v1%s on %s: %d %s", path, p.url, resp.StatusCode, body)
 	}
-	return cfg
 }
 
 // appOf returns the gateway app of application name in namespace ns.
@@ -154,19 +160,11 @@ func grayApplied(t *testing.T, b berth, app string, serving ...string) apitypes.
 // of the killed server: what it had committed when it died.
 func (p *process) storedPlan(app string) gray.Plan {
 	p.t.Helper()
-	st, err := store.Open(p.t.Context(), p.dataDir, p.database)
-	if err != nil {
-		p.t.Fatalf("open the killed server's database: %v", err)
-	}
-	defer st.Close()
 	var plan gray.Plan
-	err = st.View(p.t.Context(), func(tx platform.Tx) error {
+	p.view("the plan of "+app, func(tx platform.Tx) (err error) {
 		plan, err = tx.GetPlan(p.t.Context(), deploy.Key{Tenant: "bank", Project: "pay", Application: app, Environment: "dev"})
 		return err
 	})
-	if err != nil {
-		p.t.Fatalf("read the plan of %s from the killed server's database: %v", app, err)
-	}
 	return plan
 }
 
@@ -213,7 +211,7 @@ func countAudit(t *testing.T, b berth, action string) int {
 // same generation, one grayplan.step is audited. The killed server comes
 // back as a follower, a second gateway streams from it, and the new leader
 // is killed the same way holding a promotion: the other takes over, the
-// main Deployment rolls to v2 once (revision 2), the old version is kept
+// main Deployment rolls to v2 once (one revision more), the old version is kept
 // beside it, the gray copy is removed, the routes send everything to v2.
 // The audit chain verifies.
 func TestKillingTheLeaderDuringAGrayPlanChange(t *testing.T) {
@@ -271,6 +269,19 @@ func TestKillingTheLeaderDuringAGrayPlanChange(t *testing.T) {
 	b = cliOn(t, rest[0], dir, "restarted")
 	gw = startGateway(t, bin, rest[0], token, c.Kubeconfig())
 
+	revision := func() int {
+		t.Helper()
+		d, err := c.Client.AppsV1().Deployments(ns).Get(t.Context(), "red-auth", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := strconv.Atoi(d.Annotations["deployment.kubernetes.io/revision"])
+		if err != nil {
+			t.Fatalf("revision of the main Deployment: %v", err)
+		}
+		return n
+	}
+	before := revision()
 	gw.freeze()
 	b.must("", []string{"gray", "promote", "red-auth", "-e", "dev", "--keep-old", "1h"})
 	newLead.kill()
@@ -286,9 +297,8 @@ func TestKillingTheLeaderDuringAGrayPlanChange(t *testing.T) {
 	if promoted.Phase != gray.Promoted {
 		t.Fatalf("after the failover the plan is %s, want Promoted", promoted.Phase)
 	}
-	mainDep, err := c.Client.AppsV1().Deployments(ns).Get(t.Context(), "red-auth", metav1.GetOptions{})
-	if err != nil || mainDep.Annotations["deployment.kubernetes.io/revision"] != "2" {
-		t.Fatalf("the main Deployment (%v) is at revision %q, want 2: v1, then v2 once", err, mainDep.Annotations["deployment.kubernetes.io/revision"])
+	if r := revision(); r != before+1 {
+		t.Fatalf("the main Deployment is at revision %d, want %d: rolled to v2 once", r, before+1)
 	}
 	gone(t, c, ns, gray.ServiceName("red-auth", "v2"))
 	if _, err := c.Client.AppsV1().Deployments(ns).Get(t.Context(), gray.ServiceName("red-auth", "v1"), metav1.GetOptions{}); err != nil {
@@ -323,21 +333,8 @@ func gone(t *testing.T, c *clustertest.Cluster, ns, name string) {
 // deliveriesOf reads p's view of the gateways' acknowledgements.
 func deliveriesOf(t *testing.T, p *process, token string) apitypes.GatewayDeliveries {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, p.url+"/api/v1/gateway/deliveries", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
 	var d apitypes.GatewayDeliveries
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &d) != nil {
-		t.Fatalf("GET /api/v1/gateway/deliveries on %s: %d %s", p.url, resp.StatusCode, body)
-	}
+	getJSON(t, p, token, "/gateway/deliveries", &d)
 	return d
 }
 

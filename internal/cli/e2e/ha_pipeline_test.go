@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,21 +15,9 @@ import (
 	"berth.dev/berth/internal/store"
 )
 
-// haPipeline is a pipeline of red-auth that builds and then passes one
-// stage that deploys nowhere: the run ends Succeeded once its version is
-// made.
-const haPipeline = `apiVersion: berth.dev/v1
-kind: Pipeline
-metadata: {name: red-auth-ci}
-spec:
-  application: red-auth
-  source: {repository: REPO, branches: [main]}
-  build: {type: go, package: ., image: REGISTRY/bank/red-auth, owner: {user: dora}}
-  delivery: {tier: small, orchestration: {replicas: 1, ports: [{name: http, containerPort: 8080}]}}
-  stages:
-    - {name: smoke, owner: {user: dora}}
-  webhook: {provider: github}
-`
+// haPipeline is pipelineManifest whose production stage deploys nowhere
+// and needs no approval: a run ends Succeeded once its version is made.
+var haPipeline = strings.Replace(pipelineManifest, ", approval: required, environment: dev}", "}", 1)
 
 // haBank is the bank of the pipeline test: no environment, so no cluster
 // is needed.
@@ -61,6 +50,9 @@ metadata: {name: red-auth, tenant: bank, project: pay}
 // pipeline builds, pushes and makes its one version; the audit chain
 // verifies.
 func TestKillingTheLeaderDuringAPipelineBuild(t *testing.T) {
+	if haPipeline == pipelineManifest {
+		t.Fatal("haPipeline still deploys to dev after an approval: pipelineManifest changed")
+	}
 	bin := buildBerth(t)
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig") // no cluster: nothing deploys
@@ -101,7 +93,7 @@ func TestKillingTheLeaderDuringAPipelineBuild(t *testing.T) {
 		}
 	}
 	wantSteps := map[string]pipeline.State{pipeline.StepClone: pipeline.Failed, pipeline.StepBuild: pipeline.Skipped,
-		pipeline.StepPush: pipeline.Skipped, pipeline.StepVersion: pipeline.Skipped, "smoke": pipeline.Skipped}
+		pipeline.StepPush: pipeline.Skipped, pipeline.StepVersion: pipeline.Skipped, "production": pipeline.Skipped}
 	for _, s := range lost.Steps {
 		if s.State != wantSteps[s.Name] {
 			t.Errorf("step %s of the lost run is %s, want %s", s.Name, s.State, wantSteps[s.Name])
@@ -138,18 +130,24 @@ func stepIs(r pipeline.Run, name string, st pipeline.State) bool {
 // killed server: what it had committed when it died.
 func (p *process) storedRun(n int64) pipeline.Run {
 	p.t.Helper()
+	var r pipeline.Run
+	p.view(fmt.Sprintf("run %d", n), func(tx platform.Tx) (err error) {
+		r, err = tx.GetRun(p.t.Context(), pipeline.RunKey{Key: pipeline.Key{Tenant: "bank", Project: "pay", Name: "red-auth-ci"}, Number: n})
+		return err
+	})
+	return r
+}
+
+// view runs fn in a read transaction on the database of the (killed)
+// server p, failing the test on an error reading what.
+func (p *process) view(what string, fn func(tx platform.Tx) error) {
+	p.t.Helper()
 	st, err := store.Open(p.t.Context(), p.dataDir, p.database)
 	if err != nil {
 		p.t.Fatalf("open the killed server's database: %v", err)
 	}
 	defer st.Close()
-	var r pipeline.Run
-	err = st.View(p.t.Context(), func(tx platform.Tx) error {
-		r, err = tx.GetRun(p.t.Context(), pipeline.RunKey{Key: pipeline.Key{Tenant: "bank", Project: "pay", Name: "red-auth-ci"}, Number: n})
-		return err
-	})
-	if err != nil {
-		p.t.Fatalf("read run %d from the killed server's database: %v", n, err)
+	if err := st.View(p.t.Context(), fn); err != nil {
+		p.t.Fatalf("read %s from the killed server's database: %v", what, err)
 	}
-	return r
 }
