@@ -23,6 +23,9 @@ type GatewayStream interface {
 	// Applied records that gateway subscriber sub has put configuration
 	// id in force (gateway.Publisher.Applied).
 	Applied(sub, id string)
+	// Deliveries lists the gateways and what they have in force, this
+	// replica's and the other replicas' (gateway.Publisher.Deliveries).
+	Deliveries(ctx context.Context) (apitypes.GatewayDeliveries, error)
 }
 
 func (a *API) registerGray() {
@@ -76,6 +79,8 @@ func (a *API) registerGray() {
 	a.route(Route{Method: "GET", Path: "/gateway/config", Summary: "The Berth gateway configuration: JSON, or with Accept: text/event-stream a stream of every new one", Response: "GatewayConfig", Events: true}, a.gatewayConfig)
 	a.route(Route{Method: "POST", Path: "/gateway/config/applied", Summary: "A gateway reports a configuration in force, so that the server removes what older ones routed to only after that",
 		Request: "GatewayApplied", Response: "none"}, a.gatewayApplied)
+	a.route(Route{Method: "GET", Path: "/gateway/deliveries", Summary: "Which configuration every gateway, of every replica, has in force: what a gray plan waits for before removing pods",
+		Response: "GatewayDeliveries"}, a.gatewayDeliveries)
 }
 
 func parseKeepOld(s string) (time.Duration, error) {
@@ -273,6 +278,22 @@ func (a *API) gatewayApplied(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// gatewayDeliveries answers which configuration the gateways have in
+// force, as this replica sees it.
+func (a *API) gatewayDeliveries(w http.ResponseWriter, r *http.Request) error {
+	if err := a.authorize(r, authz.GatewayRead, authz.Platform); err != nil {
+		return err
+	}
+	d := apitypes.GatewayDeliveries{Gateways: []apitypes.GatewayDelivery{}}
+	if a.gateway != nil {
+		var err error
+		if d, err = a.gateway.Deliveries(r.Context()); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusOK, d)
 }
 
 // gatewayConfig serves the gateway configuration the server publishes: the

@@ -119,6 +119,9 @@ func grayCases() map[string]routeCase {
 		"GET /gateway/config": at(onPlatform, func(*matrixEnv, *subject, authz.Scope, string) request {
 			return need("/gateway/config", nil, authz.Platform, authz.GatewayRead)
 		}),
+		"GET /gateway/deliveries": at(onPlatform, func(*matrixEnv, *subject, authz.Scope, string) request {
+			return need("/gateway/deliveries", nil, authz.Platform, authz.GatewayRead)
+		}),
 		"POST /gateway/config/applied": at(onPlatform, func(*matrixEnv, *subject, authz.Scope, string) request {
 			q := need("/gateway/config/applied", map[string]string{"subscriber": "g1", "id": strings.Repeat("0", 64)}, authz.Platform, authz.GatewayRead)
 			q.ok = []int{http.StatusNoContent}

@@ -78,6 +78,7 @@ var schemaTypes = map[string]reflect.Type{
 	"OrgImportRequest":      reflect.TypeFor[apitypes.OrgImportRequest](),
 	"GatewayConfig":         reflect.TypeFor[map[string]any](), // internal/gateway.Config, see docs/gateway.md
 	"GatewayApplied":        reflect.TypeFor[apitypes.GatewayApplied](),
+	"GatewayDeliveries":     reflect.TypeFor[apitypes.GatewayDeliveries](),
 	"CurrentVersion":        reflect.TypeFor[apitypes.CurrentVersion](),
 	"DeploymentView":        reflect.TypeFor[apitypes.DeploymentView](),
 	"DeployRequest":         reflect.TypeFor[apitypes.DeployRequest](),

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -94,7 +95,11 @@ func (r *PipelineRunner) Run(ctx context.Context) {
 	}
 }
 
-// failInterrupted ends the runs left running by a process that stopped.
+// failInterrupted ends the runs left running by a process that stopped:
+// this one before a restart, or the leader before this replica took over.
+// Their builds ran on that process (their work directories, their
+// executor's processes), so they fail, saying so, and are run again by a
+// person (docs/pipelines.md, "When the server running a build stops").
 func (r *PipelineRunner) failInterrupted(ctx context.Context) {
 	var left []pipeline.Run
 	_ = r.db.View(ctx, func(tx platform.Tx) (err error) {
@@ -102,8 +107,32 @@ func (r *PipelineRunner) failInterrupted(ctx context.Context) {
 		return err
 	})
 	for _, run := range left {
-		r.finish(ctx, run.RunKey, pipeline.Failed, "interrupted: Berth stopped while the run was running")
+		r.finish(ctx, run.RunKey, pipeline.Failed, ExecutorLost(run))
 	}
+}
+
+// ExecutorLost is the message of a run that ends failed because the
+// server running it stopped: the step it was in, and the command that
+// runs the same commit (or branch) again.
+func ExecutorLost(run pipeline.Run) string {
+	where := "before its first step"
+	for _, s := range run.Steps {
+		if s.State == pipeline.Running {
+			where = "during step " + s.Name
+			break
+		}
+		if s.State.Ended() {
+			where = "between two steps"
+		}
+	}
+	again := "berth pipeline run " + run.Name
+	switch branch, isBranch := strings.CutPrefix(run.Ref, "refs/heads/"); {
+	case run.Commit != "":
+		again += " --commit " + run.Commit
+	case isBranch:
+		again += " --branch " + branch
+	}
+	return fmt.Sprintf("executor lost: the Berth server running this run stopped %s, before it ended (run it again: %s)", where, again)
 }
 
 // schedule starts queued runs while their projects have room.

@@ -237,7 +237,8 @@ func TestRunnerFailsARunPastItsDeadline(t *testing.T) {
 }
 
 // A run left running by a process that stopped is failed at the next
-// start, not resumed half-way.
+// start (or by the next leader), not resumed half-way, saying how to run
+// it again.
 func TestRunnerFailsRunsInterruptedByARestart(t *testing.T) {
 	t.Parallel()
 	e := newRunnerEnv(t, 0)
@@ -249,8 +250,11 @@ func TestRunnerFailsRunsInterruptedByARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.run(t)
-	if got := e.waitFor(t, 1, pipeline.Failed); !strings.Contains(got.Message, "interrupted") {
-		t.Errorf("run failed with %q", got.Message)
+	got := e.waitFor(t, 1, pipeline.Failed)
+	for _, want := range []string{"executor lost", "stopped before its first step", "(run it again: berth pipeline run ci"} {
+		if !strings.Contains(got.Message, want) {
+			t.Errorf("run failed with %q; want it to say %q", got.Message, want)
+		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -27,6 +29,10 @@ type Ledger interface {
 	// seen within the last within, that do not have configuration id in
 	// force.
 	GatewayAcksBehind(ctx context.Context, except, id string, within time.Duration) (int, error)
+	// EachGatewayAck calls fn with each of up to limit gateways of
+	// replicas other than except, seen within the last within, by replica
+	// and subscriber.
+	EachGatewayAck(ctx context.Context, except string, within time.Duration, limit int, fn func(replica, subscriber, applied string)) error
 }
 
 // The ledger's cadences. A replica refreshes its rows every LedgerEvery
@@ -170,4 +176,62 @@ func (p *Publisher) othersDelivered(l Ledger, replica, id string, since time.Tim
 	defer cancel()
 	n, err := l.GatewayAcksBehind(ctx, replica, id, LedgerLive)
 	return err == nil && n == 0
+}
+
+// MaxDeliveries bounds the gateways Deliveries lists.
+const MaxDeliveries = 2 * MaxSubscribers
+
+// Delivery is one gateway as a publisher sees it.
+type Delivery struct {
+	// Replica is the name of the replica the gateway streams from; Local
+	// says whether that is this one.
+	Replica string
+	Local   bool
+	// Subscriber is the ID the gateway streams under.
+	Subscriber string
+	// Applied is the ID of the configuration it reported in force ("":
+	// none yet); Current whether that is the one published now.
+	Applied string
+	Current bool
+}
+
+// Deliveries is what Delivered decides on, for people: the configuration
+// published now, whether it counts as delivered, and every gateway that
+// reports what it applies — this replica's, and with a Ledger the other
+// replicas' seen within LedgerLive.
+type Deliveries struct {
+	// Replica is this replica's name ("" without a Ledger).
+	Replica string
+	// Config is the ID of the configuration published now ("": none yet).
+	Config    string
+	Delivered bool
+	// Gateways are this replica's first, then the others', by replica and
+	// subscriber; at most MaxDeliveries.
+	Gateways []Delivery
+}
+
+// Deliveries reads p's gateways and, with a Ledger, the other replicas'.
+// A failed read of the Ledger is returned with nothing else.
+func (p *Publisher) Deliveries(ctx context.Context) (Deliveries, error) {
+	delivered := p.Delivered()
+	p.mu.Lock()
+	d := Deliveries{Replica: p.replica, Config: p.id, Delivered: delivered}
+	for sub, s := range p.subs {
+		d.Gateways = append(d.Gateways, Delivery{Replica: p.replica, Local: true, Subscriber: sub, Applied: s.applied, Current: s.applied == p.id})
+	}
+	l := p.ledger
+	p.mu.Unlock()
+	slices.SortFunc(d.Gateways, func(a, b Delivery) int { return strings.Compare(a.Subscriber, b.Subscriber) })
+	if l == nil {
+		return d, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, ledgerWait)
+	defer cancel()
+	err := l.EachGatewayAck(ctx, d.Replica, LedgerLive, MaxDeliveries-len(d.Gateways), func(replica, sub, applied string) {
+		d.Gateways = append(d.Gateways, Delivery{Replica: replica, Subscriber: sub, Applied: applied, Current: applied == d.Config})
+	})
+	if err != nil {
+		return Deliveries{}, err
+	}
+	return d, nil
 }

@@ -106,8 +106,17 @@ func TestLeaderWaitsForAGatewayOfAnotherReplica(t *testing.T) {
 	if follower.pub.Delivered() {
 		t.Fatal("the follower's Delivered is true while its gateway has not applied")
 	}
+	if g := oneDelivery(t, leader.pub); g.Local || g.Subscriber != "gw-on-follower" || g.Current || g.Applied != "" {
+		t.Fatalf("the leader lists %+v; want the follower's gateway with nothing in force yet", g)
+	}
 	first.answer <- nil
 	eventually(t, "the leader to see the follower's gateway applied", leader.pub.Delivered)
+	if g := oneDelivery(t, leader.pub); g.Local || !g.Current {
+		t.Fatalf("the leader lists %+v; want the follower's gateway current", g)
+	}
+	if g := oneDelivery(t, follower.pub); !g.Local || !g.Current {
+		t.Fatalf("the follower lists %+v; want its own gateway current", g)
+	}
 
 	// A new configuration: the gateway is behind it until it reports it.
 	held := func(cfg gateway.Config) applying {
@@ -130,4 +139,17 @@ func TestLeaderWaitsForAGatewayOfAnotherReplica(t *testing.T) {
 	}
 	stop()
 	eventually(t, "the disconnected gateway to stop counting", leader.pub.Delivered)
+}
+
+// oneDelivery returns the one gateway p's Deliveries lists.
+func oneDelivery(t *testing.T, p *gateway.Publisher) gateway.Delivery {
+	t.Helper()
+	d, err := p.Deliveries(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Gateways) != 1 {
+		t.Fatalf("%d gateways listed, want 1: %+v", len(d.Gateways), d)
+	}
+	return d.Gateways[0]
 }

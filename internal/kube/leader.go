@@ -118,6 +118,7 @@ func (e *LeaseElector) fence(ctx context.Context) (leader.Term, bool) {
 	for {
 		t, err := e.o.Fence(ctx)
 		if err == nil {
+			t.TTL = e.o.TTL // bounds the term's idle transactions as a lease row's does
 			e.o.Log.Info("leading", "lease", e.o.Namespace+"/"+e.o.Name, "epoch", t.Epoch)
 			return t, true
 		}

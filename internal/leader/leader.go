@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"time"
 )
 
 // ErrFenced is returned by a transaction of a leader whose term has ended:
@@ -23,6 +24,12 @@ var ErrFenced = errors.New("leadership lost: another replica leads")
 type Term struct {
 	Name  string
 	Epoch int64
+	// TTL is the lease's duration (zero: unbounded). A transaction of the
+	// term that stays idle for longer is ended by the database: it belongs
+	// to a process that stalled (frozen, cut off) while holding the lease
+	// row locked, which would otherwise keep every other replica from
+	// taking over for as long as the database believes its connection.
+	TTL time.Duration
 }
 
 // Store checks a term inside a transaction. internal/store implements it.

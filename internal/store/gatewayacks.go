@@ -57,3 +57,27 @@ func (s *Store) GatewayAcksBehind(ctx context.Context, except, id string, within
 	}
 	return n, nil
 }
+
+// EachGatewayAck calls fn with each of up to limit gateway streams of
+// replicas other than except, seen within the last within, by replica and
+// subscriber.
+func (s *Store) EachGatewayAck(ctx context.Context, except string, within time.Duration, limit int, fn func(replica, subscriber, applied string)) error {
+	rows, err := s.db.QueryContext(ctx, s.d.rebind(`SELECT replica, subscriber, applied FROM gateway_acks
+		WHERE replica <> ? AND seen_ms >= `+s.d.nowMillis+` - ?
+		ORDER BY replica, subscriber LIMIT ?`), except, within.Milliseconds(), limit)
+	if err != nil {
+		return fmt.Errorf("list gateway acknowledgements: %w", s.d.translate(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var replica, subscriber, applied string
+		if err := rows.Scan(&replica, &subscriber, &applied); err != nil {
+			return fmt.Errorf("list gateway acknowledgements: %w", s.d.translate(err))
+		}
+		fn(replica, subscriber, applied)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list gateway acknowledgements: %w", s.d.translate(err))
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -64,6 +65,27 @@ func TestGatewayAcks(t *testing.T) {
 			must(st.DB().QueryRowContext(ctx, "SELECT count(*) FROM gateway_acks").Scan(&rows))
 			if rows != 2 { // follower/gw-1 and leader/gw-3; stopped/gw-4 deleted
 				t.Fatalf("%d rows after expiry, want 2", rows)
+			}
+			list := func(except string, limit int) []string {
+				t.Helper()
+				var got []string
+				must(st.EachGatewayAck(ctx, except, time.Hour, limit, func(replica, sub, applied string) {
+					got = append(got, replica+"/"+sub+"="+applied)
+				}))
+				return got
+			}
+			if got := list("leader", 10); !slices.Equal(got, []string{"follower/gw-1=old"}) {
+				t.Fatalf("the leader lists %v of the other replicas' gateways; want follower/gw-1=old", got)
+			}
+			if got := list("", 10); !slices.Equal(got, []string{"follower/gw-1=old", "leader/gw-3=old"}) {
+				t.Fatalf("every replica's gateways: %v", got)
+			}
+			if got := list("", 1); !slices.Equal(got, []string{"follower/gw-1=old"}) {
+				t.Fatalf("at most one: %v", got)
+			}
+			age(t, st, "follower", 2*time.Hour)
+			if got := list("leader", 10); len(got) != 0 {
+				t.Fatalf("a gateway not seen within the hour is listed: %v", got)
 			}
 		})
 	}

@@ -47,7 +47,7 @@ func (l *Lease) Acquire(ctx context.Context, ttl time.Duration) (leader.Term, bo
 	case err != nil:
 		return leader.Term{}, false, fmt.Errorf("acquire lease %s: %w", l.name, l.s.d.translate(err))
 	}
-	return leader.Term{Name: l.name, Epoch: epoch}, true, nil
+	return leader.Term{Name: l.name, Epoch: epoch, TTL: ttl}, true, nil
 }
 
 // Renew implements leader.Lock.
@@ -93,6 +93,9 @@ func (tx *Tx) CheckLease(ctx context.Context, t leader.Term) error {
 	q := "SELECT epoch FROM leases WHERE name = ?"
 	if tx.d.name == "postgres" {
 		q += " FOR SHARE"
+		if err := tx.boundIdle(ctx, t.TTL); err != nil {
+			return err
+		}
 	}
 	var epoch int64
 	err := tx.queryRow(ctx, q, t.Name).Scan(&epoch)
@@ -103,6 +106,22 @@ func (tx *Tx) CheckLease(ctx context.Context, t leader.Term) error {
 		return fmt.Errorf("check lease %s: %w", t.Name, tx.d.translate(err))
 	case epoch != t.Epoch:
 		return leader.ErrFenced
+	}
+	return nil
+}
+
+// boundIdle has the database end this transaction, and its share lock on
+// the lease row, should it stay idle for ttl (zero: no bound): its
+// process stalled, and by its own count its term ended at 4/5 of ttl
+// (ADR 0016), so it commits nothing more, and the lease can be taken at
+// its expiry as if the transaction had not been open.
+func (tx *Tx) boundIdle(ctx context.Context, ttl time.Duration) error {
+	if ttl <= 0 {
+		return nil
+	}
+	// SET takes no parameters; the value is an integer of milliseconds.
+	if _, err := tx.exec(ctx, fmt.Sprintf("SET LOCAL idle_in_transaction_session_timeout = %d", max(ttl.Milliseconds(), 1))); err != nil {
+		return fmt.Errorf("bound the fenced transaction: %w", err)
 	}
 	return nil
 }

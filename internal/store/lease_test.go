@@ -11,6 +11,7 @@ import (
 
 	"berth.dev/berth/internal/leader"
 	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/resource"
 	"berth.dev/berth/internal/store"
 	"berth.dev/berth/internal/store/storetest"
 )
@@ -151,6 +152,61 @@ func TestLeaseTakeoverWaitsForTheHoldersFencedTransaction(t *testing.T) {
 	}
 	if err := check(t, sts[0], ta); !errors.Is(err, leader.ErrFenced) {
 		t.Errorf("transaction of the taken term: %v, want leader.ErrFenced", err)
+	}
+}
+
+// A holder that stalls inside a fenced transaction (its process frozen,
+// its machine cut off while the database still believes its connection)
+// holds the lease row's share lock. The database ends that transaction
+// once it has been idle for the lease's duration, so another replica takes
+// the lease soon after it expired, and the stalled transaction commits
+// nothing when its process wakes.
+func TestAStalledHoldersTransactionDoesNotKeepTheLease(t *testing.T) {
+	t.Parallel()
+	sts := replicas(t, 2)
+	a, b := lease(t, sts[0], "a"), lease(t, sts[1], "b")
+	const ttl = 2 * time.Second
+	ta, _ := acquire(t, a, ttl)
+
+	checked, stalled := make(chan struct{}), make(chan struct{})
+	wake := sync.OnceFunc(func() { close(stalled) })
+	defer wake() // a failing test does not leave the goroutine waiting
+	errc := make(chan error, 1)
+	go func() {
+		errc <- sts[0].InTx(context.Background(), func(tx platform.Tx) error {
+			if err := tx.CheckLease(context.Background(), ta); err != nil {
+				return err
+			}
+			close(checked)
+			<-stalled
+			_, err := tx.GetUser(context.Background(), "nobody")
+			if errors.Is(err, resource.ErrNotFound) {
+				err = nil
+			}
+			return err
+		})
+	}()
+	<-checked
+	// Without a bound, b's Acquire waits on the row lock for as long as the
+	// stalled connection lives: far past this deadline.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for {
+		tb, ok, err := b.Acquire(ctx, ttl)
+		if err != nil {
+			t.Fatalf("b could not take the lease of a stalled holder: %v", err)
+		}
+		if ok {
+			if tb.Epoch <= ta.Epoch {
+				t.Fatalf("b took epoch %d, want one after a's %d", tb.Epoch, ta.Epoch)
+			}
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	wake()
+	if err := <-errc; err == nil {
+		t.Fatal("the stalled holder's transaction committed after b took the lease")
 	}
 }
 

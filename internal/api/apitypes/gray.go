@@ -72,6 +72,36 @@ type GatewayApplied struct {
 	ID         string `json:"id"`
 }
 
+// GatewayDeliveries is which configuration the gateways have in force, as
+// the replica answering sees it: what the gray plan controller waits for
+// before it removes a version's pods (docs/gateway.md, "Applied reports").
+type GatewayDeliveries struct {
+	// Replica names the replica answering ("" when it is alone on its
+	// database).
+	Replica string `json:"replica"`
+	// Config is the ID of the configuration it publishes now ("": none
+	// yet); Delivered whether that counts as in force everywhere.
+	Config    string `json:"config"`
+	Delivered bool   `json:"delivered"`
+	// Gateways are the replica's own gateways, then, with several
+	// replicas, those of the others seen within 15 s.
+	Gateways []GatewayDelivery `json:"gateways"`
+}
+
+// GatewayDelivery is one gateway that reports what it applies.
+type GatewayDelivery struct {
+	// Replica is the replica it streams from; Local whether that is the
+	// one answering.
+	Replica string `json:"replica"`
+	Local   bool   `json:"local"`
+	// Subscriber is the ID the gateway streams under.
+	Subscriber string `json:"subscriber"`
+	// Applied is the configuration it reported in force ("": none yet);
+	// Current whether that is the one published now.
+	Applied string `json:"applied"`
+	Current bool   `json:"current"`
+}
+
 // GrayGroupView is a release order released by gray plans (its gray
 // group): the order and the plans of its items.
 type GrayGroupView struct {

@@ -28,6 +28,7 @@ import (
 	"berth.dev/berth/internal/cli/floorcmd"
 	"berth.dev/berth/internal/cli/getcmd"
 	"berth.dev/berth/internal/cli/grantcmd"
+	"berth.dev/berth/internal/cli/graycmd"
 	"berth.dev/berth/internal/cli/logincmd"
 	"berth.dev/berth/internal/cli/logscmd"
 	"berth.dev/berth/internal/cli/netcmd"
@@ -69,7 +70,7 @@ func (b berth) runTo(ctx context.Context, out io.Writer, stdin string, args ...s
 	root.AddCommand(appcmd.New(env), logincmd.New(env), contextcmd.New(env), getcmd.New(env), describecmd.New(env),
 		deletecmd.New(env), applycmd.New(env), auditcmd.New(env), tokencmd.New(env), usercmd.New(env), releasecmd.New(env),
 		netcmd.New(env), grantcmd.New(env), floorcmd.New(env), configcmd.New(env), logscmd.New(env), pipelinecmd.New(env),
-		storecmd.New(env))
+		storecmd.New(env), graycmd.New(env))
 	return root.ExecuteContext(ctx)
 }
 

@@ -26,9 +26,10 @@ const haLease = 3 * time.Second
 
 // replicaSet is n `berth server` processes on one PostgreSQL database (a
 // fresh schema: its notifications have a channel of their own) and one
-// seal key, each with a data directory of its own, electing their leader
-// with a lease row unless election says otherwise (flags).
-func replicaSet(t *testing.T, c *clustertest.Cluster, bin string, n int, election ...string) []*process {
+// seal key, each with a data directory of its own and the cluster of
+// kubeconfig, electing their leader with a lease row unless election says
+// otherwise (flags).
+func replicaSet(t *testing.T, kubeconfig, bin string, n int, election ...string) []*process {
 	t.Helper()
 	database := storetest.PostgresSchema(t)
 	dir := t.TempDir()
@@ -46,7 +47,7 @@ func replicaSet(t *testing.T, c *clustertest.Cluster, bin string, n int, electio
 			election = []string{"--leader-election", "postgres"}
 		}
 		p := &process{t: t, bin: bin, log: logFile, url: "http://" + addr, dataDir: data, database: database,
-			args: []string{"server", "--data-dir", data, "--listen", addr, "--kubeconfig", c.Kubeconfig(),
+			args: []string{"server", "--data-dir", data, "--listen", addr, "--kubeconfig", kubeconfig,
 				"--database", database, "--seal-key-file", key, "--nacos-grpc", "off",
 				"--lease-duration", haLease.String()},
 			env: append(os.Environ(), "BERTH_ADMIN_PASSWORD="+adminPassword)}
@@ -136,7 +137,7 @@ func cliOn(t *testing.T, p *process, dir, name string) berth {
 // follower, and applications deployed at v1 in namespace ns.
 type ha struct {
 	c              *clustertest.Cluster
-	dir, ns        string
+	bin, dir, ns   string
 	lead, follower *process
 	b              berth
 }
@@ -149,8 +150,8 @@ func startHA(t *testing.T, prefix string, apps []string, election ...string) ha 
 	t.Helper()
 	c := clustertest.Start(t)
 	bin := buildBerth(t)
-	h := ha{c: c, dir: t.TempDir(), ns: fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%100000)}
-	lead, rest := leaderOf(t, replicaSet(t, c, bin, 2, election...), 30*time.Second)
+	h := ha{c: c, bin: bin, dir: t.TempDir(), ns: fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%100000)}
+	lead, rest := leaderOf(t, replicaSet(t, c.Kubeconfig(), bin, 2, election...), 30*time.Second)
 	h.lead, h.follower = lead, rest[0]
 	h.b = cliOn(t, h.follower, h.dir, "follower")
 	haFixture(t, c, h.b, h.dir, h.ns, apps)

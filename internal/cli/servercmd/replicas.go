@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/config"
 	"berth.dev/berth/internal/engine"
 	"berth.dev/berth/internal/gateway"
@@ -59,6 +60,24 @@ func gatewayLedger(st *store.Store, peers engine.Peers) gateway.Ledger {
 		return nil
 	}
 	return st
+}
+
+// gatewayStream is the engine's gateway publisher as the API serves it.
+type gatewayStream struct{ *gateway.Publisher }
+
+// Deliveries is the publisher's Deliveries in the API's terms.
+func (g gatewayStream) Deliveries(ctx context.Context) (apitypes.GatewayDeliveries, error) {
+	d, err := g.Publisher.Deliveries(ctx)
+	if err != nil {
+		return apitypes.GatewayDeliveries{}, err
+	}
+	out := apitypes.GatewayDeliveries{Replica: d.Replica, Config: d.Config, Delivered: d.Delivered,
+		Gateways: make([]apitypes.GatewayDelivery, 0, len(d.Gateways))}
+	for _, gw := range d.Gateways {
+		out.Gateways = append(out.Gateways, apitypes.GatewayDelivery{Replica: gw.Replica, Local: gw.Local,
+			Subscriber: gw.Subscriber, Applied: gw.Applied, Current: gw.Current})
+	}
+	return out, nil
 }
 
 // holderID names this replica among those of its database: its host and

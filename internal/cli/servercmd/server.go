@@ -156,7 +156,7 @@ func Serve(ctx context.Context, cfg config.Config, env cli.Env, log *slog.Logger
 	srv := server.New(log, []server.Check{{Name: "database", Func: databaseReady(st, log)}})
 	srv.SetRole(eng.Leadership.Role)
 	srv.Registry().MustRegister(eng.Collectors()...)
-	apiHandler := api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: eng.Gateway, Events: eng.Live,
+	apiHandler := api.New(api.Options{Log: log, Platform: p, Live: eng.Clusters, Gateway: gatewayStream{eng.Gateway}, Events: eng.Live,
 		TrustedProxies: proxies, OIDC: signOn.OIDC, ConfigWatch: eng.ConfigWatch, Changes: eng.Changes})
 	defer func() { // after the server drained: the aggregated audit records of refused logins
 		if err := apiHandler.Close(); err != nil {

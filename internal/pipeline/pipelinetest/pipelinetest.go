@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -24,6 +25,9 @@ type GitServer struct {
 	Root string
 	URL  string
 	t    *testing.T
+
+	mu   sync.Mutex
+	held chan struct{} // closed when the hold ends; nil: not held
 }
 
 // StartGit starts a Git server on loopback for the test's lifetime.
@@ -39,9 +43,43 @@ func StartGit(t *testing.T) *GitServer {
 		Path: filepath.Join(execPath, "git-http-backend"),
 		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
 	}
-	srv := httptest.NewServer(h)
+	s := &GitServer{Root: root, t: t}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		held := s.held
+		s.mu.Unlock()
+		if held != nil {
+			select {
+			case <-held:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
-	return &GitServer{Root: root, URL: srv.URL, t: t}
+	s.URL = srv.URL
+	return s
+}
+
+// Hold makes the server hold every request it receives from now on (a
+// clone in progress waits, as on a slow link) until the returned function
+// is called, at the latest when the test ends.
+func (s *GitServer) Hold() (release func()) {
+	s.mu.Lock()
+	held := make(chan struct{})
+	s.held = held
+	s.mu.Unlock()
+	release = sync.OnceFunc(func() {
+		s.mu.Lock()
+		if s.held == held {
+			s.held = nil
+		}
+		s.mu.Unlock()
+		close(held)
+	})
+	s.t.Cleanup(release) // before the server closes: it waits for held requests
+	return release
 }
 
 // Repo is a working copy whose pushes go to a bare repository of a GitServer.

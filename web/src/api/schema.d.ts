@@ -282,6 +282,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/gateway/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which configuration every gateway, of every replica, has in force: what a gray plan waits for before removing pods */
+        get: operations["getGatewayDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/group-bindings": {
         parameters: {
             query?: never;
@@ -2868,6 +2885,18 @@ export interface components {
         };
         GatewayConfig: {
             [key: string]: unknown;
+        };
+        GatewayDeliveries: {
+            config?: string;
+            delivered?: boolean;
+            gateways?: {
+                applied?: string;
+                current?: boolean;
+                local?: boolean;
+                replica?: string;
+                subscriber?: string;
+            }[] | null;
+            replica?: string;
         };
         GitPush: {
             [key: string]: unknown;
@@ -5493,6 +5522,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getGatewayDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayDeliveries"];
+                };
             };
             /** @description error */
             default: {
