@@ -92,27 +92,38 @@ func (p *Platform) installChart(ctx context.Context, c Caller, in appstore.Insta
 		// Refused before anything was written: audited as a failure.
 		return apps.Version{}, p.Do(ctx, c.Actor, ev, func(Tx) error { return err })
 	}
-	err = p.Do(ctx, c.Actor, ev, func(tx Tx) error {
-		if !upgrade {
-			if _, err := p.Apps.CreateApplication(ctx, tx, c.Actor, apps.Application{Tenant: in.Tenant, Project: in.Project, Name: in.Name,
-				Description: fmt.Sprintf("app-store install of %s/%s", in.Catalog, in.Chart)}); err != nil {
-				return err
-			}
-		}
-		if _, err := p.Apps.CreateVersion(ctx, tx, c.Actor, v, apps.VersionOptions{}); err != nil {
+	err = p.Do(ctx, c.Actor, ev, func(tx Tx) error { return p.writeInstall(ctx, tx, c, in, v, upgrade, opt) })
+	return v, err
+}
+
+// writeInstall writes chart version v of in, rendered: the application
+// too on install, and the deployment unless opt.VersionOnly; with its
+// audit record.
+func (p *Platform) writeInstall(ctx context.Context, tx Tx, c Caller, in appstore.Install, v apps.Version, upgrade bool, opt InstallOptions) error {
+	action, verb := "appstore.install", "install"
+	if upgrade {
+		action, verb = "appstore.upgrade", "upgrade"
+	}
+	k := deploy.Key{Tenant: in.Tenant, Project: in.Project, Application: in.Name, Environment: in.Environment}
+	if !upgrade {
+		if _, err := p.Apps.CreateApplication(ctx, tx, c.Actor, apps.Application{Tenant: in.Tenant, Project: in.Project, Name: in.Name,
+			Description: fmt.Sprintf("app-store install of %s/%s", in.Catalog, in.Chart)}); err != nil {
 			return err
 		}
-		if !opt.VersionOnly {
-			if _, err := p.DeployVersion(ctx, tx, c, k, v.Name); err != nil {
-				return err
-			}
-		}
-		ev.Summary = fmt.Sprintf("%sed chart %s/%s %s as %s version %s in %s: %d objects, reserving %s", verb, in.Catalog, in.Chart,
-			in.Version, in.Name, v.Name, in.Environment, len(v.Chart.Objects), describeList(v.Chart.Footprint))
-		_, err := audit.Append(ctx, tx, p.Clock.Now(), c.Actor, ev)
+	}
+	if _, err := p.Apps.CreateVersion(ctx, tx, c.Actor, v, apps.VersionOptions{}); err != nil {
 		return err
-	})
-	return v, err
+	}
+	if !opt.VersionOnly {
+		if _, err := p.DeployVersion(ctx, tx, c, k, v.Name); err != nil {
+			return err
+		}
+	}
+	ev := audit.Event{Tenant: in.Tenant, Project: in.Project, Action: action, Target: k.Path(),
+		Summary: fmt.Sprintf("%sed chart %s/%s %s as %s version %s in %s: %d objects, %d hooks, %d CRDs, reserving %s", verb, in.Catalog, in.Chart,
+			in.Version, in.Name, v.Name, in.Environment, len(v.Chart.Objects), len(v.Chart.Hooks), len(v.Chart.CRDs), describeList(v.Chart.Footprint))}
+	_, err := audit.Append(ctx, tx, p.Clock.Now(), c.Actor, ev)
+	return err
 }
 
 // renderInstall authorises, validates and renders in as the next chart
