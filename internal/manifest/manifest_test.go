@@ -222,3 +222,22 @@ func TestExamplesDecode(t *testing.T) {
 		}
 	}
 }
+
+// An AppInstall decodes strictly: values are a mapping, an unknown field
+// is named.
+func TestDecodeAppInstall(t *testing.T) {
+	objs, err := Decode([]byte("apiVersion: berth.dev/v1\nkind: AppInstall\nmetadata: {name: cache, tenant: bank, project: channels}\n" +
+		"spec: {environment: test, chart: redis, version: 1.0.0, values: {maxmemory: 300mb, persistence: {enabled: true}}}\n"))
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("decode: %v %v", objs, err)
+	}
+	s, ok := objs[0].Spec.(*AppInstallSpec)
+	if !ok || s.Chart != "redis" || s.Values["maxmemory"] != "300mb" {
+		t.Fatalf("spec %#v", objs[0].Spec)
+	}
+	_, err = Decode([]byte("apiVersion: berth.dev/v1\nkind: AppInstall\nmetadata: {name: cache, tenant: bank, project: channels}\n" +
+		"spec: {environment: test, chart: redis, versoin: 1.0.0}\n"))
+	if err == nil || !strings.Contains(err.Error(), "spec.versoin") {
+		t.Fatalf("a misspelt field: %v, want it named", err)
+	}
+}
