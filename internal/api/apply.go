@@ -14,6 +14,7 @@ import (
 
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/apps"
+	"berth.dev/berth/internal/appstore"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/gray"
@@ -74,11 +75,20 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request) error {
 			return errForbidden
 		}
 	}
+	charts, err := a.prepareCharts(r, docs)
+	if err != nil {
+		return err
+	}
 	var res apitypes.ApplyResult
 	err = a.do(r, "manifest.apply", "apply", authz.Platform, func(tx platform.Tx) error {
 		res.Objects = res.Objects[:0]
 		for _, d := range docs {
-			action, err := a.applyOne(r.Context(), tx, a.caller(r), d.obj)
+			action, err := "", error(nil)
+			if pc, ok := charts[d.index]; ok {
+				action, err = a.p.ApplyChart(r.Context(), tx, a.caller(r), pc)
+			} else {
+				action, err = a.applyOne(r.Context(), tx, a.caller(r), d.obj)
+			}
 			if err != nil {
 				return docError(d, err)
 			}
@@ -210,6 +220,9 @@ func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 		return one(authz.AlertReceiverManage, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindSLO:
 		return one(authz.AlertWrite, authz.ProjectScope(md.Tenant, md.Project))
+	case manifest.KindAppInstall:
+		// As an install; a changed one is a new version and a release order.
+		return []authz.Permission{authz.ApplicationCreate, authz.VersionCreate, authz.DeploymentDeploy}, authz.ProjectScope(md.Tenant, md.Project)
 	case manifest.KindPortPool, manifest.KindPortGrant, manifest.KindNetworkIsolation:
 		perm, scope, _ := netPermissionsOf(o)
 		return one(perm, scope)
@@ -221,6 +234,43 @@ func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 		return perms, authz.ProjectScope(md.Tenant, md.Project)
 	}
 	return one(authz.UserCreate, authz.Platform) // unknown kinds do not decode; refuse anyway
+}
+
+// prepareCharts renders the AppInstall documents that change an install
+// (platform.PrepareChart), before the transaction: rendering reads the
+// environment's cluster. Their environments must exist already.
+func (a *API) prepareCharts(r *http.Request, docs []doc) (map[int]platform.PreparedChart, error) {
+	out := map[int]platform.PreparedChart{}
+	for _, d := range docs {
+		s, ok := d.obj.Spec.(*manifest.AppInstallSpec)
+		if !ok {
+			continue
+		}
+		in, err := appInstallOf(d.obj.Metadata, s)
+		if err == nil {
+			out[d.index], err = a.p.PrepareChart(r.Context(), a.caller(r), in)
+		}
+		if err != nil {
+			return nil, docError(d, err)
+		}
+	}
+	return out, nil
+}
+
+func appInstallOf(md manifest.Metadata, s *manifest.AppInstallSpec) (appstore.Install, error) {
+	in := appstore.Install{Tenant: md.Tenant, Project: md.Project, Name: md.Name, Environment: s.Environment, Catalog: s.Catalog,
+		Chart: s.Chart, Version: s.Version, AllowCRDs: s.AllowCRDs}
+	if in.Catalog == "" {
+		in.Catalog = "starter"
+	}
+	if len(s.Values) > 0 {
+		data, err := yaml.Marshal(s.Values)
+		if err != nil {
+			return appstore.Install{}, &resource.ValidationError{Fields: []resource.FieldError{{Path: "values", Reason: err.Error()}}}
+		}
+		in.Values = string(data)
+	}
+	return in, nil
 }
 
 // docError names the document in err: field errors become a

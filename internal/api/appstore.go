@@ -21,7 +21,8 @@ func (a *API) registerStore() {
 	a.route(Route{Method: "PUT", Path: proj + "/installs/{name}", Summary: "Upgrade an install: render its next chart version and deploy it " +
 		"(versionOnly: only create it, for a release order)", Request: "InstallRequest", Response: "Version"}, a.upgradeChart)
 	a.route(Route{Method: "DELETE", Path: proj + "/environments/{environment}/installs/{name}", Summary: "Uninstall: remove the install's deployment " +
-		"and every object it applied; its application and versions stay", Response: "none"}, a.uninstallChart)
+		"and every object it applied; its application and versions stay; the chart's CustomResourceDefinitions too only with deleteCRDs=true (platform admins)",
+		Response: "none", Query: []string{"deleteCRDs"}}, a.uninstallChart)
 }
 
 func (a *API) listStoreCharts(w http.ResponseWriter, r *http.Request) error {
@@ -88,7 +89,8 @@ func (a *API) uninstallChart(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	k := deploy.Key{Tenant: s.Tenant, Project: s.Project, Environment: r.PathValue("environment"), Application: r.PathValue("name")}
-	if err := a.p.UninstallChart(r.Context(), a.caller(r), k); err != nil {
+	opt := platform.UninstallOptions{DeleteCRDs: r.URL.Query().Get("deleteCRDs") == "true"}
+	if err := a.p.UninstallChart(r.Context(), a.caller(r), k, opt); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -97,5 +99,5 @@ func (a *API) uninstallChart(w http.ResponseWriter, r *http.Request) error {
 
 func installOf(s authz.Scope, req apitypes.InstallRequest) appstore.Install {
 	return appstore.Install{Tenant: s.Tenant, Project: s.Project, Environment: req.Environment, Name: req.Name,
-		Catalog: req.Catalog, Chart: req.Chart, Version: req.Version, Values: req.Values}
+		Catalog: req.Catalog, Chart: req.Chart, Version: req.Version, Values: req.Values, AllowCRDs: req.AllowCRDs}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"berth.dev/berth/internal/api/apitypes"
+	"berth.dev/berth/internal/appstore"
 	"berth.dev/berth/internal/i18n"
 	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/resource"
@@ -88,6 +89,9 @@ func classify(err error) (int, apitypes.ErrorBody, time.Duration) {
 	case errors.As(err, &ce):
 		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.ClusterUnreachable,
 			Fields: []resource.FieldError{{Path: "cluster", Reason: ce.Error()}}}, 5 * time.Second
+	case errors.Is(err, appstore.ErrClusterUnreachable):
+		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.ClusterUnreachable,
+			Fields: []resource.FieldError{{Path: "environment", Reason: appstore.ErrClusterUnreachable.Error()}}}, 5 * time.Second
 	case errors.As(err, &he):
 		return he.status, apitypes.ErrorBody{Code: he.code}, he.retryAfter
 	case errors.As(err, &mbe):

@@ -56,6 +56,13 @@ func applyCases() []applyCase {
 			return header(manifest.KindSLO, placed(tg, "matrix-apply")), "spec: {environment: dev, application: app1, kind: availability, objective: 99.9}\n",
 				need("", nil, tg, authz.AlertWrite)
 		}},
+		{manifest.KindAppInstall, onProject, func(_ *matrixEnv, tg authz.Scope, _ string) (string, string, request) {
+			// The harness has no chart renderer: an allowed caller is refused
+			// by the server's state (409) after every permission was checked.
+			q := need("", nil, tg, authz.ApplicationCreate, authz.VersionCreate, authz.DeploymentDeploy)
+			q.ok = []int{http.StatusConflict}
+			return header(manifest.KindAppInstall, placed(tg, "matrix-apply")), "spec: {environment: dev, chart: redis, version: 1.0.0}\n", q
+		}},
 		{manifest.KindConfigItem, onProject, func(_ *matrixEnv, tg authz.Scope, n string) (string, string, request) {
 			return header(manifest.KindConfigItem, placed(tg, "")), "spec: {environment: dev, dataId: " + n + ".properties, type: properties, content: \"a=1\"}\n",
 				need("", nil, tg, authz.ConfigWrite)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
+	"sort"
 
 	"berth.dev/berth/internal/resource"
 )
@@ -34,6 +36,81 @@ type Chart struct {
 	Footprint resource.List `json:"footprint"`
 	// Notes are the chart's rendered NOTES.txt.
 	Notes string `json:"notes,omitempty"`
+	// Hooks are the chart's Helm hooks, in the order they run
+	// (SortHooks): the deployment controller runs those of an event
+	// around the apply of the objects (docs/app-store.md).
+	Hooks []Hook `json:"hooks,omitempty"`
+	// CRDs are the chart's CustomResourceDefinitions (its crds/ folder),
+	// applied, and established, before anything else; only a platform
+	// admin may install a chart that has them.
+	CRDs []json.RawMessage `json:"crds,omitempty"`
+}
+
+// Hook is one Helm hook of a chart version: an object created when one
+// of its events happens, and waited for — a Job until it completes, a Pod
+// until it ends; any other kind once created.
+type Hook struct {
+	// Name, Kind and Template name the object and the template it came
+	// from.
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	Template string `json:"template"`
+	// Events are when it runs (HookPreInstall, ...).
+	Events []string `json:"events"`
+	// Weight orders the hooks of one event, lowest first
+	// (helm.sh/hook-weight); ties run in name order.
+	Weight int `json:"weight"`
+	// DeletePolicies say when the object is deleted: before it is created
+	// again (HookBeforeHookCreation, the default), once it succeeded, once
+	// it failed (helm.sh/hook-delete-policy).
+	DeletePolicies []string `json:"deletePolicies,omitempty"`
+	// Object is the rendered object.
+	Object json.RawMessage `json:"object"`
+}
+
+// The hook events Berth runs, and the delete policies it honours, named as
+// in Helm's helm.sh/hook and helm.sh/hook-delete-policy annotations.
+const (
+	HookPreInstall   = "pre-install"
+	HookPostInstall  = "post-install"
+	HookPreUpgrade   = "pre-upgrade"
+	HookPostUpgrade  = "post-upgrade"
+	HookPreRollback  = "pre-rollback"
+	HookPostRollback = "post-rollback"
+
+	HookBeforeHookCreation = "before-hook-creation"
+	HookSucceeded          = "hook-succeeded"
+	HookFailed             = "hook-failed"
+)
+
+// HooksOf returns the hooks of c that run at event, in order. It keeps
+// c's slice.
+func (c *Chart) HooksOf(event string) []Hook {
+	var out []Hook
+	for _, h := range c.Hooks {
+		if slices.Contains(h.Events, event) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// SortHooks sorts hooks in the order they run: by weight, then by name.
+func SortHooks(hooks []Hook) {
+	sort.SliceStable(hooks, func(i, j int) bool {
+		if hooks[i].Weight != hooks[j].Weight {
+			return hooks[i].Weight < hooks[j].Weight
+		}
+		return hooks[i].Name < hooks[j].Name
+	})
+}
+
+// DeletesOn reports whether h's object is deleted at policy.
+func (h Hook) DeletesOn(policy string) bool {
+	if len(h.DeletePolicies) == 0 {
+		return policy == HookBeforeHookCreation
+	}
+	return slices.Contains(h.DeletePolicies, policy)
 }
 
 // Bounds of a chart version.
@@ -57,11 +134,17 @@ func validateChart(errs *resource.Errors, path string, c Chart) {
 	for _, o := range c.Objects {
 		size += len(o)
 	}
+	for _, h := range c.Hooks {
+		size += len(h.Object)
+	}
+	for _, o := range c.CRDs {
+		size += len(o)
+	}
 	switch {
 	case len(c.Objects) == 0:
 		errs.Add(path+".objects", "the chart rendered no objects")
-	case len(c.Objects) > MaxChartObjects:
-		errs.Add(path+".objects", "at most %d objects, got %d", MaxChartObjects, len(c.Objects))
+	case len(c.Objects)+len(c.Hooks)+len(c.CRDs) > MaxChartObjects:
+		errs.Add(path+".objects", "at most %d objects with the hooks and CRDs, got %d", MaxChartObjects, len(c.Objects)+len(c.Hooks)+len(c.CRDs))
 	case size > MaxChartBytes:
 		errs.Add(path+".objects", "at most %d bytes together, got %d", MaxChartBytes, size)
 	}

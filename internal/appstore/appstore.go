@@ -20,6 +20,7 @@ package appstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -42,6 +43,11 @@ type Chart struct {
 	Files   []File
 	Archive []byte
 }
+
+// ErrClusterUnreachable is why a render failed when the environment's
+// cluster did not answer (its version and API versions are read first):
+// nothing was written; trying again later may succeed.
+var ErrClusterUnreachable = errors.New("the environment's cluster cannot be reached")
 
 // Bounds of what a catalogue hands out and what a user sends.
 const (
@@ -77,6 +83,9 @@ type RenderRequest struct {
 	// Upgrade sets .Release.IsUpgrade.
 	Revision int
 	Upgrade  bool
+	// AllowCRDs lets the chart carry CustomResourceDefinitions (its crds/
+	// folder); without it such a chart is refused.
+	AllowCRDs bool
 }
 
 // Rendered is the result of a render: the chart's metadata and the
@@ -87,6 +96,10 @@ type Rendered struct {
 	Digest                    string
 	Footprint                 resource.List
 	Notes                     string
+	// Hooks are the chart's install, upgrade and rollback hooks, in the
+	// order they run; CRDs its CustomResourceDefinitions.
+	Hooks []apps.Hook
+	CRDs  []json.RawMessage
 }
 
 // Renderer renders charts for one cluster, reached with kubeconfig. It
@@ -94,8 +107,8 @@ type Rendered struct {
 // values.schema.json (at "values", naming the value's path), templates
 // that fail (at "chart", naming the template and line), and objects Berth
 // does not install for a project (at "chart": cluster-scoped objects,
-// objects of another namespace, hooks other than tests, workloads whose
-// containers request no CPU or memory).
+// objects of another namespace, delete hooks, workloads whose containers
+// request no CPU or memory, CustomResourceDefinitions unless allowed).
 type Renderer interface {
 	RenderChart(ctx context.Context, cluster string, kubeconfig []byte, req RenderRequest) (Rendered, error)
 }
@@ -112,6 +125,9 @@ type Install struct {
 	Version     string `json:"version"`
 	// Values is YAML (or JSON) over the chart's values.
 	Values string `json:"values,omitempty"`
+	// AllowCRDs lets a chart with CustomResourceDefinitions install (a
+	// platform admin's decision: they are cluster-wide).
+	AllowCRDs bool `json:"allowCRDs,omitempty"`
 }
 
 var chartVersionRE = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]*)?$`)
@@ -148,5 +164,5 @@ func (in Install) Validate() (map[string]any, error) {
 func VersionOf(in Install, revision int, r Rendered) apps.Version {
 	return apps.Version{Tenant: in.Tenant, Project: in.Project, Application: in.Name, Name: fmt.Sprintf("r%d", revision),
 		Chart: &apps.Chart{Catalog: in.Catalog, Name: r.Name, Version: r.Version, AppVersion: r.AppVersion, Values: in.Values,
-			Objects: r.Objects, Digest: r.Digest, Footprint: r.Footprint, Notes: r.Notes}}
+			Objects: r.Objects, Digest: r.Digest, Footprint: r.Footprint, Notes: r.Notes, Hooks: r.Hooks, CRDs: r.CRDs}}
 }

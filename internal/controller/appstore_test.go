@@ -128,7 +128,7 @@ func TestAppStoreInstallsEachStarterChartAndUninstallsIt(t *testing.T) {
 	}
 
 	for name := range charts {
-		if err := e.p.UninstallChart(t.Context(), admin, e.appKey(name)); err != nil {
+		if err := e.p.UninstallChart(t.Context(), admin, e.appKey(name), platform.UninstallOptions{}); err != nil {
 			t.Fatalf("uninstall %s: %v", name, err)
 		}
 	}

@@ -253,15 +253,19 @@ func (c *Deployments) Reconcile(ctx context.Context, k deploy.Key) (time.Duratio
 		step{"load", "", p.load},                              // the deployment, its environment, version, quota and node ports
 		step{"connect", reasonClusterUnreachable, p.connect},  // the environment's cluster, ready
 		step{"remove", "", p.remove},                          // a deleted deployment: its objects, then its row
+		step{"stalled", "", p.stalled},                        // a generation whose hook failed waits for a person
 		step{"namespace", reasonNamespaceFailed, p.namespace}, // the environment's namespace, quota and limits
 		step{"render", reasonRenderFailed, p.render},          // the version's objects
+		step{"crds", reasonCRDsFailed, p.crds},                // a chart's CustomResourceDefinitions, established
+		step{"pre-hooks", reasonHookFailed, p.preHooks},       // a chart's pre-install/upgrade/rollback hooks
 		step{"apply", reasonApplyFailed, p.apply},             // server-side apply and prune; drift repaired and audited
+		step{"post-hooks", reasonHookFailed, p.postHooks},     // a chart's post-install/upgrade/rollback hooks
 		step{"record", "", p.recordApplied},                   // the inventory, in the database
 	)
 }
 
-func (c *Deployments) record(ctx context.Context, k deploy.Key, gen int64, inv []byte, reason string, applyErr error) error {
-	err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordApplied(ctx, st, k, gen, inv, reason, applyErr) })
+func (c *Deployments) record(ctx context.Context, k deploy.Key, a deploy.Attempt) error {
+	err := c.db.InTx(ctx, func(st platform.Tx) error { return c.svc.RecordAttempt(ctx, st, k, a) })
 	if err == nil {
 		c.changes.Publish(k.Change(change.Applied))
 	}

@@ -101,6 +101,12 @@ func (p *deploymentPass) remove(ctx context.Context) (bool, time.Duration, error
 	if err := p.conn.Applier.Delete(ctx, p.prev); err != nil {
 		return true, 0, err
 	}
+	if err := p.removeHooks(ctx); err != nil {
+		return true, 0, err
+	}
+	if err := p.removeCRDs(ctx, p.v); err != nil {
+		return true, 0, err
+	}
 	p.c.forget(p.k)
 	err := p.c.db.InTx(ctx, func(st platform.Tx) error { return p.c.svc.Remove(ctx, st, p.k) })
 	if err == nil {
@@ -214,18 +220,18 @@ func (p *deploymentPass) recordApplied(ctx context.Context) (bool, time.Duration
 	if err != nil {
 		return true, 0, err
 	}
-	unchanged := d.Applied.Generation == d.Generation && d.Applied.Error == "" &&
+	unchanged := d.Applied.Generation == d.Generation && d.Applied.Error == "" && d.Applied.Version == p.v.Name &&
 		string(invJSON) == string(d.Applied.Inventory) && readyAt(d.Applied.Conditions, d.Generation)
 	if unchanged {
 		return true, 0, nil
 	}
-	return true, 0, p.c.record(ctx, p.k, d.Generation, invJSON, reasonApplied, nil)
+	return true, 0, p.c.record(ctx, p.k, deploy.Attempt{Generation: d.Generation, Version: p.v.Name, Inventory: invJSON, Reason: reasonApplied})
 }
 
 // fail records that the running step failed with err: the inventory stays
 // the last one applied.
 func (p *deploymentPass) fail(ctx context.Context, err error) error {
-	return p.c.record(ctx, p.k, p.d.Generation, p.d.Applied.Inventory, p.at.failed, err)
+	return p.c.record(ctx, p.k, deploy.Attempt{Generation: p.d.Generation, Inventory: p.d.Applied.Inventory, Reason: p.at.failed, Err: err})
 }
 
 // readyAt reports whether conds say Ready, True, of generation.

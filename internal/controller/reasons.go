@@ -1,5 +1,7 @@
 package controller
 
+import "berth.dev/berth/internal/deploy"
+
 // The reasons of the Ready condition the deployment and gray plan
 // controllers record (resource.ConditionReady). Ready is True with
 // reasonApplied once a reconcile of the generation it observed applied
@@ -17,6 +19,13 @@ const (
 	// reasonRenderFailed: the version's objects (or a gray plan's mesh
 	// route) could not be rendered (render).
 	reasonRenderFailed = "RenderFailed"
+	// reasonCRDsFailed: a chart's CustomResourceDefinitions could not be
+	// applied or were not established (crds).
+	reasonCRDsFailed = "CRDsFailed"
+	// reasonHookFailed: a chart's hook failed or did not end in time
+	// (pre-hooks, post-hooks); the message names the hook and why. The
+	// deployment stays at that generation until a new one.
+	reasonHookFailed = deploy.ReasonHookFailed
 	// reasonApplyFailed: the cluster refused the apply or the prune
 	// (apply).
 	reasonApplyFailed = "ApplyFailed"

@@ -37,6 +37,10 @@ type Deployment struct {
 	// Deleting is set by Delete; the controller removes the objects and
 	// then the record.
 	Deleting bool `json:"deleting,omitempty"`
+	// DeleteCRDs, with Deleting, has the controller delete the
+	// CustomResourceDefinitions of an app-store install's chart too
+	// (DeleteInstall); they are kept otherwise.
+	DeleteCRDs bool `json:"deleteCRDs,omitempty"`
 	// Generation counts changes to the desired state.
 	Generation int64   `json:"generation"`
 	Applied    Applied `json:"applied"`
@@ -49,8 +53,11 @@ type Deployment struct {
 
 // Applied is what the controller last did for a deployment.
 type Applied struct {
-	// Generation is the desired generation last applied without error.
-	Generation int64 `json:"generation"`
+	// Generation is the desired generation last applied without error;
+	// Version the version it ran (empty in records made before Berth
+	// recorded it).
+	Generation int64  `json:"generation"`
+	Version    string `json:"version,omitempty"`
 	// Inventory is the kube.Inventory of the objects applied, as JSON, so
 	// the next apply can prune what is no longer rendered.
 	Inventory json.RawMessage `json:"inventory,omitempty"`
@@ -62,6 +69,11 @@ type Applied struct {
 	// step that failed (docs/api.md lists them).
 	Conditions []resource.Condition `json:"conditions,omitempty"`
 }
+
+// ReasonHookFailed is the reason of the Ready condition of a generation
+// whose chart hook failed (an app-store install's): the controller stops
+// there, and a release order deploying it fails its item.
+const ReasonHookFailed = "HookFailed"
 
 // Key names a deployment.
 type Key struct {

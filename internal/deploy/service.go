@@ -167,6 +167,19 @@ func (s *Service) Delete(ctx context.Context, st Store, a audit.Actor, k Key) (D
 	})
 }
 
+// DeleteInstall is Delete for an app-store install: withCRDs has the
+// controller delete its chart's CustomResourceDefinitions too.
+func (s *Service) DeleteInstall(ctx context.Context, st Store, a audit.Actor, k Key, withCRDs bool) (Deployment, error) {
+	summary := "deleted"
+	if withCRDs {
+		summary = "deleted with its chart's CustomResourceDefinitions"
+	}
+	return s.operate(ctx, st, a, k, "deployment.delete", summary, func(d *Deployment, _ apps.Version) error {
+		d.Deleting, d.DeleteCRDs = true, withCRDs
+		return nil
+	})
+}
+
 func (s *Service) operate(ctx context.Context, st Store, a audit.Actor, k Key, action, summary string, change func(*Deployment, apps.Version) error) (Deployment, error) {
 	if err := checkKey(k); err != nil {
 		return Deployment{}, err
@@ -291,20 +304,47 @@ func (s *Service) demand(ctx context.Context, st Store, d Deployment) (resource.
 // applied before, and every failure, is audited; re-applies of the same
 // generation (drift repair) are audited as such.
 func (s *Service) RecordApplied(ctx context.Context, st Store, k Key, generation int64, inventory []byte, reason string, applyErr error) error {
+	return s.RecordAttempt(ctx, st, k, Attempt{Generation: generation, Inventory: inventory, Reason: reason, Err: applyErr})
+}
+
+// Attempt is one attempt of the controller at a generation.
+type Attempt struct {
+	Generation int64
+	// Version is the version applied (Applied.Version on success).
+	Version string
+	// Inventory is what the attempt applied; on failure it is kept only
+	// with Partial: the objects were applied, a later step (a post-install
+	// hook) failed, and the next apply must prune them.
+	Inventory []byte
+	Partial   bool
+	Reason    string
+	Err       error
+}
+
+// RecordAttempt is RecordApplied with the version applied, and what a
+// failed attempt left in the cluster.
+func (s *Service) RecordAttempt(ctx context.Context, st Store, k Key, a Attempt) error {
+	generation, applyErr := a.Generation, a.Err
 	d, err := st.GetDeployment(ctx, k)
 	if err != nil {
 		return fmt.Errorf("record apply of %s: %w", k.Path(), err)
 	}
 	prevApplied := d.Applied
-	d.Applied = Applied{Generation: prevApplied.Generation, Inventory: prevApplied.Inventory, At: s.now(),
-		Conditions: resource.SetCondition(prevApplied.Conditions, resource.Ready(generation, reason, applyErr, s.now()))}
+	d.Applied = Applied{Generation: prevApplied.Generation, Version: prevApplied.Version, Inventory: prevApplied.Inventory, At: s.now(),
+		Conditions: resource.SetCondition(prevApplied.Conditions, resource.Ready(generation, a.Reason, applyErr, s.now()))}
 	ev := audit.Event{Tenant: k.Tenant, Project: k.Project, Target: k.Path()}
 	if applyErr != nil {
 		d.Applied.Error = applyErr.Error()
+		if a.Partial {
+			d.Applied.Inventory = a.Inventory
+		}
 		ev.Action, ev.Outcome = "deployment.apply", audit.Failure
 		ev.Summary = fmt.Sprintf("applying generation %d of %s failed: %v", generation, k.Path(), applyErr)
 	} else {
-		d.Applied.Generation, d.Applied.Inventory = generation, inventory
+		d.Applied.Generation, d.Applied.Inventory = generation, a.Inventory
+		if a.Version != "" {
+			d.Applied.Version = a.Version
+		}
 		ev.Action = "deployment.apply"
 		ev.Summary = fmt.Sprintf("applied generation %d (version %s) to the cluster", generation, d.Version)
 	}

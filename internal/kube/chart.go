@@ -27,7 +27,6 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"helm.sh/helm/v4/pkg/engine"
-	release "helm.sh/helm/v4/pkg/release/v1"
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -61,7 +60,7 @@ func (ChartRenderer) RenderChart(ctx context.Context, cluster string, kubeconfig
 	}
 	caps, mapper, err := capabilities(dc)
 	if err != nil {
-		return appstore.Rendered{}, fmt.Errorf("%w: %s: %v", ErrUnreachable, cluster, err)
+		return appstore.Rendered{}, fmt.Errorf("%w: %w: %s: %v", appstore.ErrClusterUnreachable, ErrUnreachable, cluster, err)
 	}
 	return RenderChartFor(ctx, caps, mapper, req)
 }
@@ -137,6 +136,11 @@ func RenderChartFor(_ context.Context, caps Capabilities, mapper meta.RESTMapper
 	if err := checkSchemaRefs(ch); err != nil {
 		return appstore.Rendered{}, err
 	}
+	crds, err := chartCRDs(ch, req.AllowCRDs)
+	if err != nil {
+		return appstore.Rendered{}, err
+	}
+	hc.APIVersions = append(hc.APIVersions, crdVersions(crds)...)
 	revision := max(req.Revision, 1)
 	opts := common.ReleaseOptions{Name: req.Release, Namespace: req.Namespace, Revision: revision, IsInstall: !req.Upgrade, IsUpgrade: req.Upgrade}
 	values, err := util.ToRenderValuesWithSchemaValidation(ch, req.Values, opts, hc, false)
@@ -160,17 +164,7 @@ func RenderChartFor(_ context.Context, caps Capabilities, mapper meta.RESTMapper
 	if err != nil {
 		return appstore.Rendered{}, chartError("chart", "%v", err)
 	}
-	if err := refuseHooks(hooks); err != nil {
-		return appstore.Rendered{}, err
-	}
 	var objs []*unstructured.Unstructured
-	for _, crd := range ch.CRDObjects() {
-		more, err := decodeManifest(crd.Filename, string(crd.File.Data))
-		if err != nil {
-			return appstore.Rendered{}, err
-		}
-		objs = append(objs, more...)
-	}
 	for _, m := range manifests {
 		more, err := decodeManifest(m.Name, m.Content)
 		if err != nil {
@@ -178,18 +172,28 @@ func RenderChartFor(_ context.Context, caps Capabilities, mapper meta.RESTMapper
 		}
 		objs = append(objs, more...)
 	}
-	if out.Footprint, err = checkChartObjects(objs, mapper, req.Namespace); err != nil {
+	mapper = withCRDs(mapper, crds)
+	hookObjs, err := chartHooks(hooks)
+	if err != nil {
+		return appstore.Rendered{}, err
+	}
+	if out.Footprint, err = checkChartObjects(append(slices.Clone(objs), hookObjects(hookObjs)...), mapper, req.Namespace); err != nil {
 		return appstore.Rendered{}, err
 	}
 	sum := sha256.New()
-	for _, o := range objs {
-		data, err := json.Marshal(o.Object)
+	if out.Objects, err = marshalAll(sum, objs); err != nil {
+		return appstore.Rendered{}, err
+	}
+	if out.CRDs, err = marshalAll(sum, crds); err != nil {
+		return appstore.Rendered{}, err
+	}
+	for _, h := range hookObjs {
+		data, err := marshalAll(sum, []*unstructured.Unstructured{h.obj})
 		if err != nil {
 			return appstore.Rendered{}, err
 		}
-		out.Objects = append(out.Objects, data)
-		sum.Write(data)
-		sum.Write([]byte{'\n'})
+		h.hook.Object = data[0]
+		out.Hooks = append(out.Hooks, h.hook)
 	}
 	out.Digest = "sha256:" + hex.EncodeToString(sum.Sum(nil))
 	return out, nil
@@ -310,21 +314,6 @@ func decodeManifest(template, manifest string) ([]*unstructured.Unstructured, er
 	}
 }
 
-// refuseHooks refuses every hook but tests, which Berth does not run:
-// Berth does not run hooks yet (docs/app-store.md).
-func refuseHooks(hooks []*release.Hook) error {
-	for _, h := range hooks {
-		test := len(h.Events) > 0
-		for _, e := range h.Events {
-			test = test && e == release.HookTest
-		}
-		if !test {
-			return chartError("chart", "%s: %s %s is a Helm hook (%v); Berth does not run hooks yet, only plain objects", h.Path, h.Kind, h.Name, h.Events)
-		}
-	}
-	return nil
-}
-
 // autoscaled returns the most replicas the objs' HorizontalPodAutoscalers
 // may scale each target to, by "Kind/name".
 func autoscaled(objs []*unstructured.Unstructured) map[string]int64 {
@@ -343,7 +332,7 @@ func autoscaled(objs []*unstructured.Unstructured) map[string]int64 {
 }
 
 // checkChartObjects refuses what a project may not hold — cluster-scoped
-// objects (CustomResourceDefinitions too, for now), objects in another
+// objects (CustomResourceDefinitions outside crds/ too), objects in another
 // namespace, kinds the cluster does not serve, Secrets — and returns what
 // the workloads request.
 func checkChartObjects(objs []*unstructured.Unstructured, mapper meta.RESTMapper, namespace string) (resource.List, error) {
@@ -360,6 +349,9 @@ func checkChartObjects(objs []*unstructured.Unstructured, mapper meta.RESTMapper
 		m, err := mapper.RESTMapping(schema.GroupKind{Group: gvk.Group, Kind: gvk.Kind}, gvk.Version)
 		if err != nil {
 			return nil, chartError("chart", "%s: the cluster does not serve %s", what, gvk.GroupVersion().WithKind(gvk.Kind))
+		}
+		if gvk.GroupKind() == crdKind {
+			return nil, chartError("chart", "%s: a chart's CustomResourceDefinitions belong in its crds/ folder, not its templates", what)
 		}
 		if m.Scope.Name() != meta.RESTScopeNameNamespace {
 			return nil, chartError("chart", "%s is cluster-scoped: an install holds only objects of its environment's namespace %s", what, namespace)

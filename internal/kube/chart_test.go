@@ -54,6 +54,13 @@ func render(t *testing.T, ch appstore.Chart, values map[string]any) (appstore.Re
 		Namespace: "bank-channels-test", Values: values})
 }
 
+// renderWith renders ch with req's options, as render does.
+func renderWith(t *testing.T, ch appstore.Chart, req appstore.RenderRequest) (appstore.Rendered, error) {
+	t.Helper()
+	req.Chart, req.Release, req.Namespace = ch, "shop", "bank-channels-test"
+	return kube.RenderChartFor(t.Context(), chartCaps, chartMapper(), req)
+}
+
 // The starter charts render for a project, and reserve what their values
 // say: requests times replicas, one container per replica.
 func TestRenderStarterCharts(t *testing.T) {
@@ -170,8 +177,14 @@ func TestRenderRefusals(t *testing.T) {
 			[]string{"ClusterRole r is cluster-scoped"}},
 		{"other namespace", map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: kube-system}\n"},
 			[]string{"ConfigMap c is in namespace kube-system"}},
-		{"hook", map[string]string{"pod.yaml": okPod, "job.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {helm.sh/hook: pre-install}\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n"},
-			[]string{"probe/templates/job.yaml", "Berth does not run hooks"}},
+		{"delete hook", map[string]string{"pod.yaml": okPod, "job.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: cleanup\n  annotations: {helm.sh/hook: pre-delete}\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n"},
+			[]string{"probe/templates/job.yaml: Job cleanup is a pre-delete hook"}},
+		{"hook without requests", map[string]string{"pod.yaml": okPod, "job.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {helm.sh/hook: pre-install}\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n"},
+			[]string{"Job migrate: container c requests no cpu"}},
+		{"unknown delete policy", map[string]string{"pod.yaml": okPod, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations: {helm.sh/hook: pre-install, helm.sh/hook-delete-policy: sometimes}\n"},
+			[]string{`unknown helm.sh/hook-delete-policy "sometimes"`}},
+		{"a CRD among the templates", map[string]string{"crd.yaml": widgetCRD},
+			[]string{"CustomResourceDefinition widgets.example.com: a chart's CustomResourceDefinitions belong in its crds/ folder"}},
 		{"no requests", map[string]string{"pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n"},
 			[]string{"Pod p: container c requests no cpu"}},
 		{"secret", map[string]string{"s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: hunter2}\n"},

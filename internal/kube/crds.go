@@ -3,6 +3,7 @@ package kube
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -99,4 +100,56 @@ func waitEstablished(ctx context.Context, dyn dynamic.Interface, name string) er
 		}
 		return false, nil
 	})
+}
+
+// ApplyCRDs applies a chart's CustomResourceDefinitions (JSON objects)
+// with server-side apply as field manager "berth", labelled as Berth's,
+// and waits until each is established.
+func (a *Applier) ApplyCRDs(ctx context.Context, crds []json.RawMessage) error {
+	objs, err := decodeCRDs(crds)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		o.SetLabels(merged(o.GetLabels(), map[string]string{LabelManagedBy: ManagedBy}))
+		if err := a.applyOne(ctx, o); err != nil {
+			return err
+		}
+	}
+	for _, o := range objs {
+		if err := waitEstablished(ctx, a.dyn, o.GetName()); err != nil {
+			return fmt.Errorf("CRD %s not established: %w", o.GetName(), err)
+		}
+	}
+	a.mapper.Reset() // the kinds they define are served now
+	return nil
+}
+
+// DeleteCRDs deletes a chart's CustomResourceDefinitions, and so every
+// object of their kinds; CRDs already gone are fine.
+func (a *Applier) DeleteCRDs(ctx context.Context, crds []json.RawMessage) error {
+	objs, err := decodeCRDs(crds)
+	if err != nil {
+		return err
+	}
+	inv := make(Inventory, 0, len(objs))
+	for _, o := range objs {
+		inv = append(inv, RefOf(o))
+	}
+	return a.Delete(ctx, inv)
+}
+
+func decodeCRDs(crds []json.RawMessage) ([]*unstructured.Unstructured, error) {
+	out := make([]*unstructured.Unstructured, 0, len(crds))
+	for _, raw := range crds {
+		o := &unstructured.Unstructured{}
+		if err := o.UnmarshalJSON(raw); err != nil {
+			return nil, fmt.Errorf("chart CRD: %w", err)
+		}
+		if o.GroupVersionKind().GroupKind() != crdKind {
+			return nil, fmt.Errorf("chart CRD %s is a %s", o.GetName(), o.GetKind())
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }

@@ -30,6 +30,11 @@ const (
 	SimulateCrashAfterReady = "crash-after-ready"
 )
 
+// ExitCodeAnnotation, on a pod that runs to completion (restartPolicy
+// Never or OnFailure: a Job's pod template, a chart hook), is the exit code
+// its containers end with, about a second after they start (default 0).
+const ExitCodeAnnotation = "berth.dev/simulate-exit-code"
+
 //go:embed stages.yaml.tmpl
 var stagesTemplate string
 

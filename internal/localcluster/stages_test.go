@@ -39,7 +39,7 @@ func TestStagesRenderToValidStageDocuments(t *testing.T) {
 		names[stage.Metadata.Name] = true
 	}
 	for _, want := range []string{"berth-pod-create", "berth-pod-ready", "berth-pod-crash-loop-exit",
-		"berth-pod-crash-after-ready-exit", "berth-pod-image-pull-error", "berth-tekton-steps-end", "berth-pod-delete"} {
+		"berth-pod-crash-after-ready-exit", "berth-pod-image-pull-error", "berth-pod-complete", "berth-tekton-steps-end", "berth-pod-delete"} {
 		if !names[want] {
 			t.Errorf("stage %s missing", want)
 		}

@@ -67,13 +67,17 @@ const (
 	// KindSLO is a service level objective of an application, whose
 	// burn-rate alerts go to the project's receivers (docs/observability.md).
 	KindSLO Kind = "SLO"
+	// KindAppInstall is an app-store install (docs/app-store.md): a chart,
+	// its version and values, in one environment; applying a changed one
+	// upgrades it through a release order.
+	KindAppInstall Kind = "AppInstall"
 )
 
 // Kinds returns every kind in apply order: what others refer to first.
 func Kinds() []Kind {
 	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindGroupBinding, KindEnvironment, KindApplication,
 		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation, KindTerminalPolicy, KindConfigItem,
-		KindAlertReceiver, KindAlertRule, KindSLO}
+		KindAlertReceiver, KindAlertRule, KindSLO, KindAppInstall}
 }
 
 // Metadata names an object and places it. Tenant is required for kinds

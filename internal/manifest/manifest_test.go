@@ -86,7 +86,7 @@ func TestDecodeErrors(t *testing.T) {
 		{
 			"an unknown kind is refused",
 			"apiVersion: berth.dev/v1\nkind: Pod\nmetadata: {name: x}\n",
-			[]string{`document 1 (Pod x): kind: unknown kind "Pod", want one of Cluster, ResourceTier, Tenant, Project, Quota, Member, GroupBinding, Environment, Application, GrayPlan, ReleaseOrder, PortPool, PortGrant, NetworkIsolation, TerminalPolicy, ConfigItem, AlertReceiver, AlertRule, SLO`},
+			[]string{`document 1 (Pod x): kind: unknown kind "Pod", want one of Cluster, ResourceTier, Tenant, Project, Quota, Member, GroupBinding, Environment, Application, GrayPlan, ReleaseOrder, PortPool, PortGrant, NetworkIsolation, TerminalPolicy, ConfigItem, AlertReceiver, AlertRule, SLO, AppInstall`},
 		},
 		{
 			"a terminal policy allowing what no restricted session can run is refused field by field",
@@ -220,5 +220,24 @@ func TestExamplesDecode(t *testing.T) {
 				t.Errorf("%s: %v", name, err)
 			}
 		}
+	}
+}
+
+// An AppInstall decodes strictly: values are a mapping, an unknown field
+// is named.
+func TestDecodeAppInstall(t *testing.T) {
+	objs, err := Decode([]byte("apiVersion: berth.dev/v1\nkind: AppInstall\nmetadata: {name: cache, tenant: bank, project: channels}\n" +
+		"spec: {environment: test, chart: redis, version: 1.0.0, values: {maxmemory: 300mb, persistence: {enabled: true}}}\n"))
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("decode: %v %v", objs, err)
+	}
+	s, ok := objs[0].Spec.(*AppInstallSpec)
+	if !ok || s.Chart != "redis" || s.Values["maxmemory"] != "300mb" {
+		t.Fatalf("spec %#v", objs[0].Spec)
+	}
+	_, err = Decode([]byte("apiVersion: berth.dev/v1\nkind: AppInstall\nmetadata: {name: cache, tenant: bank, project: channels}\n" +
+		"spec: {environment: test, chart: redis, versoin: 1.0.0}\n"))
+	if err == nil || !strings.Contains(err.Error(), "spec.versoin") {
+		t.Fatalf("a misspelt field: %v, want it named", err)
 	}
 }

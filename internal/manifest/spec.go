@@ -195,6 +195,21 @@ type SLOSpec struct {
 	Window      string  `json:"window,omitempty"`
 }
 
+// AppInstallSpec is an app-store install (appstore.Install): the chart
+// of a catalogue (default "starter") at a version, with values over its
+// own, deployed in an environment of the project. The install's name is
+// the application's.
+type AppInstallSpec struct {
+	Environment string         `json:"environment"`
+	Catalog     string         `json:"catalog,omitempty"`
+	Chart       string         `json:"chart"`
+	Version     string         `json:"version"`
+	Values      map[string]any `json:"values,omitempty"`
+	// AllowCRDs lets a chart with CustomResourceDefinitions install
+	// (platform admins).
+	AllowCRDs bool `json:"allowCRDs,omitempty"`
+}
+
 var specTypes = map[Kind]reflect.Type{
 	KindReleaseOrder: reflect.TypeFor[ReleaseOrderSpec](),
 	KindTenant:       reflect.TypeFor[TenantSpec](),
@@ -218,6 +233,7 @@ var specTypes = map[Kind]reflect.Type{
 	KindAlertRule:     reflect.TypeFor[AlertRuleSpec](),
 	KindAlertReceiver: reflect.TypeFor[AlertReceiverSpec](),
 	KindSLO:           reflect.TypeFor[SLOSpec](),
+	KindAppInstall:    reflect.TypeFor[AppInstallSpec](),
 }
 
 // placement says which metadata fields a kind requires (true), forbids
@@ -245,6 +261,7 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 	KindAlertRule:     {name: yes, tenant: yes, project: yes},
 	KindAlertReceiver: {name: yes, tenant: yes, project: yes},
 	KindSLO:           {name: yes, tenant: yes, project: yes},
+	KindAppInstall:    {name: yes, tenant: yes, project: yes},
 }
 
 var yes, no = ptr(true), ptr(false)

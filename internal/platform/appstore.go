@@ -13,6 +13,7 @@ import (
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/deploy"
+	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
 )
 
@@ -91,27 +92,38 @@ func (p *Platform) installChart(ctx context.Context, c Caller, in appstore.Insta
 		// Refused before anything was written: audited as a failure.
 		return apps.Version{}, p.Do(ctx, c.Actor, ev, func(Tx) error { return err })
 	}
-	err = p.Do(ctx, c.Actor, ev, func(tx Tx) error {
-		if !upgrade {
-			if _, err := p.Apps.CreateApplication(ctx, tx, c.Actor, apps.Application{Tenant: in.Tenant, Project: in.Project, Name: in.Name,
-				Description: fmt.Sprintf("app-store install of %s/%s", in.Catalog, in.Chart)}); err != nil {
-				return err
-			}
-		}
-		if _, err := p.Apps.CreateVersion(ctx, tx, c.Actor, v, apps.VersionOptions{}); err != nil {
+	err = p.Do(ctx, c.Actor, ev, func(tx Tx) error { return p.writeInstall(ctx, tx, c, in, v, upgrade, opt) })
+	return v, err
+}
+
+// writeInstall writes chart version v of in, rendered: the application
+// too on install, and the deployment unless opt.VersionOnly; with its
+// audit record.
+func (p *Platform) writeInstall(ctx context.Context, tx Tx, c Caller, in appstore.Install, v apps.Version, upgrade bool, opt InstallOptions) error {
+	action, verb := "appstore.install", "install"
+	if upgrade {
+		action, verb = "appstore.upgrade", "upgrade"
+	}
+	k := deploy.Key{Tenant: in.Tenant, Project: in.Project, Application: in.Name, Environment: in.Environment}
+	if !upgrade {
+		if _, err := p.Apps.CreateApplication(ctx, tx, c.Actor, apps.Application{Tenant: in.Tenant, Project: in.Project, Name: in.Name,
+			Description: fmt.Sprintf("app-store install of %s/%s", in.Catalog, in.Chart)}); err != nil {
 			return err
 		}
-		if !opt.VersionOnly {
-			if _, err := p.DeployVersion(ctx, tx, c, k, v.Name); err != nil {
-				return err
-			}
-		}
-		ev.Summary = fmt.Sprintf("%sed chart %s/%s %s as %s version %s in %s: %d objects, reserving %s", verb, in.Catalog, in.Chart,
-			in.Version, in.Name, v.Name, in.Environment, len(v.Chart.Objects), describeList(v.Chart.Footprint))
-		_, err := audit.Append(ctx, tx, p.Clock.Now(), c.Actor, ev)
+	}
+	if _, err := p.Apps.CreateVersion(ctx, tx, c.Actor, v, apps.VersionOptions{}); err != nil {
 		return err
-	})
-	return v, err
+	}
+	if !opt.VersionOnly {
+		if _, err := p.DeployVersion(ctx, tx, c, k, v.Name); err != nil {
+			return err
+		}
+	}
+	ev := audit.Event{Tenant: in.Tenant, Project: in.Project, Action: action, Target: k.Path(),
+		Summary: fmt.Sprintf("%sed chart %s/%s %s as %s version %s in %s: %d objects, %d hooks, %d CRDs, reserving %s", verb, in.Catalog, in.Chart,
+			in.Version, in.Name, v.Name, in.Environment, len(v.Chart.Objects), len(v.Chart.Hooks), len(v.Chart.CRDs), describeList(v.Chart.Footprint))}
+	_, err := audit.Append(ctx, tx, p.Clock.Now(), c.Actor, ev)
+	return err
 }
 
 // renderInstall authorises, validates and renders in as the next chart
@@ -125,6 +137,12 @@ func (p *Platform) renderInstall(ctx context.Context, c Caller, in appstore.Inst
 	for _, perm := range perms {
 		if err := c.may(perm, scope); err != nil {
 			return apps.Version{}, err
+		}
+	}
+	if in.AllowCRDs {
+		// CustomResourceDefinitions are cluster-wide: a platform admin's call.
+		if err := c.may(authz.ClusterUpdate, authz.Platform); err != nil {
+			return apps.Version{}, fmt.Errorf("allowCRDs: %w", err)
 		}
 	}
 	vals, err := in.Validate()
@@ -161,7 +179,7 @@ func (p *Platform) renderInstall(ctx context.Context, c Caller, in appstore.Inst
 		return apps.Version{}, err
 	}
 	r, err := p.Store.Renderer.RenderChart(ctx, cluster, kubeconfig, appstore.RenderRequest{Chart: ch, Release: in.Name,
-		Namespace: namespace, Values: vals, Revision: revision, Upgrade: upgrade})
+		Namespace: namespace, Values: vals, Revision: revision, Upgrade: upgrade, AllowCRDs: in.AllowCRDs})
 	if err != nil {
 		return apps.Version{}, err
 	}
@@ -207,28 +225,53 @@ func nextRevision(ctx context.Context, tx Tx, in appstore.Install, upgrade bool)
 	}
 }
 
+// UninstallOptions qualify UninstallChart.
+type UninstallOptions struct {
+	// DeleteCRDs deletes the chart's CustomResourceDefinitions too, and
+	// with them every object of their kinds in the cluster (a platform
+	// admin's call); they are kept otherwise.
+	DeleteCRDs bool
+}
+
 // UninstallChart removes the install's deployment in k's environment: the
-// deployment controller deletes every object it applied. The application
-// and its chart versions stay, as history (delete the application to drop
-// them).
-func (p *Platform) UninstallChart(ctx context.Context, c Caller, k deploy.Key) error {
+// deployment controller deletes every object it applied, the hook objects
+// left behind, and, with opt.DeleteCRDs, the chart's
+// CustomResourceDefinitions. The application and its chart versions stay,
+// as history (delete the application to drop them).
+func (p *Platform) UninstallChart(ctx context.Context, c Caller, k deploy.Key, opt UninstallOptions) error {
 	ev := audit.Event{Tenant: k.Tenant, Project: k.Project, Action: "appstore.uninstall", Target: k.Path(),
 		Summary: fmt.Sprintf("uninstall %s from %s", k.Application, k.Environment)}
 	return p.Do(ctx, c.Actor, ev, func(tx Tx) error {
+		if err := c.may(authz.DeploymentDelete, scopeOf(k.Tenant, k.Project)); err != nil {
+			return err
+		}
+		if opt.DeleteCRDs {
+			if err := c.may(authz.ClusterUpdate, authz.Platform); err != nil {
+				return fmt.Errorf("deleteCRDs: %w", err)
+			}
+		}
 		d, err := tx.GetDeployment(ctx, k)
 		if err != nil {
 			return fmt.Errorf("deployment %s: %w", k.Path(), err)
 		}
-		if v, err := tx.GetVersion(ctx, k.Tenant, k.Project, k.Application, d.Version); err != nil {
+		v, err := tx.GetVersion(ctx, k.Tenant, k.Project, k.Application, d.Version)
+		if err != nil {
 			return err
-		} else if v.Chart == nil {
+		}
+		if v.Chart == nil {
 			return &resource.ValidationError{Fields: []resource.FieldError{{Path: "name",
 				Reason: fmt.Sprintf("application %s is not an app-store install", k.Application)}}}
 		}
-		if _, err := p.DeleteDeployment(ctx, tx, c, k); err != nil {
+		if err := release.NotHeld(ctx, tx, k); err != nil {
+			return err
+		}
+		if _, err := p.Deploy.DeleteInstall(ctx, tx, c.Actor, k, opt.DeleteCRDs); err != nil {
 			return err
 		}
 		ev.Summary = fmt.Sprintf("uninstalled %s from %s", k.Application, k.Environment)
+		if opt.DeleteCRDs && len(v.Chart.CRDs) > 0 {
+			ev.Summary += fmt.Sprintf(", deleting the chart's %d CustomResourceDefinitions and every object of their kinds", len(v.Chart.CRDs))
+		}
 		_, err = audit.Append(ctx, tx, p.Clock.Now(), c.Actor, ev)
 		return err
 	})
@@ -262,7 +305,7 @@ func (p *Platform) Installs(ctx context.Context, c Caller, tenant, project strin
 				continue
 			}
 			ch := *v.Chart
-			ch.Objects = nil
+			ch.Objects, ch.Hooks, ch.CRDs = nil, nil, nil
 			out = append(out, Installed{Deployment: d, Chart: ch})
 		}
 		return nil

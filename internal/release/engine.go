@@ -193,6 +193,10 @@ func (e *engine) check(ctx context.Context, it *Item) (*Failure, error) {
 		return e.fail(ctx, it, Fault{Reason: "DeploymentRemoved", Message: "the deployment was deleted while the order ran"})
 	}
 	if d.Applied.Generation < it.Generation {
+		if c, ok := resource.FindCondition(d.Applied.Conditions, resource.ConditionReady); ok && c.Status == resource.ConditionFalse &&
+			c.Reason == deploy.ReasonHookFailed && c.ObservedGeneration >= it.Generation {
+			return e.fail(ctx, it, Fault{Reason: deploy.ReasonHookFailed, Message: c.Message}) // a chart's hook failed: a system fault
+		}
 		return e.deadline(ctx, it, orDash(d.Applied.Error))
 	}
 	ob := e.obs.Observe(e.env, it.Application)

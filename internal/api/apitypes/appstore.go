@@ -23,6 +23,9 @@ type InstallRequest struct {
 	// VersionOnly (upgrade) creates the chart version without deploying
 	// it, for a release order to deploy.
 	VersionOnly bool `json:"versionOnly,omitempty"`
+	// AllowCRDs lets a chart with CustomResourceDefinitions (crds/)
+	// install; only platform admins may set it.
+	AllowCRDs bool `json:"allowCRDs,omitempty"`
 }
 
 // Install is one install as listed: its deployment and the chart it runs

@@ -113,6 +113,7 @@ func (r *request) flags(cmd *cobra.Command) {
 	f.StringVar(&r.req.Chart, "chart", "", "chart (required)")
 	f.StringVar(&r.req.Version, "version", "", "chart version (required)")
 	f.StringVarP(&r.valuesFile, "values", "f", "", "a YAML file of values over the chart's (- reads stdin)")
+	f.BoolVar(&r.req.AllowCRDs, "allow-crds", false, "let a chart with CustomResourceDefinitions (crds/) install them (platform admins)")
 	for _, name := range []string{"env", "chart", "version"} {
 		_ = cmd.MarkFlagRequired(name) // the flag exists: it cannot fail
 	}
@@ -208,16 +209,26 @@ func (c cmds) rollback() *cobra.Command {
 
 func (c cmds) uninstall() *cobra.Command {
 	var env string
-	cmd := &cobra.Command{Use: "uninstall NAME -e ENV", Short: "Remove an install and every object it applied from the environment",
+	var deleteCRDs bool
+	cmd := &cobra.Command{Use: "uninstall NAME -e ENV [--delete-crds]", Short: "Remove an install and every object it applied from the environment " +
+		"(its chart's CustomResourceDefinitions stay unless --delete-crds)",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := c.Call(cmd, "DELETE", "/environments/"+url.PathEscape(env)+"/installs/"+url.PathEscape(args[0]), nil, nil); err != nil {
+			path := "/environments/" + url.PathEscape(env) + "/installs/" + url.PathEscape(args[0])
+			if deleteCRDs {
+				path += "?deleteCRDs=true"
+			}
+			if err := c.Call(cmd, "DELETE", path, nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.Env.Stdout, "Uninstalling %s from %s: its objects are being deleted\n", args[0], env)
+			if deleteCRDs {
+				fmt.Fprintf(c.Env.Stdout, "Its chart's CustomResourceDefinitions are deleted too, with every object of their kinds\n")
+			}
 			return nil
 		}}
 	cmd.Flags().StringVarP(&env, "env", "e", "", "environment (required)")
+	cmd.Flags().BoolVar(&deleteCRDs, "delete-crds", false, "delete the chart's CustomResourceDefinitions too, and every object of their kinds in the cluster (platform admins)")
 	_ = cmd.MarkFlagRequired("env")
 	return cmd
 }

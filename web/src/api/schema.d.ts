@@ -1478,7 +1478,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Uninstall: remove the install's deployment and every object it applied; its application and versions stay */
+        /** Uninstall: remove the install's deployment and every object it applied; its application and versions stay; the chart's CustomResourceDefinitions too only with deleteCRDs=true (platform admins) */
         delete: operations["deleteTenantsTenantProjectsProjectEnvironmentsEnvironmentInstallsName"];
         options?: never;
         head?: never;
@@ -2791,10 +2791,12 @@ export interface components {
                 generation?: number;
                 /** @description any JSON value */
                 inventory?: unknown;
+                version?: string;
             };
             /** Format: date-time */
             createdAt?: string;
             createdBy?: string;
+            deleteCRDs?: boolean;
             deleting?: boolean;
             environment?: string;
             events?: {
@@ -3312,6 +3314,7 @@ export interface components {
             updatedAt?: string;
         };
         InstallRequest: {
+            allowCRDs?: boolean;
             catalog?: string;
             chart?: string;
             environment?: string;
@@ -3324,10 +3327,21 @@ export interface components {
             chart?: {
                 appVersion?: string;
                 catalog?: string;
+                crds?: unknown[];
                 digest?: string;
                 footprint?: {
                     [key: string]: string;
                 } | null;
+                hooks?: {
+                    deletePolicies?: string[];
+                    events?: string[] | null;
+                    kind?: string;
+                    name?: string;
+                    /** @description any JSON value */
+                    object?: unknown;
+                    template?: string;
+                    weight?: number;
+                }[];
                 name?: string;
                 notes?: string;
                 objects?: unknown[] | null;
@@ -3352,10 +3366,12 @@ export interface components {
                     generation?: number;
                     /** @description any JSON value */
                     inventory?: unknown;
+                    version?: string;
                 };
                 /** Format: date-time */
                 createdAt?: string;
                 createdBy?: string;
+                deleteCRDs?: boolean;
                 deleting?: boolean;
                 environment?: string;
                 generation?: number;
@@ -4671,10 +4687,21 @@ export interface components {
             chart?: {
                 appVersion?: string;
                 catalog?: string;
+                crds?: unknown[];
                 digest?: string;
                 footprint?: {
                     [key: string]: string;
                 } | null;
+                hooks?: {
+                    deletePolicies?: string[];
+                    events?: string[] | null;
+                    kind?: string;
+                    name?: string;
+                    /** @description any JSON value */
+                    object?: unknown;
+                    template?: string;
+                    weight?: number;
+                }[];
                 name?: string;
                 notes?: string;
                 objects?: unknown[] | null;
@@ -8941,7 +8968,9 @@ export interface operations {
     };
     deleteTenantsTenantProjectsProjectEnvironmentsEnvironmentInstallsName: {
         parameters: {
-            query?: never;
+            query?: {
+                deleteCRDs?: string;
+            };
             header?: never;
             path: {
                 tenant: string;
