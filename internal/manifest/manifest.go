@@ -67,13 +67,17 @@ const (
 	// KindSLO is a service level objective of an application, whose
 	// burn-rate alerts go to the project's receivers (docs/observability.md).
 	KindSLO Kind = "SLO"
+	// KindPipeline is an application's build and delivery pipeline
+	// (docs/pipelines.md); its webhook secret is answered once, on
+	// creation.
+	KindPipeline Kind = "Pipeline"
 )
 
 // Kinds returns every kind in apply order: what others refer to first.
 func Kinds() []Kind {
 	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindGroupBinding, KindEnvironment, KindApplication,
 		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation, KindTerminalPolicy, KindConfigItem,
-		KindAlertReceiver, KindAlertRule, KindSLO}
+		KindAlertReceiver, KindAlertRule, KindSLO, KindPipeline}
 }
 
 // Metadata names an object and places it. Tenant is required for kinds

@@ -9,6 +9,7 @@ import (
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/gray"
+	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/resource"
 )
 
@@ -195,6 +196,28 @@ type SLOSpec struct {
 	Window      string  `json:"window,omitempty"`
 }
 
+// PipelineSpec is an application's pipeline (pipeline.Pipeline): the same
+// spec as PUT .../pipelines/{pipeline} takes.
+type PipelineSpec struct {
+	Application string             `json:"application"`
+	Source      pipeline.Source    `json:"source"`
+	Build       pipeline.Build     `json:"build"`
+	Delivery    pipeline.Delivery  `json:"delivery"`
+	Stages      []pipeline.Stage   `json:"stages,omitempty"`
+	Timeout     *resource.Duration `json:"timeout,omitempty"`
+	Webhook     pipeline.Webhook   `json:"webhook"`
+}
+
+// Pipeline returns the pipeline k with spec s.
+func (s PipelineSpec) Pipeline(k pipeline.Key) pipeline.Pipeline {
+	p := pipeline.Pipeline{Key: k, Application: s.Application, Source: s.Source, Build: s.Build, Delivery: s.Delivery,
+		Stages: s.Stages, Webhook: s.Webhook}
+	if s.Timeout != nil {
+		p.Timeout = *s.Timeout
+	}
+	return p
+}
+
 var specTypes = map[Kind]reflect.Type{
 	KindReleaseOrder: reflect.TypeFor[ReleaseOrderSpec](),
 	KindTenant:       reflect.TypeFor[TenantSpec](),
@@ -218,6 +241,7 @@ var specTypes = map[Kind]reflect.Type{
 	KindAlertRule:     reflect.TypeFor[AlertRuleSpec](),
 	KindAlertReceiver: reflect.TypeFor[AlertReceiverSpec](),
 	KindSLO:           reflect.TypeFor[SLOSpec](),
+	KindPipeline:      reflect.TypeFor[PipelineSpec](),
 }
 
 // placement says which metadata fields a kind requires (true), forbids
@@ -245,6 +269,7 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 	KindAlertRule:     {name: yes, tenant: yes, project: yes},
 	KindAlertReceiver: {name: yes, tenant: yes, project: yes},
 	KindSLO:           {name: yes, tenant: yes, project: yes},
+	KindPipeline:      {name: yes, tenant: yes, project: yes},
 }
 
 var yes, no = ptr(true), ptr(false)
