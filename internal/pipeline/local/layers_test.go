@@ -3,7 +3,6 @@ package local_test
 import (
 	"archive/tar"
 	"bytes"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -62,29 +61,14 @@ func layerFiles(t *testing.T, img v1.Image) [][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out [][]string
-	for _, l := range layers {
-		rc, err := l.Uncompressed()
-		if err != nil {
-			t.Fatal(err)
+	out := make([][]string, len(layers))
+	eachEntry(t, img, func(i int, h *tar.Header, _ io.Reader) {
+		if h.Typeflag == tar.TypeReg {
+			out[i] = append(out[i], h.Name)
 		}
-		var names []string
-		tr := tar.NewReader(rc)
-		for {
-			h, err := tr.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if h.Typeflag == tar.TypeReg {
-				names = append(names, h.Name)
-			}
-		}
-		rc.Close()
+	})
+	for _, names := range out {
 		slices.Sort(names)
-		out = append(out, names)
 	}
 	return out
 }
