@@ -40,6 +40,7 @@ components: ## Build (once per machine) the Kubernetes components of the local c
 
 run: build ## Build, start a local cluster (unless KUBECONFIG=… is given), Prometheus, Alertmanager, a registry and the server
 	@scripts/buildah.sh
+	@scripts/maven.sh
 	@scripts/prometheus.sh
 	@scripts/registry.sh
 	@scripts/run.sh
@@ -55,6 +56,8 @@ test: lint web ## Lint, then run every test with the race detector, real cluster
 	@scripts/registry.sh
 	@# Debian's buildah, which builds the Dockerfiles of pipelines (internal/pipeline/local).
 	@scripts/buildah.sh
+	@# Debian's maven, a JDK and the Maven plugins of its packaged repository: offline maven builds.
+	@scripts/maven.sh
 	@# Debian's prometheus and prometheus-alertmanager, for the alerting tests (internal/promtest).
 	@scripts/prometheus.sh
 	@go build -o bin/testreport ./scripts/testreport

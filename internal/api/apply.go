@@ -83,16 +83,19 @@ func (a *API) apply(w http.ResponseWriter, r *http.Request) error {
 	err = a.do(r, "manifest.apply", "apply", authz.Platform, func(tx platform.Tx) error {
 		res.Objects = res.Objects[:0]
 		for _, d := range docs {
-			action, err := "", error(nil)
+			var action, secret string
+			var err error
 			if pc, ok := charts[d.index]; ok {
 				action, err = a.p.ApplyChart(r.Context(), tx, a.caller(r), pc)
+			} else if s, ok := d.obj.Spec.(*manifest.PipelineSpec); ok {
+				action, secret, err = a.applyPipelineKind(r.Context(), tx, a.caller(r), d.obj.Metadata, s)
 			} else {
 				action, err = a.applyOne(r.Context(), tx, a.caller(r), d.obj)
 			}
 			if err != nil {
 				return docError(d, err)
 			}
-			res.Objects = append(res.Objects, apitypes.Applied{Document: d.index, Kind: d.obj.Kind, Name: nameOf(d.obj), Action: action})
+			res.Objects = append(res.Objects, apitypes.Applied{Document: d.index, Kind: d.obj.Kind, Name: nameOf(d.obj), Action: action, WebhookSecret: secret})
 		}
 		return nil
 	})
@@ -223,6 +226,8 @@ func permissionsOf(o manifest.Object) ([]authz.Permission, authz.Scope) {
 	case manifest.KindAppInstall:
 		// As an install; a changed one is a new version and a release order.
 		return []authz.Permission{authz.ApplicationCreate, authz.VersionCreate, authz.DeploymentDeploy}, authz.ProjectScope(md.Tenant, md.Project)
+	case manifest.KindPipeline:
+		return one(authz.PipelineWrite, authz.ProjectScope(md.Tenant, md.Project))
 	case manifest.KindPortPool, manifest.KindPortGrant, manifest.KindNetworkIsolation:
 		perm, scope, _ := netPermissionsOf(o)
 		return one(perm, scope)

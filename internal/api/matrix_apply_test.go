@@ -63,6 +63,11 @@ func applyCases() []applyCase {
 			q.ok = []int{http.StatusConflict}
 			return header(manifest.KindAppInstall, placed(tg, "matrix-apply")), "spec: {environment: dev, chart: redis, version: 1.0.0}\n", q
 		}},
+		{manifest.KindPipeline, onProject, func(_ *matrixEnv, tg authz.Scope, n string) (string, string, request) {
+			return header(manifest.KindPipeline, placed(tg, n)), "spec: {application: app1, source: {repository: \"https://git.example/bank/app1.git\"}, " +
+					"build: {type: go, package: ., image: registry.example/bank/app1, owner: {user: dora}}, delivery: {tier: small}, webhook: {provider: github}}\n",
+				need("", nil, tg, authz.PipelineWrite)
+		}},
 		{manifest.KindConfigItem, onProject, func(_ *matrixEnv, tg authz.Scope, n string) (string, string, request) {
 			return header(manifest.KindConfigItem, placed(tg, "")), "spec: {environment: dev, dataId: " + n + ".properties, type: properties, content: \"a=1\"}\n",
 				need("", nil, tg, authz.ConfigWrite)

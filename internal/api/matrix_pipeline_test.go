@@ -74,5 +74,10 @@ func pipelineCases() map[string]routeCase {
 		"POST " + run + "/cancel": at(onProject, func(e *matrixEnv, _ *subject, tg authz.Scope, n string) request {
 			return stateful(need(withRun(e, tg, n)+"/cancel", nil, tg, authz.PipelineRun))
 		}),
+		// A queued run has not failed: an allowed caller is refused by its
+		// state (409), a refused one by its roles (403).
+		"POST " + run + "/retry": at(onProject, func(e *matrixEnv, _ *subject, tg authz.Scope, n string) request {
+			return stateful(need(withRun(e, tg, n)+"/retry", nil, tg, authz.PipelineRun))
+		}),
 	}
 }

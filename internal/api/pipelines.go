@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/audit"
 	"berth.dev/berth/internal/authz"
+	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/platform"
 	"berth.dev/berth/internal/resource"
@@ -38,12 +40,33 @@ func (a *API) registerPipelines() {
 		Request: "DecisionRequest", Response: "PipelineRun", Status: http.StatusOK}, a.decideStage(false))
 	a.route(Route{Method: "POST", Path: run + "/cancel", Summary: "Cancel a run: at once when queued or waiting, its running step stopped otherwise",
 		Request: "DecisionRequest", Response: "PipelineRun", Status: http.StatusOK, OptionalBody: true}, a.cancelRun)
+	a.route(Route{Method: "POST", Path: run + "/retry", Summary: "Retry a failed run from its failed step (step: an earlier one); the one who retries may not approve its stages",
+		Query: []string{"step"}, Request: "DecisionRequest", Response: "PipelineRun", Status: http.StatusOK, OptionalBody: true}, a.retryRun)
 	a.route(Route{Method: "GET", Path: run + "/log", Summary: "A run's step logs (step: one step; offset: from there); follow=true streams them as " +
 		"server-sent events (event: log with {step, offset, text}, event: step with the step's state, event: end with the run) until the run ends",
 		Query: []string{"step", "offset", "follow"}, Response: "RunLog", Events: true}, a.runLog)
 	a.route(Route{Method: "POST", Path: "/webhooks/{tenant}/{project}/{pipeline}", Summary: "A Git push webhook (GitHub X-Hub-Signature-256, Gitea X-Gitea-Signature, " +
 		"GitLab X-Gitlab-Token with the pipeline's secret); a matching branch queues a run triggered by the pusher; a delivery ID seen before is refused",
 		Public: true, Request: "GitPush", Response: "WebhookResult", Status: http.StatusAccepted}, a.webhook)
+}
+
+// applyPipelineKind applies a Pipeline document of a manifest: "created"
+// with the new webhook secret (shown once), "updated", or "unchanged"
+// when the spec is the pipeline's already (no new revision).
+func (a *API) applyPipelineKind(ctx context.Context, tx platform.Tx, c platform.Caller, md manifest.Metadata, s *manifest.PipelineSpec) (action, secret string, err error) {
+	k := pipeline.Key{Tenant: md.Tenant, Project: md.Project, Name: md.Name}
+	want := s.Pipeline(k)
+	if cur, err := tx.GetPipeline(ctx, k); err == nil && reflect.DeepEqual(apitypes.PipelineOf(cur).Spec, apitypes.PipelineOf(want).Spec) {
+		return "unchanged", "", nil
+	}
+	res, err := a.p.ApplyPipeline(ctx, tx, c, want, false)
+	if err != nil {
+		return "", "", err
+	}
+	if res.Created {
+		return "created", res.Secret, nil
+	}
+	return "updated", "", nil
 }
 
 func pipelineKey(r *http.Request) pipeline.Key {
@@ -253,6 +276,13 @@ func (a *API) decideStage(approve bool) HandlerFunc {
 func (a *API) cancelRun(w http.ResponseWriter, r *http.Request) error {
 	return a.runChange(w, r, authz.PipelineRun, "pipeline.cancel", true, func(tx platform.Tx, c platform.Caller, k pipeline.RunKey, reason string) (pipeline.Run, error) {
 		return a.p.CancelRun(r.Context(), tx, c, k, reason)
+	})
+}
+
+func (a *API) retryRun(w http.ResponseWriter, r *http.Request) error {
+	step := r.URL.Query().Get("step")
+	return a.runChange(w, r, authz.PipelineRun, "pipeline.retry", true, func(tx platform.Tx, c platform.Caller, k pipeline.RunKey, reason string) (pipeline.Run, error) {
+		return a.p.RetryRun(r.Context(), tx, c, k, step, reason)
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/platform"
+	"berth.dev/berth/internal/resource"
 )
 
 // MaxPipelineRuns is how many runs one runner builds at once by default.
@@ -30,7 +31,9 @@ const PipelineResync = 5 * time.Second
 // layer, each step's state written before and after it (with its log
 // tail), a stage with a required approval parking the run until a person
 // decides. It runs at most Limit runs of one project at once (the others
-// stay queued), stops a run when someone cancels it or its deadline
+// stay queued), starts a build only when it fits its project's and
+// tenant's quota beside what they use (the others stay queued, saying
+// so), stops a run when someone cancels it or its deadline
 // passes, and on start fails the runs a previous process left running.
 type PipelineRunner struct {
 	db       platform.Transactor // every transaction of the runner's
@@ -160,6 +163,17 @@ func (r *PipelineRunner) schedule(ctx context.Context) {
 			if err != nil || n >= r.Limit {
 				return err
 			}
+			if q.Building() {
+				var quota *resource.QuotaExceededError
+				if err := r.p.AdmitBuild(ctx, tx, q); errors.As(err, &quota) {
+					// The run waits, queued, saying for what; it starts when
+					// a build or an application frees the room.
+					_, err = r.p.Pipelines.Hold(ctx, tx, q.RunKey, "waiting for quota: "+quota.Error())
+					return err
+				} else if err != nil {
+					return err
+				}
+			}
 			run, err = r.p.Pipelines.Start(ctx, tx, q.RunKey)
 			return err
 		})
@@ -168,7 +182,7 @@ func (r *PipelineRunner) schedule(ctx context.Context) {
 			continue
 		}
 		if run.State != pipeline.Running {
-			continue // the project is at its limit
+			continue // the project is at its limit or out of quota
 		}
 		r.launch(ctx, run)
 	}

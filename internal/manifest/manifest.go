@@ -71,13 +71,17 @@ const (
 	// its version and values, in one environment; applying a changed one
 	// upgrades it through a release order.
 	KindAppInstall Kind = "AppInstall"
+	// KindPipeline is an application's build and delivery pipeline
+	// (docs/pipelines.md); its webhook secret is answered once, on
+	// creation.
+	KindPipeline Kind = "Pipeline"
 )
 
 // Kinds returns every kind in apply order: what others refer to first.
 func Kinds() []Kind {
 	return []Kind{KindCluster, KindResourceTier, KindTenant, KindProject, KindQuota, KindMember, KindGroupBinding, KindEnvironment, KindApplication,
 		KindGrayPlan, KindReleaseOrder, KindPortPool, KindPortGrant, KindNetworkIsolation, KindTerminalPolicy, KindConfigItem,
-		KindAlertReceiver, KindAlertRule, KindSLO, KindAppInstall}
+		KindAlertReceiver, KindAlertRule, KindSLO, KindAppInstall, KindPipeline}
 }
 
 // Metadata names an object and places it. Tenant is required for kinds

@@ -86,7 +86,7 @@ func TestDecodeErrors(t *testing.T) {
 		{
 			"an unknown kind is refused",
 			"apiVersion: berth.dev/v1\nkind: Pod\nmetadata: {name: x}\n",
-			[]string{`document 1 (Pod x): kind: unknown kind "Pod", want one of Cluster, ResourceTier, Tenant, Project, Quota, Member, GroupBinding, Environment, Application, GrayPlan, ReleaseOrder, PortPool, PortGrant, NetworkIsolation, TerminalPolicy, ConfigItem, AlertReceiver, AlertRule, SLO, AppInstall`},
+			[]string{`document 1 (Pod x): kind: unknown kind "Pod", want one of Cluster, ResourceTier, Tenant, Project, Quota, Member, GroupBinding, Environment, Application, GrayPlan, ReleaseOrder, PortPool, PortGrant, NetworkIsolation, TerminalPolicy, ConfigItem, AlertReceiver, AlertRule, SLO, AppInstall, Pipeline`},
 		},
 		{
 			"a terminal policy allowing what no restricted session can run is refused field by field",

@@ -9,6 +9,7 @@ import (
 	"berth.dev/berth/internal/apps"
 	"berth.dev/berth/internal/authz"
 	"berth.dev/berth/internal/gray"
+	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/resource"
 )
 
@@ -210,6 +211,28 @@ type AppInstallSpec struct {
 	AllowCRDs bool `json:"allowCRDs,omitempty"`
 }
 
+// PipelineSpec is an application's pipeline (pipeline.Pipeline): the same
+// spec as PUT .../pipelines/{pipeline} takes.
+type PipelineSpec struct {
+	Application string             `json:"application"`
+	Source      pipeline.Source    `json:"source"`
+	Build       pipeline.Build     `json:"build"`
+	Delivery    pipeline.Delivery  `json:"delivery"`
+	Stages      []pipeline.Stage   `json:"stages,omitempty"`
+	Timeout     *resource.Duration `json:"timeout,omitempty"`
+	Webhook     pipeline.Webhook   `json:"webhook"`
+}
+
+// Pipeline returns the pipeline k with spec s.
+func (s PipelineSpec) Pipeline(k pipeline.Key) pipeline.Pipeline {
+	p := pipeline.Pipeline{Key: k, Application: s.Application, Source: s.Source, Build: s.Build, Delivery: s.Delivery,
+		Stages: s.Stages, Webhook: s.Webhook}
+	if s.Timeout != nil {
+		p.Timeout = *s.Timeout
+	}
+	return p
+}
+
 var specTypes = map[Kind]reflect.Type{
 	KindReleaseOrder: reflect.TypeFor[ReleaseOrderSpec](),
 	KindTenant:       reflect.TypeFor[TenantSpec](),
@@ -234,6 +257,7 @@ var specTypes = map[Kind]reflect.Type{
 	KindAlertReceiver: reflect.TypeFor[AlertReceiverSpec](),
 	KindSLO:           reflect.TypeFor[SLOSpec](),
 	KindAppInstall:    reflect.TypeFor[AppInstallSpec](),
+	KindPipeline:      reflect.TypeFor[PipelineSpec](),
 }
 
 // placement says which metadata fields a kind requires (true), forbids
@@ -262,6 +286,7 @@ var placement = map[Kind]struct{ name, tenant, project *bool }{
 	KindAlertReceiver: {name: yes, tenant: yes, project: yes},
 	KindSLO:           {name: yes, tenant: yes, project: yes},
 	KindAppInstall:    {name: yes, tenant: yes, project: yes},
+	KindPipeline:      {name: yes, tenant: yes, project: yes},
 }
 
 var yes, no = ptr(true), ptr(false)

@@ -1,7 +1,7 @@
 // Package pipeline is Berth's accountable build pipeline: a Pipeline of an
 // application says where its source is (a Git repository and the branches
-// that trigger it), how it is built into an image (go or dockerfile; maven
-// and npm slot in as further build types), and the stages that follow the
+// that trigger it), how it is built into an image (go, npm, maven or
+// dockerfile), and the stages that follow the
 // build, each with a named owner and, where required, an approval by a
 // second person (four eyes: never the one who triggered the run nor the
 // one who last changed the pipeline; no admin override).
@@ -19,6 +19,7 @@ package pipeline
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -45,18 +46,31 @@ const (
 // BuildType is how the source becomes an image.
 type BuildType string
 
-// The build types. Maven and npm are modelled in the issue (#14) and come
-// with their executors' steps; they are refused until then.
+// The build types.
 const (
 	// Go: CGO_ENABLED=0 go build of a package, the binary layered onto an
 	// empty base as a non-root user (ko-style, ADR 0014).
 	Go BuildType = "go"
+	// Npm: a Node static front end, npm ci && npm run build, its output
+	// directory layered onto the base image under /site.
+	Npm BuildType = "npm"
+	// Maven: mvn package, offline, against the build host's Maven
+	// repository; the dependency jars, resources and classes layered onto
+	// the base image as three layers (jib-style) under /app.
+	Maven BuildType = "maven"
 	// Dockerfile: the repository's Dockerfile built by buildah.
 	Dockerfile BuildType = "dockerfile"
 )
 
 // BuildTypes are the types this version builds.
-func BuildTypes() []BuildType { return []BuildType{Go, Dockerfile} }
+func BuildTypes() []BuildType { return []BuildType{Go, Npm, Maven, Dockerfile} }
+
+// SiteDir is where an npm build's output is in its image; AppDir where a
+// maven build's layers are (AppDir/libs, AppDir/resources, AppDir/classes).
+const (
+	SiteDir = "/site"
+	AppDir  = "/app"
+)
 
 // Key names a pipeline.
 type Key struct {
@@ -121,6 +135,17 @@ type Build struct {
 	// dockerfile); defaults "Dockerfile" and ".".
 	Dockerfile string `json:"dockerfile,omitempty"`
 	Context    string `json:"context,omitempty"`
+	// Output is the directory npm run build writes (type npm, default
+	// "dist"), relative to the repository root.
+	Output string `json:"output,omitempty"`
+	// MainClass is the class the image runs (type maven):
+	// java -cp /app/resources:/app/classes:/app/libs/* <MainClass>.
+	MainClass string `json:"mainClass,omitempty"`
+	// Base is the image the output is layered onto (types npm and maven;
+	// go builds use an empty base): a repository with tag or digest, such
+	// as registry.bank.example/base/httpd:1 (a web server for npm, a JRE
+	// for maven). Empty: an empty base.
+	Base string `json:"base,omitempty"`
 }
 
 // Delivery is what a successful build delivers: an application version of
@@ -288,10 +313,23 @@ func validateBuild(errs *resource.Errors, b Build) {
 		if b.Context != "" && !relPath(b.Context) {
 			errs.Add("build.context", "must be a path inside the repository, got %q", b.Context)
 		}
-	case "maven", "npm":
-		errs.Add("build.type", "%s builds are not available yet; use go or dockerfile", b.Type)
+	case Npm:
+		if b.Output != "" && !relPath(b.Output) {
+			errs.Add("build.output", "must be a directory inside the repository such as dist, got %q", b.Output)
+		}
+	case Maven:
+		if len(b.MainClass) > 255 || !javaClassRE.MatchString(b.MainClass) {
+			errs.Add("build.mainClass", "must be a fully qualified Java class name such as bank.teller.Main, got %q", b.MainClass)
+		}
 	default:
-		errs.Add("build.type", "must be one of go, dockerfile, got %q", b.Type)
+		errs.Add("build.type", "must be one of go, npm, maven, dockerfile, got %q", b.Type)
+	}
+	if b.Base != "" && (b.Type == Npm || b.Type == Maven) &&
+		(len(b.Base) > 255 || strings.ContainsAny(b.Base, " \t\r\n") || strings.HasPrefix(b.Base, "-") || !strings.Contains(b.Base, "/")) {
+		errs.Add("build.base", "must be an image reference such as registry.example.com/base/jre:17, got %q", b.Base)
+	}
+	if b.Base != "" && b.Type != Npm && b.Type != Maven {
+		errs.Add("build.base", "is for npm and maven builds (a go build's base is empty, a Dockerfile names its own)")
 	}
 	switch {
 	case b.Image == "":
@@ -301,6 +339,9 @@ func validateBuild(errs *resource.Errors, b Build) {
 	}
 	validateOwner(errs, "build.owner", b.Owner)
 }
+
+// javaClassRE matches a fully qualified Java class name.
+var javaClassRE = regexp.MustCompile(`^([A-Za-z_$][A-Za-z0-9_$]*\.){0,30}[A-Za-z_$][A-Za-z0-9_$]*$`)
 
 // relPath reports whether p is a clean relative path that stays inside
 // the repository.

@@ -25,7 +25,17 @@ func TestValidateNamesEachBadField(t *testing.T) {
 		field  string // "" for valid
 	}{
 		{"a complete pipeline", func(*pipeline.Pipeline) {}, ""},
-		{"a maven build, not available yet", func(p *pipeline.Pipeline) { p.Build.Type = "maven" }, "build.type"},
+		{"a maven build without a main class", func(p *pipeline.Pipeline) { p.Build.Type = pipeline.Maven }, "build.mainClass"},
+		{"a maven build with a main class that is not a class name", func(p *pipeline.Pipeline) {
+			p.Build.Type, p.Build.MainClass = pipeline.Maven, "bank.teller.Main; rm -rf /"
+		}, "build.mainClass"},
+		{"a maven build on a base", func(p *pipeline.Pipeline) {
+			p.Build.Type, p.Build.MainClass, p.Build.Base = pipeline.Maven, "bank.teller.Main", "registry.example/base/jre:17"
+		}, ""},
+		{"an npm build with its default output", func(p *pipeline.Pipeline) { p.Build.Type = pipeline.Npm }, ""},
+		{"an npm build whose output leaves the repository", func(p *pipeline.Pipeline) { p.Build.Type, p.Build.Output = pipeline.Npm, "../../etc" }, "build.output"},
+		{"an npm build on a base that is an option", func(p *pipeline.Pipeline) { p.Build.Type, p.Build.Base = pipeline.Npm, "--insecure" }, "build.base"},
+		{"a go build on a base", func(p *pipeline.Pipeline) { p.Build.Base = "registry.example/base/jre:17" }, "build.base"},
 		{"an unknown build type", func(p *pipeline.Pipeline) { p.Build.Type = "ant" }, "build.type"},
 		{"a build without an owner", func(p *pipeline.Pipeline) { p.Build.Owner = pipeline.Owner{} }, "build.owner"},
 		{"an owner that is a user and a group", func(p *pipeline.Pipeline) { p.Stages[0].Owner.User = "rita" }, "stages[0].owner"},
@@ -106,5 +116,33 @@ func TestStepLogsAreBoundedAndKeepTheirTail(t *testing.T) {
 	}
 	if total <= pipeline.MaxStepLog || total > pipeline.MaxStepLog+200 {
 		t.Errorf("the kept log is %d bytes", total)
+	}
+}
+
+// TestARetryUndoesTheApprovalsOfTheStagesItRunsAgain: an approval of a
+// stage counts until a retry from that stage or an earlier step; a retry
+// from a later stage leaves it.
+func TestARetryUndoesTheApprovalsOfTheStagesItRunsAgain(t *testing.T) {
+	steps := []pipeline.Step{{Name: pipeline.StepClone}, {Name: pipeline.StepBuild}, {Name: pipeline.StepPush}, {Name: pipeline.StepVersion},
+		{Name: "uat"}, {Name: "prod"}}
+	approved := pipeline.Decision{Stage: "uat", Verdict: pipeline.Approved, By: "rita"}
+	tests := []struct {
+		name      string
+		decisions []pipeline.Decision
+		want      bool
+	}{
+		{"an approval", []pipeline.Decision{approved}, true},
+		{"an approval, then a retry from the build", []pipeline.Decision{approved, {Stage: pipeline.StepClone, Verdict: pipeline.Retry}}, false},
+		{"an approval, then a retry from the stage itself", []pipeline.Decision{approved, {Stage: "uat", Verdict: pipeline.Retry}}, false},
+		{"an approval, then a retry from a later stage", []pipeline.Decision{approved, {Stage: "prod", Verdict: pipeline.Retry}}, true},
+		{"a retry, then an approval", []pipeline.Decision{{Stage: pipeline.StepClone, Verdict: pipeline.Retry}, approved}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := pipeline.Run{Steps: steps, Decisions: tc.decisions}
+			if got := r.Approved("uat"); got != tc.want {
+				t.Errorf("Approved(uat) = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

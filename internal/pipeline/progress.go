@@ -30,7 +30,7 @@ func (s *Service) update(ctx context.Context, tx Tx, k RunKey, fn func(r *Run, n
 	if err != nil {
 		return Run{}, fmt.Errorf("run %d of %s: %w", k.Number, k.Name, err)
 	}
-	prev := r.ResourceVersion
+	prev, before := r.ResourceVersion, r.State
 	action, summary, err := fn(&r, s.now())
 	if err != nil {
 		return Run{}, err
@@ -39,6 +39,9 @@ func (s *Service) update(ctx context.Context, tx Tx, k RunKey, fn func(r *Run, n
 		if err := s.audit(ctx, tx, Runner(k.Key), k.Key, action, r.Path(), summary); err != nil {
 			return Run{}, err
 		}
+	}
+	if err := s.notify(ctx, tx, before, r); err != nil {
+		return Run{}, err
 	}
 	r.ResourceVersion++
 	if err := tx.UpdateRun(ctx, r, prev); err != nil {
@@ -54,12 +57,16 @@ func (s *Service) Start(ctx context.Context, tx Tx, k RunKey) (Run, error) {
 		if r.State != Queued {
 			return "", "", resource.Refused("run %d is %s, not queued", k.Number, r.State)
 		}
-		r.State = Running
-		if r.StartedAt != nil {
+		r.State, r.Message = Running, ""
+		if r.Deadline != nil {
 			return "pipeline.resume", fmt.Sprintf("run %d resumed", k.Number), nil
 		}
+		// The first start, or the first after a retry: a new deadline.
 		deadline := now.Add(r.Spec.TimeoutOrDefault())
-		r.StartedAt, r.Deadline = &now, &deadline
+		r.Deadline = &deadline
+		if r.StartedAt == nil {
+			r.StartedAt = &now
+		}
 		return "pipeline.start", fmt.Sprintf("run %d started, deadline %s", k.Number, deadline.Format(time.RFC3339)), nil
 	})
 }
@@ -154,12 +161,18 @@ func (s *Service) Finish(ctx context.Context, tx Tx, k RunKey, st State, msg str
 	})
 }
 
-// Approved reports whether stage of r has an approval.
+// Approved reports whether stage of r has an approval that no later
+// retry from that stage or an earlier step undid.
 func (r *Run) Approved(stage string) bool {
+	_, at := r.Step(stage)
+	approved := false
 	for _, d := range r.Decisions {
-		if d.Stage == stage && d.Verdict == Approved {
-			return true
+		switch _, from := r.Step(d.Stage); {
+		case d.Verdict == Approved && d.Stage == stage:
+			approved = true
+		case d.Verdict == Retry && from >= 0 && from <= at:
+			approved = false
 		}
 	}
-	return false
+	return approved
 }

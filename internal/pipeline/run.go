@@ -67,7 +67,8 @@ type Run struct {
 	// Message says why the run ended as it did (or what it waits for).
 	Message string `json:"message,omitempty"`
 	Steps   []Step `json:"steps"`
-	// Decisions are the approvals, rejections and cancellation, in order.
+	// Decisions are the approvals, rejections, retries and cancellation,
+	// in order.
 	Decisions []Decision `json:"decisions,omitempty"`
 	// Image is the pushed reference "repo:tag", Digest its digest; Version
 	// the application version made of it.
@@ -102,6 +103,9 @@ type Step struct {
 	// bounded log did not keep.
 	LogBytes   int64 `json:"logBytes,omitempty"`
 	LogDropped int64 `json:"logDropped,omitempty"`
+	// Attempt counts the retries that ran the step again (0: its first
+	// run); the log is the last attempt's.
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // TriggerKind says how a run started.
@@ -133,6 +137,9 @@ const (
 	Rejected Verdict = "rejected"
 	// Cancel: a person cancelled the run.
 	Cancel Verdict = "cancelled"
+	// Retry: a person retried the failed run from a step (the decision's
+	// Stage names the step).
+	Retry Verdict = "retried"
 )
 
 // Decision is a person's decision on a run.

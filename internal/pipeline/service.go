@@ -25,6 +25,7 @@ type Sealer interface {
 // Tx is the transaction-bound store the service writes through.
 type Tx interface {
 	Store
+	Notifier
 	audit.Writer
 	change.Committer
 }
@@ -319,6 +320,9 @@ func (s *Service) decide(ctx context.Context, tx Tx, a audit.Actor, bindings []a
 		fmt.Sprintf("stage %s of run %d %s by %s: %s", stage, k.Number, v, a.User, orNone(reason))); err != nil {
 		return Run{}, err
 	}
+	if err := s.notify(ctx, tx, Waiting, r); err != nil {
+		return Run{}, err
+	}
 	if err := tx.UpdateRun(ctx, r, prev); err != nil {
 		return Run{}, err
 	}
@@ -342,6 +346,8 @@ func mayDecide(r Run, owner Owner, user string, bindings []authz.Binding) error 
 		return resource.Forbidden("four eyes: %s triggered run %d and cannot approve or reject its stages", user, r.Number)
 	case user == r.Spec.UpdatedBy:
 		return resource.Forbidden("four eyes: %s last changed pipeline %s (revision %d) and cannot approve or reject its runs", user, r.Name, r.Spec.Revision)
+	case r.retriedBy(user):
+		return resource.Forbidden("four eyes: %s retried run %d and cannot approve or reject its stages", user, r.Number)
 	case owner.User != "" && owner.User != user:
 		return resource.Forbidden("the stage is owned by user %s; %s cannot decide on it", owner.User, user)
 	case owner.Group != "" && !holds(bindings, owner.Group, authz.Scope{Tenant: r.Tenant, Project: r.Project}):

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"berth.dev/berth/internal/apps"
@@ -11,6 +12,7 @@ import (
 	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/release"
 	"berth.dev/berth/internal/resource"
+	"berth.dev/berth/internal/tenancy"
 )
 
 // # Pipelines
@@ -144,6 +146,14 @@ func (p *Platform) CancelRun(ctx context.Context, tx Tx, c Caller, k pipeline.Ru
 	return p.Pipelines.Cancel(ctx, tx, c.Actor, k, reason)
 }
 
+// RetryRun queues failed run k again from step (empty: its failed step).
+func (p *Platform) RetryRun(ctx context.Context, tx Tx, c Caller, k pipeline.RunKey, step, reason string) (pipeline.Run, error) {
+	if err := c.may(authz.PipelineRun, scopeOf(k.Tenant, k.Project)); err != nil {
+		return pipeline.Run{}, err
+	}
+	return p.Pipelines.Retry(ctx, tx, c.Actor, k, step, reason)
+}
+
 // RunLog reads up to pipeline.MaxLogRead bytes of step's log of run k
 // from offset, with the run as it is now (its steps' states say whether
 // more will come).
@@ -177,6 +187,48 @@ func (p *Platform) DeliverVersion(ctx context.Context, tx Tx, r pipeline.Run) (a
 		Source: apps.Source{Repository: r.Spec.Source.Repository, Revision: r.Commit, Ref: r.Ref, Run: r.Path(),
 			BuildLog: "/api/v1/" + r.Path() + "/steps/" + pipeline.StepBuild + "/log"}}
 	return p.Apps.CreateVersion(ctx, tx, pipeline.Runner(r.Key), v, apps.VersionOptions{})
+}
+
+// AdmitBuild checks that run r's build fits its project's and tenant's
+// quotas beside what they use: the applications' reservations and the
+// requests of the builds running now (pipeline.BuildRequests);
+// *resource.QuotaExceededError with the numbers when it does not. The
+// tenant is locked for the rest of the transaction, so two builds cannot
+// both take the last room.
+func (p *Platform) AdmitBuild(ctx context.Context, tx Tx, r pipeline.Run) error {
+	if err := tx.LockTenant(ctx, r.Tenant); err != nil {
+		return fmt.Errorf("admit run %d of %s: %w", r.Number, r.Name, err)
+	}
+	running, err := tx.RunsInState(ctx, pipeline.Running, 1000)
+	if err != nil {
+		return err
+	}
+	need := pipeline.BuildRequests(r.Spec.Build.Type)
+	for _, sc := range []tenancy.Scope{{Tenant: r.Tenant, Project: r.Project}, {Tenant: r.Tenant}} {
+		q, err := tx.GetQuota(ctx, sc)
+		if errors.Is(err, resource.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("quota of %s: %w", sc, err)
+		}
+		used, err := tx.SumReservations(ctx, sc.Tenant, sc.Project)
+		if err != nil {
+			return fmt.Errorf("usage of %s: %w", sc, err)
+		}
+		for _, o := range running {
+			if o.Tenant == sc.Tenant && (sc.Project == "" || o.Project == sc.Project) && o.Building() {
+				used = used.Add(pipeline.BuildRequests(o.Spec.Build.Type))
+			}
+		}
+		for _, n := range q.Hard.Names() {
+			if need[n] > 0 && used[n]+need[n] > q.Hard[n] {
+				return &resource.QuotaExceededError{Scope: sc.String(), Resource: n, Requested: need[n], Used: used[n], Limit: q.Hard[n],
+					Reason: "a " + string(r.Spec.Build.Type) + " build holds this while it runs"}
+			}
+		}
+	}
+	return nil
 }
 
 // DeployStage deploys run r's version into stage's environment, under

@@ -13,4 +13,7 @@ type Applied struct {
 	Kind     manifest.Kind `json:"kind"`
 	Name     string        `json:"name"`
 	Action   string        `json:"action"`
+	// WebhookSecret is a created Pipeline's webhook secret, shown this
+	// once.
+	WebhookSecret string `json:"webhookSecret,omitempty"`
 }

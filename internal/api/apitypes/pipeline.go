@@ -3,31 +3,13 @@ package apitypes
 import (
 	"time"
 
+	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/pipeline"
-	"berth.dev/berth/internal/resource"
 )
 
 // PipelineSpec is a pipeline's spec: what PUT .../pipelines/{pipeline}
 // takes and what the manifest kind Pipeline holds under spec.
-type PipelineSpec struct {
-	Application string             `json:"application"`
-	Source      pipeline.Source    `json:"source"`
-	Build       pipeline.Build     `json:"build"`
-	Delivery    pipeline.Delivery  `json:"delivery"`
-	Stages      []pipeline.Stage   `json:"stages,omitempty"`
-	Timeout     *resource.Duration `json:"timeout,omitempty"`
-	Webhook     pipeline.Webhook   `json:"webhook"`
-}
-
-// Pipeline returns the pipeline k with spec s.
-func (s PipelineSpec) Pipeline(k pipeline.Key) pipeline.Pipeline {
-	p := pipeline.Pipeline{Key: k, Application: s.Application, Source: s.Source, Build: s.Build, Delivery: s.Delivery,
-		Stages: s.Stages, Webhook: s.Webhook}
-	if s.Timeout != nil {
-		p.Timeout = *s.Timeout
-	}
-	return p
-}
+type PipelineSpec = manifest.PipelineSpec
 
 // PipelineView is a pipeline as the API shows it: never its secret.
 type PipelineView struct {

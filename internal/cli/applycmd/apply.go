@@ -52,7 +52,15 @@ func New(env cli.Env) *cobra.Command {
 			for _, o := range res.Objects {
 				fmt.Fprintf(tw, "%s/%s\t%s\n", o.Kind, o.Name, o.Action)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, o := range res.Objects {
+				if o.WebhookSecret != "" {
+					fmt.Fprintf(env.Stdout, "%s/%s webhook secret (shown once): %s\n", o.Kind, o.Name, o.WebhookSecret)
+				}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&file, "filename", "f", "", "manifest file, or - for standard input")

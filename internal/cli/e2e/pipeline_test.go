@@ -122,9 +122,9 @@ func TestPipelineFromAGitPushToAVersionPinnedByDigest(t *testing.T) {
 	if out := admin.must("", []string{"pipeline", "apply", "-f", manifestFile}, "revision 2"); strings.Contains(out, "secret") {
 		t.Errorf("a change showed the secret again:\n%s", out)
 	}
-	bad := strings.Replace(m, "type: go", "type: maven", 1)
+	bad := strings.Replace(m, "type: go", "type: ant", 1)
 	if out, err := admin.run(bad, "pipeline", "apply", "-f", "-"); err == nil || !strings.Contains(out+err.Error(), "build.type") {
-		t.Errorf("an unavailable build type: %v\n%s", err, out)
+		t.Errorf("an unknown build type: %v\n%s", err, out)
 	}
 
 	commit := repo.Commit(pipelinetest.HelloGo("red-auth v2"), "greet v2")

@@ -1,7 +1,7 @@
 // Package pipelinecmd implements `berth pipeline`: apply a Pipeline
 // manifest (printing its webhook URL, and its secret once), list and show
 // pipelines and runs, run one, follow its logs, approve or reject a
-// waiting stage, cancel a run. See docs/pipelines.md.
+// waiting stage, cancel or retry a run. See docs/pipelines.md.
 package pipelinecmd
 
 import (
@@ -37,7 +37,7 @@ func New(env cli.Env) *cobra.Command {
 		Short: "Accountable pipelines: from a Git push to an image pinned by digest in an application version, each stage owned and approved"}
 	p.Flags(cmd.PersistentFlags())
 	cmd.AddCommand(applyCmd(env, p), listCmd(env, p), showCmd(env, p), runCmd(env, p), logsCmd(env, p),
-		decideCmd(env, p, "approve"), decideCmd(env, p, "reject"), decideCmd(env, p, "cancel"))
+		decideCmd(env, p, "approve"), decideCmd(env, p, "reject"), decideCmd(env, p, "cancel"), decideCmd(env, p, "retry"))
 	return cmd
 }
 
@@ -338,13 +338,15 @@ func followLog(cmd *cobra.Command, env cli.Env, s *client.Session, runPath, step
 }
 
 func decideCmd(env cli.Env, p *kind.Place, verb string) *cobra.Command {
-	var reason string
+	var reason, step string
 	use, short, nargs := verb+" PIPELINE RUN STAGE [--reason R]", "Approve a waiting stage (never your own run's, nor of a pipeline you last changed)", 3
 	switch verb {
 	case "reject":
 		short = "Reject a waiting stage; the run fails (a reason is required)"
 	case "cancel":
 		use, short, nargs = "cancel PIPELINE RUN [--reason R]", "Cancel a run", 2
+	case "retry":
+		use, short, nargs = "retry PIPELINE RUN [--step STEP] [--reason R]", "Retry a failed run from its failed step (or an earlier one)", 2
 	}
 	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(nargs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -353,9 +355,15 @@ func decideCmd(env cli.Env, p *kind.Place, verb string) *cobra.Command {
 				return err
 			}
 			path := base + "/" + url.PathEscape(args[0]) + "/runs/" + url.PathEscape(args[1])
-			if verb == "cancel" {
+			switch verb {
+			case "cancel":
 				path += "/cancel"
-			} else {
+			case "retry":
+				path += "/retry"
+				if step != "" {
+					path += "?step=" + url.QueryEscape(step)
+				}
+			default:
 				path += "/stages/" + url.PathEscape(args[2]) + "/" + verb
 			}
 			var r apitypes.PipelineRun
@@ -366,5 +374,8 @@ func decideCmd(env cli.Env, p *kind.Place, verb string) *cobra.Command {
 			return nil
 		}}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the run and the audit trail)")
+	if verb == "retry" {
+		cmd.Flags().StringVar(&step, "step", "", "the step to run again from (default: the failed one); clone, build and push run again together")
+	}
 	return cmd
 }

@@ -2,7 +2,9 @@
 // processes on Berth's own machine: the git binary clones the pushed
 // commit; a go build is compiled with CGO_ENABLED=0 and its binary layered
 // onto an empty base as a non-root user with go-containerregistry (the
-// way ko does, ADR 0014); a dockerfile build is Debian's buildah (chroot
+// way ko does, ADR 0014); an npm build's output and a maven build's jars,
+// resources and classes are layered onto their base image the same way
+// (Maven offline, against Debian's packaged repository); a dockerfile build is Debian's buildah (chroot
 // isolation, vfs storage, no daemon). The image is pushed to its registry
 // and its digest read back through the registry API. It is the executor
 // of `make run` and the tests; a Tekton executor runs the same steps on a
@@ -25,8 +27,13 @@ import (
 
 // Executor runs builds as local processes.
 type Executor struct {
-	// Git, Go and Buildah are the binaries (default: found on PATH).
-	Git, Go, Buildah string
+	// Git, Go, Npm, Mvn and Buildah are the binaries (default: found on
+	// PATH).
+	Git, Go, Npm, Mvn, Buildah string
+	// MavenRepo is the directory every Maven repository is mirrored to
+	// (default DefaultMavenRepo, Debian's packaged one): maven builds never
+	// reach the network.
+	MavenRepo string
 	// Env is the environment of the processes (default: Berth's own, which
 	// carries GOPROXY and the like); HOME, caches and CGO_ENABLED are set
 	// per build.
@@ -56,6 +63,10 @@ func (e *Executor) Build(ctx context.Context, job pipeline.Job, steps pipeline.S
 	switch job.Build.Type {
 	case pipeline.Go:
 		b = &goBuild{e: e}
+	case pipeline.Npm:
+		b = &npmBuild{e: e}
+	case pipeline.Maven:
+		b = &mavenBuild{e: e}
 	case pipeline.Dockerfile:
 		b = &dockerBuild{e: e}
 	default:

@@ -135,13 +135,32 @@ func extract(t *testing.T, img v1.Image, name string) string {
 // holding it wins).
 func fileIn(t *testing.T, img v1.Image, name string) []byte {
 	t.Helper()
+	var data []byte
+	found := false
+	eachEntry(t, img, func(_ int, h *tar.Header, r io.Reader) {
+		if strings.TrimPrefix(h.Name, "./") == name {
+			var err error
+			if data, err = io.ReadAll(r); err != nil {
+				t.Fatal(err)
+			}
+			found = true
+		}
+	})
+	if !found {
+		t.Fatalf("no %s in the image", name)
+	}
+	return data
+}
+
+// eachEntry calls fn with every entry of img's layers, in order, with the
+// layer's index.
+func eachEntry(t *testing.T, img v1.Image, fn func(layer int, h *tar.Header, r io.Reader)) {
+	t.Helper()
 	layers, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var data []byte
-	found := false
-	for _, l := range layers {
+	for i, l := range layers {
 		rc, err := l.Uncompressed()
 		if err != nil {
 			t.Fatal(err)
@@ -155,19 +174,10 @@ func fileIn(t *testing.T, img v1.Image, name string) []byte {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.TrimPrefix(h.Name, "./") == name {
-				if data, err = io.ReadAll(tr); err != nil {
-					t.Fatal(err)
-				}
-				found = true
-			}
+			fn(i, h, tr)
 		}
 		rc.Close()
 	}
-	if !found {
-		t.Fatalf("no %s in the image", name)
-	}
-	return data
 }
 
 // TestFailingBuildStopsAtItsStepWithTheCompilerSaying: a commit that does

@@ -187,3 +187,50 @@ func HelloGo(greeting string) map[string]string {
 		"main.go": "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(" + fmt.Sprintf("%q", greeting) + ") }\n",
 	}
 }
+
+// NodeSite is a Node static front end without dependencies (so npm ci
+// needs no registry): npm run build writes dist/index.html showing
+// greeting and dist/assets/app.js.
+func NodeSite(greeting string) map[string]string {
+	return map[string]string{
+		"package.json": `{"name": "teller-site", "version": "1.0.0", "private": true, "scripts": {"build": "node build.js"}}` + "\n",
+		"package-lock.json": `{"name": "teller-site", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+  "packages": {"": {"name": "teller-site", "version": "1.0.0"}}}` + "\n",
+		"greeting.txt": greeting + "\n",
+		"build.js": `const fs = require("fs");
+fs.mkdirSync("dist/assets", {recursive: true});
+const g = fs.readFileSync("greeting.txt", "utf8").trim();
+fs.writeFileSync("dist/index.html", "<h1>" + g + "</h1>\n");
+fs.writeFileSync("dist/assets/app.js", "console.log(" + JSON.stringify(g) + ");\n");
+`,
+	}
+}
+
+// MavenService is a Java program built by Maven with one dependency from
+// Debian's packaged repository (commons-cli, scripts/maven.sh installs
+// it): bank.teller.Main prints greeting, read from a resource, after
+// parsing its arguments with commons-cli.
+func MavenService(greeting string) map[string]string {
+	return map[string]string{
+		"pom.xml": `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>bank</groupId><artifactId>teller</artifactId><version>1.0</version><packaging>jar</packaging>
+  <properties><maven.compiler.release>17</maven.compiler.release><project.build.sourceEncoding>UTF-8</project.build.sourceEncoding></properties>
+  <dependencies><dependency><groupId>commons-cli</groupId><artifactId>commons-cli</artifactId><version>1.5.0</version></dependency></dependencies>
+</project>
+`,
+		"src/main/resources/greeting.txt": greeting + "\n",
+		"src/main/java/bank/teller/Main.java": `package bank.teller;
+
+import org.apache.commons.cli.DefaultParser;
+import org.apache.commons.cli.Options;
+
+public class Main {
+    public static void main(String[] args) throws Exception {
+        new DefaultParser().parse(new Options(), args);
+        System.out.println(new String(Main.class.getResourceAsStream("/greeting.txt").readAllBytes(), "UTF-8").trim());
+    }
+}
+`,
+	}
+}

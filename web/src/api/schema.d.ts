@@ -1730,6 +1730,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/projects/{project}/pipelines/{pipeline}/runs/{run}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retry a failed run from its failed step (step: an earlier one); the one who retries may not approve its stages */
+        post: operations["postTenantsTenantProjectsProjectPipelinesPipelineRunsRunRetry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants/{tenant}/projects/{project}/pipelines/{pipeline}/runs/{run}/stages/{stage}/approve": {
         parameters: {
             query?: never;
@@ -2543,6 +2560,7 @@ export interface components {
                 document?: number;
                 kind?: string;
                 name?: string;
+                webhookSecret?: string;
             }[] | null;
         };
         ApprovalFloor: {
@@ -3632,9 +3650,12 @@ export interface components {
                 spec?: {
                     application?: string;
                     build?: {
+                        base?: string;
                         context?: string;
                         dockerfile?: string;
                         image?: string;
+                        mainClass?: string;
+                        output?: string;
                         owner?: {
                             group?: string;
                             user?: string;
@@ -3768,9 +3789,12 @@ export interface components {
             spec?: {
                 application?: string;
                 build?: {
+                    base?: string;
                     context?: string;
                     dockerfile?: string;
                     image?: string;
+                    mainClass?: string;
+                    output?: string;
                     owner?: {
                         group?: string;
                         user?: string;
@@ -3884,6 +3908,7 @@ export interface components {
             startedAt?: string;
             state?: string;
             steps?: {
+                attempt?: number;
                 /** Format: date-time */
                 endedAt?: string;
                 logBytes?: number;
@@ -3912,9 +3937,12 @@ export interface components {
         PipelineSpec: {
             application?: string;
             build?: {
+                base?: string;
                 context?: string;
                 dockerfile?: string;
                 image?: string;
+                mainClass?: string;
+                output?: string;
                 owner?: {
                     group?: string;
                     user?: string;
@@ -4022,9 +4050,12 @@ export interface components {
             spec?: {
                 application?: string;
                 build?: {
+                    base?: string;
                     context?: string;
                     dockerfile?: string;
                     image?: string;
+                    mainClass?: string;
+                    output?: string;
                     owner?: {
                         group?: string;
                         user?: string;
@@ -9736,6 +9767,46 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["RunLog"];
                     "text/event-stream": string;
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postTenantsTenantProjectsProjectPipelinesPipelineRunsRunRetry: {
+        parameters: {
+            query?: {
+                step?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                pipeline: string;
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineRun"];
                 };
             };
             /** @description error */
