@@ -2,9 +2,7 @@ package grayrelease_test
 
 import (
 	"encoding/json"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,22 +30,7 @@ func TestDashboardShowsGrayBesideStable(t *testing.T) {
 	s.cli("", "gray", "start", "svc", "v2", "-e", "dev", "--step", "weight=50")
 	s.eventually("gray serves half", map[string]string{}, "v2")
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		client := &http.Client{Timeout: 5 * time.Second}
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-			_, _ = s.version(client, map[string]string{"X-Status-v2": "503"})
-		}
-	}()
-	t.Cleanup(func() { close(stop); wg.Wait() })
+	s.load(t, 1, map[string]string{"X-Status-v2": "503"})
 
 	if out, err := s.try("metrics", "svc", "-e", "dev", "--since", "1h", "--step", "1s"); err == nil || !strings.Contains(out, "step:") {
 		t.Errorf("metrics over an hour at 1s: %v, want a refusal naming step:\n%s", err, out)
