@@ -31,6 +31,7 @@ import (
 	"berth.dev/berth/internal/cli/graycmd"
 	"berth.dev/berth/internal/cli/logincmd"
 	"berth.dev/berth/internal/cli/logscmd"
+	"berth.dev/berth/internal/cli/metricscmd"
 	"berth.dev/berth/internal/cli/netcmd"
 	"berth.dev/berth/internal/cli/orgcmd"
 	"berth.dev/berth/internal/cli/pipelinecmd"
@@ -93,6 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		execcmd.NewExec(env),
 		execcmd.NewShell(env),
 		logscmd.New(env),
+		metricscmd.New(env),
 		sessioncmd.New(env),
 		configcmd.New(env),
 		pipelinecmd.New(env),

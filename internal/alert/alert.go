@@ -158,6 +158,8 @@ type Store interface {
 	DeleteAlertReceiver(ctx context.Context, tenant, project, name string) error
 	ListAlertReceivers(ctx context.Context, tenant, project string) ([]Receiver, error)
 	AllAlertReceivers(ctx context.Context) ([]Receiver, error)
+
+	HistoryStore
 }
 
 // Checker checks rendered rules the way Prometheus will load them

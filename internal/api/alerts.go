@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,10 @@ func (a *API) registerAlerts() {
 		Request: "SilenceRequest", Response: "Silence"}, a.createSilence)
 	a.route(Route{Method: "DELETE", Path: proj + "/silences/{id}", Summary: "Expire a silence now", Response: "none"}, a.expireSilence)
 	a.route(Route{Method: "GET", Path: proj + "/alerts", Summary: "List the project's alerts Alertmanager holds now (active or suppressed)", Response: "Alerts"}, a.listAlerts)
+	a.route(Route{Method: "GET", Path: proj + "/alert-history", Summary: "List the project's alert history kept by Berth (what Alertmanager sent, firing and resolved, with acknowledgements), newest first",
+		Query: []string{"limit"}, Response: "AlertHistory"}, a.alertHistory)
+	a.route(Route{Method: "POST", Path: proj + "/alert-history/{id}/acknowledge", Summary: "Acknowledge an alert of the history: who, when and why (audited)",
+		Request: "AckRequest", Response: "AlertEvent"}, a.acknowledgeAlert)
 	a.route(Route{Method: "POST", Path: "/alert-hooks/{tenant}/{project}/{receiver}", Public: true,
 		Summary: "Alertmanager's webhook for a receiver, authenticated by the receiver's token (Authorization: Bearer); " +
 			"queues the receiver's group-chat message", Request: "AlertmanagerNotification", Response: "none"}, a.alertHook)
@@ -169,6 +174,44 @@ func (a *API) listAlerts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out, err := a.p.Alerts(r.Context(), a.caller(r), s.Tenant, s.Project)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) alertHistory(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.AlertRead, s); err != nil {
+		return err
+	}
+	limit := 0
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			var errs resource.Errors
+			errs.Add("limit", "must be a whole number, got %q", v)
+			return errs.Err()
+		}
+		limit = n
+	}
+	out, err := a.p.AlertHistory(r.Context(), a.caller(r), s.Tenant, s.Project, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) acknowledgeAlert(w http.ResponseWriter, r *http.Request) error {
+	s := scopeOf(r)
+	if err := a.authorize(r, authz.AlertWrite, s); err != nil {
+		return err
+	}
+	var req apitypes.AckRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	out, err := a.p.AcknowledgeAlert(r.Context(), a.caller(r), s.Tenant, s.Project, r.PathValue("id"), req.Reason)
 	if err != nil {
 		return err
 	}

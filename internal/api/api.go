@@ -176,6 +176,7 @@ func New(o Options) *API {
 	a.registerAlerts()
 	a.registerStore()
 	a.registerSLOs()
+	a.registerDashboards()
 	a.route(Route{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI document", Public: true, Response: "OpenAPI"}, a.openAPI)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, errNotFound)

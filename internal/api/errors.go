@@ -11,6 +11,7 @@ import (
 
 	"berth.dev/berth/internal/api/apitypes"
 	"berth.dev/berth/internal/appstore"
+	"berth.dev/berth/internal/dashboard"
 	"berth.dev/berth/internal/i18n"
 	"berth.dev/berth/internal/manifest"
 	"berth.dev/berth/internal/resource"
@@ -124,7 +125,7 @@ func classify(err error) (int, apitypes.ErrorBody, time.Duration) {
 		return http.StatusConflict, apitypes.ErrorBody{Code: i18n.InUse}, 0
 	case errors.Is(err, alert.ErrUnavailable):
 		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.AlertmanagerUnavailable}, 5 * time.Second
-	case errors.Is(err, slo.ErrUnavailable):
+	case errors.Is(err, slo.ErrUnavailable), errors.Is(err, dashboard.ErrUnavailable):
 		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.PrometheusUnavailable}, 5 * time.Second
 	case errors.Is(err, resource.ErrUnavailable):
 		return http.StatusServiceUnavailable, apitypes.ErrorBody{Code: i18n.DatabaseUnavailable}, 5 * time.Second

@@ -351,6 +351,9 @@ func matrixCases() map[string]routeCase {
 	for k, v := range sloCases() {
 		cases[k] = v
 	}
+	for k, v := range dashboardCases() {
+		cases[k] = v
+	}
 	for k, v := range configCases() {
 		cases[k] = v
 	}

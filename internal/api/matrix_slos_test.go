@@ -43,3 +43,27 @@ func sloCases() map[string]routeCase {
 		}),
 	}
 }
+
+// dashboardCases are the role-matrix cases of applications' dashboards
+// (docs/observability.md, "Dashboards"): application:read at the project.
+// The harness runs no Prometheus: an allowed caller is refused by the
+// server's state (409) after the authorization decision. The alert
+// history is read with alert:read; acknowledging takes alert:write (the
+// matrix's history is empty: an allowed caller learns the alert does not
+// exist).
+func dashboardCases() map[string]routeCase {
+	return map[string]routeCase{
+		"GET /tenants/{tenant}/projects/{project}/alert-history": at(onProject, func(_ *matrixEnv, _ *subject, tg authz.Scope, _ string) request {
+			return need(pp(tg)+"/alert-history", nil, tg, authz.AlertRead)
+		}),
+		"POST /tenants/{tenant}/projects/{project}/alert-history/{id}/acknowledge": at(onProject, func(_ *matrixEnv, _ *subject, tg authz.Scope, _ string) request {
+			q := need(pp(tg)+"/alert-history/none/acknowledge", map[string]string{"reason": "on it"}, tg, authz.AlertWrite)
+			q.ok = []int{http.StatusNotFound}
+			return q
+		}),
+		"GET /tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/metrics": at(onProject,
+			func(_ *matrixEnv, _ *subject, tg authz.Scope, _ string) request {
+				return stateful(need(pp(tg)+"/environments/dev/deployments/app1/metrics?since=1h&step=1m", nil, tg, authz.ApplicationRead))
+			}),
+	}
+}

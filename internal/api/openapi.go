@@ -119,6 +119,7 @@ var schemaTypes = map[string]reflect.Type{
 	"SLO":                      reflect.TypeFor[apitypes.SLO](),
 	"SLOs":                     reflect.TypeFor[[]apitypes.SLO](),
 	"SLOBudget":                reflect.TypeFor[apitypes.SLOBudget](),
+	"AppDashboard":             reflect.TypeFor[apitypes.AppDashboard](),
 	"AlertRule":                reflect.TypeFor[apitypes.AlertRule](),
 	"AlertRules":               reflect.TypeFor[[]apitypes.AlertRule](),
 	"StoreCharts":              reflect.TypeFor[[]apitypes.StoreChart](),
@@ -131,6 +132,9 @@ var schemaTypes = map[string]reflect.Type{
 	"SilenceRequest":           reflect.TypeFor[apitypes.SilenceRequest](),
 	"Alert":                    reflect.TypeFor[apitypes.Alert](),
 	"Alerts":                   reflect.TypeFor[[]apitypes.Alert](),
+	"AlertEvent":               reflect.TypeFor[apitypes.AlertEvent](),
+	"AlertHistory":             reflect.TypeFor[[]apitypes.AlertEvent](),
+	"AckRequest":               reflect.TypeFor[apitypes.AckRequest](),
 	"AlertmanagerNotification": reflect.TypeFor[apitypes.AlertmanagerNotification](),
 }
 

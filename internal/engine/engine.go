@@ -196,7 +196,7 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		po.SLOQuerier = q
+		po.SLOQuerier, po.Metrics = q, q
 	}
 	p, err := platform.New(db, po)
 	if err != nil {

@@ -276,7 +276,8 @@ func (p *Platform) Alerts(ctx context.Context, c Caller, tenant, project string)
 }
 
 // ReceiveAlerts takes a notification Alertmanager posts for receiver of
-// tenant's project, authenticated by the receiver's token, and queues the
+// tenant's project, authenticated by the receiver's token, records its
+// alerts in the project's history (alert.Record) and queues the
 // group-chat message in the notification outbox, addressed to the
 // receiver (internal/notify/webhook delivers it). A wrong token or an
 // unknown receiver is resource.ErrUnauthenticated, alike.
@@ -290,6 +291,9 @@ func (p *Platform) ReceiveAlerts(ctx context.Context, tenant, project, receiver,
 			return fmt.Errorf("alert receiver %s: %w", receiver, err)
 		}
 		if err := n.Check(tenant, project); err != nil {
+			return err
+		}
+		if err := alert.Record(ctx, tx, tenant, project, n, p.Clock.Now()); err != nil {
 			return err
 		}
 		title, text := n.Message()
@@ -308,4 +312,45 @@ func formatOf(kind string) string {
 		return "json"
 	}
 	return kind
+}
+
+// AlertHistory lists the project's alert history, newest first: at most
+// limit (0: alert.DefaultHistoryLimit; at most alert.MaxHistory).
+func (p *Platform) AlertHistory(ctx context.Context, c Caller, tenant, project string, limit int) ([]alert.Event, error) {
+	if err := c.may(authz.AlertRead, scopeOf(tenant, project)); err != nil {
+		return nil, err
+	}
+	if limit < 0 || limit > alert.MaxHistory {
+		var errs resource.Errors
+		errs.Add("limit", "must be between 1 and %d, got %d", alert.MaxHistory, limit)
+		return nil, errs.Err()
+	}
+	if limit == 0 {
+		limit = alert.DefaultHistoryLimit
+	}
+	out := []alert.Event{}
+	err := p.DB.View(ctx, func(tx Tx) error {
+		if _, err := tx.GetProject(ctx, tenant, project); err != nil {
+			return fmt.Errorf("project %s/%s: %w", tenant, project, err)
+		}
+		l, err := tx.ListAlertEvents(ctx, tenant, project, limit)
+		out = append(out, l...)
+		return err
+	})
+	return out, err
+}
+
+// AcknowledgeAlert records that the caller is on alert id of the project,
+// and why; it takes alert:write and is audited (alert.acknowledge).
+func (p *Platform) AcknowledgeAlert(ctx context.Context, c Caller, tenant, project, id, reason string) (e alert.Event, err error) {
+	ev := audit.Event{Tenant: tenant, Project: project, Action: "alert.acknowledge",
+		Target: alert.Event{Tenant: tenant, Project: project, ID: id}.Path()}
+	err = p.Do(ctx, c.Actor, ev, func(tx Tx) error {
+		if err := c.may(authz.AlertWrite, scopeOf(tenant, project)); err != nil {
+			return err
+		}
+		e, err = p.Alerting.Acknowledge(ctx, tx, c.Actor, tenant, project, id, reason)
+		return err
+	})
+	return e, err
 }

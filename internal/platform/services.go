@@ -12,6 +12,7 @@ import (
 	"berth.dev/berth/internal/change"
 	"berth.dev/berth/internal/clock"
 	"berth.dev/berth/internal/configcenter"
+	"berth.dev/berth/internal/dashboard"
 	"berth.dev/berth/internal/deploy"
 	"berth.dev/berth/internal/gray"
 	"berth.dev/berth/internal/identity"
@@ -66,6 +67,9 @@ type Options struct {
 	// SLOQuerier answers the error-budget reads of SLOs from Prometheus
 	// (slos.go); nil: no reads.
 	SLOQuerier slo.Querier
+	// Metrics answers applications' dashboards from Prometheus
+	// (dashboards.go); nil: none.
+	Metrics dashboard.Querier
 }
 
 // Platform is the set of domain services over one database.
@@ -106,6 +110,8 @@ type Platform struct {
 	// budgets (Options.SLOQuerier).
 	SLOs       *slo.Service
 	SLOQuerier slo.Querier
+	// Metrics answers dashboards (Options.Metrics).
+	Metrics dashboard.Querier
 }
 
 // New wires the services over db. With o.Changes, p.DB is db announcing
@@ -154,6 +160,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Store:        o.Store,
 		SLOs:         slo.NewService(o.Clock, o.Changes, o.AlertChecker),
 		SLOQuerier:   o.SLOQuerier,
+		Metrics:      o.Metrics,
 	}, nil
 }
 

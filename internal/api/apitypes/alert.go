@@ -38,3 +38,12 @@ type SLO = slo.SLO
 
 // SLOBudget is where an SLO's error budget stands, read from Prometheus.
 type SLOBudget = slo.Budget
+
+// AlertEvent is one alert of a project's history, with its
+// acknowledgement.
+type AlertEvent = alert.Event
+
+// AckRequest acknowledges an alert: what is being done about it.
+type AckRequest struct {
+	Reason string `json:"reason"`
+}

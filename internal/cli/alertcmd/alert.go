@@ -6,6 +6,7 @@ package alertcmd
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,7 +22,7 @@ import (
 func New(env cli.Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "alert", Short: "Alert rules, receivers and silences of a project, and its alerts firing now"}
 	c := cmds{kind.NewProjectCommands(env, cmd)}
-	cmd.AddCommand(c.rule(), c.receiver(), c.silence(), c.list())
+	cmd.AddCommand(c.rule(), c.receiver(), c.silence(), c.list(), c.ack())
 	return cmd
 }
 
@@ -187,8 +188,14 @@ func (c cmds) silence() *cobra.Command {
 }
 
 func (c cmds) list() *cobra.Command {
-	return &cobra.Command{Use: "list", Short: "List the project's alerts firing now (active or silenced)", Args: cobra.NoArgs,
+	var history bool
+	var limit int
+	cmd := &cobra.Command{Use: "list [--history [--limit N]]", Short: "List the project's alerts firing now (active or silenced), or its alert history",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if history {
+				return c.history(cmd, limit)
+			}
 			var as []apitypes.Alert
 			if err := c.Call(cmd, "GET", "/alerts", nil, &as); err != nil {
 				return err
@@ -201,6 +208,51 @@ func (c cmds) list() *cobra.Command {
 				}
 			})
 		}}
+	cmd.Flags().BoolVar(&history, "history", false, "the alerts Berth received, firing and resolved, newest first, with acknowledgements")
+	cmd.Flags().IntVar(&limit, "limit", 0, "at most N alerts of the history (default 100, at most 1000)")
+	return cmd
+}
+
+// history prints the project's alert history.
+func (c cmds) history(cmd *cobra.Command, limit int) error {
+	suffix := "/alert-history"
+	if limit != 0 {
+		suffix += "?limit=" + strconv.Itoa(limit)
+	}
+	var es []apitypes.AlertEvent
+	if err := c.Call(cmd, "GET", suffix, nil, &es); err != nil {
+		return err
+	}
+	return c.Print(es, func(w *tabwriter.Writer) {
+		fmt.Fprintln(w, "ID\tNAME\tSTATUS\tENV\tAPP\tSEVERITY\tSTARTED\tENDED\tACKNOWLEDGED")
+		for _, e := range es {
+			ended, ack := "-", "-"
+			if e.EndsAt != nil {
+				ended = e.EndsAt.Local().Format(time.DateTime)
+			}
+			if e.Ack != nil {
+				ack = fmt.Sprintf("%s %s: %s", e.Ack.By, e.Ack.At.Local().Format(time.DateTime), e.Ack.Reason)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Name, e.Status, dash(e.Labels["environment"]), dash(e.Labels["app"]),
+				dash(e.Labels["severity"]), e.StartsAt.Local().Format(time.DateTime), ended, ack)
+		}
+	})
+}
+
+func (c cmds) ack() *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{Use: "ack ID --reason TEXT", Short: "Acknowledge an alert of the history (its ID from `alert list --history`): you are on it, and why",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var e apitypes.AlertEvent
+			if err := c.Call(cmd, "POST", "/alert-history/"+url.PathEscape(args[0])+"/acknowledge", apitypes.AckRequest{Reason: reason}, &e); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.Env.Stdout, "Alert %s (%s) acknowledged by %s\n", e.ID, e.Name, e.Ack.By)
+			return nil
+		}}
+	cmd.Flags().StringVar(&reason, "reason", "", "what is being done about it (required)")
+	return cmd
 }
 
 func keyValues(kvs []string) (map[string]string, error) {

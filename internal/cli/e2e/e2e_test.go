@@ -31,6 +31,7 @@ import (
 	"berth.dev/berth/internal/cli/graycmd"
 	"berth.dev/berth/internal/cli/logincmd"
 	"berth.dev/berth/internal/cli/logscmd"
+	"berth.dev/berth/internal/cli/metricscmd"
 	"berth.dev/berth/internal/cli/netcmd"
 	"berth.dev/berth/internal/cli/pipelinecmd"
 	"berth.dev/berth/internal/cli/releasecmd"
@@ -69,7 +70,7 @@ func (b berth) runTo(ctx context.Context, out io.Writer, stdin string, args ...s
 	root.SetErr(out)
 	root.AddCommand(appcmd.New(env), logincmd.New(env), contextcmd.New(env), getcmd.New(env), describecmd.New(env),
 		deletecmd.New(env), applycmd.New(env), auditcmd.New(env), tokencmd.New(env), usercmd.New(env), releasecmd.New(env),
-		netcmd.New(env), grantcmd.New(env), floorcmd.New(env), configcmd.New(env), logscmd.New(env), pipelinecmd.New(env),
+		netcmd.New(env), grantcmd.New(env), floorcmd.New(env), configcmd.New(env), logscmd.New(env), metricscmd.New(env), pipelinecmd.New(env),
 		storecmd.New(env), graycmd.New(env))
 	return root.ExecuteContext(ctx)
 }

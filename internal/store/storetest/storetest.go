@@ -100,6 +100,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"a bad pipeline is refused naming each field and nothing is written", testPipelineBadInput},
 		{"alert rules and receivers are kept at their versions, audited, and read without their secrets", testAlertRecords},
 		{"SLOs are kept at their versions and audited, an unknown application named", testSLORecords},
+		{"alerts received are kept as history, acknowledged once with a reason and audited", testAlertHistory},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -790,6 +790,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/projects/{project}/alert-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the project's alert history kept by Berth (what Alertmanager sent, firing and resolved, with acknowledgements), newest first */
+        get: operations["getTenantsTenantProjectsProjectAlert-history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/alert-history/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge an alert of the history: who, when and why (audited) */
+        post: operations["postTenantsTenantProjectsProjectAlert-historyIdAcknowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants/{tenant}/projects/{project}/alert-receivers": {
         parameters: {
             query?: never;
@@ -1237,6 +1271,23 @@ export interface paths {
         };
         /** Search the logs of the application's pods (all, one version's, or one pod's) by substring or regular expression and time; follow=true streams matching lines as server-sent events (event: line) */
         get: operations["getTenantsTenantProjectsProjectEnvironmentsEnvironmentDeploymentsAppLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/projects/{project}/environments/{environment}/deployments/{app}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read the application's dashboard from Prometheus: request rate, error ratio, p50 and p99 latency per version through the gateway, pods ready and restarts per version; since (a duration before end, default 1h) or start, end (default now), step (default a 120th of the range) */
+        get: operations["getTenantsTenantProjectsProjectEnvironmentsEnvironmentDeploymentsAppMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2398,6 +2449,9 @@ export interface components {
         AbortRequest: {
             reason?: string;
         };
+        AckRequest: {
+            reason?: string;
+        };
         Alert: {
             annotations?: {
                 [key: string]: string;
@@ -2411,6 +2465,58 @@ export interface components {
             startsAt?: string;
             state?: string;
         };
+        AlertEvent: {
+            ack?: {
+                /** Format: date-time */
+                at?: string;
+                by?: string;
+                reason?: string;
+            };
+            annotations?: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            endsAt?: string;
+            id?: string;
+            labels?: {
+                [key: string]: string;
+            } | null;
+            name?: string;
+            /** Format: date-time */
+            notifiedAt?: string;
+            project?: string;
+            resourceVersion?: number;
+            /** Format: date-time */
+            startsAt?: string;
+            status?: string;
+            tenant?: string;
+        };
+        AlertHistory: {
+            ack?: {
+                /** Format: date-time */
+                at?: string;
+                by?: string;
+                reason?: string;
+            };
+            annotations?: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            endsAt?: string;
+            id?: string;
+            labels?: {
+                [key: string]: string;
+            } | null;
+            name?: string;
+            /** Format: date-time */
+            notifiedAt?: string;
+            project?: string;
+            resourceVersion?: number;
+            /** Format: date-time */
+            startsAt?: string;
+            status?: string;
+            tenant?: string;
+        }[];
         AlertReceiver: {
             /** Format: date-time */
             createdAt?: string;
@@ -2539,6 +2645,34 @@ export interface components {
             portName?: string;
             project?: string;
             tenant?: string;
+        };
+        AppDashboard: {
+            application?: string;
+            /** Format: date-time */
+            end?: string;
+            environment?: string;
+            gray?: string;
+            panels?: {
+                name?: string;
+                query?: string;
+                series?: {
+                    points?: {
+                        /** Format: date-time */
+                        t?: string;
+                        v?: number;
+                    }[] | null;
+                    track?: string;
+                    version?: string;
+                }[] | null;
+                unit?: string;
+            }[] | null;
+            project?: string;
+            stable?: string;
+            /** Format: date-time */
+            start?: string;
+            step?: string;
+            tenant?: string;
+            window?: string;
         };
         Application: {
             /** Format: date-time */
@@ -7037,6 +7171,77 @@ export interface operations {
             };
         };
     };
+    "getTenantsTenantProjectsProjectAlert-history": {
+        parameters: {
+            query?: {
+                limit?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertHistory"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "postTenantsTenantProjectsProjectAlert-historyIdAcknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertEvent"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "getTenantsTenantProjectsProjectAlert-receivers": {
         parameters: {
             query?: never;
@@ -8441,6 +8646,45 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["LogSearchResult"];
                     "text/event-stream": string;
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantsTenantProjectsProjectEnvironmentsEnvironmentDeploymentsAppMetrics: {
+        parameters: {
+            query?: {
+                since?: string;
+                start?: string;
+                end?: string;
+                step?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+                project: string;
+                environment: string;
+                app: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppDashboard"];
                 };
             };
             /** @description error */

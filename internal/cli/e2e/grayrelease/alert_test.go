@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,6 +86,25 @@ func TestAlertFiresToAGroupRobotUntilSilenced(t *testing.T) {
 	}
 	if out := s.cli("", "alert", "list"); !strings.Contains(out, "svc-errors") || !strings.Contains(out, "active") {
 		t.Errorf("alert list while firing:\n%s", out)
+	}
+
+	// Berth keeps what fired: the history shows svc-errors firing; an
+	// acknowledgement without a reason is refused naming it; one with a
+	// reason is shown with who gave it.
+	var history []historyEvent
+	if err := json.Unmarshal([]byte(s.cli("", "alert", "list", "--history", "-o", "json")), &history); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(history, func(e historyEvent) bool { return e.Name == "svc-errors" })
+	if i < 0 || history[i].Status != "firing" || history[i].Ack != nil {
+		t.Fatalf("alert history while firing: %+v, want svc-errors firing, unacknowledged", history)
+	}
+	if out, err := s.try("alert", "ack", history[i].ID); err == nil || !strings.Contains(out, "reason:") {
+		t.Errorf("alert ack without a reason: %v, want a refusal naming reason:\n%s", err, out)
+	}
+	s.cli("", "alert", "ack", history[i].ID, "--reason", "rolling svc back")
+	if out := s.cli("", "alert", "list", "--history"); !strings.Contains(out, "admin") || !strings.Contains(out, "rolling svc back") {
+		t.Errorf("alert history after the acknowledgement:\n%s", out)
 	}
 
 	// An SLO over the same traffic: refused naming the field when bad; its
@@ -274,3 +294,9 @@ func firstLine(s string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// historyEvent is what the test reads of an alert of the history.
+type historyEvent struct {
+	ID, Name, Status string
+	Ack              *struct{ By, Reason string }
+}

@@ -192,6 +192,7 @@ func newStack(t testing.TB) (*stack, string) { return newStackWith(t, stackOptio
 type stackOptions struct {
 	serverArgs   []string // more flags of `berth server`
 	gatewayAdmin string   // the gateway's /metrics address (empty: none)
+	serverListen string   // the server's address (empty: a free port)
 }
 
 func newStackWith(t testing.TB, o stackOptions) (*stack, string) {
@@ -203,8 +204,11 @@ func newStackWith(t testing.TB, o stackOptions) (*stack, string) {
 	serveVersion(t, hostIP, ports[1], "v2")
 
 	s := &stack{t: t, host: "svc." + ns, config: filepath.Join(dir, "cli.yaml")}
+	if o.serverListen == "" {
+		o.serverListen = fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))
+	}
 	server := startProcess(t, dir, "server", nil, append([]string{"--data-dir", filepath.Join(dir, "data"), "--kubeconfig", c.Kubeconfig(),
-		"--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))}, o.serverArgs...)...)
+		"--listen", o.serverListen}, o.serverArgs...)...)
 	s.api = checked(t, server) + "/api/v1"
 	s.token = s.login()
 	s.apply(fmt.Sprintf(fixture, ns, ports[0]))
