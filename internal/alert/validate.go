@@ -155,15 +155,15 @@ func (r Receiver) Validate() error {
 	errs.CheckName("tenant", r.Tenant)
 	errs.CheckName("project", r.Project)
 	errs.CheckName("name", r.Name)
-	switch {
-	case r.Kind == EmailKind:
+	if r.Kind == EmailKind {
 		if r.URL != "" {
 			errs.Add("url", "an email receiver has no URL: give email.host, email.from and email.to")
 		}
 		r.Email.validate(&errs)
-	case !slices.Contains([]string{WeCom, DingTalk, Webhook}, r.Kind):
-		errs.Add("kind", "must be wecom, dingtalk, webhook or email, got %q", r.Kind)
-	default:
+	} else {
+		if !slices.Contains([]string{WeCom, DingTalk, Webhook}, r.Kind) {
+			errs.Add("kind", "must be wecom, dingtalk, webhook or email, got %q", r.Kind)
+		}
 		errs.CheckLen("url", r.URL, MaxText)
 		if u, err := url.Parse(r.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs.Add("url", "must be an http(s) URL")
