@@ -16,6 +16,7 @@ package alert
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -53,6 +54,8 @@ const (
 	WeCom    = "wecom"
 	DingTalk = "dingtalk"
 	Webhook  = "webhook"
+	// EmailKind sends the alerts as email through an SMTP server.
+	EmailKind = "email"
 )
 
 // Bounds on what a project may hold and send.
@@ -109,15 +112,18 @@ func (r Rule) Path() string {
 }
 
 // Receiver is where a project's alerts are sent: a WeCom or DingTalk group
-// robot (markdown), or a generic webhook (the notification as JSON).
+// robot (markdown), a generic webhook (the notification as JSON) or email
+// through an SMTP server.
 type Receiver struct {
 	Tenant  string `json:"tenant"`
 	Project string `json:"project"`
 	Name    string `json:"name"`
 	Kind    string `json:"kind"`
 	// URL is the robot's or webhook's address; it holds the robot's key,
-	// so reads show it redacted (Redacted).
-	URL string `json:"url"`
+	// so reads show it redacted (Redacted). Email receivers have none.
+	URL string `json:"url,omitempty"`
+	// Email is the SMTP server and recipients of an email receiver.
+	Email *Email `json:"email,omitempty"`
 	// Severities, when set, are the only severities sent here.
 	Severities []string `json:"severities,omitempty"`
 	// Token authenticates Alertmanager's posts for this receiver to Berth;
@@ -137,7 +143,15 @@ func (r Receiver) Path() string {
 // after the host hidden (robot keys live there).
 func (r Receiver) Redacted() Receiver {
 	r.Token = ""
-	r.URL = redactURL(r.URL)
+	if r.URL != "" {
+		r.URL = redactURL(r.URL)
+	}
+	if r.Email != nil {
+		e := *r.Email
+		e.Password, e.SealedPassword = "", nil
+		e.To = slices.Clone(e.To)
+		r.Email = &e
+	}
 	return r
 }
 

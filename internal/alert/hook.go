@@ -3,7 +3,6 @@ package alert
 import (
 	"cmp"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -60,18 +59,14 @@ func (n Notification) Check(tenant, project string) error {
 // Message is the group-chat message of n: a title and markdown text, one
 // line per alert (firing first), as WeCom and DingTalk render it.
 func (n Notification) Message() (title, text string) {
-	alerts := slices.Clone(n.Alerts)
-	slices.SortStableFunc(alerts, func(a, b HookAlert) int {
-		return cmp.Or(cmp.Compare(statusRank(a.Status), statusRank(b.Status)), cmp.Compare(a.Labels["alertname"], b.Labels["alertname"]))
-	})
+	alerts := sortedAlerts(n.Alerts)
 	firing := 0
 	for _, a := range alerts {
 		if a.Status == "firing" {
 			firing++
 		}
 	}
-	name := cmp.Or(n.GroupLabels["alertname"], alerts[0].Labels["alertname"])
-	where := strings.TrimSpace(cmp.Or(n.GroupLabels["app"], alerts[0].Labels["app"]) + " " + cmp.Or(n.GroupLabels["environment"], alerts[0].Labels["environment"]))
+	name, where := n.headline(alerts)
 	if firing > 0 {
 		title = fmt.Sprintf("[FIRING:%d] %s %s", firing, name, where)
 	} else {

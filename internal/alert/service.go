@@ -34,12 +34,21 @@ type Service struct {
 	clock   clock.Clock
 	changes *change.Bus
 	checker Checker
+	sealer  Sealer
+}
+
+// Sealer encrypts secrets at rest (tenancy.Sealer): email receivers'
+// passwords.
+type Sealer interface {
+	Seal(plaintext, aad []byte) ([]byte, error)
+	Open(ciphertext, aad []byte) ([]byte, error)
 }
 
 // NewService returns the service; checker checks rendered rules (nil: no
-// check beyond Validate, for tests of other things).
-func NewService(c clock.Clock, changes *change.Bus, checker Checker) *Service {
-	return &Service{clock: c, changes: changes, checker: checker}
+// check beyond Validate, for tests of other things); sealer seals email
+// receivers' passwords.
+func NewService(c clock.Clock, changes *change.Bus, checker Checker, sealer Sealer) *Service {
+	return &Service{clock: c, changes: changes, checker: checker, sealer: sealer}
 }
 
 // SetChecker sets the checker of rendered rules.
@@ -172,9 +181,16 @@ func (s *Service) DeleteRule(ctx context.Context, st Tx, a audit.Actor, tenant, 
 }
 
 // PutReceiver creates r or replaces the receiver of its name; a new
-// receiver gets a fresh token, a replaced one keeps its own.
+// receiver gets a fresh token, a replaced one keeps its own. An email
+// receiver's password is sealed; one replaced without a password keeps
+// its sealed password when its server and username are the same.
 func (s *Service) PutReceiver(ctx context.Context, st Tx, a audit.Actor, r Receiver) (Receiver, bool, error) {
 	r.Token = ""
+	if r.Email != nil {
+		e := *r.Email
+		e.SealedPassword, e.To = nil, slices.Clone(e.To)
+		r.Email = &e
+	}
 	if err := r.Validate(); err != nil {
 		return Receiver{}, false, err
 	}
@@ -182,6 +198,9 @@ func (s *Service) PutReceiver(ctx context.Context, st Tx, a audit.Actor, r Recei
 	created := errors.Is(err, resource.ErrNotFound)
 	if err != nil && !created {
 		return Receiver{}, false, fmt.Errorf("alert receiver %s: %w", r.Name, err)
+	}
+	if err := s.sealPassword(r, old); err != nil {
+		return Receiver{}, false, err
 	}
 	now := s.clock.Now().UTC()
 	r.UpdatedAt = now
@@ -212,7 +231,40 @@ func (s *Service) PutReceiver(ctx context.Context, st Tx, a audit.Actor, r Recei
 	s.announce(st, r.Tenant, r.Project)
 	action := map[bool]string{true: "create", false: "update"}[created]
 	return r, created, s.audit(ctx, st, a, r.Tenant, r.Project, r.Path(), "alert-receiver."+action,
-		fmt.Sprintf("%s alert receiver %s (%s, %s)", action+"d", r.Name, r.Kind, redactURL(r.URL)))
+		fmt.Sprintf("%s alert receiver %s (%s, %s)", action+"d", r.Name, r.Kind, r.where()))
+}
+
+// sealPassword replaces r's password by its sealed form, or keeps old's
+// sealed password when r gives none for the same server and username.
+func (s *Service) sealPassword(r, old Receiver) error {
+	e := r.Email
+	if e == nil {
+		return nil
+	}
+	if e.Password == "" {
+		if o := old.Email; old.Kind == EmailKind && o != nil && o.Host == e.Host && o.Username == e.Username && e.Username != "" {
+			e.SealedPassword = o.SealedPassword
+		}
+		return nil
+	}
+	if s.sealer == nil {
+		return errors.New("alert receivers: no sealer for passwords")
+	}
+	sealed, err := s.sealer.Seal([]byte(e.Password), r.PasswordAAD())
+	if err != nil {
+		return fmt.Errorf("seal the password of alert receiver %s: %w", r.Name, err)
+	}
+	e.Password, e.SealedPassword = "", sealed
+	return nil
+}
+
+// where is r's destination as the audit trail shows it: the redacted URL,
+// or the SMTP server and recipients.
+func (r Receiver) where() string {
+	if r.Email != nil {
+		return fmt.Sprintf("smtp %s:%d to %s", r.Email.Host, r.Email.SMTPPort(), strings.Join(r.Email.To, " "))
+	}
+	return redactURL(r.URL)
 }
 
 // DeleteReceiver deletes a receiver.

@@ -155,12 +155,22 @@ func (r Receiver) Validate() error {
 	errs.CheckName("tenant", r.Tenant)
 	errs.CheckName("project", r.Project)
 	errs.CheckName("name", r.Name)
-	if !slices.Contains([]string{WeCom, DingTalk, Webhook}, r.Kind) {
-		errs.Add("kind", "must be wecom, dingtalk or webhook, got %q", r.Kind)
-	}
-	errs.CheckLen("url", r.URL, MaxText)
-	if u, err := url.Parse(r.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs.Add("url", "must be an http(s) URL")
+	if r.Kind == EmailKind {
+		if r.URL != "" {
+			errs.Add("url", "an email receiver has no URL: give email.host, email.from and email.to")
+		}
+		r.Email.validate(&errs)
+	} else {
+		if !slices.Contains([]string{WeCom, DingTalk, Webhook}, r.Kind) {
+			errs.Add("kind", "must be wecom, dingtalk, webhook or email, got %q", r.Kind)
+		}
+		errs.CheckLen("url", r.URL, MaxText)
+		if u, err := url.Parse(r.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs.Add("url", "must be an http(s) URL")
+		}
+		if r.Email != nil {
+			errs.Add("email", "only an email receiver has an SMTP server")
+		}
 	}
 	for i, s := range r.Severities {
 		if !slices.Contains([]string{Critical, Warning, Info}, s) {

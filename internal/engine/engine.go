@@ -31,6 +31,7 @@ import (
 	"berth.dev/berth/internal/kube"
 	"berth.dev/berth/internal/leader"
 	"berth.dev/berth/internal/live"
+	"berth.dev/berth/internal/notify/email"
 	"berth.dev/berth/internal/notify/webhook"
 	"berth.dev/berth/internal/pipeline"
 	"berth.dev/berth/internal/platform"
@@ -273,6 +274,7 @@ func New(db platform.Transactor, o Options) (*Engine, error) {
 	e.Live.Subscribe(changes)
 	e.Changes = changes
 	e.Notifier = webhook.NewSender(e.fence, o.Webhooks, log, 0)
+	e.Notifier.SetMailer(email.NewMailer(o.Sealer, nil))
 	if o.Alerting != nil {
 		e.Alerting = prom.NewPublisher(db, *o.Alerting, log)
 		e.Alerting.Subscribe(changes)

@@ -110,7 +110,7 @@ var layers = []layer{
 	},
 	{
 		name:         "outbound",
-		packages:     []string{"internal/notify/webhook", "internal/alert/prom", "internal/analysis/prom", "internal/appstore/repo"},
+		packages:     []string{"internal/notify/webhook", "internal/notify/email", "internal/alert/prom", "internal/analysis/prom", "internal/appstore/repo"},
 		mayImport:    []string{"application", "domain", "base", "net/http"},
 		neverReaches: []string{"SQL", "client-go", "store", "api"},
 	},

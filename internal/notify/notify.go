@@ -26,9 +26,12 @@ type Message struct {
 	At    time.Time `json:"at"`
 	// Format and URL, when URL is set, address the message to one target
 	// (an alert receiver: internal/alert) instead of the server's
-	// configured webhooks. Format is wecom, dingtalk or json.
+	// configured webhooks. Format is wecom, dingtalk, json, or email with
+	// Email set instead of URL (Title is then the subject, Text the
+	// plain-text body).
 	Format string `json:"format,omitempty"`
 	URL    string `json:"url,omitempty"`
+	Email  *Email `json:"email,omitempty"`
 	// Attempts counts failed deliveries so far.
 	Attempts  int    `json:"attempts,omitempty"`
 	LastError string `json:"lastError,omitempty"`
@@ -45,4 +48,19 @@ type Store interface {
 	UpdateNotification(ctx context.Context, m Message) error
 	// DeleteNotification removes a delivered (or abandoned) message.
 	DeleteNotification(ctx context.Context, id int64) error
+}
+
+// Email addresses a message to an SMTP server's recipients (an email
+// alert receiver's; internal/notify/email sends it).
+type Email struct {
+	Host     string   `json:"host"`
+	Port     int      `json:"port"`
+	From     string   `json:"from"`
+	To       []string `json:"to"`
+	Username string   `json:"username,omitempty"`
+	// SealedPassword is opened with PasswordAAD by the sender.
+	SealedPassword []byte `json:"sealedPassword,omitempty"`
+	PasswordAAD    string `json:"passwordAAD,omitempty"`
+	// Plaintext allows a server without STARTTLS.
+	Plaintext bool `json:"plaintext,omitempty"`
 }

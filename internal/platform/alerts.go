@@ -122,13 +122,14 @@ func (p *Platform) putAlertReceiver(ctx context.Context, tx Tx, c Caller, r aler
 
 // ApplyAlertReceiver is PutAlertReceiver in the caller's transaction
 // (manifest apply): "created", "updated", or "unchanged" when kind, URL
-// and severities are the stored ones (nothing written).
+// and severities are the stored ones (nothing written; an email receiver,
+// whose password is stored sealed, is always updated).
 func (p *Platform) ApplyAlertReceiver(ctx context.Context, tx Tx, c Caller, r alert.Receiver) (string, error) {
 	if err := c.may(authz.AlertReceiverManage, scopeOf(r.Tenant, r.Project)); err != nil {
 		return "", err
 	}
 	old, err := tx.GetAlertReceiver(ctx, r.Tenant, r.Project, r.Name)
-	if err == nil && old.Kind == r.Kind && old.URL == r.URL && slices.Equal(old.Severities, r.Severities) {
+	if err == nil && r.Kind != alert.EmailKind && old.Kind == r.Kind && old.URL == r.URL && slices.Equal(old.Severities, r.Severities) {
 		return "unchanged", nil
 	}
 	_, created, err := p.putAlertReceiver(ctx, tx, c, r)
@@ -301,8 +302,14 @@ func (p *Platform) ReceiveAlerts(ctx context.Context, tenant, project, receiver,
 		if n.Status == "resolved" {
 			event = "alert.resolved"
 		}
-		return tx.EnqueueNotification(ctx, notify.Message{Tenant: tenant, Project: project, Event: event, Title: title, Text: text,
-			At: p.Clock.Now().UTC(), Format: formatOf(r.Kind), URL: r.URL})
+		m := notify.Message{Tenant: tenant, Project: project, Event: event, Title: title, Text: text,
+			At: p.Clock.Now().UTC(), Format: formatOf(r.Kind), URL: r.URL}
+		if e := r.Email; r.Kind == alert.EmailKind && e != nil {
+			m.Title, m.Text = n.Mail(e.Language)
+			m.Email = &notify.Email{Host: e.Host, Port: e.SMTPPort(), From: e.From, To: e.To, Username: e.Username,
+				SealedPassword: e.SealedPassword, PasswordAAD: string(r.PasswordAAD()), Plaintext: e.Plaintext}
+		}
+		return tx.EnqueueNotification(ctx, m)
 	})
 }
 

@@ -155,7 +155,7 @@ func New(db Transactor, o Options) (*Platform, error) {
 		Logs:         o.Logs,
 		Config:       configcenter.NewService(o.Clock, o.Sealer, o.Changes),
 		Pipelines:    pipeline.NewService(o.Clock, o.Sealer, o.Changes),
-		Alerting:     alert.NewService(o.Clock, o.Changes, o.AlertChecker),
+		Alerting:     alert.NewService(o.Clock, o.Changes, o.AlertChecker, o.Sealer),
 		AlertManager: o.AlertManager,
 		Store:        o.Store,
 		SLOs:         slo.NewService(o.Clock, o.Changes, o.AlertChecker),

@@ -13,6 +13,10 @@ type AlertRule = alert.Rule
 // redacted and never the token.
 type AlertReceiver = alert.Receiver
 
+// AlertEmail is an email receiver's SMTP server and recipients; its
+// password is write-only (sealed at rest, never shown).
+type AlertEmail = alert.Email
+
 // Silence is a silence of a project's alerts in Alertmanager.
 type Silence = alert.Silence
 

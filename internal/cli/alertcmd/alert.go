@@ -1,11 +1,13 @@
 // Package alertcmd implements `berth alert rule|receiver|silence|list`: a
 // project's alert rules (templates or custom PromQL), where its alerts go
-// (WeCom, DingTalk, webhook), silences, and the alerts firing now.
+// (WeCom, DingTalk, webhook, email), silences, and the alerts firing now.
 package alertcmd
 
 import (
 	"fmt"
+	"io"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -95,22 +97,43 @@ func (c cmds) rule() *cobra.Command {
 func (c cmds) receiver() *cobra.Command {
 	cmd := &cobra.Command{Use: "receiver", Short: "Where the project's alerts go: set, list, delete"}
 	var rc apitypes.AlertReceiver
+	var mail apitypes.AlertEmail
+	var passwordFile string
 	set := &cobra.Command{
-		Use:   "set NAME --kind wecom|dingtalk|webhook --url URL [--severity critical]...",
-		Short: "Create or replace an alert receiver: a WeCom or DingTalk group robot, or a webhook",
+		Use: "set NAME --kind wecom|dingtalk|webhook --url URL [--severity critical]...\n" +
+			"  set NAME --kind email --smtp-host HOST [--smtp-port 587] --from ADDR --to ADDR... [--smtp-username U --smtp-password-file F|-]",
+		Short: "Create or replace an alert receiver: a WeCom or DingTalk group robot, a webhook, or email over SMTP",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if rc.Kind == "email" {
+				if passwordFile != "" {
+					pw, err := c.readSecret(passwordFile)
+					if err != nil {
+						return err
+					}
+					mail.Password = pw
+				}
+				rc.Email = &mail
+			}
 			var out apitypes.AlertReceiver
 			if err := c.Call(cmd, "PUT", "/alert-receivers/"+url.PathEscape(args[0]), rc, &out); err != nil {
 				return err
 			}
-			fmt.Fprintf(c.Env.Stdout, "Alert receiver %s set: %s %s\n", out.Name, out.Kind, out.URL)
+			fmt.Fprintf(c.Env.Stdout, "Alert receiver %s set: %s %s\n", out.Name, out.Kind, destination(out))
 			return nil
 		},
 	}
-	set.Flags().StringVar(&rc.Kind, "kind", "", "wecom, dingtalk or webhook")
+	set.Flags().StringVar(&rc.Kind, "kind", "", "wecom, dingtalk, webhook or email")
 	set.Flags().StringVar(&rc.URL, "url", "", "the robot's webhook URL (with its key)")
 	set.Flags().StringSliceVar(&rc.Severities, "severity", nil, "only alerts of these severities (default: all)")
+	set.Flags().StringVar(&mail.Host, "smtp-host", "", "email: the SMTP server's host")
+	set.Flags().IntVar(&mail.Port, "smtp-port", 0, "email: the SMTP server's port (default 587)")
+	set.Flags().StringVar(&mail.From, "from", "", "email: the sender's address")
+	set.Flags().StringSliceVar(&mail.To, "to", nil, "email: the recipients' addresses")
+	set.Flags().StringVar(&mail.Username, "smtp-username", "", "email: sign in as this user (needs STARTTLS)")
+	set.Flags().StringVar(&passwordFile, "smtp-password-file", "", "email: read the password from this file (- for stdin); kept sealed")
+	set.Flags().BoolVar(&mail.Plaintext, "plaintext", false, "email: allow a server without STARTTLS (no sign-in then)")
+	set.Flags().StringVar(&mail.Language, "language", "", "email: zh-CN (default) or en")
 	list := &cobra.Command{Use: "list", Short: "List the project's alert receivers (URLs redacted)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var rs []apitypes.AlertReceiver
@@ -120,7 +143,7 @@ func (c cmds) receiver() *cobra.Command {
 			return c.Print(rs, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "NAME\tKIND\tURL\tSEVERITIES")
 				for _, r := range rs {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Name, r.Kind, r.URL, dash(strings.Join(r.Severities, ",")))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.Name, r.Kind, destination(r), dash(strings.Join(r.Severities, ",")))
 				}
 			})
 		}}
@@ -134,6 +157,31 @@ func (c cmds) receiver() *cobra.Command {
 		}}
 	cmd.AddCommand(set, list, del)
 	return cmd
+}
+
+// destination is where a receiver sends: its (redacted) URL, or the SMTP
+// server and recipients of an email receiver.
+func destination(r apitypes.AlertReceiver) string {
+	if r.Email != nil {
+		return fmt.Sprintf("smtp://%s:%d → %s", r.Email.Host, r.Email.SMTPPort(), strings.Join(r.Email.To, ","))
+	}
+	return r.URL
+}
+
+// readSecret reads a secret from file, or stdin for "-", without its
+// trailing newline.
+func (c cmds) readSecret(file string) (string, error) {
+	var b []byte
+	var err error
+	if file == "-" {
+		b, err = io.ReadAll(io.LimitReader(c.Env.Stdin, 4096))
+	} else {
+		b, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return "", fmt.Errorf("--smtp-password-file: %w", err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
 func (c cmds) silence() *cobra.Command {

@@ -1,6 +1,7 @@
 // Package webhook delivers the notification outbox to group chats: WeCom
 // (企业微信) and DingTalk (钉钉) robot webhooks take markdown messages; the
 // "json" format posts the notify.Message itself for any other receiver.
+// Messages addressed to an SMTP server go to the Mailer (internal/notify/email).
 //
 // Delivery is at least once: a message is removed from the outbox only after
 // every target accepted it, and retried with backoff otherwise, so a target
@@ -84,7 +85,17 @@ type Sender struct {
 	log     *slog.Logger
 	every   time.Duration
 	now     func() time.Time
+	mailer  Mailer
 }
+
+// Mailer delivers messages of format "email" (internal/notify/email).
+type Mailer interface {
+	Send(ctx context.Context, m notify.Message) error
+}
+
+// SetMailer sets the deliverer of email messages; without one they are
+// kept and retried.
+func (s *Sender) SetMailer(m Mailer) { s.mailer = m }
 
 // NewSender returns a sender of db's outbox to targets, looking every
 // interval (0: one second).
@@ -162,6 +173,12 @@ func (s *Sender) settle(ctx context.Context, m notify.Message, deliverErr error)
 }
 
 func (s *Sender) deliver(ctx context.Context, m notify.Message) error {
+	if m.Email != nil {
+		if s.mailer == nil {
+			return fmt.Errorf("no mailer for email to %s", m.Email.Host)
+		}
+		return s.mailer.Send(ctx, m)
+	}
 	targets := s.targets
 	if m.URL != "" {
 		targets = []Target{{Format: m.Format, URL: m.URL}}

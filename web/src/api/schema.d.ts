@@ -2520,6 +2520,18 @@ export interface components {
         AlertReceiver: {
             /** Format: date-time */
             createdAt?: string;
+            email?: {
+                from?: string;
+                host?: string;
+                language?: string;
+                password?: string;
+                plaintext?: boolean;
+                port?: number;
+                /** Format: byte */
+                sealedPassword?: string;
+                to?: string[] | null;
+                username?: string;
+            };
             kind?: string;
             name?: string;
             project?: string;
@@ -2534,6 +2546,18 @@ export interface components {
         AlertReceivers: {
             /** Format: date-time */
             createdAt?: string;
+            email?: {
+                from?: string;
+                host?: string;
+                language?: string;
+                password?: string;
+                plaintext?: boolean;
+                port?: number;
+                /** Format: byte */
+                sealedPassword?: string;
+                to?: string[] | null;
+                username?: string;
+            };
             kind?: string;
             name?: string;
             project?: string;
