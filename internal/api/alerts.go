@@ -33,7 +33,7 @@ func (a *API) registerAlerts() {
 	a.route(Route{Method: "GET", Path: proj + "/alert-history", Summary: "List the project's alert history kept by Berth (what Alertmanager sent, firing and resolved, with acknowledgements), newest first",
 		Query: []string{"limit"}, Response: "AlertHistory"}, a.alertHistory)
 	a.route(Route{Method: "POST", Path: proj + "/alert-history/{id}/acknowledge", Summary: "Acknowledge an alert of the history: who, when and why (audited)",
-		Request: "AckRequest", Response: "AlertEvent"}, a.acknowledgeAlert)
+		Request: "AckRequest", Response: "AlertEvent", Status: http.StatusOK}, a.acknowledgeAlert)
 	a.route(Route{Method: "POST", Path: "/alert-hooks/{tenant}/{project}/{receiver}", Public: true,
 		Summary: "Alertmanager's webhook for a receiver, authenticated by the receiver's token (Authorization: Bearer); " +
 			"queues the receiver's group-chat message", Request: "AlertmanagerNotification", Response: "none"}, a.alertHook)

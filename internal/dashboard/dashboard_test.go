@@ -68,8 +68,8 @@ func TestQueriesSelectTheApplicationsRoutesAndPodsByVersion(t *testing.T) {
 		"errorRatio": `(sum by (version) (rate(berth_gateway_requests_total{` + route + `,code=~"5.."}[60s])) or (` + all + ` * 0)) / ` + all,
 		"p50":        `histogram_quantile(0.5, sum by (version, le) (rate(berth_gateway_request_duration_seconds_bucket{` + route + `}[60s])))`,
 		"p99":        `histogram_quantile(0.99, sum by (version, le) (rate(berth_gateway_request_duration_seconds_bucket{` + route + `}[60s])))`,
-		"podsReady":  `sum by (version) (berth_app_pods_ready{tenant="bank",project="pay",environment="prod",app="red.auth"})`,
-		"restarts":   `sum by (version) (berth_app_container_restarts{tenant="bank",project="pay",environment="prod",app="red.auth"})`,
+		"podsReady":  `sum by (version) (berth_app_pods_ready{cluster="local",namespace="bank-pay",tenant="bank",project="pay",environment="prod",app="red.auth"})`,
+		"restarts":   `sum by (version) (berth_app_container_restarts{cluster="local",namespace="bank-pay",tenant="bank",project="pay",environment="prod",app="red.auth"})`,
 	}
 	got := map[string]string{}
 	for _, q := range dashboard.Queries(s, time.Minute) {

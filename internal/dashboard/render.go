@@ -34,7 +34,11 @@ func Queries(s Subject, window time.Duration) []PanelQuery {
 	quantile := func(q string) string {
 		return fmt.Sprintf(`histogram_quantile(%s, sum by (version, le) (rate(berth_gateway_request_duration_seconds_bucket{%s}[%s])))`, q, sel, w)
 	}
-	pods := fmt.Sprintf(`tenant=%q,project=%q,environment=%q,app=%q`, s.Tenant, s.Project, s.Environment, s.Application)
+	// The environment's own cluster and namespace too: a cluster's pods may
+	// carry the same tenant, project and app labels under another Berth
+	// (a staging one) or in another namespace.
+	pods := fmt.Sprintf(`cluster=%q,namespace=%q,tenant=%q,project=%q,environment=%q,app=%q`,
+		s.Cluster, s.Namespace, s.Tenant, s.Project, s.Environment, s.Application)
 	return []PanelQuery{
 		{Name: "requests", Unit: "requests/s", Expr: rate(""), Gateway: true},
 		{Name: "errorRatio", Unit: "ratio", Expr: fmt.Sprintf(`(%s or (%s * 0)) / %s`, rate(`,code=~"5.."`), rate(""), rate("")), Gateway: true},

@@ -142,7 +142,7 @@ var layers = []layer{
 		name: "command",
 		packages: []string{"internal/cli/admincmd", "internal/cli/clustercmd", "internal/cli/gatewaycmd",
 			"internal/cli/servercmd"},
-		mayImport: []string{"command", "cli", "api", "engine", "store", "server", "console", "outbound", "gateway", "kube", "signon", "executor",
+		mayImport: []string{"command", "cli", "api", "wire", "engine", "store", "server", "console", "outbound", "gateway", "kube", "signon", "executor",
 			"clusterexecutor", "localcluster", "application", "domain", "base", "net/http"},
 	},
 	{

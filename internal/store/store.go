@@ -24,6 +24,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -133,6 +135,10 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// IdleInTransaction is how long PostgreSQL lets a transaction of Berth's
+// sit idle before it ends the session (idle_in_transaction_session_timeout).
+const IdleInTransaction = 10 * time.Second
+
 // OpenPostgres connects to the PostgreSQL database at databaseURL and
 // migrates it. The URL may set search_path to use a schema other than
 // public.
@@ -140,6 +146,15 @@ func OpenPostgres(ctx context.Context, databaseURL string) (*Store, error) {
 	cfg, err := pgx.ParseConfig(databaseURL) // validated here so the URL never reaches an error message
 	if err != nil {
 		return nil, errors.New("open postgres: malformed database URL")
+	}
+	// A transaction left idle by a stalled process (frozen, swapped out,
+	// its network cut) would hold the audit chain's lock, and every writer
+	// of every replica would wait on it until TCP gives up, which can be
+	// hours. Berth never waits on anything outside the database inside a
+	// transaction, so one idle for IdleInTransaction is ended by the server
+	// and its work, uncommitted, is lost; a URL may set another value.
+	if _, set := cfg.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(IdleInTransaction.Milliseconds(), 10)
 	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(16)

@@ -7247,7 +7247,7 @@ export interface operations {
         };
         responses: {
             /** @description success */
-            201: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
