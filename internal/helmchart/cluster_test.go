@@ -132,6 +132,27 @@ func TestServiceAccountDoesWhatTheDriverDoes(t *testing.T) {
 	as := rest.CopyConfig(c.RESTConfig())
 	as.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + releaseName}
 	ctx := t.Context()
+	// The API server's authorizer learns of new bindings from its own
+	// watch, a moment after they are written: wait until it answers for
+	// the binding (a SubjectAccessReview goes through that authorizer)
+	// before acting as the account, or the first request may be refused.
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:               as.Impersonate.UserName,
+		Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "get", Resource: "namespaces", Name: ns + "-app"},
+	}}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got, err := c.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Allowed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the chart's ClusterRole does not let %s get namespaces: %+v", sar.Spec.User, got.Status)
+		}
+	}
 
 	a, err := kube.NewApplier(as)
 	if err != nil {
