@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -18,30 +17,7 @@ func TestDashboardRangeIsCheckedBeforePrometheus(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, storetest.SQLite(t))
 	admin := h.token("admin", adminPassword)
-	fixture := `apiVersion: berth.dev/v1
-kind: Tenant
-metadata: {name: bank}
----
-apiVersion: berth.dev/v1
-kind: Project
-metadata: {name: pay, tenant: bank}
----
-apiVersion: berth.dev/v1
-kind: Cluster
-metadata: {name: local}
-spec: {kubeconfig: KUBECONFIG}
----
-apiVersion: berth.dev/v1
-kind: Environment
-metadata: {name: prod, tenant: bank, project: pay}
-spec: {cluster: local, namespace: bank-pay-prod}
----
-apiVersion: berth.dev/v1
-kind: Application
-metadata: {name: checkout, tenant: bank, project: pay}
-spec: {displayName: Checkout}
-`
-	h.must(http.StatusOK, admin, "POST", "/apply", strings.Replace(fixture, "KUBECONFIG", strconv.Quote(kubeconfigFor("https://127.0.0.1:1")), 1))
+	applyCheckoutInProd(h, admin)
 	path := "/tenants/bank/projects/pay/environments/prod/deployments/checkout/metrics"
 	for _, tc := range []struct {
 		query, field string

@@ -19,30 +19,7 @@ func TestSLOsApplyFromManifests(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, storetest.SQLite(t))
 	admin := h.token("admin", adminPassword)
-	base := `apiVersion: berth.dev/v1
-kind: Tenant
-metadata: {name: bank}
----
-apiVersion: berth.dev/v1
-kind: Project
-metadata: {name: pay, tenant: bank}
----
-apiVersion: berth.dev/v1
-kind: Cluster
-metadata: {name: local}
-spec: {kubeconfig: KUBECONFIG}
----
-apiVersion: berth.dev/v1
-kind: Environment
-metadata: {name: prod, tenant: bank, project: pay}
-spec: {cluster: local, namespace: bank-pay-prod}
----
-apiVersion: berth.dev/v1
-kind: Application
-metadata: {name: checkout, tenant: bank, project: pay}
-spec: {displayName: Checkout}
-`
-	h.must(http.StatusOK, admin, "POST", "/apply", strings.Replace(base, "KUBECONFIG", strconv.Quote(kubeconfigFor("https://127.0.0.1:1")), 1))
+	applyCheckoutInProd(h, admin)
 	doc := `apiVersion: berth.dev/v1
 kind: SLO
 metadata: {name: checkout-avail, tenant: bank, project: pay}
@@ -79,4 +56,35 @@ spec: {environment: prod, application: checkout, kind: availability, objective: 
 	if len(slos) != 1 || slos[0].Name != "checkout-avail" || slos[0].Objective != 99.95 || slos[0].Window != "7d" || slos[0].ResourceVersion != 2 {
 		t.Errorf("SLOs after the applies: %+v", slos)
 	}
+}
+
+// applyCheckoutInProd applies tenant bank, project pay, environment prod
+// on an unreachable cluster and application checkout: what the
+// dashboard and SLO tests need before their own documents.
+func applyCheckoutInProd(h *harness, admin string) {
+	h.t.Helper()
+	manifest := `apiVersion: berth.dev/v1
+kind: Tenant
+metadata: {name: bank}
+---
+apiVersion: berth.dev/v1
+kind: Project
+metadata: {name: pay, tenant: bank}
+---
+apiVersion: berth.dev/v1
+kind: Cluster
+metadata: {name: local}
+spec: {kubeconfig: KUBECONFIG}
+---
+apiVersion: berth.dev/v1
+kind: Environment
+metadata: {name: prod, tenant: bank, project: pay}
+spec: {cluster: local, namespace: bank-pay-prod}
+---
+apiVersion: berth.dev/v1
+kind: Application
+metadata: {name: checkout, tenant: bank, project: pay}
+spec: {displayName: Checkout}
+`
+	h.must(http.StatusOK, admin, "POST", "/apply", strings.Replace(manifest, "KUBECONFIG", strconv.Quote(kubeconfigFor("https://127.0.0.1:1")), 1))
 }
